@@ -1,0 +1,32 @@
+// Materialises the draws of replicates (for parity tests and inspection): for index schemes the
+// unit drawn at each position, for weight schemes the weight bits (Poisson count or f32 bits).
+// out[replicate_in_dispatch * draws + t].
+
+@compute @workgroup_size(256)
+fn draws(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+    let rep = P.rep_offset + wid.y;
+    let t0 = (wid.x * WG + lid.x) * RUN;
+    if (t0 < P.draws) {
+        var g = gen_begin(rep, t0);
+        let t1 = min(t0 + RUN, P.draws);
+        for (var t = t0; t < t1; t = t + 1u) {
+            let d = gen_next(&g);
+            if (P.scheme >= 4u) {
+                out[wid.y * P.draws + t] = d.wbits;
+            } else {
+                out[wid.y * P.draws + t] = d.unit;
+            }
+        }
+    }
+}
+
+// Known-answer check of the device Philox: counter from strata[0..4], key from the params.
+@compute @workgroup_size(1)
+fn kat() {
+    let c = philox4x32_10(vec4<u32>(strata[0], strata[1], strata[2], strata[3]),
+                          vec2<u32>(P.key0, P.key1));
+    out[0] = c.x;
+    out[1] = c.y;
+    out[2] = c.z;
+    out[3] = c.w;
+}

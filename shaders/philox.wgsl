@@ -1,0 +1,59 @@
+// Philox4x32-10 (Random123), bit-identical to src/rng.rs.
+// WGSL has no portable 32x32->64 multiply, so the high word is built from 16-bit halves.
+
+fn mulhi32(a: u32, b: u32) -> u32 {
+    let a_lo = a & 0xffffu;
+    let a_hi = a >> 16u;
+    let b_lo = b & 0xffffu;
+    let b_hi = b >> 16u;
+    let ll = a_lo * b_lo;
+    let lh = a_lo * b_hi;
+    let hl = a_hi * b_lo;
+    let hh = a_hi * b_hi;
+    // middle column: high half of ll plus low halves of the cross terms (at most 3 * 0xffff)
+    let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
+    return hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
+}
+
+fn philox4x32_10(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
+    var c = ctr;
+    var k = key;
+    for (var round = 0u; round < 10u; round = round + 1u) {
+        if (round > 0u) {
+            k = k + vec2<u32>(0x9E3779B9u, 0xBB67AE85u);
+        }
+        let hi0 = mulhi32(0xD2511F53u, c.x);
+        let lo0 = 0xD2511F53u * c.x;
+        let hi1 = mulhi32(0xCD9E8D57u, c.z);
+        let lo1 = 0xCD9E8D57u * c.z;
+        c = vec4<u32>(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
+    }
+    return c;
+}
+
+// floor((hi * 2^32 + lo) * n / 2^64), as rng::uniform_index.
+fn uniform_index(hi: u32, lo: u32, n: u32) -> u32 {
+    let h_hi = mulhi32(hi, n);
+    let h_lo = hi * n;
+    let l_hi = mulhi32(lo, n);
+    let s = h_lo + l_hi;
+    return h_hi + select(0u, 1u, s < h_lo);
+}
+
+// Uniform in (0,1) from the top 24 bits, exact in f32 (rng::open_unit).
+fn open_unit(w: u32) -> f32 {
+    return (f32(w >> 8u) + 0.5) * (1.0 / 16777216.0);
+}
+
+// Poisson(1) count by the integer CDF thresholds of rng::POISSON1_THRESHOLDS.
+const POISSON1_THRESHOLDS = array<u32, 12>(
+    POISSON_T0, POISSON_T1, POISSON_T2, POISSON_T3, POISSON_T4, POISSON_T5,
+    POISSON_T6, POISSON_T7, POISSON_T8, POISSON_T9, POISSON_T10, POISSON_T11);
+
+fn poisson1(w: u32) -> u32 {
+    var k = 0u;
+    for (var i = 0u; i < 12u; i = i + 1u) {
+        k = k + select(0u, 1u, w >= POISSON1_THRESHOLDS[i]);
+    }
+    return k;
+}

@@ -1,0 +1,166 @@
+// Shared resampling generator: which unit (row or cluster) position t of replicate `rep` draws, and
+// with what weight. Bit-identical to backend/cpu.rs `Gen` for every integer draw. Prepended with
+// philox.wgsl; kernels (sums.wgsl, quantile.wgsl, draws.wgsl) are appended.
+
+struct Params {
+    units: u32,          // resampling units (rows, or clusters)
+    draws: u32,          // positions per replicate (index schemes) or units (weight schemes)
+    k: u32,              // features per unit (sums kernel)
+    scheme: u32,         // 0 strata/iid, 1 moving block, 2 circular block, 3 stationary, 4 poisson, 5 bayesian
+    block_len: u32,
+    coin_thr: u32,       // stationary: a new block starts at t when word.z < coin_thr
+    key0: u32,
+    key1: u32,
+    tag: u32,
+    rep_offset: u32,     // first replicate of this dispatch
+    n_strata: u32,
+    page_units: u32,     // units per feature page
+    n_ranks: u32,        // quantile: number of sorted values
+    normalize: u32,      // quantile: scale weights to sum to n_ranks (Bayesian)
+    q: f32,              // quantile probability
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: Params;
+@group(0) @binding(1) var<storage, read> f0: array<f32>;
+@group(0) @binding(2) var<storage, read> f1: array<f32>;
+@group(0) @binding(3) var<storage, read> f2: array<f32>;
+@group(0) @binding(4) var<storage, read> f3: array<f32>;
+@group(0) @binding(5) var<storage, read> strata: array<u32>;   // n_strata + 1 offsets into positions
+@group(0) @binding(6) var<storage, read> seg: array<u32>;      // units + 1 offsets into ranks
+@group(0) @binding(7) var<storage, read> ranks: array<u32>;    // per unit, its rows' ranks, ascending
+@group(0) @binding(8) var<storage, read_write> out: array<u32>;
+
+const WG: u32 = 256u;
+const RUN: u32 = 64u;    // consecutive positions handled by one thread
+
+fn feat(u: u32, j: u32) -> f32 {
+    let page = u / P.page_units;
+    let off = (u - page * P.page_units) * P.k + j;
+    switch page {
+        case 0u: { return f0[off]; }
+        case 1u: { return f1[off]; }
+        case 2u: { return f2[off]; }
+        default: { return f3[off]; }
+    }
+}
+
+fn draw_block(rep: u32, block: u32) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(block, rep, P.tag, 0u), vec2<u32>(P.key0, P.key1));
+}
+
+struct Gen {
+    rep: u32,
+    t: u32,
+    fresh: bool,
+    words: vec4<u32>,
+    cur: u32,
+    stratum: u32,
+}
+
+fn gen_begin(rep: u32, t0: u32) -> Gen {
+    var g: Gen;
+    g.rep = rep;
+    g.t = t0;
+    g.fresh = true;
+    g.words = vec4<u32>(0u);
+    g.cur = 0u;
+    g.stratum = 0u;
+    return g;
+}
+
+struct Draw {
+    unit: u32,
+    weight: f32,
+    wbits: u32,   // integer weight (index schemes: 1, poisson: count) or f32 bits (bayesian)
+}
+
+fn gen_next(g: ptr<function, Gen>) -> Draw {
+    let t = (*g).t;
+    let fresh = (*g).fresh;
+    (*g).fresh = false;
+    (*g).t = t + 1u;
+    var d: Draw;
+    d.weight = 1.0;
+    d.wbits = 1u;
+    switch P.scheme {
+        case 0u: {
+            if (fresh) {
+                // binary search: last s with strata[s] <= t
+                var lo = 0u;
+                var hi = P.n_strata - 1u;
+                while (lo < hi) {
+                    let mid = (lo + hi + 1u) / 2u;
+                    if (strata[mid] <= t) { lo = mid; } else { hi = mid - 1u; }
+                }
+                (*g).stratum = lo;
+            }
+            while (t >= strata[(*g).stratum + 1u]) {
+                (*g).stratum = (*g).stratum + 1u;
+            }
+            if (fresh || (t & 1u) == 0u) {
+                (*g).words = draw_block((*g).rep, t >> 1u);
+            }
+            let w = (*g).words;
+            let s0 = strata[(*g).stratum];
+            let size = strata[(*g).stratum + 1u] - s0;
+            if ((t & 1u) == 0u) {
+                d.unit = s0 + uniform_index(w.x, w.y, size);
+            } else {
+                d.unit = s0 + uniform_index(w.z, w.w, size);
+            }
+        }
+        case 1u, 2u: {
+            let off = t % P.block_len;
+            if (fresh || off == 0u) {
+                let w = draw_block((*g).rep, t / P.block_len);
+                if (P.scheme == 1u) {
+                    (*g).cur = uniform_index(w.x, w.y, P.units - P.block_len + 1u) + off;
+                } else {
+                    (*g).cur = (uniform_index(w.x, w.y, P.units) + off) % P.units;
+                }
+            } else {
+                (*g).cur = (*g).cur + 1u;
+                if ((*g).cur == P.units) { (*g).cur = 0u; }
+            }
+            d.unit = (*g).cur;
+        }
+        case 3u: {
+            if (fresh) {
+                var s = t;
+                var w = draw_block((*g).rep, s);
+                while (s > 0u && w.z >= P.coin_thr) {
+                    s = s - 1u;
+                    w = draw_block((*g).rep, s);
+                }
+                (*g).cur = (uniform_index(w.x, w.y, P.units) + (t - s) % P.units) % P.units;
+            } else {
+                let w = draw_block((*g).rep, t);
+                if (w.z < P.coin_thr) {
+                    (*g).cur = uniform_index(w.x, w.y, P.units);
+                } else {
+                    (*g).cur = (*g).cur + 1u;
+                    if ((*g).cur == P.units) { (*g).cur = 0u; }
+                }
+            }
+            d.unit = (*g).cur;
+        }
+        default: {
+            if (fresh || (t & 3u) == 0u) {
+                (*g).words = draw_block((*g).rep, t >> 2u);
+            }
+            let word = (*g).words[t & 3u];
+            d.unit = t;
+            if (P.scheme == 4u) {
+                let c = poisson1(word);
+                d.wbits = c;
+                d.weight = f32(c);
+            } else {
+                let e = -log(open_unit(word));
+                d.weight = e;
+                d.wbits = bitcast<u32>(e);
+            }
+        }
+    }
+    return d;
+}

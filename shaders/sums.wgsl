@@ -1,0 +1,38 @@
+// Per-replicate weighted feature sums. Workgroup (chunk, replicate): 256 threads, each summing the
+// features of RUN consecutive positions, then a tree reduction; the host adds the chunk partials
+// in f64. Output: out[(replicate_in_dispatch * chunks + chunk) * k + j] as f32 bits.
+
+const MAXK: u32 = 32u;
+var<workgroup> red: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let rep = P.rep_offset + wid.y;
+    let t0 = (wid.x * WG + lid.x) * RUN;
+    var acc: array<f32, MAXK>;
+    for (var j = 0u; j < MAXK; j = j + 1u) { acc[j] = 0.0; }
+    if (t0 < P.draws) {
+        var g = gen_begin(rep, t0);
+        let t1 = min(t0 + RUN, P.draws);
+        for (var t = t0; t < t1; t = t + 1u) {
+            let d = gen_next(&g);
+            if (d.weight != 0.0) {
+                for (var j = 0u; j < P.k; j = j + 1u) {
+                    acc[j] = acc[j] + d.weight * feat(d.unit, j);
+                }
+            }
+        }
+    }
+    let base = (wid.y * nwg.x + wid.x) * P.k;
+    for (var j = 0u; j < P.k; j = j + 1u) {
+        red[lid.x] = acc[j];
+        workgroupBarrier();
+        for (var s = WG / 2u; s > 0u; s = s >> 1u) {
+            if (lid.x < s) { red[lid.x] = red[lid.x] + red[lid.x + s]; }
+            workgroupBarrier();
+        }
+        if (lid.x == 0u) { out[base + j] = bitcast<u32>(red[0]); }
+        workgroupBarrier();
+    }
+}

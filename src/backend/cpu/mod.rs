@@ -1,0 +1,151 @@
+//! The CPU backend: rayon over replicates, f64 arithmetic, one replicate per task so results do
+//! not depend on the number of threads.
+
+use super::{Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use crate::bootstrap::plan::{Gen, ResamplePlan};
+use crate::error::Result;
+use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// CPU kernels.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CpuBackend;
+
+impl CpuBackend {
+    pub fn describe(&self) -> String {
+        format!("cpu (rayon, {} threads)", rayon::current_num_threads())
+    }
+}
+
+fn tick(progress: Option<ProgressFn>, done: &AtomicU64, total: u64) {
+    if let Some(p) = progress {
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if d == total || d % 64 == 0 {
+            p(d, total);
+        }
+    }
+}
+
+impl Kernels for CpuBackend {
+    fn resample_sums(
+        &self,
+        job: &SumsJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<f64>> {
+        let k = job.k;
+        let draws = job.plan.draws();
+        let total = reps.len() as u64;
+        let done = AtomicU64::new(0);
+        let mut out = vec![0.0; reps.len() * k];
+        out.par_chunks_mut(k)
+            .zip(reps.into_par_iter())
+            .for_each(|(acc, rep)| {
+                let mut gen = Gen::new(job.plan, rep, 0);
+                for _ in 0..draws {
+                    let d = gen.next_draw();
+                    if d.weight != 0.0 {
+                        let row = &job.features[d.unit as usize * k..(d.unit as usize + 1) * k];
+                        for (a, &f) in acc.iter_mut().zip(row) {
+                            *a += d.weight * f;
+                        }
+                    }
+                }
+                tick(progress, &done, total);
+            });
+        Ok(out)
+    }
+
+    fn resample_quantiles(
+        &self,
+        job: &QuantileJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<QuantilePick>> {
+        let draws = job.plan.draws();
+        let n = job.n_ranks as usize;
+        let total = reps.len() as u64;
+        let done = AtomicU64::new(0);
+        Ok(reps
+            .into_par_iter()
+            .map_init(
+                || vec![0.0f64; n],
+                |counts, rep| {
+                    counts.iter_mut().for_each(|c| *c = 0.0);
+                    let mut gen = Gen::new(job.plan, rep, 0);
+                    for _ in 0..draws {
+                        let d = gen.next_draw();
+                        if d.weight != 0.0 {
+                            let u = d.unit as usize;
+                            for &r in &job.ranks[job.seg[u] as usize..job.seg[u + 1] as usize] {
+                                counts[r as usize] += d.weight;
+                            }
+                        }
+                    }
+                    tick(progress, &done, total);
+                    pick(counts, job)
+                },
+            )
+            .collect())
+    }
+
+    fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
+        let draws = plan.draws() as usize;
+        let weighted = plan.is_weighted();
+        let mut out = vec![0u32; reps.len() * draws];
+        out.par_chunks_mut(draws.max(1))
+            .zip(reps.into_par_iter())
+            .for_each(|(row, rep)| {
+                let mut gen = Gen::new(plan, rep, 0);
+                for v in row.iter_mut() {
+                    let d = gen.next_draw();
+                    *v = if weighted { d.wbits } else { d.unit };
+                }
+            });
+        Ok(out)
+    }
+}
+
+/// Type-7 ranks from per-rank weights (the CPU twin of `shaders/quantile.wgsl`).
+fn pick(counts: &[f64], job: &QuantileJob) -> QuantilePick {
+    let total: f64 = counts.iter().sum();
+    let scale = if job.normalize && total > 0.0 {
+        job.n_ranks as f64 / total
+    } else {
+        1.0
+    };
+    let m = total * scale;
+    if m < 0.5 {
+        return QuantilePick {
+            r1: u32::MAX,
+            r2: u32::MAX,
+            h: 0.0,
+            m: 0.0,
+        };
+    }
+    // Computed in f32 exactly as the shader does, so both backends pick the same ranks and the
+    // same interpolation weight (the weight carries f32 rounding, ~1e-7 of a rank gap).
+    let h = ((m as f32 - 1.0) * job.q as f32) as f64;
+    let k1 = h.floor() + 1.0;
+    let k2 = if k1 + 1.0 <= m { k1 + 1.0 } else { k1 };
+    let (mut r1, mut r2) = (None, None);
+    let mut cum = 0.0;
+    for (r, &c) in counts.iter().enumerate() {
+        cum += c;
+        if r1.is_none() && cum * scale >= k1 {
+            r1 = Some(r as u32);
+        }
+        if cum * scale >= k2 {
+            r2 = Some(r as u32);
+            break;
+        }
+    }
+    let last = job.n_ranks - 1;
+    QuantilePick {
+        r1: r1.unwrap_or(last),
+        r2: r2.unwrap_or(last),
+        h,
+        m,
+    }
+}

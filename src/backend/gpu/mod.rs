@@ -1,0 +1,582 @@
+//! The GPU backend: wgpu compute shaders.
+//!
+//! One device and queue per engine; the bind-group layout and the three pipelines (`sums`,
+//! `quantile`, `draws`) are built once. A job uploads its data once, then runs in batches of
+//! replicates: one submit and one readback per batch. Batches are sized so the output stays within
+//! `max_storage_buffer_binding_size` and a dispatch within 65 535 workgroups per dimension; the
+//! feature table is split into up to four bindings ("pages") when it is larger than one binding may
+//! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
+//! scopes and returned as [`Error::Gpu`].
+
+use super::{Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
+use crate::error::{Error, Result};
+use crate::rng::POISSON1_THRESHOLDS;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+const WG: u32 = 256;
+/// Largest feature count the sums shader accumulates (`MAXK` in `shaders/sums.wgsl`).
+pub(crate) const MAX_K: usize = 32;
+const PAGES: usize = 4;
+const MAX_DISPATCH: u32 = 65_535;
+/// Draws per batch, so long runs report progress and no single submit runs for long.
+const DRAWS_PER_BATCH: u64 = 1 << 28;
+
+const PHILOX: &str = include_str!("../../../shaders/philox.wgsl");
+const RESAMPLE: &str = include_str!("../../../shaders/resample.wgsl");
+const SUMS: &str = include_str!("../../../shaders/sums.wgsl");
+const QUANTILE: &str = include_str!("../../../shaders/quantile.wgsl");
+const DRAWS: &str = include_str!("../../../shaders/draws.wgsl");
+
+/// The WGSL of one kernel family, as compiled: Philox (with the Poisson table filled in from
+/// [`POISSON1_THRESHOLDS`]) + the shared generator + the kernel. Public for the shader tests.
+pub fn shader_source(kernel: &str) -> Option<String> {
+    let body = match kernel {
+        "sums" => SUMS,
+        "quantile" => QUANTILE,
+        "draws" => DRAWS,
+        _ => return None,
+    };
+    let mut philox = PHILOX.to_string();
+    for (i, t) in POISSON1_THRESHOLDS.iter().enumerate().rev() {
+        philox = philox.replace(&format!("POISSON_T{i}"), &format!("{t}u"));
+    }
+    Some(format!("{philox}\n{RESAMPLE}\n{body}"))
+}
+
+/// Names of the kernel families (for [`shader_source`]).
+pub const KERNELS: [&str; 3] = ["sums", "quantile", "draws"];
+
+/// Options for [`crate::Engine::gpu_with`].
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Pretend bindings may hold at most this many bytes (to exercise chunking on small data).
+    pub max_binding_bytes: Option<u64>,
+    /// Prefer a software adapter (lavapipe) even when a hardware one exists.
+    pub prefer_software: bool,
+    /// On a GPU failure, rerun on the CPU and record why (what [`crate::Engine::auto`] does).
+    pub cpu_fallback: bool,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    units: u32,
+    draws: u32,
+    k: u32,
+    scheme: u32,
+    block_len: u32,
+    coin_thr: u32,
+    key0: u32,
+    key1: u32,
+    tag: u32,
+    rep_offset: u32,
+    n_strata: u32,
+    page_units: u32,
+    n_ranks: u32,
+    normalize: u32,
+    q: f32,
+    pad: u32,
+}
+
+/// A wgpu device with the ceteris pipelines.
+pub(crate) struct GpuBackend {
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    limits: wgpu::Limits,
+    max_binding: u64,
+    layout: wgpu::BindGroupLayout,
+    sums: wgpu::ComputePipeline,
+    quantile: wgpu::ComputePipeline,
+    draws: wgpu::ComputePipeline,
+    kat: wgpu::ComputePipeline,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+/// Whether an adapter is a software rasteriser (lavapipe, llvmpipe, WARP, SwiftShader).
+fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    info.device_type == wgpu::DeviceType::Cpu
+}
+
+fn gpu_err(kind: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Gpu {
+        kind,
+        message: e.to_string(),
+    }
+}
+
+impl GpuBackend {
+    /// Opens a device. `hardware_only` refuses software adapters (what `Engine::auto` wants).
+    pub fn new(hardware_only: bool, opts: &GpuOptions) -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        // Vulkan/Metal/DX12 before GL; hardware before software unless asked otherwise.
+        adapters.sort_by_key(|a| {
+            let info = a.get_info();
+            let soft = is_software(&info) != opts.prefer_software;
+            (soft, info.backend == wgpu::Backend::Gl)
+        });
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+            })
+            .collect();
+        let adapter = adapters
+            .into_iter()
+            .find(|a| !hardware_only || !is_software(&a.get_info()))
+            .ok_or_else(|| {
+                Error::NoAdapter(if names.is_empty() {
+                    "no adapter found (is a Vulkan driver installed? lavapipe: apt-get install mesa-vulkan-drivers libvulkan1)".into()
+                } else {
+                    format!("only software adapters found ({})", names.join("; "))
+                })
+            })?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        if limits.max_storage_buffers_per_shader_stage < 8 {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "{} allows {} storage buffers per stage, 8 needed",
+                    info.name, limits.max_storage_buffers_per_shader_stage
+                ),
+            ));
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("ceteris"),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_err("device", e))?;
+        let lost = Arc::new(Mutex::new(None));
+        {
+            let lost = lost.clone();
+            device.set_device_lost_callback(move |reason, msg| {
+                *lost.lock().unwrap() = Some(format!("{reason:?}: {msg}"));
+            });
+        }
+        device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured wgpu error: {e}")));
+
+        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Storage { read_only },
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![wgpu::BindGroupLayoutEntry {
+            binding: 0,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty: wgpu::BufferBindingType::Uniform,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        }];
+        entries.extend((1..8).map(|b| storage(b, true)));
+        entries.push(storage(8, false));
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ceteris resample"),
+            entries: &entries,
+        });
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("ceteris resample"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = |kernel: &str| {
+            let file = if kernel == "kat" { "draws" } else { kernel };
+            let src = shader_source(file).expect("known kernel");
+            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(kernel),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(kernel),
+                layout: Some(&pl),
+                module: &module,
+                entry_point: Some(kernel),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let (sums, quantile, draws) = (pipeline("sums"), pipeline("quantile"), pipeline("draws"));
+        let kat = pipeline("kat");
+        if let Some(e) = pollster::block_on(scope.pop()) {
+            return Err(gpu_err("validation", e));
+        }
+        let max_binding = opts
+            .max_binding_bytes
+            .unwrap_or(u64::MAX)
+            .min(limits.max_storage_buffer_binding_size)
+            .min(limits.max_buffer_size);
+        Ok(GpuBackend {
+            device,
+            queue,
+            info,
+            limits,
+            max_binding,
+            layout,
+            sums,
+            quantile,
+            draws,
+            kat,
+            lost,
+        })
+    }
+
+    /// Adapter name, backend, device type and the limits that matter.
+    pub fn describe(&self) -> String {
+        format!(
+            "gpu: {} ({:?}, {:?}); max storage binding {} MiB, max workgroups/dim {}",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            self.max_binding >> 20,
+            self.limits.max_compute_workgroups_per_dimension
+        )
+    }
+
+    /// One Philox block computed on the device (known-answer tests).
+    pub fn philox_block(&self, ctr: [u32; 4], key: [u32; 2]) -> Result<[u32; 4]> {
+        let plan = ResamplePlan {
+            units: 1,
+            kind: PlanKind::Strata {
+                offsets: ctr.to_vec(),
+            },
+            stream: crate::rng::Stream::new(key[0] as u64 | (key[1] as u64) << 32, 0),
+        };
+        let (inputs, _, params) = self.upload(&plan, 0, None, &[], &[])?;
+        let w = self.run_batch(&self.kat, &inputs, &params, (1, 1), 4)?;
+        Ok([w[0], w[1], w[2], w[3]])
+    }
+
+    fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().unwrap().clone() {
+            Some(m) => Err(gpu_err("device-lost", m)),
+            None => Ok(()),
+        }
+    }
+
+    fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+        let contents: &[u8] = if bytes.is_empty() { &[0u8; 16] } else { bytes };
+        if contents.len() as u64 > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "`{label}` needs {} bytes, more than one binding may hold ({})",
+                    contents.len(),
+                    self.max_binding
+                ),
+            ));
+        }
+        Ok(self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: wgpu::BufferUsages::STORAGE,
+            }))
+    }
+
+    /// Uploads the job's shared inputs (feature pages, strata, segments, ranks).
+    fn upload(
+        &self,
+        plan: &ResamplePlan,
+        k: usize,
+        features: Option<&[f64]>,
+        seg: &[u32],
+        ranks: &[u32],
+    ) -> Result<(Vec<wgpu::Buffer>, u32, Params)> {
+        let units = plan.units as usize;
+        let page_units = if k == 0 {
+            units.max(1)
+        } else {
+            ((self.max_binding / (4 * k as u64)) as usize).clamp(1, units.max(1))
+        };
+        let n_pages = units.div_ceil(page_units).max(1);
+        if n_pages > PAGES {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "{} units × {k} features need {n_pages} bindings of {} bytes; at most {PAGES} are used",
+                    units, self.max_binding
+                ),
+            ));
+        }
+        let mut buffers = Vec::with_capacity(8);
+        for p in 0..PAGES {
+            let data: Vec<f32> = match features {
+                Some(f) if p < n_pages => {
+                    let lo = p * page_units * k;
+                    let hi = ((p + 1) * page_units * k).min(f.len());
+                    f[lo..hi].iter().map(|&v| v as f32).collect()
+                }
+                _ => Vec::new(),
+            };
+            buffers.push(self.storage("features", bytemuck::cast_slice(&data))?);
+        }
+        let (strata, n_strata) = match &plan.kind {
+            PlanKind::Strata { offsets } => (offsets.clone(), offsets.len() as u32 - 1),
+            _ => (Vec::new(), 0),
+        };
+        buffers.push(self.storage("strata", bytemuck::cast_slice(&strata))?);
+        buffers.push(self.storage("segments", bytemuck::cast_slice(seg))?);
+        buffers.push(self.storage("ranks", bytemuck::cast_slice(ranks))?);
+        let (block_len, coin_thr) = match plan.kind {
+            PlanKind::MovingBlock { len } | PlanKind::CircularBlock { len } => (len, 0),
+            PlanKind::Stationary { coin_thr } => (1, coin_thr),
+            _ => (1, 0),
+        };
+        let key = plan.stream.key();
+        let params = Params {
+            units: plan.units,
+            draws: plan.draws(),
+            k: k as u32,
+            scheme: plan.code(),
+            block_len,
+            coin_thr,
+            key0: key[0],
+            key1: key[1],
+            tag: plan.stream.tag(),
+            rep_offset: 0,
+            n_strata,
+            page_units: page_units as u32,
+            n_ranks: 0,
+            normalize: 0,
+            q: 0.0,
+            pad: 0,
+        };
+        Ok((buffers, n_pages as u32, params))
+    }
+
+    /// Runs one batch: one dispatch (x, y workgroups), one submit, one readback of `out_words`.
+    fn run_batch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        inputs: &[wgpu::Buffer],
+        params: &Params,
+        groups: (u32, u32),
+        out_words: usize,
+    ) -> Result<Vec<u32>> {
+        self.check_lost()?;
+        let out_bytes = (out_words.max(4) * 4) as u64;
+        if out_bytes > self.max_binding {
+            return Err(gpu_err("limits", "output batch larger than one binding"));
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let uniform = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: bytemuck::bytes_of(params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let out = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("out"),
+            size: out_bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: out_bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut entries = vec![wgpu::BindGroupEntry {
+            binding: 0,
+            resource: uniform.as_entire_binding(),
+        }];
+        for (i, b) in inputs.iter().enumerate() {
+            entries.push(wgpu::BindGroupEntry {
+                binding: i as u32 + 1,
+                resource: b.as_entire_binding(),
+            });
+        }
+        entries.push(wgpu::BindGroupEntry {
+            binding: 8,
+            resource: out.as_entire_binding(),
+        });
+        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some("resample"),
+            layout: &self.layout,
+            entries: &entries,
+        });
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind, &[]);
+            pass.dispatch_workgroups(groups.0, groups.1, 1);
+        }
+        enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
+        self.queue.submit([enc.finish()]);
+        if let Some(e) = pollster::block_on(val.pop()) {
+            return Err(gpu_err("validation", e));
+        }
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(gpu_err("out-of-memory", e));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err("device-lost", e))?;
+        self.check_lost()?;
+        rx.recv()
+            .map_err(|e| gpu_err("map", e))?
+            .map_err(|e| gpu_err("map", e))?;
+        let words = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| gpu_err("map", e))?;
+            bytemuck::cast_slice::<u8, u32>(&view)[..out_words].to_vec()
+        };
+        staging.unmap();
+        Ok(words)
+    }
+
+    /// Replicate batches: at most `per_batch` replicates and `MAX_DISPATCH` per dispatch.
+    fn batches(reps: Range<u32>, per_batch: u64) -> impl Iterator<Item = Range<u32>> {
+        let step = per_batch.clamp(1, MAX_DISPATCH as u64) as u32;
+        let mut lo = reps.start;
+        std::iter::from_fn(move || {
+            if lo >= reps.end {
+                return None;
+            }
+            let hi = lo.saturating_add(step).min(reps.end);
+            let r = lo..hi;
+            lo = hi;
+            Some(r)
+        })
+    }
+
+    fn chunks(draws: u32) -> Result<u32> {
+        let chunks = draws.div_ceil(WG * RUN).max(1);
+        if chunks > MAX_DISPATCH {
+            return Err(gpu_err(
+                "limits",
+                format!("{draws} draws per replicate exceed one dispatch row"),
+            ));
+        }
+        Ok(chunks)
+    }
+}
+
+impl Kernels for GpuBackend {
+    fn resample_sums(
+        &self,
+        job: &SumsJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<f64>> {
+        let k = job.k;
+        if k > MAX_K {
+            return Err(gpu_err(
+                "limits",
+                format!("{k} features per row; the sums shader holds at most {MAX_K}"),
+            ));
+        }
+        let (inputs, _, mut params) = self.upload(job.plan, k, Some(job.features), &[], &[])?;
+        let draws = job.plan.draws();
+        let chunks = Self::chunks(draws)?;
+        let per_rep_words = chunks as u64 * k as u64;
+        let per_batch = (self.max_binding / 4 / per_rep_words)
+            .min(DRAWS_PER_BATCH / draws.max(1) as u64)
+            .max(1);
+        let total = reps.len() as u64;
+        let mut out = Vec::with_capacity(reps.len() * k);
+        for batch in Self::batches(reps.clone(), per_batch) {
+            params.rep_offset = batch.start;
+            let n = batch.len();
+            let words = self.run_batch(
+                &self.sums,
+                &inputs,
+                &params,
+                (chunks, n as u32),
+                n * chunks as usize * k,
+            )?;
+            for r in 0..n {
+                for j in 0..k {
+                    let mut s = 0.0f64;
+                    for c in 0..chunks as usize {
+                        s += f32::from_bits(words[(r * chunks as usize + c) * k + j]) as f64;
+                    }
+                    out.push(s);
+                }
+            }
+            if let Some(p) = progress {
+                p((batch.end - reps.start) as u64, total);
+            }
+        }
+        Ok(out)
+    }
+
+    fn resample_quantiles(
+        &self,
+        job: &QuantileJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<QuantilePick>> {
+        let (inputs, _, mut params) = self.upload(job.plan, 0, None, job.seg, job.ranks)?;
+        params.n_ranks = job.n_ranks;
+        params.normalize = job.normalize as u32;
+        params.q = job.q as f32;
+        let passes = 2 * (32 - job.n_ranks.leading_zeros()) as u64 + 1;
+        let per_batch = (DRAWS_PER_BATCH / (passes * job.plan.draws().max(1) as u64)).max(1);
+        let total = reps.len() as u64;
+        let mut out = Vec::with_capacity(reps.len());
+        for batch in Self::batches(reps.clone(), per_batch) {
+            params.rep_offset = batch.start;
+            let n = batch.len();
+            let words = self.run_batch(&self.quantile, &inputs, &params, (n as u32, 1), n * 4)?;
+            out.extend(words.chunks_exact(4).map(|w| QuantilePick {
+                r1: w[0],
+                r2: w[1],
+                h: f32::from_bits(w[2]) as f64,
+                m: f32::from_bits(w[3]) as f64,
+            }));
+            if let Some(p) = progress {
+                p((batch.end - reps.start) as u64, total);
+            }
+        }
+        Ok(out)
+    }
+
+    fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
+        let (inputs, _, mut params) = self.upload(plan, 0, None, &[], &[])?;
+        let draws = plan.draws();
+        let chunks = Self::chunks(draws)?;
+        let per_batch = (self.max_binding / 4 / draws.max(1) as u64).max(1);
+        let mut out = Vec::with_capacity(reps.len() * draws as usize);
+        for batch in Self::batches(reps, per_batch) {
+            params.rep_offset = batch.start;
+            let n = batch.len();
+            out.extend(self.run_batch(
+                &self.draws,
+                &inputs,
+                &params,
+                (chunks, n as u32),
+                n * draws as usize,
+            )?);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,69 @@
+//! Backends: one [`Kernels`] trait, implemented by the CPU (rayon) and the GPU (wgpu).
+
+pub(crate) mod cpu;
+pub(crate) mod gpu;
+
+use crate::bootstrap::plan::ResamplePlan;
+use crate::error::Result;
+use std::ops::Range;
+
+/// Progress sink: called with (replicates done, replicates total).
+pub type ProgressFn<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Weighted feature sums of each replicate.
+pub(crate) struct SumsJob<'a> {
+    pub plan: &'a ResamplePlan,
+    /// Features per unit (the last one is the constant 1).
+    pub k: usize,
+    /// `units × k`, row-major.
+    pub features: &'a [f64],
+}
+
+/// Type-7 quantile of each resample, by rank selection over sorted data.
+pub(crate) struct QuantileJob<'a> {
+    pub plan: &'a ResamplePlan,
+    pub q: f64,
+    /// Number of sorted values.
+    pub n_ranks: u32,
+    /// `units + 1` offsets into `ranks`.
+    pub seg: &'a [u32],
+    /// For each unit, the ranks of its rows, ascending.
+    pub ranks: &'a [u32],
+    /// Scale weights to sum to `n_ranks` (Bayesian bootstrap).
+    pub normalize: bool,
+}
+
+/// The ranks whose values interpolate a resample's quantile.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct QuantilePick {
+    /// `u32::MAX` when the resample is empty.
+    pub r1: u32,
+    pub r2: u32,
+    /// `(m − 1) q`.
+    pub h: f64,
+    /// Resample size (or normalised total weight).
+    pub m: f64,
+}
+
+/// The operations every backend implements.
+pub(crate) trait Kernels {
+    /// `reps.len() × k` sums, replicate-major.
+    fn resample_sums(
+        &self,
+        job: &SumsJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<f64>>;
+
+    /// One pick per replicate.
+    fn resample_quantiles(
+        &self,
+        job: &QuantileJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<QuantilePick>>;
+
+    /// The raw draws (`reps.len() × draws`): unit indices for index schemes, integer weights or
+    /// f32 weight bits for weight schemes.
+    fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>>;
+}

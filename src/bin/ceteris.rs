@@ -1,0 +1,417 @@
+//! The `ceteris` command line: CSV in, JSON or a table out.
+
+use ceteris::{
+    Bootstrap, BootstrapResult, Dataset, Engine, Error, IntervalMethod, Roles, Scheme, Statistic,
+};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    name = "ceteris",
+    version,
+    about = "Fast causal-inference loops on the GPU or the CPU"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum Format {
+    Json,
+    Table,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Bootstrap a statistic: estimate, standard error, bias and confidence intervals.
+    Bootstrap(Box<BootArgs>),
+    /// Run every capability at standard sizes on built-in synthetic data, on every backend.
+    Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct BootArgs {
+    /// CSV file with a header row.
+    #[arg(long)]
+    data: String,
+    /// mean var std median quantile:Q weighted-mean diff-means ratio-means corr ols:NAME ipw hajek aipw
+    #[arg(long, default_value = "mean")]
+    statistic: String,
+    /// Column of one-column statistics.
+    #[arg(long)]
+    column: Option<String>,
+    /// Two columns (corr, ratio-means), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    #[arg(long)]
+    weights: Option<String>,
+    #[arg(long)]
+    treatment: Option<String>,
+    #[arg(long)]
+    outcome: Option<String>,
+    #[arg(long)]
+    propensity: Option<String>,
+    #[arg(long)]
+    mu0: Option<String>,
+    #[arg(long)]
+    mu1: Option<String>,
+    /// Covariates of ols, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    covariates: Vec<String>,
+    #[arg(long, default_value_t = 9999)]
+    resamples: u64,
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Interval methods, comma separated: percentile,basic,normal,bca,studentized.
+    #[arg(long, value_delimiter = ',', default_value = "percentile,bca")]
+    method: Vec<String>,
+    /// iid stratified cluster bayesian poisson moving-block circular-block stationary
+    #[arg(long, default_value = "iid")]
+    scheme: String,
+    #[arg(long)]
+    strata: Option<String>,
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Block length (moving/circular) or mean block length (stationary).
+    #[arg(long)]
+    block_length: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Draw the replicate histogram with the intervals marked (SVG).
+    #[arg(long)]
+    plot: Option<String>,
+    /// Include the replicates in the JSON output.
+    #[arg(long)]
+    keep_replicates: bool,
+}
+
+#[derive(clap::Args)]
+struct BenchArgs {
+    /// Smaller sizes (seconds instead of minutes).
+    #[arg(long)]
+    quick: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Backends to run: auto picks the CPU and every GPU adapter found.
+    #[arg(long, default_value = "all")]
+    backend: String,
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bootstrap(a) => bootstrap(*a),
+        Command::Bench(a) => bench(a),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A progress bar that appears on a terminal once a run has lasted a second.
+fn progress_bar() -> (ProgressBar, Instant) {
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {pos}/{len} resamples ({eta} left)")
+            .expect("valid template"),
+    );
+    (bar, Instant::now())
+}
+
+fn bootstrap(a: BootArgs) -> Result<(), Error> {
+    let data = Dataset::from_csv(&a.data)?;
+    let roles = Roles {
+        weights: a.weights.clone(),
+        treatment: a.treatment.clone(),
+        outcome: a.outcome.clone(),
+        propensity: a.propensity.clone(),
+        mu0: a.mu0.clone(),
+        mu1: a.mu1.clone(),
+        covariates: a.covariates.clone(),
+    };
+    let columns: Vec<String> = match (&a.column, a.columns.is_empty()) {
+        (Some(c), _) => vec![c.clone()],
+        (None, false) => a.columns.clone(),
+        (None, true) => Vec::new(),
+    };
+    let statistic = Statistic::parse(&a.statistic, &columns, &roles)?;
+    let scheme = Scheme::parse(
+        &a.scheme,
+        a.strata.as_deref(),
+        a.cluster.as_deref(),
+        a.block_length,
+    )?;
+    let methods = a
+        .method
+        .iter()
+        .map(|m| m.parse())
+        .collect::<Result<Vec<IntervalMethod>, _>>()?;
+    let engine = Engine::from_name(&a.backend)?;
+    let boot = Bootstrap::new(statistic)
+        .scheme(scheme)
+        .resamples(a.resamples)
+        .seed(a.seed)
+        .level(a.level)
+        .methods(&methods)
+        .keep_replicates(a.keep_replicates || a.plot.is_some());
+    let (bar, started) = progress_bar();
+    let tick = |done: u64, total: u64| {
+        if bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let mut result = boot.run_with_progress(&engine, &data, Some(&tick))?;
+    bar.finish_and_clear();
+    if let Some(path) = &a.plot {
+        plot(&result, path)?;
+    }
+    if !a.keep_replicates {
+        result.replicates = None;
+    }
+    match a.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&result).expect("serialisable")
+        ),
+        Format::Table => print_table(&result),
+    }
+    Ok(())
+}
+
+fn print_table(r: &BootstrapResult) {
+    println!("statistic   {}", r.statistic);
+    println!("estimate    {:.6}", r.estimate);
+    println!("std_error   {:.6}", r.std_error);
+    println!("bias        {:.6}", r.bias);
+    println!(
+        "resamples   {} ({} valid), scheme {}, level {}",
+        r.resamples, r.valid_resamples, r.scheme, r.level
+    );
+    println!("backend     {}", r.backend);
+    if let Some(f) = &r.fallback {
+        println!("fallback    {f}");
+    }
+    println!("seconds     {:.4}", r.seconds);
+    println!("{:<12} {:>14} {:>14}", "interval", "low", "high");
+    for (m, [lo, hi]) in &r.intervals {
+        println!("{m:<12} {lo:>14.6} {hi:>14.6}");
+    }
+    for w in &r.warnings {
+        println!("warning: {w}");
+    }
+}
+
+fn plot(r: &BootstrapResult, path: &str) -> Result<(), Error> {
+    use plotters::prelude::*;
+    let reps: Vec<f64> = r
+        .replicates
+        .as_ref()
+        .map(|v| v.iter().copied().filter(|x| x.is_finite()).collect())
+        .unwrap_or_default();
+    if reps.is_empty() {
+        return Err(Error::param("plot", "no finite replicates to plot"));
+    }
+    let io = |e: &dyn std::fmt::Display| Error::Io {
+        path: path.to_string(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let (lo, hi) = reps
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &x| {
+            (a.min(x), b.max(x))
+        });
+    let width = if hi > lo { hi - lo } else { 1.0 };
+    let bins = 60usize;
+    let mut counts = vec![0u32; bins];
+    for &x in &reps {
+        let i = (((x - lo) / width) * bins as f64) as usize;
+        counts[i.min(bins - 1)] += 1;
+    }
+    let top = *counts.iter().max().unwrap_or(&1) as f64 * 1.1;
+    let root = SVGBackend::new(path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| io(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "bootstrap replicates of {} ({} resamples)",
+                r.statistic, r.resamples
+            ),
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(35)
+        .y_label_area_size(50)
+        .build_cartesian_2d(lo - 0.05 * width..hi + 0.05 * width, 0.0..top)
+        .map_err(|e| io(&e))?;
+    chart
+        .configure_mesh()
+        .x_desc(r.statistic.as_str())
+        .y_desc("count")
+        .draw()
+        .map_err(|e| io(&e))?;
+    let bw = width / bins as f64;
+    chart
+        .draw_series(counts.iter().enumerate().map(|(i, &c)| {
+            let x0 = lo + i as f64 * bw;
+            Rectangle::new([(x0, 0.0), (x0 + bw, c as f64)], BLUE.mix(0.4).filled())
+        }))
+        .map_err(|e| io(&e))?;
+    let palette = [RED, GREEN, MAGENTA, CYAN, BLACK];
+    for (i, (m, [a, b])) in r.intervals.iter().enumerate() {
+        let color = palette[i % palette.len()];
+        let y = top * (0.95 - 0.05 * i as f64);
+        chart
+            .draw_series(LineSeries::new([(*a, y), (*b, y)], color.stroke_width(3)))
+            .map_err(|e| io(&e))?
+            .label(m.as_str())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(3)));
+    }
+    chart
+        .draw_series(LineSeries::new(
+            [(r.estimate, 0.0), (r.estimate, top)],
+            BLACK.stroke_width(1),
+        ))
+        .map_err(|e| io(&e))?
+        .label("estimate")
+        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], BLACK));
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| io(&e))?;
+    root.present().map_err(|e| io(&e))?;
+    Ok(())
+}
+
+struct Case {
+    name: &'static str,
+    statistic: Statistic,
+    scheme: Scheme,
+    method: IntervalMethod,
+    n: usize,
+    b: u64,
+}
+
+fn bench(a: BenchArgs) -> Result<(), Error> {
+    let scale = if a.quick { 10 } else { 1 };
+    let col = |c: &str| c.to_string();
+    let ipw = Statistic::Ipw {
+        treatment: col("t"),
+        outcome: col("y"),
+        propensity: col("e"),
+    };
+    let cases = vec![
+        Case {
+            name: "mean/iid/percentile",
+            statistic: Statistic::Mean { column: col("x") },
+            scheme: Scheme::Iid,
+            method: IntervalMethod::Percentile,
+            n: 1_000_000 / scale,
+            b: 10_000 / scale as u64,
+        },
+        Case {
+            name: "mean/iid/bca",
+            statistic: Statistic::Mean { column: col("x") },
+            scheme: Scheme::Iid,
+            method: IntervalMethod::Bca,
+            n: 100_000 / scale,
+            b: 1_000,
+        },
+        Case {
+            name: "ipw/iid/percentile",
+            statistic: ipw,
+            scheme: Scheme::Iid,
+            method: IntervalMethod::Percentile,
+            n: 100_000 / scale,
+            b: 1_000,
+        },
+        Case {
+            name: "mean/poisson/percentile",
+            statistic: Statistic::Mean { column: col("x") },
+            scheme: Scheme::Poisson,
+            method: IntervalMethod::Percentile,
+            n: 1_000_000 / scale,
+            b: 1_000 / scale as u64,
+        },
+        Case {
+            name: "median/iid/percentile",
+            statistic: Statistic::Quantile {
+                column: col("x"),
+                q: 0.5,
+            },
+            scheme: Scheme::Iid,
+            method: IntervalMethod::Percentile,
+            n: 10_000 / scale,
+            b: 1_000,
+        },
+    ];
+    let mut engines: Vec<Engine> = Vec::new();
+    if a.backend == "all" || a.backend == "cpu" {
+        engines.push(Engine::cpu());
+    }
+    if a.backend == "all" || a.backend == "gpu" {
+        match Engine::gpu() {
+            Ok(e) => engines.push(e),
+            Err(e) => eprintln!("bench: no GPU backend ({e})"),
+        }
+    }
+    let mut rows = Vec::new();
+    if a.format == Format::Table {
+        println!(
+            "{:<26} {:>9} {:>7} {:>10} {:>12}  backend",
+            "case", "n", "B", "seconds", "Mdraws/s"
+        );
+    }
+    let mut cache: Vec<(usize, Dataset)> = Vec::new();
+    for case in &cases {
+        if !cache.iter().any(|(n, _)| *n == case.n) {
+            cache.push((case.n, Dataset::synthetic(case.n, 42)));
+        }
+        let data = &cache.iter().find(|(n, _)| *n == case.n).expect("cached").1;
+        for engine in &engines {
+            let boot = Bootstrap::new(case.statistic.clone())
+                .scheme(case.scheme.clone())
+                .resamples(case.b)
+                .seed(1)
+                .methods(&[case.method]);
+            let r = boot.run(engine, data)?;
+            let rate = case.n as f64 * case.b as f64 / r.seconds / 1e6;
+            if a.format == Format::Table {
+                println!(
+                    "{:<26} {:>9} {:>7} {:>10.4} {:>12.1}  {}",
+                    case.name, case.n, case.b, r.seconds, rate, r.backend
+                );
+            }
+            rows.push(json!({
+                "case": case.name, "n": case.n, "resamples": case.b, "seconds": r.seconds,
+                "mdraws_per_s": rate, "backend": r.backend, "estimate": r.estimate,
+            }));
+        }
+    }
+    if a.format == Format::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "quick": a.quick, "results": rows }))
+                .expect("serialisable")
+        );
+    }
+    Ok(())
+}

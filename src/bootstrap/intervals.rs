@@ -1,0 +1,249 @@
+//! Confidence intervals from bootstrap replicates.
+//!
+//! Conventions (chosen to match `scipy.stats.bootstrap` where it has the method, and R's `boot` for
+//! the normal and studentized intervals):
+//! * quantiles of the replicates use linear interpolation between order statistics (type 7, numpy's
+//!   default): `h = (B − 1) p`, `v[⌊h⌋] + (h − ⌊h⌋)(v[⌊h⌋+1] − v[⌊h⌋])`;
+//! * percentile: `[q(α/2), q(1 − α/2)]`; basic: `[2θ̂ − q(1 − α/2), 2θ̂ − q(α/2)]`;
+//! * normal (R `boot.ci(type = "norm")`): `θ̂ − bias ± z σ*`, bias `= mean(θ*) − θ̂`, σ* the
+//!   replicates' standard deviation with ddof = 1;
+//! * BCa: `z0 = Φ⁻¹((#{θ* < θ̂} + #{θ* ≤ θ̂}) / 2B)` (ties count one half, as scipy), acceleration
+//!   `a = Σ(θ̄ − θ₍ᵢ₎)³ / (6 (Σ(θ̄ − θ₍ᵢ₎)²)^{3/2})` from the leave-one-unit-out jackknife (units are
+//!   rows, or clusters under cluster resampling), then the percentile interval at
+//!   `Φ(z0 + (z0 + z)/(1 − a(z0 + z)))` for `z = z_{α/2}, z_{1−α/2}`;
+//! * studentized (bootstrap-t): `t* = (θ* − θ̂)/se*`, interval `[θ̂ − se q_t(1 − α/2), θ̂ − se q_t(α/2)]`
+//!   with `se` the analytic standard error on the original data (as R's `boot.ci`).
+//!
+//! Degenerate cases never produce an unexplained NaN: when every replicate is equal, every interval
+//! is the zero-width interval at that value and a warning says so; when `z0` is infinite (every
+//! replicate on one side of θ̂) the BCa interval collapses onto the extreme replicate, with a warning;
+//! when the jackknife values are all equal the acceleration is 0, with a warning.
+
+use serde::Serialize;
+use statrs::distribution::{ContinuousCDF, Normal};
+
+/// An interval method.
+///
+/// ```
+/// use ceteris::IntervalMethod;
+/// assert_eq!("bca".parse::<IntervalMethod>().unwrap(), IntervalMethod::Bca);
+/// assert_eq!(IntervalMethod::Bca.name(), "bca");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum IntervalMethod {
+    /// Percentile.
+    Percentile,
+    /// Basic (reverse percentile).
+    Basic,
+    /// Bias-corrected normal (R's `norm`).
+    Normal,
+    /// Bias-corrected and accelerated.
+    Bca,
+    /// Bootstrap-t.
+    Studentized,
+}
+
+impl IntervalMethod {
+    /// All methods.
+    pub const ALL: [IntervalMethod; 5] = [
+        IntervalMethod::Percentile,
+        IntervalMethod::Basic,
+        IntervalMethod::Normal,
+        IntervalMethod::Bca,
+        IntervalMethod::Studentized,
+    ];
+
+    /// The CLI spelling.
+    pub fn name(self) -> &'static str {
+        match self {
+            IntervalMethod::Percentile => "percentile",
+            IntervalMethod::Basic => "basic",
+            IntervalMethod::Normal => "normal",
+            IntervalMethod::Bca => "bca",
+            IntervalMethod::Studentized => "studentized",
+        }
+    }
+}
+
+impl std::str::FromStr for IntervalMethod {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Self> {
+        IntervalMethod::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                crate::Error::param(
+                    "method",
+                    format!("unknown interval method `{s}` (percentile, basic, normal, bca, studentized)"),
+                )
+            })
+    }
+}
+
+/// Type-7 quantile of sorted values.
+pub(crate) fn quantile_sorted(v: &[f64], p: f64) -> f64 {
+    let h = (v.len() - 1) as f64 * p.clamp(0.0, 1.0);
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
+}
+
+fn std_normal() -> Normal {
+    Normal::standard()
+}
+
+/// Percentile interval from sorted replicates.
+pub(crate) fn percentile(sorted: &[f64], alpha: f64) -> [f64; 2] {
+    [
+        quantile_sorted(sorted, alpha / 2.0),
+        quantile_sorted(sorted, 1.0 - alpha / 2.0),
+    ]
+}
+
+/// Basic interval.
+pub(crate) fn basic(sorted: &[f64], estimate: f64, alpha: f64) -> [f64; 2] {
+    let [lo, hi] = percentile(sorted, alpha);
+    [2.0 * estimate - hi, 2.0 * estimate - lo]
+}
+
+/// Mean and standard deviation (ddof = 1) of the replicates.
+pub(crate) fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let b = v.len() as f64;
+    let m = v.iter().sum::<f64>() / b;
+    let ss = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>();
+    (
+        m,
+        if v.len() > 1 {
+            (ss / (b - 1.0)).sqrt()
+        } else {
+            0.0
+        },
+    )
+}
+
+/// R's bias-corrected normal interval.
+pub(crate) fn normal(sorted: &[f64], estimate: f64, alpha: f64) -> [f64; 2] {
+    let (m, sd) = mean_sd(sorted);
+    let z = std_normal().inverse_cdf(1.0 - alpha / 2.0);
+    let centre = 2.0 * estimate - m;
+    [centre - z * sd, centre + z * sd]
+}
+
+/// BCa details.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct BcaDetails {
+    /// Bias-correction `z0`.
+    pub z0: f64,
+    /// Acceleration.
+    pub acceleration: f64,
+    /// Percentile levels actually used.
+    pub levels: [f64; 2],
+}
+
+/// BCa interval; warnings are appended for degenerate inputs.
+pub(crate) fn bca(
+    sorted: &[f64],
+    estimate: f64,
+    jackknife: &[f64],
+    alpha: f64,
+    warnings: &mut Vec<String>,
+) -> ([f64; 2], BcaDetails) {
+    let b = sorted.len() as f64;
+    let below = sorted.partition_point(|&v| v < estimate) as f64;
+    let at_or_below = sorted.partition_point(|&v| v <= estimate) as f64;
+    let prop = (below + at_or_below) / (2.0 * b);
+    let nd = std_normal();
+    let z0 = if prop <= 0.0 {
+        f64::NEG_INFINITY
+    } else if prop >= 1.0 {
+        f64::INFINITY
+    } else {
+        nd.inverse_cdf(prop)
+    };
+    if z0.is_infinite() {
+        warnings.push(format!(
+            "bca: every replicate lies {} the estimate, so z0 is {}; the BCa interval collapses onto the {} replicate",
+            if z0 < 0.0 { "above" } else { "below" },
+            if z0 < 0.0 { "-inf" } else { "+inf" },
+            if z0 < 0.0 { "smallest" } else { "largest" },
+        ));
+    }
+    let jm = jackknife.iter().sum::<f64>() / jackknife.len() as f64;
+    let (mut num, mut den) = (0.0, 0.0);
+    for &t in jackknife {
+        let d = jm - t;
+        num += d * d * d;
+        den += d * d;
+    }
+    let acceleration = if den > 0.0 {
+        num / (6.0 * den.powf(1.5))
+    } else {
+        warnings.push(
+            "bca: all jackknife values are equal, so the acceleration is set to 0".to_string(),
+        );
+        0.0
+    };
+    let level = |z: f64| -> f64 {
+        if z0.is_infinite() {
+            return if z0 > 0.0 { 1.0 } else { 0.0 };
+        }
+        let s = z0 + z;
+        nd.cdf(z0 + s / (1.0 - acceleration * s))
+    };
+    let levels = [
+        level(nd.inverse_cdf(alpha / 2.0)),
+        level(nd.inverse_cdf(1.0 - alpha / 2.0)),
+    ];
+    (
+        [
+            quantile_sorted(sorted, levels[0]),
+            quantile_sorted(sorted, levels[1]),
+        ],
+        BcaDetails {
+            z0,
+            acceleration,
+            levels,
+        },
+    )
+}
+
+/// Bootstrap-t interval from sorted t-statistics.
+pub(crate) fn studentized(sorted_t: &[f64], estimate: f64, se: f64, alpha: f64) -> [f64; 2] {
+    [
+        estimate - se * quantile_sorted(sorted_t, 1.0 - alpha / 2.0),
+        estimate - se * quantile_sorted(sorted_t, alpha / 2.0),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type7_quantiles() {
+        let v = [1.0, 2.0, 3.0, 4.0];
+        assert_eq!(quantile_sorted(&v, 0.0), 1.0);
+        assert_eq!(quantile_sorted(&v, 1.0), 4.0);
+        assert!((quantile_sorted(&v, 0.5) - 2.5).abs() < 1e-15);
+        assert!((quantile_sorted(&v, 0.25) - 1.75).abs() < 1e-15);
+    }
+
+    #[test]
+    fn normal_interval_closed_form() {
+        // mean 2, sd sqrt(2.5): centre 2*3 - 3 = 3, half width z * sd
+        let v = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let [lo, hi] = normal(&v, 3.0, 0.05);
+        let hw = 1.959963984540054 * 2.5f64.sqrt();
+        assert!((lo - (3.0 - hw)).abs() < 1e-12 && (hi - (3.0 + hw)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn degenerate_bca_is_explained() {
+        let v = [2.0; 10];
+        let mut w = Vec::new();
+        let (iv, d) = bca(&v, 1.0, &[1.0, 1.0], 0.05, &mut w);
+        assert_eq!(iv, [2.0, 2.0]);
+        assert!(d.z0.is_infinite());
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+}

@@ -1,0 +1,795 @@
+//! Bootstrap inference: resampling schemes, statistics, confidence intervals, shards.
+//!
+//! ```
+//! use ceteris::{Bootstrap, Dataset, Engine, IntervalMethod, Scheme, Statistic};
+//! let x: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
+//! let data = Dataset::new().with_column("x", x).unwrap();
+//! let result = Bootstrap::new(Statistic::Mean { column: "x".into() })
+//!     .resamples(2000)
+//!     .seed(7)
+//!     .methods(&[IntervalMethod::Percentile, IntervalMethod::Bca])
+//!     .run(&Engine::cpu(), &data)
+//!     .unwrap();
+//! let [lo, hi] = result.intervals["bca"];
+//! assert!(lo < result.estimate && result.estimate < hi);
+//! // the bootstrap SE of a mean is close to sd / sqrt(n)
+//! assert!((result.std_error - 0.206).abs() < 0.02, "{}", result.std_error);
+//! ```
+
+pub(crate) mod intervals;
+pub(crate) mod plan;
+pub(crate) mod statistic;
+
+pub use intervals::{BcaDetails, IntervalMethod};
+pub use statistic::{Roles, Statistic};
+
+use crate::backend::{ProgressFn, QuantileJob, SumsJob};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::rng::{Stream, STREAM_RESAMPLE};
+use crate::Engine;
+use plan::{PlanKind, ResamplePlan};
+use serde::Serialize;
+use statistic::{interpolate, Prepared, SumKind};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::time::Instant;
+
+/// How resamples are drawn.
+///
+/// Draw layout (the contract both backends implement; see [`crate::rng`]): for replicate `b`,
+/// Philox block `j` has counter `[j, b, 0, 0]`.
+/// * `Iid`, `Stratified`, `Cluster`: position `t` draws from block `t/2` (words 0–1 for even `t`,
+///   2–3 for odd), a 64-bit uniform mapped to its stratum's `[start, start + size)`; units are rows,
+///   rows sorted by stratum, or clusters.
+/// * `MovingBlock`/`CircularBlock` of length `L`: position `t` is offset `t mod L` in block `t / L`,
+///   whose start comes from Philox block `t / L`; moving starts lie in `[0, n − L]`, circular starts
+///   in `[0, n)` and wrap.
+/// * `Stationary` with mean block length `L`: a new block starts at `t = 0` and wherever word 2 of
+///   block `t` is below `⌊2^32 / L⌋`, at the position given by words 0–1; otherwise the next row
+///   (circularly) follows.
+/// * `Poisson`: row `i` gets weight Poisson(1) from word `i mod 4` of block `i / 4`, by integer CDF
+///   thresholds; `Bayesian`: weight `−ln u` (Exp(1)), normalised, i.e. Dirichlet(1, …, 1) weights.
+///
+/// ```
+/// use ceteris::Scheme;
+/// let s = Scheme::parse("stationary", None, None, Some(10.0)).unwrap();
+/// assert_eq!(s, Scheme::Stationary { block_length: 10.0 });
+/// assert!(Scheme::parse("moving-block", None, None, None).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub enum Scheme {
+    /// Rows with replacement.
+    Iid,
+    /// Rows with replacement within each value of a strata column (e.g. the treatment arm).
+    Stratified {
+        /// Strata column.
+        column: String,
+    },
+    /// Whole clusters with replacement (panel data).
+    Cluster {
+        /// Cluster id column.
+        column: String,
+    },
+    /// Bayesian bootstrap: Dirichlet(1, …, 1) row weights.
+    Bayesian,
+    /// Poisson bootstrap: independent Poisson(1) row weights.
+    Poisson,
+    /// Moving-block bootstrap for time series.
+    MovingBlock {
+        /// Block length (rows).
+        block_length: usize,
+    },
+    /// Circular-block bootstrap.
+    CircularBlock {
+        /// Block length (rows).
+        block_length: usize,
+    },
+    /// Stationary bootstrap (geometric block lengths).
+    Stationary {
+        /// Mean block length (rows, ≥ 1).
+        block_length: f64,
+    },
+}
+
+impl Scheme {
+    /// Parses the CLI spelling with its companion options.
+    pub fn parse(
+        name: &str,
+        strata: Option<&str>,
+        cluster: Option<&str>,
+        block_length: Option<f64>,
+    ) -> Result<Self> {
+        let need_block = || {
+            block_length.ok_or_else(|| {
+                Error::param(
+                    "block-length",
+                    format!("scheme `{name}` needs --block-length"),
+                )
+            })
+        };
+        let whole = |v: f64| -> Result<usize> {
+            if v < 1.0 || v.fract() != 0.0 {
+                return Err(Error::param(
+                    "block-length",
+                    format!("{v} is not a whole number of rows >= 1"),
+                ));
+            }
+            Ok(v as usize)
+        };
+        Ok(match name {
+            "iid" => Scheme::Iid,
+            "stratified" => Scheme::Stratified {
+                column: strata
+                    .ok_or_else(|| Error::param("strata", "scheme `stratified` needs --strata"))?
+                    .to_string(),
+            },
+            "cluster" => Scheme::Cluster {
+                column: cluster
+                    .ok_or_else(|| Error::param("cluster", "scheme `cluster` needs --cluster"))?
+                    .to_string(),
+            },
+            "bayesian" => Scheme::Bayesian,
+            "poisson" => Scheme::Poisson,
+            "moving-block" => Scheme::MovingBlock {
+                block_length: whole(need_block()?)?,
+            },
+            "circular-block" => Scheme::CircularBlock {
+                block_length: whole(need_block()?)?,
+            },
+            "stationary" => Scheme::Stationary {
+                block_length: need_block()?,
+            },
+            _ => {
+                return Err(Error::param(
+                    "scheme",
+                    format!(
+                        "unknown scheme `{name}` (iid, stratified, cluster, bayesian, poisson, \
+                         moving-block, circular-block, stationary)"
+                    ),
+                ))
+            }
+        })
+    }
+
+    /// The CLI spelling.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Scheme::Iid => "iid",
+            Scheme::Stratified { .. } => "stratified",
+            Scheme::Cluster { .. } => "cluster",
+            Scheme::Bayesian => "bayesian",
+            Scheme::Poisson => "poisson",
+            Scheme::MovingBlock { .. } => "moving-block",
+            Scheme::CircularBlock { .. } => "circular-block",
+            Scheme::Stationary { .. } => "stationary",
+        }
+    }
+}
+
+/// A bootstrap run: statistic, scheme, number of resamples, seed, level and interval methods.
+#[derive(Clone, Debug)]
+pub struct Bootstrap {
+    statistic: Statistic,
+    scheme: Scheme,
+    resamples: u64,
+    seed: u64,
+    level: f64,
+    methods: Vec<IntervalMethod>,
+    keep_replicates: bool,
+}
+
+/// The replicates of one shard `[start, start + values.len())` of a run.
+///
+/// ```
+/// use ceteris::{Bootstrap, Dataset, Engine, Statistic};
+/// let data = Dataset::new().with_column("x", (0..50).map(|i| i as f64).collect()).unwrap();
+/// let boot = Bootstrap::new(Statistic::Mean { column: "x".into() }).resamples(100);
+/// let e = Engine::cpu();
+/// let a = boot.shard(&e, &data, 0..60).unwrap();
+/// let b = boot.shard(&e, &data, 60..100).unwrap();
+/// let merged = boot.combine(&data, &[a, b]).unwrap();
+/// let whole = boot.run(&e, &data).unwrap();
+/// assert_eq!(merged.std_error, whole.std_error);
+/// ```
+#[derive(Clone, Debug, Serialize)]
+pub struct Shard {
+    /// First replicate index.
+    pub start: u64,
+    /// Replicate statistics (NaN where a resample left the statistic undefined).
+    pub values: Vec<f64>,
+    /// Analytic standard error of each replicate (NaN when the statistic has none).
+    pub std_errors: Vec<f64>,
+    /// Backend that computed the shard.
+    pub backend: String,
+    /// Why the GPU was not used, when `auto` fell back to the CPU.
+    pub fallback: Option<String>,
+}
+
+/// The outcome of a bootstrap run.
+#[derive(Clone, Debug, Serialize)]
+pub struct BootstrapResult {
+    /// Statistic (CLI spelling).
+    pub statistic: String,
+    /// The statistic on the original data.
+    pub estimate: f64,
+    /// Standard deviation of the valid replicates (ddof = 1).
+    pub std_error: f64,
+    /// Mean of the valid replicates minus the estimate.
+    pub bias: f64,
+    /// Resamples drawn.
+    pub resamples: u64,
+    /// Resamples whose statistic was defined (e.g. both arms present).
+    pub valid_resamples: u64,
+    /// Scheme (CLI spelling).
+    pub scheme: String,
+    /// Confidence level.
+    pub level: f64,
+    /// Seed.
+    pub seed: u64,
+    /// `method -> [low, high]`.
+    pub intervals: BTreeMap<String, [f64; 2]>,
+    /// BCa's z0, acceleration and levels, when BCa was asked for.
+    pub bca: Option<BcaDetails>,
+    /// Backend that ran.
+    pub backend: String,
+    /// Why `auto` fell back to the CPU, if it did.
+    pub fallback: Option<String>,
+    /// Compute time in seconds (preparing data, resampling, intervals; not reading input).
+    pub seconds: f64,
+    /// Degenerate cases and dropped replicates, explained.
+    pub warnings: Vec<String>,
+    /// The replicates, when kept.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicates: Option<Vec<f64>>,
+}
+
+/// Everything derived from (statistic, scheme, data) once per run.
+struct Setup {
+    plan: ResamplePlan,
+    body: Body,
+    estimate: f64,
+    se0: f64,
+}
+
+enum Body {
+    Sums {
+        kind: SumKind,
+        k: usize,
+        /// Per unit (row or cluster), `k` features.
+        features: Vec<f64>,
+    },
+    Quantile {
+        q: f64,
+        sorted: Vec<f64>,
+        seg: Vec<u32>,
+        ranks: Vec<u32>,
+    },
+}
+
+impl Bootstrap {
+    /// Defaults: iid, 9999 resamples, seed 0, level 0.95, percentile and BCa intervals.
+    pub fn new(statistic: Statistic) -> Self {
+        Bootstrap {
+            statistic,
+            scheme: Scheme::Iid,
+            resamples: 9999,
+            seed: 0,
+            level: 0.95,
+            methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
+            keep_replicates: false,
+        }
+    }
+
+    /// Resampling scheme.
+    pub fn scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Number of resamples `B`.
+    pub fn resamples(mut self, b: u64) -> Self {
+        self.resamples = b;
+        self
+    }
+
+    /// Seed of the Philox streams.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Confidence level in (0, 1).
+    pub fn level(mut self, level: f64) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Interval methods to compute.
+    pub fn methods(mut self, methods: &[IntervalMethod]) -> Self {
+        self.methods = methods.to_vec();
+        self
+    }
+
+    /// Keep the replicates in the result.
+    pub fn keep_replicates(mut self, keep: bool) -> Self {
+        self.keep_replicates = keep;
+        self
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.resamples == 0 {
+            return Err(Error::param("resamples", "must be at least 1"));
+        }
+        if self.resamples > u32::MAX as u64 {
+            return Err(Error::param("resamples", "must be below 2^32"));
+        }
+        if !(self.level > 0.0 && self.level < 1.0) {
+            return Err(Error::param(
+                "level",
+                format!("{} is not strictly between 0 and 1", self.level),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Runs all `B` resamples and computes the intervals.
+    pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
+        self.run_with_progress(engine, data, None)
+    }
+
+    /// [`Bootstrap::run`] with a progress callback `(done, total)`.
+    pub fn run_with_progress(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        progress: Option<ProgressFn>,
+    ) -> Result<BootstrapResult> {
+        let start = Instant::now();
+        self.validate()?;
+        let setup = self.setup(data)?;
+        let shard = self.compute(engine, &setup, 0..self.resamples as u32, progress)?;
+        let mut result = self.finish(&setup, &[shard])?;
+        result.seconds = start.elapsed().as_secs_f64();
+        Ok(result)
+    }
+
+    /// Computes replicates `range` only (to spread `B` across machines); see [`Bootstrap::combine`].
+    pub fn shard(&self, engine: &Engine, data: &Dataset, range: Range<u64>) -> Result<Shard> {
+        self.validate()?;
+        if range.start >= range.end || range.end > u32::MAX as u64 {
+            return Err(Error::param(
+                "range",
+                format!("{range:?} is empty or beyond 2^32"),
+            ));
+        }
+        let setup = self.setup(data)?;
+        self.compute(engine, &setup, range.start as u32..range.end as u32, None)
+    }
+
+    /// Merges shards (in any order, without overlap) into a result, as if run at once.
+    pub fn combine(&self, data: &Dataset, shards: &[Shard]) -> Result<BootstrapResult> {
+        let start = Instant::now();
+        self.validate()?;
+        let mut sorted: Vec<&Shard> = shards.iter().collect();
+        sorted.sort_by_key(|s| s.start);
+        for w in sorted.windows(2) {
+            if w[0].start + w[0].values.len() as u64 > w[1].start {
+                return Err(Error::param("shards", "shards overlap"));
+            }
+        }
+        let owned: Vec<Shard> = sorted.into_iter().cloned().collect();
+        let setup = self.setup(data)?;
+        let mut result = self.finish(&setup, &owned)?;
+        result.seconds = start.elapsed().as_secs_f64();
+        Ok(result)
+    }
+
+    fn setup(&self, data: &Dataset) -> Result<Setup> {
+        let n = data.n_rows();
+        if n == 0 {
+            return Err(Error::EmptyData("the data set has no rows".into()));
+        }
+        if n >= u32::MAX as usize {
+            return Err(Error::param("data", "more than 2^32 - 1 rows"));
+        }
+        let prepared = self.statistic.prepare(data)?;
+        // Unit order and plan.
+        let stream = Stream::new(self.seed, STREAM_RESAMPLE);
+        let iid = |units: usize| PlanKind::Strata {
+            offsets: vec![0, units as u32],
+        };
+        let block = |len: usize| -> Result<u32> {
+            if len == 0 || len > n {
+                return Err(Error::param(
+                    "block-length",
+                    format!("{len} must be between 1 and the number of rows ({n})"),
+                ));
+            }
+            Ok(len as u32)
+        };
+        // `groups`: for each unit, its rows (None: unit i is row i).
+        let (kind, groups): (PlanKind, Option<Vec<Vec<usize>>>) = match &self.scheme {
+            Scheme::Iid => (iid(n), None),
+            Scheme::Bayesian => (PlanKind::Bayesian, None),
+            Scheme::Poisson => (PlanKind::Poisson, None),
+            Scheme::MovingBlock { block_length } => (
+                PlanKind::MovingBlock {
+                    len: block(*block_length)?,
+                },
+                None,
+            ),
+            Scheme::CircularBlock { block_length } => (
+                PlanKind::CircularBlock {
+                    len: block(*block_length)?,
+                },
+                None,
+            ),
+            Scheme::Stationary { block_length } => {
+                if !(*block_length >= 1.0 && *block_length <= n as f64) {
+                    return Err(Error::param(
+                        "block-length",
+                        format!("{block_length} must be between 1 and the number of rows ({n})"),
+                    ));
+                }
+                let thr = ((4294967296.0 / block_length).floor() as u64).min(u32::MAX as u64);
+                (
+                    PlanKind::Stationary {
+                        coin_thr: thr as u32,
+                    },
+                    None,
+                )
+            }
+            Scheme::Stratified { column } => {
+                let s = data.finite_column(column)?;
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+                let mut offsets = vec![0u32];
+                for i in 1..n {
+                    if s[order[i]] != s[order[i - 1]] {
+                        offsets.push(i as u32);
+                    }
+                }
+                offsets.push(n as u32);
+                (
+                    PlanKind::Strata { offsets },
+                    Some(order.into_iter().map(|r| vec![r]).collect()),
+                )
+            }
+            Scheme::Cluster { column } => {
+                let c = data.finite_column(column)?;
+                let mut order: Vec<usize> = (0..n).collect();
+                order.sort_by(|&a, &b| c[a].total_cmp(&c[b]));
+                let mut groups: Vec<Vec<usize>> = Vec::new();
+                for (i, &r) in order.iter().enumerate() {
+                    if i == 0 || c[r] != c[order[i - 1]] {
+                        groups.push(Vec::new());
+                    }
+                    groups.last_mut().unwrap().push(r);
+                }
+                if groups.len() < 2 {
+                    return Err(Error::TooFewRows {
+                        what: format!("distinct clusters in `{column}`"),
+                        need: 2,
+                        got: groups.len(),
+                    });
+                }
+                (iid(groups.len()), Some(groups))
+            }
+        };
+        let units = groups.as_ref().map_or(n, Vec::len);
+        let plan = ResamplePlan {
+            units: units as u32,
+            kind,
+            stream,
+        };
+        let (body, estimate, se0) = match prepared {
+            Prepared::Sums(s) => {
+                let total = s.total();
+                let (estimate, se0) = s.kind.finish(&total);
+                let features = match &groups {
+                    None => s.features,
+                    Some(groups) => {
+                        let mut f = vec![0.0; groups.len() * s.k];
+                        for (u, rows) in groups.iter().enumerate() {
+                            for &r in rows {
+                                for j in 0..s.k {
+                                    f[u * s.k + j] += s.features[r * s.k + j];
+                                }
+                            }
+                        }
+                        f
+                    }
+                };
+                (
+                    Body::Sums {
+                        kind: s.kind,
+                        k: s.k,
+                        features,
+                    },
+                    estimate,
+                    se0,
+                )
+            }
+            Prepared::Quantile(qd) => {
+                let h = (n - 1) as f64 * qd.q;
+                let lo = h.floor() as usize;
+                let estimate = interpolate(qd.sorted[lo], qd.sorted[(lo + 1).min(n - 1)], h);
+                let (seg, ranks) = match &groups {
+                    None => ((0..=n as u32).collect(), qd.rank_of_row.clone()),
+                    Some(groups) => {
+                        let mut seg = vec![0u32];
+                        let mut ranks = Vec::with_capacity(n);
+                        for rows in groups {
+                            let mut r: Vec<u32> = rows.iter().map(|&i| qd.rank_of_row[i]).collect();
+                            r.sort_unstable();
+                            ranks.extend(r);
+                            seg.push(ranks.len() as u32);
+                        }
+                        (seg, ranks)
+                    }
+                };
+                (
+                    Body::Quantile {
+                        q: qd.q,
+                        sorted: qd.sorted,
+                        seg,
+                        ranks,
+                    },
+                    estimate,
+                    f64::NAN,
+                )
+            }
+        };
+        Ok(Setup {
+            plan,
+            body,
+            estimate,
+            se0,
+        })
+    }
+
+    fn compute(
+        &self,
+        engine: &Engine,
+        setup: &Setup,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Shard> {
+        let start = reps.start as u64;
+        let bayesian = matches!(setup.plan.kind, PlanKind::Bayesian);
+        let (values, std_errors, ran) = match &setup.body {
+            Body::Sums { kind, k, features } => {
+                let job = SumsJob {
+                    plan: &setup.plan,
+                    k: *k,
+                    features,
+                };
+                let (sums, ran) =
+                    engine.dispatch(|kern| kern.resample_sums(&job, reps.clone(), progress))?;
+                let mut values = Vec::with_capacity(reps.len());
+                let mut ses = Vec::with_capacity(reps.len());
+                let mut s = vec![0.0; *k];
+                for chunk in sums.chunks_exact(*k) {
+                    s.copy_from_slice(chunk);
+                    if bayesian {
+                        let scale = setup.plan.units as f64 / s[*k - 1];
+                        s.iter_mut().for_each(|v| *v *= scale);
+                    }
+                    let (v, se) = kind.finish(&s);
+                    values.push(v);
+                    ses.push(se);
+                }
+                (values, ses, ran)
+            }
+            Body::Quantile {
+                q,
+                sorted,
+                seg,
+                ranks,
+            } => {
+                let job = QuantileJob {
+                    plan: &setup.plan,
+                    q: *q,
+                    n_ranks: sorted.len() as u32,
+                    seg,
+                    ranks,
+                    normalize: bayesian,
+                };
+                let (picks, ran) = engine
+                    .dispatch(|kern| kern.resample_quantiles(&job, reps.clone(), progress))?;
+                let values = picks
+                    .iter()
+                    .map(|p| {
+                        if p.r1 == u32::MAX {
+                            f64::NAN
+                        } else {
+                            interpolate(sorted[p.r1 as usize], sorted[p.r2 as usize], p.h)
+                        }
+                    })
+                    .collect();
+                (values, vec![f64::NAN; reps.len()], ran)
+            }
+        };
+        Ok(Shard {
+            start,
+            values,
+            std_errors,
+            backend: ran.backend,
+            fallback: ran.fallback,
+        })
+    }
+
+    /// Leave-one-unit-out jackknife values of the statistic, in O(n) for every statistic.
+    fn jackknife(setup: &Setup) -> Vec<f64> {
+        match &setup.body {
+            Body::Sums { kind, k, features } => {
+                let mut total = vec![0.0; *k];
+                for row in features.chunks_exact(*k) {
+                    for (a, v) in total.iter_mut().zip(row) {
+                        *a += v;
+                    }
+                }
+                let mut s = vec![0.0; *k];
+                features
+                    .chunks_exact(*k)
+                    .map(|row| {
+                        for j in 0..*k {
+                            s[j] = total[j] - row[j];
+                        }
+                        kind.finish(&s).0
+                    })
+                    .collect()
+            }
+            Body::Quantile {
+                q,
+                sorted,
+                seg,
+                ranks,
+            } => {
+                let n = sorted.len();
+                (0..seg.len() - 1)
+                    .map(|u| {
+                        let removed = &ranks[seg[u] as usize..seg[u + 1] as usize];
+                        let m = n - removed.len();
+                        if m == 0 {
+                            return f64::NAN;
+                        }
+                        // j-th (0-based) remaining value after removing the sorted ranks `removed`
+                        let nth = |j: usize| {
+                            let mut p = j;
+                            for &r in removed {
+                                if r as usize <= p {
+                                    p += 1;
+                                }
+                            }
+                            sorted[p]
+                        };
+                        let h = (m - 1) as f64 * q;
+                        let lo = h.floor() as usize;
+                        interpolate(nth(lo), nth((lo + 1).min(m - 1)), h)
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    fn finish(&self, setup: &Setup, shards: &[Shard]) -> Result<BootstrapResult> {
+        let mut warnings = Vec::new();
+        let resamples: u64 = shards.iter().map(|s| s.values.len() as u64).sum();
+        let all: Vec<f64> = shards
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .collect();
+        let mut valid: Vec<f64> = all.iter().copied().filter(|v| v.is_finite()).collect();
+        let invalid = all.len() - valid.len();
+        if valid.is_empty() {
+            return Err(Error::param(
+                "resamples",
+                format!(
+                    "the statistic was undefined in all {} resamples (e.g. an arm was never drawn); \
+                     try the stratified scheme",
+                    all.len()
+                ),
+            ));
+        }
+        if invalid > 0 {
+            warnings.push(format!(
+                "{invalid} of {} resamples left the statistic undefined (e.g. an empty arm) and were \
+                 dropped",
+                all.len()
+            ));
+        }
+        valid.sort_by(f64::total_cmp);
+        let (mean, sd) = intervals::mean_sd(&valid);
+        let estimate = setup.estimate;
+        let alpha = 1.0 - self.level;
+        let mut out = BTreeMap::new();
+        let mut bca_details = None;
+        let degenerate = valid[0] == valid[valid.len() - 1];
+        if degenerate {
+            warnings.push(format!(
+                "all replicates equal {}: every interval is zero-width at that value",
+                valid[0]
+            ));
+        }
+        for &m in &self.methods {
+            let iv = if degenerate {
+                [valid[0], valid[0]]
+            } else {
+                match m {
+                    IntervalMethod::Percentile => intervals::percentile(&valid, alpha),
+                    IntervalMethod::Basic => intervals::basic(&valid, estimate, alpha),
+                    IntervalMethod::Normal => intervals::normal(&valid, estimate, alpha),
+                    IntervalMethod::Bca => {
+                        let jack = Self::jackknife(setup);
+                        let (iv, d) = intervals::bca(&valid, estimate, &jack, alpha, &mut warnings);
+                        bca_details = Some(d);
+                        iv
+                    }
+                    IntervalMethod::Studentized => {
+                        if !setup.se0.is_finite() {
+                            warnings.push(format!(
+                                "studentized: `{}` has no analytic standard error; interval omitted",
+                                self.statistic.name()
+                            ));
+                            continue;
+                        }
+                        let mut t: Vec<f64> = shards
+                            .iter()
+                            .flat_map(|s| s.values.iter().zip(&s.std_errors))
+                            .filter(|(v, se)| v.is_finite() && se.is_finite() && **se > 0.0)
+                            .map(|(v, se)| (v - estimate) / se)
+                            .collect();
+                        if t.len() < 2 {
+                            warnings.push(
+                                "studentized: fewer than 2 resamples had a positive standard error; \
+                                 interval omitted"
+                                    .into(),
+                            );
+                            continue;
+                        }
+                        if t.len() < valid.len() {
+                            warnings.push(format!(
+                                "studentized: {} resamples with zero standard error were dropped",
+                                valid.len() - t.len()
+                            ));
+                        }
+                        t.sort_by(f64::total_cmp);
+                        intervals::studentized(&t, estimate, setup.se0, alpha)
+                    }
+                }
+            };
+            out.insert(m.name().to_string(), iv);
+        }
+        let first = &shards[0];
+        Ok(BootstrapResult {
+            statistic: self.statistic.name(),
+            estimate,
+            std_error: sd,
+            bias: mean - estimate,
+            resamples,
+            valid_resamples: valid.len() as u64,
+            scheme: self.scheme.name().to_string(),
+            level: self.level,
+            seed: self.seed,
+            intervals: out,
+            bca: bca_details,
+            backend: first.backend.clone(),
+            fallback: first.fallback.clone(),
+            seconds: 0.0,
+            warnings,
+            replicates: self.keep_replicates.then_some(all),
+        })
+    }
+
+    /// The raw draws of replicates `reps` (unit indices, or weight bits for Poisson/Bayesian) —
+    /// what the CPU/GPU parity tests compare bit for bit.
+    pub fn draws(&self, engine: &Engine, data: &Dataset, reps: Range<u32>) -> Result<Vec<u32>> {
+        self.validate()?;
+        let setup = self.setup(data)?;
+        Ok(engine
+            .dispatch(|kern| kern.resample_draws(&setup.plan, reps.clone()))?
+            .0)
+    }
+}

@@ -1,0 +1,230 @@
+//! Philox4x32-10, the counter-based generator shared by the CPU backend and the shaders.
+//!
+//! Every random number ceteris draws is a pure function of `(seed, replicate, draw)`, so the draws of
+//! replicate `b` are the same whichever backend, thread count or shard computes them. The layout
+//! (the *stream contract*) is the same in `shaders/philox.wgsl`:
+//!
+//! * key = `(seed as u32, (seed >> 32) as u32)`;
+//! * counter = `[block, replicate, stream, 0]`, where `block` indexes the draws of one replicate and
+//!   `stream` separates independent purposes (see the `STREAM_*` constants);
+//! * one Philox call (a *block*) yields four 32-bit words.
+//!
+//! How a scheme turns blocks into draws is documented in [`crate::bootstrap::Scheme`]. Integer
+//! draws (row indices, Poisson counts, coin flips) are computed with integer arithmetic only, so they
+//! match bit for bit across backends. [`uniform_index`] maps 64 random bits to `[0, n)` by a
+//! multiply-high, whose bias is at most `n / 2^64`.
+//!
+//! ```
+//! use ceteris::rng::philox4x32_10;
+//! // Random123 known-answer vector: zero counter, zero key.
+//! assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+//! ```
+
+const M0: u32 = 0xD251_1F53;
+const M1: u32 = 0xCD9E_8D57;
+const W0: u32 = 0x9E37_79B9;
+const W1: u32 = 0xBB67_AE85;
+
+/// Stream tag of bootstrap resampling draws.
+pub const STREAM_RESAMPLE: u32 = 0;
+/// Stream tag reserved for permutation tests.
+pub const STREAM_PERMUTATION: u32 = 1;
+/// Stream tag reserved for Monte-Carlo simulation (SCM sampling).
+pub const STREAM_MONTE_CARLO: u32 = 2;
+
+#[inline(always)]
+fn mulhilo(a: u32, b: u32) -> (u32, u32) {
+    let p = u64::from(a) * u64::from(b);
+    ((p >> 32) as u32, p as u32)
+}
+
+/// One Philox4x32 block with 10 rounds (Salmon et al. 2011, Random123).
+///
+/// ```
+/// use ceteris::rng::philox4x32_10;
+/// let out = philox4x32_10([0xffffffff; 4], [0xffffffff; 2]);
+/// assert_eq!(out, [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]);
+/// ```
+#[inline(always)]
+pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
+    let mut c = ctr;
+    let mut k = key;
+    for round in 0..10 {
+        if round > 0 {
+            k[0] = k[0].wrapping_add(W0);
+            k[1] = k[1].wrapping_add(W1);
+        }
+        let (hi0, lo0) = mulhilo(M0, c[0]);
+        let (hi1, lo1) = mulhilo(M1, c[2]);
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0];
+    }
+    c
+}
+
+/// A keyed stream: the seed plus a purpose tag.
+///
+/// ```
+/// use ceteris::rng::{Stream, STREAM_RESAMPLE};
+/// let s = Stream::new(7, STREAM_RESAMPLE);
+/// assert_eq!(s.block(3, 0), s.block(3, 0));
+/// assert_ne!(s.block(3, 0), s.block(3, 1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stream {
+    key: [u32; 2],
+    tag: u32,
+}
+
+impl Stream {
+    /// Stream for `seed` and purpose `tag`.
+    pub fn new(seed: u64, tag: u32) -> Self {
+        Stream {
+            key: [seed as u32, (seed >> 32) as u32],
+            tag,
+        }
+    }
+
+    /// The four words of `block` of `replicate`.
+    #[inline(always)]
+    pub fn block(&self, replicate: u32, block: u32) -> [u32; 4] {
+        philox4x32_10([block, replicate, self.tag, 0], self.key)
+    }
+
+    /// Philox key words (as uploaded to the shaders).
+    pub fn key(&self) -> [u32; 2] {
+        self.key
+    }
+
+    /// Purpose tag.
+    pub fn tag(&self) -> u32 {
+        self.tag
+    }
+}
+
+/// Maps 64 random bits `(hi, lo)` to `[0, n)` as `floor((hi·2^32 + lo) · n / 2^64)`.
+///
+/// Computed with 32-bit products only, exactly as the shader does.
+///
+/// ```
+/// use ceteris::rng::uniform_index;
+/// assert_eq!(uniform_index(0, 0, 10), 0);
+/// assert_eq!(uniform_index(u32::MAX, u32::MAX, 10), 9);
+/// assert_eq!(uniform_index(0x8000_0000, 0, 10), 5);
+/// ```
+#[inline(always)]
+pub fn uniform_index(hi: u32, lo: u32, n: u32) -> u32 {
+    let (h_hi, h_lo) = mulhilo(hi, n);
+    let (l_hi, _) = mulhilo(lo, n);
+    let (_, carry) = h_lo.overflowing_add(l_hi);
+    h_hi + carry as u32
+}
+
+/// A uniform in the open interval (0, 1) from the top 24 bits of `w`: `(w >> 8) + 0.5) / 2^24`.
+///
+/// The value is exact in f32, so CPU and GPU start from the same uniform.
+///
+/// ```
+/// let u = ceteris::rng::open_unit(0);
+/// assert!(u > 0.0 && u < 1e-6);
+/// ```
+#[inline(always)]
+pub fn open_unit(w: u32) -> f64 {
+    ((w >> 8) as f64 + 0.5) * (1.0 / 16_777_216.0)
+}
+
+/// Integer thresholds of the Poisson(1) CDF: draw `k` is the number of thresholds `<= w`.
+///
+/// `POISSON1_THRESHOLDS[k] = floor(P(K <= k) · 2^32)`, so `P(draw = k)` is exact up to 2^-32; counts
+/// above 12 (probability < 2·10^-10) are truncated to 12. The same table is in the shader.
+pub const POISSON1_THRESHOLDS: [u32; 12] = poisson1_thresholds();
+
+const fn poisson1_thresholds() -> [u32; 12] {
+    // P(K <= k) for Poisson(1), k = 0..11, as 2^32 fixed point (computed in integer arithmetic from
+    // e^-1 to 64-bit precision so the table is exact at build time).
+    // e^-1 · 2^64 = 6786177901268885274.
+    const EINV_2_64: u128 = 6_786_177_901_268_885_274;
+    let mut out = [0u32; 12];
+    let mut term: u128 = EINV_2_64; // e^-1 / k! · 2^64
+    let mut cum: u128 = 0;
+    let mut k = 0;
+    while k < 12 {
+        if k > 0 {
+            term /= k as u128;
+        }
+        cum += term;
+        let v = cum >> 32;
+        out[k] = if v > u32::MAX as u128 {
+            u32::MAX
+        } else {
+            v as u32
+        };
+        k += 1;
+    }
+    out
+}
+
+/// Poisson(1) count from one 32-bit word (see [`POISSON1_THRESHOLDS`]).
+///
+/// ```
+/// assert_eq!(ceteris::rng::poisson1(0), 0);
+/// assert_eq!(ceteris::rng::poisson1(u32::MAX), 12);
+/// ```
+#[inline(always)]
+pub fn poisson1(w: u32) -> u32 {
+    let mut k = 0;
+    for t in POISSON1_THRESHOLDS {
+        k += (w >= t) as u32;
+    }
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn random123_known_answers() {
+        assert_eq!(
+            philox4x32_10([0; 4], [0; 2]),
+            [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+        );
+        assert_eq!(
+            philox4x32_10([0xffffffff; 4], [0xffffffff; 2]),
+            [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd]
+        );
+        assert_eq!(
+            philox4x32_10(
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0]
+            ),
+            [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1]
+        );
+    }
+
+    #[test]
+    fn poisson_table_matches_cdf() {
+        // Compare with the CDF computed in f64 (statrs-free closed form).
+        let mut cum = 0.0f64;
+        let mut term = (-1.0f64).exp();
+        for (k, &t) in POISSON1_THRESHOLDS.iter().enumerate() {
+            if k > 0 {
+                term /= k as f64;
+            }
+            cum += term;
+            let expect = (cum * 4294967296.0).floor().min(u32::MAX as f64);
+            assert!((t as f64 - expect).abs() <= 2.0, "k={k} {t} vs {expect}");
+        }
+    }
+
+    #[test]
+    fn uniform_index_is_unbiased_on_grid() {
+        // Equally spaced 64-bit inputs map to equally filled bins.
+        let n = 7u32;
+        let mut counts = [0u32; 7];
+        for i in 0..7000u64 {
+            let x = ((i as u128 * (1u128 << 64)).div_ceil(7000)) as u64;
+            counts[uniform_index((x >> 32) as u32, x as u32, n) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| c == 1000), "{counts:?}");
+    }
+}
