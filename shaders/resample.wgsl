@@ -49,6 +49,11 @@ fn draw_block(rep: u32, block: u32) -> vec4<u32> {
     return philox4x32_10(vec4<u32>(block, rep, P.tag, 0u), vec2<u32>(P.key0, P.key1));
 }
 
+// Rejection fallback of position t (counter word 3 = 1), as rng::Stream::fallback_block.
+fn fallback_block(rep: u32, t: u32) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(t, rep, P.tag, 1u), vec2<u32>(P.key0, P.key1));
+}
+
 struct Gen {
     rep: u32,
     t: u32,
@@ -56,6 +61,16 @@ struct Gen {
     words: vec4<u32>,
     cur: u32,
     stratum: u32,
+    s0: u32,
+    size: u32,
+    thr: u32,     // Lemire rejection threshold 2^32 mod size
+}
+
+fn enter_stratum(g: ptr<function, Gen>, s: u32) {
+    (*g).stratum = s;
+    (*g).s0 = strata[s];
+    (*g).size = strata[s + 1u] - strata[s];
+    (*g).thr = (0u - (*g).size) % (*g).size;
 }
 
 fn gen_begin(rep: u32, t0: u32) -> Gen {
@@ -66,6 +81,9 @@ fn gen_begin(rep: u32, t0: u32) -> Gen {
     g.words = vec4<u32>(0u);
     g.cur = 0u;
     g.stratum = 0u;
+    g.s0 = 0u;
+    g.size = 1u;
+    g.thr = 0u;
     return g;
 }
 
@@ -93,22 +111,23 @@ fn gen_next(g: ptr<function, Gen>) -> Draw {
                     let mid = (lo + hi + 1u) / 2u;
                     if (strata[mid] <= t) { lo = mid; } else { hi = mid - 1u; }
                 }
-                (*g).stratum = lo;
+                enter_stratum(g, lo);
             }
             while (t >= strata[(*g).stratum + 1u]) {
-                (*g).stratum = (*g).stratum + 1u;
+                enter_stratum(g, (*g).stratum + 1u);
             }
-            if (fresh || (t & 1u) == 0u) {
-                (*g).words = draw_block((*g).rep, t >> 1u);
+            if (fresh || (t & 3u) == 0u) {
+                (*g).words = draw_block((*g).rep, t >> 2u);
             }
-            let w = (*g).words;
-            let s0 = strata[(*g).stratum];
-            let size = strata[(*g).stratum + 1u] - s0;
-            if ((t & 1u) == 0u) {
-                d.unit = s0 + uniform_index(w.x, w.y, size);
-            } else {
-                d.unit = s0 + uniform_index(w.z, w.w, size);
+            // Lemire: floor(w * size / 2^32), rejected when the low word is below thr
+            let w = (*g).words[t & 3u];
+            let lo_word = w * (*g).size;
+            var idx = mulhi32(w, (*g).size);
+            if (lo_word < (*g).thr) {
+                let f = fallback_block((*g).rep, t);
+                idx = uniform_index(f.x, f.y, (*g).size);
             }
+            d.unit = (*g).s0 + idx;
         }
         case 1u, 2u: {
             let off = t % P.block_len;

@@ -90,6 +90,13 @@ impl Stream {
         philox4x32_10([block, replicate, self.tag, 0], self.key)
     }
 
+    /// The rejection fallback block of position `position` (counter word 3 = 1), used when a
+    /// 32-bit [`lemire_index`] draw is rejected.
+    #[inline(always)]
+    pub fn fallback_block(&self, replicate: u32, position: u32) -> [u32; 4] {
+        philox4x32_10([position, replicate, self.tag, 1], self.key)
+    }
+
     /// Philox key words (as uploaded to the shaders).
     pub fn key(&self) -> [u32; 2] {
         self.key
@@ -117,6 +124,37 @@ pub fn uniform_index(hi: u32, lo: u32, n: u32) -> u32 {
     let (l_hi, _) = mulhilo(lo, n);
     let (_, carry) = h_lo.overflowing_add(l_hi);
     h_hi + carry as u32
+}
+
+/// Rejection threshold of Lemire's method for range `n`: `2^32 mod n`.
+///
+/// ```
+/// assert_eq!(ceteris::rng::lemire_threshold(3), 1); // 2^32 = 3 * 1431655765 + 1
+/// assert_eq!(ceteris::rng::lemire_threshold(1 << 20), 0);
+/// ```
+#[inline(always)]
+pub fn lemire_threshold(n: u32) -> u32 {
+    n.wrapping_neg() % n
+}
+
+/// Lemire's multiply-shift map of one 32-bit word to `[0, n)`: `Some(⌊w·n / 2^32⌋)` unless the low
+/// half of the product is below `threshold` ([`lemire_threshold`]), which happens with probability
+/// below `n / 2^32`; accepted draws are exactly uniform. On `None` the caller draws from
+/// [`Stream::fallback_block`] with [`uniform_index`] (bias at most `n / 2^64`).
+///
+/// ```
+/// use ceteris::rng::{lemire_index, lemire_threshold};
+/// assert_eq!(lemire_index(u32::MAX, 10, lemire_threshold(10)), Some(9));
+/// assert_eq!(lemire_index(0, 10, lemire_threshold(10)), None); // 0 < 2^32 mod 10 = 6
+/// ```
+#[inline(always)]
+pub fn lemire_index(w: u32, n: u32, threshold: u32) -> Option<u32> {
+    let m = u64::from(w) * u64::from(n);
+    if (m as u32) < threshold {
+        None
+    } else {
+        Some((m >> 32) as u32)
+    }
 }
 
 /// A uniform in the open interval (0, 1) from the top 24 bits of `w`: `(w >> 8) + 0.5) / 2^24`.

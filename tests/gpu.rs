@@ -249,9 +249,10 @@ fn chunked_uploads_and_batches_match() {
     if common::gpu().is_none() {
         return;
     }
-    // 4 KiB bindings: 1000 rows x 3 features span 3 feature pages, outputs span several batches.
+    // 2 KiB bindings: 1000 rows x 2 features (8 bytes) span 4 feature pages of 256 rows, and the
+    // outputs span several batches.
     let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(4096),
+        max_binding_bytes: Some(2048),
         ..Default::default()
     })
     .unwrap();
@@ -281,7 +282,7 @@ fn gpu_failure_falls_back_to_cpu_with_reason() {
         return;
     }
     let engine = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(4096),
+        max_binding_bytes: Some(2048),
         cpu_fallback: true,
         ..Default::default()
     })

@@ -393,7 +393,9 @@ impl Bootstrap {
         if n >= u32::MAX as usize {
             return Err(Error::param("data", "more than 2^32 - 1 rows"));
         }
-        let prepared = self.statistic.prepare(data)?;
+        let prepared = self
+            .statistic
+            .prepare(data, self.methods.contains(&IntervalMethod::Studentized))?;
         // Unit order and plan.
         let stream = Stream::new(self.seed, STREAM_RESAMPLE);
         let iid = |units: usize| PlanKind::Strata {

@@ -5,7 +5,7 @@
 //! run can start anywhere (the generator re-derives its state from the counter), which is what
 //! makes replicates and positions independent of threads, workgroups and shards.
 
-use crate::rng::{open_unit, poisson1, uniform_index, Stream};
+use crate::rng::{lemire_index, lemire_threshold, open_unit, poisson1, uniform_index, Stream};
 
 /// Positions handled consecutively by one thread (same constant as the shaders).
 pub(crate) const RUN: u32 = 64;
@@ -14,7 +14,8 @@ pub(crate) const RUN: u32 = 64;
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum PlanKind {
     /// Each position draws uniformly within its stratum; `offsets` has `n_strata + 1` entries
-    /// (iid is one stratum `[0, units]`). Two positions per Philox block.
+    /// (iid is one stratum `[0, units]`). Four positions per Philox block (Lemire's method, with a
+    /// fallback block for the rare rejected word).
     Strata { offsets: Vec<u32> },
     /// Moving blocks of `len` positions, starts uniform in `[0, units - len]`.
     MovingBlock { len: u32 },
@@ -78,6 +79,9 @@ pub(crate) struct Gen<'a> {
     words: [u32; 4],
     cur: u32,
     stratum: usize,
+    s0: u32,
+    size: u32,
+    thr: u32,
 }
 
 impl<'a> Gen<'a> {
@@ -90,6 +94,96 @@ impl<'a> Gen<'a> {
             words: [0; 4],
             cur: 0,
             stratum: 0,
+            s0: 0,
+            size: 1,
+            thr: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn enter_stratum(&mut self, offsets: &[u32], s: usize) {
+        self.stratum = s;
+        self.s0 = offsets[s];
+        self.size = offsets[s + 1] - offsets[s];
+        self.thr = lemire_threshold(self.size);
+    }
+
+    /// Uniform draw in the current stratum for position `t` from word `w`.
+    #[inline(always)]
+    fn strata_draw(&self, t: u32, w: u32) -> u32 {
+        self.s0
+            + match lemire_index(w, self.size, self.thr) {
+                Some(i) => i,
+                None => {
+                    let f = self.plan.stream.fallback_block(self.rep, t);
+                    uniform_index(f[0], f[1], self.size)
+                }
+            }
+    }
+
+    /// Fills `units` with the next `units.len()` draws of an index scheme (a tight loop for the
+    /// iid/stratified case; the same values as repeated [`Gen::next_draw`]).
+    pub fn fill_units(&mut self, units: &mut [u32]) {
+        if let PlanKind::Strata { offsets } = &self.plan.kind {
+            let mut i = 0;
+            while i < units.len() {
+                let t = self.t;
+                if self.fresh {
+                    let s = offsets.partition_point(|&o| o <= t) - 1;
+                    self.enter_stratum(offsets, s);
+                    self.fresh = false;
+                }
+                // positions up to the next block boundary and within the stratum
+                let end_block = (t | 3) + 1;
+                let end = end_block
+                    .min(offsets[self.stratum + 1])
+                    .min(t + (units.len() - i) as u32);
+                if t >= offsets[self.stratum + 1] {
+                    self.enter_stratum(offsets, self.stratum + 1);
+                    continue;
+                }
+                // aligned whole blocks inside the stratum: a tight loop, two blocks per step
+                let avail = (offsets[self.stratum + 1] - t).min((units.len() - i) as u32);
+                if t & 3 == 0 && avail >= 8 {
+                    let steps = avail / 8;
+                    for _ in 0..steps {
+                        let t = self.t;
+                        let (wa, wb) = (self.block(t >> 2), self.block((t >> 2) + 1));
+                        let out: &mut [u32; 8] =
+                            (&mut units[i..i + 8]).try_into().expect("8 positions");
+                        let mut rejected = false;
+                        for l in 0..8 {
+                            let w = if l < 4 { wa[l] } else { wb[l - 4] };
+                            let m = u64::from(w) * u64::from(self.size);
+                            rejected |= (m as u32) < self.thr;
+                            out[l] = self.s0 + (m >> 32) as u32;
+                        }
+                        if rejected {
+                            for l in 0..8 {
+                                let w = if l < 4 { wa[l] } else { wb[l - 4] };
+                                out[l] = self.strata_draw(t + l as u32, w);
+                            }
+                        }
+                        i += 8;
+                        self.t = t + 8;
+                    }
+                    continue;
+                }
+                let w = self.block(t >> 2);
+                for tt in t..end {
+                    units[i] = self.strata_draw(tt, w[(tt & 3) as usize]);
+                    i += 1;
+                }
+                self.t = end;
+                if end & 3 != 0 {
+                    // mid-block: the next call re-derives this block
+                    self.words = w;
+                }
+            }
+        } else {
+            for u in units.iter_mut() {
+                *u = self.next_draw().unit;
+            }
         }
     }
 
@@ -113,23 +207,16 @@ impl<'a> Gen<'a> {
         match &self.plan.kind {
             PlanKind::Strata { offsets } => {
                 if fresh {
-                    self.stratum = offsets.partition_point(|&o| o <= t) - 1;
+                    let s = offsets.partition_point(|&o| o <= t) - 1;
+                    self.enter_stratum(offsets, s);
                 }
                 while t >= offsets[self.stratum + 1] {
-                    self.stratum += 1;
+                    self.enter_stratum(offsets, self.stratum + 1);
                 }
-                if fresh || t & 1 == 0 {
-                    self.words = self.block(t >> 1);
+                if fresh || t & 3 == 0 {
+                    self.words = self.block(t >> 2);
                 }
-                let w = self.words;
-                let s0 = offsets[self.stratum];
-                let size = offsets[self.stratum + 1] - s0;
-                d.unit = s0
-                    + if t & 1 == 0 {
-                        uniform_index(w[0], w[1], size)
-                    } else {
-                        uniform_index(w[2], w[3], size)
-                    };
+                d.unit = self.strata_draw(t, self.words[(t & 3) as usize]);
             }
             PlanKind::MovingBlock { len } | PlanKind::CircularBlock { len } => {
                 let off = t % len;

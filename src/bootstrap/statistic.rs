@@ -260,14 +260,15 @@ impl Statistic {
         }
     }
 
-    /// Validates the columns and builds per-row features.
-    pub(crate) fn prepare(&self, data: &Dataset) -> Result<Prepared> {
+    /// Validates the columns and builds per-row features (`with_se`: also those of the analytic
+    /// standard error, which studentized intervals need).
+    pub(crate) fn prepare(&self, data: &Dataset, with_se: bool) -> Result<Prepared> {
         if data.n_rows() == 0 {
             return Err(Error::EmptyData("the data set has no rows".into()));
         }
         let n = data.n_rows();
         Ok(match self {
-            Statistic::Mean { column } => mean_features(data.finite_column(column)?, "x"),
+            Statistic::Mean { column } => mean_features(data.finite_column(column)?, with_se),
             Statistic::Variance { column } | Statistic::Std { column } => {
                 let x = data.finite_column(column)?;
                 min_rows(n, 2, "the data")?;
@@ -407,7 +408,7 @@ impl Statistic {
                 let psi: Vec<f64> = (0..n)
                     .map(|i| t[i] * y[i] / e[i] - (1.0 - t[i]) * y[i] / (1.0 - e[i]))
                     .collect();
-                mean_features(&psi, "psi")
+                mean_features(&psi, with_se)
             }
             Statistic::Aipw {
                 treatment,
@@ -425,7 +426,7 @@ impl Statistic {
                             - (1.0 - t[i]) * (y[i] - m0[i]) / (1.0 - e[i])
                     })
                     .collect();
-                mean_features(&psi, "psi")
+                mean_features(&psi, with_se)
             }
             Statistic::Hajek {
                 treatment,
@@ -481,16 +482,18 @@ fn non_constant(x: &[f64], name: &str) -> Result<()> {
     Ok(())
 }
 
-fn mean_features(x: &[f64], _what: &str) -> Prepared {
+fn mean_features(x: &[f64], with_se: bool) -> Prepared {
     let c = mean(x);
-    let rows = x
-        .iter()
-        .map(|&v| {
-            let d = v - c;
-            [d, d * d]
-        })
-        .collect::<Vec<_>>();
-    Prepared::sums(SumKind::Mean { c }, &rows)
+    if with_se {
+        let rows = x
+            .iter()
+            .map(|&v| [v - c, (v - c) * (v - c)])
+            .collect::<Vec<_>>();
+        Prepared::sums(SumKind::Mean { c, se: true }, &rows)
+    } else {
+        let rows = x.iter().map(|&v| [v - c]).collect::<Vec<_>>();
+        Prepared::sums(SumKind::Mean { c, se: false }, &rows)
+    }
 }
 
 fn binary(data: &Dataset, name: &str) -> Result<Vec<f64>> {
@@ -686,6 +689,7 @@ pub(crate) fn interpolate(v1: f64, v2: f64, h: f64) -> f64 {
 pub(crate) enum SumKind {
     Mean {
         c: f64,
+        se: bool,
     },
     Variance {
         std: bool,
@@ -712,7 +716,7 @@ impl SumKind {
     /// Number of features (the trailing 1 included).
     pub fn k(&self) -> usize {
         match self {
-            SumKind::Mean { .. } => 3,
+            SumKind::Mean { se, .. } => 2 + *se as usize,
             SumKind::Variance { .. } => 5,
             SumKind::WeightedMean { .. } => 6,
             SumKind::DiffMeans => 7,
@@ -728,11 +732,14 @@ impl SumKind {
         let n = s[s.len() - 1];
         let nan = (f64::NAN, f64::NAN);
         match self {
-            SumKind::Mean { c } => {
+            SumKind::Mean { c, se } => {
                 if n <= 0.0 {
                     return nan;
                 }
                 let m = s[0] / n;
+                if !se {
+                    return (c + m, f64::NAN);
+                }
                 let var = (s[1] - n * m * m) / (n - 1.0);
                 (c + m, (var.max(0.0) / n).sqrt())
             }

@@ -8,6 +8,44 @@ use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+/// Draws generated ahead of the gathers (keeps many cache misses in flight).
+const BUF: usize = 256;
+
+/// `acc[j] += Σ_u features[u·k + j]` over the drawn units, unrolled for small `k`.
+fn accumulate(features: &[f64], k: usize, units: &[u32], acc: &mut [f64]) {
+    fn fixed<const K: usize>(features: &[f64], units: &[u32], acc: &mut [f64]) {
+        let mut a = [0.0f64; K];
+        for &u in units {
+            let row: &[f64; K] = features[u as usize * K..u as usize * K + K]
+                .try_into()
+                .expect("row of K features");
+            for j in 0..K {
+                a[j] += row[j];
+            }
+        }
+        for j in 0..K {
+            acc[j] += a[j];
+        }
+    }
+    match k {
+        1 => fixed::<1>(features, units, acc),
+        2 => fixed::<2>(features, units, acc),
+        3 => fixed::<3>(features, units, acc),
+        4 => fixed::<4>(features, units, acc),
+        5 => fixed::<5>(features, units, acc),
+        6 => fixed::<6>(features, units, acc),
+        7 => fixed::<7>(features, units, acc),
+        _ => {
+            for &u in units {
+                let row = &features[u as usize * k..(u as usize + 1) * k];
+                for (a, &f) in acc.iter_mut().zip(row) {
+                    *a += f;
+                }
+            }
+        }
+    }
+}
+
 /// CPU kernels.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CpuBackend;
@@ -43,13 +81,24 @@ impl Kernels for CpuBackend {
             .zip(reps.into_par_iter())
             .for_each(|(acc, rep)| {
                 let mut gen = Gen::new(job.plan, rep, 0);
-                for _ in 0..draws {
-                    let d = gen.next_draw();
-                    if d.weight != 0.0 {
-                        let row = &job.features[d.unit as usize * k..(d.unit as usize + 1) * k];
-                        for (a, &f) in acc.iter_mut().zip(row) {
-                            *a += d.weight * f;
+                if job.plan.is_weighted() {
+                    for _ in 0..draws {
+                        let d = gen.next_draw();
+                        if d.weight != 0.0 {
+                            let row = &job.features[d.unit as usize * k..(d.unit as usize + 1) * k];
+                            for (a, &f) in acc.iter_mut().zip(row) {
+                                *a += d.weight * f;
+                            }
                         }
+                    }
+                } else {
+                    let mut buf = [0u32; BUF];
+                    let mut t = 0;
+                    while t < draws {
+                        let m = BUF.min((draws - t) as usize);
+                        gen.fill_units(&mut buf[..m]);
+                        accumulate(job.features, k, &buf[..m], acc);
+                        t += m as u32;
                     }
                 }
                 tick(progress, &done, total);
