@@ -1,0 +1,380 @@
+//! Bootstrap results against independent references: exact bootstrap variances (closed forms),
+//! scipy.stats.bootstrap (Monte-Carlo references from tests/reference/), shards and thread counts.
+//!
+//! Tolerances come from Monte-Carlo error: the variance of B replicates of a near-normal statistic
+//! has relative standard deviation sqrt(2/(B−1)); we allow 5 of those. scipy endpoints are compared
+//! within 4·sqrt(sd_scipy² + sd_ours²) with sd_ours = sd_scipy (same B, same method), plus, for the
+//! median (endpoints are data values, so sd = 0), the gap to the neighbouring data value.
+
+mod common;
+use ceteris::{Bootstrap, Dataset, Engine, IntervalMethod, Scheme, Statistic};
+
+const B: u64 = 20_000;
+
+fn popvar(v: &[f64]) -> f64 {
+    let m = v.iter().sum::<f64>() / v.len() as f64;
+    v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / v.len() as f64
+}
+
+fn mean_of(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn boot_var(scheme: Scheme, data: &Dataset, stat: Statistic) -> f64 {
+    let r = Bootstrap::new(stat)
+        .scheme(scheme)
+        .resamples(B)
+        .seed(2024)
+        .methods(&[IntervalMethod::Percentile])
+        .run(&Engine::cpu(), data)
+        .unwrap();
+    assert_eq!(r.valid_resamples, B);
+    r.std_error * r.std_error
+}
+
+fn assert_var(got: f64, exact: f64, what: &str) {
+    let tol = 5.0 * (2.0 / (B as f64 - 1.0)).sqrt();
+    assert!(
+        (got / exact - 1.0).abs() <= tol,
+        "{what}: bootstrap variance {got}, exact {exact}, relative tolerance {tol}"
+    );
+}
+
+fn mean_stat() -> Statistic {
+    Statistic::Mean { column: "x".into() }
+}
+
+/// AR(1) series, so block schemes have something to preserve.
+fn ar1(n: usize) -> Vec<f64> {
+    let e = common::normals(n, 77);
+    let mut x = vec![0.0; n];
+    for i in 1..n {
+        x[i] = 0.6 * x[i - 1] + e[i];
+    }
+    x
+}
+
+#[test]
+fn iid_mean_variance_is_plugin_variance_over_n() {
+    let x = common::normals(240, 3);
+    let exact = popvar(&x) / x.len() as f64;
+    assert_var(
+        boot_var(Scheme::Iid, &common::one("x", x), mean_stat()),
+        exact,
+        "iid",
+    );
+}
+
+#[test]
+fn bayesian_mean_variance_is_closed_form() {
+    // Var(Σ w_i x_i), w ~ Dirichlet(1,…,1): Σ(x − x̄)² / (n (n + 1)).
+    let x = common::normals(240, 4);
+    let n = x.len() as f64;
+    let exact = popvar(&x) * n / (n * (n + 1.0));
+    assert_var(
+        boot_var(Scheme::Bayesian, &common::one("x", x), mean_stat()),
+        exact,
+        "bayesian",
+    );
+}
+
+#[test]
+fn poisson_mean_variance_is_plugin_variance_over_n() {
+    // Ratio estimator Σw x / Σw with Poisson(1) weights: σ̂²/n up to O(1/n²); 5 MC sd + 2/n.
+    let x = common::normals(400, 5);
+    let n = x.len() as f64;
+    let exact = popvar(&x) / n;
+    let got = boot_var(Scheme::Poisson, &common::one("x", x), mean_stat());
+    let tol = 5.0 * (2.0 / (B as f64 - 1.0)).sqrt() + 2.0 / n;
+    assert!((got / exact - 1.0).abs() <= tol, "poisson {got} vs {exact}");
+}
+
+#[test]
+fn moving_block_mean_variance_is_exact() {
+    // L divides n: the resampled mean averages b = n/L block means drawn uniformly from n − L + 1.
+    let (n, l) = (240, 8);
+    let x = ar1(n);
+    let means: Vec<f64> = (0..=n - l).map(|s| mean_of(&x[s..s + l])).collect();
+    let exact = popvar(&means) / (n / l) as f64;
+    let got = boot_var(
+        Scheme::MovingBlock { block_length: l },
+        &common::one("x", x),
+        mean_stat(),
+    );
+    assert_var(got, exact, "moving block");
+}
+
+#[test]
+fn circular_block_mean_variance_is_exact() {
+    let (n, l) = (240, 12);
+    let x = ar1(n);
+    let means: Vec<f64> = (0..n)
+        .map(|s| (0..l).map(|o| x[(s + o) % n]).sum::<f64>() / l as f64)
+        .collect();
+    let exact = popvar(&means) / (n / l) as f64;
+    let got = boot_var(
+        Scheme::CircularBlock { block_length: l },
+        &common::one("x", x),
+        mean_stat(),
+    );
+    assert_var(got, exact, "circular block");
+}
+
+#[test]
+fn stationary_mean_variance_matches_politis_romano() {
+    // Politis & Romano (1994), Lemma 1: n·Var*(x̄*) = C(0) + 2 Σ_{i=1}^{n−1} b(i) C(i),
+    // b(i) = (1 − i/n)(1 − p)^i + (i/n)(1 − p)^{n−i}, C the sample autocovariance (divisor n).
+    let n = 240;
+    let x = ar1(n);
+    let len = 6.0;
+    // the generator starts a block when a 32-bit word is below ⌊2^32 / L⌋
+    let p = (4294967296.0f64 / len).floor() / 4294967296.0;
+    let m = mean_of(&x);
+    let c = |i: usize| (0..n - i).map(|j| (x[j] - m) * (x[j + i] - m)).sum::<f64>() / n as f64;
+    let mut s = c(0);
+    for i in 1..n {
+        let fi = i as f64 / n as f64;
+        let b = (1.0 - fi) * (1.0 - p).powi(i as i32) + fi * (1.0 - p).powi((n - i) as i32);
+        s += 2.0 * b * c(i);
+    }
+    let exact = s / n as f64;
+    let got = boot_var(
+        Scheme::Stationary { block_length: len },
+        &common::one("x", x),
+        mean_stat(),
+    );
+    assert_var(got, exact, "stationary");
+}
+
+#[test]
+fn stratified_diff_means_variance_is_exact() {
+    let n = 300;
+    let y = common::normals(n, 8);
+    let t: Vec<f64> = (0..n).map(|i| (i % 3 == 0) as u8 as f64).collect();
+    let arm = |a: f64| -> Vec<f64> { (0..n).filter(|&i| t[i] == a).map(|i| y[i]).collect() };
+    let (y1, y0) = (arm(1.0), arm(0.0));
+    let exact = popvar(&y1) / y1.len() as f64 + popvar(&y0) / y0.len() as f64;
+    let data = Dataset::new()
+        .with_column("t", t)
+        .unwrap()
+        .with_column("y", y)
+        .unwrap();
+    let got = boot_var(
+        Scheme::Stratified { column: "t".into() },
+        &data,
+        Statistic::DiffMeans {
+            treatment: "t".into(),
+            outcome: "y".into(),
+        },
+    );
+    assert_var(got, exact, "stratified diff-means");
+}
+
+#[test]
+fn cluster_mean_variance_is_exact_for_equal_clusters() {
+    // G clusters of equal size: the resampled mean averages G cluster means drawn uniformly.
+    let (g, size) = (40, 6);
+    let u = common::normals(g, 9);
+    let e = common::normals(g * size, 10);
+    let x: Vec<f64> = (0..g * size).map(|i| u[i / size] + 0.5 * e[i]).collect();
+    let means: Vec<f64> = x.chunks(size).map(mean_of).collect();
+    let exact = popvar(&means) / g as f64;
+    let cl: Vec<f64> = (0..g * size).map(|i| ((i / size) * 7 % g) as f64).collect();
+    let data = Dataset::new()
+        .with_column("x", x)
+        .unwrap()
+        .with_column("c", cl)
+        .unwrap();
+    let got = boot_var(Scheme::Cluster { column: "c".into() }, &data, mean_stat());
+    assert_var(got, exact, "cluster");
+}
+
+#[test]
+fn scipy_monte_carlo_references() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/bootstrap_reference.json")).unwrap();
+    for case in doc["mc_cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let cols: Vec<Vec<f64>> = case["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                c.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap())
+                    .collect()
+            })
+            .collect();
+        let mut data = Dataset::new().with_column("a", cols[0].clone()).unwrap();
+        if cols.len() > 1 {
+            data = data.with_column("b", cols[1].clone()).unwrap();
+        }
+        let stat = match case["statistic"].as_str().unwrap() {
+            "mean" => Statistic::Mean { column: "a".into() },
+            "median" => Statistic::Quantile {
+                column: "a".into(),
+                q: 0.5,
+            },
+            "std" => Statistic::Std { column: "a".into() },
+            "corr" => Statistic::Corr {
+                x: "a".into(),
+                y: "b".into(),
+            },
+            other => panic!("unknown statistic {other}"),
+        };
+        let r = Bootstrap::new(stat)
+            .resamples(case["n_resamples"].as_u64().unwrap())
+            .seed(31)
+            .level(case["level"].as_f64().unwrap())
+            .methods(&[
+                IntervalMethod::Percentile,
+                IntervalMethod::Basic,
+                IntervalMethod::Bca,
+            ])
+            .run(&Engine::cpu(), &data)
+            .unwrap();
+        let median = case["statistic"] == "median";
+        let mut sorted = cols[0].clone();
+        sorted.sort_by(f64::total_cmp);
+        // for the median: the widest gap between the data values around `v`
+        let gap = |v: f64| -> f64 {
+            if !median {
+                return 0.0;
+            }
+            let i = sorted.partition_point(|&s| s < v);
+            let lo = if i > 0 { v - sorted[i - 1] } else { 0.0 };
+            let hi = if i + 1 < sorted.len() {
+                sorted[i + 1] - v
+            } else {
+                0.0
+            };
+            lo.max(hi)
+        };
+        let check = |ours: f64, mean: f64, sd: f64, what: &str| {
+            let tol = 4.0 * (2.0f64).sqrt() * sd + gap(mean) + 1e-12;
+            assert!(
+                (ours - mean).abs() <= tol,
+                "{name} {what}: ours {ours}, scipy {mean} ± {tol}"
+            );
+        };
+        check(
+            r.std_error,
+            case["standard_error_mean"].as_f64().unwrap(),
+            case["standard_error_sd"].as_f64().unwrap(),
+            "standard error",
+        );
+        for m in ["percentile", "basic", "bca"] {
+            let s = &case["intervals"][m];
+            let [lo, hi] = r.intervals[m];
+            check(
+                lo,
+                s["low_mean"].as_f64().unwrap(),
+                s["low_sd"].as_f64().unwrap(),
+                m,
+            );
+            check(
+                hi,
+                s["high_mean"].as_f64().unwrap(),
+                s["high_sd"].as_f64().unwrap(),
+                m,
+            );
+        }
+    }
+}
+
+#[test]
+fn shards_merge_to_the_same_run() {
+    let data = Dataset::synthetic(500, 3);
+    for stat in [
+        Statistic::Mean { column: "x".into() },
+        Statistic::Quantile {
+            column: "x".into(),
+            q: 0.25,
+        },
+    ] {
+        let boot = Bootstrap::new(stat)
+            .resamples(1000)
+            .seed(9)
+            .keep_replicates(true)
+            .methods(&IntervalMethod::ALL);
+        let e = Engine::cpu();
+        let whole = boot.run(&e, &data).unwrap();
+        let parts = [
+            boot.shard(&e, &data, 700..1000).unwrap(),
+            boot.shard(&e, &data, 0..333).unwrap(),
+            boot.shard(&e, &data, 333..700).unwrap(),
+        ];
+        let merged = boot.combine(&data, &parts).unwrap();
+        assert_eq!(whole.replicates, merged.replicates);
+        assert_eq!(whole.intervals, merged.intervals);
+        assert_eq!(whole.std_error, merged.std_error);
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_thread_count() {
+    let data = Dataset::synthetic(2000, 5);
+    let boot = Bootstrap::new(Statistic::Hajek {
+        treatment: "t".into(),
+        outcome: "y".into(),
+        propensity: "e".into(),
+    })
+    .scheme(Scheme::Stationary { block_length: 20.0 })
+    .resamples(300)
+    .keep_replicates(true);
+    let run = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| boot.run(&Engine::cpu(), &data).unwrap().replicates)
+    };
+    assert_eq!(run(1), run(3));
+}
+
+#[test]
+fn all_equal_replicates_give_zero_width_intervals_with_a_warning() {
+    let data = common::one("x", vec![4.0; 30]);
+    let r = Bootstrap::new(mean_stat())
+        .resamples(200)
+        .methods(&IntervalMethod::ALL)
+        .run(&Engine::cpu(), &data)
+        .unwrap();
+    for m in ["percentile", "basic", "normal", "bca"] {
+        assert_eq!(r.intervals[m], [4.0, 4.0], "{m}");
+    }
+    assert!(
+        r.warnings.iter().any(|w| w.contains("zero-width")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[test]
+fn studentized_mean_is_close_to_t_interval_for_normal_data() {
+    // For normal data the bootstrap-t interval of the mean approximates the t interval; both are
+    // within a few percent of each other at n = 200 (second-order accurate).
+    let x = common::normals(200, 12);
+    let n = x.len() as f64;
+    let m = mean_of(&x);
+    let s = (popvar(&x) * n / (n - 1.0)).sqrt();
+    let half = 1.972 * s / n.sqrt(); // t_{0.975, 199}
+    let r = Bootstrap::new(mean_stat())
+        .resamples(B)
+        .methods(&[IntervalMethod::Studentized])
+        .run(&Engine::cpu(), &common::one("x", x))
+        .unwrap();
+    let [lo, hi] = r.intervals["studentized"];
+    assert!(
+        (lo - (m - half)).abs() < 0.06 * half,
+        "{lo} vs {}",
+        m - half
+    );
+    assert!(
+        (hi - (m + half)).abs() < 0.06 * half,
+        "{hi} vs {}",
+        m + half
+    );
+}
