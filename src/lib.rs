@@ -162,6 +162,15 @@ impl Engine {
         }
     }
 
+    /// Whether this is a GPU engine on a software adapter (lavapipe, llvmpipe, WARP).
+    ///
+    /// ```
+    /// assert!(!ceteris::Engine::cpu().is_software_gpu());
+    /// ```
+    pub fn is_software_gpu(&self) -> bool {
+        matches!(&self.backend, Backend::Gpu(g) if g.is_software())
+    }
+
     /// Backend, adapter, device type and the limits used.
     pub fn describe(&self) -> String {
         let base = match &self.backend {

@@ -9,6 +9,14 @@ use serde_json::json;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+/// `println!` that ignores a closed stdout (e.g. piped into `head`) instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 #[derive(Parser)]
 #[command(
     name = "ceteris",
@@ -186,7 +194,7 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
         result.replicates = None;
     }
     match a.format {
-        Format::Json => println!(
+        Format::Json => say!(
             "{}",
             serde_json::to_string_pretty(&result).expect("serialisable")
         ),
@@ -196,25 +204,28 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
 }
 
 fn print_table(r: &BootstrapResult) {
-    println!("statistic   {}", r.statistic);
-    println!("estimate    {:.6}", r.estimate);
-    println!("std_error   {:.6}", r.std_error);
-    println!("bias        {:.6}", r.bias);
-    println!(
+    say!("statistic   {}", r.statistic);
+    say!("estimate    {:.6}", r.estimate);
+    say!("std_error   {:.6}", r.std_error);
+    say!("bias        {:.6}", r.bias);
+    say!(
         "resamples   {} ({} valid), scheme {}, level {}",
-        r.resamples, r.valid_resamples, r.scheme, r.level
+        r.resamples,
+        r.valid_resamples,
+        r.scheme,
+        r.level
     );
-    println!("backend     {}", r.backend);
+    say!("backend     {}", r.backend);
     if let Some(f) = &r.fallback {
-        println!("fallback    {f}");
+        say!("fallback    {f}");
     }
-    println!("seconds     {:.4}", r.seconds);
-    println!("{:<12} {:>14} {:>14}", "interval", "low", "high");
+    say!("seconds     {:.4}", r.seconds);
+    say!("{:<12} {:>14} {:>14}", "interval", "low", "high");
     for (m, [lo, hi]) in &r.intervals {
-        println!("{m:<12} {lo:>14.6} {hi:>14.6}");
+        say!("{m:<12} {lo:>14.6} {hi:>14.6}");
     }
     for w in &r.warnings {
-        println!("warning: {w}");
+        say!("warning: {w}");
     }
 }
 
@@ -363,21 +374,36 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             b: 1_000,
         },
     ];
+    if !["all", "cpu", "gpu"].contains(&a.backend.as_str()) {
+        return Err(Error::param(
+            "backend",
+            format!("unknown backend `{}` (all, cpu, gpu)", a.backend),
+        ));
+    }
     let mut engines: Vec<Engine> = Vec::new();
     if a.backend == "all" || a.backend == "cpu" {
         engines.push(Engine::cpu());
     }
     if a.backend == "all" || a.backend == "gpu" {
         match Engine::gpu() {
+            // full sizes on a software rasteriser would take hours and say nothing about GPUs
+            Ok(e) if e.is_software_gpu() && !a.quick && a.backend != "gpu" => eprintln!(
+                "bench: skipping the software adapter at full sizes ({}); use --quick or --backend gpu",
+                e.describe()
+            ),
             Ok(e) => engines.push(e),
             Err(e) => eprintln!("bench: no GPU backend ({e})"),
         }
     }
     let mut rows = Vec::new();
     if a.format == Format::Table {
-        println!(
+        say!(
             "{:<26} {:>9} {:>7} {:>10} {:>12}  backend",
-            "case", "n", "B", "seconds", "Mdraws/s"
+            "case",
+            "n",
+            "B",
+            "seconds",
+            "Mdraws/s"
         );
     }
     let mut cache: Vec<(usize, Dataset)> = Vec::new();
@@ -395,9 +421,14 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             let r = boot.run(engine, data)?;
             let rate = case.n as f64 * case.b as f64 / r.seconds / 1e6;
             if a.format == Format::Table {
-                println!(
+                say!(
                     "{:<26} {:>9} {:>7} {:>10.4} {:>12.1}  {}",
-                    case.name, case.n, case.b, r.seconds, rate, r.backend
+                    case.name,
+                    case.n,
+                    case.b,
+                    r.seconds,
+                    rate,
+                    r.backend
                 );
             }
             rows.push(json!({
@@ -407,7 +438,7 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
         }
     }
     if a.format == Format::Json {
-        println!(
+        say!(
             "{}",
             serde_json::to_string_pretty(&json!({ "quick": a.quick, "results": rows }))
                 .expect("serialisable")

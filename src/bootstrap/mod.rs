@@ -363,6 +363,15 @@ impl Bootstrap {
                 format!("{range:?} is empty or beyond 2^32"),
             ));
         }
+        if range.end > self.resamples {
+            return Err(Error::param(
+                "range",
+                format!(
+                    "{range:?} goes beyond the {} resamples of this run",
+                    self.resamples
+                ),
+            ));
+        }
         let setup = self.setup(data)?;
         self.compute(engine, &setup, range.start as u32..range.end as u32, None)
     }
@@ -371,6 +380,9 @@ impl Bootstrap {
     pub fn combine(&self, data: &Dataset, shards: &[Shard]) -> Result<BootstrapResult> {
         let start = Instant::now();
         self.validate()?;
+        if shards.is_empty() {
+            return Err(Error::param("shards", "no shards to combine"));
+        }
         let mut sorted: Vec<&Shard> = shards.iter().collect();
         sorted.sort_by_key(|s| s.start);
         for w in sorted.windows(2) {

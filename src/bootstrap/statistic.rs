@@ -268,9 +268,9 @@ impl Statistic {
         }
         let n = data.n_rows();
         Ok(match self {
-            Statistic::Mean { column } => mean_features(data.finite_column(column)?, with_se),
+            Statistic::Mean { column } => mean_features(col(data, column)?, with_se),
             Statistic::Variance { column } | Statistic::Std { column } => {
-                let x = data.finite_column(column)?;
+                let x = col(data, column)?;
                 min_rows(n, 2, "the data")?;
                 non_constant(x, column)?;
                 let c = mean(x);
@@ -295,7 +295,7 @@ impl Statistic {
                         format!("q = {q} is not in [0, 1]"),
                     ));
                 }
-                let x = data.finite_column(column)?;
+                let x = col(data, column)?;
                 let mut order: Vec<u32> = (0..n as u32).collect();
                 order.sort_by(|&a, &b| x[a as usize].total_cmp(&x[b as usize]));
                 let mut rank_of_row = vec![0u32; n];
@@ -310,8 +310,8 @@ impl Statistic {
                 })
             }
             Statistic::WeightedMean { column, weights } => {
-                let x = data.finite_column(column)?;
-                let w = data.finite_column(weights)?;
+                let x = col(data, column)?;
+                let w = col(data, weights)?;
                 if let Some(row) = w.iter().position(|&v| v < 0.0) {
                     return Err(Error::OutOfRange {
                         column: weights.clone(),
@@ -340,7 +340,7 @@ impl Statistic {
             }
             Statistic::DiffMeans { treatment, outcome } => {
                 let t = binary(data, treatment)?;
-                let y = data.finite_column(outcome)?;
+                let y = col(data, outcome)?;
                 arms(&t, treatment)?;
                 let c = mean(y);
                 let rows = t
@@ -358,8 +358,8 @@ impl Statistic {
                 numerator,
                 denominator,
             } => {
-                let a = data.finite_column(numerator)?;
-                let b = data.finite_column(denominator)?;
+                let a = col(data, numerator)?;
+                let b = col(data, denominator)?;
                 let (ca, cb) = (mean(a), mean(b));
                 if cb.abs() <= 1e-12 * b.iter().map(|v| v.abs()).fold(0.0, f64::max) || cb == 0.0 {
                     return Err(Error::param(
@@ -378,8 +378,8 @@ impl Statistic {
                 Prepared::sums(SumKind::RatioMeans { ca, cb }, &rows)
             }
             Statistic::Corr { x, y } => {
-                let xs = data.finite_column(x)?;
-                let ys = data.finite_column(y)?;
+                let xs = col(data, x)?;
+                let ys = col(data, y)?;
                 min_rows(n, 3, "the data")?;
                 non_constant(xs, x)?;
                 non_constant(ys, y)?;
@@ -418,8 +418,8 @@ impl Statistic {
                 mu1,
             } => {
                 let (t, y, e) = causal_columns(data, treatment, outcome, propensity)?;
-                let m0 = data.finite_column(mu0)?;
-                let m1 = data.finite_column(mu1)?;
+                let m0 = col(data, mu0)?;
+                let m1 = col(data, mu1)?;
                 let psi: Vec<f64> = (0..n)
                     .map(|i| {
                         m1[i] - m0[i] + t[i] * (y[i] - m1[i]) / e[i]
@@ -460,6 +460,31 @@ impl Statistic {
     }
 }
 
+/// Largest magnitude accepted: fourth powers of deviations (variance standard errors) stay finite.
+const MAX_MAGNITUDE: f64 = 1e75;
+
+/// A finite column whose magnitudes keep sums of fourth powers representable: values within
+/// ±1e75 and, unless constant, deviations of at least 1e-75 (otherwise squares underflow).
+fn col<'a>(data: &'a Dataset, name: &str) -> Result<&'a [f64]> {
+    let x = data.finite_column(name)?;
+    let big = x.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let spread = hi - lo;
+    if big > MAX_MAGNITUDE || (spread > 0.0 && spread < 1.0 / MAX_MAGNITUDE) {
+        return Err(Error::param(
+            name,
+            format!(
+                "column `{name}` has magnitude {big:e} and spread {spread:e}; supported values lie                  within ±1e75 with a spread of at least 1e-75: rescale the column"
+            ),
+        ));
+    }
+    Ok(x)
+}
+
 fn mean(x: &[f64]) -> f64 {
     x.iter().sum::<f64>() / x.len() as f64
 }
@@ -497,7 +522,7 @@ fn mean_features(x: &[f64], with_se: bool) -> Prepared {
 }
 
 fn binary(data: &Dataset, name: &str) -> Result<Vec<f64>> {
-    let t = data.finite_column(name)?;
+    let t = col(data, name)?;
     if let Some(row) = t.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(Error::OutOfRange {
             column: name.into(),
@@ -532,8 +557,8 @@ fn causal_columns<'a>(
 ) -> Result<(Vec<f64>, &'a [f64], &'a [f64])> {
     let t = binary(data, treatment)?;
     arms(&t, treatment)?;
-    let y = data.finite_column(outcome)?;
-    let e = data.finite_column(propensity)?;
+    let y = col(data, outcome)?;
+    let e = col(data, propensity)?;
     if let Some(row) = e.iter().position(|&v| v <= 0.0 || v >= 1.0) {
         return Err(Error::OutOfRange {
             column: propensity.into(),
@@ -574,10 +599,10 @@ fn ols_features(
                 )
             })?
     };
-    let y = data.finite_column(outcome)?;
+    let y = col(data, outcome)?;
     let xs = covariates
         .iter()
-        .map(|c| data.finite_column(c))
+        .map(|c| col(data, c))
         .collect::<Result<Vec<_>>>()?;
     let n = y.len();
     min_rows(

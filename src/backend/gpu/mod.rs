@@ -262,6 +262,11 @@ impl GpuBackend {
         Ok([w[0], w[1], w[2], w[3]])
     }
 
+    /// Whether the adapter is a software rasteriser.
+    pub fn is_software(&self) -> bool {
+        is_software(&self.info)
+    }
+
     fn check_lost(&self) -> Result<()> {
         match self.lost.lock().unwrap().clone() {
             Some(m) => Err(gpu_err("device-lost", m)),
