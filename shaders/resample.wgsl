@@ -18,7 +18,7 @@ struct Params {
     n_ranks: u32,        // quantile: number of sorted values
     normalize: u32,      // quantile: scale weights to sum to n_ranks (Bayesian)
     q: f32,              // quantile probability
-    pad: u32,
+    implicit_count: u32, // sums: append the total weight as sum k
 }
 
 @group(0) @binding(0) var<uniform> P: Params;

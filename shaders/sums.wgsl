@@ -1,6 +1,7 @@
 // Per-replicate weighted feature sums. Workgroup (chunk, replicate): 256 threads, each summing the
 // features of RUN consecutive positions, then a tree reduction; the host adds the chunk partials
-// in f64. Output: out[(replicate_in_dispatch * chunks + chunk) * k + j] as f32 bits.
+// in f64. With implicit_count the total weight is sum number k. Output (kk = k + implicit_count):
+// out[(replicate_in_dispatch * chunks + chunk) * kk + j] as f32 bits.
 
 const MAXK: u32 = 32u;
 var<workgroup> red: array<f32, 256>;
@@ -21,11 +22,13 @@ fn sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
                 for (var j = 0u; j < P.k; j = j + 1u) {
                     acc[j] = acc[j] + d.weight * feat(d.unit, j);
                 }
+                acc[P.k] = acc[P.k] + d.weight;
             }
         }
     }
-    let base = (wid.y * nwg.x + wid.x) * P.k;
-    for (var j = 0u; j < P.k; j = j + 1u) {
+    let kk = P.k + P.implicit_count;
+    let base = (wid.y * nwg.x + wid.x) * kk;
+    for (var j = 0u; j < kk; j = j + 1u) {
         red[lid.x] = acc[j];
         workgroupBarrier();
         for (var s = WG / 2u; s > 0u; s = s >> 1u) {

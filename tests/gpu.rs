@@ -249,10 +249,10 @@ fn chunked_uploads_and_batches_match() {
     if common::gpu().is_none() {
         return;
     }
-    // 2 KiB bindings: 1000 rows x 2 features (8 bytes) span 4 feature pages of 256 rows, and the
+    // 1 KiB bindings: 1000 rows x 1 feature (4 bytes) span 4 feature pages of 256 rows, and the
     // outputs span several batches.
     let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(2048),
+        max_binding_bytes: Some(1024),
         ..Default::default()
     })
     .unwrap();
@@ -282,7 +282,7 @@ fn gpu_failure_falls_back_to_cpu_with_reason() {
         return;
     }
     let engine = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(2048),
+        max_binding_bytes: Some(1024),
         cpu_fallback: true,
         ..Default::default()
     })

@@ -13,10 +13,19 @@ pub type ProgressFn<'a> = &'a (dyn Fn(u64, u64) + Sync);
 /// Weighted feature sums of each replicate.
 pub(crate) struct SumsJob<'a> {
     pub plan: &'a ResamplePlan,
-    /// Features per unit (the last one is the constant 1).
+    /// Features per unit.
     pub k: usize,
     /// `units × k`, row-major.
     pub features: &'a [f64],
+    /// Append the total weight Σw as a last sum (then `k + 1` sums per replicate).
+    pub implicit_count: bool,
+}
+
+impl SumsJob<'_> {
+    /// Sums per replicate.
+    pub fn outputs(&self) -> usize {
+        self.k + self.implicit_count as usize
+    }
 }
 
 /// Type-7 quantile of each resample, by rank selection over sorted data.
@@ -47,7 +56,7 @@ pub(crate) struct QuantilePick {
 
 /// The operations every backend implements.
 pub(crate) trait Kernels {
-    /// `reps.len() × k` sums, replicate-major.
+    /// `reps.len() × job.outputs()` sums, replicate-major.
     fn resample_sums(
         &self,
         job: &SumsJob,

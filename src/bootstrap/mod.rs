@@ -258,6 +258,9 @@ enum Body {
         k: usize,
         /// Per unit (row or cluster), `k` features.
         features: Vec<f64>,
+        /// Whether the backends append the total weight (single-row units); otherwise the
+        /// last stored feature is the unit's row count (clusters).
+        implicit_count: bool,
     },
     Quantile {
         q: f64,
@@ -501,25 +504,36 @@ impl Bootstrap {
             Prepared::Sums(s) => {
                 let total = s.total();
                 let (estimate, se0) = s.kind.finish(&total);
-                let features = match &groups {
-                    None => s.features,
-                    Some(groups) => {
-                        let mut f = vec![0.0; groups.len() * s.k];
+                // Cluster units carry their row count as a last stored feature; other units are
+                // single rows, whose count the backends sum as the total weight.
+                let cluster = matches!(self.scheme, Scheme::Cluster { .. });
+                let features = match (&groups, cluster) {
+                    (Some(groups), true) => {
+                        let kc = s.k + 1;
+                        let mut f = vec![0.0; groups.len() * kc];
                         for (u, rows) in groups.iter().enumerate() {
                             for &r in rows {
                                 for j in 0..s.k {
-                                    f[u * s.k + j] += s.features[r * s.k + j];
+                                    f[u * kc + j] += s.features[r * s.k + j];
                                 }
                             }
+                            f[u * kc + s.k] = rows.len() as f64;
                         }
                         f
                     }
+                    (Some(groups), false) => groups
+                        .iter()
+                        .flat_map(|rows| &s.features[rows[0] * s.k..(rows[0] + 1) * s.k])
+                        .copied()
+                        .collect(),
+                    (None, _) => s.features,
                 };
                 (
                     Body::Sums {
                         kind: s.kind,
-                        k: s.k,
+                        k: s.k + cluster as usize,
                         features,
+                        implicit_count: !cluster,
                     },
                     estimate,
                     se0,
@@ -573,12 +587,19 @@ impl Bootstrap {
         let start = reps.start as u64;
         let bayesian = matches!(setup.plan.kind, PlanKind::Bayesian);
         let (values, std_errors, ran) = match &setup.body {
-            Body::Sums { kind, k, features } => {
+            Body::Sums {
+                kind,
+                k,
+                features,
+                implicit_count,
+            } => {
                 let job = SumsJob {
                     plan: &setup.plan,
                     k: *k,
                     features,
+                    implicit_count: *implicit_count,
                 };
+                let k = &(*k + *implicit_count as usize);
                 let (sums, ran) =
                     engine.dispatch(|kern| kern.resample_sums(&job, reps.clone(), progress))?;
                 let mut values = Vec::with_capacity(reps.len());
@@ -637,19 +658,32 @@ impl Bootstrap {
     /// Leave-one-unit-out jackknife values of the statistic, in O(n) for every statistic.
     fn jackknife(setup: &Setup) -> Vec<f64> {
         match &setup.body {
-            Body::Sums { kind, k, features } => {
-                let mut total = vec![0.0; *k];
+            Body::Sums {
+                kind,
+                k,
+                features,
+                implicit_count,
+            } => {
+                // full per-unit sums: stored features, plus the unit count when implicit
+                let kk = k + *implicit_count as usize;
+                let mut total = vec![0.0; kk];
                 for row in features.chunks_exact(*k) {
                     for (a, v) in total.iter_mut().zip(row) {
                         *a += v;
                     }
                 }
-                let mut s = vec![0.0; *k];
+                if *implicit_count {
+                    total[*k] = (features.len() / k) as f64;
+                }
+                let mut s = vec![0.0; kk];
                 features
                     .chunks_exact(*k)
                     .map(|row| {
                         for j in 0..*k {
                             s[j] = total[j] - row[j];
+                        }
+                        if *implicit_count {
+                            s[*k] = total[*k] - 1.0;
                         }
                         kind.finish(&s).0
                     })

@@ -3,8 +3,8 @@
 //! Every statistic except the quantile is a smooth function of weighted sums of per-row features:
 //! the device computes the sums of each resample and the host finishes in f64 ([`SumKind::finish`]).
 //! Features are centred on the full-sample means in f64 before they are cast to f32 for the GPU,
-//! so the f32 sums carry deviations, not raw magnitudes. The last feature is always the constant 1,
-//! so the last sum is the resample size (or total weight).
+//! so the f32 sums carry deviations, not raw magnitudes. The finisher also receives the resample
+//! size (the total weight of the drawn rows) as its last sum.
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -640,7 +640,6 @@ fn ols_features(
             features.push(d * dy);
         }
         features.push(dy * dy);
-        features.push(1.0);
     }
     let prepared = Prepared::Sums(SumData { kind, k, features });
     if let Prepared::Sums(s) = &prepared {
@@ -662,7 +661,8 @@ pub(crate) enum Prepared {
     Quantile(QuantileData),
 }
 
-/// Per-row features (row-major, `k` per row, last one the constant 1).
+/// Per-row features (row-major, `k` per row). The sums handed to [`SumKind::finish`] have one
+/// more entry, last: the total weight (resample size).
 #[derive(Clone, Debug)]
 pub(crate) struct SumData {
     pub kind: SumKind,
@@ -671,14 +671,15 @@ pub(crate) struct SumData {
 }
 
 impl SumData {
-    /// Feature sums over all rows (weight 1 each).
+    /// Feature sums over all rows (weight 1 each), with the row count appended.
     pub fn total(&self) -> Vec<f64> {
-        let mut s = vec![0.0; self.k];
+        let mut s = vec![0.0; self.k + 1];
         for row in self.features.chunks_exact(self.k) {
             for (a, v) in s.iter_mut().zip(row) {
                 *a += v;
             }
         }
+        s[self.k] = (self.features.len() / self.k) as f64;
         s
     }
 }
@@ -693,11 +694,10 @@ pub(crate) struct QuantileData {
 
 impl Prepared {
     fn sums<const K: usize>(kind: SumKind, rows: &[[f64; K]]) -> Prepared {
-        let k = K + 1;
+        let k = K;
         let mut features = Vec::with_capacity(rows.len() * k);
         for r in rows {
             features.extend_from_slice(r);
-            features.push(1.0);
         }
         debug_assert_eq!(k, kind.k());
         Prepared::Sums(SumData { kind, k, features })
@@ -738,16 +738,16 @@ pub(crate) enum SumKind {
 }
 
 impl SumKind {
-    /// Number of features (the trailing 1 included).
+    /// Number of per-row features (the resample size is summed separately).
     pub fn k(&self) -> usize {
         match self {
-            SumKind::Mean { se, .. } => 2 + *se as usize,
-            SumKind::Variance { .. } => 5,
-            SumKind::WeightedMean { .. } => 6,
-            SumKind::DiffMeans => 7,
-            SumKind::RatioMeans { .. } | SumKind::Corr => 6,
-            SumKind::Ols { p, .. } => 2 * p + 3 + p * (p + 1) / 2,
-            SumKind::Hajek => 11,
+            SumKind::Mean { se, .. } => 1 + *se as usize,
+            SumKind::Variance { .. } => 4,
+            SumKind::WeightedMean { .. } => 5,
+            SumKind::DiffMeans => 6,
+            SumKind::RatioMeans { .. } | SumKind::Corr => 5,
+            SumKind::Ols { p, .. } => 2 * p + 2 + p * (p + 1) / 2,
+            SumKind::Hajek => 10,
         }
     }
 

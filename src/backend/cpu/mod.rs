@@ -11,11 +11,37 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Draws generated ahead of the gathers (keeps many cache misses in flight).
 const BUF: usize = 256;
 
+/// How many draws ahead the CPU gathers prefetch.
+const PREFETCH: usize = 24;
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch(features: &[f64], at: usize) {
+    if at < features.len() {
+        // SAFETY: the pointer is in bounds; a prefetch has no architectural effect.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                features.as_ptr().add(at) as *const i8,
+                std::arch::x86_64::_MM_HINT_T0,
+            )
+        };
+    }
+}
+
 /// `acc[j] += Σ_u features[u·k + j]` over the drawn units, unrolled for small `k`.
 fn accumulate(features: &[f64], k: usize, units: &[u32], acc: &mut [f64]) {
     fn fixed<const K: usize>(features: &[f64], units: &[u32], acc: &mut [f64]) {
         let mut a = [0.0f64; K];
-        for &u in units {
+        // prefetch the rows PREFETCH draws ahead: the gathers are latency-bound
+        #[cfg(target_arch = "x86_64")]
+        for &u in units.iter().take(PREFETCH) {
+            prefetch(features, u as usize * K);
+        }
+        for (i, &u) in units.iter().enumerate() {
+            #[cfg(target_arch = "x86_64")]
+            if let Some(&ahead) = units.get(i + PREFETCH) {
+                prefetch(features, ahead as usize * K);
+            }
             let row: &[f64; K] = features[u as usize * K..u as usize * K + K]
                 .try_into()
                 .expect("row of K features");
@@ -73,23 +99,29 @@ impl Kernels for CpuBackend {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<f64>> {
         let k = job.k;
+        let kk = job.outputs();
         let draws = job.plan.draws();
         let total = reps.len() as u64;
         let done = AtomicU64::new(0);
-        let mut out = vec![0.0; reps.len() * k];
-        out.par_chunks_mut(k)
+        let mut out = vec![0.0; reps.len() * kk];
+        out.par_chunks_mut(kk)
             .zip(reps.into_par_iter())
             .for_each(|(acc, rep)| {
                 let mut gen = Gen::new(job.plan, rep, 0);
                 if job.plan.is_weighted() {
+                    let mut weight = 0.0;
                     for _ in 0..draws {
                         let d = gen.next_draw();
                         if d.weight != 0.0 {
+                            weight += d.weight;
                             let row = &job.features[d.unit as usize * k..(d.unit as usize + 1) * k];
                             for (a, &f) in acc.iter_mut().zip(row) {
                                 *a += d.weight * f;
                             }
                         }
+                    }
+                    if job.implicit_count {
+                        acc[k] = weight;
                     }
                 } else {
                     let mut buf = [0u32; BUF];
@@ -97,8 +129,11 @@ impl Kernels for CpuBackend {
                     while t < draws {
                         let m = BUF.min((draws - t) as usize);
                         gen.fill_units(&mut buf[..m]);
-                        accumulate(job.features, k, &buf[..m], acc);
+                        accumulate(job.features, k, &buf[..m], &mut acc[..k]);
                         t += m as u32;
+                    }
+                    if job.implicit_count {
+                        acc[k] = draws as f64;
                     }
                 }
                 tick(progress, &done, total);

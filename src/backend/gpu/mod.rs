@@ -78,7 +78,7 @@ struct Params {
     n_ranks: u32,
     normalize: u32,
     q: f32,
-    pad: u32,
+    implicit_count: u32,
 }
 
 /// A wgpu device with the ceteris pipelines.
@@ -361,7 +361,7 @@ impl GpuBackend {
             n_ranks: 0,
             normalize: 0,
             q: 0.0,
-            pad: 0,
+            implicit_count: 0,
         };
         Ok((buffers, n_pages as u32, params))
     }
@@ -493,21 +493,23 @@ impl Kernels for GpuBackend {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<f64>> {
         let k = job.k;
-        if k > MAX_K {
+        let kk = job.outputs();
+        if kk > MAX_K {
             return Err(gpu_err(
                 "limits",
-                format!("{k} features per row; the sums shader holds at most {MAX_K}"),
+                format!("{kk} sums per row; the sums shader holds at most {MAX_K}"),
             ));
         }
         let (inputs, _, mut params) = self.upload(job.plan, k, Some(job.features), &[], &[])?;
+        params.implicit_count = job.implicit_count as u32;
         let draws = job.plan.draws();
         let chunks = Self::chunks(draws)?;
-        let per_rep_words = chunks as u64 * k as u64;
+        let per_rep_words = chunks as u64 * kk as u64;
         let per_batch = (self.max_binding / 4 / per_rep_words)
             .min(DRAWS_PER_BATCH / draws.max(1) as u64)
             .max(1);
         let total = reps.len() as u64;
-        let mut out = Vec::with_capacity(reps.len() * k);
+        let mut out = Vec::with_capacity(reps.len() * kk);
         for batch in Self::batches(reps.clone(), per_batch) {
             params.rep_offset = batch.start;
             let n = batch.len();
@@ -516,13 +518,13 @@ impl Kernels for GpuBackend {
                 &inputs,
                 &params,
                 (chunks, n as u32),
-                n * chunks as usize * k,
+                n * chunks as usize * kk,
             )?;
             for r in 0..n {
-                for j in 0..k {
+                for j in 0..kk {
                     let mut s = 0.0f64;
                     for c in 0..chunks as usize {
-                        s += f32::from_bits(words[(r * chunks as usize + c) * k + j]) as f64;
+                        s += f32::from_bits(words[(r * chunks as usize + c) * kk + j]) as f64;
                     }
                     out.push(s);
                 }
