@@ -109,16 +109,25 @@ impl Kernels for CpuBackend {
             .for_each(|(acc, rep)| {
                 let mut gen = Gen::new(job.plan, rep, 0);
                 if job.plan.is_weighted() {
+                    // weight schemes stream the rows in order: no gathers
+                    let mut wbuf = [0.0f64; BUF];
                     let mut weight = 0.0;
-                    for _ in 0..draws {
-                        let d = gen.next_draw();
-                        if d.weight != 0.0 {
-                            weight += d.weight;
-                            let row = &job.features[d.unit as usize * k..(d.unit as usize + 1) * k];
-                            for (a, &f) in acc.iter_mut().zip(row) {
-                                *a += d.weight * f;
-                            }
+                    let mut t = 0usize;
+                    while t < draws as usize {
+                        let m = BUF.min(draws as usize - t);
+                        gen.fill_weights(&mut wbuf[..m]);
+                        weight += wbuf[..m].iter().sum::<f64>();
+                        let rows = &job.features[t * k..(t + m) * k];
+                        for (j, a) in acc[..k].iter_mut().enumerate() {
+                            *a += rows
+                                .iter()
+                                .skip(j)
+                                .step_by(k)
+                                .zip(&wbuf[..m])
+                                .map(|(f, w)| f * w)
+                                .sum::<f64>();
                         }
+                        t += m;
                     }
                     if job.implicit_count {
                         acc[k] = weight;
