@@ -9,10 +9,10 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Draws generated ahead of the gathers (keeps many cache misses in flight).
-const BUF: usize = 256;
+const BUF: usize = 1024;
 
 /// How many draws ahead the CPU gathers prefetch.
-const PREFETCH: usize = 24;
+const PREFETCH: usize = 64;
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -31,7 +31,8 @@ fn prefetch(features: &[f64], at: usize) {
 /// `acc[j] += Σ_u features[u·k + j]` over the drawn units, unrolled for small `k`.
 fn accumulate(features: &[f64], k: usize, units: &[u32], acc: &mut [f64]) {
     fn fixed<const K: usize>(features: &[f64], units: &[u32], acc: &mut [f64]) {
-        let mut a = [0.0f64; K];
+        // two accumulators, so a stalled gather does not serialise the adds behind it
+        let mut a = [[0.0f64; K]; 2];
         // prefetch the rows PREFETCH draws ahead: the gathers are latency-bound
         #[cfg(target_arch = "x86_64")]
         for &u in units.iter().take(PREFETCH) {
@@ -45,12 +46,13 @@ fn accumulate(features: &[f64], k: usize, units: &[u32], acc: &mut [f64]) {
             let row: &[f64; K] = features[u as usize * K..u as usize * K + K]
                 .try_into()
                 .expect("row of K features");
+            let lane = &mut a[i & 1];
             for j in 0..K {
-                a[j] += row[j];
+                lane[j] += row[j];
             }
         }
         for j in 0..K {
-            acc[j] += a[j];
+            acc[j] += a[0][j] + a[1][j];
         }
     }
     match k {
