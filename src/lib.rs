@@ -21,6 +21,7 @@ mod backend;
 pub mod bootstrap;
 pub mod data;
 pub mod error;
+pub mod independence;
 pub mod rng;
 
 pub use backend::gpu::{shader_source, GpuOptions, KERNELS};
@@ -195,6 +196,11 @@ impl Engine {
             Backend::Cpu(_) => Ok(rng::philox4x32_10(ctr, key)),
             Backend::Gpu(g) => g.philox_block(ctr, key),
         }
+    }
+
+    /// The CPU backend's description (operations without a GPU path yet run there).
+    pub(crate) fn cpu_name(&self) -> String {
+        self.cpu.describe()
     }
 
     /// Runs `op` on the engine's backend; under `auto`, a GPU failure reruns it on the CPU.

@@ -38,8 +38,50 @@ enum Format {
 enum Command {
     /// Bootstrap a statistic: estimate, standard error, bias and confidence intervals.
     Bootstrap(Box<BootArgs>),
+    /// Kernel independence test (HSIC, KCI): X ⫫ Y, or X ⫫ Y | Z.
+    Independence(Box<IndepArgs>),
     /// Run every capability at standard sizes on built-in synthetic data, on every backend.
     Bench(BenchArgs),
+}
+
+#[derive(clap::Args)]
+struct IndepArgs {
+    /// CSV file with a header row.
+    #[arg(long)]
+    data: String,
+    /// X columns, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    x: Vec<String>,
+    /// Y columns, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    y: Vec<String>,
+    /// Conditioning columns, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    z: Vec<String>,
+    /// hsic or kci.
+    #[arg(long, default_value = "kci")]
+    test: String,
+    /// gamma or permutation.
+    #[arg(long, default_value = "gamma")]
+    null: String,
+    #[arg(long, default_value_t = 1000)]
+    permutations: u32,
+    /// empirical, median or a fixed bandwidth (a number).
+    #[arg(long, default_value = "empirical")]
+    width: String,
+    /// Kernel (rbf, the Gaussian kernel, is the one implemented).
+    #[arg(long, default_value = "rbf")]
+    kernel: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Test every pair of the columns not in --z (given --z when set), one row per pair.
+    #[arg(long)]
+    all_pairs: bool,
 }
 
 #[derive(clap::Args)]
@@ -120,6 +162,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bootstrap(a) => bootstrap(*a),
+        Command::Independence(a) => independence(*a),
         Command::Bench(a) => bench(a),
     };
     match result {
@@ -199,6 +242,110 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
             serde_json::to_string_pretty(&result).expect("serialisable")
         ),
         Format::Table => print_table(&result),
+    }
+    Ok(())
+}
+
+fn independence(a: IndepArgs) -> Result<(), Error> {
+    use ceteris::independence::{IndependenceTest, Null, Width};
+    let data = Dataset::from_csv(&a.data)?;
+    if a.kernel != "rbf" && a.kernel != "gaussian" {
+        return Err(Error::param(
+            "kernel",
+            format!("kernel `{}` is not implemented (rbf)", a.kernel),
+        ));
+    }
+    let width = match a.width.as_str() {
+        "empirical" => Width::Empirical,
+        "median" => Width::Median,
+        v => Width::Fixed(v.parse().map_err(|_| {
+            Error::param(
+                "width",
+                format!("`{v}` is not empirical, median or a number"),
+            )
+        })?),
+    };
+    let null = match a.null.as_str() {
+        "gamma" => Null::Gamma,
+        "permutation" => Null::Permutation(a.permutations),
+        other => {
+            return Err(Error::param(
+                "null",
+                format!("unknown null `{other}` (gamma, permutation)"),
+            ))
+        }
+    };
+    let test = match a.test.as_str() {
+        "kci" => IndependenceTest::kci(),
+        "hsic" => IndependenceTest::hsic(),
+        other => {
+            return Err(Error::param(
+                "test",
+                format!("unknown test `{other}` (hsic, kci)"),
+            ))
+        }
+    }
+    .width(width)
+    .null(null)
+    .seed(a.seed);
+    let engine = Engine::from_name(&a.backend)?;
+    let z: Vec<&str> = a.z.iter().map(String::as_str).collect();
+    let pairs: Vec<(Vec<&str>, Vec<&str>)> = if a.all_pairs {
+        let others: Vec<&str> = data
+            .names()
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !z.contains(c))
+            .collect();
+        let mut v = Vec::new();
+        for i in 0..others.len() {
+            for j in i + 1..others.len() {
+                v.push((vec![others[i]], vec![others[j]]));
+            }
+        }
+        v
+    } else {
+        if a.x.is_empty() || a.y.is_empty() {
+            return Err(Error::param("x", "give --x and --y (or --all-pairs)"));
+        }
+        vec![(
+            a.x.iter().map(String::as_str).collect(),
+            a.y.iter().map(String::as_str).collect(),
+        )]
+    };
+    let results = pairs
+        .iter()
+        .map(|(x, y)| test.run(&engine, &data, x, y, &z))
+        .collect::<Result<Vec<_>, _>>()?;
+    match a.format {
+        Format::Json if !a.all_pairs => say!(
+            "{}",
+            serde_json::to_string_pretty(&results[0]).expect("serialisable")
+        ),
+        Format::Json => say!(
+            "{}",
+            serde_json::to_string_pretty(&results).expect("serialisable")
+        ),
+        Format::Table => {
+            say!(
+                "{:<20} {:<20} {:<16} {:>14} {:>12}",
+                "x",
+                "y",
+                "z",
+                "statistic",
+                "p_value"
+            );
+            for r in &results {
+                say!(
+                    "{:<20} {:<20} {:<16} {:>14.6} {:>12.6}",
+                    r.x.join(","),
+                    r.y.join(","),
+                    r.z.join(","),
+                    r.statistic,
+                    r.p_value
+                );
+            }
+        }
     }
     Ok(())
 }
