@@ -69,7 +69,7 @@ struct IndepArgs {
     /// empirical, median or a fixed bandwidth (a number).
     #[arg(long, default_value = "empirical")]
     width: String,
-    /// Kernel (rbf, the Gaussian kernel, is the one implemented).
+    /// rbf (Gaussian), laplace, linear or polynomial[:DEGREE] (default degree 2).
     #[arg(long, default_value = "rbf")]
     kernel: String,
     #[arg(long, default_value_t = 0)]
@@ -247,14 +247,27 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
 }
 
 fn independence(a: IndepArgs) -> Result<(), Error> {
-    use ceteris::independence::{IndependenceTest, Null, Width};
+    use ceteris::independence::{IndependenceTest, Kernel, Null, Width};
     let data = Dataset::from_csv(&a.data)?;
-    if a.kernel != "rbf" && a.kernel != "gaussian" {
-        return Err(Error::param(
-            "kernel",
-            format!("kernel `{}` is not implemented (rbf)", a.kernel),
-        ));
-    }
+    let kernel = match a.kernel.split_once(':') {
+        None if a.kernel == "rbf" || a.kernel == "gaussian" => Kernel::Gaussian,
+        None if a.kernel == "laplace" => Kernel::Laplace,
+        None if a.kernel == "linear" => Kernel::Linear,
+        None if a.kernel == "polynomial" => Kernel::Polynomial(2),
+        Some(("polynomial", d)) => Kernel::Polynomial(
+            d.parse()
+                .map_err(|_| Error::param("kernel", format!("`{d}` is not a polynomial degree")))?,
+        ),
+        _ => {
+            return Err(Error::param(
+                "kernel",
+                format!(
+                    "unknown kernel `{}` (rbf, laplace, linear, polynomial[:DEGREE])",
+                    a.kernel
+                ),
+            ))
+        }
+    };
     let width = match a.width.as_str() {
         "empirical" => Width::Empirical,
         "median" => Width::Median,
@@ -285,6 +298,7 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
             ))
         }
     }
+    .kernel(kernel)
     .width(width)
     .null(null)
     .seed(a.seed);

@@ -17,12 +17,42 @@ impl Points<'_> {
     }
 
     #[inline]
-    fn sqdist(&self, i: usize, j: usize) -> f64 {
-        let (a, b) = (
-            &self.data[i * self.d..(i + 1) * self.d],
-            &self.data[j * self.d..(j + 1) * self.d],
-        );
-        a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+    fn row(&self, i: usize) -> &[f64] {
+        &self.data[i * self.d..(i + 1) * self.d]
+    }
+}
+
+/// A positive semi-definite kernel.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum KernelFn {
+    /// `exp(−θ/2 ‖u − v‖²)`.
+    Gaussian { theta: f64 },
+    /// `exp(−‖u − v‖ / σ)`.
+    Laplace { sigma: f64 },
+    /// `u·v`.
+    Linear,
+    /// `(c + u·v)^degree`.
+    Polynomial { degree: u32, c: f64 },
+}
+
+impl KernelFn {
+    #[inline]
+    fn eval(&self, a: &[f64], b: &[f64]) -> f64 {
+        match *self {
+            KernelFn::Gaussian { theta } => {
+                let s: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+                (-0.5 * theta * s).exp()
+            }
+            KernelFn::Laplace { sigma } => {
+                let s: f64 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+                (-s.sqrt() / sigma).exp()
+            }
+            KernelFn::Linear => a.iter().zip(b).map(|(x, y)| x * y).sum(),
+            KernelFn::Polynomial { degree, c } => {
+                let dot: f64 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+                (c + dot).powi(degree as i32)
+            }
+        }
     }
 }
 
@@ -51,11 +81,15 @@ impl Factor {
     }
 }
 
-/// Pivoted incomplete Cholesky of the Gaussian Gram matrix `exp(−θ/2 ‖a − b‖²)` of `points`,
-/// stopped when the residual trace is at most `tol` (or the rank reaches `n`).
-pub(crate) fn gaussian_factor(points: &Points, theta: f64, tol: f64) -> Factor {
+/// Pivoted incomplete Cholesky of the Gram matrix of `points` under `kernel`, stopped when the
+/// residual trace is at most `tol` (relative to the kernel's trace) or the rank reaches `n`.
+pub(crate) fn factor(points: &Points, kernel: KernelFn, tol: f64) -> Factor {
     let n = points.n();
-    let mut resid = vec![1.0f64; n]; // diagonal of the residual (unit kernel diagonal)
+    // diagonal of the residual
+    let mut resid: Vec<f64> = (0..n)
+        .map(|i| kernel.eval(points.row(i), points.row(i)))
+        .collect();
+    let tol = tol * resid.iter().sum::<f64>() / n as f64;
     let mut cols: Vec<Vec<f64>> = Vec::new();
     let mut pivots: Vec<usize> = Vec::new();
     loop {
@@ -72,9 +106,8 @@ pub(crate) fn gaussian_factor(points: &Points, theta: f64, tol: f64) -> Factor {
             break;
         }
         let s = dp.sqrt();
-        let mut col: Vec<f64> = (0..n)
-            .map(|i| (-0.5 * theta * points.sqdist(i, p)).exp())
-            .collect();
+        let rp = points.row(p);
+        let mut col: Vec<f64> = (0..n).map(|i| kernel.eval(points.row(i), rp)).collect();
         for prev in &cols {
             let lp = prev[p];
             if lp != 0.0 {
@@ -108,7 +141,7 @@ mod tests {
             .map(|i| ((i * 37 % 61) as f64 / 20.0).sin() * 2.0)
             .collect();
         let pts = Points { data: &xs, d: 1 };
-        let f = gaussian_factor(&pts, 2.0, 1e-12);
+        let f = factor(&pts, KernelFn::Gaussian { theta: 2.0 }, 1e-12);
         assert!(f.rank() < 60, "rank {}", f.rank());
         for i in 0..60 {
             for j in 0..60 {

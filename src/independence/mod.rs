@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::rng::{lemire_index, lemire_threshold, uniform_index, Stream, STREAM_PERMUTATION};
 use crate::Engine;
 use faer::Mat;
-use lowrank::{gaussian_factor, Points};
+use lowrank::{factor, KernelFn, Points};
 use rayon::prelude::*;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Gamma};
@@ -53,6 +53,20 @@ pub enum Width {
     Median,
     /// Fixed bandwidth σ (θ = 1/σ²) for every kernel.
     Fixed(f64),
+}
+
+/// Kernel family (applied to X, Y and, for KCI, Z).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kernel {
+    /// Gaussian `exp(−‖u − v‖² / (2σ²))` (the default; σ from the width rule).
+    Gaussian,
+    /// Laplace `exp(−‖u − v‖ / σ)` (σ from the width rule: the Gaussian rule's σ, the median
+    /// distance, or the fixed value).
+    Laplace,
+    /// Linear `u·v` (no width).
+    Linear,
+    /// Polynomial `(1 + u·v)^degree` (no width), as causal-learn's `PolynomialKernel`.
+    Polynomial(u32),
 }
 
 /// Null distribution.
@@ -83,6 +97,7 @@ pub enum TestKind {
 #[derive(Clone, Debug)]
 pub struct IndependenceTest {
     kind: TestKind,
+    kernel: Kernel,
     width: Width,
     null: Null,
     seed: u64,
@@ -213,6 +228,7 @@ impl IndependenceTest {
     pub fn kci() -> Self {
         IndependenceTest {
             kind: TestKind::Kci,
+            kernel: Kernel::Gaussian,
             width: Width::Empirical,
             null: Null::Gamma,
             seed: 0,
@@ -227,6 +243,12 @@ impl IndependenceTest {
             kind: TestKind::Hsic,
             ..Self::kci()
         }
+    }
+
+    /// Kernel family.
+    pub fn kernel(mut self, kernel: Kernel) -> Self {
+        self.kernel = kernel;
+        self
     }
 
     /// Kernel width rule.
@@ -306,7 +328,7 @@ impl IndependenceTest {
                 ));
             }
         }
-        let tol = 1e-12 * n as f64;
+        let tol = 1e-12 * n as f64; // residual trace, relative to the mean kernel diagonal
         let (xs, xraw) = std_columns(data, x, "x")?;
         let (ys, yraw) = std_columns(data, y, "y")?;
         let (statistic, p_value) = if z.is_empty() {
@@ -326,20 +348,20 @@ impl IndependenceTest {
                 })
             };
             let (tx, ty) = (theta(&xraw, "x")?, theta(&yraw, "y")?);
-            let lx = kci::centred(gaussian_factor(
+            let lx = kci::centred(factor(
                 &Points {
                     data: &xs,
                     d: x.len(),
                 },
-                tx,
+                self.kfn(tx),
                 tol,
             ));
-            let ly = kci::centred(gaussian_factor(
+            let ly = kci::centred(factor(
                 &Points {
                     data: &ys,
                     d: y.len(),
                 },
-                ty,
+                self.kfn(ty),
                 tol,
             ));
             let m = kci::unconditional(&lx, &ly);
@@ -377,16 +399,16 @@ impl IndependenceTest {
             let tx = theta(&xa, dxa, "x")?;
             let ty = theta(&ys, y.len(), "y")?;
             let tz = theta(&zs, dz, "z")?;
-            let lx = kci::centred(gaussian_factor(&Points { data: &xa, d: dxa }, tx, tol));
-            let ly = kci::centred(gaussian_factor(
+            let lx = kci::centred(factor(&Points { data: &xa, d: dxa }, self.kfn(tx), tol));
+            let ly = kci::centred(factor(
                 &Points {
                     data: &ys,
                     d: y.len(),
                 },
-                ty,
+                self.kfn(ty),
                 tol,
             ));
-            let lz = kci::centred(gaussian_factor(&Points { data: &zs, d: dz }, tz, tol));
+            let lz = kci::centred(factor(&Points { data: &zs, d: dz }, self.kfn(tz), tol));
             let m = kci::regress_out(&lz, &[&lx, &ly], self.epsilon)?;
             let mo = kci::conditional(&m[0], &m[1], self.threshold)?;
             (mo.statistic, gamma_sf(mo)?)
@@ -415,6 +437,18 @@ impl IndependenceTest {
             y: names(y),
             z: names(z),
         })
+    }
+
+    /// The kernel function for a Gaussian-rule θ (σ = 1/√θ for Laplace).
+    fn kfn(&self, theta: f64) -> KernelFn {
+        match self.kernel {
+            Kernel::Gaussian => KernelFn::Gaussian { theta },
+            Kernel::Laplace => KernelFn::Laplace {
+                sigma: 1.0 / theta.sqrt(),
+            },
+            Kernel::Linear => KernelFn::Linear,
+            Kernel::Polynomial(degree) => KernelFn::Polynomial { degree, c: 1.0 },
+        }
     }
 
     fn permutation_p(&self, lx: &Mat<f64>, ly: &Mat<f64>, stat: f64, perms: u32) -> f64 {
