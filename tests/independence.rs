@@ -148,3 +148,31 @@ fn bad_input_is_named() {
         Err(Error::InvalidParameter { name, .. }) if name == "z"
     ));
 }
+
+#[test]
+fn tester_batches_equal_single_runs() {
+    use ceteris::independence::Tester;
+    let d = Dataset::synthetic(400, 3);
+    let e = Engine::cpu();
+    let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let queries = vec![
+        (s(&["x"]), s(&["y"]), s(&[])),
+        (s(&["t"]), s(&["y"]), s(&["z"])),
+        (s(&["x"]), s(&["w"]), s(&["z"])),
+        (s(&["y"]), s(&["w"]), s(&["z", "t"])),
+        (s(&["t"]), s(&["y"]), s(&["z"])),
+    ];
+    let tester = Tester::new(&e, &d, IndependenceTest::kci());
+    let batch = tester.batch(&queries);
+    for ((x, y, z), b) in queries.iter().zip(batch) {
+        fn r(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        let one = IndependenceTest::kci()
+            .run(&e, &d, &r(x), &r(y), &r(z))
+            .unwrap();
+        let b = b.unwrap();
+        assert_eq!(one.statistic, b.statistic);
+        assert_eq!(one.p_value, b.p_value);
+    }
+}

@@ -327,9 +327,17 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
             a.y.iter().map(String::as_str).collect(),
         )]
     };
-    let results = pairs
+    let tester = ceteris::independence::Tester::new(&engine, &data, test);
+    let queries: Vec<_> = pairs
         .iter()
-        .map(|(x, y)| test.run(&engine, &data, x, y, &z))
+        .map(|(x, y)| {
+            let own = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+            (own(x), own(y), own(&z))
+        })
+        .collect();
+    let results = tester
+        .batch(&queries)
+        .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
     match a.format {
         Format::Json if !a.all_pairs => say!(
@@ -473,6 +481,131 @@ fn plot(r: &BootstrapResult, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A 10-column nonlinear structural model (chain-like with confounding), for the test benches.
+fn sem_data(n: usize, seed: u64) -> Dataset {
+    use ceteris::rng::{open_unit, Stream};
+    let s = Stream::new(seed, 5);
+    let normal = |col: u32, i: usize| {
+        let w = s.block(col, i as u32);
+        let (u1, u2) = (open_unit(w[0]), open_unit(w[1]));
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    let mut cols: Vec<Vec<f64>> = Vec::new();
+    for j in 0..10usize {
+        let col = (0..n)
+            .map(|i| {
+                let e = normal(j as u32, i);
+                match j {
+                    0 => e,
+                    _ if j % 3 == 1 => (cols[j - 1][i]).tanh() + 0.5 * e,
+                    _ if j % 3 == 2 => (1.3 * cols[j - 1][i]).sin() + 0.3 * cols[0][i] + 0.5 * e,
+                    _ => 0.6 * cols[j - 1][i] - 0.4 * cols[j - 2][i] + 0.7 * e,
+                }
+            })
+            .collect();
+        cols.push(col);
+    }
+    let mut d = Dataset::new();
+    for (j, c) in cols.into_iter().enumerate() {
+        d.push_column(&format!("v{j}"), c).expect("distinct names");
+    }
+    d
+}
+
+/// Independence-test cases of `ceteris bench` (CPU: the tests have no GPU path yet).
+fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) {
+    use ceteris::independence::{IndependenceTest, Null, Tester};
+    if a.backend == "gpu" {
+        return;
+    }
+    let engine = Engine::cpu();
+    let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let n_big = 2000 / scale.min(4);
+    let big = sem_data(n_big, 1);
+    let mid = sem_data(1000 / scale.min(4), 2);
+    let small = sem_data(500, 3);
+    let mut batch = Vec::new();
+    'outer: for i in 0..10 {
+        for j in i + 1..10 {
+            for k in 0..10 {
+                for l in k..10 {
+                    if [i, j].contains(&k) || [i, j].contains(&l) {
+                        continue;
+                    }
+                    let z = if k == l {
+                        vec![format!("v{k}")]
+                    } else {
+                        vec![format!("v{k}"), format!("v{l}")]
+                    };
+                    batch.push((vec![format!("v{i}")], vec![format!("v{j}")], z));
+                    if batch.len() == 1000 / scale {
+                        break 'outer;
+                    }
+                }
+            }
+        }
+    }
+    let cases: Vec<(
+        String,
+        &Dataset,
+        IndependenceTest,
+        Vec<ceteris::independence::Query>,
+    )> = vec![
+        (
+            format!("kci/cond z1 n={n_big}"),
+            &big,
+            IndependenceTest::kci(),
+            vec![(s(&["v1"]), s(&["v3"]), s(&["v2"]))],
+        ),
+        (
+            format!("kci/uncond n={n_big}"),
+            &big,
+            IndependenceTest::kci(),
+            vec![(s(&["v1"]), s(&["v3"]), vec![])],
+        ),
+        (
+            format!("hsic/perm1000 n={}", mid.n_rows()),
+            &mid,
+            IndependenceTest::hsic().null(Null::Permutation(1000)),
+            vec![(s(&["v1"]), s(&["v3"]), vec![])],
+        ),
+        (
+            format!("kci/batch{} n=500", batch.len()),
+            &small,
+            IndependenceTest::kci(),
+            batch.clone(),
+        ),
+    ];
+    for (name, data, test, queries) in cases {
+        let start = std::time::Instant::now();
+        let tester = Tester::new(&engine, data, test);
+        let results = tester.batch(&queries);
+        let secs = start.elapsed().as_secs_f64();
+        let failed = results.iter().filter(|r| r.is_err()).count();
+        if a.format == Format::Table {
+            say!(
+                "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests{})",
+                name,
+                data.n_rows(),
+                "-",
+                secs,
+                "-",
+                engine.describe(),
+                queries.len(),
+                if failed > 0 {
+                    format!(", {failed} failed")
+                } else {
+                    String::new()
+                }
+            );
+        }
+        rows.push(json!({
+            "case": name, "n": data.n_rows(), "tests": queries.len(), "seconds": secs,
+            "tests_per_s": queries.len() as f64 / secs, "backend": engine.describe(), "failed": failed,
+        }));
+    }
+}
+
 struct Case {
     name: &'static str,
     statistic: Statistic,
@@ -598,6 +731,7 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             }));
         }
     }
+    independence_bench(&a, scale, &mut rows);
     if a.format == Format::Json {
         say!(
             "{}",

@@ -39,6 +39,8 @@ use lowrank::{factor, KernelFn, Points};
 use rayon::prelude::*;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Gamma};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Fewest rows a kernel test accepts.
@@ -286,6 +288,18 @@ impl IndependenceTest {
         y: &[&str],
         z: &[&str],
     ) -> Result<TestResult> {
+        self.run_with(engine, data, x, y, z, &Cache::default())
+    }
+
+    fn run_with(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        x: &[&str],
+        y: &[&str],
+        z: &[&str],
+        cache: &Cache,
+    ) -> Result<TestResult> {
         let start = Instant::now();
         let n = data.n_rows();
         if n < MIN_ROWS {
@@ -348,22 +362,26 @@ impl IndependenceTest {
                 })
             };
             let (tx, ty) = (theta(&xraw, "x")?, theta(&yraw, "y")?);
-            let lx = kci::centred(factor(
-                &Points {
-                    data: &xs,
-                    d: x.len(),
-                },
-                self.kfn(tx),
-                tol,
-            ));
-            let ly = kci::centred(factor(
-                &Points {
-                    data: &ys,
-                    d: y.len(),
-                },
-                self.kfn(ty),
-                tol,
-            ));
+            let lx = cache.factor(&format!("{:?}|{}|xs:{:?}", self.kernel, tx, x), || {
+                kci::centred(factor(
+                    &Points {
+                        data: &xs,
+                        d: x.len(),
+                    },
+                    self.kfn(tx),
+                    tol,
+                ))
+            });
+            let ly = cache.factor(&format!("{:?}|{}|ys:{:?}", self.kernel, ty, y), || {
+                kci::centred(factor(
+                    &Points {
+                        data: &ys,
+                        d: y.len(),
+                    },
+                    self.kfn(ty),
+                    tol,
+                ))
+            });
             let m = kci::unconditional(&lx, &ly);
             let p = match self.null {
                 Null::Gamma => gamma_sf(m)?,
@@ -399,18 +417,46 @@ impl IndependenceTest {
             let tx = theta(&xa, dxa, "x")?;
             let ty = theta(&ys, y.len(), "y")?;
             let tz = theta(&zs, dz, "z")?;
-            let lx = kci::centred(factor(&Points { data: &xa, d: dxa }, self.kfn(tx), tol));
-            let ly = kci::centred(factor(
-                &Points {
-                    data: &ys,
-                    d: y.len(),
-                },
-                self.kfn(ty),
-                tol,
-            ));
-            let lz = kci::centred(factor(&Points { data: &zs, d: dz }, self.kfn(tz), tol));
-            let m = kci::regress_out(&lz, &[&lx, &ly], self.epsilon)?;
-            let mo = kci::conditional(&m[0], &m[1], self.threshold)?;
+            let lx = cache.factor(
+                &format!("{:?}|{}|xa:{:?}|z:{:?}", self.kernel, tx, x, z),
+                || kci::centred(factor(&Points { data: &xa, d: dxa }, self.kfn(tx), tol)),
+            );
+            let ly = cache.factor(&format!("{:?}|{}|ys:{:?}", self.kernel, ty, y), || {
+                kci::centred(factor(
+                    &Points {
+                        data: &ys,
+                        d: y.len(),
+                    },
+                    self.kfn(ty),
+                    tol,
+                ))
+            });
+            let lz = cache.factor(
+                &format!(
+                    "{:?}|{}|zs:{:?}|z:{:?}",
+                    self.kernel,
+                    tz,
+                    z,
+                    [] as [&str; 0]
+                ),
+                || kci::centred(factor(&Points { data: &zs, d: dz }, self.kfn(tz), tol)),
+            );
+            let zkey = format!("{:?}|{tz}|z:{z:?}", self.kernel);
+            let mx = cache.regressed(
+                &zkey,
+                &format!("{:?}|{tx}|x:{x:?}|z:{z:?}", self.kernel),
+                &lz,
+                &lx,
+                self.epsilon,
+            )?;
+            let my = cache.regressed(
+                &zkey,
+                &format!("{:?}|{ty}|y:{y:?}", self.kernel),
+                &lz,
+                &ly,
+                self.epsilon,
+            )?;
+            let mo = kci::conditional(&mx, &my, self.threshold)?;
             (mo.statistic, gamma_sf(mo)?)
         };
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
@@ -469,6 +515,101 @@ impl IndependenceTest {
             })
             .sum();
         (1 + exceed) as f64 / (1 + perms) as f64
+    }
+}
+
+/// Factors and Z-regressions shared by the tests of one [`Tester`], keyed by kernel, width and
+/// columns (the X factor of a conditional test also by Z, since X is augmented with Z / 2).
+#[derive(Default)]
+struct Cache {
+    mats: Mutex<HashMap<String, Arc<Mat<f64>>>>,
+}
+
+impl Cache {
+    fn get(&self, key: &str, build: impl FnOnce() -> Result<Mat<f64>>) -> Result<Arc<Mat<f64>>> {
+        if let Some(m) = self.mats.lock().expect("cache lock").get(key) {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(build()?);
+        self.mats
+            .lock()
+            .expect("cache lock")
+            .insert(key.to_string(), m.clone());
+        Ok(m)
+    }
+
+    fn factor(&self, key: &str, build: impl FnOnce() -> Mat<f64>) -> Arc<Mat<f64>> {
+        self.get(key, || Ok(build())).expect("infallible build")
+    }
+
+    fn regressed(
+        &self,
+        zkey: &str,
+        key: &str,
+        lz: &Mat<f64>,
+        l: &Mat<f64>,
+        epsilon: f64,
+    ) -> Result<Arc<Mat<f64>>> {
+        self.get(&format!("R|{zkey}|{key}"), || {
+            Ok(kci::regress_out(lz, &[l], epsilon)?.remove(0))
+        })
+    }
+}
+
+/// A tester bound to one data set: standardised columns, kernel factors and Z-regressions are
+/// computed once and shared by every query, and a batch runs its queries in parallel. This is the
+/// API causal discovery uses.
+///
+/// ```
+/// use ceteris::{Dataset, Engine, independence::{IndependenceTest, Tester}};
+/// let data = Dataset::synthetic(300, 1);
+/// let engine = Engine::cpu();
+/// let tester = Tester::new(&engine, &data, IndependenceTest::kci());
+/// let queries = vec![
+///     (vec!["t".to_string()], vec!["y".to_string()], vec!["z".to_string()]),
+///     (vec!["x".to_string()], vec!["w".to_string()], vec!["z".to_string()]),
+/// ];
+/// let results = tester.batch(&queries);
+/// assert!(results[0].as_ref().unwrap().p_value < 0.01); // t -> y even given z
+/// ```
+pub struct Tester<'a> {
+    engine: &'a Engine,
+    data: &'a Dataset,
+    test: IndependenceTest,
+    cache: Cache,
+}
+
+/// One query of a batch: (X columns, Y columns, Z columns).
+pub type Query = (Vec<String>, Vec<String>, Vec<String>);
+
+impl<'a> Tester<'a> {
+    /// A tester for `data`.
+    pub fn new(engine: &'a Engine, data: &'a Dataset, test: IndependenceTest) -> Self {
+        Tester {
+            engine,
+            data,
+            test,
+            cache: Cache::default(),
+        }
+    }
+
+    /// One test, reusing (and filling) the cache.
+    pub fn test(&self, x: &[&str], y: &[&str], z: &[&str]) -> Result<TestResult> {
+        self.test
+            .run_with(self.engine, self.data, x, y, z, &self.cache)
+    }
+
+    /// Many tests in parallel; results in query order.
+    pub fn batch(&self, queries: &[Query]) -> Vec<Result<TestResult>> {
+        queries
+            .par_iter()
+            .map(|(x, y, z)| {
+                fn r(v: &[String]) -> Vec<&str> {
+                    v.iter().map(String::as_str).collect()
+                }
+                self.test(&r(x), &r(y), &r(z))
+            })
+            .collect()
     }
 }
 
