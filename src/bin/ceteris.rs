@@ -58,11 +58,11 @@ struct IndepArgs {
     /// Conditioning columns, comma separated.
     #[arg(long, value_delimiter = ',')]
     z: Vec<String>,
-    /// hsic or kci.
+    /// hsic, kci, rcot or rcit.
     #[arg(long, default_value = "kci")]
     test: String,
-    /// gamma or permutation.
-    #[arg(long, default_value = "gamma")]
+    /// hsic/kci: gamma (default) or permutation; rcot/rcit: lpb4 (default), hbe, gamma or chi2.
+    #[arg(long, default_value = "default")]
     null: String,
     #[arg(long, default_value_t = 1000)]
     permutations: u32,
@@ -247,7 +247,7 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
 }
 
 fn independence(a: IndepArgs) -> Result<(), Error> {
-    use ceteris::independence::{IndependenceTest, Kernel, Null, Width};
+    use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Width};
     let data = Dataset::from_csv(&a.data)?;
     let kernel = match a.kernel.split_once(':') {
         None if a.kernel == "rbf" || a.kernel == "gaussian" => Kernel::Gaussian,
@@ -278,29 +278,40 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
             )
         })?),
     };
-    let null = match a.null.as_str() {
-        "gamma" => Null::Gamma,
-        "permutation" => Null::Permutation(a.permutations),
-        other => {
+    let rff = a.test == "rcot" || a.test == "rcit";
+    let (null, approx) = match (a.null.as_str(), rff) {
+        ("default" | "gamma", false) => (Null::Gamma, Approx::Lpb4),
+        ("permutation", false) => (Null::Permutation(a.permutations), Approx::Lpb4),
+        ("default" | "lpb4", true) => (Null::Gamma, Approx::Lpb4),
+        ("hbe", true) => (Null::Gamma, Approx::Hbe),
+        ("gamma", true) => (Null::Gamma, Approx::Gamma),
+        ("chi2", true) => (Null::Gamma, Approx::Chi2),
+        (other, _) => {
             return Err(Error::param(
                 "null",
-                format!("unknown null `{other}` (gamma, permutation)"),
+                format!(
+                    "unknown null `{other}` for {} (hsic/kci: gamma, permutation; rcot/rcit: lpb4, hbe, gamma, chi2)",
+                    a.test
+                ),
             ))
         }
     };
     let test = match a.test.as_str() {
         "kci" => IndependenceTest::kci(),
         "hsic" => IndependenceTest::hsic(),
+        "rcot" => IndependenceTest::rcot(),
+        "rcit" => IndependenceTest::rcit(),
         other => {
             return Err(Error::param(
                 "test",
-                format!("unknown test `{other}` (hsic, kci)"),
+                format!("unknown test `{other}` (hsic, kci, rcot, rcit)"),
             ))
         }
     }
     .kernel(kernel)
     .width(width)
     .null(null)
+    .approx(approx)
     .seed(a.seed);
     let engine = Engine::from_name(&a.backend)?;
     let z: Vec<&str> = a.z.iter().map(String::as_str).collect();

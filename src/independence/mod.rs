@@ -27,8 +27,12 @@
 //! assert!(r.p_value < 1e-6);
 //! ```
 
+mod chi2mix;
 mod kci;
 mod lowrank;
+mod rff;
+
+pub use rff::{Approx, Features};
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -87,6 +91,10 @@ pub enum TestKind {
     Hsic,
     /// KCI (unconditional when Z is empty, else conditional).
     Kci,
+    /// RCoT: random Fourier features of X and Y, Z regressed out (RIT when Z is empty).
+    Rcot,
+    /// RCIT: as RCoT with Z appended to Y.
+    Rcit,
 }
 
 /// A configured kernel independence test.
@@ -99,6 +107,9 @@ pub enum TestKind {
 #[derive(Clone, Debug)]
 pub struct IndependenceTest {
     kind: TestKind,
+    approx: Approx,
+    num_f: usize,
+    num_f2: usize,
     kernel: Kernel,
     width: Width,
     null: Null,
@@ -230,6 +241,9 @@ impl IndependenceTest {
     pub fn kci() -> Self {
         IndependenceTest {
             kind: TestKind::Kci,
+            approx: Approx::Lpb4,
+            num_f: 100,
+            num_f2: 5,
             kernel: Kernel::Gaussian,
             width: Width::Empirical,
             null: Null::Gamma,
@@ -245,6 +259,35 @@ impl IndependenceTest {
             kind: TestKind::Hsic,
             ..Self::kci()
         }
+    }
+
+    /// RCoT with RCIT's defaults: 100 features for Z, 5 for X and Y, LPB4 null.
+    pub fn rcot() -> Self {
+        IndependenceTest {
+            kind: TestKind::Rcot,
+            ..Self::kci()
+        }
+    }
+
+    /// RCIT (Z appended to Y), otherwise as [`IndependenceTest::rcot`].
+    pub fn rcit() -> Self {
+        IndependenceTest {
+            kind: TestKind::Rcit,
+            ..Self::kci()
+        }
+    }
+
+    /// Null approximation of RCoT/RCIT.
+    pub fn approx(mut self, approx: Approx) -> Self {
+        self.approx = approx;
+        self
+    }
+
+    /// Random Fourier features: `num_f` for Z, `num_f2` for X and Y (RCoT/RCIT).
+    pub fn features(mut self, num_f: usize, num_f2: usize) -> Self {
+        self.num_f = num_f;
+        self.num_f2 = num_f2;
+        self
     }
 
     /// Kernel family.
@@ -276,6 +319,8 @@ impl IndependenceTest {
         match self.kind {
             TestKind::Hsic => "hsic",
             TestKind::Kci => "kci",
+            TestKind::Rcot => "rcot",
+            TestKind::Rcit => "rcit",
         }
     }
 
@@ -323,6 +368,14 @@ impl IndependenceTest {
                 "HSIC is unconditional; use --test kci for X ⫫ Y | Z",
             ));
         }
+        if matches!(self.kind, TestKind::Rcot | TestKind::Rcit)
+            && matches!(self.null, Null::Permutation(_))
+        {
+            return Err(Error::param(
+                "null",
+                "RCoT/RCIT use moment approximations (lpb4, hbe, gamma, chi2), not permutations",
+            ));
+        }
         if let Null::Permutation(p) = self.null {
             if p == 0 {
                 return Err(Error::param("permutations", "must be at least 1"));
@@ -345,7 +398,26 @@ impl IndependenceTest {
         let tol = 1e-12 * n as f64; // residual trace, relative to the mean kernel diagonal
         let (xs, xraw) = std_columns(data, x, "x")?;
         let (ys, yraw) = std_columns(data, y, "y")?;
-        let (statistic, p_value) = if z.is_empty() {
+        let (statistic, p_value) = if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
+            if self.num_f == 0 || self.num_f2 == 0 {
+                return Err(Error::param(
+                    "features",
+                    "feature counts must be at least 1",
+                ));
+            }
+            let zs = if z.is_empty() {
+                None
+            } else {
+                Some(std_columns(data, z, "z")?.0)
+            };
+            self.random_features(
+                &xs,
+                x.len(),
+                &ys,
+                y.len(),
+                zs.as_deref().map(|r| (r, z.len())),
+            )?
+        } else if z.is_empty() {
             let bracket = if n < 200 {
                 0.8
             } else if n < 1200 {
@@ -465,9 +537,10 @@ impl IndependenceTest {
             statistic,
             p_value,
             n,
-            null: match self.null {
-                Null::Gamma => "gamma".into(),
-                Null::Permutation(p) => format!("permutation:{p}"),
+            null: match (self.kind, self.null) {
+                (TestKind::Rcot | TestKind::Rcit, _) => format!("{:?}", self.approx).to_lowercase(),
+                (_, Null::Gamma) => "gamma".into(),
+                (_, Null::Permutation(p)) => format!("permutation:{p}"),
             },
             backend: format!(
                 "{}{}",
@@ -483,6 +556,37 @@ impl IndependenceTest {
             y: names(y),
             z: names(z),
         })
+    }
+
+    /// RCoT/RCIT (RIT when `z` is None) on standardised row-major data, features from the seed.
+    fn random_features(
+        &self,
+        xs: &[f64],
+        dx: usize,
+        ys: &[f64],
+        dy: usize,
+        z: Option<(&[f64], usize)>,
+    ) -> Result<(f64, f64)> {
+        let n = xs.len() / dx;
+        // RCIT: Y augmented with the standardised Z
+        let (yrows, dy) = match (self.kind, z) {
+            (TestKind::Rcit, Some((zs, dz))) => {
+                let d = dy + dz;
+                let mut v = vec![0.0; n * d];
+                for i in 0..n {
+                    v[i * d..i * d + dy].copy_from_slice(&ys[i * dy..(i + 1) * dy]);
+                    v[i * d + dy..(i + 1) * d].copy_from_slice(&zs[i * dz..(i + 1) * dz]);
+                }
+                (v, d)
+            }
+            _ => (ys.to_vec(), dy),
+        };
+        let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, rff::median_sigma(xs, dx));
+        let fy = rff::draw_features(self.seed, 1, self.num_f2, dy, rff::median_sigma(&yrows, dy));
+        let fz = z.map(|(zs, dz)| {
+            rff::draw_features(self.seed, 2, self.num_f, dz, rff::median_sigma(zs, dz))
+        });
+        rff::test(xs, dx, &yrows, dy, z, &fx, &fy, fz.as_ref(), self.approx)
     }
 
     /// The kernel function for a Gaussian-rule θ (σ = 1/√θ for Laplace).
@@ -611,6 +715,98 @@ impl<'a> Tester<'a> {
             })
             .collect()
     }
+}
+
+/// RCoT/RCIT/RIT with given random features on raw columns (standardised here; with `rcit`, Z
+/// is appended to Y), and the σ rule: the hook of the reference tests against causal-learn, whose
+/// features come from numpy's generator.
+///
+/// ```
+/// use ceteris::independence::{rff_reference, Approx, Features};
+/// let x: Vec<f64> = (0..50).map(|i| (i as f64 * 0.37).sin()).collect();
+/// let y: Vec<f64> = (0..50).map(|i| (i as f64 * 0.11).cos()).collect();
+/// let f = |s: f64| Features { w: (0..5).map(|k| s * (k as f64 - 2.0)).collect(), b: vec![0.1, 0.7, 1.3, 2.9, 4.1] };
+/// let (stat, p) = rff_reference(&[x], &[y], &[], false, &f(1.0), &f(0.5), None, Approx::Hbe).unwrap();
+/// assert!(stat >= 0.0 && (0.0..=1.0).contains(&p));
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn rff_reference(
+    x: &[Vec<f64>],
+    y: &[Vec<f64>],
+    z: &[Vec<f64>],
+    rcit: bool,
+    fx: &Features,
+    fy: &Features,
+    fz: Option<&Features>,
+    approx: Approx,
+) -> Result<(f64, f64)> {
+    let mut data = Dataset::new();
+    let mut add = |prefix: &str, cols: &[Vec<f64>]| -> Result<Vec<String>> {
+        cols.iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let name = format!("{prefix}{i}");
+                data.push_column(&name, c.clone())?;
+                Ok(name)
+            })
+            .collect()
+    };
+    let (xn, yn, zn) = (add("x", x)?, add("y", y)?, add("z", z)?);
+    fn r(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let (xs, _) = std_columns(&data, &r(&xn), "x")?;
+    let (ys, _) = std_columns(&data, &r(&yn), "y")?;
+    let zs = if zn.is_empty() {
+        None
+    } else {
+        Some(std_columns(&data, &r(&zn), "z")?.0)
+    };
+    let (dx, dz) = (x.len(), z.len());
+    let (yrows, dy) = match (&zs, rcit) {
+        (Some(zs), true) => {
+            let n = data.n_rows();
+            let d = y.len() + dz;
+            let mut v = vec![0.0; n * d];
+            for i in 0..n {
+                v[i * d..i * d + y.len()].copy_from_slice(&ys[i * y.len()..(i + 1) * y.len()]);
+                v[i * d + y.len()..(i + 1) * d].copy_from_slice(&zs[i * dz..(i + 1) * dz]);
+            }
+            (v, d)
+        }
+        _ => (ys, y.len()),
+    };
+    rff::test(
+        &xs,
+        dx,
+        &yrows,
+        dy,
+        zs.as_deref().map(|r| (r, dz)),
+        fx,
+        fy,
+        fz,
+        approx,
+    )
+}
+
+/// σ of the RCIT/RCoT features for standardised columns (median of non-zero pairwise distances
+/// among the first ≤ 500 rows); reference-test hook.
+///
+/// ```
+/// let s = ceteris::independence::rff_sigma(&[vec![0.0, 1.0, 3.0]]).unwrap();
+/// assert!(s > 0.0);
+/// ```
+pub fn rff_sigma(cols: &[Vec<f64>]) -> Result<f64> {
+    let mut data = Dataset::new();
+    let mut names = Vec::new();
+    for (i, c) in cols.iter().enumerate() {
+        let nm = format!("c{i}");
+        data.push_column(&nm, c.clone())?;
+        names.push(nm);
+    }
+    let r: Vec<&str> = names.iter().map(String::as_str).collect();
+    let (rows, _) = std_columns(&data, &r, "columns")?;
+    Ok(rff::median_sigma(&rows, cols.len()))
 }
 
 fn gamma_sf(m: kci::Moments) -> Result<f64> {
