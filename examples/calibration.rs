@@ -87,6 +87,9 @@ fn main() -> ceteris::Result<()> {
         ),
         ("kci", IndependenceTest::kci(), "gamma", false),
         ("kci", IndependenceTest::kci(), "gamma", true),
+        ("rcot", IndependenceTest::rcot(), "lpb4", false),
+        ("rcot", IndependenceTest::rcot(), "lpb4", true),
+        ("rcit", IndependenceTest::rcit(), "lpb4", true),
     ];
     for n in [200usize, 500] {
         for (name, test, null, cond) in &rows {

@@ -152,9 +152,12 @@ struct BenchArgs {
     quick: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Backends to run: auto picks the CPU and every GPU adapter found.
+    /// Backends to run: all (the CPU and every GPU adapter found), cpu or gpu.
     #[arg(long, default_value = "all")]
     backend: String,
+    /// Capabilities to run: all, bootstrap or independence.
+    #[arg(long, default_value = "all")]
+    only: String,
 }
 
 fn main() -> ExitCode {
@@ -492,8 +495,8 @@ fn plot(r: &BootstrapResult, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A 10-column nonlinear structural model (chain-like with confounding), for the test benches.
-fn sem_data(n: usize, seed: u64) -> Dataset {
+/// A `p`-column nonlinear structural model (chain-like with confounding), for the test benches.
+fn sem_data(n: usize, p: usize, seed: u64) -> Dataset {
     use ceteris::rng::{open_unit, Stream};
     let s = Stream::new(seed, 5);
     let normal = |col: u32, i: usize| {
@@ -502,7 +505,7 @@ fn sem_data(n: usize, seed: u64) -> Dataset {
         (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
     };
     let mut cols: Vec<Vec<f64>> = Vec::new();
-    for j in 0..10usize {
+    for j in 0..p {
         let col = (0..n)
             .map(|i| {
                 let e = normal(j as u32, i);
@@ -532,26 +535,24 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
     let engine = Engine::cpu();
     let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let n_big = 2000 / scale.min(4);
-    let big = sem_data(n_big, 1);
-    let mid = sem_data(1000 / scale.min(4), 2);
-    let small = sem_data(500, 3);
+    let big = sem_data(n_big, 10, 1);
+    let mid = sem_data(1000 / scale.min(4), 10, 2);
+    // 1000 distinct tests X ⫫ Y | Z with |Z| = 1 on 16 columns (120 pairs × 14 conditioning columns)
+    let small = sem_data(500, 16, 3);
     let mut batch = Vec::new();
-    'outer: for i in 0..10 {
-        for j in i + 1..10 {
-            for k in 0..10 {
-                for l in k..10 {
-                    if [i, j].contains(&k) || [i, j].contains(&l) {
-                        continue;
-                    }
-                    let z = if k == l {
-                        vec![format!("v{k}")]
-                    } else {
-                        vec![format!("v{k}"), format!("v{l}")]
-                    };
-                    batch.push((vec![format!("v{i}")], vec![format!("v{j}")], z));
-                    if batch.len() == 1000 / scale {
-                        break 'outer;
-                    }
+    'outer: for k in 0..16 {
+        for i in 0..16 {
+            for j in i + 1..16 {
+                if i == k || j == k {
+                    continue;
+                }
+                batch.push((
+                    vec![format!("v{i}")],
+                    vec![format!("v{j}")],
+                    vec![format!("v{k}")],
+                ));
+                if batch.len() == 1000 / scale {
+                    break 'outer;
                 }
             }
         }
@@ -685,6 +686,20 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             format!("unknown backend `{}` (all, cpu, gpu)", a.backend),
         ));
     }
+    if !["all", "bootstrap", "independence"].contains(&a.only.as_str()) {
+        return Err(Error::param(
+            "only",
+            format!(
+                "unknown capability `{}` (all, bootstrap, independence)",
+                a.only
+            ),
+        ));
+    }
+    let cases = if a.only == "independence" {
+        Vec::new()
+    } else {
+        cases
+    };
     let mut engines: Vec<Engine> = Vec::new();
     if a.backend == "all" || a.backend == "cpu" {
         engines.push(Engine::cpu());
@@ -742,7 +757,9 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             }));
         }
     }
-    independence_bench(&a, scale, &mut rows);
+    if a.only != "bootstrap" {
+        independence_bench(&a, scale, &mut rows);
+    }
     if a.format == Format::Json {
         say!(
             "{}",
