@@ -61,11 +61,18 @@ struct IndepArgs {
     /// hsic, kci, rcot or rcit.
     #[arg(long, default_value = "kci")]
     test: String,
-    /// hsic/kci: gamma (default) or permutation; rcot/rcit: lpb4 (default), hbe, gamma or chi2.
+    /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
+    /// gamma or chi2.
     #[arg(long, default_value = "default")]
     null: String,
     #[arg(long, default_value_t = 1000)]
     permutations: u32,
+    /// Monte-Carlo draws of the spectral null.
+    #[arg(long, default_value_t = 1000)]
+    samples: u32,
+    /// Test-wise deletion: per test, drop rows where any --z column equals this value (e.g. 0).
+    #[arg(long)]
+    testwise_deletion: Option<f64>,
     /// empirical, median or a fixed bandwidth (a number).
     #[arg(long, default_value = "empirical")]
     width: String,
@@ -285,6 +292,7 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
     let (null, approx) = match (a.null.as_str(), rff) {
         ("default" | "gamma", false) => (Null::Gamma, Approx::Lpb4),
         ("permutation", false) => (Null::Permutation(a.permutations), Approx::Lpb4),
+        ("spectral", false) => (Null::Spectral(a.samples), Approx::Lpb4),
         ("default" | "lpb4", true) => (Null::Gamma, Approx::Lpb4),
         ("hbe", true) => (Null::Gamma, Approx::Hbe),
         ("gamma", true) => (Null::Gamma, Approx::Gamma),
@@ -293,7 +301,7 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
             return Err(Error::param(
                 "null",
                 format!(
-                    "unknown null `{other}` for {} (hsic/kci: gamma, permutation; rcot/rcit: lpb4, hbe, gamma, chi2)",
+                    "unknown null `{other}` for {} (hsic/kci: gamma, permutation, spectral; rcot/rcit: lpb4, hbe, gamma, chi2)",
                     a.test
                 ),
             ))
@@ -315,6 +323,7 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
     .width(width)
     .null(null)
     .approx(approx)
+    .testwise_deletion(a.testwise_deletion)
     .seed(a.seed);
     let engine = Engine::from_name(&a.backend)?;
     let z: Vec<&str> = a.z.iter().map(String::as_str).collect();
@@ -573,6 +582,12 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             format!("kci/uncond n={n_big}"),
             &big,
             IndependenceTest::kci(),
+            vec![(s(&["v1"]), s(&["v3"]), vec![])],
+        ),
+        (
+            format!("hsic/perm1000 n={n_big}"),
+            &big,
+            IndependenceTest::hsic().null(Null::Permutation(1000)),
             vec![(s(&["v1"]), s(&["v3"]), vec![])],
         ),
         (

@@ -126,6 +126,67 @@ pub(crate) fn conditional(mx: &Mat<f64>, my: &Mat<f64>, threshold: f64) -> Resul
     })
 }
 
+/// Eigenvalues of `M Mᵀ` (from the small `MᵀM`), descending.
+fn gram_eigenvalues(m: &Mat<f64>) -> Result<Vec<f64>> {
+    let g = m.transpose() * m;
+    let mut ev = g
+        .self_adjoint_eigenvalues(Side::Lower)
+        .map_err(|e| Error::param("kernel", format!("eigendecomposition failed: {e:?}")))?;
+    ev.sort_by(|a, b| b.total_cmp(a));
+    Ok(ev)
+}
+
+/// Weights of the unconditional spectral null (causal-learn `KCI_UInd.null_sample_spectral`):
+/// products `λx_i λy_j / n` of the top eigenvalues (all, or n/2 when n > 1000), kept above
+/// `1e-6 · max`.
+pub(crate) fn spectral_weights_uncond(lx: &Mat<f64>, ly: &Mat<f64>) -> Result<Vec<f64>> {
+    let n = lx.nrows();
+    let keep = if n > 1000 { n / 2 } else { n };
+    let ex = gram_eigenvalues(lx)?;
+    let ey = gram_eigenvalues(ly)?;
+    let mut prods = Vec::new();
+    for a in ex.iter().take(keep) {
+        for b in ey.iter().take(keep) {
+            prods.push(a * b);
+        }
+    }
+    let max = prods.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+    Ok(prods
+        .into_iter()
+        .filter(|&p| p > max * 1e-6)
+        .map(|p| p / n as f64)
+        .collect())
+}
+
+/// Weights of the conditional spectral null (causal-learn `KCI_CInd.null_sample_spectral`): the
+/// eigenvalues of `uu_prod`, i.e. of `A∘B` (n × n) or equivalently of `WᵀW`, `W = Va ⊙ Vb`
+/// (row-wise products), kept above `threshold · max`.
+pub(crate) fn spectral_weights_cond(
+    mx: &Mat<f64>,
+    my: &Mat<f64>,
+    threshold: f64,
+) -> Result<Vec<f64>> {
+    let n = mx.nrows();
+    let va = truncated(mx, threshold)?;
+    let vb = truncated(my, threshold)?;
+    let (ra, rb) = (va.ncols(), vb.ncols());
+    let gram = if ra * rb <= n {
+        let w = Mat::from_fn(n, ra * rb, |t, c| va[(t, c / rb)] * vb[(t, c % rb)]);
+        w.transpose() * &w
+    } else {
+        let a = &va * va.transpose();
+        let b = &vb * vb.transpose();
+        Mat::from_fn(n, n, |i, j| a[(i, j)] * b[(i, j)])
+    };
+    let mut ev = gram
+        .self_adjoint_eigenvalues(Side::Lower)
+        .map_err(|e| Error::param("kernel", format!("eigendecomposition failed: {e:?}")))?;
+    ev.sort_by(|a, b| b.total_cmp(a));
+    ev.truncate(n.min(ra * rb));
+    let max = ev.first().copied().unwrap_or(0.0);
+    Ok(ev.into_iter().filter(|&e| e > max * threshold).collect())
+}
+
 /// Centred factor as a faer matrix.
 pub(crate) fn centred(mut f: Factor) -> Mat<f64> {
     f.centre();

@@ -82,6 +82,10 @@ pub enum Null {
     Gamma,
     /// Permutation test with this many permutations (unconditional tests only).
     Permutation(u32),
+    /// Spectral null: the statistic's null is a weighted sum of χ²₁ with weights from the
+    /// eigenvalues of the centred (regressed) kernel matrices, simulated with this many Philox
+    /// draws (causal-learn's `approx=False`).
+    Spectral(u32),
 }
 
 /// Which test.
@@ -107,6 +111,8 @@ pub enum TestKind {
 #[derive(Clone, Debug)]
 pub struct IndependenceTest {
     kind: TestKind,
+    deletion: Option<f64>,
+    tolerance: f64,
     approx: Approx,
     num_f: usize,
     num_f2: usize,
@@ -241,6 +247,8 @@ impl IndependenceTest {
     pub fn kci() -> Self {
         IndependenceTest {
             kind: TestKind::Kci,
+            deletion: None,
+            tolerance: 1e-9,
             approx: Approx::Lpb4,
             num_f: 100,
             num_f2: 5,
@@ -275,6 +283,25 @@ impl IndependenceTest {
             kind: TestKind::Rcit,
             ..Self::kci()
         }
+    }
+
+    /// Test-wise deletion: per test, drop the rows where any conditioning column equals
+    /// `marker` (e.g. 0.0 for dropout zeros in single-cell data) before testing.
+    ///
+    /// ```
+    /// let t = ceteris::independence::IndependenceTest::kci().testwise_deletion(Some(0.0));
+    /// ```
+    pub fn testwise_deletion(mut self, marker: Option<f64>) -> Self {
+        self.deletion = marker;
+        self
+    }
+
+    /// Residual-trace tolerance of the low-rank Gram factors of X and Y, relative to `n` times the
+    /// mean kernel diagonal (default 1e-9: statistics within ~1e-9 relative of the exact ones;
+    /// the Z factor always uses 1e-12). `0.0` factors exactly (full rank, O(n³)).
+    pub fn tolerance(mut self, tol: f64) -> Self {
+        self.tolerance = tol;
+        self
     }
 
     /// Null approximation of RCoT/RCIT.
@@ -346,6 +373,31 @@ impl IndependenceTest {
         cache: &Cache,
     ) -> Result<TestResult> {
         let start = Instant::now();
+        if let (Some(marker), false) = (self.deletion, z.is_empty()) {
+            // keep the rows where no conditioning column equals the marker; test on them alone
+            let zc = z
+                .iter()
+                .map(|c| data.column(c))
+                .collect::<Result<Vec<_>>>()?;
+            let keep: Vec<usize> = (0..data.n_rows())
+                .filter(|&i| zc.iter().all(|c| c[i] != marker))
+                .collect();
+            let mut sub = Dataset::new();
+            for c in x.iter().chain(y).chain(z) {
+                if sub.column(c).is_ok() {
+                    continue; // a column named twice: the check below reports it
+                }
+                let col = data.column(c)?;
+                sub.push_column(c, keep.iter().map(|&i| col[i]).collect())?;
+            }
+            let plain = IndependenceTest {
+                deletion: None,
+                ..self.clone()
+            };
+            let mut r = plain.run_with(engine, &sub, x, y, z, &Cache::default())?;
+            r.seconds = start.elapsed().as_secs_f64();
+            return Ok(r);
+        }
         let n = data.n_rows();
         if n < MIN_ROWS {
             return Err(Error::TooFewRows {
@@ -376,6 +428,12 @@ impl IndependenceTest {
                 "RCoT/RCIT use moment approximations (lpb4, hbe, gamma, chi2), not permutations",
             ));
         }
+        if let Null::Spectral(0) = self.null {
+            return Err(Error::param(
+                "samples",
+                "the spectral null needs at least 1 draw",
+            ));
+        }
         if let Null::Permutation(p) = self.null {
             if p == 0 {
                 return Err(Error::param("permutations", "must be at least 1"));
@@ -398,8 +456,8 @@ impl IndependenceTest {
         // residual trace of the factors, relative to the mean kernel diagonal: the X and Y factors
         // enter the statistic linearly (relative error ≈ tol / n); the Z factor is amplified by
         // up to 1/ε through (Kz + εI)⁻¹, so it is kept 1000× tighter
-        let tol = 1e-9 * n as f64;
-        let tol_z = 1e-12 * n as f64;
+        let tol = self.tolerance * n as f64;
+        let tol_z = self.tolerance.min(1e-12) * n as f64;
         let (xs, xraw) = std_columns(data, x, "x")?;
         let (ys, yraw) = std_columns(data, y, "y")?;
         let (statistic, p_value) = if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
@@ -462,6 +520,10 @@ impl IndependenceTest {
             let p = match self.null {
                 Null::Gamma => gamma_sf(m)?,
                 Null::Permutation(perms) => self.permutation_p(&lx, &ly, m.statistic, perms),
+                Null::Spectral(draws) => {
+                    let w = kci::spectral_weights_uncond(&lx, &ly)?;
+                    spectral_p(&w, m.statistic, draws, self.seed)
+                }
             };
             (m.statistic, p)
         } else {
@@ -533,7 +595,14 @@ impl IndependenceTest {
                 self.epsilon,
             )?;
             let mo = kci::conditional(&mx, &my, self.threshold)?;
-            (mo.statistic, gamma_sf(mo)?)
+            let p = match self.null {
+                Null::Spectral(draws) => {
+                    let w = kci::spectral_weights_cond(&mx, &my, self.threshold)?;
+                    spectral_p(&w, mo.statistic, draws, self.seed)
+                }
+                _ => gamma_sf(mo)?,
+            };
+            (mo.statistic, p)
         };
         let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
         Ok(TestResult {
@@ -545,6 +614,7 @@ impl IndependenceTest {
                 (TestKind::Rcot | TestKind::Rcit, _) => format!("{:?}", self.approx).to_lowercase(),
                 (_, Null::Gamma) => "gamma".into(),
                 (_, Null::Permutation(p)) => format!("permutation:{p}"),
+                (_, Null::Spectral(d)) => format!("spectral:{d}"),
             },
             backend: format!(
                 "{}{}",
@@ -811,6 +881,29 @@ pub fn rff_sigma(cols: &[Vec<f64>]) -> Result<f64> {
     let r: Vec<&str> = names.iter().map(String::as_str).collect();
     let (rows, _) = std_columns(&data, &r, "columns")?;
     Ok(rff::median_sigma(&rows, cols.len()))
+}
+
+/// Monte-Carlo tail of `Σ w_k χ²_k` at `stat`: draw `d` uses Philox (seed, Monte-Carlo stream,
+/// replicate `d`), one standard normal per weight; p = #{draws > stat} / draws (causal-learn's rule).
+fn spectral_p(weights: &[f64], stat: f64, draws: u32, seed: u64) -> f64 {
+    let stream = Stream::new(seed, crate::rng::STREAM_MONTE_CARLO);
+    let exceed: usize = (0..draws)
+        .into_par_iter()
+        .map(|d| {
+            let mut total = 0.0;
+            for (k, w) in weights.iter().enumerate() {
+                let words = stream.block(d, k as u32);
+                let (u1, u2) = (
+                    crate::rng::open_unit(words[0]),
+                    crate::rng::open_unit(words[1]),
+                );
+                let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                total += w * g * g;
+            }
+            (total > stat) as usize
+        })
+        .sum();
+    exceed as f64 / draws as f64
 }
 
 fn gamma_sf(m: kci::Moments) -> Result<f64> {
