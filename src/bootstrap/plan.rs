@@ -133,6 +133,22 @@ impl<'a> Gen<'a> {
                 i += 1;
                 continue;
             }
+            if weights.len() - i >= 32 {
+                // eight blocks at once (AVX2 Philox where available)
+                let w = self.plan.stream.blocks8(self.rep, t >> 2);
+                for (l, o) in weights[i..i + 32].iter_mut().enumerate() {
+                    let word = w[l & 3][l >> 2];
+                    *o = if poisson {
+                        poisson1(word) as f64
+                    } else {
+                        -open_unit(word).ln()
+                    };
+                }
+                self.fresh = false;
+                self.t = t + 32;
+                i += 32;
+                continue;
+            }
             let w = self.block(t >> 2);
             for l in 0..4 {
                 weights[i + l] = if poisson {
@@ -169,30 +185,28 @@ impl<'a> Gen<'a> {
                     self.enter_stratum(offsets, self.stratum + 1);
                     continue;
                 }
-                // aligned whole blocks inside the stratum: a tight loop, two blocks per step
+                // aligned runs of eight blocks (32 positions) inside the stratum
                 let avail = (offsets[self.stratum + 1] - t).min((units.len() - i) as u32);
-                if t & 3 == 0 && avail >= 8 {
-                    let steps = avail / 8;
-                    for _ in 0..steps {
+                if t & 3 == 0 && avail >= 32 {
+                    for _ in 0..avail / 32 {
                         let t = self.t;
-                        let (wa, wb) = (self.block(t >> 2), self.block((t >> 2) + 1));
-                        let out: &mut [u32; 8] =
-                            (&mut units[i..i + 8]).try_into().expect("8 positions");
+                        let w = self.plan.stream.blocks8(self.rep, t >> 2);
+                        let out: &mut [u32; 32] =
+                            (&mut units[i..i + 32]).try_into().expect("32 positions");
                         let mut rejected = false;
-                        for l in 0..8 {
-                            let w = if l < 4 { wa[l] } else { wb[l - 4] };
-                            let m = u64::from(w) * u64::from(self.size);
+                        for (l, o) in out.iter_mut().enumerate() {
+                            // position t + l: block l / 4, word l % 4
+                            let m = u64::from(w[l & 3][l >> 2]) * u64::from(self.size);
                             rejected |= (m as u32) < self.thr;
-                            out[l] = self.s0 + (m >> 32) as u32;
+                            *o = self.s0 + (m >> 32) as u32;
                         }
                         if rejected {
-                            for l in 0..8 {
-                                let w = if l < 4 { wa[l] } else { wb[l - 4] };
-                                out[l] = self.strata_draw(t + l as u32, w);
+                            for (l, o) in out.iter_mut().enumerate() {
+                                *o = self.strata_draw(t + l as u32, w[l & 3][l >> 2]);
                             }
                         }
-                        i += 8;
-                        self.t = t + 8;
+                        i += 32;
+                        self.t = t + 32;
                     }
                     continue;
                 }
