@@ -85,8 +85,8 @@ pub fn philox4x32_10_x8(first: u32, c: [u32; 3], key: [u32; 2]) -> [[u32; 8]; 4]
     let mut out = [[0u32; 8]; 4];
     for l in 0..8 {
         let b = philox4x32_10([first.wrapping_add(l as u32), c[0], c[1], c[2]], key);
-        for w in 0..4 {
-            out[w][l] = b[w];
+        for (o, v) in out.iter_mut().zip(b) {
+            o[l] = v;
         }
     }
     out

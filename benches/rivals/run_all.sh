@@ -34,6 +34,6 @@ for case, rname, label in pairs:
 print()
 print("| case | n | B | backend | seconds | Mdraws/s |")
 print("|---|---|---|---|---|---|")
-for o in ours:
+for o in (o for o in ours if "resamples" in o):
     print(f"| {o['case']} | {o['n']} | {o['resamples']} | {o['backend'].split(';')[0]} | {o['seconds']:.3f} | {o['mdraws_per_s']:.0f} |")
 PY
