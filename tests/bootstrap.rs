@@ -378,3 +378,24 @@ fn studentized_mean_is_close_to_t_interval_for_normal_data() {
         m + half
     );
 }
+
+#[test]
+fn large_tables_give_the_mean_of_the_materialised_draws() {
+    // 300 000 rows (a table beyond L2, gathered through the prefetching buffer): each replicate
+    // must equal the mean of its materialised draws.
+    let n = 300_000;
+    let x = common::normals(n, 21);
+    let data = common::one("x", x.clone());
+    let boot = Bootstrap::new(mean_stat())
+        .resamples(3)
+        .seed(8)
+        .keep_replicates(true)
+        .methods(&[IntervalMethod::Percentile]);
+    let reps = boot.run(&Engine::cpu(), &data).unwrap().replicates.unwrap();
+    let draws = boot.draws(&Engine::cpu(), &data, 0..3).unwrap();
+    for (b, rep) in reps.iter().enumerate() {
+        let idx = &draws[b * n..(b + 1) * n];
+        let direct = idx.iter().map(|&i| x[i as usize]).sum::<f64>() / n as f64;
+        assert!((rep - direct).abs() < 1e-12, "replicate {b}: {rep} vs {direct}");
+    }
+}
