@@ -396,6 +396,9 @@ fn large_tables_give_the_mean_of_the_materialised_draws() {
     for (b, rep) in reps.iter().enumerate() {
         let idx = &draws[b * n..(b + 1) * n];
         let direct = idx.iter().map(|&i| x[i as usize]).sum::<f64>() / n as f64;
-        assert!((rep - direct).abs() < 1e-12, "replicate {b}: {rep} vs {direct}");
+        assert!(
+            (rep - direct).abs() < 1e-12,
+            "replicate {b}: {rep} vs {direct}"
+        );
     }
 }

@@ -301,3 +301,28 @@ fn gpu_failure_falls_back_to_cpu_with_reason() {
     let c = boot.run(&Engine::cpu(), &d).unwrap();
     assert_eq!(r.replicates, c.replicates);
 }
+
+#[test]
+fn hsic_permutation_null_on_device_matches_cpu() {
+    // Same Philox permutations on both sides; the device sums the cross moments in f32, so a
+    // permuted statistic within f32 rounding of the observed one may count differently: the
+    // p-values may differ by at most a couple of permutations out of 201.
+    use ceteris::independence::{IndependenceTest, Null};
+    let Some(gpu) = common::gpu() else { return };
+    let d = data(300);
+    for (x, y) in [("x", "y"), ("z", "w")] {
+        let t = IndependenceTest::hsic()
+            .null(Null::Permutation(200))
+            .seed(4);
+        let c = t.run(&Engine::cpu(), &d, &[x], &[y], &[]).unwrap();
+        let g = t.run(gpu, &d, &[x], &[y], &[]).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        assert_eq!(c.statistic, g.statistic);
+        assert!(
+            (c.p_value - g.p_value).abs() <= 2.0 / 201.0,
+            "{x},{y}: {} vs {}",
+            c.p_value,
+            g.p_value
+        );
+    }
+}

@@ -54,6 +54,18 @@ pub(crate) struct QuantilePick {
     pub m: f64,
 }
 
+/// HSIC permutation null on centred low-rank factors (row-major `n × rx`, `n × ry`):
+/// for each permutation `p` (Fisher–Yates from the Philox permutation stream of `seed`), the
+/// statistic `‖Lxᵀ P Ly‖²_F`.
+pub(crate) struct HsicJob<'a> {
+    pub n: usize,
+    pub rx: usize,
+    pub ry: usize,
+    pub lx: &'a [f64],
+    pub ly: &'a [f64],
+    pub seed: u64,
+}
+
 /// The operations every backend implements.
 pub(crate) trait Kernels {
     /// `reps.len() × job.outputs()` sums, replicate-major.
@@ -75,4 +87,7 @@ pub(crate) trait Kernels {
     /// The raw draws (`reps.len() × draws`): unit indices for index schemes, integer weights or
     /// f32 weight bits for weight schemes.
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>>;
+
+    /// The permuted HSIC statistics of permutations `perms`.
+    fn hsic_permutations(&self, job: &HsicJob, perms: Range<u32>) -> Result<Vec<f64>>;
 }

@@ -538,12 +538,22 @@ fn sem_data(n: usize, p: usize, seed: u64) -> Dataset {
 /// Independence-test cases of `ceteris bench` (CPU: the tests have no GPU path yet).
 fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) {
     use ceteris::independence::{IndependenceTest, Null, Tester};
-    if a.backend == "gpu" {
-        return;
+    // KCI and RCoT run on the CPU; the HSIC permutation null also runs on a GPU engine (software
+    // adapters only with --quick, as for the bootstrap cases)
+    let mut engines: Vec<Engine> = Vec::new();
+    if a.backend != "gpu" {
+        engines.push(Engine::cpu());
     }
-    let engine = Engine::cpu();
+    if a.backend != "cpu" {
+        if let Ok(g) = Engine::gpu() {
+            if a.quick || !g.is_software_gpu() || a.backend == "gpu" {
+                engines.push(g);
+            }
+        }
+    }
     let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let n_big = 2000 / scale.min(4);
+    let perms = if a.quick { 100 } else { 1000 };
     let big = sem_data(n_big, 10, 1);
     let mid = sem_data(1000 / scale.min(4), 10, 2);
     // 1000 distinct tests X ⫫ Y | Z with |Z| = 1 on 16 columns (120 pairs × 14 conditioning columns)
@@ -585,15 +595,15 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             vec![(s(&["v1"]), s(&["v3"]), vec![])],
         ),
         (
-            format!("hsic/perm1000 n={n_big}"),
+            format!("hsic/perm{perms} n={n_big}"),
             &big,
-            IndependenceTest::hsic().null(Null::Permutation(1000)),
+            IndependenceTest::hsic().null(Null::Permutation(perms)),
             vec![(s(&["v1"]), s(&["v3"]), vec![])],
         ),
         (
-            format!("hsic/perm1000 n={}", mid.n_rows()),
+            format!("hsic/perm{perms} n={}", mid.n_rows()),
             &mid,
-            IndependenceTest::hsic().null(Null::Permutation(1000)),
+            IndependenceTest::hsic().null(Null::Permutation(perms)),
             vec![(s(&["v1"]), s(&["v3"]), vec![])],
         ),
         (
@@ -603,33 +613,38 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             batch.clone(),
         ),
     ];
-    for (name, data, test, queries) in cases {
-        let start = std::time::Instant::now();
-        let tester = Tester::new(&engine, data, test);
-        let results = tester.batch(&queries);
-        let secs = start.elapsed().as_secs_f64();
-        let failed = results.iter().filter(|r| r.is_err()).count();
-        if a.format == Format::Table {
-            say!(
-                "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests{})",
-                name,
-                data.n_rows(),
-                "-",
-                secs,
-                "-",
-                engine.describe(),
-                queries.len(),
-                if failed > 0 {
-                    format!(", {failed} failed")
-                } else {
-                    String::new()
-                }
-            );
-        }
-        rows.push(json!({
+    for (name, data, test, queries) in &cases {
+        for engine in &engines {
+            if engine.kind() == ceteris::BackendKind::Gpu && !name.starts_with("hsic/perm") {
+                continue;
+            }
+            let start = std::time::Instant::now();
+            let tester = Tester::new(engine, data, test.clone());
+            let results = tester.batch(queries);
+            let secs = start.elapsed().as_secs_f64();
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            if a.format == Format::Table {
+                say!(
+                    "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests{})",
+                    name,
+                    data.n_rows(),
+                    "-",
+                    secs,
+                    "-",
+                    engine.describe(),
+                    queries.len(),
+                    if failed > 0 {
+                        format!(", {failed} failed")
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            rows.push(json!({
             "case": name, "n": data.n_rows(), "tests": queries.len(), "seconds": secs,
             "tests_per_s": queries.len() as f64 / secs, "backend": engine.describe(), "failed": failed,
         }));
+        }
     }
 }
 

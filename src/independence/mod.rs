@@ -460,6 +460,7 @@ impl IndependenceTest {
         let tol_z = self.tolerance.min(1e-12) * n as f64;
         let (xs, xraw) = std_columns(data, x, "x")?;
         let (ys, yraw) = std_columns(data, y, "y")?;
+        let mut perm_backend: Option<String> = None;
         let (statistic, p_value) = if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
             if self.num_f == 0 || self.num_f2 == 0 {
                 return Err(Error::param(
@@ -519,7 +520,11 @@ impl IndependenceTest {
             let m = kci::unconditional(&lx, &ly);
             let p = match self.null {
                 Null::Gamma => gamma_sf(m)?,
-                Null::Permutation(perms) => self.permutation_p(&lx, &ly, m.statistic, perms),
+                Null::Permutation(perms) => {
+                    let (p, ran) = self.permutation_p(engine, &lx, &ly, m.statistic, perms)?;
+                    perm_backend = Some(ran);
+                    p
+                }
                 Null::Spectral(draws) => {
                     let w = kci::spectral_weights_uncond(&lx, &ly)?;
                     spectral_p(&w, m.statistic, draws, self.seed)
@@ -616,15 +621,16 @@ impl IndependenceTest {
                 (_, Null::Permutation(p)) => format!("permutation:{p}"),
                 (_, Null::Spectral(d)) => format!("spectral:{d}"),
             },
-            backend: format!(
-                "{}{}",
-                engine.cpu_name(),
-                if engine.kind() == crate::BackendKind::Gpu {
-                    " (independence tests run on the CPU backend for now)"
-                } else {
-                    ""
+            backend: match perm_backend {
+                Some(b) if b.starts_with("gpu") => {
+                    format!("{b} (permutations; factors on the CPU)")
                 }
-            ),
+                Some(b) => b,
+                None if engine.kind() == crate::BackendKind::Gpu => {
+                    format!("{} (this test has no GPU path yet)", engine.cpu_name())
+                }
+                None => engine.cpu_name(),
+            },
             seconds: start.elapsed().as_secs_f64(),
             x: names(x),
             y: names(y),
@@ -675,24 +681,37 @@ impl IndependenceTest {
         }
     }
 
-    fn permutation_p(&self, lx: &Mat<f64>, ly: &Mat<f64>, stat: f64, perms: u32) -> f64 {
-        let n = lx.nrows();
-        let exceed: usize = (0..perms)
-            .into_par_iter()
-            .map(|p| {
-                let perm = permutation(self.seed, p, n);
-                let lyp = Mat::from_fn(n, ly.ncols(), |i, j| ly[(perm[i] as usize, j)]);
-                let cross = lx.transpose() * &lyp;
-                let mut s = 0.0;
-                for j in 0..cross.ncols() {
-                    for i in 0..cross.nrows() {
-                        s += cross[(i, j)] * cross[(i, j)];
-                    }
+    /// Permutation p-value `(1 + #{T_p ≥ T}) / (1 + P)`, the permuted statistics computed by the
+    /// engine's backend (on the device for a GPU engine), and which backend ran.
+    fn permutation_p(
+        &self,
+        engine: &Engine,
+        lx: &Mat<f64>,
+        ly: &Mat<f64>,
+        stat: f64,
+        perms: u32,
+    ) -> Result<(f64, String)> {
+        let rows = |m: &Mat<f64>| {
+            let mut v = Vec::with_capacity(m.nrows() * m.ncols());
+            for i in 0..m.nrows() {
+                for j in 0..m.ncols() {
+                    v.push(m[(i, j)]);
                 }
-                (s >= stat) as usize
-            })
-            .sum();
-        (1 + exceed) as f64 / (1 + perms) as f64
+            }
+            v
+        };
+        let (fx, fy) = (rows(lx), rows(ly));
+        let job = crate::backend::HsicJob {
+            n: lx.nrows(),
+            rx: lx.ncols(),
+            ry: ly.ncols(),
+            lx: &fx,
+            ly: &fy,
+            seed: self.seed,
+        };
+        let (stats, ran) = engine.dispatch(|k| k.hsic_permutations(&job, 0..perms))?;
+        let exceed = stats.iter().filter(|&&s| s >= stat).count();
+        Ok(((1 + exceed) as f64 / (1 + perms) as f64, ran.backend))
     }
 }
 

@@ -1,7 +1,7 @@
 //! The CPU backend: rayon over replicates, f64 arithmetic, one replicate per task so results do
 //! not depend on the number of threads.
 
-use super::{Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use super::{HsicJob, Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
 use crate::bootstrap::plan::{Gen, ResamplePlan};
 use crate::error::Result;
 use rayon::prelude::*;
@@ -182,6 +182,26 @@ impl Kernels for CpuBackend {
                     pick(counts, job)
                 },
             )
+            .collect())
+    }
+
+    fn hsic_permutations(&self, job: &HsicJob, perms: Range<u32>) -> Result<Vec<f64>> {
+        let lx = faer::Mat::from_fn(job.n, job.rx, |i, j| job.lx[i * job.rx + j]);
+        Ok(perms
+            .into_par_iter()
+            .map(|p| {
+                let perm = crate::independence::permutation(job.seed, p, job.n);
+                let lyp =
+                    faer::Mat::from_fn(job.n, job.ry, |i, j| job.ly[perm[i] as usize * job.ry + j]);
+                let cross = lx.transpose() * &lyp;
+                let mut s = 0.0;
+                for j in 0..cross.ncols() {
+                    for i in 0..cross.nrows() {
+                        s += cross[(i, j)] * cross[(i, j)];
+                    }
+                }
+                s
+            })
             .collect())
     }
 

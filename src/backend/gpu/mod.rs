@@ -8,7 +8,7 @@
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
 
-use super::{Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use super::{HsicJob, Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
 use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
 use crate::error::{Error, Result};
 use crate::rng::POISSON1_THRESHOLDS;
@@ -29,6 +29,7 @@ const RESAMPLE: &str = include_str!("../../../shaders/resample.wgsl");
 const SUMS: &str = include_str!("../../../shaders/sums.wgsl");
 const QUANTILE: &str = include_str!("../../../shaders/quantile.wgsl");
 const DRAWS: &str = include_str!("../../../shaders/draws.wgsl");
+const HSIC: &str = include_str!("../../../shaders/hsic.wgsl");
 
 /// The WGSL of one kernel family, as compiled: Philox (with the Poisson table filled in from
 /// [`POISSON1_THRESHOLDS`]) + the shared generator + the kernel. Public for the shader tests.
@@ -37,6 +38,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "sums" => SUMS,
         "quantile" => QUANTILE,
         "draws" => DRAWS,
+        "hsic" => return Some(HSIC.to_string()),
         _ => return None,
     };
     let mut philox = PHILOX.to_string();
@@ -47,7 +49,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
 }
 
 /// Names of the kernel families (for [`shader_source`]).
-pub const KERNELS: [&str; 3] = ["sums", "quantile", "draws"];
+pub const KERNELS: [&str; 4] = ["sums", "quantile", "draws", "hsic"];
 
 /// Options for [`crate::Engine::gpu_with`].
 #[derive(Clone, Debug, Default)]
@@ -93,6 +95,8 @@ pub(crate) struct GpuBackend {
     quantile: wgpu::ComputePipeline,
     draws: wgpu::ComputePipeline,
     kat: wgpu::ComputePipeline,
+    hsic_layout: wgpu::BindGroupLayout,
+    hsic: wgpu::ComputePipeline,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -213,6 +217,30 @@ impl GpuBackend {
         };
         let (sums, quantile, draws) = (pipeline("sums"), pipeline("quantile"), pipeline("draws"));
         let kat = pipeline("kat");
+        let mut hsic_entries = vec![entries[0]];
+        hsic_entries.extend((1..4).map(|b| storage(b, true)));
+        hsic_entries.push(storage(4, false));
+        let hsic_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ceteris hsic"),
+            entries: &hsic_entries,
+        });
+        let hsic_pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("ceteris hsic"),
+            bind_group_layouts: &[Some(&hsic_layout)],
+            immediate_size: 0,
+        });
+        let hsic_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("hsic"),
+            source: wgpu::ShaderSource::Wgsl(HSIC.into()),
+        });
+        let hsic = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("hsic"),
+            layout: Some(&hsic_pl),
+            module: &hsic_module,
+            entry_point: Some("hsic_cross"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err("validation", e));
         }
@@ -232,6 +260,8 @@ impl GpuBackend {
             quantile,
             draws,
             kat,
+            hsic_layout,
+            hsic,
             lost,
         })
     }
@@ -375,6 +405,28 @@ impl GpuBackend {
         groups: (u32, u32),
         out_words: usize,
     ) -> Result<Vec<u32>> {
+        let inputs: Vec<&wgpu::Buffer> = inputs.iter().collect();
+        self.dispatch_once(
+            pipeline,
+            &self.layout,
+            bytemuck::bytes_of(params),
+            &inputs,
+            groups,
+            out_words,
+        )
+    }
+
+    /// One dispatch with `layout`: binding 0 the uniform, then `inputs`, then the output; one
+    /// submit, one readback of `out_words` words.
+    fn dispatch_once(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        layout: &wgpu::BindGroupLayout,
+        uniform_bytes: &[u8],
+        inputs: &[&wgpu::Buffer],
+        groups: (u32, u32),
+        out_words: usize,
+    ) -> Result<Vec<u32>> {
         self.check_lost()?;
         let out_bytes = (out_words.max(4) * 4) as u64;
         if out_bytes > self.max_binding {
@@ -386,7 +438,7 @@ impl GpuBackend {
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("params"),
-                contents: bytemuck::bytes_of(params),
+                contents: uniform_bytes,
                 usage: wgpu::BufferUsages::UNIFORM,
             });
         let out = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -412,12 +464,12 @@ impl GpuBackend {
             });
         }
         entries.push(wgpu::BindGroupEntry {
-            binding: 8,
+            binding: inputs.len() as u32 + 1,
             resource: out.as_entire_binding(),
         });
         let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("resample"),
-            layout: &self.layout,
+            label: Some("batch"),
+            layout,
             entries: &entries,
         });
         let mut enc = self
@@ -563,6 +615,53 @@ impl Kernels for GpuBackend {
             if let Some(p) = progress {
                 p((batch.end - reps.start) as u64, total);
             }
+        }
+        Ok(out)
+    }
+
+    fn hsic_permutations(&self, job: &HsicJob, perms: Range<u32>) -> Result<Vec<f64>> {
+        let pairs = job.rx * job.ry;
+        if pairs == 0 || pairs > MAX_DISPATCH as usize {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "{} × {} factor columns exceed one dispatch row",
+                    job.rx, job.ry
+                ),
+            ));
+        }
+        let f32s = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let lx = self.storage("lx", bytemuck::cast_slice(&f32s(job.lx)))?;
+        let ly = self.storage("ly", bytemuck::cast_slice(&f32s(job.ly)))?;
+        let per_batch = (self.max_binding / 4 / job.n.max(1) as u64)
+            .min(self.max_binding / 4 / pairs as u64)
+            .clamp(1, MAX_DISPATCH as u64) as u32;
+        let mut out = Vec::with_capacity(perms.len());
+        let mut lo = perms.start;
+        while lo < perms.end {
+            let hi = (lo + per_batch).min(perms.end);
+            let idx: Vec<u32> = (lo..hi)
+                .flat_map(|p| crate::independence::permutation(job.seed, p, job.n))
+                .collect();
+            let perm = self.storage("permutations", bytemuck::cast_slice(&idx))?;
+            let params: [u32; 4] = [job.n as u32, job.rx as u32, job.ry as u32, hi - lo];
+            let words = self.dispatch_once(
+                &self.hsic,
+                &self.hsic_layout,
+                bytemuck::cast_slice(&params),
+                &[&lx, &ly, &perm],
+                (pairs as u32, hi - lo),
+                (hi - lo) as usize * pairs,
+            )?;
+            out.extend(words.chunks_exact(pairs).map(|c| {
+                c.iter()
+                    .map(|&w| {
+                        let v = f32::from_bits(w) as f64;
+                        v * v
+                    })
+                    .sum::<f64>()
+            }));
+            lo = hi;
         }
         Ok(out)
     }
