@@ -258,6 +258,20 @@ pub fn open_unit(w: u32) -> f64 {
     ((w >> 8) as f64 + 0.5) * (1.0 / 16_777_216.0)
 }
 
+/// A standard normal from two words by Box–Muller (`√(−2 ln u1) · cos(2π u2)`, uniforms from
+/// [`open_unit`]); used for simulated data and random features, never where bit parity across
+/// backends is promised.
+///
+/// ```
+/// let z = ceteris::rng::normal(0x8000_0000, 0);
+/// assert!(z.is_finite());
+/// ```
+#[inline]
+pub fn normal(w0: u32, w1: u32) -> f64 {
+    let (u1, u2) = (open_unit(w0), open_unit(w1));
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
 /// Integer thresholds of the Poisson(1) CDF: draw `k` is the number of thresholds `<= w`.
 ///
 /// `POISSON1_THRESHOLDS[k] = floor(P(K <= k) · 2^32)`, so `P(draw = k)` is exact up to 2^-32; counts

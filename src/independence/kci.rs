@@ -19,7 +19,8 @@ use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 
-fn frob2(m: &Mat<f64>) -> f64 {
+/// Squared Frobenius norm.
+pub(crate) fn frob2(m: &Mat<f64>) -> f64 {
     let mut s = 0.0;
     for j in 0..m.ncols() {
         for i in 0..m.nrows() {

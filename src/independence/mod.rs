@@ -29,6 +29,8 @@
 
 mod chi2mix;
 mod kci;
+
+pub(crate) use kci::frob2;
 mod lowrank;
 mod rff;
 
@@ -155,32 +157,30 @@ fn std_columns(data: &Dataset, names: &[&str], role: &str) -> Result<(Vec<f64>, 
         return Err(Error::param(role, format!("no {role} columns given")));
     }
     let n = data.n_rows();
-    let mut raw = Vec::with_capacity(names.len());
-    for name in names {
+    let d = names.len();
+    let mut raw = Vec::with_capacity(d);
+    let mut rows = vec![0.0; n * d];
+    for (j, name) in names.iter().enumerate() {
         let c = data.finite_column(name)?;
         let m = c.iter().sum::<f64>() / n as f64;
         let sd = (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
         if sd.is_nan() || sd <= 0.0 || c.iter().all(|&v| v == c[0]) {
             return Err(Error::ConstantColumn(name.to_string()));
         }
-        raw.push(c.to_vec());
-    }
-    let d = names.len();
-    let mut rows = vec![0.0; n * d];
-    for (j, c) in raw.iter().enumerate() {
-        let m = c.iter().sum::<f64>() / n as f64;
-        let sd = (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
         for i in 0..n {
             rows[i * d + j] = (c[i] - m) / sd;
         }
+        raw.push(c.to_vec());
     }
     Ok((rows, raw))
 }
 
-/// θ = 1 / (2 median²) of pairwise Euclidean distances over the first ≤ 1000 rows.
-fn median_theta(rows: &[f64], d: usize, what: &str) -> Result<f64> {
-    let n = (rows.len() / d).min(1000);
-    let mut dists = Vec::with_capacity(n * (n - 1) / 2);
+/// Median of the non-zero pairwise Euclidean distances among the first `max_rows` rows of
+/// row-major `rows` (`n × d`); None when every pair coincides. numpy's median over the symmetric
+/// distance matrix (each pair twice) is the same number.
+pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option<f64> {
+    let n = (rows.len() / d).min(max_rows);
+    let mut dists = Vec::with_capacity(n * n.saturating_sub(1) / 2);
     for i in 0..n {
         for j in i + 1..n {
             let s: f64 = (0..d)
@@ -192,19 +192,21 @@ fn median_theta(rows: &[f64], d: usize, what: &str) -> Result<f64> {
         }
     }
     if dists.is_empty() {
-        return Err(Error::param(
-            what,
-            "all rows are identical: the median width is zero",
-        ));
+        return None;
     }
-    // numpy's median of the positive entries of the symmetric distance matrix (each pair twice)
     dists.sort_by(f64::total_cmp);
     let m = dists.len();
-    let med = if m % 2 == 1 {
+    Some(if m % 2 == 1 {
         dists[m / 2]
     } else {
         0.5 * (dists[m / 2 - 1] + dists[m / 2])
-    };
+    })
+}
+
+/// θ = 1 / (2 median²) of pairwise Euclidean distances over the first ≤ 1000 rows.
+fn median_theta(rows: &[f64], d: usize, what: &str) -> Result<f64> {
+    let med = median_distance(rows, d, 1000)
+        .ok_or_else(|| Error::param(what, "all rows are identical: the median width is zero"))?;
     let width = std::f64::consts::SQRT_2 * med;
     Ok(1.0 / (width * width))
 }
@@ -912,11 +914,7 @@ fn spectral_p(weights: &[f64], stat: f64, draws: u32, seed: u64) -> f64 {
             let mut total = 0.0;
             for (k, w) in weights.iter().enumerate() {
                 let words = stream.block(d, k as u32);
-                let (u1, u2) = (
-                    crate::rng::open_unit(words[0]),
-                    crate::rng::open_unit(words[1]),
-                );
-                let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
+                let g = crate::rng::normal(words[0], words[1]);
                 total += w * g * g;
             }
             (total > stat) as usize

@@ -13,8 +13,9 @@
 //! from its seed; causal-learn draws them from numpy's global generator.
 
 use super::chi2mix;
+use super::kci::frob2;
 use crate::error::{Error, Result};
-use crate::rng::{open_unit, Stream};
+use crate::rng::{normal, open_unit, Stream};
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
 use statrs::distribution::{ChiSquared, ContinuousCDF};
@@ -43,35 +44,10 @@ pub struct Features {
     pub b: Vec<f64>,
 }
 
-/// σ: median of the non-zero pairwise distances among the first ≤ 500 rows (row-major `n × d`).
+/// σ: median of the non-zero pairwise distances among the first ≤ 500 rows (row-major `n × d`),
+/// or 1 when there is none (as RCIT).
 pub(crate) fn median_sigma(rows: &[f64], d: usize) -> f64 {
-    let n = (rows.len() / d).min(500);
-    let mut dist = Vec::with_capacity(n * n / 2);
-    for i in 0..n {
-        for j in i + 1..n {
-            let s: f64 = (0..d)
-                .map(|k| (rows[i * d + k] - rows[j * d + k]).powi(2))
-                .sum();
-            if s > 0.0 {
-                dist.push(s.sqrt());
-            }
-        }
-    }
-    if dist.is_empty() {
-        return 1.0;
-    }
-    dist.sort_by(f64::total_cmp);
-    let m = dist.len();
-    let med = if m % 2 == 1 {
-        dist[m / 2]
-    } else {
-        0.5 * (dist[m / 2 - 1] + dist[m / 2])
-    };
-    if med == 0.0 {
-        1.0
-    } else {
-        med
-    }
+    super::median_distance(rows, d, 500).unwrap_or(1.0)
 }
 
 /// Draws `nf` features for `d` columns with bandwidth `sigma` from the Philox feature stream.
@@ -80,9 +56,7 @@ pub(crate) fn draw_features(seed: u64, role: u32, nf: usize, d: usize, sigma: f6
     let mut w = Vec::with_capacity(nf * d);
     for k in 0..nf * d {
         let words = s.block(role, k as u32);
-        let (u1, u2) = (open_unit(words[0]), open_unit(words[1]));
-        let g = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        w.push(g / sigma);
+        w.push(normal(words[0], words[1]) / sigma);
     }
     let b = (0..nf)
         .map(|k| {
@@ -116,16 +90,6 @@ fn feature_matrix(rows: &[f64], d: usize, f: &Features) -> Result<Mat<f64>> {
         }
     }
     Ok(m)
-}
-
-fn frob2(m: &Mat<f64>) -> f64 {
-    let mut s = 0.0;
-    for j in 0..m.ncols() {
-        for i in 0..m.nrows() {
-            s += m[(i, j)] * m[(i, j)];
-        }
-    }
-    s
 }
 
 /// Statistic and p-value of RCoT/RCIT (`z` given) or RIT (`z` empty) on standardised row-major

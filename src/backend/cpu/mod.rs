@@ -193,14 +193,7 @@ impl Kernels for CpuBackend {
                 let perm = crate::independence::permutation(job.seed, p, job.n);
                 let lyp =
                     faer::Mat::from_fn(job.n, job.ry, |i, j| job.ly[perm[i] as usize * job.ry + j]);
-                let cross = lx.transpose() * &lyp;
-                let mut s = 0.0;
-                for j in 0..cross.ncols() {
-                    for i in 0..cross.nrows() {
-                        s += cross[(i, j)] * cross[(i, j)];
-                    }
-                }
-                s
+                crate::independence::frob2(&(lx.transpose() * &lyp))
             })
             .collect())
     }
