@@ -340,3 +340,24 @@ fn testwise_deletion_drops_rows_with_the_marker() {
     assert_eq!(deleted.statistic, direct.statistic);
     assert_eq!(deleted.p_value, direct.p_value);
 }
+
+#[test]
+fn exact_factors_agree_with_the_default_tolerance() {
+    // tolerance 0 factors the Gram matrices exactly (full rank); the default 1e-9 residual trace
+    // moves statistics by far less than the 1e-6 we promise against causal-learn
+    let d = Dataset::synthetic(250, 9);
+    for z in [vec![], vec!["z"]] {
+        let a = IndependenceTest::kci()
+            .run(&Engine::cpu(), &d, &["x"], &["y"], &z)
+            .unwrap();
+        let b = IndependenceTest::kci()
+            .tolerance(0.0)
+            .run(&Engine::cpu(), &d, &["x"], &["y"], &z)
+            .unwrap();
+        assert!(
+            (a.statistic - b.statistic).abs() <= 1e-7 * b.statistic,
+            "{z:?}"
+        );
+        assert!((a.p_value - b.p_value).abs() <= 1e-7, "{z:?}");
+    }
+}

@@ -73,6 +73,9 @@ struct IndepArgs {
     /// Test-wise deletion: per test, drop rows where any --z column equals this value (e.g. 0).
     #[arg(long)]
     testwise_deletion: Option<f64>,
+    /// Low-rank tolerance of the kernel factors (relative residual trace; 0 = exact).
+    #[arg(long, default_value_t = 1e-9)]
+    tolerance: f64,
     /// empirical, median or a fixed bandwidth (a number).
     #[arg(long, default_value = "empirical")]
     width: String,
@@ -185,10 +188,10 @@ fn main() -> ExitCode {
 }
 
 /// A progress bar that appears on a terminal once a run has lasted a second.
-fn progress_bar() -> (ProgressBar, Instant) {
+fn progress_bar(unit: &str) -> (ProgressBar, Instant) {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} resamples ({eta} left)")
+        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{eta}} left)"))
             .expect("valid template"),
     );
     (bar, Instant::now())
@@ -230,7 +233,7 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
         .level(a.level)
         .methods(&methods)
         .keep_replicates(a.keep_replicates || a.plot.is_some());
-    let (bar, started) = progress_bar();
+    let (bar, started) = progress_bar("resamples");
     let tick = |done: u64, total: u64| {
         if bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
             bar.set_draw_target(ProgressDrawTarget::stderr());
@@ -324,6 +327,7 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
     .null(null)
     .approx(approx)
     .testwise_deletion(a.testwise_deletion)
+    .tolerance(a.tolerance)
     .seed(a.seed);
     let engine = Engine::from_name(&a.backend)?;
     let z: Vec<&str> = a.z.iter().map(String::as_str).collect();
@@ -358,10 +362,19 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
             (own(x), own(y), own(&z))
         })
         .collect();
+    let (bar, started) = progress_bar("tests");
+    let tick = |done: u64, total: u64| {
+        if bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_length(total);
+        bar.set_position(done);
+    };
     let results = tester
-        .batch(&queries)
+        .batch_with_progress(&queries, Some(&tick))
         .into_iter()
         .collect::<Result<Vec<_>, _>>()?;
+    bar.finish_and_clear();
     match a.format {
         Format::Json if !a.all_pairs => say!(
             "{}",

@@ -447,6 +447,12 @@ impl IndependenceTest {
                 ));
             }
         }
+        if !(self.tolerance >= 0.0 && self.tolerance < 1.0) {
+            return Err(Error::param(
+                "tolerance",
+                format!("{} is not in [0, 1)", self.tolerance),
+            ));
+        }
         if let Width::Fixed(s) = self.width {
             if !(s > 0.0 && s.is_finite()) {
                 return Err(Error::param(
@@ -800,13 +806,29 @@ impl<'a> Tester<'a> {
 
     /// Many tests in parallel; results in query order.
     pub fn batch(&self, queries: &[Query]) -> Vec<Result<TestResult>> {
+        self.batch_with_progress(queries, None)
+    }
+
+    /// [`Tester::batch`] with a progress callback `(tests done, total)`.
+    pub fn batch_with_progress(
+        &self,
+        queries: &[Query],
+        progress: Option<crate::ProgressFn>,
+    ) -> Vec<Result<TestResult>> {
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let total = queries.len() as u64;
         queries
             .par_iter()
             .map(|(x, y, z)| {
                 fn r(v: &[String]) -> Vec<&str> {
                     v.iter().map(String::as_str).collect()
                 }
-                self.test(&r(x), &r(y), &r(z))
+                let out = self.test(&r(x), &r(y), &r(z));
+                if let Some(p) = progress {
+                    let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    p(d, total);
+                }
+                out
             })
             .collect()
     }
