@@ -23,6 +23,7 @@ pub mod data;
 pub mod error;
 pub mod independence;
 pub mod rng;
+pub mod scm;
 
 pub use backend::gpu::{shader_source, GpuOptions, KERNELS};
 pub use backend::ProgressFn;

@@ -20,6 +20,7 @@ pub(crate) mod intervals;
 pub(crate) mod plan;
 pub(crate) mod statistic;
 
+pub(crate) use intervals::quantile_sorted as quantile_type7;
 pub use intervals::{BcaDetails, IntervalMethod};
 pub use statistic::{Roles, Statistic};
 

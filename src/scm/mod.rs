@@ -1,0 +1,981 @@
+//! Structural causal models (the `scm-json/v1` format), interventions and sweeps.
+//!
+//! First increment: the model, its JSON reader/writer with validation, a Rust construction API,
+//! Monte-Carlo sampling of intervention sets on the CPU (rayon; counter-based noise so a sample is
+//! the same for any thread count), and exact answers for linear-Gaussian models.
+//!
+//! Noise contract: the noise of node `j` in sample `i` of setting `s` comes from Philox (seed,
+//! Monte-Carlo stream), replicate `i`, block `s′ · ⌈m/2⌉ + ⌊j/2⌋`, words `2(j mod 2)` and
+//! `2(j mod 2) + 1`, where `m` is the node count and `s′ = 0` under common random numbers
+//! (every setting sees the same noise) or `s′ = s` otherwise.
+//!
+//! ```
+//! use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
+//! let scm = Scm::new(vec![
+//!     Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+//!     Node::linear("X", 0.0, &[("Z", 1.0)], Noise::Normal { scale: 1.0 }),
+//!     Node::linear("Y", 1.0, &[("X", 2.0), ("Z", -1.0)], Noise::Normal { scale: 0.5 }),
+//! ]).unwrap();
+//! let settings = vec![vec![Intervention::atomic("X", 1.0)]];
+//! let exact = scm.exact(&settings[0], "Y").unwrap();
+//! assert!((exact.mean - 3.0).abs() < 1e-12); // 1 + 2·1 − E[Z]
+//! let res = Sweep::new("Y", settings).samples(20_000).run(&ceteris::Engine::cpu(), &scm).unwrap();
+//! assert!((res.points[0].mean - 3.0).abs() < 5.0 * res.points[0].std_error);
+//! ```
+
+use crate::error::{Error, Result};
+use crate::rng::{normal, open_unit, Stream, STREAM_MONTE_CARLO};
+use crate::Engine;
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Instant;
+
+/// Exogenous noise (mean zero except `Uniform`, whose bounds are explicit).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Noise {
+    /// Normal with standard deviation `scale`.
+    Normal {
+        /// Standard deviation (> 0).
+        scale: f64,
+    },
+    /// Uniform on `[low, high]`.
+    Uniform {
+        /// Lower bound.
+        low: f64,
+        /// Upper bound (> low).
+        high: f64,
+    },
+    /// Laplace with scale `b` (variance 2b²).
+    Laplace {
+        /// Scale (> 0).
+        scale: f64,
+    },
+}
+
+impl Noise {
+    fn variance(&self) -> f64 {
+        match *self {
+            Noise::Normal { scale } => scale * scale,
+            Noise::Uniform { low, high } => (high - low).powi(2) / 12.0,
+            Noise::Laplace { scale } => 2.0 * scale * scale,
+        }
+    }
+
+    fn mean(&self) -> f64 {
+        match *self {
+            Noise::Uniform { low, high } => 0.5 * (low + high),
+            _ => 0.0,
+        }
+    }
+
+    fn draw(&self, w0: u32, w1: u32) -> f64 {
+        match *self {
+            Noise::Normal { scale } => scale * normal(w0, w1),
+            Noise::Uniform { low, high } => low + (high - low) * open_unit(w0),
+            Noise::Laplace { scale } => {
+                let u = open_unit(w0) - 0.5;
+                -scale * u.signum() * (1.0 - 2.0 * u.abs()).ln()
+            }
+        }
+    }
+}
+
+/// A unary function of an additive term.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Func {
+    /// x
+    Identity,
+    /// tanh x
+    Tanh,
+    /// x²
+    Square,
+    /// x³
+    Cube,
+    /// sin x
+    Sin,
+    /// cos x
+    Cos,
+    /// eˣ
+    Exp,
+    /// 1/(1+e⁻ˣ)
+    Sigmoid,
+    /// max(x, 0)
+    Relu,
+    /// |x|
+    Abs,
+    /// log(1+eˣ)
+    Softplus,
+}
+
+const FUNCS: [(&str, Func); 11] = [
+    ("identity", Func::Identity),
+    ("tanh", Func::Tanh),
+    ("square", Func::Square),
+    ("cube", Func::Cube),
+    ("sin", Func::Sin),
+    ("cos", Func::Cos),
+    ("exp", Func::Exp),
+    ("sigmoid", Func::Sigmoid),
+    ("relu", Func::Relu),
+    ("abs", Func::Abs),
+    ("softplus", Func::Softplus),
+];
+
+impl Func {
+    fn apply(self, x: f64) -> f64 {
+        match self {
+            Func::Identity => x,
+            Func::Tanh => x.tanh(),
+            Func::Square => x * x,
+            Func::Cube => x * x * x,
+            Func::Sin => x.sin(),
+            Func::Cos => x.cos(),
+            Func::Exp => x.exp(),
+            Func::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Func::Relu => x.max(0.0),
+            Func::Abs => x.abs(),
+            Func::Softplus => x.exp().ln_1p(),
+        }
+    }
+
+    fn name(self) -> &'static str {
+        FUNCS.iter().find(|(_, f)| *f == self).expect("listed").0
+    }
+}
+
+/// A nonlinear term of an additive or logistic node.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Term {
+    /// `weight · f(inner_scale · parent + inner_shift)`.
+    Unary {
+        /// The function.
+        func: Func,
+        /// Its parent.
+        parent: String,
+        /// Outer weight.
+        weight: f64,
+        /// Inner scale.
+        inner_scale: f64,
+        /// Inner shift.
+        inner_shift: f64,
+    },
+    /// `weight · Π parents` (two or more parents).
+    Product {
+        /// Parents.
+        parents: Vec<String>,
+        /// Weight.
+        weight: f64,
+    },
+}
+
+/// Node type.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeType {
+    /// `eta + N`, no terms.
+    Linear,
+    /// `eta + N` with nonlinear terms.
+    Additive,
+    /// `1{U < sigmoid(eta)}`.
+    Logistic,
+}
+
+/// One structural equation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    /// Unique name.
+    pub name: String,
+    /// Type.
+    pub kind: NodeType,
+    /// Intercept.
+    pub intercept: f64,
+    /// Linear coefficients by parent.
+    pub coefficients: Vec<(String, f64)>,
+    /// Nonlinear terms.
+    pub terms: Vec<Term>,
+    /// Noise (None for logistic nodes).
+    pub noise: Option<Noise>,
+}
+
+impl Node {
+    /// A linear node `intercept + Σ coef · parent + N`.
+    pub fn linear(name: &str, intercept: f64, coefficients: &[(&str, f64)], noise: Noise) -> Node {
+        Node {
+            name: name.into(),
+            kind: NodeType::Linear,
+            intercept,
+            coefficients: coefficients
+                .iter()
+                .map(|(p, c)| (p.to_string(), *c))
+                .collect(),
+            terms: Vec::new(),
+            noise: Some(noise),
+        }
+    }
+
+    /// An additive-noise node with nonlinear terms.
+    pub fn additive(
+        name: &str,
+        intercept: f64,
+        coefficients: &[(&str, f64)],
+        terms: Vec<Term>,
+        noise: Noise,
+    ) -> Node {
+        Node {
+            kind: NodeType::Additive,
+            terms,
+            ..Node::linear(name, intercept, coefficients, noise)
+        }
+    }
+
+    /// A logistic (binary) node.
+    pub fn logistic(
+        name: &str,
+        intercept: f64,
+        coefficients: &[(&str, f64)],
+        terms: Vec<Term>,
+    ) -> Node {
+        Node {
+            kind: NodeType::Logistic,
+            noise: None,
+            terms,
+            ..Node::linear(name, intercept, coefficients, Noise::Normal { scale: 1.0 })
+        }
+    }
+
+    /// The parents named by coefficients and terms (sorted, unique).
+    pub fn parents(&self) -> Vec<String> {
+        let mut p: Vec<String> = self.coefficients.iter().map(|(n, _)| n.clone()).collect();
+        for t in &self.terms {
+            match t {
+                Term::Unary { parent, .. } => p.push(parent.clone()),
+                Term::Product { parents, .. } => p.extend(parents.iter().cloned()),
+            }
+        }
+        p.sort();
+        p.dedup();
+        p
+    }
+}
+
+/// An element of an intervention set.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Intervention {
+    /// `do(node := value)`.
+    Atomic {
+        /// Target.
+        node: String,
+        /// Value.
+        value: f64,
+    },
+    /// `node := f(pa, N) + delta`.
+    Shift {
+        /// Target.
+        node: String,
+        /// Shift.
+        delta: f64,
+    },
+}
+
+impl Intervention {
+    /// `do(node := value)`.
+    pub fn atomic(node: &str, value: f64) -> Self {
+        Intervention::Atomic {
+            node: node.into(),
+            value,
+        }
+    }
+
+    /// `node := f(pa, N) + delta`.
+    pub fn shift(node: &str, delta: f64) -> Self {
+        Intervention::Shift {
+            node: node.into(),
+            delta,
+        }
+    }
+
+    fn node(&self) -> &str {
+        match self {
+            Intervention::Atomic { node, .. } | Intervention::Shift { node, .. } => node,
+        }
+    }
+}
+
+/// Compiled term: parent indices.
+#[derive(Clone, Debug)]
+enum CTerm {
+    Unary(Func, usize, f64, f64, f64),
+    Product(Vec<usize>, f64),
+}
+
+/// A validated model, nodes in topological order.
+#[derive(Clone, Debug)]
+pub struct Scm {
+    nodes: Vec<Node>,
+    index: HashMap<String, usize>,
+    coef: Vec<Vec<(usize, f64)>>,
+    terms: Vec<Vec<CTerm>>,
+    name: String,
+}
+
+/// Exact interventional moments of a node (linear-Gaussian closed form).
+#[derive(Clone, Debug, Serialize)]
+pub struct Exact {
+    /// Mean.
+    pub mean: f64,
+    /// Variance.
+    pub variance: f64,
+}
+
+fn perr(node: &str, reason: impl Into<String>) -> Error {
+    Error::param(node, reason)
+}
+
+impl Scm {
+    /// Validates nodes given in any order: duplicate names, unknown parents, cycles (named),
+    /// terms on linear nodes, bad noise, product terms with fewer than two parents.
+    pub fn new(nodes: Vec<Node>) -> Result<Scm> {
+        Self::named("", nodes)
+    }
+
+    fn named(name: &str, nodes: Vec<Node>) -> Result<Scm> {
+        if nodes.is_empty() {
+            return Err(Error::EmptyData("the model has no nodes".into()));
+        }
+        let mut pos = HashMap::new();
+        for (i, n) in nodes.iter().enumerate() {
+            if n.name.is_empty()
+                || !n
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                return Err(perr(
+                    &n.name,
+                    format!("node name `{}` is not an ASCII identifier", n.name),
+                ));
+            }
+            if pos.insert(n.name.clone(), i).is_some() {
+                return Err(perr(&n.name, format!("duplicate node name `{}`", n.name)));
+            }
+        }
+        for n in &nodes {
+            for p in n.parents() {
+                if !pos.contains_key(&p) {
+                    return Err(perr(
+                        &n.name,
+                        format!("node `{}` has unknown parent `{p}`", n.name),
+                    ));
+                }
+            }
+            if n.kind == NodeType::Linear && !n.terms.is_empty() {
+                return Err(perr(&n.name, format!("linear node `{}` has terms", n.name)));
+            }
+            for t in &n.terms {
+                if let Term::Product { parents, .. } = t {
+                    if parents.len() < 2 {
+                        return Err(perr(&n.name, "a product term needs two or more parents"));
+                    }
+                }
+            }
+            match (&n.noise, n.kind) {
+                (None, NodeType::Logistic) => {}
+                (Some(_), NodeType::Logistic) => {
+                    return Err(perr(
+                        &n.name,
+                        format!("logistic node `{}` takes no noise", n.name),
+                    ))
+                }
+                (None, _) => return Err(perr(&n.name, format!("node `{}` needs a noise", n.name))),
+                (Some(noise), _) => {
+                    let ok = match *noise {
+                        Noise::Normal { scale } | Noise::Laplace { scale } => {
+                            scale.is_finite() && scale > 0.0
+                        }
+                        Noise::Uniform { low, high } => {
+                            low.is_finite() && high.is_finite() && high > low
+                        }
+                    };
+                    if !ok {
+                        return Err(perr(
+                            &n.name,
+                            format!("node `{}` has bad noise {noise:?}", n.name),
+                        ));
+                    }
+                }
+            }
+            let finite = n.intercept.is_finite()
+                && n.coefficients.iter().all(|(_, c)| c.is_finite())
+                && n.terms.iter().all(|t| match t {
+                    Term::Unary {
+                        weight,
+                        inner_scale,
+                        inner_shift,
+                        ..
+                    } => weight.is_finite() && inner_scale.is_finite() && inner_shift.is_finite(),
+                    Term::Product { weight, .. } => weight.is_finite(),
+                });
+            if !finite {
+                return Err(perr(
+                    &n.name,
+                    format!("node `{}` has a non-finite parameter", n.name),
+                ));
+            }
+        }
+        // topological order (Kahn), naming a cycle when one remains
+        let mut graph = petgraph::graph::DiGraph::<usize, ()>::new();
+        let ids: Vec<_> = (0..nodes.len()).map(|i| graph.add_node(i)).collect();
+        for (i, n) in nodes.iter().enumerate() {
+            for p in n.parents() {
+                graph.add_edge(ids[pos[&p]], ids[i], ());
+            }
+        }
+        let order = petgraph::algo::toposort(&graph, None).map_err(|_| {
+            let sccs = petgraph::algo::kosaraju_scc(&graph);
+            let cycle = sccs
+                .into_iter()
+                .find(|c| c.len() > 1 || graph.contains_edge(c[0], c[0]))
+                .unwrap_or_default();
+            let names: Vec<&str> = cycle
+                .iter()
+                .map(|&v| nodes[graph[v]].name.as_str())
+                .collect();
+            Error::param(
+                "model",
+                format!("the graph has a cycle through {}", names.join(" -> ")),
+            )
+        })?;
+        let sorted: Vec<Node> = order.iter().map(|&v| nodes[graph[v]].clone()).collect();
+        let index: HashMap<String, usize> = sorted
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.name.clone(), i))
+            .collect();
+        let coef = sorted
+            .iter()
+            .map(|n| n.coefficients.iter().map(|(p, c)| (index[p], *c)).collect())
+            .collect();
+        let terms = sorted
+            .iter()
+            .map(|n| {
+                n.terms
+                    .iter()
+                    .map(|t| match t {
+                        Term::Unary {
+                            func,
+                            parent,
+                            weight,
+                            inner_scale,
+                            inner_shift,
+                        } => {
+                            CTerm::Unary(*func, index[parent], *weight, *inner_scale, *inner_shift)
+                        }
+                        Term::Product { parents, weight } => {
+                            CTerm::Product(parents.iter().map(|p| index[p]).collect(), *weight)
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        Ok(Scm {
+            nodes: sorted,
+            index,
+            coef,
+            terms,
+            name: name.into(),
+        })
+    }
+
+    /// Node names in topological order.
+    pub fn names(&self) -> Vec<&str> {
+        self.nodes.iter().map(|n| n.name.as_str()).collect()
+    }
+
+    fn node_index(&self, name: &str) -> Result<usize> {
+        self.index.get(name).copied().ok_or_else(|| {
+            Error::param(
+                "node",
+                format!("unknown node `{name}` (nodes: {})", self.names().join(", ")),
+            )
+        })
+    }
+
+    /// Reads `scm-json/v1`.
+    pub fn from_json(text: &str) -> Result<Scm> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| Error::param("model", format!("not valid JSON: {e}")))?;
+        if v["format"] != "scm-json/v1" {
+            return Err(Error::param("model", "`format` must be \"scm-json/v1\""));
+        }
+        let nodes = v["nodes"]
+            .as_array()
+            .ok_or_else(|| Error::param("model", "`nodes` must be a list"))?;
+        let num = |n: &Value, key: &str, node: &str, default: Option<f64>| -> Result<f64> {
+            match (&n[key], default) {
+                (Value::Null, Some(d)) => Ok(d),
+                (x, _) => x
+                    .as_f64()
+                    .ok_or_else(|| perr(node, format!("node `{node}`: `{key}` must be a number"))),
+            }
+        };
+        let mut out = Vec::with_capacity(nodes.len());
+        for n in nodes {
+            let name = n["name"]
+                .as_str()
+                .ok_or_else(|| Error::param("model", "every node needs a string `name`"))?;
+            let kind = match n["type"].as_str() {
+                Some("linear") => NodeType::Linear,
+                Some("additive") => NodeType::Additive,
+                Some("logistic") => NodeType::Logistic,
+                other => return Err(perr(name, format!("node `{name}`: unknown type {other:?}"))),
+            };
+            let mut coefficients = Vec::new();
+            if let Some(m) = n["coefficients"].as_object() {
+                for (p, c) in m {
+                    let c = c.as_f64().ok_or_else(|| {
+                        perr(
+                            name,
+                            format!("node `{name}`: coefficient of `{p}` is not a number"),
+                        )
+                    })?;
+                    coefficients.push((p.clone(), c));
+                }
+            }
+            let mut terms = Vec::new();
+            for t in n["terms"].as_array().cloned().unwrap_or_default() {
+                let parents: Vec<String> = t["parents"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|p| p.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let f = t["fn"].as_str().unwrap_or("");
+                if f == "product" {
+                    terms.push(Term::Product {
+                        parents,
+                        weight: num(&t, "weight", name, Some(1.0))?,
+                    });
+                } else {
+                    let func = FUNCS
+                        .iter()
+                        .find(|(s, _)| *s == f)
+                        .map(|(_, func)| *func)
+                        .ok_or_else(|| {
+                            perr(name, format!("node `{name}`: unknown function `{f}`"))
+                        })?;
+                    if parents.len() != 1 {
+                        return Err(perr(
+                            name,
+                            format!("node `{name}`: `{f}` takes exactly one parent"),
+                        ));
+                    }
+                    terms.push(Term::Unary {
+                        func,
+                        parent: parents[0].clone(),
+                        weight: num(&t, "weight", name, Some(1.0))?,
+                        inner_scale: num(&t, "inner_scale", name, Some(1.0))?,
+                        inner_shift: num(&t, "inner_shift", name, Some(0.0))?,
+                    });
+                }
+            }
+            let noise = match &n["noise"] {
+                Value::Null => None,
+                z => Some(match z["dist"].as_str() {
+                    Some("normal") => Noise::Normal {
+                        scale: num(z, "scale", name, None)?,
+                    },
+                    Some("laplace") => Noise::Laplace {
+                        scale: num(z, "scale", name, None)?,
+                    },
+                    Some("uniform") => Noise::Uniform {
+                        low: num(z, "low", name, None)?,
+                        high: num(z, "high", name, None)?,
+                    },
+                    other => {
+                        return Err(perr(
+                            name,
+                            format!("node `{name}`: unknown noise {other:?}"),
+                        ))
+                    }
+                }),
+            };
+            let node = Node {
+                name: name.into(),
+                kind,
+                intercept: num(n, "intercept", name, Some(0.0))?,
+                coefficients,
+                terms,
+                noise,
+            };
+            // `parents` must be exactly the parents named by coefficients and terms
+            let mut listed: Vec<String> = n["parents"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|p| p.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            listed.sort();
+            listed.dedup();
+            if listed != node.parents() {
+                return Err(perr(
+                    name,
+                    format!(
+                        "node `{name}`: `parents` {:?} do not match the coefficients and terms {:?}",
+                        listed,
+                        node.parents()
+                    ),
+                ));
+            }
+            out.push(node);
+        }
+        Self::named(v["name"].as_str().unwrap_or(""), out)
+    }
+
+    /// Writes `scm-json/v1` (nodes in topological order).
+    pub fn to_json(&self) -> String {
+        let nodes: Vec<Value> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let coef: Map<String, Value> =
+                    n.coefficients.iter().map(|(p, c)| (p.clone(), json!(c))).collect();
+                let terms: Vec<Value> = n
+                    .terms
+                    .iter()
+                    .map(|t| match t {
+                        Term::Unary { func, parent, weight, inner_scale, inner_shift } => json!({
+                            "fn": func.name(), "parents": [parent], "weight": weight,
+                            "inner_scale": inner_scale, "inner_shift": inner_shift }),
+                        Term::Product { parents, weight } => json!({
+                            "fn": "product", "parents": parents, "weight": weight }),
+                    })
+                    .collect();
+                let noise = match &n.noise {
+                    None => Value::Null,
+                    Some(Noise::Normal { scale }) => json!({"dist": "normal", "scale": scale}),
+                    Some(Noise::Laplace { scale }) => json!({"dist": "laplace", "scale": scale}),
+                    Some(Noise::Uniform { low, high }) => {
+                        json!({"dist": "uniform", "low": low, "high": high})
+                    }
+                };
+                json!({
+                    "name": n.name,
+                    "parents": n.parents(),
+                    "type": match n.kind { NodeType::Linear => "linear", NodeType::Additive => "additive", NodeType::Logistic => "logistic" },
+                    "intercept": n.intercept,
+                    "coefficients": coef,
+                    "terms": terms,
+                    "noise": noise,
+                })
+            })
+            .collect();
+        serde_json::to_string_pretty(
+            &json!({"format": "scm-json/v1", "name": self.name, "nodes": nodes}),
+        )
+        .expect("serialisable")
+    }
+
+    /// Checks an intervention set against the model: known nodes, logistic targets only
+    /// `do(·) ∈ {0, 1}`, finite values, no node twice.
+    fn compile(&self, set: &[Intervention]) -> Result<Vec<(Option<f64>, f64)>> {
+        let mut plan = vec![(None, 0.0); self.nodes.len()];
+        let mut seen = vec![false; self.nodes.len()];
+        for iv in set {
+            let j = self.node_index(iv.node())?;
+            if std::mem::replace(&mut seen[j], true) {
+                return Err(perr(
+                    iv.node(),
+                    format!("node `{}` is intervened on twice", iv.node()),
+                ));
+            }
+            let logistic = self.nodes[j].kind == NodeType::Logistic;
+            match *iv {
+                Intervention::Atomic { value, .. } => {
+                    if !value.is_finite() || (logistic && value != 0.0 && value != 1.0) {
+                        return Err(perr(
+                            iv.node(),
+                            format!(
+                                "do({} := {value}) is out of range{}",
+                                iv.node(),
+                                if logistic {
+                                    " (logistic nodes take 0 or 1)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        ));
+                    }
+                    plan[j].0 = Some(value);
+                }
+                Intervention::Shift { delta, .. } => {
+                    if logistic {
+                        return Err(perr(
+                            iv.node(),
+                            format!(
+                                "logistic node `{}` takes atomic interventions only",
+                                iv.node()
+                            ),
+                        ));
+                    }
+                    if !delta.is_finite() {
+                        return Err(perr(iv.node(), "shift is not finite"));
+                    }
+                    plan[j].1 = delta;
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    /// One sample of every node under `plan`, noise from `stream` (see the module docs).
+    fn sample(
+        &self,
+        plan: &[(Option<f64>, f64)],
+        stream: &Stream,
+        sample: u32,
+        setting: u32,
+        out: &mut [f64],
+    ) {
+        let m = self.nodes.len();
+        let nb = m.div_ceil(2) as u32;
+        let mut words = [0u32; 4];
+        for j in 0..m {
+            if j % 2 == 0 {
+                words = stream.block(sample, setting * nb + (j / 2) as u32);
+            }
+            let (w0, w1) = (words[2 * (j % 2)], words[2 * (j % 2) + 1]);
+            if let Some(v) = plan[j].0 {
+                out[j] = v;
+                continue;
+            }
+            let node = &self.nodes[j];
+            let mut eta = node.intercept;
+            for &(p, c) in &self.coef[j] {
+                eta += c * out[p];
+            }
+            for t in &self.terms[j] {
+                eta += match t {
+                    CTerm::Unary(f, p, w, a, b) => w * f.apply(a * out[*p] + b),
+                    CTerm::Product(ps, w) => w * ps.iter().map(|&p| out[p]).product::<f64>(),
+                };
+            }
+            out[j] = match &node.noise {
+                None => (open_unit(w0) < 1.0 / (1.0 + (-eta).exp())) as u8 as f64,
+                Some(noise) => eta + noise.draw(w0, w1),
+            } + plan[j].1;
+        }
+    }
+
+    /// Exact interventional mean and variance of `outcome` for a model whose nodes are all
+    /// linear (any noise law for the moments), via `(I − B)⁻¹` of the mutilated model.
+    pub fn exact(&self, set: &[Intervention], outcome: &str) -> Result<Exact> {
+        if let Some(n) = self.nodes.iter().find(|n| n.kind != NodeType::Linear) {
+            return Err(perr(
+                &n.name,
+                format!("exact answers need linear nodes; `{}` is not", n.name),
+            ));
+        }
+        let plan = self.compile(set)?;
+        let y = self.node_index(outcome)?;
+        let m = self.nodes.len();
+        // nodes are topologically sorted: propagate means and the noise loadings A = (I − B)⁻¹
+        let mut mean = vec![0.0; m];
+        let mut load = vec![vec![0.0; m]; m]; // load[j][k]: coefficient of noise k in node j
+        for j in 0..m {
+            if let Some(v) = plan[j].0 {
+                mean[j] = v;
+                continue;
+            }
+            let node = &self.nodes[j];
+            let noise = node.noise.as_ref().expect("linear nodes have noise");
+            mean[j] = node.intercept + noise.mean() + plan[j].1;
+            load[j][j] = 1.0;
+            for &(p, c) in &self.coef[j] {
+                mean[j] += c * mean[p];
+                let parent = load[p].clone();
+                for (l, lp) in load[j].iter_mut().zip(parent) {
+                    *l += c * lp;
+                }
+            }
+        }
+        let variance = (0..m)
+            .map(|k| {
+                let v = self.nodes[k].noise.as_ref().map_or(0.0, Noise::variance);
+                load[y][k] * load[y][k] * v
+            })
+            .sum();
+        Ok(Exact {
+            mean: mean[y],
+            variance,
+        })
+    }
+}
+
+/// Summary of one setting of a sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepPoint {
+    /// `node -> value` of the atomic interventions.
+    pub interventions: BTreeMap<String, f64>,
+    /// `node -> delta` of the shifts.
+    pub shifts: BTreeMap<String, f64>,
+    /// Monte-Carlo mean of the outcome.
+    pub mean: f64,
+    /// Sample variance (ddof = 1).
+    pub variance: f64,
+    /// Standard error of the mean.
+    pub std_error: f64,
+    /// Type-7 quantiles, keyed by probability as written.
+    pub quantiles: BTreeMap<String, f64>,
+}
+
+/// The result of a sweep.
+#[derive(Clone, Debug, Serialize)]
+pub struct SweepResult {
+    /// Outcome node.
+    pub outcome: String,
+    /// Samples per setting.
+    pub samples: u64,
+    /// Where it ran.
+    pub backend: String,
+    /// Compute seconds.
+    pub seconds: f64,
+    /// One point per setting.
+    pub points: Vec<SweepPoint>,
+}
+
+/// A batch of intervention settings evaluated in one call.
+#[derive(Clone, Debug)]
+pub struct Sweep {
+    outcome: String,
+    settings: Vec<Vec<Intervention>>,
+    samples: u64,
+    quantiles: Vec<f64>,
+    seed: u64,
+    common_random_numbers: bool,
+}
+
+impl Sweep {
+    /// Settings to evaluate for `outcome` (10 000 samples, seed 0, no quantiles, common random
+    /// numbers off).
+    pub fn new(outcome: &str, settings: Vec<Vec<Intervention>>) -> Self {
+        Sweep {
+            outcome: outcome.into(),
+            settings,
+            samples: 10_000,
+            quantiles: Vec::new(),
+            seed: 0,
+            common_random_numbers: false,
+        }
+    }
+
+    /// Samples per setting.
+    pub fn samples(mut self, n: u64) -> Self {
+        self.samples = n;
+        self
+    }
+
+    /// Quantiles of the outcome to report.
+    pub fn quantiles(mut self, q: &[f64]) -> Self {
+        self.quantiles = q.to_vec();
+        self
+    }
+
+    /// Seed.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Every setting sees the same noise draws (lower-variance contrasts).
+    pub fn common_random_numbers(mut self, on: bool) -> Self {
+        self.common_random_numbers = on;
+        self
+    }
+
+    /// Samples every setting (CPU; a GPU engine runs this on the CPU for now and says so).
+    pub fn run(&self, engine: &Engine, scm: &Scm) -> Result<SweepResult> {
+        let start = Instant::now();
+        if self.settings.is_empty() {
+            return Err(Error::param("do", "the sweep has no settings"));
+        }
+        if self.samples < 2 || self.samples > u32::MAX as u64 {
+            return Err(Error::param("samples", "must be between 2 and 2^32 − 1"));
+        }
+        if let Some(q) = self.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
+            return Err(Error::param("quantiles", format!("{q} is not in [0, 1]")));
+        }
+        let y = scm.node_index(&self.outcome)?;
+        let plans = self
+            .settings
+            .iter()
+            .map(|s| scm.compile(s))
+            .collect::<Result<Vec<_>>>()?;
+        let stream = Stream::new(self.seed, STREAM_MONTE_CARLO);
+        let m = scm.nodes.len();
+        let n = self.samples as usize;
+        let points = plans
+            .par_iter()
+            .enumerate()
+            .map(|(s, plan)| {
+                let setting = if self.common_random_numbers {
+                    0
+                } else {
+                    s as u32
+                };
+                let mut buf = vec![0.0; m];
+                let mut ys: Vec<f64> = (0..n)
+                    .map(|i| {
+                        scm.sample(plan, &stream, i as u32, setting, &mut buf);
+                        buf[y]
+                    })
+                    .collect();
+                let mean = ys.iter().sum::<f64>() / n as f64;
+                let variance =
+                    ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
+                let mut quantiles = BTreeMap::new();
+                if !self.quantiles.is_empty() {
+                    ys.sort_by(f64::total_cmp);
+                    for &q in &self.quantiles {
+                        quantiles.insert(q.to_string(), crate::bootstrap::quantile_type7(&ys, q));
+                    }
+                }
+                let mut interventions = BTreeMap::new();
+                let mut shifts = BTreeMap::new();
+                for iv in &self.settings[s] {
+                    match iv {
+                        Intervention::Atomic { node, value } => {
+                            interventions.insert(node.clone(), *value);
+                        }
+                        Intervention::Shift { node, delta } => {
+                            shifts.insert(node.clone(), *delta);
+                        }
+                    }
+                }
+                SweepPoint {
+                    interventions,
+                    shifts,
+                    mean,
+                    variance,
+                    std_error: (variance / n as f64).sqrt(),
+                    quantiles,
+                }
+            })
+            .collect();
+        Ok(SweepResult {
+            outcome: self.outcome.clone(),
+            samples: self.samples,
+            backend: if engine.kind() == crate::BackendKind::Gpu {
+                format!("{} (sweeps have no GPU path yet)", engine.cpu_name())
+            } else {
+                engine.cpu_name()
+            },
+            seconds: start.elapsed().as_secs_f64(),
+            points,
+        })
+    }
+}
