@@ -293,3 +293,98 @@ fn bad_models_and_queries_are_named() {
         .to_string()
         .contains("linear"));
 }
+
+#[test]
+fn cli_sweep_and_effect() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let m = model.to_str().unwrap();
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=-3:3:7",
+        "--samples",
+        "2000",
+        "--quantiles",
+        "0.05,0.5,0.95",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["outcome", "samples", "backend", "seconds", "points"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let pts = v["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 7);
+    assert_eq!(pts[0]["interventions"]["X"], -3.0);
+    assert!(pts[0]["quantiles"].get("0.5").is_some());
+    let (ok, out, _) = run(&[
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=0,1",
+        "--do",
+        "Z=0",
+        "--exact",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["points"][1]["mean"], 0.0); // 1 − 1·1 + 3·0
+    let (ok, out, err) = run(&[
+        "effect",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--alternative",
+        "X=1",
+        "--reference",
+        "X=0",
+        "--samples",
+        "1000",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["ace"].as_f64().unwrap() + 1.0).abs() < 1e-9);
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=1:2:0",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(
+        !ok && err.contains("empty") && !err.contains("panicked"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
