@@ -223,7 +223,7 @@ struct BenchArgs {
     /// Backends to run: all (the CPU and every GPU adapter found), cpu or gpu.
     #[arg(long, default_value = "all")]
     backend: String,
-    /// Capabilities to run: all, bootstrap or independence.
+    /// Capabilities to run: all, bootstrap, independence or scm.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -790,6 +790,78 @@ fn plot(r: &BootstrapResult, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// A random linear-Gaussian DAG on `m` nodes (each node has up to 3 earlier parents).
+fn random_linear_dag(m: usize) -> ceteris::scm::Scm {
+    use ceteris::scm::{Node, Noise, Scm};
+    let s = ceteris::rng::Stream::new(11, 6);
+    let nodes: Vec<Node> = (0..m)
+        .map(|j| {
+            let w = s.block(j as u32, 0);
+            let names: Vec<String> = (0..3.min(j))
+                .map(|k| format!("n{}", (w[k] as usize) % j))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let coef: Vec<(&str, f64)> = names
+                .iter()
+                .enumerate()
+                .map(|(k, n)| {
+                    (
+                        n.as_str(),
+                        0.8 * ceteris::rng::open_unit(w[3]) - 0.4 + 0.1 * k as f64,
+                    )
+                })
+                .collect();
+            Node::linear(&format!("n{j}"), 0.0, &coef, Noise::Normal { scale: 1.0 })
+        })
+        .collect();
+    Scm::new(nodes).expect("a DAG by construction")
+}
+
+/// SCM sweep case of `ceteris bench`: 50-node linear DAG, 100 values of n0, 10 000 samples each.
+fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
+    use ceteris::scm::{Intervention, Sweep};
+    if a.backend == "gpu" {
+        return Ok(());
+    }
+    let m = 50;
+    let scm = random_linear_dag(m);
+    let values = 100 / scale.min(10);
+    let samples = 10_000;
+    let settings: Vec<Vec<Intervention>> = (0..values)
+        .map(|i| {
+            vec![Intervention::atomic(
+                "n0",
+                -3.0 + 6.0 * i as f64 / (values - 1).max(1) as f64,
+            )]
+        })
+        .collect();
+    let engine = Engine::cpu();
+    let start = Instant::now();
+    let r = Sweep::new(&format!("n{}", m - 1), settings)
+        .samples(samples)
+        .run(&engine, &scm)?;
+    let secs = start.elapsed().as_secs_f64();
+    let ns = secs * 1e9 / (m as f64 * values as f64 * samples as f64);
+    let name = format!("scm/sweep{values}x{samples} m=50");
+    if a.format == Format::Table {
+        say!(
+            "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({ns:.2} ns per node-sample)",
+            name,
+            m,
+            "-",
+            secs,
+            "-",
+            r.backend
+        );
+    }
+    rows.push(
+        json!({"case": name, "nodes": m, "settings": values, "samples": samples,
+        "seconds": secs, "ns_per_node_sample": ns, "backend": r.backend}),
+    );
+    Ok(())
+}
+
 /// A `p`-column nonlinear structural model (chain-like with confounding), for the test benches.
 fn sem_data(n: usize, p: usize, seed: u64) -> Dataset {
     use ceteris::rng::{open_unit, Stream};
@@ -1002,16 +1074,16 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             format!("unknown backend `{}` (all, cpu, gpu)", a.backend),
         ));
     }
-    if !["all", "bootstrap", "independence"].contains(&a.only.as_str()) {
+    if !["all", "bootstrap", "independence", "scm"].contains(&a.only.as_str()) {
         return Err(Error::param(
             "only",
             format!(
-                "unknown capability `{}` (all, bootstrap, independence)",
+                "unknown capability `{}` (all, bootstrap, independence, scm)",
                 a.only
             ),
         ));
     }
-    let cases = if a.only == "independence" {
+    let cases = if a.only != "all" && a.only != "bootstrap" {
         Vec::new()
     } else {
         cases
@@ -1073,8 +1145,11 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             }));
         }
     }
-    if a.only != "bootstrap" {
+    if a.only == "all" || a.only == "independence" {
         independence_bench(&a, scale, &mut rows);
+    }
+    if a.only == "all" || a.only == "scm" {
+        scm_bench(&a, scale, &mut rows)?;
     }
     if a.format == Format::Json {
         say!(
