@@ -49,8 +49,10 @@ fn interventional_and_observational_slopes_have_opposite_signs() {
     // E[Y | X = x] has slope Cov(X, Y) / Var(X) = (−Var X + 3 Cov(Z, X)) / Var X = −1 + 3/1.25
     let obs_slope = -1.0 + 3.0 / 1.25;
     assert!(obs_slope > 0.0);
-    // closed form variance under do(X = 1): 9 Var Z + 1 = 10
+    // closed form variance under do(X = 1): 9 Var Z + 1 = 10; normal, so quantiles are exact
     assert!((d1.variance - 10.0).abs() < 1e-12);
+    assert!(d1.gaussian);
+    assert!((d1.quantile(0.5).unwrap() - d1.mean).abs() < 1e-12);
     // sampling agrees with the closed forms
     let res = Sweep::new(
         "Y",
@@ -191,6 +193,7 @@ fn uniform_and_laplace_noise_moments() {
     let e = m.exact(&[], "B").unwrap();
     assert!((e.mean - 4.0).abs() < 1e-12); // 2 · (1 + E[U(−1, 3)]) = 2 · 2
     assert!((e.variance - (4.0 * 16.0 / 12.0 + 0.5)).abs() < 1e-12);
+    assert!(!e.gaussian && e.quantile(0.5).is_none());
     let r = Sweep::new("B", vec![vec![]])
         .samples(60_000)
         .run(&Engine::cpu(), &m)

@@ -555,8 +555,17 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
             .iter()
             .map(|set| {
                 let e = model.exact(set, &a.outcome)?;
-                let mut p =
-                    serde_json::json!({"mean": e.mean, "variance": e.variance, "std_error": 0.0});
+                let mut qs = serde_json::Map::new();
+                for &q in &a.quantiles {
+                    let v = e.quantile(q).ok_or_else(|| {
+                        Error::param(
+                            "quantiles",
+                            "exact quantiles need normal noise on every path to the outcome",
+                        )
+                    })?;
+                    qs.insert(q.to_string(), json!(v));
+                }
+                let mut p = serde_json::json!({"mean": e.mean, "variance": e.variance, "std_error": 0.0, "quantiles": qs});
                 let (mut iv, mut sh) = (serde_json::Map::new(), serde_json::Map::new());
                 for i in set {
                     match i {

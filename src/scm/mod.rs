@@ -5,9 +5,12 @@
 //! the same for any thread count), and exact answers for linear-Gaussian models.
 //!
 //! Noise contract: the noise of node `j` in sample `i` of setting `s` comes from Philox (seed,
-//! Monte-Carlo stream), replicate `i`, block `s′ · ⌈m/2⌉ + ⌊j/2⌋`, words `2(j mod 2)` and
-//! `2(j mod 2) + 1`, where `m` is the node count and `s′ = 0` under common random numbers
-//! (every setting sees the same noise) or `s′ = s` otherwise.
+//! Monte-Carlo stream), replicate `i`, block `s′ · ⌈m/2⌉ + ⌊j/2⌋`, where `m` is the node count and
+//! `s′ = 0` under common random numbers (every setting sees the same noise) or `s′ = s` otherwise.
+//! Node `j` owns words `2(j mod 2)` and `2(j mod 2) + 1` of that block: a uniform-driven node
+//! (uniform, Laplace, logistic) uses the first, a normal node a Box–Muller transform of both. When
+//! both nodes of the pair `(2k, 2k + 1)` are normal they share the even node's transform (cosine
+//! for the even node, sine for the odd one), halving the transcendental work.
 //!
 //! ```
 //! use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
@@ -24,7 +27,7 @@
 //! ```
 
 use crate::error::{Error, Result};
-use crate::rng::{normal, open_unit, Stream, STREAM_MONTE_CARLO};
+use crate::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
 use crate::Engine;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -70,12 +73,13 @@ impl Noise {
         }
     }
 
-    fn draw(&self, w0: u32, w1: u32) -> f64 {
+    /// Uniform and Laplace draws from one word (normal draws are paired, see `Scm::sample`).
+    fn draw(&self, w: u32) -> f64 {
         match *self {
-            Noise::Normal { scale } => scale * normal(w0, w1),
-            Noise::Uniform { low, high } => low + (high - low) * open_unit(w0),
+            Noise::Normal { .. } => unreachable!("normal noise is drawn in pairs"),
+            Noise::Uniform { low, high } => low + (high - low) * open_unit(w),
             Noise::Laplace { scale } => {
-                let u = open_unit(w0) - 0.5;
+                let u = open_unit(w) - 0.5;
                 -scale * u.signum() * (1.0 - 2.0 * u.abs()).ln()
             }
         }
@@ -319,13 +323,37 @@ pub struct Scm {
     name: String,
 }
 
-/// Exact interventional moments of a node (linear-Gaussian closed form).
+/// Exact interventional moments of a node (linear-model closed form).
 #[derive(Clone, Debug, Serialize)]
 pub struct Exact {
     /// Mean.
     pub mean: f64,
     /// Variance.
     pub variance: f64,
+    /// Whether every noise that reaches the node is normal (then the node is normal and
+    /// [`Exact::quantile`] is exact).
+    pub gaussian: bool,
+}
+
+impl Exact {
+    /// The `p`-quantile when the node is normal (`None` otherwise).
+    ///
+    /// ```
+    /// let e = ceteris::scm::Exact { mean: 1.0, variance: 4.0, gaussian: true };
+    /// assert!((e.quantile(0.975).unwrap() - (1.0 + 2.0 * 1.959963984540054)).abs() < 1e-9);
+    /// ```
+    pub fn quantile(&self, p: f64) -> Option<f64> {
+        use statrs::distribution::{ContinuousCDF, Normal};
+        if !self.gaussian || !(0.0..=1.0).contains(&p) {
+            return None;
+        }
+        if self.variance == 0.0 {
+            return Some(self.mean);
+        }
+        Normal::new(self.mean, self.variance.sqrt())
+            .ok()
+            .map(|d| d.inverse_cdf(p))
+    }
 }
 
 fn perr(node: &str, reason: impl Into<String>) -> Error {
@@ -743,12 +771,20 @@ impl Scm {
     ) {
         let m = self.nodes.len();
         let nb = m.div_ceil(2) as u32;
+        let is_normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
+        let box_muller = |w0: u32, w1: u32| {
+            let r = (-2.0 * open_unit(w0).ln()).sqrt();
+            let (s, c) = (2.0 * std::f64::consts::PI * open_unit(w1)).sin_cos();
+            (r * c, r * s)
+        };
         let mut words = [0u32; 4];
+        let mut shared = None;
         for j in 0..m {
             if j % 2 == 0 {
                 words = stream.block(sample, setting * nb + (j / 2) as u32);
+                shared = (j + 1 < m && is_normal(j) && is_normal(j + 1))
+                    .then(|| box_muller(words[0], words[1]));
             }
-            let (w0, w1) = (words[2 * (j % 2)], words[2 * (j % 2) + 1]);
             if let Some(v) = plan[j].0 {
                 out[j] = v;
                 continue;
@@ -764,9 +800,23 @@ impl Scm {
                     CTerm::Product(ps, w) => w * ps.iter().map(|&p| out[p]).product::<f64>(),
                 };
             }
+            let own = 2 * (j % 2);
             out[j] = match &node.noise {
-                None => (open_unit(w0) < 1.0 / (1.0 + (-eta).exp())) as u8 as f64,
-                Some(noise) => eta + noise.draw(w0, w1),
+                None => (open_unit(words[own]) < 1.0 / (1.0 + (-eta).exp())) as u8 as f64,
+                Some(Noise::Normal { scale }) => {
+                    let g = match shared {
+                        Some((c, s)) => {
+                            if j % 2 == 0 {
+                                c
+                            } else {
+                                s
+                            }
+                        }
+                        None => box_muller(words[own], words[own + 1]).0,
+                    };
+                    eta + scale * g
+                }
+                Some(noise) => eta + noise.draw(words[own]),
             } + plan[j].1;
         }
     }
@@ -809,9 +859,13 @@ impl Scm {
                 load[y][k] * load[y][k] * v
             })
             .sum();
+        let gaussian = (0..m).all(|k| {
+            load[y][k] == 0.0 || matches!(self.nodes[k].noise, Some(Noise::Normal { .. }))
+        });
         Ok(Exact {
             mean: mean[y],
             variance,
+            gaussian,
         })
     }
 }
