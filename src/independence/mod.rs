@@ -211,6 +211,14 @@ fn median_theta(rows: &[f64], d: usize, what: &str) -> Result<f64> {
     Ok(1.0 / (width * width))
 }
 
+/// Row-wise concatenation `[a, scale · b]` of row-major `n × da` and `n × db` matrices.
+fn hstack(a: &[f64], da: usize, b: &[f64], db: usize, scale: f64) -> Vec<f64> {
+    a.chunks_exact(da)
+        .zip(b.chunks_exact(db))
+        .flat_map(|(ra, rb)| ra.iter().copied().chain(rb.iter().map(|v| scale * v)))
+        .collect()
+}
+
 fn row_major(cols: &[Vec<f64>]) -> Vec<f64> {
     let (n, d) = (cols[0].len(), cols.len());
     let mut rows = vec![0.0; n * d];
@@ -551,13 +559,7 @@ impl IndependenceTest {
             };
             // X augmented with Z / 2
             let dxa = x.len() + dz;
-            let mut xa = vec![0.0; n * dxa];
-            for i in 0..n {
-                xa[i * dxa..i * dxa + x.len()].copy_from_slice(&xs[i * x.len()..(i + 1) * x.len()]);
-                for k in 0..dz {
-                    xa[i * dxa + x.len() + k] = 0.5 * zs[i * dz + k];
-                }
-            }
+            let xa = hstack(&xs, x.len(), &zs, dz, 0.5);
             let theta = |rows: &[f64], d: usize, what: &str| -> Result<f64> {
                 Ok(match self.width {
                     Width::Empirical => 1.0 / (w * w * dz as f64),
@@ -655,18 +657,9 @@ impl IndependenceTest {
         dy: usize,
         z: Option<(&[f64], usize)>,
     ) -> Result<(f64, f64)> {
-        let n = xs.len() / dx;
         // RCIT: Y augmented with the standardised Z
         let (yrows, dy) = match (self.kind, z) {
-            (TestKind::Rcit, Some((zs, dz))) => {
-                let d = dy + dz;
-                let mut v = vec![0.0; n * d];
-                for i in 0..n {
-                    v[i * d..i * d + dy].copy_from_slice(&ys[i * dy..(i + 1) * dy]);
-                    v[i * d + dy..(i + 1) * d].copy_from_slice(&zs[i * dz..(i + 1) * dz]);
-                }
-                (v, d)
-            }
+            (TestKind::Rcit, Some((zs, dz))) => (hstack(ys, dy, zs, dz, 1.0), dy + dz),
             _ => (ys.to_vec(), dy),
         };
         let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, rff::median_sigma(xs, dx));
@@ -881,16 +874,7 @@ pub fn rff_reference(
     };
     let (dx, dz) = (x.len(), z.len());
     let (yrows, dy) = match (&zs, rcit) {
-        (Some(zs), true) => {
-            let n = data.n_rows();
-            let d = y.len() + dz;
-            let mut v = vec![0.0; n * d];
-            for i in 0..n {
-                v[i * d..i * d + y.len()].copy_from_slice(&ys[i * y.len()..(i + 1) * y.len()]);
-                v[i * d + y.len()..(i + 1) * d].copy_from_slice(&zs[i * dz..(i + 1) * dz]);
-            }
-            (v, d)
-        }
+        (Some(zs), true) => (hstack(&ys, y.len(), zs, dz, 1.0), y.len() + dz),
         _ => (ys, y.len()),
     };
     rff::test(
