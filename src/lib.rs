@@ -20,6 +20,7 @@
 mod backend;
 pub mod bootstrap;
 pub mod data;
+pub mod discovery;
 pub mod error;
 pub mod independence;
 pub mod rng;

@@ -711,3 +711,72 @@ fn bench_unknown_backend_fails() {
     let err = fails(&["bench", "--quick", "--backend", "tpu", "--format", "json"]);
     assert!(err.contains("tpu"), "{err}");
 }
+
+#[test]
+fn discover_prints_json_dot_and_table() {
+    let dir = TempDir::new("discover");
+    // x → y ← t (linear): Fisher-z finds the collider
+    let n = 400;
+    let x: Vec<f64> = (0..n).map(|i| ((i * 37 % 101) as f64) / 101.0).collect();
+    let t: Vec<f64> = (0..n).map(|i| ((i * 53 % 97) as f64) / 97.0).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| x[i] + t[i] + 0.2 * ((i * 7 % 13) as f64 / 13.0))
+        .collect();
+    let data = dir.write("d.csv", &csv_text(&[("x", x), ("t", t), ("y", y)]));
+    let d = data.to_str().unwrap();
+    let base = [
+        "discover",
+        "--data",
+        d,
+        "--test",
+        "fisherz",
+        "--backend",
+        "cpu",
+    ];
+    let out = ceteris(&base);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "nodes",
+        "edges",
+        "sepsets",
+        "tests_run",
+        "seconds",
+        "backend",
+        "levels",
+        "borderline",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let edges = v["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2);
+    assert!(edges
+        .iter()
+        .all(|e| e["to"] == "y" && e["kind"] == "directed"));
+    assert_eq!(v["sepsets"]["x|t"], serde_json::json!([]));
+    let mut dot = base.to_vec();
+    dot.extend(["--format", "dot"]);
+    let out = ceteris(&dot);
+    let s = text(&out.stdout);
+    assert!(
+        s.starts_with("digraph") && s.contains("\"x\" -> \"y\";"),
+        "{s}"
+    );
+    let mut table = base.to_vec();
+    table.extend(["--format", "table", "--require", "x->t"]);
+    let s = text(&ceteris(&table).stdout);
+    assert!(s.contains("x --> t") && s.contains("tests in"), "{s}");
+    // bad input names the problem
+    let mut bad = base.to_vec();
+    bad.extend(["--forbid", "x-y"]);
+    assert!(fails(&bad).contains("not an edge FROM->TO"));
+    let mut bad = base.to_vec();
+    bad.extend(["--alpha", "1.5"]);
+    assert!(fails(&bad).contains("alpha"));
+    let mut bad = base.to_vec();
+    bad.extend(["--domain", "nope"]);
+    assert!(fails(&bad).contains("nope"));
+    let mut bad = base.to_vec();
+    bad.extend(["--tiers", "x;;y"]);
+    assert!(fails(&bad).contains("empty tier"));
+}

@@ -361,3 +361,42 @@ fn exact_factors_agree_with_the_default_tolerance() {
         assert!((a.p_value - b.p_value).abs() <= 1e-7, "{z:?}");
     }
 }
+
+#[test]
+fn fisher_z_rejects_what_it_cannot_test() {
+    let data = Dataset::synthetic(50, 3);
+    let e = Engine::cpu();
+    let fz = IndependenceTest::fisher_z;
+    let msg = |r: ceteris::Result<_>| {
+        r.map(|_: ceteris::independence::TestResult| ())
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(msg(fz().run(&e, &data, &["x", "z"], &["y"], &[])).contains("exactly one X"));
+    assert!(msg(fz()
+        .null(Null::Permutation(10))
+        .run(&e, &data, &["x"], &["y"], &[]))
+    .contains("normal null"));
+    // x and t2 = 2·t are collinear given t: a singular correlation matrix, named
+    let t: Vec<f64> = data
+        .column("t")
+        .unwrap()
+        .iter()
+        .map(|v| 2.0 * v + 1.0)
+        .collect();
+    let d2 = data.clone().with_column("t2", t).unwrap();
+    assert!(msg(fz().run(&e, &d2, &["x"], &["y"], &["t", "t2"])).contains("singular"));
+    // 11 rows, 8 conditioning columns: n − |Z| − 3 = 0 degrees of freedom
+    let mut tiny = Dataset::new();
+    for c in 0..10 {
+        let v = (0..11)
+            .map(|i: usize| ((i * i * (c + 1) + 3 * i * c) % 17) as f64)
+            .collect();
+        tiny.push_column(&format!("c{c}"), v).unwrap();
+    }
+    let z: Vec<String> = (2..10).map(|c| format!("c{c}")).collect();
+    let z: Vec<&str> = z.iter().map(String::as_str).collect();
+    let r = fz().run(&e, &tiny, &["c0"], &["c1"], &z);
+    let m = msg(r);
+    assert!(m.contains("too few rows"), "{m}");
+}

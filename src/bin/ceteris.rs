@@ -44,6 +44,8 @@ enum Command {
     Sweep(Box<SweepArgs>),
     /// Average causal effect between two intervention sets.
     Effect(Box<EffectArgs>),
+    /// Causal discovery: PC-stable, or CD-NOD with --domain, on batched CI tests.
+    Discover(Box<DiscoverArgs>),
     /// Run every capability at standard sizes on built-in synthetic data, on every backend.
     Bench(BenchArgs),
 }
@@ -102,6 +104,74 @@ struct EffectArgs {
     backend: String,
 }
 
+/// Options of a conditional-independence test, shared by `independence` and `discover`.
+#[derive(clap::Args)]
+struct TestOpts {
+    /// hsic, kci, rcot, rcit or fisherz.
+    #[arg(long, default_value = "kci")]
+    test: String,
+    /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
+    /// gamma or chi2.
+    #[arg(long, default_value = "default")]
+    null: String,
+    #[arg(long, default_value_t = 1000)]
+    permutations: u32,
+    /// Monte-Carlo draws of the spectral null.
+    #[arg(long, default_value_t = 1000)]
+    samples: u32,
+    /// Test-wise deletion: per test, drop rows where any conditioning column equals this value
+    /// (e.g. 0).
+    #[arg(long)]
+    testwise_deletion: Option<f64>,
+    /// Low-rank tolerance of the kernel factors (relative residual trace; 0 = exact).
+    #[arg(long, default_value_t = 1e-9)]
+    tolerance: f64,
+    /// empirical, median or a fixed bandwidth (a number).
+    #[arg(long, default_value = "empirical")]
+    width: String,
+    /// rbf (Gaussian), laplace, linear or polynomial[:DEGREE] (default degree 2).
+    #[arg(long, default_value = "rbf")]
+    kernel: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+#[derive(clap::Args)]
+struct DiscoverArgs {
+    /// CSV file with a header row.
+    #[arg(long)]
+    data: String,
+    /// Columns to use, comma separated (default: all but --domain).
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    #[command(flatten)]
+    t: TestOpts,
+    /// Significance level of the tests.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Largest conditioning-set size.
+    #[arg(long)]
+    max_depth: Option<usize>,
+    /// CD-NOD: column holding the domain or time index.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Forbidden edges, e.g. `a->b,c->d`.
+    #[arg(long, value_delimiter = ',')]
+    forbid: Vec<String>,
+    /// Required edges, e.g. `a->b`.
+    #[arg(long, value_delimiter = ',')]
+    require: Vec<String>,
+    /// Tiers, earliest first: `a,b;c;d` (no edge from a later tier into an earlier one).
+    #[arg(long)]
+    tiers: Option<String>,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// json, dot or table.
+    #[arg(long, default_value = "json")]
+    format: String,
+}
+
 #[derive(clap::Args)]
 struct IndepArgs {
     /// CSV file with a header row.
@@ -116,32 +186,8 @@ struct IndepArgs {
     /// Conditioning columns, comma separated.
     #[arg(long, value_delimiter = ',')]
     z: Vec<String>,
-    /// hsic, kci, rcot or rcit.
-    #[arg(long, default_value = "kci")]
-    test: String,
-    /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
-    /// gamma or chi2.
-    #[arg(long, default_value = "default")]
-    null: String,
-    #[arg(long, default_value_t = 1000)]
-    permutations: u32,
-    /// Monte-Carlo draws of the spectral null.
-    #[arg(long, default_value_t = 1000)]
-    samples: u32,
-    /// Test-wise deletion: per test, drop rows where any --z column equals this value (e.g. 0).
-    #[arg(long)]
-    testwise_deletion: Option<f64>,
-    /// Low-rank tolerance of the kernel factors (relative residual trace; 0 = exact).
-    #[arg(long, default_value_t = 1e-9)]
-    tolerance: f64,
-    /// empirical, median or a fixed bandwidth (a number).
-    #[arg(long, default_value = "empirical")]
-    width: String,
-    /// rbf (Gaussian), laplace, linear or polynomial[:DEGREE] (default degree 2).
-    #[arg(long, default_value = "rbf")]
-    kernel: String,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    t: TestOpts,
     /// auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     backend: String,
@@ -236,6 +282,7 @@ fn main() -> ExitCode {
         Command::Independence(a) => independence(*a),
         Command::Sweep(a) => sweep(*a),
         Command::Effect(a) => effect(*a),
+        Command::Discover(a) => discover(*a),
         Command::Bench(a) => bench(a),
     };
     match result {
@@ -251,8 +298,10 @@ fn main() -> ExitCode {
 fn progress_bar(unit: &str) -> (ProgressBar, Instant) {
     let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
     bar.set_style(
-        ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} ({{eta}} left)"))
-            .expect("valid template"),
+        ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit} ({{eta}} left) {{msg}}"
+        ))
+        .expect("valid template"),
     );
     (bar, Instant::now())
 }
@@ -319,9 +368,96 @@ fn bootstrap(a: BootArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn independence(a: IndepArgs) -> Result<(), Error> {
-    use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Width};
+fn discover(a: DiscoverArgs) -> Result<(), Error> {
+    use ceteris::discovery::{EdgeKind, Knowledge, Pc};
     let data = Dataset::from_csv(&a.data)?;
+    let test = build_test(&a.t)?;
+    let edge = |spec: &str, what: &str| -> Result<(String, String), Error> {
+        spec.split_once("->")
+            .map(|(f, t)| (f.trim().to_string(), t.trim().to_string()))
+            .filter(|(f, t)| !f.is_empty() && !t.is_empty())
+            .ok_or_else(|| Error::param(what, format!("`{spec}` is not an edge FROM->TO")))
+    };
+    let mut k = Knowledge::new();
+    for e in &a.forbid {
+        let (f, t) = edge(e, "forbid")?;
+        k = k.forbid(&f, &t);
+    }
+    for e in &a.require {
+        let (f, t) = edge(e, "require")?;
+        k = k.require(&f, &t);
+    }
+    if let Some(spec) = &a.tiers {
+        let tiers: Vec<Vec<&str>> = spec
+            .split(';')
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .collect();
+        if tiers.iter().any(Vec::is_empty) {
+            return Err(Error::param("tiers", format!("`{spec}` has an empty tier")));
+        }
+        let refs: Vec<&[&str]> = tiers.iter().map(Vec::as_slice).collect();
+        k = k.tiers(&refs);
+    }
+    let format = a.format.as_str();
+    if !matches!(format, "json" | "dot" | "table") {
+        return Err(Error::param(
+            "format",
+            format!("unknown format `{format}` (json, dot, table)"),
+        ));
+    }
+    let engine = Engine::from_name(&a.backend)?;
+    let pc = Pc::new(test)
+        .alpha(a.alpha)
+        .max_depth(a.max_depth)
+        .knowledge(k)
+        .domain(a.domain.as_deref());
+    let cols: Vec<&str> = a.columns.iter().map(String::as_str).collect();
+    let (bar, started) = progress_bar("tests");
+    let tick = |level: usize, done: u64, total: u64| {
+        if bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        bar.set_message(format!("level {level}"));
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let r = pc.run_with_progress(&engine, &data, &cols, Some(&tick))?;
+    bar.finish_and_clear();
+    match format {
+        "dot" => say!("{}", r.to_dot().trim_end()),
+        "table" => {
+            for e in &r.edges {
+                let arrow = match e.kind {
+                    EdgeKind::Directed => "-->",
+                    EdgeKind::Undirected => "---",
+                    EdgeKind::Bidirected => "<->",
+                };
+                say!("{} {arrow} {}", e.from, e.to);
+            }
+            say!(
+                "{} tests in {} levels, {:.3} s on {}",
+                r.tests_run,
+                r.levels.len(),
+                r.seconds,
+                r.backend
+            );
+        }
+        _ => say!(
+            "{}",
+            serde_json::to_string_pretty(&r).expect("serialisable")
+        ),
+    }
+    Ok(())
+}
+
+/// The test the options describe.
+fn build_test(a: &TestOpts) -> Result<ceteris::independence::IndependenceTest, Error> {
+    use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Width};
     let kernel = match a.kernel.split_once(':') {
         None if a.kernel == "rbf" || a.kernel == "gaussian" => Kernel::Gaussian,
         None if a.kernel == "laplace" => Kernel::Laplace,
@@ -370,15 +506,16 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
             ))
         }
     };
-    let test = match a.test.as_str() {
+    Ok(match a.test.as_str() {
         "kci" => IndependenceTest::kci(),
         "hsic" => IndependenceTest::hsic(),
         "rcot" => IndependenceTest::rcot(),
         "rcit" => IndependenceTest::rcit(),
+        "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
         other => {
             return Err(Error::param(
                 "test",
-                format!("unknown test `{other}` (hsic, kci, rcot, rcit)"),
+                format!("unknown test `{other}` (hsic, kci, rcot, rcit, fisherz)"),
             ))
         }
     }
@@ -388,7 +525,12 @@ fn independence(a: IndepArgs) -> Result<(), Error> {
     .approx(approx)
     .testwise_deletion(a.testwise_deletion)
     .tolerance(a.tolerance)
-    .seed(a.seed);
+    .seed(a.seed))
+}
+
+fn independence(a: IndepArgs) -> Result<(), Error> {
+    let data = Dataset::from_csv(&a.data)?;
+    let test = build_test(&a.t)?;
     let engine = Engine::from_name(&a.backend)?;
     let z: Vec<&str> = a.z.iter().map(String::as_str).collect();
     let pairs: Vec<(Vec<&str>, Vec<&str>)> = if a.all_pairs {

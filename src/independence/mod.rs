@@ -28,6 +28,7 @@
 //! ```
 
 mod chi2mix;
+mod fisherz;
 mod kci;
 
 pub(crate) use kci::frob2;
@@ -101,6 +102,8 @@ pub enum TestKind {
     Rcot,
     /// RCIT: as RCoT with Z appended to Y.
     Rcit,
+    /// Fisher's z test of zero partial correlation (linear-Gaussian baseline).
+    FisherZ,
 }
 
 /// A configured kernel independence test.
@@ -295,6 +298,36 @@ impl IndependenceTest {
         }
     }
 
+    /// Fisher's z test of zero partial correlation, as causal-learn's `fisherz` (one X and one
+    /// Y column; the linear-Gaussian baseline of causal discovery). Kernel, width and null
+    /// options do not apply; the p-value is the two-sided normal tail.
+    ///
+    /// ```
+    /// use ceteris::{Dataset, Engine, independence::IndependenceTest};
+    /// let data = Dataset::synthetic(500, 2);
+    /// let r = IndependenceTest::fisher_z().run(&Engine::cpu(), &data, &["t"], &["y"], &["z"]).unwrap();
+    /// assert!(r.p_value < 1e-6);
+    /// ```
+    pub fn fisher_z() -> Self {
+        IndependenceTest {
+            kind: TestKind::FisherZ,
+            ..Self::kci()
+        }
+    }
+
+    /// Which test this is.
+    pub fn kind(&self) -> TestKind {
+        self.kind
+    }
+
+    /// The same options on KCI (discovery's conditional tests when HSIC is chosen).
+    pub(crate) fn into_kci(self) -> Self {
+        IndependenceTest {
+            kind: TestKind::Kci,
+            ..self
+        }
+    }
+
     /// Test-wise deletion: per test, drop the rows where any conditioning column equals
     /// `marker` (e.g. 0.0 for dropout zeros in single-cell data) before testing.
     ///
@@ -358,6 +391,7 @@ impl IndependenceTest {
             TestKind::Kci => "kci",
             TestKind::Rcot => "rcot",
             TestKind::Rcit => "rcit",
+            TestKind::FisherZ => "fisherz",
         }
     }
 
@@ -468,6 +502,47 @@ impl IndependenceTest {
                     format!("{s} is not a positive bandwidth"),
                 ));
             }
+        }
+        if self.kind == TestKind::FisherZ {
+            if x.len() != 1 || y.len() != 1 {
+                return Err(Error::param(
+                    if x.len() != 1 { "x" } else { "y" },
+                    "the Fisher-z test takes exactly one X and one Y column",
+                ));
+            }
+            if !matches!(self.null, Null::Gamma) {
+                return Err(Error::param(
+                    "null",
+                    "the Fisher-z test has a normal null; permutation and spectral nulls do not apply",
+                ));
+            }
+            let cols: Vec<&str> = x.iter().chain(y).chain(z).copied().collect();
+            for c in &cols {
+                cache.std_column(data, c)?;
+            }
+            let k = cols.len();
+            let mut corr = Mat::<f64>::identity(k, k);
+            for i in 0..k {
+                for j in 0..i {
+                    let r = cache.correlation(data, cols[i], cols[j])?;
+                    corr[(i, j)] = r;
+                    corr[(j, i)] = r;
+                }
+            }
+            let (statistic, p_value) = fisherz::test(&corr, n)?;
+            let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+            return Ok(TestResult {
+                test: self.name().into(),
+                statistic,
+                p_value,
+                n,
+                null: "normal".into(),
+                backend: engine.cpu_name(),
+                seconds: start.elapsed().as_secs_f64(),
+                x: names(x),
+                y: names(y),
+                z: names(z),
+            });
         }
         // residual trace of the factors, relative to the mean kernel diagonal: the X and Y factors
         // enter the statistic linearly (relative error ≈ tol / n); the Z factor is amplified by
@@ -721,9 +796,39 @@ impl IndependenceTest {
 #[derive(Default)]
 struct Cache {
     mats: Mutex<HashMap<String, Arc<Mat<f64>>>>,
+    corr: Mutex<HashMap<(String, String), f64>>,
 }
 
 impl Cache {
+    /// Checks that a column is finite and varies (the Fisher-z test's input rules).
+    fn std_column(&self, data: &Dataset, name: &str) -> Result<()> {
+        let key = (name.to_string(), name.to_string());
+        if self.corr.lock().expect("cache lock").contains_key(&key) {
+            return Ok(());
+        }
+        let c = data.finite_column(name)?;
+        if c.iter().all(|&v| v == c[0]) {
+            return Err(Error::ConstantColumn(name.to_string()));
+        }
+        self.corr.lock().expect("cache lock").insert(key, 1.0);
+        Ok(())
+    }
+
+    /// Pearson correlation of two checked columns, computed once per pair.
+    fn correlation(&self, data: &Dataset, a: &str, b: &str) -> Result<f64> {
+        let key = if a < b {
+            (a.to_string(), b.to_string())
+        } else {
+            (b.to_string(), a.to_string())
+        };
+        if let Some(&r) = self.corr.lock().expect("cache lock").get(&key) {
+            return Ok(r);
+        }
+        let r = fisherz::correlation(data.column(a)?, data.column(b)?);
+        self.corr.lock().expect("cache lock").insert(key, r);
+        Ok(r)
+    }
+
     fn get(&self, key: &str, build: impl FnOnce() -> Result<Mat<f64>>) -> Result<Arc<Mat<f64>>> {
         if let Some(m) = self.mats.lock().expect("cache lock").get(key) {
             return Ok(m.clone());
