@@ -1,7 +1,9 @@
 //! # ceteris
 //!
-//! Fast loops of causal inference — bootstrap resampling today — as WGSL compute shaders through
-//! wgpu, with a rayon CPU backend behind the same API. Every operation takes an [`Engine`] and
+//! Fast loops of causal inference — bootstrap resampling ([`Bootstrap`]), kernel independence
+//! tests ([`independence`]), causal discovery on batches of them ([`discovery`]) and intervention
+//! sweeps on structural causal models ([`scm`]) — as WGSL compute shaders through wgpu, with a
+//! rayon CPU backend behind the same API. Every operation takes an [`Engine`] and
 //! returns the same result type whichever backend ran; randomness is counter-based
 //! ([`rng`]), so replicate `b` is the same on the CPU and the GPU, for any thread count or shard.
 //!

@@ -269,7 +269,7 @@ struct BenchArgs {
     /// Backends to run: all (the CPU and every GPU adapter found), cpu or gpu.
     #[arg(long, default_value = "all")]
     backend: String,
-    /// Capabilities to run: all, bootstrap, independence or scm.
+    /// Capabilities to run: all, bootstrap, independence, scm or discovery.
     #[arg(long, default_value = "all")]
     only: String,
 }
@@ -969,6 +969,54 @@ fn random_linear_dag(m: usize) -> ceteris::scm::Scm {
     Scm::new(nodes).expect("a DAG by construction")
 }
 
+/// Discovery cases of `ceteris bench`: PC-stable with KCI on 6 nonlinear variables (n = 500) and
+/// with Fisher-z on 20 variables (n = 2000), on the CPU (the tests have no GPU path yet).
+fn discovery_bench(
+    a: &BenchArgs,
+    scale: usize,
+    rows: &mut Vec<serde_json::Value>,
+) -> Result<(), Error> {
+    use ceteris::discovery::Pc;
+    use ceteris::independence::IndependenceTest;
+    if a.backend == "gpu" {
+        return Ok(());
+    }
+    let cases = [
+        (
+            "pc-kci/6 vars",
+            sem_data(500 / scale, 6, 3),
+            IndependenceTest::kci(),
+        ),
+        (
+            "pc-fisherz/20 vars",
+            sem_data(2000 / scale, 20, 4),
+            IndependenceTest::fisher_z(),
+        ),
+    ];
+    let engine = Engine::cpu();
+    for (name, data, test) in cases {
+        let r = Pc::new(test).run(&engine, &data, &[])?;
+        if a.format == Format::Table {
+            say!(
+                "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests, {} edges)",
+                name,
+                data.n_rows(),
+                "-",
+                r.seconds,
+                "-",
+                r.backend,
+                r.tests_run,
+                r.edges.len()
+            );
+        }
+        rows.push(json!({
+            "case": name, "n": data.n_rows(), "tests": r.tests_run, "seconds": r.seconds,
+            "edges": r.edges.len(), "backend": r.backend,
+        }));
+    }
+    Ok(())
+}
+
 /// SCM sweep case of `ceteris bench`: 50-node linear DAG, 100 values of n0, 10 000 samples each.
 fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
     use ceteris::scm::{Intervention, Sweep};
@@ -1225,11 +1273,11 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             format!("unknown backend `{}` (all, cpu, gpu)", a.backend),
         ));
     }
-    if !["all", "bootstrap", "independence", "scm"].contains(&a.only.as_str()) {
+    if !["all", "bootstrap", "independence", "scm", "discovery"].contains(&a.only.as_str()) {
         return Err(Error::param(
             "only",
             format!(
-                "unknown capability `{}` (all, bootstrap, independence, scm)",
+                "unknown capability `{}` (all, bootstrap, independence, scm, discovery)",
                 a.only
             ),
         ));
@@ -1301,6 +1349,9 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     }
     if a.only == "all" || a.only == "scm" {
         scm_bench(&a, scale, &mut rows)?;
+    }
+    if a.only == "all" || a.only == "discovery" {
+        discovery_bench(&a, scale, &mut rows)?;
     }
     if a.format == Format::Json {
         say!(

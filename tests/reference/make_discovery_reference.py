@@ -40,15 +40,17 @@ def random_dag(rng, p, degree):
     return [[i for i in range(j) if rng.random() < prob] for j in range(p)]
 
 
-def sample(rng, parents, n, nonlinear, shift=None):
-    """Additive-noise data; shift[j] (an n-vector) is added to node j's equation."""
+def sample(rng, parents, n, nonlinear, shift=None, signs=True):
+    """Additive-noise data; shift[j] (an n-vector) is added to node j's equation. With
+    signs=False every weight is positive (no cancelling paths: the benchmarks' SHD then
+    measures the method, not near-unfaithful draws)."""
     p = len(parents)
     x = np.zeros((n, p))
     for j in range(p):
         e = rng.standard_normal(n)
         acc = np.zeros(n)
         for i in parents[j]:
-            w = rng.uniform(0.6, 1.4) * rng.choice([-1.0, 1.0])
+            w = rng.uniform(0.6, 1.4) * (rng.choice([-1.0, 1.0]) if signs else 1.0)
             if nonlinear:
                 f = [np.tanh, np.sin, lambda v: 0.5 * v * v - 0.5][(i + j) % 3]
                 acc += w * f(x[:, i] / max(np.std(x[:, i]), 1e-9) * 1.5)
