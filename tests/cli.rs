@@ -695,6 +695,11 @@ fn bench_quick_json() {
         match r.get("estimate") {
             // bootstrap rows
             Some(e) => assert!(e.as_f64().unwrap().is_finite(), "{r}"),
+            // discovery rows
+            None if r.get("edges").is_some() => {
+                assert!(r["tests"].as_u64().unwrap() >= 1, "{r}");
+                assert!(r["edges"].as_u64().unwrap() >= 1, "{r}");
+            }
             // independence-test rows
             None if r.get("tests").is_some() => {
                 assert!(r["tests"].as_u64().unwrap() >= 1, "{r}");
