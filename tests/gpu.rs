@@ -326,3 +326,104 @@ fn hsic_permutation_null_on_device_matches_cpu() {
         );
     }
 }
+
+#[test]
+fn fisher_z_partial_correlations_on_device_match_cpu() {
+    // The device gets the f64 correlation matrix rounded to f32 and runs the Cholesky/Schur
+    // complement in f32: for these well-conditioned sets (|S| ≤ 4) the partial correlation moves
+    // by under 1e-5, and the p-value by under 2φ(z)·√dof·δr/(1 − r²) < 1e-4 (the documented
+    // tolerance; BENCHMARKS.md and discovery's borderline rule use it).
+    use ceteris::independence::{IndependenceTest, Tester};
+    let Some(gpu) = common::gpu() else { return };
+    let d = data(500);
+    let cols = ["x", "z", "e", "y", "w", "t"];
+    let mut queries = Vec::new();
+    for depth in 0..=4 {
+        for (i, a) in cols.iter().enumerate() {
+            for b in &cols[i + 1..] {
+                let z: Vec<String> = cols
+                    .iter()
+                    .filter(|c| *c != a && *c != b)
+                    .take(depth)
+                    .map(|c| c.to_string())
+                    .collect();
+                queries.push((vec![a.to_string()], vec![b.to_string()], z));
+            }
+        }
+    }
+    // a singular set (mu0 = 1 + z) is reported by both backends
+    queries.push((vec![s("x")], vec![s("y")], vec![s("z"), s("mu0")]));
+    let cpu = Tester::new(&Engine::cpu(), &d, IndependenceTest::fisher_z()).batch(&queries);
+    let dev = Tester::new(gpu, &d, IndependenceTest::fisher_z()).batch(&queries);
+    for ((q, c), g) in queries.iter().zip(&cpu).zip(&dev) {
+        match (c, g) {
+            (Ok(c), Ok(g)) => {
+                assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+                let dof = (500 - q.2.len() - 3) as f64;
+                let r = |stat: f64| (stat / dof.sqrt()).tanh();
+                assert!((r(c.statistic) - r(g.statistic)).abs() < 1e-5, "{q:?}");
+                assert!(
+                    (c.p_value - g.p_value).abs() < 1e-4,
+                    "{q:?}: {} vs {}",
+                    c.p_value,
+                    g.p_value
+                );
+            }
+            (Err(a), Err(b)) => {
+                assert!(a.to_string().contains("singular") && b.to_string().contains("singular"))
+            }
+            _ => panic!("{q:?}: {c:?} vs {g:?}"),
+        }
+    }
+    // chunked into several dispatches (200-byte bindings: the 7 × 7 correlation matrix fits,
+    // 12 tests of |S| = 4 per dispatch): the same numbers
+    let small = Engine::gpu_with(GpuOptions {
+        max_binding_bytes: Some(200),
+        ..Default::default()
+    })
+    .unwrap();
+    let chunked = Tester::new(&small, &d, IndependenceTest::fisher_z()).batch(&queries);
+    for (a, b) in dev.iter().zip(&chunked) {
+        match (a, b) {
+            (Ok(a), Ok(b)) => assert_eq!(a.p_value, b.p_value),
+            (Err(_), Err(_)) => {}
+            _ => panic!("{a:?} vs {b:?}"),
+        }
+    }
+}
+
+#[test]
+fn pc_fisher_z_on_device_gives_the_cpu_graph() {
+    // The same graph on both backends, except where a decision is within the GPU tolerance
+    // (1e-4) of alpha, which the result lists.
+    use ceteris::discovery::Pc;
+    use ceteris::independence::IndependenceTest;
+    let Some(gpu) = common::gpu() else { return };
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/discovery_reference.json")).unwrap();
+    let mut compared = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["test"] != "fisherz" || !case["domain"].is_null() {
+            continue;
+        }
+        let mut d = Dataset::new();
+        for (j, c) in case["data"].as_array().unwrap().iter().enumerate() {
+            let v = c
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            d.push_column(&format!("X{}", j + 1), v).unwrap();
+        }
+        let pc = Pc::new(IndependenceTest::fisher_z());
+        let c = pc.run(&Engine::cpu(), &d, &[]).unwrap();
+        let g = pc.run(gpu, &d, &[]).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        if g.borderline.is_empty() {
+            assert_eq!(c.marks(), g.marks(), "{}", case["name"]);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 10, "{compared}");
+}

@@ -66,6 +66,40 @@ pub(crate) struct HsicJob<'a> {
     pub seed: u64,
 }
 
+/// Partial correlations of a batch of Fisher-z tests with conditioning sets of one size: test
+/// `t` is `(pairs[2t], pairs[2t+1] | sets[depth·t .. depth·(t+1)])`, indices into the `p × p`
+/// correlation matrix `corr` (row-major, computed in f64 on the host).
+pub(crate) struct PcorJob<'a> {
+    pub p: usize,
+    pub corr: &'a [f64],
+    pub depth: usize,
+    pub pairs: &'a [u32],
+    pub sets: &'a [u32],
+}
+
+impl PcorJob<'_> {
+    /// Number of tests.
+    pub fn tests(&self) -> usize {
+        self.pairs.len() / 2
+    }
+
+    /// The `(X, Y, Z…)` correlation submatrix of test `t`.
+    pub fn submatrix(&self, t: usize) -> faer::Mat<f64> {
+        let vars: Vec<usize> = [self.pairs[2 * t], self.pairs[2 * t + 1]]
+            .into_iter()
+            .chain(
+                self.sets[self.depth * t..self.depth * (t + 1)]
+                    .iter()
+                    .copied(),
+            )
+            .map(|v| v as usize)
+            .collect();
+        faer::Mat::from_fn(vars.len(), vars.len(), |i, j| {
+            self.corr[vars[i] * self.p + vars[j]]
+        })
+    }
+}
+
 /// The operations every backend implements.
 pub(crate) trait Kernels {
     /// `reps.len() × job.outputs()` sums, replicate-major.
@@ -90,4 +124,7 @@ pub(crate) trait Kernels {
 
     /// The permuted HSIC statistics of permutations `perms`.
     fn hsic_permutations(&self, job: &HsicJob, perms: Range<u32>) -> Result<Vec<f64>>;
+
+    /// One partial correlation per test (NaN where the correlation matrix is singular).
+    fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>>;
 }

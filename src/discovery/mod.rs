@@ -407,15 +407,16 @@ impl Pc {
 
     /// Tolerance around alpha within which a test is reported as borderline. The default is the
     /// test's documented p-value agreement with causal-learn: 1e-4 for the kernel tests, 1e-9
-    /// for Fisher-z (a closed form in f64).
+    /// for Fisher-z on the CPU (a closed form in f64) and 1e-4 for Fisher-z on a GPU engine
+    /// (partial correlations in f32).
     pub fn borderline(mut self, tol: f64) -> Self {
         self.borderline = Some(tol);
         self
     }
 
-    fn borderline_tol(&self) -> f64 {
+    fn borderline_tol(&self, gpu: bool) -> f64 {
         self.borderline
-            .unwrap_or(if self.test.kind() == TestKind::FisherZ {
+            .unwrap_or(if self.test.kind() == TestKind::FisherZ && !gpu {
                 1e-9
             } else {
                 1e-4
@@ -449,7 +450,8 @@ impl Pc {
             self.test.clone()
         };
         let mut backend = String::new();
-        let mut res = self.search(&nodes, progress, |depth, queries, level_progress| {
+        let gpu = engine.kind() == crate::BackendKind::Gpu;
+        let mut res = self.search(&nodes, gpu, progress, |depth, queries, level_progress| {
             // one tester per level: factors of single columns are cheap to rebuild, and the
             // Z-regressions of one level's conditioning sets are not needed by the next
             let t = if depth == 0 { &self.test } else { &conditional };
@@ -498,7 +500,7 @@ impl Pc {
         let start = Instant::now();
         let nodes: Vec<String> = nodes.iter().map(|s| s.to_string()).collect();
         check_distinct(&nodes)?;
-        let mut res = self.search(&nodes, None, |_, q, _| oracle(q))?;
+        let mut res = self.search(&nodes, false, None, |_, q, _| oracle(q))?;
         res.backend = "oracle".into();
         res.seconds = start.elapsed().as_secs_f64();
         Ok(res)
@@ -554,6 +556,7 @@ impl Pc {
     fn search(
         &self,
         nodes: &[String],
+        gpu: bool,
         progress: Option<LevelProgress>,
         mut run: impl FnMut(usize, &[Query], Option<crate::ProgressFn>) -> Vec<Result<f64>>,
     ) -> Result<DiscoveryResult> {
@@ -563,7 +566,7 @@ impl Pc {
                 format!("{} is not in (0, 1)", self.alpha),
             ));
         }
-        let tol = self.borderline_tol();
+        let tol = self.borderline_tol(gpu);
         if tol.is_nan() || tol < 0.0 {
             return Err(Error::param("borderline", "must be a non-negative number"));
         }

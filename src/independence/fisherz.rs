@@ -24,47 +24,57 @@ pub(crate) fn correlation(a: &[f64], b: &[f64]) -> f64 {
     (sab / (saa * sbb).sqrt()).clamp(-1.0, 1.0)
 }
 
-/// `(statistic, p-value)` from the `k × k` correlation matrix of `(X, Y, Z…)` (X first, Y second)
-/// and the row count.
-pub(crate) fn test(corr: &Mat<f64>, n: usize) -> Result<(f64, f64)> {
-    let k = corr.nrows();
-    let dof = n as f64 - (k - 2) as f64 - 3.0;
-    if dof <= 0.0 {
+/// Checks that `n` rows leave a positive `n − |Z| − 3`.
+pub(crate) fn check_rows(n: usize, conditioning: usize) -> Result<()> {
+    if n < conditioning + 4 {
         return Err(Error::TooFewRows {
-            what: format!("a Fisher-z test with {} conditioning columns", k - 2),
-            need: k + 2,
+            what: format!("a Fisher-z test with {conditioning} conditioning columns"),
+            need: conditioning + 4,
             got: n,
         });
     }
-    let llt = corr.llt(Side::Lower).map_err(|_| {
-        Error::param(
-            "z",
-            "the correlation matrix of X, Y and Z is singular (a column is a linear combination of others)",
-        )
-    })?;
+    Ok(())
+}
+
+fn singular() -> Error {
+    Error::param(
+        "z",
+        "the correlation matrix of X, Y and Z is singular (a column is a linear combination of others)",
+    )
+}
+
+/// The partial correlation of X and Y given Z from the correlation matrix of `(X, Y, Z…)`.
+pub(crate) fn partial_correlation(corr: &Mat<f64>) -> Result<f64> {
+    let k = corr.nrows();
+    let llt = corr.llt(Side::Lower).map_err(|_| singular())?;
     // a correlation matrix has unit diagonal, so a pivot² below 1e-12 means a column is (to
     // within 1e-12 of its variance) a linear combination of the ones before it
     let l = llt.L();
     if (0..k).any(|i| l[(i, i)] * l[(i, i)] < 1e-12) {
-        return Err(Error::param(
-            "z",
-            "the correlation matrix of X, Y and Z is singular (a column is a linear combination of others)",
-        ));
+        return Err(singular());
     }
     // columns 0 and 1 of P = R⁻¹
     let e = Mat::from_fn(k, 2, |i, j| if i == j { 1.0 } else { 0.0 });
     let p = llt.solve(&e);
     let (p00, p01, p11) = (p[(0, 0)], p[(0, 1)], p[(1, 1)]);
     if !(p00 > 0.0 && p11 > 0.0 && p01.is_finite()) {
-        return Err(Error::param(
-            "z",
-            "the correlation matrix of X, Y and Z is numerically singular",
-        ));
+        return Err(singular());
     }
-    let mut r = -p01 / (p00 * p11).sqrt();
+    Ok(-p01 / (p00 * p11).sqrt())
+}
+
+/// `(statistic, p-value)` of a partial correlation `r` over `n` rows with `conditioning`
+/// columns (NaN `r`: a singular matrix, reported as such).
+pub(crate) fn finish(r: f64, n: usize, conditioning: usize) -> Result<(f64, f64)> {
+    if r.is_nan() {
+        return Err(singular());
+    }
+    check_rows(n, conditioning)?;
+    let mut r = r.clamp(-1.0, 1.0);
     if r.abs() >= 1.0 {
         r = (1.0 - f64::EPSILON) * r.signum();
     }
+    let dof = (n - conditioning - 3) as f64;
     let stat = dof.sqrt() * r.atanh().abs();
     let p = statrs::function::erf::erfc(stat / std::f64::consts::SQRT_2);
     Ok((stat, p))

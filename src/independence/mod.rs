@@ -31,6 +31,7 @@ mod chi2mix;
 mod fisherz;
 mod kci;
 
+pub(crate) use fisherz::partial_correlation;
 pub(crate) use kci::frob2;
 mod lowrank;
 mod rff;
@@ -442,107 +443,12 @@ impl IndependenceTest {
             r.seconds = start.elapsed().as_secs_f64();
             return Ok(r);
         }
+        self.check(data, x, y, z)?;
         let n = data.n_rows();
-        if n < MIN_ROWS {
-            return Err(Error::TooFewRows {
-                what: "a kernel independence test".into(),
-                need: MIN_ROWS,
-                got: n,
-            });
-        }
-        for (a, ra, b, rb) in [(x, "x", y, "y"), (x, "x", z, "z"), (y, "y", z, "z")] {
-            if let Some(c) = a.iter().find(|c| b.contains(c)) {
-                return Err(Error::param(
-                    rb,
-                    format!("column `{c}` is in both --{ra} and --{rb}"),
-                ));
-            }
-        }
-        if self.kind == TestKind::Hsic && !z.is_empty() {
-            return Err(Error::param(
-                "z",
-                "HSIC is unconditional; use --test kci for X ⫫ Y | Z",
-            ));
-        }
-        if matches!(self.kind, TestKind::Rcot | TestKind::Rcit)
-            && matches!(self.null, Null::Permutation(_))
-        {
-            return Err(Error::param(
-                "null",
-                "RCoT/RCIT use moment approximations (lpb4, hbe, gamma, chi2), not permutations",
-            ));
-        }
-        if let Null::Spectral(0) = self.null {
-            return Err(Error::param(
-                "samples",
-                "the spectral null needs at least 1 draw",
-            ));
-        }
-        if let Null::Permutation(p) = self.null {
-            if p == 0 {
-                return Err(Error::param("permutations", "must be at least 1"));
-            }
-            if !z.is_empty() {
-                return Err(Error::param(
-                    "null",
-                    "the permutation null is for unconditional tests; use gamma with --z",
-                ));
-            }
-        }
-        if !(self.tolerance >= 0.0 && self.tolerance < 1.0) {
-            return Err(Error::param(
-                "tolerance",
-                format!("{} is not in [0, 1)", self.tolerance),
-            ));
-        }
-        if let Width::Fixed(s) = self.width {
-            if !(s > 0.0 && s.is_finite()) {
-                return Err(Error::param(
-                    "width",
-                    format!("{s} is not a positive bandwidth"),
-                ));
-            }
-        }
         if self.kind == TestKind::FisherZ {
-            if x.len() != 1 || y.len() != 1 {
-                return Err(Error::param(
-                    if x.len() != 1 { "x" } else { "y" },
-                    "the Fisher-z test takes exactly one X and one Y column",
-                ));
-            }
-            if !matches!(self.null, Null::Gamma) {
-                return Err(Error::param(
-                    "null",
-                    "the Fisher-z test has a normal null; permutation and spectral nulls do not apply",
-                ));
-            }
-            let cols: Vec<&str> = x.iter().chain(y).chain(z).copied().collect();
-            for c in &cols {
-                cache.std_column(data, c)?;
-            }
-            let k = cols.len();
-            let mut corr = Mat::<f64>::identity(k, k);
-            for i in 0..k {
-                for j in 0..i {
-                    let r = cache.correlation(data, cols[i], cols[j])?;
-                    corr[(i, j)] = r;
-                    corr[(j, i)] = r;
-                }
-            }
-            let (statistic, p_value) = fisherz::test(&corr, n)?;
-            let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-            return Ok(TestResult {
-                test: self.name().into(),
-                statistic,
-                p_value,
-                n,
-                null: "normal".into(),
-                backend: engine.cpu_name(),
-                seconds: start.elapsed().as_secs_f64(),
-                x: names(x),
-                y: names(y),
-                z: names(z),
-            });
+            return self
+                .fisher_z_batch(engine, data, &[(x, y, z)], cache)
+                .remove(0);
         }
         // residual trace of the factors, relative to the mean kernel diagonal: the X and Y factors
         // enter the statistic linearly (relative error ≈ tol / n); the Z factor is amplified by
@@ -721,6 +627,207 @@ impl IndependenceTest {
             y: names(y),
             z: names(z),
         })
+    }
+
+    /// Validation shared by every test (before any computation).
+    fn check(&self, data: &Dataset, x: &[&str], y: &[&str], z: &[&str]) -> Result<()> {
+        let n = data.n_rows();
+        if n < MIN_ROWS {
+            return Err(Error::TooFewRows {
+                what: "a kernel independence test".into(),
+                need: MIN_ROWS,
+                got: n,
+            });
+        }
+        for (a, ra, b, rb) in [(x, "x", y, "y"), (x, "x", z, "z"), (y, "y", z, "z")] {
+            if let Some(c) = a.iter().find(|c| b.contains(c)) {
+                return Err(Error::param(
+                    rb,
+                    format!("column `{c}` is in both --{ra} and --{rb}"),
+                ));
+            }
+        }
+        if self.kind == TestKind::Hsic && !z.is_empty() {
+            return Err(Error::param(
+                "z",
+                "HSIC is unconditional; use --test kci for X ⫫ Y | Z",
+            ));
+        }
+        if matches!(self.kind, TestKind::Rcot | TestKind::Rcit)
+            && matches!(self.null, Null::Permutation(_))
+        {
+            return Err(Error::param(
+                "null",
+                "RCoT/RCIT use moment approximations (lpb4, hbe, gamma, chi2), not permutations",
+            ));
+        }
+        if let Null::Spectral(0) = self.null {
+            return Err(Error::param(
+                "samples",
+                "the spectral null needs at least 1 draw",
+            ));
+        }
+        if let Null::Permutation(p) = self.null {
+            if p == 0 {
+                return Err(Error::param("permutations", "must be at least 1"));
+            }
+            if !z.is_empty() {
+                return Err(Error::param(
+                    "null",
+                    "the permutation null is for unconditional tests; use gamma with --z",
+                ));
+            }
+        }
+        if !(self.tolerance >= 0.0 && self.tolerance < 1.0) {
+            return Err(Error::param(
+                "tolerance",
+                format!("{} is not in [0, 1)", self.tolerance),
+            ));
+        }
+        if let Width::Fixed(s) = self.width {
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(Error::param(
+                    "width",
+                    format!("{s} is not a positive bandwidth"),
+                ));
+            }
+        }
+        if self.kind == TestKind::FisherZ {
+            if x.len() != 1 || y.len() != 1 {
+                return Err(Error::param(
+                    if x.len() != 1 { "x" } else { "y" },
+                    "the Fisher-z test takes exactly one X and one Y column",
+                ));
+            }
+            if !matches!(self.null, Null::Gamma) {
+                return Err(Error::param(
+                    "null",
+                    "the Fisher-z test has a normal null; permutation and spectral nulls do not apply",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fisher-z tests of a batch of checked queries: one correlation matrix (f64, host) shared
+    /// by all, the partial correlations on the engine's backend (one dispatch per
+    /// conditioning-set size), the p-values in f64.
+    fn fisher_z_batch(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        queries: &[(&[&str], &[&str], &[&str])],
+        cache: &Cache,
+    ) -> Vec<Result<TestResult>> {
+        let start = Instant::now();
+        let n = data.n_rows();
+        let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();
+        // columns in first-use order, each checked once
+        let mut cols: Vec<&str> = Vec::new();
+        let mut ok: Vec<usize> = Vec::new();
+        for (q, (x, y, z)) in queries.iter().enumerate() {
+            let checked = x
+                .iter()
+                .chain(y.iter())
+                .chain(z.iter())
+                .try_for_each(|c| cache.std_column(data, c))
+                .and_then(|_| fisherz::check_rows(n, z.len()));
+            match checked {
+                Err(e) => out[q] = Some(Err(e)),
+                Ok(()) => {
+                    for c in x.iter().chain(y.iter()).chain(z.iter()) {
+                        if !cols.contains(c) {
+                            cols.push(c);
+                        }
+                    }
+                    ok.push(q);
+                }
+            }
+        }
+        let p = cols.len();
+        let mut corr = vec![1.0; p * p];
+        for i in 0..p {
+            for j in 0..i {
+                match cache.correlation(data, cols[i], cols[j]) {
+                    Ok(r) => {
+                        corr[i * p + j] = r;
+                        corr[j * p + i] = r;
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        return queries
+                            .iter()
+                            .map(|_| Err(Error::param("data", msg.clone())))
+                            .collect();
+                    }
+                }
+            }
+        }
+        let idx = |c: &str| cols.iter().position(|v| *v == c).expect("indexed") as u32;
+        let mut depths: Vec<usize> = ok.iter().map(|&q| queries[q].2.len()).collect();
+        depths.sort_unstable();
+        depths.dedup();
+        for depth in depths {
+            let group: Vec<usize> = ok
+                .iter()
+                .copied()
+                .filter(|&q| queries[q].2.len() == depth)
+                .collect();
+            let pairs: Vec<u32> = group
+                .iter()
+                .flat_map(|&q| [idx(queries[q].0[0]), idx(queries[q].1[0])])
+                .collect();
+            let sets: Vec<u32> = group
+                .iter()
+                .flat_map(|&q| queries[q].2.iter().map(|c| idx(c)))
+                .collect();
+            let job = crate::backend::PcorJob {
+                p,
+                corr: &corr,
+                depth,
+                pairs: &pairs,
+                sets: &sets,
+            };
+            match engine.dispatch(|k| k.partial_correlations(&job)) {
+                Err(e) => {
+                    for &q in &group {
+                        out[q] = Some(Err(match &e {
+                            Error::Gpu { kind, message } => Error::Gpu {
+                                kind,
+                                message: message.clone(),
+                            },
+                            other => Error::param("test", other.to_string()),
+                        }));
+                    }
+                }
+                Ok((rs, ran)) => {
+                    for (&q, &r) in group.iter().zip(&rs) {
+                        let (x, y, z) = queries[q];
+                        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+                        out[q] = Some(fisherz::finish(r, n, depth).map(|(statistic, p_value)| {
+                            TestResult {
+                                test: self.name().into(),
+                                statistic,
+                                p_value,
+                                n,
+                                null: "normal".into(),
+                                backend: match &ran.fallback {
+                                    Some(why) => format!("{} (fallback: {why})", ran.backend),
+                                    None => ran.backend.clone(),
+                                },
+                                seconds: start.elapsed().as_secs_f64(),
+                                x: names(x),
+                                y: names(y),
+                                z: names(z),
+                            }
+                        }));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| r.expect("every query answered"))
+            .collect()
     }
 
     /// RCoT/RCIT (RIT when `z` is None) on standardised row-major data, features from the seed.
@@ -915,6 +1022,32 @@ impl<'a> Tester<'a> {
     ) -> Vec<Result<TestResult>> {
         let done = std::sync::atomic::AtomicU64::new(0);
         let total = queries.len() as u64;
+        if self.test.kind == TestKind::FisherZ && self.test.deletion.is_none() {
+            // one correlation matrix and one dispatch per conditioning-set size
+            let refs: Vec<(Vec<&str>, Vec<&str>, Vec<&str>)> = queries
+                .iter()
+                .map(|(x, y, z)| (strs(x), strs(y), strs(z)))
+                .collect();
+            let mut out: Vec<Option<Result<TestResult>>> = refs
+                .iter()
+                .map(|(x, y, z)| self.test.check(self.data, x, y, z).err().map(Err))
+                .collect();
+            let ok: Vec<usize> = (0..refs.len()).filter(|&q| out[q].is_none()).collect();
+            let batch: Vec<(&[&str], &[&str], &[&str])> = ok
+                .iter()
+                .map(|&q| (&refs[q].0[..], &refs[q].1[..], &refs[q].2[..]))
+                .collect();
+            let results = self
+                .test
+                .fisher_z_batch(self.engine, self.data, &batch, &self.cache);
+            for (&q, r) in ok.iter().zip(results) {
+                out[q] = Some(r);
+            }
+            if let Some(p) = progress {
+                p(total, total);
+            }
+            return out.into_iter().map(|r| r.expect("answered")).collect();
+        }
         queries
             .par_iter()
             .map(|(x, y, z)| {
@@ -930,6 +1063,10 @@ impl<'a> Tester<'a> {
             })
             .collect()
     }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
 
 /// RCoT/RCIT/RIT with given random features on raw columns (standardised here; with `rcit`, Z

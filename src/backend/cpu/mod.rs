@@ -1,7 +1,7 @@
 //! The CPU backend: rayon over replicates, f64 arithmetic, one replicate per task so results do
 //! not depend on the number of threads.
 
-use super::{HsicJob, Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use super::{HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SumsJob};
 use crate::bootstrap::plan::{Gen, ResamplePlan};
 use crate::error::Result;
 use rayon::prelude::*;
@@ -194,6 +194,15 @@ impl Kernels for CpuBackend {
                 let lyp =
                     faer::Mat::from_fn(job.n, job.ry, |i, j| job.ly[perm[i] as usize * job.ry + j]);
                 crate::independence::frob2(&(lx.transpose() * &lyp))
+            })
+            .collect())
+    }
+
+    fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>> {
+        Ok((0..job.tests())
+            .into_par_iter()
+            .map(|t| {
+                crate::independence::partial_correlation(&job.submatrix(t)).unwrap_or(f64::NAN)
             })
             .collect())
     }

@@ -8,7 +8,7 @@
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
 
-use super::{HsicJob, Kernels, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use super::{HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SumsJob};
 use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
 use crate::error::{Error, Result};
 use crate::rng::POISSON1_THRESHOLDS;
@@ -30,6 +30,7 @@ const SUMS: &str = include_str!("../../../shaders/sums.wgsl");
 const QUANTILE: &str = include_str!("../../../shaders/quantile.wgsl");
 const DRAWS: &str = include_str!("../../../shaders/draws.wgsl");
 const HSIC: &str = include_str!("../../../shaders/hsic.wgsl");
+const PCOR: &str = include_str!("../../../shaders/pcor.wgsl");
 
 /// The WGSL of one kernel family, as compiled: Philox (with the Poisson table filled in from
 /// [`POISSON1_THRESHOLDS`]) + the shared generator + the kernel. Public for the shader tests.
@@ -39,6 +40,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "quantile" => QUANTILE,
         "draws" => DRAWS,
         "hsic" => return Some(HSIC.to_string()),
+        "pcor" => return Some(PCOR.to_string()),
         _ => return None,
     };
     let mut philox = PHILOX.to_string();
@@ -49,7 +51,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
 }
 
 /// Names of the kernel families (for [`shader_source`]).
-pub const KERNELS: [&str; 4] = ["sums", "quantile", "draws", "hsic"];
+pub const KERNELS: [&str; 5] = ["sums", "quantile", "draws", "hsic", "pcor"];
 
 /// Options for [`crate::Engine::gpu_with`].
 #[derive(Clone, Debug, Default)]
@@ -97,6 +99,8 @@ pub(crate) struct GpuBackend {
     kat: wgpu::ComputePipeline,
     hsic_layout: wgpu::BindGroupLayout,
     hsic: wgpu::ComputePipeline,
+    /// Fisher-z partial correlations (the same layout as `hsic`: three read inputs).
+    pcor: wgpu::ComputePipeline,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -241,6 +245,18 @@ impl GpuBackend {
             compilation_options: Default::default(),
             cache: None,
         });
+        let pcor_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("pcor"),
+            source: wgpu::ShaderSource::Wgsl(PCOR.into()),
+        });
+        let pcor = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("pcor"),
+            layout: Some(&hsic_pl),
+            module: &pcor_module,
+            entry_point: Some("pcor"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err("validation", e));
         }
@@ -262,6 +278,7 @@ impl GpuBackend {
             kat,
             hsic_layout,
             hsic,
+            pcor,
             lost,
         })
     }
@@ -661,6 +678,62 @@ impl Kernels for GpuBackend {
                     })
                     .sum::<f64>()
             }));
+            lo = hi;
+        }
+        Ok(out)
+    }
+
+    fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>> {
+        const MAXD: usize = 16;
+        if job.depth > MAXD {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "conditioning sets of {} columns exceed the shader's {MAXD}",
+                    job.depth
+                ),
+            ));
+        }
+        let tests = job.tests();
+        if tests == 0 {
+            return Ok(Vec::new());
+        }
+        let corr: Vec<f32> = job.corr.iter().map(|&v| v as f32).collect();
+        let corr = self.storage("correlations", bytemuck::cast_slice(&corr))?;
+        // tests per dispatch: output and set indices within one binding
+        let per_batch = (self.max_binding / 4 / (job.depth.max(2) as u64))
+            .min(64 * MAX_DISPATCH as u64 * MAX_DISPATCH as u64)
+            .max(1) as usize;
+        let mut out = Vec::with_capacity(tests);
+        let mut lo = 0;
+        while lo < tests {
+            let hi = (lo + per_batch).min(tests);
+            let m = hi - lo;
+            let pairs = self.storage("pairs", bytemuck::cast_slice(&job.pairs[2 * lo..2 * hi]))?;
+            // a zero-length binding is invalid: pad the sets of level 0 with one word
+            let sets_slice = &job.sets[job.depth * lo..job.depth * hi];
+            let pad = [0u32];
+            let sets = self.storage(
+                "sets",
+                bytemuck::cast_slice(if sets_slice.is_empty() {
+                    &pad
+                } else {
+                    sets_slice
+                }),
+            )?;
+            let groups = (m as u64).div_ceil(64);
+            let gx = groups.min(MAX_DISPATCH as u64) as u32;
+            let gy = groups.div_ceil(gx as u64) as u32;
+            let params: [u32; 4] = [job.p as u32, job.depth as u32, m as u32, gx * 64];
+            let words = self.dispatch_once(
+                &self.pcor,
+                &self.hsic_layout,
+                bytemuck::cast_slice(&params),
+                &[&corr, &pairs, &sets],
+                (gx, gy),
+                m,
+            )?;
+            out.extend(words.iter().map(|&w| f32::from_bits(w) as f64));
             lo = hi;
         }
         Ok(out)
