@@ -1213,3 +1213,95 @@ fn cli_counterfactual_fit_interventions_and_plot() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn additive_fit_equals_normal_equations_on_the_documented_basis() {
+    // independent reference: the basis of FitKind::Additive built here, the normal equations
+    // solved by Gaussian elimination
+    let truth = Scm::new(vec![
+        Node::linear("X", 0.5, &[], Noise::Laplace { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            1.0,
+            &[("X", 0.3)],
+            vec![unary(Func::Sin, "X", 1.0, 2.0)],
+            Noise::Normal { scale: 0.2 },
+        ),
+    ])
+    .unwrap();
+    let n = 3000usize;
+    let data = truth.sample(&[], n, 8).unwrap();
+    let (x, y) = (data.column("X").unwrap(), data.column("Y").unwrap());
+    let mu = x.iter().sum::<f64>() / n as f64;
+    let sd = (x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
+    let phi = |v: f64| {
+        let z = (v - mu) / sd;
+        [1.0, v, z.tanh(), z * z]
+    };
+    let mut a = [[0.0f64; 5]; 4];
+    for (&xi, &yi) in x.iter().zip(y) {
+        let f = phi(xi);
+        for r in 0..4 {
+            for c in 0..4 {
+                a[r][c] += f[r] * f[c];
+            }
+            a[r][4] += f[r] * yi;
+        }
+    }
+    for k in 0..4 {
+        let piv = (k..4)
+            .max_by(|&i, &j| a[i][k].abs().total_cmp(&a[j][k].abs()))
+            .unwrap();
+        a.swap(k, piv);
+        for i in 0..4 {
+            if i != k {
+                let (f, pivot) = (a[i][k] / a[k][k], a[k]);
+                for (cell, p) in a[i].iter_mut().zip(pivot).skip(k) {
+                    *cell -= f * p;
+                }
+            }
+        }
+    }
+    let beta: Vec<f64> = (0..4).map(|k| a[k][4] / a[k][k]).collect();
+    let rss: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(&xi, &yi)| {
+            let f = phi(xi);
+            (yi - (0..4).map(|k| beta[k] * f[k]).sum::<f64>()).powi(2)
+        })
+        .sum();
+    let m = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Additive).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    let node = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Y")
+        .unwrap();
+    let close = |got: &serde_json::Value, want: f64, what: &str| {
+        let got = got.as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-8 * (1.0 + want.abs()),
+            "{what}: {got} vs {want}"
+        );
+    };
+    close(&node["intercept"], beta[0], "intercept");
+    close(&node["coefficients"]["X"], beta[1], "linear");
+    let terms = node["terms"].as_array().unwrap();
+    assert_eq!(
+        (terms[0]["fn"].as_str(), terms[1]["fn"].as_str()),
+        (Some("tanh"), Some("square"))
+    );
+    close(&terms[0]["weight"], beta[2], "tanh weight");
+    close(&terms[1]["weight"], beta[3], "square weight");
+    for t in terms {
+        close(&t["inner_scale"], 1.0 / sd, "inner_scale");
+        close(&t["inner_shift"], -mu / sd, "inner_shift");
+    }
+    close(
+        &node["noise"]["scale"],
+        (rss / (n as f64 - 4.0)).sqrt(),
+        "noise scale",
+    );
+}

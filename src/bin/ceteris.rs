@@ -968,12 +968,20 @@ fn sweep_plot(out: &serde_json::Value, path: &str) -> Result<(), Error> {
         .y_label_area_size(60)
         .build_cartesian_2d(x0..x1, y0..y1)
         .map_err(|e| io(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(outcome)
-        .draw()
-        .map_err(|e| io(&e))?;
+    // the setting index takes whole numbers only
+    let index_labels = |x: &f64| {
+        if x.fract() == 0.0 {
+            format!("{x}")
+        } else {
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(outcome);
+    if !by_value {
+        mesh.x_label_formatter(&index_labels);
+    }
+    mesh.draw().map_err(|e| io(&e))?;
     let palette = [
         BLUE,
         RED,

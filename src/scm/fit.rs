@@ -7,6 +7,18 @@ use faer::linalg::solvers::SolveLstsq;
 use faer::Mat;
 
 /// Which structural equations [`Scm::fit`] estimates.
+///
+/// ```
+/// use ceteris::scm::{parse_graph, FitKind, Func, Node, Noise, Scm, Term};
+/// let truth = Scm::new(vec![
+///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+///     Node::additive("Y", 0.0, &[], vec![Term::Unary { func: Func::Tanh, parent: "X".into(),
+///         weight: 2.0, inner_scale: 1.0, inner_shift: 0.0 }], Noise::Normal { scale: 0.1 }),
+/// ]).unwrap();
+/// let data = truth.sample(&[], 2000, 3).unwrap();
+/// let model = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Additive).unwrap();
+/// assert!(model.to_json().contains("\"tanh\""));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FitKind {
     /// `X = intercept + Σ b_p · p + N`.

@@ -900,6 +900,17 @@ impl Scm {
 }
 
 /// A counterfactual prediction for one observed unit (see [`Scm::counterfactual`]).
+///
+/// ```
+/// use ceteris::scm::{Intervention, Noise, Node, Scm};
+/// let m = Scm::new(vec![
+///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+///     Node::linear("Y", 0.0, &[("X", -1.0)], Noise::Laplace { scale: 1.0 }),
+/// ]).unwrap();
+/// let cf = m.counterfactual(&[("X", 2.0), ("Y", -1.5)], &[Intervention::shift("X", 1.0)]).unwrap();
+/// assert_eq!((cf.values["X"], cf.values["Y"]), (3.0, -2.5));
+/// assert_eq!(cf.noise["Y"], 0.5);
+/// ```
 #[derive(Clone, Debug, Serialize)]
 pub struct Counterfactual {
     /// Every node's counterfactual value.
