@@ -1,7 +1,7 @@
 //! Structural causal models: scm-json/v1 reading and validation, closed forms for linear models,
 //! and Monte-Carlo sweeps checked against exact moments within 5 standard errors.
 
-use ceteris::scm::{Func, Intervention, Node, Noise, Scm, Sweep, Term};
+use ceteris::scm::{parse_graph, FitKind, Func, Intervention, Node, Noise, Scm, Sweep, Term};
 use ceteris::{Engine, Error};
 
 const MODEL: &str = r#"{
@@ -390,4 +390,918 @@ fn cli_sweep_and_effect() {
         "{err}"
     );
     std::fs::remove_dir_all(&dir).ok();
+}
+
+fn model_err<T: std::fmt::Debug>(r: Result<T, Error>, name: &str, needle: &str) {
+    match r {
+        Err(Error::InvalidParameter {
+            name: got, reason, ..
+        }) => {
+            assert_eq!(got, name, "{reason}");
+            assert!(
+                reason.contains(needle),
+                "`{reason}` should mention `{needle}`"
+            );
+        }
+        other => panic!("expected an error naming `{name}`, got {other:?}"),
+    }
+}
+
+#[test]
+fn counterfactuals_of_a_linear_model_match_hand_computation() {
+    // Z = N_Z, X = Z + N_X, Y = 1 − X + 3Z + N_Y. Unit: Z = 0.3, X = 1.2, Y = 2, so
+    // N_Z = 0.3, N_X = 0.9, N_Y = 2 − (1 − 1.2 + 0.9) = 1.3.
+    let m = Scm::from_json(MODEL).unwrap();
+    let unit = [("Z", 0.3), ("X", 1.2), ("Y", 2.0)];
+    let close = |a: f64, b: f64| assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    let cf = m
+        .counterfactual(&unit, &[Intervention::atomic("X", 0.0)])
+        .unwrap();
+    close(cf.noise["Y"], 1.3);
+    close(cf.noise["X"], 0.9);
+    close(cf.values["Z"], 0.3);
+    close(cf.values["X"], 0.0);
+    close(cf.values["Y"], 1.0 - 0.0 + 3.0 * 0.3 + 1.3);
+    // no intervention reproduces the unit
+    let same = m.counterfactual(&unit, &[]).unwrap();
+    for (n, v) in unit {
+        close(same.values[n], v);
+    }
+    // an upstream intervention propagates through the abducted noises: do(Z := 1), X shifted by 1
+    let cf = m
+        .counterfactual(
+            &unit,
+            &[
+                Intervention::atomic("Z", 1.0),
+                Intervention::shift("X", 1.0),
+            ],
+        )
+        .unwrap();
+    let x = 1.0 + 0.9 + 1.0;
+    close(cf.values["X"], x);
+    close(cf.values["Y"], 1.0 - x + 3.0 + 1.3);
+    // linear model: the counterfactual contrast of do(X := 1) vs do(X := 0) is the coefficient
+    let a = m
+        .counterfactual(&unit, &[Intervention::atomic("X", 1.0)])
+        .unwrap();
+    let b = m
+        .counterfactual(&unit, &[Intervention::atomic("X", 0.0)])
+        .unwrap();
+    close(a.values["Y"] - b.values["Y"], -1.0);
+}
+
+fn unary(func: Func, parent: &str, weight: f64, inner_scale: f64) -> Term {
+    Term::Unary {
+        func,
+        parent: parent.into(),
+        weight,
+        inner_scale,
+        inner_shift: 0.0,
+    }
+}
+
+#[test]
+fn counterfactuals_of_a_nonlinear_additive_model() {
+    // Y = 0.5 + X + 2 tanh(1.5 X) − 0.5 X² + U(−1, 1); W = X·Y + Laplace(0.2)
+    let m = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            0.5,
+            &[("X", 1.0)],
+            vec![
+                unary(Func::Tanh, "X", 2.0, 1.5),
+                unary(Func::Square, "X", -0.5, 1.0),
+            ],
+            Noise::Uniform {
+                low: -1.0,
+                high: 1.0,
+            },
+        ),
+        Node::additive(
+            "W",
+            0.0,
+            &[],
+            vec![Term::Product {
+                parents: vec!["X".into(), "Y".into()],
+                weight: 1.0,
+            }],
+            Noise::Laplace { scale: 0.2 },
+        ),
+    ])
+    .unwrap();
+    let f = |x: f64| 0.5 + x + 2.0 * (1.5 * x).tanh() - 0.5 * x * x;
+    let (x, ny, nw) = (0.4, 0.25, -0.7);
+    let y = f(x) + ny;
+    let w = x * y + nw;
+    let cf = m
+        .counterfactual(
+            &[("X", x), ("Y", y), ("W", w)],
+            &[Intervention::atomic("X", -1.0)],
+        )
+        .unwrap();
+    let yc = f(-1.0) + ny;
+    assert!((cf.values["Y"] - yc).abs() < 1e-12);
+    assert!((cf.values["W"] - (-yc + nw)).abs() < 1e-12);
+    // shifting Y keeps X and moves W by X·δ
+    let cf = m
+        .counterfactual(
+            &[("X", x), ("Y", y), ("W", w)],
+            &[Intervention::shift("Y", 2.0)],
+        )
+        .unwrap();
+    assert!((cf.values["Y"] - (y + 2.0)).abs() < 1e-12);
+    assert!((cf.values["W"] - (w + 2.0 * x)).abs() < 1e-12);
+    // an observation outside the uniform noise's bounds is impossible
+    model_err(
+        m.counterfactual(&[("X", x), ("Y", f(x) + 1.5), ("W", w)], &[]),
+        "Y",
+        "outside its uniform bounds",
+    );
+}
+
+#[test]
+fn counterfactuals_with_a_logistic_node() {
+    // T = 1{U < sigmoid(Z)}, Y = 1 + 2T + Z + N
+    let m = Scm::new(vec![
+        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::logistic("T", 0.0, &[("Z", 1.0)], vec![]),
+        Node::linear(
+            "Y",
+            1.0,
+            &[("T", 2.0), ("Z", 1.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap();
+    let unit = [("Z", 0.5), ("T", 1.0), ("Y", 4.0)]; // N_Y = 4 − 3.5 = 0.5
+                                                     // raising Z raises P(T = 1): an observed 1 stays 1
+    let cf = m
+        .counterfactual(&unit, &[Intervention::atomic("Z", 2.0)])
+        .unwrap();
+    assert_eq!(cf.values["T"], 1.0);
+    assert!((cf.values["Y"] - (1.0 + 2.0 + 2.0 + 0.5)).abs() < 1e-12);
+    assert!(!cf.noise.contains_key("T"));
+    // do(T := 0) on the unit
+    let cf = m
+        .counterfactual(&unit, &[Intervention::atomic("T", 0.0)])
+        .unwrap();
+    assert!((cf.values["Y"] - (1.0 + 0.5 + 0.5)).abs() < 1e-12);
+    // lowering Z makes T = 1 random given the unit: refused, with the flip probability
+    // 1 − sigmoid(−1) / sigmoid(0.5)
+    let sig = |e: f64| 1.0 / (1.0 + (-e).exp());
+    let flip = 1.0 - sig(-1.0) / sig(0.5);
+    match m.counterfactual(&unit, &[Intervention::atomic("Z", -1.0)]) {
+        Err(Error::InvalidParameter { name, reason }) => {
+            assert_eq!(name, "T");
+            assert!(reason.contains("not determined"), "{reason}");
+            assert!(reason.contains(&flip.to_string()), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    model_err(
+        m.counterfactual(&[("Z", 0.5), ("T", 0.5), ("Y", 4.0)], &[]),
+        "T",
+        "0 or 1",
+    );
+}
+
+#[test]
+fn counterfactual_bad_input_is_named() {
+    let m = Scm::from_json(MODEL).unwrap();
+    let none: [Intervention; 0] = [];
+    model_err(
+        m.counterfactual(&[("Z", 0.3), ("X", 1.2)], &none),
+        "Y",
+        "lacks `Y`",
+    );
+    model_err(
+        m.counterfactual(&[("Z", 0.3), ("X", 1.2), ("Y", 1.0), ("Q", 1.0)], &none),
+        "observed",
+        "unknown node `Q`",
+    );
+    model_err(
+        m.counterfactual(&[("Z", 0.3), ("X", f64::NAN), ("Y", 1.0)], &none),
+        "X",
+        "not finite",
+    );
+    model_err(
+        m.counterfactual(&[("Z", 0.3), ("X", 1.0), ("Y", 1.0), ("X", 2.0)], &none),
+        "X",
+        "twice",
+    );
+    model_err(
+        m.counterfactual(
+            &[("Z", 0.3), ("X", 1.0), ("Y", 1.0)],
+            &[Intervention::atomic("Q", 1.0)],
+        ),
+        "node",
+        "unknown node `Q`",
+    );
+    model_err(
+        m.counterfactual(
+            &[("Z", 0.3), ("X", 1.0), ("Y", 1.0)],
+            &[Intervention::atomic("X", f64::INFINITY)],
+        ),
+        "X",
+        "out of range",
+    );
+    // a counterfactual that overflows is an error, not an infinity
+    let e = Scm::new(vec![
+        Node::linear("A", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "B",
+            0.0,
+            &[],
+            vec![unary(Func::Exp, "A", 1.0, 1.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap();
+    model_err(
+        e.counterfactual(
+            &[("A", 0.0), ("B", 1.0)],
+            &[Intervention::atomic("A", 1000.0)],
+        ),
+        "B",
+        "not finite",
+    );
+}
+
+#[test]
+fn samples_have_the_closed_form_moments_and_match_the_sweep() {
+    let m = Scm::from_json(MODEL).unwrap();
+    let n = 40_000usize;
+    let d = m.sample(&[], n, 5).unwrap();
+    assert_eq!(d.names(), ["Z", "X", "Y"]);
+    assert_eq!(d.n_rows(), n);
+    let (x, y) = (d.column("X").unwrap(), d.column("Y").unwrap());
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let (mx, my) = (mean(x), mean(y));
+    let e = m.exact(&[], "Y").unwrap(); // mean 1, variance 5.25
+    within(my, e.mean, (e.variance / n as f64).sqrt(), "E[Y]");
+    within(mx, 0.0, (1.25 / n as f64).sqrt(), "E[X]");
+    // observational slope Cov(X, Y) / Var(X) = 1.75 / 1.25 = 1.4, residual variance
+    // 5.25 − 1.75² / 1.25 = 2.8; its standard error is sqrt(2.8 / (n Var X))
+    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
+    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
+    within(sxy / sxx, 1.4, (2.8 / (n as f64 * 1.25)).sqrt(), "slope");
+    // interventional data: X is the constant, Y has the interventional law
+    let set = [Intervention::atomic("X", 1.0)];
+    let d = m.sample(&set, n, 5).unwrap();
+    assert!(d.column("X").unwrap().iter().all(|&v| v == 1.0));
+    let ey = m.exact(&set, "Y").unwrap();
+    within(
+        mean(d.column("Y").unwrap()),
+        ey.mean,
+        (ey.variance / n as f64).sqrt(),
+        "E[Y | do(X = 1)]",
+    );
+    // sample i is the sweep's sample i: same sum in the same order, so the same mean bit for bit
+    let r = Sweep::new("Y", vec![set.to_vec()])
+        .samples(n as u64)
+        .seed(5)
+        .run(&Engine::cpu(), &m)
+        .unwrap();
+    assert_eq!(r.points[0].mean, mean(d.column("Y").unwrap()));
+    // and independent of the thread count
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(|| m.sample(&set, n, 5).unwrap());
+    assert_eq!(one.column("Y").unwrap(), d.column("Y").unwrap());
+    assert!(
+        matches!(m.sample(&[], 0, 1), Err(Error::InvalidParameter { name, .. }) if name == "samples")
+    );
+    model_err(
+        m.sample(&[Intervention::shift("Q", 1.0)], 10, 1),
+        "node",
+        "unknown node `Q`",
+    );
+}
+
+#[test]
+fn intervention_sets_from_json_run_in_file_order() {
+    let m = Scm::from_json(MODEL).unwrap();
+    let sets = Intervention::sets_from_json(
+        r#"[[{"node": "X", "type": "atomic", "value": 1.0}],
+            [{"node": "X", "type": "shift", "delta": 1.0}, {"node": "Z", "type": "atomic", "value": -1}],
+            []]"#,
+    )
+    .unwrap();
+    assert_eq!(
+        sets,
+        vec![
+            vec![Intervention::atomic("X", 1.0)],
+            vec![
+                Intervention::shift("X", 1.0),
+                Intervention::atomic("Z", -1.0)
+            ],
+            vec![],
+        ]
+    );
+    let r = Sweep::new("Y", sets.clone())
+        .samples(20_000)
+        .run(&Engine::cpu(), &m)
+        .unwrap();
+    for (p, set) in r.points.iter().zip(&sets) {
+        let e = m.exact(set, "Y").unwrap();
+        within(p.mean, e.mean, p.std_error, "mean");
+    }
+    assert_eq!(r.points[1].shifts["X"], 1.0);
+    assert_eq!(r.points[1].interventions["Z"], -1.0);
+    for (text, needle) in [
+        ("{}", "list of intervention sets"),
+        ("[]", "no intervention sets"),
+        ("[1]", "set 0 is not a list"),
+        (
+            r#"[[], [{"node": "X", "type": "atomic"}]]"#,
+            "set 1, entry 0",
+        ),
+        (r#"[[{"node": "X", "type": "hard", "value": 1}]]"#, "`type`"),
+        (r#"[[{"type": "atomic", "value": 1}]]"#, "`node`"),
+        (
+            r#"[[{"node": "X", "type": "shift", "value": 1}]]"#,
+            "not `value`",
+        ),
+        (
+            r#"[[{"node": "X", "type": "shift", "delta": 1, "extra": 2}]]"#,
+            "unknown key `extra`",
+        ),
+        ("[[", "not valid JSON"),
+    ] {
+        model_err(Intervention::sets_from_json(text), "interventions", needle);
+    }
+    // node errors name the setting
+    let bad =
+        Intervention::sets_from_json(r#"[[], [{"node": "Q", "type": "atomic", "value": 1}]]"#)
+            .unwrap();
+    model_err(
+        Sweep::new("Y", bad).samples(10).run(&Engine::cpu(), &m),
+        "node",
+        "setting 1: unknown node `Q`",
+    );
+}
+
+#[test]
+fn progress_reaches_the_total_and_does_not_change_results() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let m = Scm::from_json(MODEL).unwrap();
+    let sweep = Sweep::new(
+        "Y",
+        (0..5)
+            .map(|i| vec![Intervention::atomic("X", i as f64)])
+            .collect(),
+    )
+    .samples(10_000)
+    .quantiles(&[0.5]);
+    let (last, calls) = (AtomicU64::new(0), AtomicU64::new(0));
+    let tick = |done: u64, total: u64| {
+        assert_eq!(total, 50_000);
+        assert!(done <= total);
+        last.fetch_max(done, Ordering::Relaxed);
+        calls.fetch_add(1, Ordering::Relaxed);
+    };
+    let a = sweep
+        .run_with_progress(&Engine::cpu(), &m, Some(&tick))
+        .unwrap();
+    assert_eq!(last.into_inner(), 50_000);
+    assert!(calls.into_inner() >= 5);
+    let b = sweep.run(&Engine::cpu(), &m).unwrap();
+    for (p, q) in a.points.iter().zip(&b.points) {
+        assert_eq!((p.mean, p.variance), (q.mean, q.variance));
+        assert_eq!(p.quantiles, q.quantiles);
+    }
+}
+
+#[test]
+fn sweeps_report_overflow_instead_of_nan() {
+    let m = Scm::new(vec![
+        Node::linear("A", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "B",
+            0.0,
+            &[],
+            vec![unary(Func::Exp, "A", 1.0, 1.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap();
+    let r = Sweep::new("B", vec![vec![], vec![Intervention::atomic("A", 1000.0)]])
+        .samples(100)
+        .run(&Engine::cpu(), &m);
+    model_err(r, "B", "setting 1");
+    model_err(
+        m.effect(&[Intervention::atomic("A", 1000.0)], &[], "B", 100, 0),
+        "B",
+        "not finite",
+    );
+}
+
+/// A fitted node's (intercept, coefficients by parent, noise scale).
+fn fitted(m: &Scm, name: &str) -> (f64, std::collections::BTreeMap<String, f64>, f64) {
+    let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    let node = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name)
+        .unwrap()
+        .clone();
+    let coef = node["coefficients"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, c)| (k.clone(), c.as_f64().unwrap()))
+        .collect();
+    (
+        node["intercept"].as_f64().unwrap(),
+        coef,
+        node["noise"]["scale"].as_f64().unwrap(),
+    )
+}
+
+#[test]
+fn linear_fit_recovers_the_coefficients_within_their_standard_errors() {
+    let truth = Scm::from_json(MODEL).unwrap();
+    let n = 20_000usize;
+    let data = truth.sample(&[], n, 11).unwrap();
+    let graph = parse_graph("Z->X->Y,Z->Y").unwrap();
+    let m = Scm::fit(&data, &graph, FitKind::Linear).unwrap();
+    let rn = (n as f64).sqrt();
+    // Z = N(0, 1): intercept = sample mean (se 1/√n), scale se σ/√(2n)
+    let (b0, _, s) = fitted(&m, "Z");
+    within(b0, 0.0, 1.0 / rn, "Z intercept");
+    within(s, 1.0, 1.0 / (2.0 * n as f64).sqrt(), "Z scale");
+    // X = Z + N(0, 0.5²): se(b) = σ / (√n sd(Z)) = 0.5/√n
+    let (b0, c, s) = fitted(&m, "X");
+    within(b0, 0.0, 0.5 / rn, "X intercept");
+    within(c["Z"], 1.0, 0.5 / rn, "X <- Z");
+    within(s, 0.5, 0.5 / (2.0 * n as f64).sqrt(), "X scale");
+    // Y = 1 − X + 3Z + N(0, 1): Cov(X, Z) = [[1.25, 1], [1, 1]], inverse [[4, −4], [−4, 5]],
+    // so se(b_X) = √(4/n) and se(b_Z) = √(5/n); with zero-mean regressors se(b0) = 1/√n
+    let (b0, c, s) = fitted(&m, "Y");
+    within(b0, 1.0, 1.0 / rn, "Y intercept");
+    within(c["X"], -1.0, 2.0 / rn, "Y <- X");
+    within(c["Z"], 3.0, 5f64.sqrt() / rn, "Y <- Z");
+    within(s, 1.0, 1.0 / (2.0 * n as f64).sqrt(), "Y scale");
+    // the fitted model is a model: it round-trips and answers interventional queries
+    let again = Scm::from_json(&m.to_json()).unwrap();
+    assert_eq!(again.names(), m.names());
+}
+
+#[test]
+fn additive_fit_spans_a_quadratic_and_estimates_its_noise() {
+    // Y = 1 + 0.5 X² + N(0, 0.3²): the basis (X, tanh z, z²) with z the standardised X spans
+    // 0.5 X², so the residual scale estimates 0.3 with standard error 0.3/√(2n)
+    let truth = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            1.0,
+            &[],
+            vec![unary(Func::Square, "X", 0.5, 1.0)],
+            Noise::Normal { scale: 0.3 },
+        ),
+        Node::linear(
+            "B",
+            0.0,
+            &[],
+            Noise::Uniform {
+                low: 0.0,
+                high: 1.0,
+            },
+        ),
+    ])
+    .unwrap();
+    let n = 20_000usize;
+    let mut data = truth.sample(&[], n, 4).unwrap();
+    // a binary parent gets only its linear term (its square and tanh would be collinear)
+    let b: Vec<f64> = data
+        .column("B")
+        .unwrap()
+        .iter()
+        .map(|&u| (u < 0.5) as u8 as f64)
+        .collect();
+    let y2: Vec<f64> = data
+        .column("Y")
+        .unwrap()
+        .iter()
+        .zip(&b)
+        .map(|(y, b)| y + 2.0 * b)
+        .collect();
+    data.push_column("T", b).unwrap();
+    data.push_column("Y2", y2).unwrap();
+    let m = Scm::fit(
+        &data,
+        &parse_graph("X->Y,X->Y2,T->Y2").unwrap(),
+        FitKind::Additive,
+    )
+    .unwrap();
+    let (_, c, s) = fitted(&m, "Y");
+    within(s, 0.3, 0.3 / (2.0 * n as f64).sqrt(), "Y scale");
+    assert!(c.contains_key("X"));
+    let (_, c, s) = fitted(&m, "Y2");
+    within(s, 0.3, 0.3 / (2.0 * n as f64).sqrt(), "Y2 scale");
+    // T's effect is linear and in the span: se ≤ σ / √(n Var T) · √(VIF); T ⫫ X, so VIF ≈ 1
+    within(c["T"], 2.0, 0.3 / (n as f64 * 0.25).sqrt(), "Y2 <- T");
+    let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    let y2 = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Y2")
+        .unwrap();
+    assert_eq!(y2["type"], "additive");
+    let terms: Vec<(String, String)> = y2["terms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["fn"].as_str().unwrap().into(),
+                t["parents"][0].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        terms,
+        [("tanh".into(), "X".into()), ("square".into(), "X".into())]
+    );
+    Scm::from_json(&m.to_json()).unwrap();
+}
+
+#[test]
+fn fit_bad_input_is_named() {
+    let truth = Scm::from_json(MODEL).unwrap();
+    let data = truth.sample(&[], 200, 1).unwrap();
+    let fit = |g: &str| Scm::fit(&data, &parse_graph(g).unwrap(), FitKind::Linear);
+    match fit("Z->X,Q->Y") {
+        Err(Error::UnknownColumn { name, .. }) => assert_eq!(name, "Q"),
+        other => panic!("{other:?}"),
+    }
+    let e = fit("X->Y,Y->Z,Z->X").unwrap_err().to_string();
+    assert!(
+        e.contains("cycle") && e.contains('X') && e.contains('Y'),
+        "{e}"
+    );
+    let mut d2 = data.clone();
+    d2.push_column("C", vec![2.0; 200]).unwrap();
+    assert!(matches!(
+        Scm::fit(&d2, &parse_graph("C->Y").unwrap(), FitKind::Linear),
+        Err(Error::ConstantColumn(c)) if c == "C"
+    ));
+    // a regressor that is a multiple of another
+    let twice: Vec<f64> = data.column("X").unwrap().iter().map(|x| 2.0 * x).collect();
+    d2.push_column("X2", twice).unwrap();
+    model_err(
+        Scm::fit(&d2, &parse_graph("X->Y,X2->Y").unwrap(), FitKind::Linear),
+        "Y",
+        "collinear",
+    );
+    // a node that is an exact function of its parent has no noise
+    model_err(
+        Scm::fit(&d2, &parse_graph("X->X2").unwrap(), FitKind::Linear),
+        "X2",
+        "exact function",
+    );
+    let mut d3 = ceteris::Dataset::new();
+    for name in data.names() {
+        let mut col = data.column(name).unwrap().to_vec();
+        if name == "Z" {
+            col[7] = f64::NAN;
+        }
+        d3.push_column(name, col).unwrap();
+    }
+    assert!(matches!(
+        Scm::fit(&d3, &parse_graph("Z->X").unwrap(), FitKind::Linear),
+        Err(Error::NonFinite { column, row: 7 }) if column == "Z"
+    ));
+    let small = truth.sample(&[], 3, 1).unwrap();
+    assert!(matches!(
+        Scm::fit(
+            &small,
+            &parse_graph("Z->X->Y,Z->Y").unwrap(),
+            FitKind::Linear
+        ),
+        Err(Error::TooFewRows { .. })
+    ));
+    model_err(parse_graph("X->->Y"), "graph", "X->->Y");
+    model_err("quadratic".parse::<FitKind>(), "kind", "quadratic");
+}
+
+#[test]
+fn cli_counterfactual_fit_interventions_and_plot() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-cli2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    std::fs::write(path("m.json"), MODEL).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!err.contains("panicked"), "{err}");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            err,
+        )
+    };
+    let m = path("m.json");
+    // counterfactual: N_Y = 1.3 (see the library test), do(X := 0) gives Y = 1 + 0.9 + 1.3
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--observed",
+        "Z=0.3,X=1.2,Y=2",
+        "--do",
+        "X=0",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["values"]["Y"].as_f64().unwrap() - 3.2).abs() < 1e-12);
+    assert_eq!(v["values"]["X"], 0.0);
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--observed",
+        "Z=0.3,X=1.2,Y=2",
+        "--shift",
+        "X=1",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["values"]["Y"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    for (observed, needle) in [
+        ("Z=0.3,X=1.2", "lacks `Y`"),
+        ("Z=0.3,X=1.2,Y=2,Q=1", "unknown node `Q`"),
+        ("Z=0.3,X=inf,Y=2", "`X`: `inf` is not a finite number"),
+        ("Z=0.3,X", "`X` is not NODE=value"),
+    ] {
+        let (ok, _, err) = run(&["counterfactual", "--model", &m, "--observed", observed]);
+        assert!(!ok && err.contains(needle), "{observed}: {err}");
+    }
+    // fit: sample → CSV → fit → a model the other subcommands read
+    let d = Scm::from_json(MODEL).unwrap().sample(&[], 2000, 3).unwrap();
+    let mut csv = d.names().join(",") + "\n";
+    for i in 0..d.n_rows() {
+        let row: Vec<String> = d
+            .names()
+            .iter()
+            .map(|c| d.column(c).unwrap()[i].to_string())
+            .collect();
+        csv += &(row.join(",") + "\n");
+    }
+    std::fs::write(path("d.csv"), csv).unwrap();
+    let (ok, out, err) = run(&[
+        "fit",
+        "--data",
+        &path("d.csv"),
+        "--graph",
+        "Z->X->Y,Z->Y",
+        "--out",
+        &path("fit.json"),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rows"], 2000);
+    let fitted = Scm::from_json(&std::fs::read_to_string(path("fit.json")).unwrap()).unwrap();
+    assert_eq!(fitted.names(), ["Z", "X", "Y"]);
+    let (ok, out, err) = run(&[
+        "fit",
+        "--data",
+        &path("d.csv"),
+        "--graph",
+        "X->Y",
+        "--kind",
+        "additive",
+    ]);
+    assert!(ok, "{err}");
+    Scm::from_json(&out).unwrap();
+    for (graph, kind, needle) in [
+        ("X->Q", "linear", "unknown column `Q`"),
+        ("X->Y,Y->X", "linear", "cycle"),
+        ("X->Y", "cubic", "unknown kind `cubic`"),
+    ] {
+        let (ok, _, err) = run(&[
+            "fit",
+            "--data",
+            &path("d.csv"),
+            "--graph",
+            graph,
+            "--kind",
+            kind,
+        ]);
+        assert!(!ok && err.contains(needle), "{graph}: {err}");
+    }
+    // --interventions: file order, with --shift added to every set, exact and sampled, json and csv
+    std::fs::write(
+        path("sets.json"),
+        r#"[[{"node": "X", "type": "atomic", "value": 1.0}], [], [{"node": "Z", "type": "atomic", "value": 2}]]"#,
+    )
+    .unwrap();
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("sets.json"),
+        "--exact",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let means: Vec<f64> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["mean"].as_f64().unwrap())
+        .collect();
+    assert_eq!(means, [0.0, 1.0, 5.0]); // 1 − 1; 1; 1 − 2 + 6
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("sets.json"),
+        "--shift",
+        "Y=1",
+        "--samples",
+        "500",
+        "--backend",
+        "cpu",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "X,Z,shift_Y,mean,variance,std_error");
+    assert!(lines[1].starts_with("1.0,,1.0,"), "{}", lines[1]);
+    assert!(lines[3].starts_with(",2.0,1.0,"), "{}", lines[3]);
+    std::fs::write(
+        path("bad.json"),
+        r#"[[{"node": "X", "type": "atomic", "value": 1}], [{"node": "Q", "type": "atomic", "value": 1}]]"#,
+    )
+    .unwrap();
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("bad.json"),
+        "--samples",
+        "100",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!ok && err.contains("setting 1: unknown node `Q`"), "{err}");
+    std::fs::write(path("bad.json"), r#"[[{"node": "X", "value": 1}]]"#).unwrap();
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("bad.json"),
+    ]);
+    assert!(!ok && err.contains("set 0, entry 0"), "{err}");
+    // --plot: one curve per value of Z over do(X), and the setting index for irregular sets
+    for (extra, file) in [
+        (vec!["--do", "X=-2:2:9", "--do", "Z=0,1"], "grid.svg"),
+        (vec!["--interventions", &path("sets.json")], "sets.svg"),
+    ] {
+        let svg = path(file);
+        let mut args = vec![
+            "sweep",
+            "--model",
+            &m,
+            "--outcome",
+            "Y",
+            "--samples",
+            "2000",
+            "--quantiles",
+            "0.05,0.25,0.5,0.75,0.95",
+            "--backend",
+            "cpu",
+            "--plot",
+            &svg,
+        ];
+        args.extend(extra);
+        let (ok, _, err) = run(&args);
+        assert!(ok, "{err}");
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("<svg"));
+        if file == "grid.svg" {
+            assert!(
+                text.contains("do(X)") && text.contains("mean (Z=1.0)"),
+                "legend"
+            );
+        } else {
+            assert!(text.contains("setting"));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn additive_fit_equals_normal_equations_on_the_documented_basis() {
+    // independent reference: the basis of FitKind::Additive built here, the normal equations
+    // solved by Gaussian elimination
+    let truth = Scm::new(vec![
+        Node::linear("X", 0.5, &[], Noise::Laplace { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            1.0,
+            &[("X", 0.3)],
+            vec![unary(Func::Sin, "X", 1.0, 2.0)],
+            Noise::Normal { scale: 0.2 },
+        ),
+    ])
+    .unwrap();
+    let n = 3000usize;
+    let data = truth.sample(&[], n, 8).unwrap();
+    let (x, y) = (data.column("X").unwrap(), data.column("Y").unwrap());
+    let mu = x.iter().sum::<f64>() / n as f64;
+    let sd = (x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
+    let phi = |v: f64| {
+        let z = (v - mu) / sd;
+        [1.0, v, z.tanh(), z * z]
+    };
+    let mut a = [[0.0f64; 5]; 4];
+    for (&xi, &yi) in x.iter().zip(y) {
+        let f = phi(xi);
+        for r in 0..4 {
+            for c in 0..4 {
+                a[r][c] += f[r] * f[c];
+            }
+            a[r][4] += f[r] * yi;
+        }
+    }
+    for k in 0..4 {
+        let piv = (k..4)
+            .max_by(|&i, &j| a[i][k].abs().total_cmp(&a[j][k].abs()))
+            .unwrap();
+        a.swap(k, piv);
+        for i in 0..4 {
+            if i != k {
+                let (f, pivot) = (a[i][k] / a[k][k], a[k]);
+                for (cell, p) in a[i].iter_mut().zip(pivot).skip(k) {
+                    *cell -= f * p;
+                }
+            }
+        }
+    }
+    let beta: Vec<f64> = (0..4).map(|k| a[k][4] / a[k][k]).collect();
+    let rss: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(&xi, &yi)| {
+            let f = phi(xi);
+            (yi - (0..4).map(|k| beta[k] * f[k]).sum::<f64>()).powi(2)
+        })
+        .sum();
+    let m = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Additive).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    let node = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Y")
+        .unwrap();
+    let close = |got: &serde_json::Value, want: f64, what: &str| {
+        let got = got.as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-8 * (1.0 + want.abs()),
+            "{what}: {got} vs {want}"
+        );
+    };
+    close(&node["intercept"], beta[0], "intercept");
+    close(&node["coefficients"]["X"], beta[1], "linear");
+    let terms = node["terms"].as_array().unwrap();
+    assert_eq!(
+        (terms[0]["fn"].as_str(), terms[1]["fn"].as_str()),
+        (Some("tanh"), Some("square"))
+    );
+    close(&terms[0]["weight"], beta[2], "tanh weight");
+    close(&terms[1]["weight"], beta[3], "square weight");
+    for t in terms {
+        close(&t["inner_scale"], 1.0 / sd, "inner_scale");
+        close(&t["inner_shift"], -mu / sd, "inner_shift");
+    }
+    close(
+        &node["noise"]["scale"],
+        (rss / (n as f64 - 4.0)).sqrt(),
+        "noise scale",
+    );
 }

@@ -46,6 +46,10 @@ enum Command {
     Effect(Box<EffectArgs>),
     /// Causal discovery: PC-stable, or CD-NOD with --domain, on batched CI tests.
     Discover(Box<DiscoverArgs>),
+    /// Counterfactual values of every node for one observed unit (additive-noise models).
+    Counterfactual(Box<CounterfactualArgs>),
+    /// Fit a linear or additive model (scm-json/v1) from a CSV file and a graph.
+    Fit(Box<FitArgs>),
     /// Run every capability at standard sizes on built-in synthetic data, on every backend.
     Bench(BenchArgs),
 }
@@ -64,6 +68,10 @@ struct SweepArgs {
     /// `NODE=delta`, applied in every setting.
     #[arg(long = "shift")]
     shifts: Vec<String>,
+    /// JSON file with a list of intervention sets (spec section 2), evaluated in file order;
+    /// --shift and --do apply on top of each set.
+    #[arg(long)]
+    interventions: Option<String>,
     #[arg(long, default_value_t = 100_000)]
     samples: u64,
     /// Quantiles of the outcome, comma separated.
@@ -82,6 +90,41 @@ struct SweepArgs {
     /// json or csv.
     #[arg(long, default_value = "json")]
     format: String,
+    /// Draw the dose-response curve(s) of the mean with quantile bands (SVG).
+    #[arg(long)]
+    plot: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct CounterfactualArgs {
+    /// Model file (scm-json/v1).
+    #[arg(long)]
+    model: String,
+    /// The observed unit, every node: `NODE=value,NODE=value,...`.
+    #[arg(long)]
+    observed: String,
+    /// `NODE=value[,NODE=value]` (atomic interventions).
+    #[arg(long = "do")]
+    dos: Vec<String>,
+    /// `NODE=delta[,NODE=delta]` (shift interventions).
+    #[arg(long = "shift")]
+    shifts: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct FitArgs {
+    /// CSV file with a header row; one column per node.
+    #[arg(long)]
+    data: String,
+    /// Edges and paths, comma separated: `X->Y,Z->Y` or `Z->X->Y`; a lone name adds a root.
+    #[arg(long)]
+    graph: String,
+    /// linear, or additive (linear plus tanh and square terms of each standardised parent).
+    #[arg(long, default_value = "linear")]
+    kind: String,
+    /// Where to write the model; without it the model is printed.
+    #[arg(long)]
+    out: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -283,6 +326,8 @@ fn main() -> ExitCode {
         Command::Sweep(a) => sweep(*a),
         Command::Effect(a) => effect(*a),
         Command::Discover(a) => discover(*a),
+        Command::Counterfactual(a) => counterfactual(*a),
+        Command::Fit(a) => fit(*a),
         Command::Bench(a) => bench(a),
     };
     match result {
@@ -677,8 +722,26 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
             Ok(Intervention::shift(n.trim(), parse_num(v, "shift")?))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    // cartesian product of the --do grids
-    let mut settings: Vec<Vec<Intervention>> = vec![shifts.clone()];
+    // the sets of --interventions (or one empty set), each with the shifts, then the cartesian
+    // product with the --do grids
+    let base = match &a.interventions {
+        Some(path) => {
+            Intervention::sets_from_json(&std::fs::read_to_string(path).map_err(|source| {
+                Error::Io {
+                    path: path.clone(),
+                    source,
+                }
+            })?)?
+        }
+        None => vec![Vec::new()],
+    };
+    let mut settings: Vec<Vec<Intervention>> = base
+        .into_iter()
+        .map(|mut set| {
+            set.extend(shifts.iter().cloned());
+            set
+        })
+        .collect();
     for spec in &a.dos {
         let (node, values) = parse_grid(spec)?;
         let mut next = Vec::with_capacity(settings.len() * values.len());
@@ -695,8 +758,15 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
     let out = if a.exact {
         let points = settings
             .iter()
-            .map(|set| {
-                let e = model.exact(set, &a.outcome)?;
+            .enumerate()
+            .map(|(s, set)| {
+                let e = model.exact(set, &a.outcome).map_err(|e| match e {
+                    Error::InvalidParameter { name, reason } => Error::InvalidParameter {
+                        name,
+                        reason: format!("setting {s}: {reason}"),
+                    },
+                    other => other,
+                })?;
                 let mut qs = serde_json::Map::new();
                 for &q in &a.quantiles {
                     let v = e.quantile(q).ok_or_else(|| {
@@ -727,14 +797,26 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
         json!({"outcome": a.outcome, "samples": 0, "backend": "exact (closed form)",
                "seconds": start.elapsed().as_secs_f64(), "points": points})
     } else {
+        let (bar, started) = progress_bar("samples");
+        let tick = |done: u64, total: u64| {
+            if bar.is_hidden() && started.elapsed() > Duration::from_secs(1) {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+            bar.set_length(total);
+            bar.set_position(done);
+        };
         let r = Sweep::new(&a.outcome, settings)
             .samples(a.samples)
             .quantiles(&a.quantiles)
             .seed(a.seed)
             .common_random_numbers(a.common_random_numbers)
-            .run(&engine, &model)?;
+            .run_with_progress(&engine, &model, Some(&tick))?;
+        bar.finish_and_clear();
         serde_json::to_value(&r).expect("serialisable")
     };
+    if let Some(path) = &a.plot {
+        sweep_plot(&out, path)?;
+    }
     match a.format.as_str() {
         "json" => say!(
             "{}",
@@ -742,16 +824,17 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
         ),
         "csv" => {
             let points = out["points"].as_array().cloned().unwrap_or_default();
-            let mut cols: Vec<String> = Vec::new();
-            if let Some(p) = points.first() {
-                for k in p["interventions"]
-                    .as_object()
-                    .into_iter()
-                    .flat_map(|m| m.keys())
-                {
-                    cols.push(k.clone());
-                }
-            }
+            // one column per node intervened on in any point (empty where a point leaves it
+            // alone), then `shift_NODE` per shifted node
+            let keys = |field: &str| {
+                points
+                    .iter()
+                    .flat_map(|p| p[field].as_object().into_iter().flat_map(|m| m.keys()))
+                    .cloned()
+                    .collect::<std::collections::BTreeSet<String>>()
+            };
+            let cols: Vec<String> = keys("interventions").into_iter().collect();
+            let shift_cols: Vec<String> = keys("shifts").into_iter().collect();
             let qs: Vec<String> = points
                 .first()
                 .and_then(|p| {
@@ -764,15 +847,21 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
                 "{}",
                 cols.iter()
                     .cloned()
+                    .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
                     .chain(["mean".into(), "variance".into(), "std_error".into()])
                     .chain(qs.iter().map(|q| format!("q{q}")))
                     .collect::<Vec<_>>()
                     .join(",")
             );
             for p in &points {
+                let cell = |v: &serde_json::Value| match v {
+                    serde_json::Value::Null => String::new(),
+                    v => v.to_string(),
+                };
                 let mut row: Vec<String> = cols
                     .iter()
-                    .map(|c| p["interventions"][c].to_string())
+                    .map(|c| cell(&p["interventions"][c]))
+                    .chain(shift_cols.iter().map(|c| cell(&p["shifts"][c])))
                     .collect();
                 for k in ["mean", "variance", "std_error"] {
                     row.push(p[k].to_string());
@@ -829,6 +918,275 @@ fn effect(a: EffectArgs) -> Result<(), Error> {
         }))
         .expect("serialisable")
     );
+    Ok(())
+}
+
+/// `NODE=value[,NODE=value]` items (each flag may hold several) into (node, value) pairs.
+fn parse_pairs(items: &[String], what: &str) -> Result<Vec<(String, f64)>, Error> {
+    items
+        .iter()
+        .flat_map(|item| item.split(','))
+        .map(|kv| {
+            let (n, v) = kv
+                .split_once('=')
+                .ok_or_else(|| Error::param(what, format!("`{kv}` is not NODE=value")))?;
+            let x = v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
+            let x = x.ok_or_else(|| {
+                Error::param(
+                    what,
+                    format!("`{}`: `{v}` is not a finite number", n.trim()),
+                )
+            })?;
+            Ok((n.trim().to_string(), x))
+        })
+        .collect()
+}
+
+fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
+    use ceteris::scm::Intervention;
+    let model = read_model(&a.model)?;
+    let observed = parse_pairs(std::slice::from_ref(&a.observed), "observed")?;
+    let set: Vec<Intervention> = parse_pairs(&a.dos, "do")?
+        .into_iter()
+        .map(|(n, v)| Intervention::atomic(&n, v))
+        .chain(
+            parse_pairs(&a.shifts, "shift")?
+                .into_iter()
+                .map(|(n, d)| Intervention::shift(&n, d)),
+        )
+        .collect();
+    let cf = model.counterfactual(&observed, &set)?;
+    say!(
+        "{}",
+        serde_json::to_string_pretty(&cf).expect("serialisable")
+    );
+    Ok(())
+}
+
+fn fit(a: FitArgs) -> Result<(), Error> {
+    use ceteris::scm::{parse_graph, FitKind, Scm};
+    let kind: FitKind = a.kind.parse()?;
+    let graph = parse_graph(&a.graph)?;
+    let data = Dataset::from_csv(&a.data)?;
+    let start = Instant::now();
+    let model = Scm::fit(&data, &graph, kind)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let text = model.to_json();
+    match &a.out {
+        Some(path) => {
+            std::fs::write(path, format!("{text}\n")).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            say!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "out": path, "kind": a.kind, "rows": data.n_rows(),
+                    "nodes": model.names(), "seconds": seconds,
+                }))
+                .expect("serialisable")
+            );
+        }
+        None => say!("{text}"),
+    }
+    Ok(())
+}
+
+/// The dose-response plot of `ceteris sweep --plot`: the mean of each point with bands between the
+/// outermost (and next-outermost) requested quantiles. When every point sets the same nodes and the
+/// same shifts, the x axis is the value of the node with the most distinct values and each
+/// combination of the other nodes' values is one curve (at most 8); otherwise x is the setting index.
+fn sweep_plot(out: &serde_json::Value, path: &str) -> Result<(), Error> {
+    use plotters::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+    let io = |e: &dyn std::fmt::Display| Error::Io {
+        path: path.to_string(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let points = out["points"].as_array().cloned().unwrap_or_default();
+    if points.is_empty() {
+        return Err(Error::param("plot", "no points to plot"));
+    }
+    let keys = |p: &serde_json::Value| -> Vec<String> {
+        p["interventions"]
+            .as_object()
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let first = keys(&points[0]);
+    let regular = !first.is_empty()
+        && points
+            .iter()
+            .all(|p| keys(p) == first && p["shifts"] == points[0]["shifts"]);
+    // x variable: the node with the most distinct values
+    let x_node = regular.then(|| {
+        first
+            .iter()
+            .max_by_key(|k| {
+                let distinct: BTreeSet<String> = points
+                    .iter()
+                    .map(|p| p["interventions"][k.as_str()].to_string())
+                    .collect();
+                (distinct.len(), std::cmp::Reverse((*k).clone()))
+            })
+            .expect("non-empty")
+            .clone()
+    });
+    let group_of = |p: &serde_json::Value| -> String {
+        first
+            .iter()
+            .filter(|k| Some(*k) != x_node.as_ref())
+            .map(|k| format!("{k}={}", p["interventions"][k.as_str()]))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let groups: BTreeSet<String> = points.iter().map(group_of).collect();
+    let by_value = x_node.is_some() && groups.len() <= 8;
+    // curves: label -> [(x, mean, quantiles by probability)]
+    type Row = (f64, f64, Vec<(f64, f64)>);
+    let mut curves: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for (i, p) in points.iter().enumerate() {
+        let (label, x) = match (&x_node, by_value) {
+            (Some(k), true) => (
+                group_of(p),
+                p["interventions"][k.as_str()].as_f64().unwrap_or(f64::NAN),
+            ),
+            _ => (String::new(), i as f64),
+        };
+        let mut qs: Vec<(f64, f64)> = p["quantiles"]
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(q, v)| Some((q.parse::<f64>().ok()?, v.as_f64()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        qs.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mean = p["mean"].as_f64().unwrap_or(f64::NAN);
+        curves.entry(label).or_default().push((x, mean, qs));
+    }
+    for rows in curves.values_mut() {
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let all = || curves.values().flatten();
+    let finite = |v: f64| v.is_finite();
+    let (x_lo, x_hi) = all()
+        .map(|r| r.0)
+        .filter(|v| finite(*v))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(x), b.max(x))
+        });
+    let (y_lo, y_hi) = all()
+        .flat_map(|r| std::iter::once(r.1).chain(r.2.iter().map(|q| q.1)))
+        .filter(|v| finite(*v))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), y| {
+            (a.min(y), b.max(y))
+        });
+    if !(x_lo.is_finite() && y_lo.is_finite()) {
+        return Err(Error::param("plot", "no finite points to plot"));
+    }
+    let pad = |lo: f64, hi: f64| {
+        let w = if hi > lo { hi - lo } else { 1.0 };
+        (lo - 0.05 * w, hi + 0.05 * w)
+    };
+    let ((x0, x1), (y0, y1)) = (pad(x_lo, x_hi), pad(y_lo, y_hi));
+    let outcome = out["outcome"].as_str().unwrap_or("outcome");
+    let x_desc = match (&x_node, by_value) {
+        (Some(k), true) => format!("do({k})"),
+        _ => "setting".to_string(),
+    };
+    let root = SVGBackend::new(path, (900, 550)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| io(&e))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            format!(
+                "{outcome} under intervention ({} samples per setting)",
+                out["samples"]
+            ),
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x0..x1, y0..y1)
+        .map_err(|e| io(&e))?;
+    // the setting index takes whole numbers only
+    let index_labels = |x: &f64| {
+        if x.fract() == 0.0 {
+            format!("{x}")
+        } else {
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(outcome);
+    if !by_value {
+        mesh.x_label_formatter(&index_labels);
+    }
+    mesh.draw().map_err(|e| io(&e))?;
+    let palette = [
+        BLUE,
+        RED,
+        GREEN,
+        MAGENTA,
+        CYAN,
+        BLACK,
+        RGBColor(255, 140, 0),
+        RGBColor(128, 0, 128),
+    ];
+    for (c, (label, rows)) in curves.iter().enumerate() {
+        let color = palette[c % palette.len()];
+        let nq = rows.iter().map(|r| r.2.len()).min().unwrap_or(0);
+        // bands: outermost quantiles, then the next pair inwards
+        for (k, alpha) in [(0usize, 0.15), (1, 0.25)] {
+            if nq >= 2 * (k + 1) {
+                let upper = rows.iter().map(|r| (r.0, r.2[nq - 1 - k].1));
+                let lower = rows.iter().rev().map(|r| (r.0, r.2[k].1));
+                let (qa, qb) = (rows[0].2[k].0, rows[0].2[nq - 1 - k].0);
+                let name = if label.is_empty() {
+                    format!("quantiles {qa}–{qb}")
+                } else {
+                    format!("quantiles {qa}–{qb} ({label})")
+                };
+                chart
+                    .draw_series(std::iter::once(Polygon::new(
+                        upper.chain(lower).collect::<Vec<_>>(),
+                        color.mix(alpha).filled(),
+                    )))
+                    .map_err(|e| io(&e))?
+                    .label(name)
+                    .legend(move |(x, y)| {
+                        Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.mix(alpha).filled())
+                    });
+            }
+        }
+        let name = if label.is_empty() {
+            "mean".to_string()
+        } else {
+            format!("mean ({label})")
+        };
+        chart
+            .draw_series(LineSeries::new(
+                rows.iter().map(|r| (r.0, r.1)),
+                color.stroke_width(2),
+            ))
+            .map_err(|e| io(&e))?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+        chart
+            .draw_series(
+                rows.iter()
+                    .map(|r| Circle::new((r.0, r.1), 3, color.filled())),
+            )
+            .map_err(|e| io(&e))?;
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(|e| io(&e))?;
+    root.present().map_err(|e| io(&e))?;
     Ok(())
 }
 

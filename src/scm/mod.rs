@@ -1,8 +1,11 @@
 //! Structural causal models (the `scm-json/v1` format), interventions and sweeps.
 //!
-//! First increment: the model, its JSON reader/writer with validation, a Rust construction API,
-//! Monte-Carlo sampling of intervention sets on the CPU (rayon; counter-based noise so a sample is
-//! the same for any thread count), and exact answers for linear-Gaussian models.
+//! The model, its JSON reader/writer with validation and a Rust construction API; Monte-Carlo
+//! sweeps of intervention sets on the CPU ([`Sweep`]; rayon, counter-based noise so a sample is
+//! the same for any thread count); exact answers for linear models ([`Scm::exact`]); average
+//! causal effects ([`Scm::effect`]); raw samples ([`Scm::sample`]); counterfactuals for one
+//! observed unit ([`Scm::counterfactual`]); and least-squares fits from data and a graph
+//! ([`Scm::fit`]).
 //!
 //! Noise contract: the noise of node `j` in sample `i` of setting `s` comes from Philox (seed,
 //! Monte-Carlo stream), replicate `i`, block `s′ · ⌈m/2⌉ + ⌊j/2⌋`, where `m` is the node count and
@@ -26,6 +29,10 @@
 //! assert!((res.points[0].mean - 3.0).abs() < 5.0 * res.points[0].std_error);
 //! ```
 
+mod fit;
+
+pub use fit::{parse_graph, FitKind};
+
 use crate::error::{Error, Result};
 use crate::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
 use crate::Engine;
@@ -33,7 +40,22 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
+
+/// Samples per parallel work item of sweeps and [`Scm::sample`].
+const BLOCK: usize = 4096;
+
+/// Prefixes the reason of a parameter error with the setting it came from.
+fn in_setting(e: Error, s: usize) -> Error {
+    match e {
+        Error::InvalidParameter { name, reason } => Error::InvalidParameter {
+            name,
+            reason: format!("setting {s}: {reason}"),
+        },
+        other => other,
+    }
+}
 
 /// Exogenous noise (mean zero except `Uniform`, whose bounds are explicit).
 #[derive(Clone, Debug, PartialEq)]
@@ -760,8 +782,24 @@ impl Scm {
         Ok(plan)
     }
 
+    /// The predictor `eta` of node `j` given the values of every node (its parents read).
+    #[inline]
+    fn eta(&self, j: usize, vals: &[f64]) -> f64 {
+        let mut eta = self.nodes[j].intercept;
+        for &(p, c) in &self.coef[j] {
+            eta += c * vals[p];
+        }
+        for t in &self.terms[j] {
+            eta += match t {
+                CTerm::Unary(f, p, w, a, b) => w * f.apply(a * vals[*p] + b),
+                CTerm::Product(ps, w) => w * ps.iter().map(|&p| vals[p]).product::<f64>(),
+            };
+        }
+        eta
+    }
+
     /// One sample of every node under `plan`, noise from `stream` (see the module docs).
-    fn sample(
+    fn draw(
         &self,
         plan: &[(Option<f64>, f64)],
         stream: &Stream,
@@ -790,16 +828,7 @@ impl Scm {
                 continue;
             }
             let node = &self.nodes[j];
-            let mut eta = node.intercept;
-            for &(p, c) in &self.coef[j] {
-                eta += c * out[p];
-            }
-            for t in &self.terms[j] {
-                eta += match t {
-                    CTerm::Unary(f, p, w, a, b) => w * f.apply(a * out[*p] + b),
-                    CTerm::Product(ps, w) => w * ps.iter().map(|&p| out[p]).product::<f64>(),
-                };
-            }
+            let eta = self.eta(j, out);
             let own = 2 * (j % 2);
             out[j] = match &node.noise {
                 None => (open_unit(words[own]) < 1.0 / (1.0 + (-eta).exp())) as u8 as f64,
@@ -870,6 +899,346 @@ impl Scm {
     }
 }
 
+/// A counterfactual prediction for one observed unit (see [`Scm::counterfactual`]).
+///
+/// ```
+/// use ceteris::scm::{Intervention, Noise, Node, Scm};
+/// let m = Scm::new(vec![
+///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+///     Node::linear("Y", 0.0, &[("X", -1.0)], Noise::Laplace { scale: 1.0 }),
+/// ]).unwrap();
+/// let cf = m.counterfactual(&[("X", 2.0), ("Y", -1.5)], &[Intervention::shift("X", 1.0)]).unwrap();
+/// assert_eq!((cf.values["X"], cf.values["Y"]), (3.0, -2.5));
+/// assert_eq!(cf.noise["Y"], 0.5);
+/// ```
+#[derive(Clone, Debug, Serialize)]
+pub struct Counterfactual {
+    /// Every node's counterfactual value.
+    pub values: BTreeMap<String, f64>,
+    /// The noise abducted for each linear or additive node: its observed value minus its predictor
+    /// at the observed parents. Logistic nodes have no entry.
+    pub noise: BTreeMap<String, f64>,
+}
+
+impl Scm {
+    /// Counterfactual values of every node for one observed unit under the intervention set
+    /// `set` (atomic and shift interventions, with the spec's semantics).
+    ///
+    /// Abduction, action, prediction: the noise of every linear or additive node is abducted as
+    /// `N = x − eta(observed parents)`; the interventions replace (atomic) or shift the equations;
+    /// then every node is recomputed in topological order from the counterfactual parents and the
+    /// abducted noise, deterministically.
+    ///
+    /// `observed` must give every node (all are needed to abduct the noise of their children),
+    /// each once, finite; logistic nodes as 0 or 1. A logistic node's uniform draw `U` is only
+    /// known to lie below (observed 1) or above (observed 0) its observed probability
+    /// `sigmoid(eta)`, so its counterfactual value is determined, and kept at the observed value,
+    /// when its predictor is unchanged or moves towards the observed value
+    /// (observed 1 and `eta` not lower, or observed 0 and `eta` not higher). When it moves the
+    /// other way the value is random given the unit, and the call returns an error naming the node
+    /// and the probability that it flips. An observation that the model gives probability zero
+    /// (a uniform noise outside its bounds, a logistic value against a saturated probability) is
+    /// an error too.
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm};
+    /// let m = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    /// ]).unwrap();
+    /// // Y's noise is 4 − (1 + 2·1) = 1, so under do(X := 0): Y = 1 + 0 + 1 = 2
+    /// let cf = m.counterfactual(&[("X", 1.0), ("Y", 4.0)], &[Intervention::atomic("X", 0.0)]).unwrap();
+    /// assert_eq!(cf.values["Y"], 2.0);
+    /// assert_eq!(cf.noise["Y"], 1.0);
+    /// ```
+    pub fn counterfactual(
+        &self,
+        observed: &[(impl AsRef<str>, f64)],
+        set: &[Intervention],
+    ) -> Result<Counterfactual> {
+        let m = self.nodes.len();
+        let mut obs = vec![None; m];
+        for (name, v) in observed {
+            let name = name.as_ref();
+            let j = self.index.get(name).copied().ok_or_else(|| {
+                Error::param(
+                    "observed",
+                    format!(
+                        "unknown node `{name}` in the observed unit (nodes: {})",
+                        self.names().join(", ")
+                    ),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(perr(name, format!("observed `{name}` = {v} is not finite")));
+            }
+            if obs[j].replace(*v).is_some() {
+                return Err(perr(name, format!("`{name}` is observed twice")));
+            }
+        }
+        let missing: Vec<&str> = (0..m)
+            .filter(|&j| obs[j].is_none())
+            .map(|j| self.nodes[j].name.as_str())
+            .collect();
+        if let Some(first) = missing.first() {
+            return Err(perr(
+                first,
+                format!(
+                    "the observed unit lacks {}: a counterfactual needs every node observed",
+                    missing
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        let obs: Vec<f64> = obs.into_iter().map(|v| v.expect("checked")).collect();
+        let plan = self.compile(set)?;
+        let sigmoid = |e: f64| 1.0 / (1.0 + (-e).exp());
+        // abduction
+        let mut noise = vec![0.0; m];
+        let mut eta_obs = vec![0.0; m];
+        for j in 0..m {
+            let name = &self.nodes[j].name;
+            let (x, eta) = (obs[j], self.eta(j, &obs));
+            if !eta.is_finite() {
+                return Err(perr(
+                    name,
+                    format!("the predictor of `{name}` at the observed unit is not finite"),
+                ));
+            }
+            eta_obs[j] = eta;
+            match &self.nodes[j].noise {
+                None => {
+                    if x != 0.0 && x != 1.0 {
+                        return Err(perr(
+                            name,
+                            format!("logistic node `{name}` must be observed as 0 or 1, not {x}"),
+                        ));
+                    }
+                    let p = sigmoid(eta);
+                    if (x == 1.0 && p <= 0.0) || (x == 0.0 && p >= 1.0) {
+                        return Err(perr(
+                            name,
+                            format!("observed `{name}` = {x} has probability zero under the model"),
+                        ));
+                    }
+                }
+                Some(nz) => {
+                    let e = x - eta;
+                    if let Noise::Uniform { low, high } = *nz {
+                        let tol = 1e-9 * ((high - low) + x.abs() + eta.abs());
+                        if e < low - tol || e > high + tol {
+                            return Err(perr(
+                                name,
+                                format!(
+                                    "observed `{name}` = {x} needs noise {e}, outside its uniform \
+                                     bounds [{low}, {high}]: the unit is impossible under the model"
+                                ),
+                            ));
+                        }
+                    }
+                    noise[j] = e;
+                }
+            }
+        }
+        // action and prediction
+        let mut cf = vec![0.0; m];
+        for j in 0..m {
+            let name = &self.nodes[j].name;
+            if let Some(v) = plan[j].0 {
+                cf[j] = v;
+                continue;
+            }
+            let eta = self.eta(j, &cf);
+            cf[j] = match self.nodes[j].noise {
+                Some(_) => eta + noise[j] + plan[j].1,
+                None => {
+                    let x = obs[j];
+                    if eta == eta_obs[j]
+                        || (x == 1.0 && eta >= eta_obs[j])
+                        || (x == 0.0 && eta <= eta_obs[j])
+                    {
+                        x
+                    } else {
+                        let (p0, p1) = (sigmoid(eta_obs[j]), sigmoid(eta));
+                        let flip = if x == 1.0 {
+                            1.0 - p1 / p0
+                        } else {
+                            (p1 - p0) / (1.0 - p0)
+                        };
+                        return Err(perr(
+                            name,
+                            format!(
+                                "the counterfactual of logistic node `{name}` is not determined: \
+                                 its probability moves from {p0} to {p1}, against the observed \
+                                 value {x}, so it flips with probability {flip}"
+                            ),
+                        ));
+                    }
+                }
+            };
+            if !cf[j].is_finite() {
+                return Err(perr(
+                    name,
+                    format!("the counterfactual value of `{name}` is not finite"),
+                ));
+            }
+        }
+        let named = |v: &[f64], keep: &dyn Fn(usize) -> bool| {
+            (0..m)
+                .filter(|&j| keep(j))
+                .map(|j| (self.nodes[j].name.clone(), v[j]))
+                .collect::<BTreeMap<_, _>>()
+        };
+        Ok(Counterfactual {
+            values: named(&cf, &|_| true),
+            noise: named(&noise, &|j| self.nodes[j].noise.is_some()),
+        })
+    }
+
+    /// `n` joint samples of every node under the intervention set `set` (`&[]` for observational
+    /// data), one column per node in topological order ([`Scm::names`]).
+    ///
+    /// Sample `i` uses the noise of sample `i` of setting 0 of the noise contract (module docs):
+    /// it equals sample `i` of the first setting of a [`Sweep`] with the same seed and
+    /// intervention set (of every setting under common random numbers). Rows are drawn in
+    /// parallel blocks straight into the columns; the result does not depend on the thread count.
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm};
+    /// let m = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    /// ]).unwrap();
+    /// let d = m.sample(&[Intervention::atomic("X", 3.0)], 1000, 7).unwrap();
+    /// assert_eq!(d.names(), ["X", "Y"]);
+    /// assert!(d.column("X").unwrap().iter().all(|&x| x == 3.0));
+    /// ```
+    pub fn sample(&self, set: &[Intervention], n: usize, seed: u64) -> Result<crate::Dataset> {
+        if n == 0 || n > u32::MAX as usize {
+            return Err(Error::param("samples", "must be between 1 and 2^32 − 1"));
+        }
+        let plan = self.compile(set)?;
+        let stream = Stream::new(seed, STREAM_MONTE_CARLO);
+        let m = self.nodes.len();
+        let mut cols = vec![vec![0.0; n]; m];
+        // pieces[c][j]: block c of column j
+        let mut pieces: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(BLOCK))
+            .map(|_| Vec::with_capacity(m))
+            .collect();
+        for col in cols.iter_mut() {
+            for (c, piece) in col.chunks_mut(BLOCK).enumerate() {
+                pieces[c].push(piece);
+            }
+        }
+        pieces.into_par_iter().enumerate().for_each_init(
+            || vec![0.0; m],
+            |buf, (c, mut block)| {
+                for k in 0..block[0].len() {
+                    self.draw(&plan, &stream, (c * BLOCK + k) as u32, 0, buf);
+                    for (col, &v) in block.iter_mut().zip(buf.iter()) {
+                        col[k] = v;
+                    }
+                }
+            },
+        );
+        for (j, col) in cols.iter().enumerate() {
+            if let Some(row) = col.iter().position(|v| !v.is_finite()) {
+                return Err(Error::NonFinite {
+                    column: self.nodes[j].name.clone(),
+                    row,
+                });
+            }
+        }
+        let mut data = crate::Dataset::new();
+        for (node, col) in self.nodes.iter().zip(cols) {
+            data.push_column(&node.name, col)?;
+        }
+        Ok(data)
+    }
+}
+
+impl Intervention {
+    /// Reads a JSON list of intervention sets in the form of section 2 of the `scm-json/v1`
+    /// spec (each set a list of `{"node", "type": "atomic", "value"}` or
+    /// `{"node", "type": "shift", "delta"}`; `[]` is the observational setting). At least one
+    /// set; errors name the set and entry (`set 2, entry 0`). Nodes are checked against a model
+    /// when the sets are used.
+    ///
+    /// ```
+    /// use ceteris::scm::Intervention;
+    /// let sets = Intervention::sets_from_json(r#"[
+    ///   [{"node": "X", "type": "atomic", "value": 1.0}],
+    ///   [{"node": "X", "type": "shift", "delta": 0.5}, {"node": "M", "type": "atomic", "value": 0}],
+    ///   []
+    /// ]"#).unwrap();
+    /// assert_eq!(sets[1], vec![Intervention::shift("X", 0.5), Intervention::atomic("M", 0.0)]);
+    /// assert!(Intervention::sets_from_json(r#"[[{"node": "X", "type": "atomic"}]]"#)
+    ///     .unwrap_err().to_string().contains("set 0, entry 0"));
+    /// ```
+    pub fn sets_from_json(text: &str) -> Result<Vec<Vec<Intervention>>> {
+        let bad = |reason: String| Error::param("interventions", reason);
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| bad(format!("not valid JSON: {e}")))?;
+        let sets = v
+            .as_array()
+            .ok_or_else(|| bad("expected a JSON list of intervention sets".into()))?;
+        if sets.is_empty() {
+            return Err(bad("the list holds no intervention sets".into()));
+        }
+        sets.iter()
+            .enumerate()
+            .map(|(i, set)| {
+                let entries = set
+                    .as_array()
+                    .ok_or_else(|| bad(format!("set {i} is not a list of interventions: {set}")))?;
+                entries
+                    .iter()
+                    .enumerate()
+                    .map(|(k, e)| {
+                        let at = |reason: &str| bad(format!("set {i}, entry {k} ({e}): {reason}"));
+                        let obj = e.as_object().ok_or_else(|| at("not an object"))?;
+                        let node = obj
+                            .get("node")
+                            .and_then(Value::as_str)
+                            .ok_or_else(|| at("needs a string `node`"))?;
+                        let number = |key: &str| -> Result<f64> {
+                            obj.get(key)
+                                .and_then(Value::as_f64)
+                                .filter(|x| x.is_finite())
+                                .ok_or_else(|| at(&format!("needs a finite number `{key}`")))
+                        };
+                        let (kind, own, other) = match obj.get("type").and_then(Value::as_str) {
+                            Some("atomic") => ("an atomic", "value", "delta"),
+                            Some("shift") => ("a shift", "delta", "value"),
+                            _ => return Err(at("`type` must be \"atomic\" or \"shift\"")),
+                        };
+                        if obj.contains_key(other) {
+                            return Err(at(&format!(
+                                "{kind} intervention takes `{own}`, not `{other}`"
+                            )));
+                        }
+                        if let Some(key) = obj
+                            .keys()
+                            .find(|k| !["node", "type", own].contains(&k.as_str()))
+                        {
+                            return Err(at(&format!("unknown key `{key}`")));
+                        }
+                        let x = number(own)?;
+                        Ok(if own == "value" {
+                            Intervention::atomic(node, x)
+                        } else {
+                            Intervention::shift(node, x)
+                        })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+}
+
 /// An average causal effect with its Monte-Carlo standard error.
 #[derive(Clone, Debug, Serialize)]
 pub struct Effect {
@@ -913,8 +1282,8 @@ impl Scm {
             .map_init(
                 || (vec![0.0; m], vec![0.0; m]),
                 |(a, r), i| {
-                    self.sample(&pa, &stream, i, 0, a);
-                    self.sample(&pr, &stream, i, 0, r);
+                    self.draw(&pa, &stream, i, 0, a);
+                    self.draw(&pr, &stream, i, 0, r);
                     a[y] - r[y]
                 },
             )
@@ -922,6 +1291,12 @@ impl Scm {
         let n = samples as f64;
         let ace = diffs.iter().sum::<f64>() / n;
         let var = diffs.iter().map(|d| (d - ace).powi(2)).sum::<f64>() / (n - 1.0);
+        if !var.is_finite() {
+            return Err(perr(
+                outcome,
+                format!("samples of `{outcome}` are not finite (a structural equation overflows)"),
+            ));
+        }
         Ok(Effect {
             ace,
             std_error: (var / n).sqrt(),
@@ -1012,6 +1387,32 @@ impl Sweep {
 
     /// Samples every setting (CPU; a GPU engine runs this on the CPU for now and says so).
     pub fn run(&self, engine: &Engine, scm: &Scm) -> Result<SweepResult> {
+        self.run_with_progress(engine, scm, None)
+    }
+
+    /// [`Sweep::run`] with a progress callback `(done, total)` counted in samples over all
+    /// settings (`total` = settings × samples). It is called from worker threads after each block
+    /// of samples; the library never prints.
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
+    /// use std::sync::atomic::{AtomicU64, Ordering};
+    /// let scm = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 0.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    /// ]).unwrap();
+    /// let last = AtomicU64::new(0);
+    /// let tick = |done: u64, total: u64| { last.fetch_max(done, Ordering::Relaxed); assert_eq!(total, 2000); };
+    /// let sweep = Sweep::new("Y", vec![vec![Intervention::atomic("X", 0.0)], vec![]]).samples(1000);
+    /// sweep.run_with_progress(&ceteris::Engine::cpu(), &scm, Some(&tick)).unwrap();
+    /// assert_eq!(last.into_inner(), 2000);
+    /// ```
+    pub fn run_with_progress(
+        &self,
+        engine: &Engine,
+        scm: &Scm,
+        progress: Option<crate::ProgressFn>,
+    ) -> Result<SweepResult> {
         let start = Instant::now();
         if self.settings.is_empty() {
             return Err(Error::param("do", "the sweep has no settings"));
@@ -1026,11 +1427,14 @@ impl Sweep {
         let plans = self
             .settings
             .iter()
-            .map(|s| scm.compile(s))
+            .enumerate()
+            .map(|(s, set)| scm.compile(set).map_err(|e| in_setting(e, s)))
             .collect::<Result<Vec<_>>>()?;
         let stream = Stream::new(self.seed, STREAM_MONTE_CARLO);
         let m = scm.nodes.len();
         let n = self.samples as usize;
+        let total = plans.len() as u64 * self.samples;
+        let done = AtomicU64::new(0);
         let points = plans
             .par_iter()
             .enumerate()
@@ -1040,16 +1444,34 @@ impl Sweep {
                 } else {
                     s as u32
                 };
-                let mut buf = vec![0.0; m];
-                let mut ys: Vec<f64> = (0..n)
-                    .map(|i| {
-                        scm.sample(plan, &stream, i as u32, setting, &mut buf);
-                        buf[y]
-                    })
-                    .collect();
+                // blocks of samples in parallel; sample i always gets counter i, and the sums
+                // below run in sample order, so results do not depend on the thread count
+                let mut ys = vec![0.0; n];
+                ys.par_chunks_mut(BLOCK).enumerate().for_each_init(
+                    || vec![0.0; m],
+                    |buf, (c, chunk)| {
+                        for (k, out) in chunk.iter_mut().enumerate() {
+                            scm.draw(plan, &stream, (c * BLOCK + k) as u32, setting, buf);
+                            *out = buf[y];
+                        }
+                        if let Some(p) = progress {
+                            let len = chunk.len() as u64;
+                            p(done.fetch_add(len, Ordering::Relaxed) + len, total);
+                        }
+                    },
+                );
                 let mean = ys.iter().sum::<f64>() / n as f64;
                 let variance =
                     ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
+                if !variance.is_finite() {
+                    return Err(Error::param(
+                        &self.outcome,
+                        format!(
+                            "setting {s}: samples of `{}` are not finite (a structural equation overflows)",
+                            self.outcome
+                        ),
+                    ));
+                }
                 let mut quantiles = BTreeMap::new();
                 if !self.quantiles.is_empty() {
                     ys.sort_by(f64::total_cmp);
@@ -1069,16 +1491,16 @@ impl Sweep {
                         }
                     }
                 }
-                SweepPoint {
+                Ok(SweepPoint {
                     interventions,
                     shifts,
                     mean,
                     variance,
                     std_error: (variance / n as f64).sqrt(),
                     quantiles,
-                }
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         Ok(SweepResult {
             outcome: self.outcome.clone(),
             samples: self.samples,
