@@ -785,3 +785,60 @@ fn discover_prints_json_dot_and_table() {
     bad.extend(["--tiers", "x;;y"]);
     assert!(fails(&bad).contains("empty tier"));
 }
+
+#[test]
+fn sample_then_discover_finds_the_collider() {
+    // model A → C ← B (linear-Gaussian): `ceteris sample` writes the data, `discover` finds
+    // the collider; `--do A=2` fixes column A
+    let dir = TempDir::new("sample");
+    let model = dir.write(
+        "m.json",
+        r#"{"format":"scm-json/v1","nodes":[
+{"name":"A","parents":[],"type":"linear","intercept":0,"coefficients":{},"noise":{"dist":"normal","scale":1}},
+{"name":"B","parents":[],"type":"linear","intercept":0,"coefficients":{},"noise":{"dist":"normal","scale":1}},
+{"name":"C","parents":["A","B"],"type":"linear","intercept":0,"coefficients":{"A":1,"B":1},"noise":{"dist":"normal","scale":0.5}}]}"#,
+    );
+    let csv = dir.path("s.csv");
+    let m = model.to_str().unwrap();
+    let out = ceteris(&[
+        "sample",
+        "--model",
+        m,
+        "--samples",
+        "2000",
+        "--seed",
+        "3",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ceteris(&[
+        "discover",
+        "--data",
+        csv.to_str().unwrap(),
+        "--test",
+        "fisherz",
+        "--backend",
+        "cpu",
+    ]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let edges = v["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2, "{v}");
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["to"] == "C" && e["kind"] == "directed"),
+        "{v}"
+    );
+    let out = ceteris(&["sample", "--model", m, "--samples", "5", "--do", "A=2"]);
+    let s = text(&out.stdout);
+    let header: Vec<&str> = s.lines().next().unwrap().split(',').collect();
+    let a = header.iter().position(|h| *h == "A").unwrap();
+    assert!(
+        s.lines()
+            .skip(1)
+            .all(|l| l.split(',').nth(a) == Some("2.0")),
+        "{s}"
+    );
+    assert!(fails(&["sample", "--model", m, "--do", "Q=1"]).contains("Q"));
+}
