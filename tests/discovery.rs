@@ -129,6 +129,12 @@ fn graphs_match_causal_learn() {
                 .map(|j| names[j].clone())
                 .collect();
             assert_eq!(r.changing.as_ref().unwrap(), &expect, "{name}");
+            // and they are the nodes whose mechanism the generator shifted with the domain
+            let truth: Vec<String> = usizes(&case["changing"])
+                .iter()
+                .map(|&j| names[j].clone())
+                .collect();
+            assert_eq!(r.changing.as_ref().unwrap(), &truth, "{name}");
         }
     }
     assert_eq!(differ, vec!["fisherz_13".to_string()]);
