@@ -966,19 +966,24 @@ fn parse_pairs(items: &[String], what: &str) -> Result<Vec<(String, f64)>, Error
         .collect()
 }
 
-fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
+/// One intervention set from `--do NODE=v,..` and `--shift NODE=d,..` (applied together).
+fn parse_set(dos: &[String], shifts: &[String]) -> Result<Vec<ceteris::scm::Intervention>, Error> {
     use ceteris::scm::Intervention;
-    let model = read_model(&a.model)?;
-    let observed = parse_pairs(std::slice::from_ref(&a.observed), "observed")?;
-    let set: Vec<Intervention> = parse_pairs(&a.dos, "do")?
+    Ok(parse_pairs(dos, "do")?
         .into_iter()
         .map(|(n, v)| Intervention::atomic(&n, v))
         .chain(
-            parse_pairs(&a.shifts, "shift")?
+            parse_pairs(shifts, "shift")?
                 .into_iter()
                 .map(|(n, d)| Intervention::shift(&n, d)),
         )
-        .collect();
+        .collect())
+}
+
+fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
+    let model = read_model(&a.model)?;
+    let observed = parse_pairs(std::slice::from_ref(&a.observed), "observed")?;
+    let set = parse_set(&a.dos, &a.shifts)?;
     let cf = model.counterfactual(&observed, &set)?;
     say!(
         "{}",
@@ -988,17 +993,8 @@ fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
 }
 
 fn sample(a: SampleArgs) -> Result<(), Error> {
-    use ceteris::scm::Intervention;
     let model = read_model(&a.model)?;
-    let set: Vec<Intervention> = parse_pairs(&a.dos, "do")?
-        .into_iter()
-        .map(|(n, v)| Intervention::atomic(&n, v))
-        .chain(
-            parse_pairs(&a.shifts, "shift")?
-                .into_iter()
-                .map(|(n, d)| Intervention::shift(&n, d)),
-        )
-        .collect();
+    let set = parse_set(&a.dos, &a.shifts)?;
     let d = model.sample(&set, a.samples, a.seed)?;
     let cols: Vec<&[f64]> = d
         .names()
