@@ -338,6 +338,9 @@ struct BenchArgs {
     /// Capabilities to run: all, bootstrap, independence, scm or discovery.
     #[arg(long, default_value = "all")]
     only: String,
+    /// Write the SCM case's model (scm-json/v1) to this file, for the rival benchmarks.
+    #[arg(long)]
+    save_model: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -1438,6 +1441,12 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
     }
     let m = 50;
     let scm = random_linear_dag(m);
+    if let Some(path) = &a.save_model {
+        std::fs::write(path, scm.to_json()).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+    }
     let values = 100 / scale.min(10);
     let samples = 10_000;
     let settings: Vec<Vec<Intervention>> = (0..values)
