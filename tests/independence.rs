@@ -162,18 +162,29 @@ fn tester_batches_equal_single_runs() {
         (s(&["y"]), s(&["w"]), s(&["z", "t"])),
         (s(&["t"]), s(&["y"]), s(&["z"])),
     ];
-    let tester = Tester::new(&e, &d, IndependenceTest::kci());
-    let batch = tester.batch(&queries);
-    for ((x, y, z), b) in queries.iter().zip(batch) {
-        fn r(v: &[String]) -> Vec<&str> {
-            v.iter().map(String::as_str).collect()
+    // cached factors, Z-regressions, feature bandwidths and Z feature parts change nothing
+    for test in [
+        IndependenceTest::kci(),
+        IndependenceTest::rcot(),
+        IndependenceTest::rcit(),
+        IndependenceTest::fisher_z(),
+    ] {
+        let tester = Tester::new(&e, &d, test.clone());
+        let batch = tester.batch(&queries);
+        for ((x, y, z), b) in queries.iter().zip(batch) {
+            fn r(v: &[String]) -> Vec<&str> {
+                v.iter().map(String::as_str).collect()
+            }
+            let one = test.run(&e, &d, &r(x), &r(y), &r(z)).unwrap();
+            let b = b.unwrap();
+            assert_eq!(
+                one.statistic,
+                b.statistic,
+                "{} {x:?} {y:?} {z:?}",
+                test.name()
+            );
+            assert_eq!(one.p_value, b.p_value, "{} {x:?} {y:?} {z:?}", test.name());
         }
-        let one = IndependenceTest::kci()
-            .run(&e, &d, &r(x), &r(y), &r(z))
-            .unwrap();
-        let b = b.unwrap();
-        assert_eq!(one.statistic, b.statistic);
-        assert_eq!(one.p_value, b.p_value);
     }
 }
 

@@ -470,13 +470,7 @@ impl IndependenceTest {
             } else {
                 Some(std_columns(data, z, "z")?.0)
             };
-            self.random_features(
-                &xs,
-                x.len(),
-                &ys,
-                y.len(),
-                zs.as_deref().map(|r| (r, z.len())),
-            )?
+            self.random_features((&xs, x), (&ys, y), zs.as_deref().map(|r| (r, z)), cache)?
         } else if z.is_empty() {
             let bracket = if n < 200 {
                 0.8
@@ -831,25 +825,52 @@ impl IndependenceTest {
     }
 
     /// RCoT/RCIT (RIT when `z` is None) on standardised row-major data, features from the seed.
+    /// The bandwidths and the Z part are cached by column names.
     fn random_features(
         &self,
-        xs: &[f64],
-        dx: usize,
-        ys: &[f64],
-        dy: usize,
-        z: Option<(&[f64], usize)>,
+        (xs, x): (&[f64], &[&str]),
+        (ys, y): (&[f64], &[&str]),
+        z: Option<(&[f64], &[&str])>,
+        cache: &Cache,
     ) -> Result<(f64, f64)> {
+        let (dx, dy) = (x.len(), y.len());
         // RCIT: Y augmented with the standardised Z
-        let (yrows, dy) = match (self.kind, z) {
-            (TestKind::Rcit, Some((zs, dz))) => (hstack(ys, dy, zs, dz, 1.0), dy + dz),
+        let (yrows, dyr) = match (self.kind, z) {
+            (TestKind::Rcit, Some((zs, zn))) => (hstack(ys, dy, zs, zn.len(), 1.0), dy + zn.len()),
             _ => (ys.to_vec(), dy),
         };
-        let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, rff::median_sigma(xs, dx));
-        let fy = rff::draw_features(self.seed, 1, self.num_f2, dy, rff::median_sigma(&yrows, dy));
-        let fz = z.map(|(zs, dz)| {
-            rff::draw_features(self.seed, 2, self.num_f, dz, rff::median_sigma(zs, dz))
-        });
-        rff::test(xs, dx, &yrows, dy, z, &fx, &fy, fz.as_ref(), self.approx)
+        let zkey = z.map(|(_, zn)| zn).unwrap_or(&[]);
+        let sigma =
+            |key: String, rows: &[f64], d: usize| cache.sigma(&key, || rff::median_sigma(rows, d));
+        let fx = rff::draw_features(
+            self.seed,
+            0,
+            self.num_f2,
+            dx,
+            sigma(format!("x{x:?}"), xs, dx),
+        );
+        let sy = match self.kind {
+            TestKind::Rcit => sigma(format!("y{y:?}|{zkey:?}"), &yrows, dyr),
+            _ => sigma(format!("y{y:?}"), &yrows, dyr),
+        };
+        let fy = rff::draw_features(self.seed, 1, self.num_f2, dyr, sy);
+        let zpart = match z {
+            Some((zs, zn)) => Some(cache.z_part(
+                &format!("{}|{}|{zn:?}", self.seed, self.num_f),
+                || {
+                    let fz = rff::draw_features(
+                        self.seed,
+                        2,
+                        self.num_f,
+                        zn.len(),
+                        sigma(format!("z{zn:?}"), zs, zn.len()),
+                    );
+                    rff::z_part(zs, zn.len(), &fz)
+                },
+            )?),
+            None => None,
+        };
+        rff::test(xs, dx, &yrows, dyr, zpart.as_deref(), &fx, &fy, self.approx)
     }
 
     /// The kernel function for a Gaussian-rule θ (σ = 1/√θ for Laplace).
@@ -904,9 +925,41 @@ impl IndependenceTest {
 struct Cache {
     mats: Mutex<HashMap<String, Arc<Mat<f64>>>>,
     corr: Mutex<HashMap<(String, String), f64>>,
+    sigmas: Mutex<HashMap<String, f64>>,
+    zparts: Mutex<HashMap<String, Arc<rff::ZPart>>>,
 }
 
 impl Cache {
+    /// A feature bandwidth, computed once per key.
+    fn sigma(&self, key: &str, build: impl FnOnce() -> f64) -> f64 {
+        if let Some(&s) = self.sigmas.lock().expect("cache lock").get(key) {
+            return s;
+        }
+        let s = build();
+        self.sigmas
+            .lock()
+            .expect("cache lock")
+            .insert(key.to_string(), s);
+        s
+    }
+
+    /// The Z part of RCoT/RCIT, computed once per key.
+    fn z_part(
+        &self,
+        key: &str,
+        build: impl FnOnce() -> Result<rff::ZPart>,
+    ) -> Result<Arc<rff::ZPart>> {
+        if let Some(z) = self.zparts.lock().expect("cache lock").get(key) {
+            return Ok(z.clone());
+        }
+        let z = Arc::new(build()?);
+        self.zparts
+            .lock()
+            .expect("cache lock")
+            .insert(key.to_string(), z.clone());
+        Ok(z)
+    }
+
     /// Checks that a column is finite and varies (the Fisher-z test's input rules).
     fn std_column(&self, data: &Dataset, name: &str) -> Result<()> {
         let key = (name.to_string(), name.to_string());
@@ -1119,17 +1172,11 @@ pub fn rff_reference(
         (Some(zs), true) => (hstack(&ys, y.len(), zs, dz, 1.0), y.len() + dz),
         _ => (ys, y.len()),
     };
-    rff::test(
-        &xs,
-        dx,
-        &yrows,
-        dy,
-        zs.as_deref().map(|r| (r, dz)),
-        fx,
-        fy,
-        fz,
-        approx,
-    )
+    let zpart = match (zs.as_deref(), fz) {
+        (Some(zs), Some(fz)) => Some(rff::z_part(zs, dz, fz)?),
+        _ => None,
+    };
+    rff::test(&xs, dx, &yrows, dy, zpart.as_ref(), fx, fy, approx)
 }
 
 /// σ of the RCIT/RCoT features for standardised columns (median of non-zero pairwise distances

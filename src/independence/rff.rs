@@ -94,45 +94,58 @@ fn feature_matrix(rows: &[f64], d: usize, f: &Features) -> Result<Mat<f64>> {
 
 /// Statistic and p-value of RCoT/RCIT (`z` given) or RIT (`z` empty) on standardised row-major
 /// data with the given features (`fz` unused when unconditional).
+/// The parts of RCoT/RCIT that depend on Z alone, shared by every test with the same Z (and
+/// features): the standardised Z features, `(Czz + 1e-10 I)⁻¹` and their product.
+pub(crate) struct ZPart {
+    mz: Mat<f64>,
+    icz: Mat<f64>,
+    z_icz: Mat<f64>,
+}
+
+/// [`ZPart`] of row-major standardised `z` (n × dz) with features `fz`.
+pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features) -> Result<ZPart> {
+    let nn = (z.len() / dz) as f64;
+    let mz = feature_matrix(z, dz, fz)?;
+    let mut czz = mz.transpose() * &mz * (1.0 / (nn - 1.0));
+    for k in 0..czz.nrows() {
+        czz[(k, k)] += 1e-10;
+    }
+    // explicit (Czz + 1e-10 I)⁻¹ from its Cholesky factor, products in RCIT's order: the Z
+    // features are nearly collinear, so the ridge solve is ill-conditioned and the order of
+    // operations shows in the last digits that matter
+    let icz = czz
+        .llt(Side::Lower)
+        .map_err(|_| Error::param("z", "the Z feature covariance is singular"))?
+        .inverse();
+    let z_icz = &mz * &icz;
+    Ok(ZPart { mz, icz, z_icz })
+}
+
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn test(
     x: &[f64],
     dx: usize,
     y: &[f64],
     dy: usize,
-    z: Option<(&[f64], usize)>,
+    z: Option<&ZPart>,
     fx: &Features,
     fy: &Features,
-    fz: Option<&Features>,
     approx: Approx,
 ) -> Result<(f64, f64)> {
     let n = x.len() / dx;
     let nn = n as f64;
     let mx = feature_matrix(x, dx, fx)?;
     let my = feature_matrix(y, dy, fy)?;
-    let (cxy, rx, ry) = match (z, fz) {
-        (Some((z, dz)), Some(fz)) => {
-            let mz = feature_matrix(z, dz, fz)?;
-            let mut czz = mz.transpose() * &mz * (1.0 / (nn - 1.0));
-            for k in 0..czz.nrows() {
-                czz[(k, k)] += 1e-10;
-            }
-            // explicit (Czz + 1e-10 I)⁻¹ from its Cholesky factor, products in RCIT's order: the
-            // Z features are nearly collinear, so the ridge solve is ill-conditioned and the
-            // order of operations shows in the last digits that matter
-            let icz = czz
-                .llt(Side::Lower)
-                .map_err(|_| Error::param("z", "the Z feature covariance is singular"))?
-                .inverse();
+    let (cxy, rx, ry) = match z {
+        Some(ZPart { mz, icz, z_icz }) => {
             let czx = mz.transpose() * &mx * (1.0 / (nn - 1.0));
             let czy = mz.transpose() * &my * (1.0 / (nn - 1.0));
-            let z_icz = &mz * &icz;
-            let rx = &mx - &z_icz * &czx;
-            let ry = &my - &z_icz * &czy;
-            let cxy = mx.transpose() * &my * (1.0 / (nn - 1.0)) - czx.transpose() * &icz * &czy;
+            let rx = &mx - z_icz * &czx;
+            let ry = &my - z_icz * &czy;
+            let cxy = mx.transpose() * &my * (1.0 / (nn - 1.0)) - czx.transpose() * icz * &czy;
             (cxy, rx, ry)
         }
-        _ => {
+        None => {
             let cxy = mx.transpose() * &my * (1.0 / (nn - 1.0));
             (cxy, mx, my)
         }
