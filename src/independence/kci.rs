@@ -103,20 +103,23 @@ pub(crate) fn conditional(mx: &Mat<f64>, my: &Mat<f64>, threshold: f64) -> Resul
         let w = Mat::from_fn(n, ra * rb, |t, c| va[(t, c / rb)] * vb[(t, c % rb)]);
         frob2(&(w.transpose() * &w))
     } else {
+        // the product is symmetric: blocks of rows against the columns from the block's first
+        // row on, off-diagonal entries counted twice
         let block = 256;
         let mut acc = 0.0;
         let mut start = 0;
         while start < n {
-            let end = (start + block).min(n);
-            let a = va.subrows(start, end - start) * va.transpose();
-            let b = vb.subrows(start, end - start) * vb.transpose();
-            for j in 0..n {
-                for i in 0..end - start {
+            let m = (start + block).min(n) - start;
+            let rest = n - start;
+            let a = va.subrows(start, m) * va.subrows(start, rest).transpose();
+            let b = vb.subrows(start, m) * vb.subrows(start, rest).transpose();
+            for j in 0..rest {
+                for i in 0..m.min(j + 1) {
                     let p = a[(i, j)] * b[(i, j)];
-                    acc += p * p;
+                    acc += if i == j { p * p } else { 2.0 * p * p };
                 }
             }
-            start = end;
+            start += m;
         }
         acc
     };
