@@ -518,6 +518,16 @@ fn discover(a: DiscoverArgs) -> Result<(), Error> {
                 r.seconds,
                 r.backend
             );
+            for b in &r.borderline {
+                say!(
+                    "borderline: {} _||_ {} | {} (p = {:.6}, alpha = {})",
+                    b.x,
+                    b.y,
+                    b.z.join(","),
+                    b.p_value,
+                    r.alpha
+                );
+            }
         }
         _ => say!(
             "{}",
