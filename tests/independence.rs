@@ -411,3 +411,51 @@ fn fisher_z_rejects_what_it_cannot_test() {
     let m = msg(r);
     assert!(m.contains("too few rows"), "{m}");
 }
+
+/// hyppo 0.5.2's `Hsic().test` (tests/reference/make_hyppo_reference.py): the unbiased,
+/// normalised HSIC to 1e-6 relative (plus 1e-9 absolute: independent cases sit near 0, where the
+/// factors' 1e-9 relative residual shows) and the chi-square p-value to 1e-6 absolute.
+#[test]
+fn hsic_u_matches_hyppo() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/hyppo_reference.json")).unwrap();
+    let e = Engine::cpu();
+    let cases = doc["cases"].as_array().unwrap();
+    assert!(cases.len() >= 7);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let mut d = Dataset::new();
+        let mut add = |p: &str, v: &serde_json::Value| -> Vec<String> {
+            cols(v)
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let nm = format!("{p}{i}");
+                    d.push_column(&nm, c).unwrap();
+                    nm
+                })
+                .collect()
+        };
+        let (xn, yn) = (add("x", &case["x"]), add("y", &case["y"]));
+        fn r(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        let t = IndependenceTest::hsic_u()
+            .run(&e, &d, &r(&xn), &r(&yn), &[])
+            .unwrap();
+        let (s, p) = (
+            case["statistic"].as_f64().unwrap(),
+            case["p_value"].as_f64().unwrap(),
+        );
+        assert!(
+            (t.statistic - s).abs() <= 1e-6 * s.abs() + 1e-9,
+            "{name}: {} vs {s}",
+            t.statistic
+        );
+        assert!(
+            (t.p_value - p).abs() <= 1e-6,
+            "{name}: {} vs {p}",
+            t.p_value
+        );
+    }
+}

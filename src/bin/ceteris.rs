@@ -173,7 +173,7 @@ struct EffectArgs {
 /// Options of a conditional-independence test, shared by `independence` and `discover`.
 #[derive(clap::Args)]
 struct TestOpts {
-    /// hsic, kci, rcot, rcit or fisherz.
+    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit or fisherz.
     #[arg(long, default_value = "kci")]
     test: String,
     /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
@@ -594,15 +594,20 @@ fn build_test(a: &TestOpts) -> Result<ceteris::independence::IndependenceTest, E
         "rcot" => IndependenceTest::rcot(),
         "rcit" => IndependenceTest::rcit(),
         "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
+        "hsic-u" => IndependenceTest::hsic_u(),
         other => {
             return Err(Error::param(
                 "test",
-                format!("unknown test `{other}` (hsic, kci, rcot, rcit, fisherz)"),
+                format!("unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz)"),
             ))
         }
     }
     .kernel(kernel)
-    .width(width)
+    .width(match (a.test.as_str(), width) {
+        // hsic-u's default is hyppo's median rule
+        ("hsic-u", Width::Empirical) => Width::Median,
+        (_, w) => w,
+    })
     .null(null)
     .approx(approx)
     .testwise_deletion(a.testwise_deletion)

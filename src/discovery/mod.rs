@@ -444,7 +444,7 @@ impl Pc {
     ) -> Result<DiscoveryResult> {
         let start = Instant::now();
         let nodes = self.nodes(data, columns)?;
-        let conditional = if self.test.kind() == TestKind::Hsic {
+        let conditional = if matches!(self.test.kind(), TestKind::Hsic | TestKind::HsicU) {
             self.test.clone().into_kci()
         } else {
             self.test.clone()

@@ -52,6 +52,38 @@ pub(crate) fn unconditional(lx: &Mat<f64>, ly: &Mat<f64>) -> Moments {
     }
 }
 
+/// The U-centred inner product `Σ_{i≠j} Ũ(K)_ij Ũ(L)_ij` of `K = F Fᵀ`, `L = G Gᵀ` (uncentred
+/// factors): `tr(K̄L̄) + 1ᵀK̄1 · 1ᵀL̄1 / ((n−1)(n−2)) − 2 · 1ᵀK̄L̄1 / (n−2)` with `K̄`, `L̄` the
+/// matrices with zeroed diagonals (Song et al. 2012), in O(n r²).
+fn u_inner(f: &Mat<f64>, g: &Mat<f64>) -> f64 {
+    let n = f.nrows();
+    let nn = n as f64;
+    let row2 = |m: &Mat<f64>, i: usize| (0..m.ncols()).map(|k| m[(i, k)] * m[(i, k)]).sum::<f64>();
+    let (df, dg): (Vec<f64>, Vec<f64>) = (0..n).map(|i| (row2(f, i), row2(g, i))).unzip();
+    let tr = frob2(&(f.transpose() * g)) - df.iter().zip(&dg).map(|(a, b)| a * b).sum::<f64>();
+    let ones = Mat::<f64>::from_fn(n, 1, |_, _| 1.0);
+    let kf1 = f * (f.transpose() * &ones);
+    let kg1 = g * (g.transpose() * &ones);
+    let (mut sf, mut sg, mut cross) = (0.0, 0.0, 0.0);
+    for i in 0..n {
+        let (a, b) = (kf1[(i, 0)] - df[i], kg1[(i, 0)] - dg[i]);
+        sf += a;
+        sg += b;
+        cross += a * b;
+    }
+    tr + sf * sg / ((nn - 1.0) * (nn - 2.0)) - 2.0 * cross / (nn - 2.0)
+}
+
+/// hyppo's `Hsic` statistic: the unbiased HSIC of `F Fᵀ` and `G Gᵀ` normalised to a
+/// correlation, 0 when either self-term is not positive.
+pub(crate) fn unbiased_correlation(f: &Mat<f64>, g: &Mat<f64>) -> f64 {
+    let (xx, yy) = (u_inner(f, f), u_inner(g, g));
+    if xx <= 0.0 || yy <= 0.0 {
+        return 0.0;
+    }
+    u_inner(f, g) / (xx * yy).sqrt()
+}
+
 /// `Rz · L` for every factor `L` in `ls`, with `Rz = ε (Lz Lzᵀ + εI)⁻¹` (Lz centred).
 pub(crate) fn regress_out(lz: &Mat<f64>, ls: &[&Mat<f64>], epsilon: f64) -> Result<Vec<Mat<f64>>> {
     let rz = lz.ncols();

@@ -105,6 +105,8 @@ pub enum TestKind {
     Rcit,
     /// Fisher's z test of zero partial correlation (linear-Gaussian baseline).
     FisherZ,
+    /// hyppo's `Hsic`: unbiased, normalised HSIC with its chi-square approximation.
+    HsicU,
 }
 
 /// A configured kernel independence test.
@@ -205,6 +207,39 @@ pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option
     } else {
         0.5 * (dists[m / 2 - 1] + dists[m / 2])
     })
+}
+
+/// hyppo's Gaussian bandwidth: the median of all off-diagonal pairwise distances of row-major
+/// `rows` (zeros included), or 1 when that median is 0.
+fn hyppo_median(rows: &[f64], d: usize) -> Result<f64> {
+    let n = rows.len() / d;
+    if n > 10_000 {
+        return Err(Error::param(
+            "width",
+            format!("hyppo's median width needs all {n}² pairwise distances; give a fixed --width"),
+        ));
+    }
+    let mut dists = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for i in 0..n {
+        for j in i + 1..n {
+            let s: f64 = (0..d)
+                .map(|k| (rows[i * d + k] - rows[j * d + k]).powi(2))
+                .sum();
+            dists.push(s.sqrt());
+        }
+    }
+    let m = dists.len();
+    let (_, &mut hi, _) = dists.select_nth_unstable_by(m / 2, f64::total_cmp);
+    let med = if m % 2 == 1 {
+        hi
+    } else {
+        let lo = dists[..m / 2]
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (lo + hi)
+    };
+    Ok(if med > 0.0 { med } else { 1.0 })
 }
 
 /// θ = 1 / (2 median²) of pairwise Euclidean distances over the first ≤ 1000 rows.
@@ -316,6 +351,31 @@ impl IndependenceTest {
         }
     }
 
+    /// HSIC as hyppo 0.5.2's `Hsic().test(x, y)` computes it: the unbiased (U-centred) HSIC of
+    /// Gaussian kernels normalised to a correlation, `HSIC_u(K, L) / √(HSIC_u(K, K) HSIC_u(L, L))`
+    /// (0 when a denominator is not positive), on the raw columns, with the kernel bandwidth σ
+    /// the median of X's pairwise distances applied to X **and** Y (as hyppo does; or a fixed
+    /// `Width::Fixed(σ)`), and the p-value of hyppo's chi-square approximation
+    /// `P(χ²₁ > n · stat + 1)`. The kernel matrices are low-rank factors at the test's
+    /// tolerance. The median needs all pairwise distances, so above 10 000 rows give a fixed
+    /// width.
+    ///
+    /// ```
+    /// use ceteris::{Dataset, Engine, independence::IndependenceTest};
+    /// let x: Vec<f64> = (0..200).map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0).collect();
+    /// let y: Vec<f64> = x.iter().map(|v| (3.0 * v).sin()).collect();
+    /// let data = Dataset::new().with_column("x", x).unwrap().with_column("y", y).unwrap();
+    /// let r = IndependenceTest::hsic_u().run(&Engine::cpu(), &data, &["x"], &["y"], &[]).unwrap();
+    /// assert!(r.statistic > 0.5 && r.p_value < 1e-10);
+    /// ```
+    pub fn hsic_u() -> Self {
+        IndependenceTest {
+            kind: TestKind::HsicU,
+            width: Width::Median,
+            ..Self::kci()
+        }
+    }
+
     /// Which test this is.
     pub fn kind(&self) -> TestKind {
         self.kind
@@ -393,6 +453,7 @@ impl IndependenceTest {
             TestKind::Rcot => "rcot",
             TestKind::Rcit => "rcit",
             TestKind::FisherZ => "fisherz",
+            TestKind::HsicU => "hsic-u",
         }
     }
 
@@ -458,7 +519,46 @@ impl IndependenceTest {
         let (xs, xraw) = std_columns(data, x, "x")?;
         let (ys, yraw) = std_columns(data, y, "y")?;
         let mut perm_backend: Option<String> = None;
-        let (statistic, p_value) = if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
+        let (statistic, p_value) = if self.kind == TestKind::HsicU {
+            if self.null != Null::Gamma {
+                return Err(Error::param(
+                    "null",
+                    "hsic-u uses hyppo's chi-square approximation; use --test hsic for permutation or spectral nulls",
+                ));
+            }
+            if self.kernel != Kernel::Gaussian {
+                return Err(Error::param("kernel", "hsic-u uses the Gaussian kernel"));
+            }
+            let (xr, yr) = (row_major(&xraw), row_major(&yraw));
+            let sigma = match self.width {
+                Width::Fixed(s) => s,
+                _ => hyppo_median(&xr, x.len())?,
+            };
+            let kfn = KernelFn::Gaussian {
+                theta: 1.0 / (sigma * sigma),
+            };
+            let fx = factor(
+                &Points {
+                    data: &xr,
+                    d: x.len(),
+                },
+                kfn,
+                tol,
+            )
+            .to_mat();
+            let fy = factor(
+                &Points {
+                    data: &yr,
+                    d: y.len(),
+                },
+                kfn,
+                tol,
+            )
+            .to_mat();
+            let stat = kci::unbiased_correlation(&fx, &fy);
+            let chi = statrs::distribution::ChiSquared::new(1.0).expect("one degree of freedom");
+            (stat, chi.sf(stat * n as f64 + 1.0))
+        } else if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
             if self.num_f == 0 || self.num_f2 == 0 {
                 return Err(Error::param(
                     "features",
@@ -641,7 +741,7 @@ impl IndependenceTest {
                 ));
             }
         }
-        if self.kind == TestKind::Hsic && !z.is_empty() {
+        if matches!(self.kind, TestKind::Hsic | TestKind::HsicU) && !z.is_empty() {
             return Err(Error::param(
                 "z",
                 "HSIC is unconditional; use --test kci for X ⫫ Y | Z",
