@@ -30,6 +30,7 @@
 //! ```
 
 mod fit;
+mod kernel;
 
 pub use fit::{parse_graph, FitKind};
 
@@ -40,7 +41,6 @@ use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Samples per parallel work item of sweeps and [`Scm::sample`].
@@ -1430,58 +1430,31 @@ impl Sweep {
             .enumerate()
             .map(|(s, set)| scm.compile(set).map_err(|e| in_setting(e, s)))
             .collect::<Result<Vec<_>>>()?;
-        let stream = Stream::new(self.seed, STREAM_MONTE_CARLO);
-        let m = scm.nodes.len();
-        let n = self.samples as usize;
-        let total = plans.len() as u64 * self.samples;
-        let done = AtomicU64::new(0);
-        let points = plans
-            .par_iter()
-            .enumerate()
-            .map(|(s, plan)| {
-                let setting = if self.common_random_numbers {
-                    0
-                } else {
-                    s as u32
-                };
-                // blocks of samples in parallel; sample i always gets counter i, and the sums
-                // below run in sample order, so results do not depend on the thread count
-                let mut ys = vec![0.0; n];
-                ys.par_chunks_mut(BLOCK).enumerate().for_each_init(
-                    || vec![0.0; m],
-                    |buf, (c, chunk)| {
-                        for (k, out) in chunk.iter_mut().enumerate() {
-                            scm.draw(plan, &stream, (c * BLOCK + k) as u32, setting, buf);
-                            *out = buf[y];
-                        }
-                        if let Some(p) = progress {
-                            let len = chunk.len() as u64;
-                            p(done.fetch_add(len, Ordering::Relaxed) + len, total);
-                        }
-                    },
-                );
-                let mean = ys.iter().sum::<f64>() / n as f64;
-                let variance =
-                    ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
-                if !variance.is_finite() {
-                    return Err(Error::param(
-                        &self.outcome,
-                        format!(
-                            "setting {s}: samples of `{}` are not finite (a structural equation overflows)",
-                            self.outcome
-                        ),
-                    ));
-                }
+        let job = crate::backend::SweepJob {
+            scm,
+            plans: &plans,
+            outcome: y,
+            samples: self.samples as u32,
+            stream: Stream::new(self.seed, STREAM_MONTE_CARLO),
+            common_random_numbers: self.common_random_numbers,
+            keep_values: !self.quantiles.is_empty(),
+        };
+        let (stats, ran) = engine.dispatch(|k| k.sweep_moments(&job, progress))?;
+        let n = self.samples as f64;
+        let points = stats
+            .into_iter()
+            .zip(&self.settings)
+            .map(|(st, set)| {
                 let mut quantiles = BTreeMap::new();
-                if !self.quantiles.is_empty() {
-                    ys.sort_by(f64::total_cmp);
-                    for &q in &self.quantiles {
-                        quantiles.insert(q.to_string(), crate::bootstrap::quantile_type7(&ys, q));
-                    }
+                for &q in &self.quantiles {
+                    quantiles.insert(
+                        q.to_string(),
+                        crate::bootstrap::quantile_type7(&st.sorted, q),
+                    );
                 }
                 let mut interventions = BTreeMap::new();
                 let mut shifts = BTreeMap::new();
-                for iv in &self.settings[s] {
+                for iv in set {
                     match iv {
                         Intervention::Atomic { node, value } => {
                             interventions.insert(node.clone(), *value);
@@ -1491,23 +1464,22 @@ impl Sweep {
                         }
                     }
                 }
-                Ok(SweepPoint {
+                SweepPoint {
                     interventions,
                     shifts,
-                    mean,
-                    variance,
-                    std_error: (variance / n as f64).sqrt(),
+                    mean: st.mean,
+                    variance: st.variance,
+                    std_error: (st.variance / n).sqrt(),
                     quantiles,
-                })
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         Ok(SweepResult {
             outcome: self.outcome.clone(),
             samples: self.samples,
-            backend: if engine.kind() == crate::BackendKind::Gpu {
-                format!("{} (sweeps have no GPU path yet)", engine.cpu_name())
-            } else {
-                engine.cpu_name()
+            backend: match ran.fallback {
+                Some(why) => format!("{} (fallback: {why})", ran.backend),
+                None => ran.backend,
             },
             seconds: start.elapsed().as_secs_f64(),
             points,
