@@ -62,8 +62,7 @@ impl Scm {
         let f = |x: f64| (x as f32).to_bits();
         let mut nodes = Vec::with_capacity(m * NODE_WORDS);
         let mut prog = Vec::new();
-        for j in 0..m {
-            let node = &self.nodes[j];
+        for (j, node) in self.nodes.iter().enumerate() {
             let even = j - j % 2;
             let shared = even + 1 < m && normal(even) && normal(even + 1);
             let (dist, p0, p1) = match node.noise {

@@ -823,9 +823,9 @@ impl Kernels for GpuBackend {
         for s0 in (0..settings).step_by(sy) {
             let rows = sy.min(settings - s0);
             let mut plan = Vec::with_capacity(rows * plan_words as usize);
-            for s in s0..s0 + rows {
-                plan.push(pivots[s].to_bits());
-                for &(atomic, delta) in &job.plans[s] {
+            for (pivot, setting) in pivots[s0..s0 + rows].iter().zip(&job.plans[s0..s0 + rows]) {
+                plan.push(pivot.to_bits());
+                for &(atomic, delta) in setting {
                     plan.extend([
                         atomic.is_some() as u32,
                         (atomic.unwrap_or(0.0) as f32).to_bits(),
