@@ -427,3 +427,298 @@ fn pc_fisher_z_on_device_gives_the_cpu_graph() {
     }
     assert!(compared >= 10, "{compared}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// SCM sweeps on the device.
+//
+// Tolerance: the device evaluates every structural equation in f32 with the same noise words as
+// the CPU's f64 (integer Philox words are identical; `open_unit` is exact in f32), so a sample's
+// outcome differs from the CPU's by the accumulated f32 rounding of its equations: a few ulps
+// (~6e-8 relative) per operation, about 30 operations per node on the longest path here (terms
+// with transcendental functions, WGSL's log/exp/sin/cos within a few ulps after range reduction),
+// amplified at most ~3× by cube/exp, i.e. |δ| ≲ 1e-5 · (|y| + sd). The mean then differs by at
+// most that much; the variance by about 2 · sd · |δ|. The device sums are centred on a pilot
+// mean and reduced by trees of 256 in f32, then in f64 on the host: relative error ~1e-7 per tree
+// on terms of size ~sd, below the sampling noise by far. So we require
+// |Δmean| ≤ 2e-5 · (|mean| + sd) and |Δvariance| ≤ 1e-4 · variance, plus, for an outcome with a
+// logistic parent, one jump of the logistic node's coefficient per flip (at most 2 flips) divided
+// by the sample count: a 0/1 draw flips only when the uniform lies within f32 rounding (~3e-7) of
+// the threshold, about 3e-7 of samples.
+
+use ceteris::scm::{Func, Intervention, Node, Noise, Scm, Sweep, Term};
+
+fn unary(func: Func, parent: &str, weight: f64, inner_scale: f64, inner_shift: f64) -> Term {
+    Term::Unary {
+        func,
+        parent: parent.into(),
+        weight,
+        inner_scale,
+        inner_shift,
+    }
+}
+
+/// Every node type, every function and every noise law; pairs of normal nodes that share one
+/// Box–Muller transform and normal nodes paired with a non-normal one.
+fn sweep_model() -> Scm {
+    Scm::new(vec![
+        Node::linear("Z", 0.5, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("W", 0.0, &[("Z", 0.4)], Noise::Normal { scale: 0.7 }),
+        Node::linear(
+            "U",
+            0.0,
+            &[],
+            Noise::Uniform {
+                low: -1.0,
+                high: 2.0,
+            },
+        ),
+        Node::linear("L", 0.0, &[("W", -0.3)], Noise::Laplace { scale: 0.5 }),
+        Node::logistic(
+            "T",
+            0.2,
+            &[("Z", 0.8)],
+            vec![unary(Func::Tanh, "U", 0.5, 1.0, 0.0)],
+        ),
+        Node::additive(
+            "A",
+            0.1,
+            &[("W", 0.5)],
+            vec![
+                unary(Func::Identity, "L", 0.3, 1.0, 0.0),
+                unary(Func::Tanh, "Z", 1.0, 1.5, 0.2),
+                unary(Func::Square, "U", 0.5, 1.0, -0.5),
+                unary(Func::Cube, "L", 0.2, 0.5, 0.0),
+                unary(Func::Sin, "Z", 0.7, 2.0, 0.0),
+                unary(Func::Cos, "U", -0.4, 3.0, 1.0),
+                unary(Func::Exp, "Z", 0.3, 0.3, 0.0),
+                unary(Func::Sigmoid, "L", 1.2, 2.0, 0.0),
+                unary(Func::Relu, "W", 0.9, 1.0, 0.1),
+                unary(Func::Abs, "U", -0.6, 1.0, -0.5),
+                unary(Func::Softplus, "Z", 0.5, 1.0, 0.0),
+                Term::Product {
+                    parents: vec!["Z".into(), "U".into()],
+                    weight: 0.25,
+                },
+            ],
+            Noise::Normal { scale: 0.3 },
+        ),
+        Node::additive(
+            "Y",
+            -0.5,
+            &[("A", 1.0), ("T", 2.0)],
+            vec![
+                Term::Product {
+                    parents: vec!["T".into(), "Z".into()],
+                    weight: 0.5,
+                },
+                unary(Func::Tanh, "A", 0.5, 1.0, 0.0),
+            ],
+            Noise::Laplace { scale: 0.2 },
+        ),
+        Node::linear("V", 1.0, &[("Y", 0.5)], Noise::Normal { scale: 0.4 }),
+        Node::linear(
+            "S",
+            0.0,
+            &[("V", 1.0), ("U", 0.2)],
+            Noise::Normal { scale: 0.2 },
+        ),
+    ])
+    .unwrap()
+}
+
+fn sweep_settings() -> Vec<Vec<Intervention>> {
+    vec![
+        vec![],
+        vec![Intervention::atomic("Z", 0.5)],
+        vec![Intervention::atomic("Z", -1.5)],
+        vec![Intervention::atomic("T", 1.0)],
+        vec![Intervention::atomic("T", 0.0)],
+        vec![Intervention::shift("A", 1.0)],
+        vec![
+            Intervention::shift("Z", -0.5),
+            Intervention::atomic("U", 0.3),
+        ],
+        vec![
+            Intervention::atomic("W", 2.0),
+            Intervention::shift("L", 0.25),
+        ],
+    ]
+}
+
+/// Asserts the documented tolerance (module comment above) between two sweep results; `jump` is
+/// the outcome's change when its logistic parent flips (0 when it has none).
+fn assert_sweeps_close(c: &ceteris::scm::SweepResult, g: &ceteris::scm::SweepResult, jump: f64) {
+    let n = c.samples as f64;
+    for (s, (a, b)) in c.points.iter().zip(&g.points).enumerate() {
+        let sd = a.variance.sqrt();
+        let tol = 2e-5 * (a.mean.abs() + sd) + 2.0 * jump / n;
+        assert!(
+            (a.mean - b.mean).abs() <= tol,
+            "{} setting {s}: mean cpu {} gpu {} (tol {tol})",
+            c.outcome,
+            a.mean,
+            b.mean
+        );
+        let vtol = 1e-4 * a.variance + 2.0 * jump * (jump + 2.0 * sd) / n;
+        assert!(
+            (a.variance - b.variance).abs() <= vtol,
+            "{} setting {s}: variance cpu {} gpu {} (tol {vtol})",
+            c.outcome,
+            a.variance,
+            b.variance
+        );
+        for (q, v) in &a.quantiles {
+            let w = b.quantiles[q];
+            assert!(
+                (v - w).abs() <= tol.max(2e-5 * v.abs()),
+                "{} setting {s}: quantile {q} cpu {v} gpu {w}",
+                c.outcome
+            );
+        }
+    }
+}
+
+#[test]
+fn scm_sweep_on_device_matches_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    for (outcome, jump) in [("Y", 2.5), ("A", 0.0), ("S", 1.25), ("L", 0.0)] {
+        for crn in [false, true] {
+            let sweep = Sweep::new(outcome, sweep_settings())
+                .samples(20_000)
+                .seed(11)
+                .common_random_numbers(crn);
+            let c = sweep.run(&Engine::cpu(), &scm).unwrap();
+            let g = sweep.run(gpu, &scm).unwrap();
+            assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+            assert_sweeps_close(&c, &g, jump);
+        }
+    }
+}
+
+#[test]
+fn scm_sweep_quantiles_on_device_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    let sweep = Sweep::new("Y", sweep_settings())
+        .samples(5_000)
+        .seed(3)
+        .quantiles(&[0.05, 0.5, 0.95]);
+    let c = sweep.run(&Engine::cpu(), &scm).unwrap();
+    let g = sweep.run(gpu, &scm).unwrap();
+    assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+    assert_eq!(g.points[0].quantiles.len(), 3);
+    assert_sweeps_close(&c, &g, 2.5);
+}
+
+#[test]
+fn scm_logistic_draws_on_device_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    // T's mean times n counts its ones: the device draws the same 0/1 values except where the
+    // uniform lies within f32 rounding of sigmoid(eta) (expected ~3e-7 of samples: 0 here)
+    let sweep = Sweep::new("T", sweep_settings()).samples(50_000).seed(5);
+    let c = sweep.run(&Engine::cpu(), &scm).unwrap();
+    let g = sweep.run(gpu, &scm).unwrap();
+    for (a, b) in c.points.iter().zip(&g.points) {
+        let (ones_c, ones_g) = (a.mean * 50_000.0, b.mean * 50_000.0);
+        assert!(
+            (ones_c - ones_g).abs() <= 1.0 + 1e-6,
+            "{ones_c} vs {ones_g}"
+        );
+    }
+}
+
+#[test]
+fn scm_sweep_chunked_on_device_gives_the_same_numbers() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let scm = sweep_model();
+    // 1 KiB bindings: 85 workgroups of partial sums per dispatch, so 50 000 samples (196
+    // workgroups) take three dispatches per setting and one setting per dispatch
+    let small = Engine::gpu_with(GpuOptions {
+        max_binding_bytes: Some(1024),
+        ..Default::default()
+    })
+    .unwrap();
+    let sweep = Sweep::new("Y", sweep_settings()[..3].to_vec())
+        .samples(50_000)
+        .seed(9);
+    let big = sweep.run(common::gpu().unwrap(), &scm).unwrap();
+    let chunked = sweep.run(&small, &scm).unwrap();
+    for (a, b) in big.points.iter().zip(&chunked.points) {
+        assert_eq!((a.mean, a.variance), (b.mean, b.variance));
+    }
+    // samples read back for quantiles: one workgroup of 256 samples per dispatch
+    let sweep = sweep.samples(3_000).quantiles(&[0.1, 0.9]);
+    let big = sweep.run(common::gpu().unwrap(), &scm).unwrap();
+    let chunked = sweep.run(&small, &scm).unwrap();
+    for (a, b) in big.points.iter().zip(&chunked.points) {
+        assert_eq!((a.mean, a.variance), (b.mean, b.variance));
+        assert_eq!(a.quantiles, b.quantiles);
+    }
+}
+
+#[test]
+fn scm_sweep_f32_overflow_falls_back_to_cpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    // exp(100) overflows f32 but not f64
+    let scm = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            0.0,
+            &[],
+            vec![unary(Func::Exp, "X", 1.0, 1.0, 0.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap();
+    let sweep = Sweep::new(
+        "Y",
+        vec![
+            vec![Intervention::atomic("X", 0.0)],
+            vec![Intervention::atomic("X", 100.0)],
+        ],
+    )
+    .samples(1000);
+    match sweep.run(common::gpu().unwrap(), &scm) {
+        Err(ceteris::Error::Gpu { kind, message }) => {
+            assert_eq!(kind, "limits");
+            assert!(message.contains("setting 1"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let auto_like = Engine::gpu_with(GpuOptions {
+        cpu_fallback: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let r = sweep.run(&auto_like, &scm).unwrap();
+    assert!(
+        r.backend.starts_with("cpu") && r.backend.contains("fallback"),
+        "{}",
+        r.backend
+    );
+    let c = sweep.run(&Engine::cpu(), &scm).unwrap();
+    assert_eq!(r.points[1].mean, c.points[1].mean);
+}
+
+#[test]
+fn scm_sweep_progress_on_device_reaches_total() {
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    let last = std::sync::atomic::AtomicU64::new(0);
+    let tick = |done: u64, total: u64| {
+        assert_eq!(total, 3 * 1000);
+        last.fetch_max(done, std::sync::atomic::Ordering::Relaxed);
+    };
+    Sweep::new("Y", sweep_settings()[..3].to_vec())
+        .samples(1000)
+        .run_with_progress(gpu, &scm, Some(&tick))
+        .unwrap();
+    assert_eq!(last.into_inner(), 3000);
+}

@@ -100,6 +100,31 @@ impl PcorJob<'_> {
     }
 }
 
+/// An intervention sweep: every setting's plan (per node: the atomic value, if any, and the
+/// shift) sampled `samples` times under the noise contract of [`crate::scm`], reduced to the
+/// outcome's moments (and its sorted samples when `keep_values`).
+pub(crate) struct SweepJob<'a> {
+    pub scm: &'a crate::scm::Scm,
+    pub plans: &'a [Vec<(Option<f64>, f64)>],
+    /// Outcome node (topological index).
+    pub outcome: usize,
+    pub samples: u32,
+    pub stream: crate::rng::Stream,
+    pub common_random_numbers: bool,
+    /// Return every setting's outcome samples, sorted (for quantiles).
+    pub keep_values: bool,
+}
+
+/// The outcome's summary in one setting of a [`SweepJob`].
+#[derive(Clone, Debug)]
+pub(crate) struct SettingStats {
+    pub mean: f64,
+    /// Sample variance (ddof = 1).
+    pub variance: f64,
+    /// The samples, ascending, when the job keeps them (else empty).
+    pub sorted: Vec<f64>,
+}
+
 /// The operations every backend implements.
 pub(crate) trait Kernels {
     /// `reps.len() × job.outputs()` sums, replicate-major.
@@ -127,4 +152,12 @@ pub(crate) trait Kernels {
 
     /// One partial correlation per test (NaN where the correlation matrix is singular).
     fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>>;
+
+    /// One summary per setting of the sweep, in setting order; `progress` counts samples over
+    /// all settings.
+    fn sweep_moments(
+        &self,
+        job: &SweepJob,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<SettingStats>>;
 }

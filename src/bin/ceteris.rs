@@ -1448,11 +1448,21 @@ fn discovery_bench(
     Ok(())
 }
 
-/// SCM sweep case of `ceteris bench`: 50-node linear DAG, 100 values of n0, 10 000 samples each.
+/// SCM sweep case of `ceteris bench`: 50-node linear DAG, 100 values of n0, 10 000 samples each,
+/// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
+/// the other cases).
 fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
     use ceteris::scm::{Intervention, Sweep};
-    if a.backend == "gpu" {
-        return Ok(());
+    let mut engines: Vec<Engine> = Vec::new();
+    if a.backend != "gpu" {
+        engines.push(Engine::cpu());
+    }
+    if a.backend != "cpu" {
+        if let Ok(g) = Engine::gpu() {
+            if a.quick || !g.is_software_gpu() || a.backend == "gpu" {
+                engines.push(g);
+            }
+        }
     }
     let m = 50;
     let scm = random_linear_dag(m);
@@ -1472,29 +1482,30 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             )]
         })
         .collect();
-    let engine = Engine::cpu();
-    let start = Instant::now();
-    let r = Sweep::new(&format!("n{}", m - 1), settings)
-        .samples(samples)
-        .run(&engine, &scm)?;
-    let secs = start.elapsed().as_secs_f64();
-    let ns = secs * 1e9 / (m as f64 * values as f64 * samples as f64);
-    let name = format!("scm/sweep{values}x{samples} m=50");
-    if a.format == Format::Table {
-        say!(
-            "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({ns:.2} ns per node-sample)",
-            name,
-            m,
-            "-",
-            secs,
-            "-",
-            r.backend
+    for engine in &engines {
+        let start = Instant::now();
+        let r = Sweep::new(&format!("n{}", m - 1), settings.clone())
+            .samples(samples)
+            .run(engine, &scm)?;
+        let secs = start.elapsed().as_secs_f64();
+        let ns = secs * 1e9 / (m as f64 * values as f64 * samples as f64);
+        let name = format!("scm/sweep{values}x{samples} m=50");
+        if a.format == Format::Table {
+            say!(
+                "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({ns:.2} ns per node-sample)",
+                name,
+                m,
+                "-",
+                secs,
+                "-",
+                r.backend
+            );
+        }
+        rows.push(
+            json!({"case": name, "nodes": m, "settings": values, "samples": samples,
+            "seconds": secs, "ns_per_node_sample": ns, "backend": r.backend}),
         );
     }
-    rows.push(
-        json!({"case": name, "nodes": m, "settings": values, "samples": samples,
-        "seconds": secs, "ns_per_node_sample": ns, "backend": r.backend}),
-    );
     Ok(())
 }
 

@@ -1,7 +1,10 @@
 //! The CPU backend: rayon over replicates, f64 arithmetic, one replicate per task so results do
 //! not depend on the number of threads.
 
-use super::{HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use super::{
+    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SettingStats, SumsJob,
+    SweepJob,
+};
 use crate::bootstrap::plan::{Gen, ResamplePlan};
 use crate::error::Result;
 use rayon::prelude::*;
@@ -205,6 +208,14 @@ impl Kernels for CpuBackend {
                 crate::independence::partial_correlation(&job.submatrix(t)).unwrap_or(f64::NAN)
             })
             .collect())
+    }
+
+    fn sweep_moments(
+        &self,
+        job: &SweepJob,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<SettingStats>> {
+        job.run_cpu(progress)
     }
 
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {

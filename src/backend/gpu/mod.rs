@@ -8,7 +8,10 @@
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
 
-use super::{HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SumsJob};
+use super::{
+    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SettingStats, SumsJob,
+    SweepJob,
+};
 use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
 use crate::error::{Error, Result};
 use crate::rng::POISSON1_THRESHOLDS;
@@ -31,6 +34,9 @@ const QUANTILE: &str = include_str!("../../../shaders/quantile.wgsl");
 const DRAWS: &str = include_str!("../../../shaders/draws.wgsl");
 const HSIC: &str = include_str!("../../../shaders/hsic.wgsl");
 const PCOR: &str = include_str!("../../../shaders/pcor.wgsl");
+const SWEEP: &str = include_str!("../../../shaders/sweep.wgsl");
+/// Largest model the sweep shader evaluates (`MAXN` in `shaders/sweep.wgsl`).
+pub(crate) const MAX_NODES: usize = 256;
 
 /// The WGSL of one kernel family, as compiled: Philox (with the Poisson table filled in from
 /// [`POISSON1_THRESHOLDS`]) + the shared generator + the kernel. Public for the shader tests.
@@ -41,17 +47,23 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "draws" => DRAWS,
         "hsic" => return Some(HSIC.to_string()),
         "pcor" => return Some(PCOR.to_string()),
+        "sweep" => return Some(format!("{}\n{SWEEP}", philox())),
         _ => return None,
     };
+    Some(format!("{}\n{RESAMPLE}\n{body}", philox()))
+}
+
+/// `shaders/philox.wgsl` with the Poisson table filled in.
+fn philox() -> String {
     let mut philox = PHILOX.to_string();
     for (i, t) in POISSON1_THRESHOLDS.iter().enumerate().rev() {
         philox = philox.replace(&format!("POISSON_T{i}"), &format!("{t}u"));
     }
-    Some(format!("{philox}\n{RESAMPLE}\n{body}"))
+    philox
 }
 
 /// Names of the kernel families (for [`shader_source`]).
-pub const KERNELS: [&str; 5] = ["sums", "quantile", "draws", "hsic", "pcor"];
+pub const KERNELS: [&str; 6] = ["sums", "quantile", "draws", "hsic", "pcor", "sweep"];
 
 /// Options for [`crate::Engine::gpu_with`].
 #[derive(Clone, Debug, Default)]
@@ -101,6 +113,9 @@ pub(crate) struct GpuBackend {
     hsic: wgpu::ComputePipeline,
     /// Fisher-z partial correlations (the same layout as `hsic`: three read inputs).
     pcor: wgpu::ComputePipeline,
+    /// Sweep moments and sweep samples (the `hsic` layout: nodes, program, plan).
+    sweep: wgpu::ComputePipeline,
+    sweep_values: wgpu::ComputePipeline,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -257,6 +272,21 @@ impl GpuBackend {
             compilation_options: Default::default(),
             cache: None,
         });
+        let sweep_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("sweep"),
+            source: wgpu::ShaderSource::Wgsl(shader_source("sweep").expect("known kernel").into()),
+        });
+        let sweep_pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&hsic_pl),
+                module: &sweep_module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        let (sweep, sweep_values) = (sweep_pipeline("sweep"), sweep_pipeline("sweep_values"));
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err("validation", e));
         }
@@ -279,6 +309,8 @@ impl GpuBackend {
             hsic_layout,
             hsic,
             pcor,
+            sweep,
+            sweep_values,
             lost,
         })
     }
@@ -737,6 +769,171 @@ impl Kernels for GpuBackend {
             lo = hi;
         }
         Ok(out)
+    }
+
+    fn sweep_moments(
+        &self,
+        job: &SweepJob,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<SettingStats>> {
+        let m = job.scm.names().len();
+        if m > MAX_NODES {
+            return Err(gpu_err(
+                "limits",
+                format!("{m} nodes; the sweep shader holds at most {MAX_NODES}"),
+            ));
+        }
+        let settings = job.plans.len();
+        let n = job.samples as u64;
+        let program = job.scm.program(job.outcome);
+        let nodes = self.storage("sweep nodes", bytemuck::cast_slice(&program.nodes))?;
+        let prog = self.storage("sweep program", bytemuck::cast_slice(&program.prog))?;
+        // tiles of (settings × workgroups of samples): output and plan within one binding, at most
+        // MAX_DISPATCH workgroups per dimension and DRAWS_PER_BATCH node evaluations per submit
+        let wg = WG as u64;
+        let groups = n.div_ceil(wg);
+        let group_words: u64 = if job.keep_values { wg } else { 3 };
+        let plan_words = 1 + 3 * m as u64;
+        let budget = (self.max_binding / 4 / group_words)
+            .min(DRAWS_PER_BATCH / (wg * m as u64))
+            .max(1);
+        let bx = groups.min(MAX_DISPATCH as u64).min(budget);
+        let sy = (budget / bx)
+            .min(MAX_DISPATCH as u64)
+            .min(settings as u64)
+            .min(self.max_binding / 4 / plan_words)
+            .max(1) as usize;
+        // centring pivots: the f64 mean of a short host pilot, rounded to f32 (the device
+        // subtracts the f32 value, and the host adds that same value back)
+        let pivots: Vec<f32> = if job.keep_values {
+            vec![0.0; settings]
+        } else {
+            use rayon::prelude::*;
+            (0..settings)
+                .into_par_iter()
+                .map(|s| job.pilot(s) as f32)
+                .collect()
+        };
+        let key = job.stream.key();
+        let mut sums = vec![[0.0f64; 3]; settings];
+        let mut values: Vec<Vec<f64>> =
+            vec![Vec::new(); if job.keep_values { settings } else { 0 }];
+        let total = settings as u64 * n;
+        let mut done = 0u64;
+        for s0 in (0..settings).step_by(sy) {
+            let rows = sy.min(settings - s0);
+            let mut plan = Vec::with_capacity(rows * plan_words as usize);
+            for (pivot, setting) in pivots[s0..s0 + rows].iter().zip(&job.plans[s0..s0 + rows]) {
+                plan.push(pivot.to_bits());
+                for &(atomic, delta) in setting {
+                    plan.extend([
+                        atomic.is_some() as u32,
+                        (atomic.unwrap_or(0.0) as f32).to_bits(),
+                        (delta as f32).to_bits(),
+                    ]);
+                }
+            }
+            let plan = self.storage("sweep plan", bytemuck::cast_slice(&plan))?;
+            let mut g0 = 0u64;
+            while g0 < groups {
+                let cols = bx.min(groups - g0) as usize;
+                let params: [u32; 12] = [
+                    m as u32,
+                    job.outcome as u32,
+                    job.samples,
+                    m.div_ceil(2) as u32,
+                    key[0],
+                    key[1],
+                    job.stream.tag(),
+                    job.common_random_numbers as u32,
+                    s0 as u32,
+                    g0 as u32,
+                    plan_words as u32,
+                    0,
+                ];
+                let words = self.dispatch_once(
+                    if job.keep_values {
+                        &self.sweep_values
+                    } else {
+                        &self.sweep
+                    },
+                    &self.hsic_layout,
+                    bytemuck::cast_slice(&params),
+                    &[&nodes, &prog, &plan],
+                    (cols as u32, rows as u32),
+                    rows * cols * group_words as usize,
+                )?;
+                let first = g0 * wg;
+                let last = ((g0 + cols as u64) * wg).min(n);
+                for r in 0..rows {
+                    let row =
+                        &words[r * cols * group_words as usize..][..cols * group_words as usize];
+                    if job.keep_values {
+                        let v = &mut values[s0 + r];
+                        v.extend(
+                            row[..(last - first) as usize]
+                                .iter()
+                                .map(|&w| f32::from_bits(w) as f64),
+                        );
+                    } else {
+                        // partials of one setting always added in workgroup order, so the
+                        // result does not depend on the tiling
+                        let acc = &mut sums[s0 + r];
+                        for part in row.chunks_exact(3) {
+                            for (a, &w) in acc.iter_mut().zip(part) {
+                                *a += f32::from_bits(w) as f64;
+                            }
+                        }
+                    }
+                }
+                done += rows as u64 * (last - first);
+                if let Some(p) = progress {
+                    p(done, total);
+                }
+                g0 += cols as u64;
+            }
+        }
+        let nf = n as f64;
+        let overflow = |s: usize, what: String| {
+            gpu_err(
+                "limits",
+                format!(
+                    "setting {s}: {what} of `{}` overflow f32 on the device (the CPU's f64 may \
+                     hold them)",
+                    job.scm.names()[job.outcome]
+                ),
+            )
+        };
+        (0..settings)
+            .map(|s| {
+                if job.keep_values {
+                    let mut v = std::mem::take(&mut values[s]);
+                    if let Some(bad) = v.iter().position(|x| !x.is_finite()) {
+                        return Err(overflow(s, format!("samples (sample {bad})")));
+                    }
+                    let mean = v.iter().sum::<f64>() / nf;
+                    let variance = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (nf - 1.0);
+                    v.sort_by(f64::total_cmp);
+                    Ok(SettingStats {
+                        mean,
+                        variance,
+                        sorted: v,
+                    })
+                } else {
+                    let [count, s1, s2] = sums[s];
+                    let mean = pivots[s] as f64 + s1 / nf;
+                    let variance = ((s2 - s1 * s1 / nf) / (nf - 1.0)).max(0.0);
+                    if count != nf || !mean.is_finite() || !variance.is_finite() {
+                        return Err(overflow(s, format!("{} of {n} samples", n - count as u64)));
+                    }
+                    Ok(SettingStats {
+                        mean,
+                        variance,
+                        sorted: Vec::new(),
+                    })
+                }
+            })
+            .collect()
     }
 
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {

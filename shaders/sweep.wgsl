@@ -1,0 +1,213 @@
+// Intervention sweeps of a structural causal model (src/scm/kernel.rs builds the program).
+// Prepended with philox.wgsl. One thread per sample: the nodes are evaluated in topological order
+// into a private array with the noise contract of src/scm/mod.rs (sample i of setting s reads
+// Philox block s' * nb + j / 2 of replicate i, s' = 0 under common random numbers; node j owns
+// words 2 (j mod 2) and 2 (j mod 2) + 1; a pair of normal nodes shares one Box-Muller transform).
+//
+// `sweep` reduces the outcome of each workgroup of 256 samples to (count of finite values,
+// sum and sum of squares of y - pivot) by a tree in workgroup memory; the host sums the partials
+// of a setting in f64. `sweep_values` writes every outcome sample (for quantiles).
+
+struct SweepParams {
+    n_nodes: u32,
+    outcome: u32,
+    samples: u32,
+    nb: u32,              // Philox blocks per setting: ceil(n_nodes / 2)
+    key0: u32,
+    key1: u32,
+    tag: u32,
+    crn: u32,             // common random numbers: every setting reads setting 0's noise
+    setting_offset: u32,  // global index of row 0 of this dispatch
+    group_offset: u32,    // first workgroup of samples of this dispatch
+    plan_words: u32,      // words per setting in `plan`: 1 + 3 n_nodes
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> P: SweepParams;
+// per node: flags, p0, p1, intercept, coef offset, coef count, term offset, term count
+@group(0) @binding(1) var<storage, read> nodes: array<u32>;
+// coefficients (parent, weight); terms (fn, weight, inner scale, inner shift, parent | offset, count)
+@group(0) @binding(2) var<storage, read> prog: array<u32>;
+// per setting of the dispatch: pivot, then per node (atomic?, value, shift)
+@group(0) @binding(3) var<storage, read> plan: array<u32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+const WG: u32 = 256u;
+const MAXN: u32 = 256u;
+const NODE_WORDS: u32 = 8u;
+const PI: f32 = 3.14159265358979;
+const TWO_PI: f32 = 6.28318530717959;
+
+var<workgroup> red_n: array<f32, 256>;
+var<workgroup> red_s1: array<f32, 256>;
+var<workgroup> red_s2: array<f32, 256>;
+
+fn fbits(w: u32) -> f32 {
+    return bitcast<f32>(w);
+}
+
+fn is_finite(x: f32) -> bool {
+    return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u;
+}
+
+// x reduced to [-pi, pi], where WGSL bounds the error of sin and cos.
+fn reduce_angle(x: f32) -> f32 {
+    return x - TWO_PI * round(x / TWO_PI);
+}
+
+// (r cos 2 pi u1, r sin 2 pi u1), r = sqrt(-2 ln u0): the angle is taken as a + pi with
+// a = 2 pi u1 - pi in (-pi, pi), so cos = -cos a and sin = -sin a.
+fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
+    let r = sqrt(-2.0 * log(open_unit(w0)));
+    let a = TWO_PI * open_unit(w1) - PI;
+    return vec2<f32>(-r * cos(a), -r * sin(a));
+}
+
+// Unary functions in the order of scm::FUNCS.
+fn apply(code: u32, x: f32) -> f32 {
+    switch code {
+        case 0u: { return x; }
+        case 1u: { return tanh(clamp(x, -20.0, 20.0)); }
+        case 2u: { return x * x; }
+        case 3u: { return x * x * x; }
+        case 4u: { return sin(reduce_angle(x)); }
+        case 5u: { return cos(reduce_angle(x)); }
+        case 6u: { return exp(x); }
+        case 7u: { return 1.0 / (1.0 + exp(-x)); }
+        case 8u: { return max(x, 0.0); }
+        case 9u: { return abs(x); }
+        default: { return max(x, 0.0) + log(1.0 + exp(-abs(x))); }
+    }
+}
+
+// The outcome of sample `sample` of global setting `setting` (row `row` of `plan`).
+fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
+    var vals: array<f32, MAXN>;
+    let key = vec2<u32>(P.key0, P.key1);
+    let noise_setting = select(setting, 0u, P.crn != 0u);
+    let base = row * P.plan_words + 1u;
+    var words = vec4<u32>(0u);
+    var pair = 0xffffffffu;
+    var bm = vec2<f32>(0.0);
+    for (var j = 0u; j < P.n_nodes; j = j + 1u) {
+        let rec = j * NODE_WORDS;
+        let flags = nodes[rec];
+        if ((flags & 2u) == 0u) {
+            continue;   // the outcome does not depend on this node
+        }
+        let pl = base + 3u * j;
+        if (plan[pl] != 0u) {
+            vals[j] = fbits(plan[pl + 1u]);
+            continue;
+        }
+        var eta = fbits(nodes[rec + 3u]);
+        let co = nodes[rec + 4u];
+        for (var c = 0u; c < nodes[rec + 5u]; c = c + 1u) {
+            let at = co + 2u * c;
+            eta = eta + fbits(prog[at + 1u]) * vals[prog[at]];
+        }
+        let to = nodes[rec + 6u];
+        for (var t = 0u; t < nodes[rec + 7u]; t = t + 1u) {
+            let at = to + 6u * t;
+            let code = prog[at];
+            let w = fbits(prog[at + 1u]);
+            if (code == 11u) {
+                var prod = 1.0;
+                let off = prog[at + 4u];
+                for (var q = 0u; q < prog[at + 5u]; q = q + 1u) {
+                    prod = prod * vals[prog[off + q]];
+                }
+                eta = eta + w * prod;
+            } else {
+                let inner = fbits(prog[at + 2u]) * vals[prog[at + 4u]] + fbits(prog[at + 3u]);
+                eta = eta + w * apply(code, inner);
+            }
+        }
+        let k = j / 2u;
+        if (k != pair) {
+            pair = k;
+            words = philox4x32_10(vec4<u32>(noise_setting * P.nb + k, sample, P.tag, 0u), key);
+            if ((flags & 16u) != 0u) {
+                bm = box_muller(words.x, words.y);
+            }
+        }
+        let own = 2u * (j & 1u);
+        var v: f32;
+        if ((flags & 1u) != 0u) {
+            let p = 1.0 / (1.0 + exp(-eta));
+            v = select(0.0, 1.0, open_unit(words[own]) < p);
+        } else {
+            let dist = (flags >> 2u) & 3u;
+            let p0 = fbits(nodes[rec + 1u]);
+            if (dist == 0u) {
+                var g: f32;
+                if ((flags & 16u) != 0u) {
+                    g = select(bm.x, bm.y, (j & 1u) == 1u);
+                } else {
+                    g = box_muller(words[own], words[own + 1u]).x;
+                }
+                v = eta + p0 * g;
+            } else if (dist == 1u) {
+                v = eta + (p0 + (fbits(nodes[rec + 2u]) - p0) * open_unit(words[own]));
+            } else {
+                let u = open_unit(words[own]) - 0.5;
+                v = eta + (-p0 * sign(u) * log(1.0 - 2.0 * abs(u)));
+            }
+        }
+        vals[j] = v + fbits(plan[pl + 2u]);
+    }
+    return vals[P.outcome];
+}
+
+@compute @workgroup_size(256)
+fn sweep(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let row = wg.y;
+    let sample = (P.group_offset + wg.x) * WG + lid;
+    var cnt = 0.0;
+    var s1 = 0.0;
+    var s2 = 0.0;
+    if (sample < P.samples) {
+        let y = eval_sample(P.setting_offset + row, row, sample);
+        let e = y - fbits(plan[row * P.plan_words]);
+        if (is_finite(y) && is_finite(e * e)) {
+            cnt = 1.0;
+            s1 = e;
+            s2 = e * e;
+        }
+    }
+    red_n[lid] = cnt;
+    red_s1[lid] = s1;
+    red_s2[lid] = s2;
+    workgroupBarrier();
+    for (var half = WG / 2u; half > 0u; half = half / 2u) {
+        if (lid < half) {
+            red_n[lid] = red_n[lid] + red_n[lid + half];
+            red_s1[lid] = red_s1[lid] + red_s1[lid + half];
+            red_s2[lid] = red_s2[lid] + red_s2[lid + half];
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        let o = 3u * (row * nwg.x + wg.x);
+        out[o] = red_n[0];
+        out[o + 1u] = red_s1[0];
+        out[o + 2u] = red_s2[0];
+    }
+}
+
+@compute @workgroup_size(256)
+fn sweep_values(
+    @builtin(workgroup_id) wg: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let sample = (P.group_offset + wg.x) * WG + lid;
+    if (sample >= P.samples) {
+        return;
+    }
+    out[(wg.y * nwg.x + wg.x) * WG + lid] = eval_sample(P.setting_offset + wg.y, wg.y, sample);
+}
