@@ -1032,15 +1032,7 @@ struct Cache {
 impl Cache {
     /// A feature bandwidth, computed once per key.
     fn sigma(&self, key: &str, build: impl FnOnce() -> f64) -> f64 {
-        if let Some(&s) = self.sigmas.lock().expect("cache lock").get(key) {
-            return s;
-        }
-        let s = build();
-        self.sigmas
-            .lock()
-            .expect("cache lock")
-            .insert(key.to_string(), s);
-        s
+        memo(&self.sigmas, key, || Ok(build())).expect("infallible build")
     }
 
     /// The Z part of RCoT/RCIT, computed once per key.
@@ -1049,15 +1041,7 @@ impl Cache {
         key: &str,
         build: impl FnOnce() -> Result<rff::ZPart>,
     ) -> Result<Arc<rff::ZPart>> {
-        if let Some(z) = self.zparts.lock().expect("cache lock").get(key) {
-            return Ok(z.clone());
-        }
-        let z = Arc::new(build()?);
-        self.zparts
-            .lock()
-            .expect("cache lock")
-            .insert(key.to_string(), z.clone());
-        Ok(z)
+        memo(&self.zparts, key, || Ok(Arc::new(build()?)))
     }
 
     /// Checks that a column is finite and varies (the Fisher-z test's input rules).
@@ -1090,15 +1074,7 @@ impl Cache {
     }
 
     fn get(&self, key: &str, build: impl FnOnce() -> Result<Mat<f64>>) -> Result<Arc<Mat<f64>>> {
-        if let Some(m) = self.mats.lock().expect("cache lock").get(key) {
-            return Ok(m.clone());
-        }
-        let m = Arc::new(build()?);
-        self.mats
-            .lock()
-            .expect("cache lock")
-            .insert(key.to_string(), m.clone());
-        Ok(m)
+        memo(&self.mats, key, || Ok(Arc::new(build()?)))
     }
 
     fn factor(&self, key: &str, build: impl FnOnce() -> Mat<f64>) -> Arc<Mat<f64>> {
@@ -1117,6 +1093,22 @@ impl Cache {
             Ok(kci::regress_out(lz, &[l], epsilon)?.remove(0))
         })
     }
+}
+
+/// The value under `key`, built (outside the lock) and stored when absent.
+fn memo<T: Clone>(
+    map: &Mutex<HashMap<String, T>>,
+    key: &str,
+    build: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if let Some(v) = map.lock().expect("cache lock").get(key) {
+        return Ok(v.clone());
+    }
+    let v = build()?;
+    map.lock()
+        .expect("cache lock")
+        .insert(key.to_string(), v.clone());
+    Ok(v)
 }
 
 /// A tester bound to one data set: standardised columns, kernel factors and Z-regressions are
