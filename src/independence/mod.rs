@@ -14,7 +14,8 @@
 //!
 //! Differences, documented: Gram matrices are replaced by pivoted incomplete Cholesky factors with
 //! residual trace ≤ `1e-12 · n` (relative effect on the statistic below 1e-9); causal-learn's
-//! median width on more than 1000 rows uses a random subset of 1000 rows, ceteris the first 1000.
+//! median width on more than 1000 rows uses a random subset of 1000 rows, ceteris every
+//! `⌈n / 1000⌉`-th row (deterministic and spread over the data).
 //! The permutation null (HSIC) uses counter-based Philox permutations: permutation `p` is the same
 //! on every run, thread count and backend.
 //!
@@ -242,9 +243,19 @@ fn hyppo_median(rows: &[f64], d: usize) -> Result<f64> {
     Ok(if med > 0.0 { med } else { 1.0 })
 }
 
-/// θ = 1 / (2 median²) of pairwise Euclidean distances over the first ≤ 1000 rows.
+/// θ = 1 / (2 median²) of pairwise Euclidean distances over at most 1000 rows: all of them up to
+/// 1000, otherwise every `⌈n / 1000⌉`-th row (deterministic, and spread over the whole data set
+/// even when the rows are sorted, e.g. by time).
 fn median_theta(rows: &[f64], d: usize, what: &str) -> Result<f64> {
-    let med = median_distance(rows, d, 1000)
+    let n = rows.len() / d;
+    let step = n.div_ceil(1000).max(1);
+    let picked: Vec<f64> = rows
+        .chunks_exact(d)
+        .step_by(step)
+        .flatten()
+        .copied()
+        .collect();
+    let med = median_distance(&picked, d, 1000)
         .ok_or_else(|| Error::param(what, "all rows are identical: the median width is zero"))?;
     let width = std::f64::consts::SQRT_2 * med;
     Ok(1.0 / (width * width))
@@ -1336,5 +1347,19 @@ mod tests {
         assert_eq!(s, (0..1000).collect::<Vec<u32>>());
         assert_eq!(p, permutation(9, 4, 1000));
         assert_ne!(p, permutation(9, 5, 1000));
+    }
+
+    #[test]
+    fn median_width_spreads_over_sorted_rows() {
+        // x = 0, 1, …, 2999 (sorted): every third row is used, so the median pairwise distance
+        // is that of the whole range (≈ 3000·(1 − 1/√2) ≈ 879), not of the first 1000 rows (≈ 293)
+        let x: Vec<f64> = (0..3000).map(f64::from).collect();
+        let theta = median_theta(&x, 1, "x").unwrap();
+        let med = (1.0 / (2.0 * theta)).sqrt();
+        assert!((med - 879.0).abs() < 5.0, "{med}");
+        // up to 1000 rows, all rows: 0..999 gives ≈ 293
+        let theta = median_theta(&x[..1000], 1, "x").unwrap();
+        let med = (1.0 / (2.0 * theta)).sqrt();
+        assert!((med - 293.0).abs() < 2.0, "{med}");
     }
 }
