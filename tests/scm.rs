@@ -19,6 +19,21 @@ const MODEL: &str = r#"{
   ]
 }"#;
 
+/// T ~ Bernoulli(sigmoid(slope · Z)), Y = 1 + 2T + Z + N, with Z and N standard normal.
+fn logistic_treatment(slope: f64) -> Scm {
+    Scm::new(vec![
+        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::logistic("T", 0.0, &[("Z", slope)], vec![]),
+        Node::linear(
+            "Y",
+            1.0,
+            &[("T", 2.0), ("Z", 1.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap()
+}
+
 fn within(got: f64, want: f64, se: f64, what: &str) {
     assert!(
         (got - want).abs() <= 5.0 * se,
@@ -144,17 +159,7 @@ fn nonlinear_chain_has_known_moments() {
 fn logistic_treatment_ace_is_exact_with_common_random_numbers() {
     // T ~ Bernoulli(sigmoid(0.5 Z)), Y = 1 + 2T + Z + N: ACE = 2; with common random numbers every
     // sample's contrast is exactly 2.
-    let m = Scm::new(vec![
-        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
-        Node::logistic("T", 0.0, &[("Z", 0.5)], vec![]),
-        Node::linear(
-            "Y",
-            1.0,
-            &[("T", 2.0), ("Z", 1.0)],
-            Noise::Normal { scale: 1.0 },
-        ),
-    ])
-    .unwrap();
+    let m = logistic_treatment(0.5);
     let r = Sweep::new(
         "Y",
         vec![
@@ -523,17 +528,7 @@ fn counterfactuals_of_a_nonlinear_additive_model() {
 #[test]
 fn counterfactuals_with_a_logistic_node() {
     // T = 1{U < sigmoid(Z)}, Y = 1 + 2T + Z + N
-    let m = Scm::new(vec![
-        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
-        Node::logistic("T", 0.0, &[("Z", 1.0)], vec![]),
-        Node::linear(
-            "Y",
-            1.0,
-            &[("T", 2.0), ("Z", 1.0)],
-            Noise::Normal { scale: 1.0 },
-        ),
-    ])
-    .unwrap();
+    let m = logistic_treatment(1.0);
     let unit = [("Z", 0.5), ("T", 1.0), ("Y", 4.0)]; // N_Y = 4 − 3.5 = 0.5
                                                      // raising Z raises P(T = 1): an observed 1 stays 1
     let cf = m

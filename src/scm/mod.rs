@@ -379,6 +379,17 @@ impl Exact {
     }
 }
 
+/// The string entries of a JSON array (empty when it is not one).
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| p.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn perr(node: &str, reason: impl Into<String>) -> Error {
     Error::param(node, reason)
 }
@@ -595,14 +606,7 @@ impl Scm {
             }
             let mut terms = Vec::new();
             for t in n["terms"].as_array().cloned().unwrap_or_default() {
-                let parents: Vec<String> = t["parents"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|p| p.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                let parents = strings(&t["parents"]);
                 let f = t["fn"].as_str().unwrap_or("");
                 if f == "product" {
                     terms.push(Term::Product {
@@ -662,14 +666,7 @@ impl Scm {
                 noise,
             };
             // `parents` must be exactly the parents named by coefficients and terms
-            let mut listed: Vec<String> = n["parents"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|p| p.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut listed = strings(&n["parents"]);
             listed.sort();
             listed.dedup();
             if listed != node.parents() {
