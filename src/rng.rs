@@ -75,16 +75,34 @@ pub fn philox4x32_10(ctr: [u32; 4], key: [u32; 2]) -> [u32; 4] {
 /// ```
 #[inline]
 pub fn philox4x32_10_x8(first: u32, c: [u32; 3], key: [u32; 2]) -> [[u32; 8]; 4] {
+    let lanes: [u32; 8] = std::array::from_fn(|l| first.wrapping_add(l as u32));
+    philox4x32_10_lanes([lanes, [c[0]; 8], [c[1]; 8], [c[2]; 8]], key)
+}
+
+/// Eight Philox blocks with arbitrary counters, word-major in and out: lane `l` encrypts the
+/// counter `[ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]]` and returns its words in `out[w][l]`.
+/// Uses AVX2 when the CPU has it (detected at run time), else the scalar [`philox4x32_10`]; both
+/// give the same bits.
+///
+/// ```
+/// use ceteris::rng::{philox4x32_10, philox4x32_10_lanes};
+/// let ctr = [[9; 8], std::array::from_fn(|l| 100 + l as u32), [2; 8], [0; 8]];
+/// let out = philox4x32_10_lanes(ctr, [7, 0]);
+/// let b = philox4x32_10([9, 103, 2, 0], [7, 0]);
+/// assert_eq!([out[0][3], out[1][3], out[2][3], out[3][3]], b);
+/// ```
+#[inline]
+pub fn philox4x32_10_lanes(ctr: [[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: AVX2 is present (checked just above).
-            return unsafe { avx2::philox_x8(first, c, key) };
+            return unsafe { avx2::philox_x8(ctr, key) };
         }
     }
     let mut out = [[0u32; 8]; 4];
     for l in 0..8 {
-        let b = philox4x32_10([first.wrapping_add(l as u32), c[0], c[1], c[2]], key);
+        let b = philox4x32_10([ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]], key);
         for (o, v) in out.iter_mut().zip(b) {
             o[l] = v;
         }
@@ -108,15 +126,66 @@ mod avx2 {
         (hi, lo)
     }
 
+    /// [`super::Stream::fill_replicates`] for the first `16⌊len/16⌋` replicates, two groups of
+    /// eight counters interleaved so that one group's multiplies fill the other's latency;
+    /// returns how many replicates it filled.
     #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn philox_x8(first: u32, c: [u32; 3], key: [u32; 2]) -> [[u32; 8]; 4] {
-        let mut c0 = _mm256_add_epi32(
-            _mm256_set1_epi32(first as i32),
-            _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0),
-        );
-        let mut c1 = _mm256_set1_epi32(c[0] as i32);
-        let mut c2 = _mm256_set1_epi32(c[1] as i32);
-        let mut c3 = _mm256_set1_epi32(c[2] as i32);
+    pub(super) unsafe fn fill_replicates(
+        block: u32,
+        first: u32,
+        tag: u32,
+        key: [u32; 2],
+        out: &mut [&mut [u32]; 4],
+    ) -> usize {
+        let len = out[0].len() / 16 * 16;
+        let m0 = _mm256_set1_epi32(M0 as i32);
+        let m1 = _mm256_set1_epi32(M1 as i32);
+        let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        for at in (0..len).step_by(16) {
+            let base = first.wrapping_add(at as u32);
+            let mut c = [[_mm256_set1_epi32(block as i32); 4]; 2];
+            for (g, cg) in c.iter_mut().enumerate() {
+                cg[1] = _mm256_add_epi32(
+                    _mm256_set1_epi32(base.wrapping_add(8 * g as u32) as i32),
+                    lane,
+                );
+                cg[2] = _mm256_set1_epi32(tag as i32);
+                cg[3] = _mm256_setzero_si256();
+            }
+            let (mut k0, mut k1) = (key[0], key[1]);
+            for round in 0..10 {
+                if round > 0 {
+                    k0 = k0.wrapping_add(W0);
+                    k1 = k1.wrapping_add(W1);
+                }
+                let (kv0, kv1) = (_mm256_set1_epi32(k0 as i32), _mm256_set1_epi32(k1 as i32));
+                for cg in c.iter_mut() {
+                    let (hi0, lo0) = mulhilo8(cg[0], m0);
+                    let (hi1, lo1) = mulhilo8(cg[2], m1);
+                    *cg = [
+                        _mm256_xor_si256(_mm256_xor_si256(hi1, cg[1]), kv0),
+                        lo1,
+                        _mm256_xor_si256(_mm256_xor_si256(hi0, cg[3]), kv1),
+                        lo0,
+                    ];
+                }
+            }
+            for (g, cg) in c.iter().enumerate() {
+                for (w, o) in out.iter_mut().enumerate() {
+                    // SAFETY: at + 8g + 8 <= len <= o.len()
+                    _mm256_storeu_si256(o.as_mut_ptr().add(at + 8 * g) as *mut __m256i, cg[w]);
+                }
+            }
+        }
+        len
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn philox_x8(ctr: [[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
+        let load = |w: &[u32; 8]| _mm256_loadu_si256(w.as_ptr() as *const __m256i);
+        let (mut c0, mut c1, mut c2, mut c3) =
+            (load(&ctr[0]), load(&ctr[1]), load(&ctr[2]), load(&ctr[3]));
         let m0 = _mm256_set1_epi32(M0 as i32);
         let m1 = _mm256_set1_epi32(M1 as i32);
         let (mut k0, mut k1) = (key[0], key[1]);
@@ -176,6 +245,39 @@ impl Stream {
     #[inline]
     pub fn blocks8(&self, replicate: u32, first: u32) -> [[u32; 8]; 4] {
         philox4x32_10_x8(first, [replicate, self.tag, 0], self.key)
+    }
+
+    /// Block `block` of replicates `first, first + 1, …`: word `w` of replicate `first + i` goes
+    /// to `out[w][i]` (all four slices the same length). Runs sixteen counters at a time with
+    /// AVX2 when the CPU has it; the same bits as [`Stream::block`].
+    ///
+    /// ```
+    /// use ceteris::rng::{Stream, STREAM_MONTE_CARLO};
+    /// let s = Stream::new(7, STREAM_MONTE_CARLO);
+    /// let mut w = [[0u32; 20]; 4];
+    /// let [a, b, c, d] = &mut w;
+    /// s.fill_replicates(4, 10, [a, b, c, d]);
+    /// assert_eq!([w[0][17], w[1][17], w[2][17], w[3][17]], s.block(27, 4));
+    /// ```
+    pub fn fill_replicates(&self, block: u32, first: u32, mut out: [&mut [u32]; 4]) {
+        let len = out[0].len();
+        assert!(
+            out.iter().all(|o| o.len() == len),
+            "word slices differ in length"
+        );
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above).
+                done = unsafe { avx2::fill_replicates(block, first, self.tag, self.key, &mut out) };
+            }
+        }
+        let [o0, o1, o2, o3] = out;
+        for i in done..len {
+            let w = self.block(first.wrapping_add(i as u32), block);
+            (o0[i], o1[i], o2[i], o3[i]) = (w[0], w[1], w[2], w[3]);
+        }
     }
 
     /// The rejection fallback block of position `position` (counter word 3 = 1), used when a

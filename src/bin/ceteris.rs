@@ -1372,15 +1372,18 @@ fn plot(r: &BootstrapResult, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A random linear-Gaussian DAG on `m` nodes (each node has up to 3 earlier parents).
+/// A random linear-Gaussian DAG on `m` nodes: each node has its predecessor and up to two other
+/// earlier nodes as parents.
 fn random_linear_dag(m: usize) -> ceteris::scm::Scm {
     use ceteris::scm::{Node, Noise, Scm};
     let s = ceteris::rng::Stream::new(11, 6);
     let nodes: Vec<Node> = (0..m)
         .map(|j| {
             let w = s.block(j as u32, 0);
+            // the predecessor and up to two random earlier nodes: every node is an ancestor of
+            // the last one
             let names: Vec<String> = (0..3.min(j))
-                .map(|k| format!("n{}", (w[k] as usize) % j))
+                .map(|k| format!("n{}", if k == 0 { j - 1 } else { (w[k] as usize) % j }))
                 .collect::<std::collections::BTreeSet<_>>()
                 .into_iter()
                 .collect();
@@ -1448,9 +1451,12 @@ fn discovery_bench(
     Ok(())
 }
 
-/// SCM sweep case of `ceteris bench`: 50-node linear DAG, 100 values of n0, 10 000 samples each,
+/// SCM cases of `ceteris bench`: a 50-node linear-Gaussian DAG whose every node is an ancestor
+/// of the outcome `n49` (so the sweep skips no node), 100 values of `do(n0)` × 10 000 samples,
 /// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
-/// the other cases).
+/// the other cases); the same sweep as a naive single-threaded Rust loop (per sample, per node,
+/// one Philox block and a library-function Box–Muller per node); and, at full size, a large
+/// sweep of 1000 values × 100 000 samples on the CPU.
 fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
     use ceteris::scm::{Intervention, Sweep};
     let mut engines: Vec<Engine> = Vec::new();
@@ -1472,24 +1478,18 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             source: e,
         })?;
     }
-    let values = 100 / scale.min(10);
-    let samples = 10_000;
-    let settings: Vec<Vec<Intervention>> = (0..values)
-        .map(|i| {
-            vec![Intervention::atomic(
-                "n0",
-                -3.0 + 6.0 * i as f64 / (values - 1).max(1) as f64,
-            )]
-        })
-        .collect();
-    for engine in &engines {
-        let start = Instant::now();
-        let r = Sweep::new(&format!("n{}", m - 1), settings.clone())
-            .samples(samples)
-            .run(engine, &scm)?;
-        let secs = start.elapsed().as_secs_f64();
+    let grid = |values: usize| -> Vec<Vec<Intervention>> {
+        (0..values)
+            .map(|i| {
+                vec![Intervention::atomic(
+                    "n0",
+                    -3.0 + 6.0 * i as f64 / (values - 1).max(1) as f64,
+                )]
+            })
+            .collect()
+    };
+    let mut report = |name: String, values: usize, samples: u64, secs: f64, backend: &str| {
         let ns = secs * 1e9 / (m as f64 * values as f64 * samples as f64);
-        let name = format!("scm/sweep{values}x{samples} m=50");
         if a.format == Format::Table {
             say!(
                 "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({ns:.2} ns per node-sample)",
@@ -1498,15 +1498,123 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
                 "-",
                 secs,
                 "-",
-                r.backend
+                backend
             );
         }
         rows.push(
             json!({"case": name, "nodes": m, "settings": values, "samples": samples,
-            "seconds": secs, "ns_per_node_sample": ns, "backend": r.backend}),
+            "seconds": secs, "ns_per_node_sample": ns, "backend": backend}),
+        );
+    };
+    let outcome = format!("n{}", m - 1);
+    let (values, samples) = (100 / scale.min(10), 10_000);
+    let settings = grid(values);
+    for engine in &engines {
+        let start = Instant::now();
+        let r = Sweep::new(&outcome, settings.clone())
+            .samples(samples)
+            .run(engine, &scm)?;
+        let secs = start.elapsed().as_secs_f64();
+        report(
+            format!("scm/sweep{values}x{samples} m=50"),
+            values,
+            samples,
+            secs,
+            &r.backend,
         );
     }
+    if a.backend != "gpu" {
+        let start = Instant::now();
+        let means = naive_sweep(&scm, &settings, samples as u32);
+        let secs = start.elapsed().as_secs_f64();
+        std::hint::black_box(means);
+        report(
+            format!("scm/naive{values}x{samples} m=50"),
+            values,
+            samples,
+            secs,
+            "cpu (naive loop, 1 thread)",
+        );
+        if !a.quick {
+            let (values, samples) = (1000, 100_000);
+            let start = Instant::now();
+            let r = Sweep::new(&outcome, grid(values))
+                .samples(samples)
+                .run(&Engine::cpu(), &scm)?;
+            let secs = start.elapsed().as_secs_f64();
+            report(
+                format!("scm/sweep{values}x{samples} m=50"),
+                values,
+                samples,
+                secs,
+                &r.backend,
+            );
+        }
+    }
     Ok(())
+}
+
+/// The outcome mean (last node) of each setting by the textbook loop: one thread, sample by
+/// sample, node by node in topological order, one Philox block per node and a Box–Muller
+/// transform with the standard library's `ln` and `cos` (the baseline of the SCM benchmark).
+fn naive_sweep(
+    scm: &ceteris::scm::Scm,
+    settings: &[Vec<ceteris::scm::Intervention>],
+    samples: u32,
+) -> Vec<f64> {
+    use ceteris::rng::{normal, Stream, STREAM_MONTE_CARLO};
+    use ceteris::scm::{Intervention, Noise};
+    let nodes = scm.nodes();
+    let index: std::collections::HashMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(j, n)| (n.name.as_str(), j))
+        .collect();
+    let parents: Vec<Vec<(usize, f64)>> = nodes
+        .iter()
+        .map(|n| {
+            n.coefficients
+                .iter()
+                .map(|(p, c)| (index[p.as_str()], *c))
+                .collect()
+        })
+        .collect();
+    let scales: Vec<f64> = nodes
+        .iter()
+        .map(|n| match n.noise {
+            Some(Noise::Normal { scale }) => scale,
+            _ => unreachable!("the benchmark model is linear-Gaussian"),
+        })
+        .collect();
+    let stream = Stream::new(1, STREAM_MONTE_CARLO);
+    let mut vals = vec![0.0; nodes.len()];
+    settings
+        .iter()
+        .enumerate()
+        .map(|(s, set)| {
+            let mut fixed = vec![None; nodes.len()];
+            for iv in set {
+                if let Intervention::Atomic { node, value } = iv {
+                    fixed[index[node.as_str()]] = Some(*value);
+                }
+            }
+            let mut sum = 0.0;
+            for i in 0..samples {
+                for j in 0..nodes.len() {
+                    vals[j] = match fixed[j] {
+                        Some(v) => v,
+                        None => {
+                            let w = stream.block(i, (s * nodes.len() + j) as u32);
+                            let eta: f64 = parents[j].iter().map(|&(p, c)| c * vals[p]).sum();
+                            nodes[j].intercept + eta + scales[j] * normal(w[0], w[1])
+                        }
+                    };
+                }
+                sum += vals[nodes.len() - 1];
+            }
+            sum / samples as f64
+        })
+        .collect()
 }
 
 /// A `p`-column nonlinear structural model (chain-like with confounding), for the test benches.

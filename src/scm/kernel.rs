@@ -1,6 +1,7 @@
 //! The sweep as a backend operation: the CPU implementation of [`SweepJob`], the pilot pivots
 //! of the device reductions and the flat program the sweep shader interprets.
 
+use super::block::{Block, LANES};
 use super::{CTerm, Func, NodeType, Noise, Scm, BLOCK};
 use crate::backend::{ProgressFn, SettingStats, SweepJob};
 use crate::error::{Error, Result};
@@ -39,13 +40,11 @@ fn func_code(f: Func) -> u32 {
 }
 
 impl Scm {
-    /// The flat program of the sweep shader; nodes the outcome does not depend on are marked
-    /// unneeded (the shader skips them; their noise words are never read, so nothing shifts).
-    pub(crate) fn program(&self, outcome: usize) -> SweepProgram {
-        let m = self.nodes.len();
-        let mut needed = vec![false; m];
+    /// Which nodes `outcome` depends on (itself and its ancestors).
+    pub(crate) fn needed_for(&self, outcome: usize) -> Vec<bool> {
+        let mut needed = vec![false; self.nodes.len()];
         needed[outcome] = true;
-        for j in (0..m).rev() {
+        for j in (0..self.nodes.len()).rev() {
             if needed[j] {
                 for &(p, _) in &self.coef[j] {
                     needed[p] = true;
@@ -58,6 +57,14 @@ impl Scm {
                 }
             }
         }
+        needed
+    }
+
+    /// The flat program of the sweep shader; nodes the outcome does not depend on are marked
+    /// unneeded (the shader skips them; their noise words are never read, so nothing shifts).
+    pub(crate) fn program(&self, outcome: usize) -> SweepProgram {
+        let m = self.nodes.len();
+        let needed = self.needed_for(outcome);
         let normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
         let f = |x: f64| (x as f32).to_bits();
         let mut nodes = Vec::with_capacity(m * NODE_WORDS);
@@ -126,21 +133,20 @@ impl SweepJob<'_> {
     /// (the same noise as the full run): the centring pivot of the device's sums. 0 when those
     /// samples are not finite (the device then reports them).
     pub(crate) fn pilot(&self, s: usize) -> f64 {
-        let m = self.scm.nodes.len();
         let k = PILOT.min(self.samples);
-        let mut buf = vec![0.0; m];
-        let mut sum = 0.0;
-        for i in 0..k {
-            self.scm.draw(
-                &self.plans[s],
-                &self.stream,
-                i,
-                self.noise_setting(s),
-                &mut buf,
-            );
-            sum += buf[self.outcome];
-        }
-        let mean = sum / k as f64;
+        let mut blk = Block::new(self.scm.nodes.len());
+        let needed = self.scm.needed_for(self.outcome);
+        let setting = self.noise_setting(s);
+        self.scm.draw_block(
+            &self.plans[s],
+            &needed,
+            &self.stream,
+            0,
+            k as usize,
+            setting,
+            &mut blk,
+        );
+        let mean = blk.col(self.outcome, k as usize).iter().sum::<f64>() / k as f64;
         if mean.is_finite() {
             mean
         } else {
@@ -159,51 +165,121 @@ impl SweepJob<'_> {
         )
     }
 
-    /// The CPU implementation: settings in parallel, blocks of samples in parallel within each;
-    /// sample `i` always gets counter `i` and the sums run in sample order, so results do not
-    /// depend on the thread count. Mean and variance in f64 by two passes.
+    /// The CPU implementation: every (setting, chunk of [`BLOCK`] samples) is one parallel work
+    /// item, sampled [`LANES`] at a time by [`Scm::draw_block`] (only the nodes the outcome
+    /// depends on). A chunk reduces its samples to count, mean and sum of squared deviations (two
+    /// passes) and the chunks of a setting are merged in order (Chan et al.), so results do not
+    /// depend on the thread count and, without quantiles, memory does not grow with the samples
+    /// (24 bytes per chunk). With quantiles every sample is kept and sorted.
     pub(crate) fn run_cpu(&self, progress: Option<ProgressFn>) -> Result<Vec<SettingStats>> {
         let m = self.scm.nodes.len();
         let n = self.samples as usize;
-        let total = self.plans.len() as u64 * self.samples as u64;
+        let settings = self.plans.len();
+        let total = settings as u64 * self.samples as u64;
         let done = AtomicU64::new(0);
-        self.plans
-            .par_iter()
+        let needed = self.scm.needed_for(self.outcome);
+        let mut kept: Vec<Vec<f64>> = if self.keep_values {
+            (0..settings).map(|_| vec![0.0; n]).collect()
+        } else {
+            Vec::new()
+        };
+        let mut items: Vec<(usize, usize, Option<&mut [f64]>)> = Vec::new();
+        if self.keep_values {
+            for (s, ys) in kept.iter_mut().enumerate() {
+                for (c, chunk) in ys.chunks_mut(BLOCK).enumerate() {
+                    items.push((s, c, Some(chunk)));
+                }
+            }
+        } else {
+            for s in 0..settings {
+                items.extend((0..n.div_ceil(BLOCK)).map(|c| (s, c, None)));
+            }
+        }
+        let parts: Vec<(usize, Moments)> = items
+            .into_par_iter()
+            .map_init(
+                || (Block::new(m), vec![0.0; BLOCK]),
+                |(blk, local), (s, c, dst)| {
+                    let len = BLOCK.min(n - c * BLOCK);
+                    let ys = match dst {
+                        Some(d) => d,
+                        None => &mut local[..len],
+                    };
+                    let setting = self.noise_setting(s);
+                    for (b, out) in ys.chunks_mut(LANES).enumerate() {
+                        let first = (c * BLOCK + b * LANES) as u32;
+                        self.scm.draw_block(
+                            &self.plans[s],
+                            &needed,
+                            &self.stream,
+                            first,
+                            out.len(),
+                            setting,
+                            blk,
+                        );
+                        out.copy_from_slice(blk.col(self.outcome, out.len()));
+                    }
+                    if let Some(p) = progress {
+                        let len = len as u64;
+                        p(done.fetch_add(len, Ordering::Relaxed) + len, total);
+                    }
+                    (s, Moments::of(ys))
+                },
+            )
+            .collect();
+        let mut merged = vec![Moments::default(); settings];
+        for (s, part) in parts {
+            merged[s] = merged[s].merge(part);
+        }
+        let mut kept = kept.into_iter();
+        merged
+            .into_iter()
             .enumerate()
-            .map(|(s, plan)| {
-                let setting = self.noise_setting(s);
-                let mut ys = vec![0.0; n];
-                ys.par_chunks_mut(BLOCK).enumerate().for_each_init(
-                    || vec![0.0; m],
-                    |buf, (c, chunk)| {
-                        for (k, out) in chunk.iter_mut().enumerate() {
-                            self.scm
-                                .draw(plan, &self.stream, (c * BLOCK + k) as u32, setting, buf);
-                            *out = buf[self.outcome];
-                        }
-                        if let Some(p) = progress {
-                            let len = chunk.len() as u64;
-                            p(done.fetch_add(len, Ordering::Relaxed) + len, total);
-                        }
-                    },
-                );
-                let mean = ys.iter().sum::<f64>() / n as f64;
-                let variance =
-                    ys.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0);
-                if !variance.is_finite() {
+            .map(|(s, mo)| {
+                let variance = mo.m2 / (mo.n - 1.0);
+                if !variance.is_finite() || !mo.mean.is_finite() {
                     return Err(self.not_finite(s));
                 }
-                if self.keep_values {
-                    ys.sort_by(f64::total_cmp);
-                } else {
-                    ys = Vec::new();
-                }
+                let mut sorted = kept.next().unwrap_or_default();
+                sorted.sort_by(f64::total_cmp);
                 Ok(SettingStats {
-                    mean,
+                    mean: mo.mean,
                     variance,
-                    sorted: ys,
+                    sorted,
                 })
             })
             .collect()
+    }
+}
+
+/// Count, mean and sum of squared deviations of a set of samples.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Moments {
+    pub n: f64,
+    pub mean: f64,
+    pub m2: f64,
+}
+
+impl Moments {
+    /// Two passes over `v`.
+    pub fn of(v: &[f64]) -> Moments {
+        let n = v.len() as f64;
+        let mean = v.iter().sum::<f64>() / n;
+        let m2 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+        Moments { n, mean, m2 }
+    }
+
+    /// The moments of the union (Chan, Golub & LeVeque's pairwise update).
+    pub fn merge(self, o: Moments) -> Moments {
+        if self.n == 0.0 {
+            return o;
+        }
+        let n = self.n + o.n;
+        let d = o.mean - self.mean;
+        Moments {
+            n,
+            mean: self.mean + d * (o.n / n),
+            m2: self.m2 + o.m2 + d * d * (self.n * o.n / n),
+        }
     }
 }
