@@ -6,7 +6,8 @@
 //
 // `sweep` reduces the outcome of each workgroup of 256 samples to (count of finite values,
 // sum and sum of squares of y - pivot) by a tree in workgroup memory; the host sums the partials
-// of a setting in f64. `sweep_values` writes every outcome sample (for quantiles).
+// of a setting in f64. `sweep_values` writes every outcome sample (for quantiles). Under `contrast`
+// (average causal effects) each thread evaluates both plans of a pair and reduces the difference.
 
 struct SweepParams {
     n_nodes: u32,
@@ -20,7 +21,7 @@ struct SweepParams {
     setting_offset: u32,  // global index of row 0 of this dispatch
     group_offset: u32,    // first workgroup of samples of this dispatch
     plan_words: u32,      // words per setting in `plan`: 1 + 3 n_nodes
-    pad: u32,
+    contrast: u32,        // rows are pairs of plans (2r, 2r + 1): outcome = y(2r) - y(2r + 1)
 }
 
 @group(0) @binding(0) var<uniform> P: SweepParams;
@@ -159,6 +160,16 @@ fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
     return vals[P.outcome];
 }
 
+// The outcome of `sample` for dispatch row `row`: one setting, or under `contrast` the difference
+// between the two plans of the pair (both read the pair's noise).
+fn outcome_of(row: u32, sample: u32) -> f32 {
+    let setting = P.setting_offset + row;
+    if (P.contrast != 0u) {
+        return eval_sample(setting, 2u * row, sample) - eval_sample(setting, 2u * row + 1u, sample);
+    }
+    return eval_sample(setting, row, sample);
+}
+
 @compute @workgroup_size(256)
 fn sweep(
     @builtin(workgroup_id) wg: vec3<u32>,
@@ -171,8 +182,8 @@ fn sweep(
     var s1 = 0.0;
     var s2 = 0.0;
     if (sample < P.samples) {
-        let y = eval_sample(P.setting_offset + row, row, sample);
-        let e = y - fbits(plan[row * P.plan_words]);
+        let y = outcome_of(row, sample);
+        let e = y - fbits(plan[select(row, 2u * row, P.contrast != 0u) * P.plan_words]);
         if (is_finite(y) && is_finite(e * e)) {
             cnt = 1.0;
             s1 = e;
@@ -209,5 +220,5 @@ fn sweep_values(
     if (sample >= P.samples) {
         return;
     }
-    out[(wg.y * nwg.x + wg.x) * WG + lid] = eval_sample(P.setting_offset + wg.y, wg.y, sample);
+    out[(wg.y * nwg.x + wg.x) * WG + lid] = outcome_of(wg.y, sample);
 }

@@ -597,6 +597,42 @@ fn scm_sweep_on_device_matches_cpu() {
 }
 
 #[test]
+fn scm_effects_on_device_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    // the sweep tolerance applied to the paired differences: a logistic parent that flips in
+    // f32 (Z's contrast leaves T random) moves one difference by up to 2.5
+    for (alt, reference, outcome, jump) in [
+        ("T", (1.0, 0.0), "Y", 0.0),
+        ("Z", (0.5, -1.5), "Y", 2.5),
+        ("Z", (0.5, -1.5), "S", 1.25),
+    ] {
+        let (a, r) = (
+            [Intervention::atomic(alt, reference.0)],
+            [Intervention::atomic(alt, reference.1)],
+        );
+        let n = 20_000u64;
+        let c = scm.effect(&Engine::cpu(), &a, &r, outcome, n, 4).unwrap();
+        let g = scm.effect(gpu, &a, &r, outcome, n, 4).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        let sd = c.std_error * (n as f64).sqrt();
+        let tol = 2e-5 * (c.ace.abs() + sd) + 2.0 * jump / n as f64;
+        assert!(
+            (c.ace - g.ace).abs() <= tol,
+            "{alt} {outcome}: ace cpu {} gpu {}",
+            c.ace,
+            g.ace
+        );
+        let (vc, vg) = (sd * sd, g.std_error.powi(2) * n as f64);
+        let vtol = 1e-4 * vc + 2.0 * jump * (jump + 2.0 * sd) / n as f64;
+        assert!(
+            (vc - vg).abs() <= vtol,
+            "{alt} {outcome}: variance cpu {vc} gpu {vg}"
+        );
+    }
+}
+
+#[test]
 fn scm_sweep_quantiles_on_device_match_cpu() {
     let Some(gpu) = common::gpu() else { return };
     let scm = sweep_model();
@@ -658,6 +694,16 @@ fn scm_sweep_chunked_on_device_gives_the_same_numbers() {
         assert_eq!((a.mean, a.variance), (b.mean, b.variance));
         assert_eq!(a.quantiles, b.quantiles);
     }
+    // effects: the pair's two plans fill one dispatch row, three dispatches of samples
+    let (a, r) = (
+        [Intervention::atomic("Z", 0.5)],
+        [Intervention::atomic("Z", -1.5)],
+    );
+    let big = scm
+        .effect(common::gpu().unwrap(), &a, &r, "Y", 50_000, 9)
+        .unwrap();
+    let chunked = scm.effect(&small, &a, &r, "Y", 50_000, 9).unwrap();
+    assert_eq!((big.ace, big.std_error), (chunked.ace, chunked.std_error));
 }
 
 #[test]

@@ -789,7 +789,14 @@ fn sweeps_report_overflow_instead_of_nan() {
         .run(&Engine::cpu(), &m);
     model_err(r, "B", "setting 1");
     model_err(
-        m.effect(&[Intervention::atomic("A", 1000.0)], &[], "B", 100, 0),
+        m.effect(
+            &Engine::cpu(),
+            &[Intervention::atomic("A", 1000.0)],
+            &[],
+            "B",
+            100,
+            0,
+        ),
         "B",
         "not finite",
     );
@@ -1399,4 +1406,44 @@ fn samples_follow_the_documented_noise_contract() {
     let hi = col.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(r.points[0].quantiles["0"], lo);
     assert_eq!(r.points[0].quantiles["1"], hi);
+}
+
+/// Y = X·Z + N with Z ~ N(1, 1): under common noise the per-sample contrast of do(X = 1) against
+/// do(X = 0) is Z itself, so the effect is the mean of the Z that `Scm::sample` draws with the
+/// same seed (its setting-0 noise), and its standard error is Z's.
+#[test]
+fn effect_is_the_mean_of_the_paired_differences() {
+    let m = Scm::new(vec![
+        Node::linear("Z", 1.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("X", 0.0, &[("Z", 0.5)], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            0.0,
+            &[],
+            vec![Term::Product {
+                parents: vec!["X".into(), "Z".into()],
+                weight: 1.0,
+            }],
+            Noise::Normal { scale: 2.0 },
+        ),
+    ])
+    .unwrap();
+    let n = 9_000; // more than one chunk of 4096
+    let e = m
+        .effect(
+            &Engine::cpu(),
+            &[Intervention::atomic("X", 1.0)],
+            &[Intervention::atomic("X", 0.0)],
+            "Y",
+            n as u64,
+            21,
+        )
+        .unwrap();
+    assert!(e.backend.starts_with("cpu"), "{}", e.backend);
+    let z = m.sample(&[], n, 21).unwrap().column("Z").unwrap().to_vec();
+    let mz = z.iter().sum::<f64>() / n as f64;
+    let sz = (z.iter().map(|v| (v - mz).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
+    assert!((e.ace - mz).abs() < 1e-12, "{} vs {mz}", e.ace);
+    assert!((e.std_error - sz / (n as f64).sqrt()).abs() < 1e-12);
+    within(e.ace, 1.0, e.std_error, "ACE");
 }

@@ -113,6 +113,21 @@ pub(crate) struct SweepJob<'a> {
     pub common_random_numbers: bool,
     /// Return every setting's outcome samples, sorted (for quantiles).
     pub keep_values: bool,
+    /// Paired contrasts: the plans come in pairs `(2k, 2k + 1)` that read the same noise (that
+    /// of setting `k`, or 0 under common random numbers), and output `k` summarises the
+    /// per-sample difference `y(2k) − y(2k + 1)`.
+    pub contrast: bool,
+}
+
+impl SweepJob<'_> {
+    /// Number of outputs: settings, or pairs of settings under `contrast`.
+    pub fn outputs(&self) -> usize {
+        if self.contrast {
+            self.plans.len() / 2
+        } else {
+            self.plans.len()
+        }
+    }
 }
 
 /// The outcome's summary in one setting of a [`SweepJob`].

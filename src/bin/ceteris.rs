@@ -940,23 +940,19 @@ fn effect(a: EffectArgs) -> Result<(), Error> {
     };
     let start = Instant::now();
     let e = model.effect(
+        &engine,
         &set(&a.alternative, "alternative")?,
         &set(&a.reference, "reference")?,
         &a.outcome,
         a.samples,
         a.seed,
     )?;
-    let backend = if engine.kind() == ceteris::BackendKind::Gpu {
-        "cpu (effects have no GPU path yet)".to_string()
-    } else {
-        engine.describe()
-    };
     say!(
         "{}",
         serde_json::to_string_pretty(&json!({
             "outcome": a.outcome, "ace": e.ace, "std_error": e.std_error, "samples": a.samples,
             "alternative": a.alternative, "reference": a.reference,
-            "backend": backend, "seconds": start.elapsed().as_secs_f64(),
+            "backend": e.backend, "seconds": start.elapsed().as_secs_f64(),
         }))
         .expect("serialisable")
     );

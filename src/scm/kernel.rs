@@ -133,24 +133,52 @@ impl SweepJob<'_> {
     /// (the same noise as the full run): the centring pivot of the device's sums. 0 when those
     /// samples are not finite (the device then reports them).
     pub(crate) fn pilot(&self, s: usize) -> f64 {
-        let k = PILOT.min(self.samples);
-        let mut blk = Block::new(self.scm.nodes.len());
+        let k = PILOT.min(self.samples) as usize;
+        let mut blk = [
+            Block::new(self.scm.nodes.len()),
+            Block::new(self.scm.nodes.len()),
+        ];
         let needed = self.scm.needed_for(self.outcome);
-        let setting = self.noise_setting(s);
-        self.scm.draw_block(
-            &self.plans[s],
-            &needed,
-            &self.stream,
-            0,
-            k as usize,
-            setting,
-            &mut blk,
-        );
-        let mean = blk.col(self.outcome, k as usize).iter().sum::<f64>() / k as f64;
+        let mut ys = vec![0.0; k];
+        self.outcomes(s, &needed, 0, &mut ys, &mut blk);
+        let mean = ys.iter().sum::<f64>() / k as f64;
         if mean.is_finite() {
             mean
         } else {
             0.0
+        }
+    }
+
+    /// The outcomes (or, under `contrast`, the paired differences) of output `s` for samples
+    /// `first .. first + ys.len()`, [`LANES`] at a time.
+    fn outcomes(
+        &self,
+        s: usize,
+        needed: &[bool],
+        first: usize,
+        ys: &mut [f64],
+        blk: &mut [Block; 2],
+    ) {
+        let setting = self.noise_setting(s);
+        let [a, b] = blk;
+        for (i, out) in ys.chunks_mut(LANES).enumerate() {
+            let at = (first + i * LANES) as u32;
+            let len = out.len();
+            if self.contrast {
+                let (pa, pb) = (&self.plans[2 * s], &self.plans[2 * s + 1]);
+                self.scm
+                    .draw_block(pa, needed, &self.stream, at, len, setting, a);
+                self.scm
+                    .draw_block(pb, needed, &self.stream, at, len, setting, b);
+                let (ya, yb) = (a.col(self.outcome, len), b.col(self.outcome, len));
+                for ((o, u), v) in out.iter_mut().zip(ya).zip(yb) {
+                    *o = u - v;
+                }
+            } else {
+                self.scm
+                    .draw_block(&self.plans[s], needed, &self.stream, at, len, setting, a);
+                out.copy_from_slice(a.col(self.outcome, len));
+            }
         }
     }
 
@@ -165,7 +193,7 @@ impl SweepJob<'_> {
         )
     }
 
-    /// The CPU implementation: every (setting, chunk of [`BLOCK`] samples) is one parallel work
+    /// The CPU implementation: every (output, chunk of [`BLOCK`] samples) is one parallel work
     /// item, sampled [`LANES`] at a time by [`Scm::draw_block`] (only the nodes the outcome
     /// depends on). A chunk reduces its samples to count, mean and sum of squared deviations (two
     /// passes) and the chunks of a setting are merged in order (Chan et al.), so results do not
@@ -174,7 +202,7 @@ impl SweepJob<'_> {
     pub(crate) fn run_cpu(&self, progress: Option<ProgressFn>) -> Result<Vec<SettingStats>> {
         let m = self.scm.nodes.len();
         let n = self.samples as usize;
-        let settings = self.plans.len();
+        let settings = self.outputs();
         let total = settings as u64 * self.samples as u64;
         let done = AtomicU64::new(0);
         let needed = self.scm.needed_for(self.outcome);
@@ -198,27 +226,14 @@ impl SweepJob<'_> {
         let parts: Vec<(usize, Moments)> = items
             .into_par_iter()
             .map_init(
-                || (Block::new(m), vec![0.0; BLOCK]),
+                || ([Block::new(m), Block::new(m)], vec![0.0; BLOCK]),
                 |(blk, local), (s, c, dst)| {
                     let len = BLOCK.min(n - c * BLOCK);
                     let ys = match dst {
                         Some(d) => d,
                         None => &mut local[..len],
                     };
-                    let setting = self.noise_setting(s);
-                    for (b, out) in ys.chunks_mut(LANES).enumerate() {
-                        let first = (c * BLOCK + b * LANES) as u32;
-                        self.scm.draw_block(
-                            &self.plans[s],
-                            &needed,
-                            &self.stream,
-                            first,
-                            out.len(),
-                            setting,
-                            blk,
-                        );
-                        out.copy_from_slice(blk.col(self.outcome, out.len()));
-                    }
+                    self.outcomes(s, &needed, c * BLOCK, ys, blk);
                     if let Some(p) = progress {
                         let len = len as u64;
                         p(done.fetch_add(len, Ordering::Relaxed) + len, total);

@@ -43,7 +43,6 @@ use crate::error::{Error, Result};
 use crate::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
 use crate::Engine;
 use block::{Block, LANES};
-use kernel::Moments;
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -1215,12 +1214,17 @@ pub struct Effect {
     pub ace: f64,
     /// Standard error from the paired (common-random-number) differences.
     pub std_error: f64,
+    /// The backend that ran (with the fallback reason, if any).
+    pub backend: String,
 }
 
 impl Scm {
-    /// Average causal effect of `alternative` against `reference` on `outcome`: both settings
-    /// are sampled with the same noise draws and the standard error comes from the paired
-    /// differences (much smaller than from independent runs).
+    /// Average causal effect of `alternative` against `reference` on `outcome`, on the engine's
+    /// backend: both settings are sampled with the same noise draws (those of setting 0 of
+    /// [`Sweep`]'s contract) and the standard error comes from the per-sample differences (much
+    /// smaller than from independent runs). On the CPU in f64 in constant memory; on a GPU one
+    /// thread evaluates both settings of a sample in f32 and the device reduces the differences
+    /// around a host pivot, as for sweeps (same tolerances and fallback).
     ///
     /// ```
     /// use ceteris::scm::{Intervention, Noise, Node, Scm};
@@ -1228,11 +1232,13 @@ impl Scm {
     ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
     ///     Node::linear("Y", 0.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
     /// ]).unwrap();
-    /// let e = m.effect(&[Intervention::atomic("X", 1.0)], &[Intervention::atomic("X", 0.0)], "Y", 1000, 0).unwrap();
+    /// let engine = ceteris::Engine::cpu();
+    /// let e = m.effect(&engine, &[Intervention::atomic("X", 1.0)], &[Intervention::atomic("X", 0.0)], "Y", 1000, 0).unwrap();
     /// assert!((e.ace - 2.0).abs() < 1e-9);
     /// ```
     pub fn effect(
         &self,
+        engine: &Engine,
         alternative: &[Intervention],
         reference: &[Intervention],
         outcome: &str,
@@ -1243,43 +1249,26 @@ impl Scm {
             return Err(Error::param("samples", "must be between 2 and 2^32 − 1"));
         }
         let y = self.node_index(outcome)?;
-        let (pa, pr) = (self.compile(alternative)?, self.compile(reference)?);
-        let stream = Stream::new(seed, STREAM_MONTE_CARLO);
-        let m = self.nodes.len();
-        let needed = self.needed_for(y);
-        let n = samples as usize;
-        let parts: Vec<Moments> = (0..n.div_ceil(BLOCK))
-            .into_par_iter()
-            .map_init(
-                || (Block::new(m), Block::new(m), vec![0.0; BLOCK]),
-                |(a, r, d), c| {
-                    let len = BLOCK.min(n - c * BLOCK);
-                    for (b, out) in d[..len].chunks_mut(LANES).enumerate() {
-                        let first = (c * BLOCK + b * LANES) as u32;
-                        self.draw_block(&pa, &needed, &stream, first, out.len(), 0, a);
-                        self.draw_block(&pr, &needed, &stream, first, out.len(), 0, r);
-                        let (ya, yr) = (a.col(y, out.len()), r.col(y, out.len()));
-                        for ((o, u), v) in out.iter_mut().zip(ya).zip(yr) {
-                            *o = u - v;
-                        }
-                    }
-                    Moments::of(&d[..len])
-                },
-            )
-            .collect();
-        let mo = parts
-            .into_iter()
-            .fold(Moments::default(), |acc, p| acc.merge(p));
-        let (ace, var) = (mo.mean, mo.m2 / (mo.n - 1.0));
-        if !var.is_finite() || !ace.is_finite() {
-            return Err(perr(
-                outcome,
-                format!("samples of `{outcome}` are not finite (a structural equation overflows)"),
-            ));
-        }
+        let plans = [self.compile(alternative)?, self.compile(reference)?];
+        let job = crate::backend::SweepJob {
+            scm: self,
+            plans: &plans,
+            outcome: y,
+            samples: samples as u32,
+            stream: Stream::new(seed, STREAM_MONTE_CARLO),
+            common_random_numbers: true,
+            keep_values: false,
+            contrast: true,
+        };
+        let (stats, ran) = engine.dispatch(|k| k.sweep_moments(&job, None))?;
+        let d = &stats[0];
         Ok(Effect {
-            ace,
-            std_error: (var / mo.n).sqrt(),
+            ace: d.mean,
+            std_error: (d.variance / samples as f64).sqrt(),
+            backend: match ran.fallback {
+                Some(why) => format!("{} (fallback: {why})", ran.backend),
+                None => ran.backend,
+            },
         })
     }
 }
@@ -1451,6 +1440,7 @@ impl Sweep {
             stream: Stream::new(self.seed, STREAM_MONTE_CARLO),
             common_random_numbers: self.common_random_numbers,
             keep_values: !self.quantiles.is_empty(),
+            contrast: false,
         };
         let (stats, ran) = engine.dispatch(|k| k.sweep_moments(&job, progress))?;
         let n = self.samples as f64;

@@ -783,7 +783,9 @@ impl Kernels for GpuBackend {
                 format!("{m} nodes; the sweep shader holds at most {MAX_NODES}"),
             ));
         }
-        let settings = job.plans.len();
+        let settings = job.outputs();
+        // plans per dispatch row: a pair under `contrast`
+        let per_row = if job.contrast { 2 } else { 1 };
         let n = job.samples as u64;
         let program = job.scm.program(job.outcome);
         let nodes = self.storage("sweep nodes", bytemuck::cast_slice(&program.nodes))?;
@@ -795,13 +797,13 @@ impl Kernels for GpuBackend {
         let group_words: u64 = if job.keep_values { wg } else { 3 };
         let plan_words = 1 + 3 * m as u64;
         let budget = (self.max_binding / 4 / group_words)
-            .min(DRAWS_PER_BATCH / (wg * m as u64))
+            .min(DRAWS_PER_BATCH / (wg * m as u64 * per_row))
             .max(1);
         let bx = groups.min(MAX_DISPATCH as u64).min(budget);
         let sy = (budget / bx)
             .min(MAX_DISPATCH as u64)
             .min(settings as u64)
-            .min(self.max_binding / 4 / plan_words)
+            .min(self.max_binding / 4 / (plan_words * per_row))
             .max(1) as usize;
         // centring pivots: the f64 mean of a short host pilot, rounded to f32 (the device
         // subtracts the f32 value, and the host adds that same value back)
@@ -822,9 +824,10 @@ impl Kernels for GpuBackend {
         let mut done = 0u64;
         for s0 in (0..settings).step_by(sy) {
             let rows = sy.min(settings - s0);
-            let mut plan = Vec::with_capacity(rows * plan_words as usize);
-            for (pivot, setting) in pivots[s0..s0 + rows].iter().zip(&job.plans[s0..s0 + rows]) {
-                plan.push(pivot.to_bits());
+            let mut plan = Vec::with_capacity(rows * per_row as usize * plan_words as usize);
+            let pr = per_row as usize;
+            for (k, setting) in job.plans[s0 * pr..(s0 + rows) * pr].iter().enumerate() {
+                plan.push(pivots[s0 + k / pr].to_bits());
                 for &(atomic, delta) in setting {
                     plan.extend([
                         atomic.is_some() as u32,
@@ -849,7 +852,7 @@ impl Kernels for GpuBackend {
                     s0 as u32,
                     g0 as u32,
                     plan_words as u32,
-                    0,
+                    job.contrast as u32,
                 ];
                 let words = self.dispatch_once(
                     if job.keep_values {
