@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """SCM intervention sweeps: ceteris against DoWhy's gcm and a vectorised numpy sampler, same run.
 
-The case of `ceteris bench --only scm`: a random linear-Gaussian DAG with 50 nodes (written by
+The case of `ceteris bench --only scm`: a random linear-Gaussian DAG with 50 nodes, every one an
+ancestor of the outcome (written by
 `ceteris bench --save-model`), 100 settings do(n0 = v) for v in linspace(-3, 3, 100), 10 000
 samples each, summarising the last node n49 (mean). Timed:
 
-* ceteris: `ceteris bench --only scm --backend cpu --format json` (its own compute seconds);
+* ceteris: `ceteris bench --only scm --backend cpu --format json` (its own compute seconds), and
+  from the same command the naive single-threaded Rust loop (per sample, per node, one Philox
+  block and the standard library's Box–Muller per node);
 * numpy: per setting, ancestral sampling of all 50 nodes, vectorised over the samples, with the
   model's exact coefficients (a strong hand-written baseline);
 * DoWhy gcm: `gcm.interventional_samples(scm, {"n0": lambda x: v}, num_samples_to_draw=10000)`
@@ -53,11 +56,12 @@ def main():
     samples = 10_000
 
     # ceteris: best of --repeat runs of its own benchmark case
-    ours = []
+    ours, naive = [], []
     for _ in range(args.repeat):
-        r = ceteris_json(["bench", "--only", "scm", "--backend", "cpu", "--format", "json",
-                          "--save-model", model_path])["results"][0]
-        ours.append(r["seconds"])
+        rows = ceteris_json(["bench", "--only", "scm", "--backend", "cpu", "--format", "json",
+                             "--save-model", model_path])["results"]
+        ours.append(next(r for r in rows if r["case"].startswith("scm/sweep"))["seconds"])
+        naive.append(next(r for r in rows if r["case"].startswith("scm/naive"))["seconds"])
     model = json.load(open(model_path))
     nodes = model["nodes"]
     names = [n["name"] for n in nodes]
@@ -132,13 +136,16 @@ def main():
                      "pandas": pd.__version__, "dowhy": dowhy.__version__},
         "case": {"nodes": len(nodes), "settings": len(values), "samples": samples},
         "ceteris_seconds": min(ours),
+        "naive_rust_seconds": min(naive),
         "numpy_seconds": min(numpy_times),
         "dowhy_seconds": dowhy_time,
         "ns_per_node_sample": {
             "ceteris": min(ours) * 1e9 / node_samples,
+            "naive_rust": min(naive) * 1e9 / node_samples,
             "numpy": min(numpy_times) * 1e9 / node_samples,
             "dowhy": dowhy_time * 1e9 / node_samples,
         },
+        "speedup_vs_naive_rust": min(naive) / min(ours),
         "speedup_vs_numpy": min(numpy_times) / min(ours),
         "speedup_vs_dowhy": dowhy_time / min(ours),
         "max_abs_z_vs_exact": {"numpy": worst(numpy_means), "dowhy": worst(dowhy_means)},

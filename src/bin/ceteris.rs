@@ -335,7 +335,8 @@ struct BenchArgs {
     /// Backends to run: all (the CPU and every GPU adapter found), cpu or gpu.
     #[arg(long, default_value = "all")]
     backend: String,
-    /// Capabilities to run: all, bootstrap, independence, scm or discovery.
+    /// Capabilities to run: all, bootstrap, independence, scm, scm-large (1000 × 100 000 sweep,
+    /// also in a full `all` run) or discovery.
     #[arg(long, default_value = "all")]
     only: String,
     /// Write the SCM case's model (scm-json/v1) to this file, for the rival benchmarks.
@@ -1451,8 +1452,7 @@ fn discovery_bench(
 /// of the outcome `n49` (so the sweep skips no node), 100 values of `do(n0)` × 10 000 samples,
 /// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
 /// the other cases); the same sweep as a naive single-threaded Rust loop (per sample, per node,
-/// one Philox block and a library-function Box–Muller per node); and, at full size, a large
-/// sweep of 1000 values × 100 000 samples on the CPU.
+/// one Philox block and a library-function Box–Muller per node).
 fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
     use ceteris::scm::{Intervention, Sweep};
     let mut engines: Vec<Engine> = Vec::new();
@@ -1484,23 +1484,8 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             })
             .collect()
     };
-    let mut report = |name: String, values: usize, samples: u64, secs: f64, backend: &str| {
-        let ns = secs * 1e9 / (m as f64 * values as f64 * samples as f64);
-        if a.format == Format::Table {
-            say!(
-                "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({ns:.2} ns per node-sample)",
-                name,
-                m,
-                "-",
-                secs,
-                "-",
-                backend
-            );
-        }
-        rows.push(
-            json!({"case": name, "nodes": m, "settings": values, "samples": samples,
-            "seconds": secs, "ns_per_node_sample": ns, "backend": backend}),
-        );
+    let report = |rows: &mut Vec<_>, name, values, samples, secs, backend: &str| {
+        scm_row(a, rows, name, m, values, samples, secs, backend)
     };
     let outcome = format!("n{}", m - 1);
     let (values, samples) = (100 / scale.min(10), 10_000);
@@ -1512,6 +1497,7 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             .run(engine, &scm)?;
         let secs = start.elapsed().as_secs_f64();
         report(
+            rows,
             format!("scm/sweep{values}x{samples} m=50"),
             values,
             samples,
@@ -1525,29 +1511,69 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
         let secs = start.elapsed().as_secs_f64();
         std::hint::black_box(means);
         report(
+            rows,
             format!("scm/naive{values}x{samples} m=50"),
             values,
             samples,
             secs,
             "cpu (naive loop, 1 thread)",
         );
-        if !a.quick {
-            let (values, samples) = (1000, 100_000);
-            let start = Instant::now();
-            let r = Sweep::new(&outcome, grid(values))
-                .samples(samples)
-                .run(&Engine::cpu(), &scm)?;
-            let secs = start.elapsed().as_secs_f64();
-            report(
-                format!("scm/sweep{values}x{samples} m=50"),
-                values,
-                samples,
-                secs,
-                &r.backend,
-            );
-        }
     }
     Ok(())
+}
+
+/// The large SCM case of `ceteris bench` (`--only scm-large`, and part of a full run): the model of
+/// [`scm_bench`], 1000 values × 100 000 samples on the CPU (summaries only: constant memory).
+fn scm_large_bench(a: &BenchArgs, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
+    use ceteris::scm::{Intervention, Sweep};
+    let (m, values, samples) = (50, 1000, 100_000u64);
+    let scm = random_linear_dag(m);
+    let settings: Vec<Vec<Intervention>> = (0..values)
+        .map(|i| {
+            vec![Intervention::atomic(
+                "n0",
+                -3.0 + 6.0 * i as f64 / (values - 1) as f64,
+            )]
+        })
+        .collect();
+    let start = Instant::now();
+    let r = Sweep::new(&format!("n{}", m - 1), settings)
+        .samples(samples)
+        .run(&Engine::cpu(), &scm)?;
+    let secs = start.elapsed().as_secs_f64();
+    let name = format!("scm/sweep{values}x{samples} m=50");
+    scm_row(a, rows, name, m, values, samples, secs, &r.backend);
+    Ok(())
+}
+
+/// One SCM row of `ceteris bench`: a table line (with ns per node-sample) and a JSON row.
+#[allow(clippy::too_many_arguments)]
+fn scm_row(
+    a: &BenchArgs,
+    rows: &mut Vec<serde_json::Value>,
+    name: String,
+    m: usize,
+    values: usize,
+    samples: u64,
+    secs: f64,
+    backend: &str,
+) {
+    let ns = secs * 1e9 / (m as f64 * values as f64 * samples as f64);
+    if a.format == Format::Table {
+        say!(
+            "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({ns:.2} ns per node-sample)",
+            name,
+            m,
+            "-",
+            secs,
+            "-",
+            backend
+        );
+    }
+    rows.push(
+        json!({"case": name, "nodes": m, "settings": values, "samples": samples,
+        "seconds": secs, "ns_per_node_sample": ns, "backend": backend}),
+    );
 }
 
 /// The outcome mean (last node) of each setting by the textbook loop: one thread, sample by
@@ -1825,11 +1851,20 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             format!("unknown backend `{}` (all, cpu, gpu)", a.backend),
         ));
     }
-    if !["all", "bootstrap", "independence", "scm", "discovery"].contains(&a.only.as_str()) {
+    if ![
+        "all",
+        "bootstrap",
+        "independence",
+        "scm",
+        "scm-large",
+        "discovery",
+    ]
+    .contains(&a.only.as_str())
+    {
         return Err(Error::param(
             "only",
             format!(
-                "unknown capability `{}` (all, bootstrap, independence, scm, discovery)",
+                "unknown capability `{}` (all, bootstrap, independence, scm, scm-large, discovery)",
                 a.only
             ),
         ));
@@ -1901,6 +1936,9 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     }
     if a.only == "all" || a.only == "scm" {
         scm_bench(&a, scale, &mut rows)?;
+    }
+    if (a.only == "all" && !a.quick) || a.only == "scm-large" {
+        scm_large_bench(&a, &mut rows)?;
     }
     if a.only == "all" || a.only == "discovery" {
         discovery_bench(&a, scale, &mut rows)?;
