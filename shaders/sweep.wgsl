@@ -1,8 +1,10 @@
 // Intervention sweeps of a structural causal model (src/scm/kernel.rs builds the program).
 // Prepended with philox.wgsl. One thread per sample: the nodes are evaluated in topological order
 // into a private array with the noise contract of src/scm/mod.rs (sample i of setting s reads
-// Philox block s' * nb + j / 2 of replicate i, s' = 0 under common random numbers; node j owns
-// words 2 (j mod 2) and 2 (j mod 2) + 1; a pair of normal nodes shares one Box-Muller transform).
+// Philox blocks s' * nb + k of replicate i, s' = 0 under common random numbers: a pair p of normal
+// nodes shares one Box-Muller transform of words 2 (p mod 2), 2 (p mod 2) + 1 of block k = p / 2;
+// any other pair reads block k = ceil(n_nodes / 4) + p, where node j owns words 2 (j mod 2) and
+// 2 (j mod 2) + 1).
 //
 // `sweep` reduces the outcome of each workgroup of 256 samples to (count of finite values,
 // sum and sum of squares of y - pivot) by a tree in workgroup memory; the host sums the partials
@@ -13,7 +15,7 @@ struct SweepParams {
     n_nodes: u32,
     outcome: u32,
     samples: u32,
-    nb: u32,              // Philox blocks per setting: ceil(n_nodes / 2)
+    nb: u32,              // Philox blocks per setting: ceil(n_nodes / 4) + ceil(n_nodes / 2)
     key0: u32,
     key1: u32,
     tag: u32,
@@ -89,6 +91,8 @@ fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
     let base = row * P.plan_words + 1u;
     var words = vec4<u32>(0u);
     var pair = 0xffffffffu;
+    var block = 0xffffffffu;   // the block whose words are in `words`
+    let quads = (P.n_nodes + 3u) / 4u;
     var bm = vec2<f32>(0.0);
     for (var j = 0u; j < P.n_nodes; j = j + 1u) {
         let rec = j * NODE_WORDS;
@@ -127,9 +131,15 @@ fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
         let k = j / 2u;
         if (k != pair) {
             pair = k;
-            words = philox4x32_10(vec4<u32>(noise_setting * P.nb + k, sample, P.tag, 0u), key);
-            if ((flags & 16u) != 0u) {
-                bm = box_muller(words.x, words.y);
+            let paired = (flags & 16u) != 0u;
+            let b = noise_setting * P.nb + select(quads + k, k / 2u, paired);
+            if (b != block) {
+                block = b;
+                words = philox4x32_10(vec4<u32>(b, sample, P.tag, 0u), key);
+            }
+            if (paired) {
+                let o = 2u * (k & 1u);
+                bm = box_muller(words[o], words[o + 1u]);
             }
         }
         let own = 2u * (j & 1u);

@@ -1354,12 +1354,14 @@ fn samples_follow_the_documented_noise_contract() {
             Noise::Laplace { scale: 0.8 },
         ),
         Node::linear("G", 0.0, &[("F", 0.5)], Noise::Normal { scale: 1.0 }),
+        Node::linear("H", 0.0, &[("G", 0.3)], Noise::Normal { scale: 1.5 }),
+        Node::linear("I", 0.0, &[("H", -0.2)], Noise::Normal { scale: 0.1 }),
     ])
     .unwrap();
     let (n, seed) = (700, 9); // crosses the sampler's 256-sample blocks, not a multiple of 16
     let set = [Intervention::shift("C", 0.25)];
     let d = m.sample(&set, n, seed).unwrap();
-    assert_eq!(d.names(), ["A", "B", "C", "D", "E", "F", "G"]);
+    assert_eq!(d.names(), ["A", "B", "C", "D", "E", "F", "G", "H", "I"]);
     let s = Stream::new(seed, STREAM_MONTE_CARLO);
     let bm = |w0: u32, w1: u32| {
         let r = (-2.0 * open_unit(w0).ln()).sqrt();
@@ -1367,26 +1369,27 @@ fn samples_follow_the_documented_noise_contract() {
         (r * cs, r * sn)
     };
     for i in 0..n {
-        // blocks 0..4 of replicate i: pairs (A, B), (C, D), (E, F), (G)
-        let w: Vec<[u32; 4]> = (0..4).map(|b| s.block(i as u32, b)).collect();
+        // pairs (A, B), (C, D), (E, F), (G, H), (I); m = 9: ⌈9/4⌉ = 3 blocks for the shared
+        // pairs 0 and 3 (words 0, 1 of block 0 and words 2, 3 of block 1), then block 3 + p for
+        // the other pairs p
+        let w: Vec<[u32; 4]> = (0..8).map(|b| s.block(i as u32, b)).collect();
         let (za, zb) = bm(w[0][0], w[0][1]); // a normal pair shares one transform
         let a = 0.2 + za;
         let b = 0.7 * a + 0.5 * zb;
-        let c = 0.3 * b + (-1.0 + 3.0 * open_unit(w[1][0])) + 0.25;
-        let dd = 0.2 * c + 1.5 * (0.5 * b + 0.1).tanh() + 2.0 * bm(w[1][2], w[1][3]).0;
-        let e = (open_unit(w[2][0]) < 1.0 / (1.0 + (0.2 - 0.4 * dd).exp())) as u8 as f64;
-        let u = open_unit(w[2][2]) - 0.5;
+        let c = 0.3 * b + (-1.0 + 3.0 * open_unit(w[4][0])) + 0.25;
+        let dd = 0.2 * c + 1.5 * (0.5 * b + 0.1).tanh() + 2.0 * bm(w[4][2], w[4][3]).0;
+        let e = (open_unit(w[5][0]) < 1.0 / (1.0 + (0.2 - 0.4 * dd).exp())) as u8 as f64;
+        let u = open_unit(w[5][2]) - 0.5;
         let f = 1.1 * b + 0.9 * a * e - 0.8 * u.signum() * (1.0 - 2.0 * u.abs()).ln();
-        let g = 0.5 * f + bm(w[3][0], w[3][1]).0;
-        for (name, want) in [
-            ("A", a),
-            ("B", b),
-            ("C", c),
-            ("D", dd),
-            ("E", e),
-            ("F", f),
-            ("G", g),
-        ] {
+        let (zg, zh) = bm(w[1][2], w[1][3]);
+        let g = 0.5 * f + zg;
+        let h = 0.3 * g + 1.5 * zh;
+        let ii = -0.2 * h + 0.1 * bm(w[7][0], w[7][1]).0;
+        let want = [a, b, c, dd, e, f, g, h, ii];
+        for (name, want) in ["A", "B", "C", "D", "E", "F", "G", "H", "I"]
+            .into_iter()
+            .zip(want)
+        {
             let got = d.column(name).unwrap()[i];
             assert!(
                 (got - want).abs() <= 1e-12 * (1.0 + want.abs()),

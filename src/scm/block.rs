@@ -103,6 +103,12 @@ pub(crate) fn box_muller(w0: u32, w1: u32) -> (f64, f64) {
     (r * c, r * s)
 }
 
+/// `(⌈m/4⌉, ⌈m/4⌉ + ⌈m/2⌉)`: the Philox blocks of shared normal pairs, and all the blocks one
+/// setting's sample reads (the noise contract of [`crate::scm`]).
+pub(crate) fn noise_blocks(m: usize) -> (usize, u32) {
+    (m.div_ceil(4), (m.div_ceil(4) + m.div_ceil(2)) as u32)
+}
+
 impl Scm {
     /// Samples `first .. first + len` (`len ≤ LANES`) of every node under `plan` into
     /// `blk.cols`, noise from `stream` for `setting` (the contract of the module docs). Nodes
@@ -162,9 +168,10 @@ impl Scm {
         blk: &mut Block,
     ) {
         let m = self.nodes.len();
-        let nb = m.div_ceil(2) as u32;
+        let (quads, nb) = noise_blocks(m);
         let is_normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
         let Block { cols, words, g } = blk;
+        let mut have = None; // the block whose words are in `words`
         for q in 0..m.div_ceil(2) {
             let pair = (2 * q..(2 * q + 2).min(m))
                 .filter(|&j| needed[j] && plan[j].0.is_none())
@@ -177,23 +184,27 @@ impl Scm {
                 }
                 continue;
             }
-            let block = setting * nb + q as u32;
-            let [w0, w1, w2, w3] = words;
-            stream.fill_replicates(
-                block,
-                first,
-                [
-                    &mut w0[..len],
-                    &mut w1[..len],
-                    &mut w2[..len],
-                    &mut w3[..len],
-                ],
-            );
             let shared = 2 * q + 1 < m && is_normal(2 * q) && is_normal(2 * q + 1);
+            let block = setting * nb + if shared { q / 2 } else { quads + q } as u32;
+            if have != Some(block) {
+                have = Some(block);
+                let [w0, w1, w2, w3] = words;
+                stream.fill_replicates(
+                    block,
+                    first,
+                    [
+                        &mut w0[..len],
+                        &mut w1[..len],
+                        &mut w2[..len],
+                        &mut w3[..len],
+                    ],
+                );
+            }
             if shared {
                 let [g0, g1] = g;
+                let o = 2 * (q % 2);
                 for i in 0..len {
-                    (g0[i], g1[i]) = box_muller(words[0][i], words[1][i]);
+                    (g0[i], g1[i]) = box_muller(words[o][i], words[o + 1][i]);
                 }
             }
             for j in 2 * q..(2 * q + 2).min(m) {

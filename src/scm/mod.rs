@@ -8,15 +8,17 @@
 //! observed unit ([`Scm::counterfactual`]); and least-squares fits from data and a graph
 //! ([`Scm::fit`]).
 //!
-//! Noise contract: the noise of node `j` in sample `i` of setting `s` comes from Philox (seed,
-//! Monte-Carlo stream), replicate `i`, block `s′ · ⌈m/2⌉ + ⌊j/2⌋`, where `m` is the node count and
-//! `s′ = 0` under common random numbers (every setting sees the same noise) or `s′ = s` otherwise.
-//! Node `j` owns words `2(j mod 2)` and `2(j mod 2) + 1` of that block: a uniform-driven node
-//! (uniform, Laplace, logistic) uses the first, a normal node a Box–Muller transform of both. When
-//! both nodes of the pair `(2k, 2k + 1)` are normal they share the even node's transform (cosine
-//! for the even node, sine for the odd one), halving the transcendental work. The transform is
-//! `√(−2 ln u₁)·(cos, sin)(2π u₂)` with the 24-bit uniforms of [`crate::rng::open_unit`]; the CPU
-//! evaluates it in f64 with its own polynomials (within a few ulp of the standard library's
+//! Noise contract: the noise of sample `i` of setting `s` comes from Philox (seed, Monte-Carlo
+//! stream), replicate `i`, blocks `s′ · b + k` with `b = ⌈m/4⌉ + ⌈m/2⌉` blocks per setting (`m`
+//! nodes) and `s′ = 0` under common random numbers (every setting sees the same noise) or `s′ = s`
+//! otherwise. The nodes form pairs `p = (2p, 2p + 1)`. When both nodes of pair `p` are normal
+//! (a *shared* pair) they take words `2(p mod 2)` and `2(p mod 2) + 1` of block `k = ⌊p/2⌋`, so
+//! one block serves two pairs, and share one Box–Muller transform of them (cosine for the even
+//! node, sine for the odd one). Any other pair reads block `k = ⌈m/4⌉ + p`, in which node `j`
+//! owns words `2(j mod 2)` and `2(j mod 2) + 1`: a uniform-driven node (uniform, Laplace,
+//! logistic) uses the first, a normal node a Box–Muller transform of both (cosine). The transform
+//! is `√(−2 ln u₁)·(cos, sin)(2π u₂)` with the 24-bit uniforms of [`crate::rng::open_unit`]; the
+//! CPU evaluates it in f64 with its own polynomials (within a few ulp of the standard library's
 //! `ln` and `sin_cos`, the same bits whatever the instruction set or thread count), the GPU in f32.
 //!
 //! ```
@@ -42,6 +44,7 @@ pub use fit::{parse_graph, FitKind};
 use crate::error::{Error, Result};
 use crate::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
 use crate::Engine;
+pub(crate) use block::noise_blocks;
 use block::{Block, LANES};
 use rayon::prelude::*;
 use serde::Serialize;

@@ -844,7 +844,7 @@ impl Kernels for GpuBackend {
                     m as u32,
                     job.outcome as u32,
                     job.samples,
-                    m.div_ceil(2) as u32,
+                    crate::scm::noise_blocks(m).1,
                     key[0],
                     key[1],
                     job.stream.tag(),
