@@ -722,3 +722,116 @@ fn scm_sweep_progress_on_device_reaches_total() {
         .unwrap();
     assert_eq!(last.into_inner(), 3000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// RCoT / RCIT / RIT on the device.
+//
+// Tolerance: the device computes the X/Y features, their projections on the f64 ridge basis of
+// Z, the residuals and the fourth moments in f32 (trees of partial sums); the host does the
+// ill-conditioned Z algebra in f64 and rounds the bounded basis to f32. A moment therefore moves
+// by ~1e-6 relative; the statistic `n‖Cxy|z‖²` by ~1e-4 relative when Cxy|z is small (under
+// independence it is O(1/√n) while its terms are O(1)). Conditional tests also inherit the
+// ridge's own conditioning (~1e12): equivalent f64 orders of operations already differ in the
+// 4th digit (see the causal-learn comparison in tests/independence.rs), and the device works
+// through the Cholesky basis rather than the explicit inverse. We require
+// |Δstat| ≤ 1e-3 · stat + 1e-3 (RIT: 1e-4 · stat + 1e-4) and |Δp| ≤ 2e-3 (RIT: 1e-4).
+
+fn rff_data(n: usize) -> Dataset {
+    let a = common::normals(n, 11);
+    let b = common::normals(n, 12);
+    let c = common::normals(n, 13);
+    let e = common::normals(n, 14);
+    let f = common::normals(n, 15);
+    // a -> x -> y, a -> y; b, c independent noise; u depends on x only through a
+    let x: Vec<f64> = (0..n).map(|i| (1.3 * a[i]).sin() + 0.5 * e[i]).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| (x[i] * 0.8).tanh() + 0.4 * a[i] + 0.5 * f[i])
+        .collect();
+    let u: Vec<f64> = (0..n).map(|i| a[i] * a[i] + 0.5 * b[i]).collect();
+    Dataset::new()
+        .with_column("a", a)
+        .unwrap()
+        .with_column("b", b)
+        .unwrap()
+        .with_column("c", c)
+        .unwrap()
+        .with_column("x", x)
+        .unwrap()
+        .with_column("y", y)
+        .unwrap()
+        .with_column("u", u)
+        .unwrap()
+}
+
+fn rff_queries() -> Vec<ceteris::independence::Query> {
+    let v = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        (v(&["x"]), v(&["y"]), v(&[])),
+        (v(&["b"]), v(&["c"]), v(&[])),
+        (v(&["x"]), v(&["u"]), v(&["a"])),
+        (v(&["x"]), v(&["y"]), v(&["a"])),
+        (v(&["b"]), v(&["u"]), v(&["c"])),
+        (v(&["x"]), v(&["u"]), v(&["a", "b", "c"])),
+        (v(&["b"]), v(&["y"]), v(&["a", "x", "c"])),
+        (v(&["x", "b"]), v(&["u"]), v(&["a"])),
+    ]
+}
+
+fn assert_rff_close(
+    q: &ceteris::independence::Query,
+    c: &ceteris::independence::TestResult,
+    g: &ceteris::independence::TestResult,
+) {
+    let (ts, tp) = if q.2.is_empty() {
+        (1e-4, 1e-4)
+    } else {
+        (1e-3, 2e-3)
+    };
+    eprintln!(
+        "{q:?}: stat {} vs {} (rel {:.2e}), p {} vs {} (diff {:.2e})",
+        c.statistic,
+        g.statistic,
+        (c.statistic - g.statistic).abs() / c.statistic,
+        c.p_value,
+        g.p_value,
+        (c.p_value - g.p_value).abs()
+    );
+    assert!(
+        (c.statistic - g.statistic).abs() <= ts * c.statistic + ts,
+        "{q:?}: statistic {} vs {}",
+        c.statistic,
+        g.statistic
+    );
+    assert!(
+        (c.p_value - g.p_value).abs() <= tp,
+        "{q:?}: p {} vs {}",
+        c.p_value,
+        g.p_value
+    );
+}
+
+#[test]
+fn rcot_rcit_rit_on_device_match_cpu() {
+    use ceteris::independence::{Approx, IndependenceTest};
+    let Some(gpu) = common::gpu() else { return };
+    let d = rff_data(600);
+    for test in [
+        IndependenceTest::rcot(),
+        IndependenceTest::rcit(),
+        IndependenceTest::rcot().approx(Approx::Hbe).seed(5),
+    ] {
+        for q in rff_queries() {
+            let (x, y, z) = (strs(&q.0), strs(&q.1), strs(&q.2));
+            let c = test.run(&Engine::cpu(), &d, &x, &y, &z).unwrap();
+            let g = test.run(gpu, &d, &x, &y, &z).unwrap();
+            assert!(c.backend.starts_with("cpu"), "{}", c.backend);
+            assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+            assert_eq!(g.test, test.name());
+            assert_rff_close(&q, &c, &g);
+        }
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
