@@ -117,7 +117,7 @@ pub(crate) struct RffTest {
 }
 
 /// A batch of RCoT/RCIT/RIT tests on one data set (`n` rows): the feature matrices of every
-/// set (each computed once per job), then per test the [`Moments`](crate::independence::rff)
+/// set (each computed once per job), then per test the `Moments`
 /// its null needs. Every set has `nf` features; every Z part `nf_z`.
 pub(crate) struct RffJob<'a> {
     pub n: usize,

@@ -566,7 +566,7 @@ fn unpack(
     };
     for s in [local(test.x), local(test.y)] {
         let sds = &tot[columns + s * nf..columns + (s + 1) * nf];
-        if sds.iter().any(|&sd| !(sd > 0.0)) {
+        if sds.iter().any(|&sd| sd.is_nan() || sd <= 0.0) {
             return Ok(Err(constant_feature()));
         }
     }
