@@ -917,3 +917,41 @@ fn rcot_chunked_on_device_gives_the_same_numbers() {
         assert_eq!(f.statistic, c.statistic);
     }
 }
+
+#[test]
+fn pc_rcot_on_device_gives_the_cpu_graph() {
+    // PC-stable with RCoT: each level is one device job; the same graph as on the CPU unless a
+    // decision is within the GPU tolerance (2e-3) of alpha, which the result lists.
+    use ceteris::discovery::Pc;
+    use ceteris::independence::IndependenceTest;
+    let Some(gpu) = common::gpu() else { return };
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/discovery_reference.json")).unwrap();
+    let mut compared = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["test"] != "kci" || !case["domain"].is_null() {
+            continue;
+        }
+        let mut d = Dataset::new();
+        for (j, c) in case["data"].as_array().unwrap().iter().enumerate() {
+            let v = c
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            d.push_column(&format!("X{}", j + 1), v).unwrap();
+        }
+        let pc = Pc::new(IndependenceTest::rcot());
+        let c = pc.run(&Engine::cpu(), &d, &[]).unwrap();
+        let g = pc.run(gpu, &d, &[]).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        if g.borderline.is_empty() {
+            assert_eq!(c.tests_run, g.tests_run, "{}", case["name"]);
+            assert_eq!(c.marks(), g.marks(), "{}", case["name"]);
+            compared += 1;
+        }
+    }
+    eprintln!("{compared} graphs compared");
+    assert!(compared >= 1, "{compared}");
+}

@@ -113,7 +113,8 @@ pub(crate) fn constant_feature() -> Error {
 pub(crate) struct ZPart {
     mz: Mat<f64>,
     icz: Mat<f64>,
-    z_icz: Mat<f64>,
+    /// `F_z (Czz + 1e-10 I)⁻¹`, built on first use (the CPU route; the GPU uses the basis).
+    z_icz: OnceLock<Mat<f64>>,
     /// Lower Cholesky factor `L` of `Czz + 1e-10 I`.
     chol: Mat<f64>,
     basis: OnceLock<Vec<f32>>,
@@ -176,11 +177,10 @@ pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features) -> Result<ZPart> {
         .map_err(|_| Error::param("z", "the Z feature covariance is singular"))?;
     let icz = llt.inverse();
     let chol = llt.L().to_owned();
-    let z_icz = &mz * &icz;
     Ok(ZPart {
         mz,
         icz,
-        z_icz,
+        z_icz: OnceLock::new(),
         chol,
         basis: OnceLock::new(),
     })
@@ -199,7 +199,8 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
     let n = mx.nrows();
     let nn = n as f64;
     let (cxy, rx, ry) = match z {
-        Some(ZPart { mz, icz, z_icz, .. }) => {
+        Some(zp @ ZPart { mz, icz, .. }) => {
+            let z_icz = zp.z_icz.get_or_init(|| mz * icz);
             let czx = mz.transpose() * mx * (1.0 / (nn - 1.0));
             let czy = mz.transpose() * my * (1.0 / (nn - 1.0));
             let rx = mx - z_icz * &czx;
@@ -368,7 +369,7 @@ mod tests {
         let cpu = moments(&mx, &mx, Some(&zp));
         assert!(worst(&cxy, &cpu.cxy) < 1e-4, "{}", worst(&cxy, &cpu.cxy));
         let czx = zp.mz.transpose() * &mx * (1.0 / (nn - 1.0));
-        let rx_cpu = &mx - &zp.z_icz * czx;
+        let rx_cpu = &mx - zp.z_icz.get().expect("built by moments") * czx;
         assert!(worst(&rx, &rx_cpu) < 1e-3, "{}", worst(&rx, &rx_cpu));
     }
 }
