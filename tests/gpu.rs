@@ -833,6 +833,14 @@ fn rcot_rcit_rit_on_device_match_cpu() {
             assert_rff_close(&q, &c, &g);
         }
     }
+    // more X/Y features than the shader holds: a clear GPU error (Engine::auto reruns on the CPU)
+    match IndependenceTest::rcot()
+        .features(20, 9)
+        .run(gpu, &d, &["x"], &["y"], &["a"])
+    {
+        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
+        other => panic!("{other:?}"),
+    }
 }
 
 fn strs(v: &[String]) -> Vec<&str> {

@@ -446,7 +446,14 @@ impl IndependenceTest {
         self
     }
 
-    /// Random Fourier features: `num_f` for Z, `num_f2` for X and Y (RCoT/RCIT).
+    /// Random Fourier features: `num_f` for Z, `num_f2` for X and Y (RCoT/RCIT). A GPU engine
+    /// takes at most 8 for X and Y (more is a `limits` GPU error, which `Engine::auto` reruns on
+    /// the CPU).
+    ///
+    /// ```
+    /// let t = ceteris::independence::IndependenceTest::rcot().features(50, 4);
+    /// assert_eq!(t.name(), "rcot");
+    /// ```
     pub fn features(mut self, num_f: usize, num_f2: usize) -> Self {
         self.num_f = num_f;
         self.num_f2 = num_f2;

@@ -215,6 +215,13 @@ impl GpuBackend {
             e1: if r > 0 { 2 * nf * r } else { 0 },
             e2: pp + pp * (pp + 1) / 2,
         };
+        // the ridge bases (f64, O(n·nf_z²) each, cached in the Z parts) in parallel up front
+        {
+            use rayon::prelude::*;
+            job.zparts.par_iter().for_each(|z| {
+                z.basis();
+            });
+        }
         let max_words = (self.max_binding / 4) as usize;
         // conditional tests first, so `proj` runs over a prefix of each sub-batch
         let order: Vec<usize> = (0..tests)
