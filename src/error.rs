@@ -79,7 +79,8 @@ pub enum Error {
     /// A GPU failure: out of memory, device lost, validation, mapping.
     #[error("GPU error ({kind}): {message}")]
     Gpu {
-        /// Short category: "out-of-memory", "validation", "device-lost", "map", "limits".
+        /// Short category: "out-of-memory", "validation", "device-lost", "map", "limits",
+        /// "numerics" (a non-finite device result).
         kind: &'static str,
         /// The driver's message.
         message: String,

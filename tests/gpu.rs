@@ -768,3 +768,244 @@ fn scm_sweep_progress_on_device_reaches_total() {
         .unwrap();
     assert_eq!(last.into_inner(), 3000);
 }
+
+// ---------------------------------------------------------------------------------------------
+// RCoT / RCIT / RIT on the device.
+//
+// Tolerance: the device computes the X/Y features, their projections on the ridge basis of Z
+// (built in f64 on the host, rounded to f32), the residuals and the fourth moments in f32 with
+// tree sums; every operand is bounded, so Cxy|z moves by ~1e-7 per entry. Conditional tests
+// also differ by the routes' f64 rounding: the CPU applies the explicit ridge inverse in
+// RCIT's order, whose conditioning (~1e12) costs ~1e-5 per entry of Cxy|z (the device's basis
+// route agrees with an independent eigenvector route to ~3e-10; see the unit test
+// `ridge_basis_reproduces_the_ridge_inverse`). With δ a bound on ‖ΔCxy|z‖_F — 1e-6
+// unconditional, 1e-4 conditional — the statistic n‖Cxy|z‖² moves by at most
+// 2 √(n · stat) δ + n δ², which we require; p-values within 1e-4 (RIT) and 2e-3 (conditional;
+// the CPU's own agreement with causal-learn is 1e-3).
+
+fn rff_data(n: usize) -> Dataset {
+    let a = common::normals(n, 11);
+    let b = common::normals(n, 12);
+    let c = common::normals(n, 13);
+    let e = common::normals(n, 14);
+    let f = common::normals(n, 15);
+    // a -> x -> y, a -> y; b, c independent noise; u depends on x only through a
+    let x: Vec<f64> = (0..n).map(|i| (1.3 * a[i]).sin() + 0.5 * e[i]).collect();
+    let y: Vec<f64> = (0..n)
+        .map(|i| (x[i] * 0.8).tanh() + 0.4 * a[i] + 0.5 * f[i])
+        .collect();
+    let u: Vec<f64> = (0..n).map(|i| a[i] * a[i] + 0.5 * b[i]).collect();
+    Dataset::new()
+        .with_column("a", a)
+        .unwrap()
+        .with_column("b", b)
+        .unwrap()
+        .with_column("c", c)
+        .unwrap()
+        .with_column("x", x)
+        .unwrap()
+        .with_column("y", y)
+        .unwrap()
+        .with_column("u", u)
+        .unwrap()
+}
+
+fn rff_queries() -> Vec<ceteris::independence::Query> {
+    let v = |c: &[&str]| c.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    vec![
+        (v(&["x"]), v(&["y"]), v(&[])),
+        (v(&["b"]), v(&["c"]), v(&[])),
+        (v(&["x"]), v(&["u"]), v(&["a"])),
+        (v(&["x"]), v(&["y"]), v(&["a"])),
+        (v(&["b"]), v(&["u"]), v(&["c"])),
+        (v(&["x"]), v(&["u"]), v(&["a", "b", "c"])),
+        (v(&["b"]), v(&["y"]), v(&["a", "x", "c"])),
+        (v(&["x", "b"]), v(&["u"]), v(&["a"])),
+    ]
+}
+
+fn assert_rff_close(
+    q: &ceteris::independence::Query,
+    c: &ceteris::independence::TestResult,
+    g: &ceteris::independence::TestResult,
+) {
+    let (delta, tp) = if q.2.is_empty() {
+        (1e-6, 1e-4)
+    } else {
+        (1e-4, 2e-3)
+    };
+    let n = c.n as f64;
+    let ts = 2.0 * (n * c.statistic).sqrt() * delta + n * delta * delta;
+    eprintln!(
+        "{q:?}: stat {} vs {} (diff {:.2e}, allowed {ts:.2e}), p {} vs {} (diff {:.2e})",
+        c.statistic,
+        g.statistic,
+        (c.statistic - g.statistic).abs(),
+        c.p_value,
+        g.p_value,
+        (c.p_value - g.p_value).abs()
+    );
+    assert!(
+        (c.statistic - g.statistic).abs() <= ts,
+        "{q:?}: statistic {} vs {}",
+        c.statistic,
+        g.statistic
+    );
+    assert!(
+        (c.p_value - g.p_value).abs() <= tp,
+        "{q:?}: p {} vs {}",
+        c.p_value,
+        g.p_value
+    );
+}
+
+#[test]
+fn rcot_rcit_rit_on_device_match_cpu() {
+    use ceteris::independence::{Approx, IndependenceTest};
+    let Some(gpu) = common::gpu() else { return };
+    let d = rff_data(600);
+    for test in [
+        IndependenceTest::rcot(),
+        IndependenceTest::rcit(),
+        IndependenceTest::rcot().approx(Approx::Hbe).seed(5),
+    ] {
+        for q in rff_queries() {
+            let (x, y, z) = (strs(&q.0), strs(&q.1), strs(&q.2));
+            let c = test.run(&Engine::cpu(), &d, &x, &y, &z).unwrap();
+            let g = test.run(gpu, &d, &x, &y, &z).unwrap();
+            assert!(c.backend.starts_with("cpu"), "{}", c.backend);
+            assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+            assert_eq!(g.test, test.name());
+            assert_rff_close(&q, &c, &g);
+        }
+    }
+    // more X/Y features than the shader holds: a clear GPU error (Engine::auto reruns on the CPU)
+    match IndependenceTest::rcot()
+        .features(20, 9)
+        .run(gpu, &d, &["x"], &["y"], &["a"])
+    {
+        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+#[test]
+fn rcot_batch_on_device_matches_cpu_and_single_runs() {
+    use ceteris::independence::{IndependenceTest, Tester};
+    let Some(gpu) = common::gpu() else { return };
+    let d = rff_data(500);
+    let mut queries = rff_queries();
+    // per-query errors are the CPU's: a column in both X and Z, an unknown column
+    let v = |c: &str| vec![c.to_string()];
+    queries.push((v("x"), v("y"), v("x")));
+    queries.push((v("x"), v("nope"), v("a")));
+    for test in [IndependenceTest::rcot(), IndependenceTest::rcit()] {
+        let cpu = Tester::new(&Engine::cpu(), &d, test.clone()).batch(&queries);
+        let dev = Tester::new(gpu, &d, test.clone()).batch(&queries);
+        for ((q, c), g) in queries.iter().zip(&cpu).zip(&dev) {
+            match (c, g) {
+                (Ok(c), Ok(g)) => {
+                    assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+                    assert_rff_close(q, c, g);
+                    // a test's device moments do not depend on the rest of the batch
+                    let one = test
+                        .run(gpu, &d, &strs(&q.0), &strs(&q.1), &strs(&q.2))
+                        .unwrap();
+                    assert_eq!(one.statistic, g.statistic, "{q:?}");
+                    assert_eq!(one.p_value, g.p_value, "{q:?}");
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+                _ => panic!("{q:?}: {c:?} vs {g:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn rcot_chunked_on_device_gives_the_same_numbers() {
+    use ceteris::independence::{IndependenceTest, Tester};
+    let Some(gpu) = common::gpu() else { return };
+    let d = rff_data(600);
+    let queries = rff_queries();
+    // 256 KiB bindings: one 600 × 100 Z basis (234 KiB) per sub-batch and a few tests' partials
+    // (40 KiB each), so the batch runs as several sub-batches (in one submit)
+    let small = Engine::gpu_with(GpuOptions {
+        max_binding_bytes: Some(256 << 10),
+        ..Default::default()
+    })
+    .unwrap();
+    let test = IndependenceTest::rcit();
+    let whole = Tester::new(gpu, &d, test.clone()).batch(&queries);
+    let chunked = Tester::new(&small, &d, test.clone()).batch(&queries);
+    for (a, b) in whole.iter().zip(&chunked) {
+        let (a, b) = (a.as_ref().unwrap(), b.as_ref().unwrap());
+        assert!(b.backend.starts_with("gpu"), "{}", b.backend);
+        assert_eq!(a.statistic, b.statistic);
+        assert_eq!(a.p_value, b.p_value);
+    }
+    // 64 KiB bindings: a Z basis does not fit. A plain GPU engine says so; a falling-back one
+    // reruns on the CPU and records why.
+    let tiny = |fallback| {
+        Engine::gpu_with(GpuOptions {
+            max_binding_bytes: Some(64 << 10),
+            cpu_fallback: fallback,
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let q = &queries[2];
+    match test.run(&tiny(false), &d, &strs(&q.0), &strs(&q.1), &strs(&q.2)) {
+        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
+        other => panic!("{other:?}"),
+    }
+    let fb = Tester::new(&tiny(true), &d, test.clone()).batch(&queries);
+    let cpu = Tester::new(&Engine::cpu(), &d, test).batch(&queries);
+    for (f, c) in fb.iter().zip(&cpu) {
+        let (f, c) = (f.as_ref().unwrap(), c.as_ref().unwrap());
+        assert!(f.backend.starts_with("cpu"), "{}", f.backend);
+        assert!(f.backend.contains("fallback") && f.backend.contains("limits"));
+        assert_eq!(f.statistic, c.statistic);
+    }
+}
+
+#[test]
+fn pc_rcot_on_device_gives_the_cpu_graph() {
+    // PC-stable with RCoT: each level is one device job; the same graph as on the CPU unless a
+    // decision is within the GPU tolerance (2e-3) of alpha, which the result lists.
+    use ceteris::discovery::Pc;
+    use ceteris::independence::IndependenceTest;
+    let Some(gpu) = common::gpu() else { return };
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/discovery_reference.json")).unwrap();
+    let mut compared = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        if case["test"] != "kci" || !case["domain"].is_null() {
+            continue;
+        }
+        let mut d = Dataset::new();
+        for (j, c) in case["data"].as_array().unwrap().iter().enumerate() {
+            let v = c
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            d.push_column(&format!("X{}", j + 1), v).unwrap();
+        }
+        let pc = Pc::new(IndependenceTest::rcot());
+        let c = pc.run(&Engine::cpu(), &d, &[]).unwrap();
+        let g = pc.run(gpu, &d, &[]).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        if g.borderline.is_empty() {
+            assert_eq!(c.tests_run, g.tests_run, "{}", case["name"]);
+            assert_eq!(c.marks(), g.marks(), "{}", case["name"]);
+            compared += 1;
+        }
+    }
+    eprintln!("{compared} graphs compared");
+    assert!(compared >= 1, "{compared}");
+}

@@ -100,6 +100,32 @@ impl PcorJob<'_> {
     }
 }
 
+/// One variable set of an [`RffJob`]: standardised rows and its random Fourier features.
+pub(crate) struct RffSet {
+    /// Row-major `n × d`, each column standardised (ddof = 1) in f64.
+    pub rows: Vec<f64>,
+    pub d: usize,
+    pub features: crate::independence::Features,
+}
+
+/// One RCoT/RCIT/RIT test of an [`RffJob`]: indices into its sets and Z parts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RffTest {
+    pub x: usize,
+    pub y: usize,
+    pub z: Option<usize>,
+}
+
+/// A batch of RCoT/RCIT/RIT tests on one data set (`n` rows): the feature matrices of every
+/// set (each computed once per job), then per test the `Moments`
+/// its null needs. Every set has `nf` features; every Z part `nf_z`.
+pub(crate) struct RffJob<'a> {
+    pub n: usize,
+    pub sets: &'a [RffSet],
+    pub zparts: &'a [std::sync::Arc<crate::independence::rff::ZPart>],
+    pub tests: &'a [RffTest],
+}
+
 /// An intervention sweep: every setting's plan (per node: the atomic value, if any, and the
 /// shift) sampled `samples` times under the noise contract of [`crate::scm`], reduced to the
 /// outcome's moments (and its sorted samples when `keep_values`).
@@ -167,6 +193,11 @@ pub(crate) trait Kernels {
 
     /// One partial correlation per test (NaN where the correlation matrix is singular).
     fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>>;
+
+    /// The moments of every RCoT/RCIT/RIT test of the job, in test order. The outer error is a
+    /// backend failure (the whole job); an inner one belongs to its test (e.g. a constant
+    /// feature).
+    fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<crate::independence::rff::Moments>>>;
 
     /// One summary per setting of the sweep, in setting order; `progress` counts samples over
     /// all settings.

@@ -1670,11 +1670,31 @@ fn sem_data(n: usize, p: usize, seed: u64) -> Dataset {
     d
 }
 
-/// Independence-test cases of `ceteris bench` (CPU: the tests have no GPU path yet).
+/// The queries of `batch` whose columns are all among the first `p` (`v0 … v{p−1}`), at most
+/// `max` of them.
+fn batch_on(
+    batch: &[ceteris::independence::Query],
+    p: usize,
+    max: usize,
+) -> Vec<ceteris::independence::Query> {
+    let inside = |cols: &[String]| {
+        cols.iter()
+            .all(|c| c[1..].parse::<usize>().is_ok_and(|j| j < p))
+    };
+    batch
+        .iter()
+        .filter(|(x, y, z)| inside(x) && inside(y) && inside(z))
+        .take(max)
+        .cloned()
+        .collect()
+}
+
+/// Independence-test cases of `ceteris bench`.
 fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) {
     use ceteris::independence::{IndependenceTest, Null, Tester};
-    // KCI and RCoT run on the CPU; the HSIC permutation null also runs on a GPU engine (software
-    // adapters only with --quick, as for the bootstrap cases)
+    // KCI runs on the CPU; the HSIC permutation null and RCoT batches also run on a GPU engine
+    // (software adapters only with --quick, as for the bootstrap cases: lavapipe timings say
+    // nothing about a GPU)
     let mut engines: Vec<Engine> = Vec::new();
     if a.backend != "gpu" {
         engines.push(Engine::cpu());
@@ -1711,6 +1731,8 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             }
         }
     }
+    // RCoT on the 10-column data set: the |Z| = 1 queries among its columns
+    let big_batch = batch_on(&batch, 10, 200);
     let cases: Vec<(
         String,
         &Dataset,
@@ -1747,10 +1769,25 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             IndependenceTest::kci(),
             batch.clone(),
         ),
+        (
+            format!("rcot/batch{} n=500", batch.len()),
+            &small,
+            IndependenceTest::rcot(),
+            batch.clone(),
+        ),
+        (
+            format!("rcot/batch{} n={n_big}", big_batch.len()),
+            &big,
+            IndependenceTest::rcot(),
+            big_batch,
+        ),
     ];
     for (name, data, test, queries) in &cases {
         for engine in &engines {
-            if engine.kind() == ceteris::BackendKind::Gpu && !name.starts_with("hsic/perm") {
+            if engine.kind() == ceteris::BackendKind::Gpu
+                && !name.starts_with("hsic/perm")
+                && !name.starts_with("rcot/")
+            {
                 continue;
             }
             let start = std::time::Instant::now();

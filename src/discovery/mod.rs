@@ -408,19 +408,19 @@ impl Pc {
     /// Tolerance around alpha within which a test is reported as borderline. The default is the
     /// test's documented p-value agreement with causal-learn: 1e-4 for the kernel tests, 1e-9
     /// for Fisher-z on the CPU (a closed form in f64) and 1e-4 for Fisher-z on a GPU engine
-    /// (partial correlations in f32).
+    /// (partial correlations in f32); 2e-3 for RCoT/RCIT on a GPU engine (their documented
+    /// CPU–GPU agreement of conditional p-values).
     pub fn borderline(mut self, tol: f64) -> Self {
         self.borderline = Some(tol);
         self
     }
 
     fn borderline_tol(&self, gpu: bool) -> f64 {
-        self.borderline
-            .unwrap_or(if self.test.kind() == TestKind::FisherZ && !gpu {
-                1e-9
-            } else {
-                1e-4
-            })
+        self.borderline.unwrap_or(match self.test.kind() {
+            TestKind::FisherZ if !gpu => 1e-9,
+            TestKind::Rcot | TestKind::Rcit if gpu => 2e-3,
+            _ => 1e-4,
+        })
     }
 
     /// Runs the search on `columns` of `data` (all columns when empty; the domain column is

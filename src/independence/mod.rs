@@ -35,7 +35,7 @@ mod kci;
 pub(crate) use fisherz::partial_correlation;
 pub(crate) use kci::frob2;
 mod lowrank;
-mod rff;
+pub(crate) mod rff;
 
 pub use rff::{Approx, Features};
 
@@ -330,6 +330,27 @@ impl IndependenceTest {
     }
 
     /// RCoT with RCIT's defaults: 100 features for Z, 5 for X and Y, LPB4 null.
+    ///
+    /// On a GPU engine the tests of a [`Tester::batch`] (or one [`IndependenceTest::run`]) run
+    /// as one device job: the Z parts (features, the `1e-10` ridge of their covariance, which
+    /// has condition numbers near 1e12, and the bounded ridge basis derived from it) are built in
+    /// f64 on the host once per Z set; the X/Y features, their projections on that basis, the
+    /// residuals and the residual-product moments are computed in f32 on the device; the
+    /// statistic and p-value are finished in f64. Statistics agree with the CPU's within
+    /// `2√(n·stat)·δ + nδ²` (δ = 1e-6 unconditional, 1e-4 conditional: mostly the CPU's own
+    /// conditioning noise) and p-values within 1e-4 / 2e-3; `backend` says which ran.
+    ///
+    /// ```
+    /// use ceteris::{Dataset, Engine, independence::{IndependenceTest, Tester}};
+    /// let data = Dataset::synthetic(400, 1);
+    /// let engine = Engine::auto(); // a hardware GPU when there is one, else the CPU
+    /// let tester = Tester::new(&engine, &data, IndependenceTest::rcot());
+    /// let s = |c: &str| vec![c.to_string()];
+    /// let r = tester.batch(&[(s("t"), s("y"), s("z")), (s("x"), s("w"), vec![])]);
+    /// let first = r[0].as_ref().unwrap();
+    /// assert!(first.p_value < 0.01); // t -> y even given z
+    /// assert!(first.backend.starts_with("cpu") || first.backend.starts_with("gpu"));
+    /// ```
     pub fn rcot() -> Self {
         IndependenceTest {
             kind: TestKind::Rcot,
@@ -425,7 +446,14 @@ impl IndependenceTest {
         self
     }
 
-    /// Random Fourier features: `num_f` for Z, `num_f2` for X and Y (RCoT/RCIT).
+    /// Random Fourier features: `num_f` for Z, `num_f2` for X and Y (RCoT/RCIT). A GPU engine
+    /// takes at most 8 for X and Y (more is a `limits` GPU error, which `Engine::auto` reruns on
+    /// the CPU).
+    ///
+    /// ```
+    /// let t = ceteris::independence::IndependenceTest::rcot().features(50, 4);
+    /// assert_eq!(t.name(), "rcot");
+    /// ```
     pub fn features(mut self, num_f: usize, num_f2: usize) -> Self {
         self.num_f = num_f;
         self.num_f2 = num_f2;
@@ -522,6 +550,9 @@ impl IndependenceTest {
                 .fisher_z_batch(engine, data, &[(x, y, z)], cache)
                 .remove(0);
         }
+        if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
+            return self.rff_batch(engine, data, &[(x, y, z)], cache).remove(0);
+        }
         // residual trace of the factors, relative to the mean kernel diagonal: the X and Y factors
         // enter the statistic linearly (relative error ≈ tol / n); the Z factor is amplified by
         // up to 1/ε through (Kz + εI)⁻¹, so it is kept 1000× tighter
@@ -569,19 +600,6 @@ impl IndependenceTest {
             let stat = kci::unbiased_correlation(&fx, &fy);
             let chi = statrs::distribution::ChiSquared::new(1.0).expect("one degree of freedom");
             (stat, chi.sf(stat * n as f64 + 1.0))
-        } else if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
-            if self.num_f == 0 || self.num_f2 == 0 {
-                return Err(Error::param(
-                    "features",
-                    "feature counts must be at least 1",
-                ));
-            }
-            let zs = if z.is_empty() {
-                None
-            } else {
-                Some(std_columns(data, z, "z")?.0)
-            };
-            self.random_features((&xs, x), (&ys, y), zs.as_deref().map(|r| (r, z)), cache)?
         } else if z.is_empty() {
             let bracket = if n < 200 {
                 0.8
@@ -935,53 +953,172 @@ impl IndependenceTest {
             .collect()
     }
 
-    /// RCoT/RCIT (RIT when `z` is None) on standardised row-major data, features from the seed.
-    /// The bandwidths and the Z part are cached by column names.
-    fn random_features(
+    /// The sets and Z part of one checked RCoT/RCIT query (RIT when `z` is empty): standardised
+    /// columns (RCIT: Y augmented with the standardised Z), features from the seed, each set
+    /// keyed by role and columns. The bandwidths and the Z part are cached by column names.
+    fn rff_prepare(
         &self,
-        (xs, x): (&[f64], &[&str]),
-        (ys, y): (&[f64], &[&str]),
-        z: Option<(&[f64], &[&str])>,
+        data: &Dataset,
+        (x, y, z): (&[&str], &[&str], &[&str]),
         cache: &Cache,
-    ) -> Result<(f64, f64)> {
+    ) -> Result<RffPrepared> {
+        if self.num_f == 0 || self.num_f2 == 0 {
+            return Err(Error::param(
+                "features",
+                "feature counts must be at least 1",
+            ));
+        }
+        let (xs, _) = std_columns(data, x, "x")?;
+        let (ys, _) = std_columns(data, y, "y")?;
+        let zs = if z.is_empty() {
+            None
+        } else {
+            Some(std_columns(data, z, "z")?.0)
+        };
         let (dx, dy) = (x.len(), y.len());
         // RCIT: Y augmented with the standardised Z
-        let (yrows, dyr) = match (self.kind, z) {
-            (TestKind::Rcit, Some((zs, zn))) => (hstack(ys, dy, zs, zn.len(), 1.0), dy + zn.len()),
-            _ => (ys.to_vec(), dy),
+        let (yrows, dyr, ykey) = match (self.kind, &zs) {
+            (TestKind::Rcit, Some(zs)) => (
+                hstack(&ys, dy, zs, z.len(), 1.0),
+                dy + z.len(),
+                format!("y{y:?}|{z:?}"),
+            ),
+            _ => (ys, dy, format!("y{y:?}")),
         };
-        let zkey = z.map(|(_, zn)| zn).unwrap_or(&[]);
         let sigma =
-            |key: String, rows: &[f64], d: usize| cache.sigma(&key, || rff::median_sigma(rows, d));
-        let fx = rff::draw_features(
-            self.seed,
-            0,
-            self.num_f2,
-            dx,
-            sigma(format!("x{x:?}"), xs, dx),
-        );
-        let sy = match self.kind {
-            TestKind::Rcit => sigma(format!("y{y:?}|{zkey:?}"), &yrows, dyr),
-            _ => sigma(format!("y{y:?}"), &yrows, dyr),
-        };
-        let fy = rff::draw_features(self.seed, 1, self.num_f2, dyr, sy);
-        let zpart = match z {
-            Some((zs, zn)) => Some(cache.z_part(
-                &format!("{}|{}|{zn:?}", self.seed, self.num_f),
-                || {
+            |key: &str, rows: &[f64], d: usize| cache.sigma(key, || rff::median_sigma(rows, d));
+        let xkey = format!("x{x:?}");
+        let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, sigma(&xkey, &xs, dx));
+        let fy = rff::draw_features(self.seed, 1, self.num_f2, dyr, sigma(&ykey, &yrows, dyr));
+        let zpart = match &zs {
+            Some(zs) => {
+                let key = format!("{}|{}|{z:?}", self.seed, self.num_f);
+                let part = cache.z_part(&key, || {
                     let fz = rff::draw_features(
                         self.seed,
                         2,
                         self.num_f,
-                        zn.len(),
-                        sigma(format!("z{zn:?}"), zs, zn.len()),
+                        z.len(),
+                        sigma(&format!("z{z:?}"), zs, z.len()),
                     );
-                    rff::z_part(zs, zn.len(), &fz)
-                },
-            )?),
+                    rff::z_part(zs, z.len(), &fz)
+                })?;
+                Some((key, part))
+            }
             None => None,
         };
-        rff::test(xs, dx, &yrows, dyr, zpart.as_deref(), &fx, &fy, self.approx)
+        let set = |rows, d, features| crate::backend::RffSet { rows, d, features };
+        Ok(RffPrepared {
+            x: (xkey, set(xs, dx, fx)),
+            y: (ykey, set(yrows, dyr, fy)),
+            z: zpart,
+        })
+    }
+
+    /// RCoT/RCIT/RIT tests of a batch of queries: the sets and Z parts prepared on the host
+    /// (Z parts in f64, cached), then the moments of every test in one job on the engine's
+    /// backend (one submit on a GPU engine), then each p-value in f64.
+    fn rff_batch(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        queries: &[(&[&str], &[&str], &[&str])],
+        cache: &Cache,
+    ) -> Vec<Result<TestResult>> {
+        let start = Instant::now();
+        let n = data.n_rows();
+        let prepared: Vec<Result<RffPrepared>> = queries
+            .par_iter()
+            .map(|&(x, y, z)| {
+                self.check(data, x, y, z)?;
+                self.rff_prepare(data, (x, y, z), cache)
+            })
+            .collect();
+        let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();
+        let mut sets: Vec<crate::backend::RffSet> = Vec::new();
+        let mut set_at: HashMap<String, usize> = HashMap::new();
+        let mut zparts: Vec<Arc<rff::ZPart>> = Vec::new();
+        let mut z_at: HashMap<String, usize> = HashMap::new();
+        let mut tests = Vec::new();
+        let mut ok = Vec::new();
+        for (q, p) in prepared.into_iter().enumerate() {
+            match p {
+                Err(e) => out[q] = Some(Err(e)),
+                Ok(RffPrepared { x, y, z }) => {
+                    let mut index = |(key, set): (String, crate::backend::RffSet)| {
+                        *set_at.entry(key).or_insert_with(|| {
+                            sets.push(set);
+                            sets.len() - 1
+                        })
+                    };
+                    let (xi, yi) = (index(x), index(y));
+                    let zi = z.map(|(key, part)| {
+                        *z_at.entry(key).or_insert_with(|| {
+                            zparts.push(part);
+                            zparts.len() - 1
+                        })
+                    });
+                    tests.push(crate::backend::RffTest {
+                        x: xi,
+                        y: yi,
+                        z: zi,
+                    });
+                    ok.push(q);
+                }
+            }
+        }
+        let job = crate::backend::RffJob {
+            n,
+            sets: &sets,
+            zparts: &zparts,
+            tests: &tests,
+        };
+        match engine.dispatch(|k| k.rff_moments(&job)) {
+            Err(e) => {
+                for &q in &ok {
+                    out[q] = Some(Err(match &e {
+                        Error::Gpu { kind, message } => Error::Gpu {
+                            kind,
+                            message: message.clone(),
+                        },
+                        other => Error::param("test", other.to_string()),
+                    }));
+                }
+            }
+            Ok((moments, ran)) => {
+                let backend = match (&ran.fallback, ran.backend.starts_with("gpu")) {
+                    (Some(why), _) => format!("{} (fallback: {why})", ran.backend),
+                    (None, true) => format!(
+                        "{} (features and moments; Z parts in f64 on the CPU)",
+                        ran.backend
+                    ),
+                    (None, false) => ran.backend.clone(),
+                };
+                let finished: Vec<Result<(f64, f64)>> = moments
+                    .into_par_iter()
+                    .map(|m| rff::finish(n, &m?, self.approx))
+                    .collect();
+                for (&q, r) in ok.iter().zip(finished) {
+                    let (x, y, z) = queries[q];
+                    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+                    out[q] = Some(r.map(|(statistic, p_value)| TestResult {
+                        test: self.name().into(),
+                        statistic,
+                        p_value,
+                        n,
+                        null: format!("{:?}", self.approx).to_lowercase(),
+                        backend: backend.clone(),
+                        seconds: start.elapsed().as_secs_f64(),
+                        x: names(x),
+                        y: names(y),
+                        z: names(z),
+                    }));
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| r.expect("every query answered"))
+            .collect()
     }
 
     /// The kernel function for a Gaussian-rule θ (σ = 1/√θ for Laplace).
@@ -1028,6 +1165,13 @@ impl IndependenceTest {
         let exceed = stats.iter().filter(|&&s| s >= stat).count();
         Ok(((1 + exceed) as f64 / (1 + perms) as f64, ran.backend))
     }
+}
+
+/// One RCoT/RCIT query ready for a job: its X and Y sets and Z part, each with its key.
+struct RffPrepared {
+    x: (String, crate::backend::RffSet),
+    y: (String, crate::backend::RffSet),
+    z: Option<(String, Arc<rff::ZPart>)>,
 }
 
 /// Factors and Z-regressions shared by the tests of one [`Tester`], keyed by kernel, width and
@@ -1203,6 +1347,25 @@ impl<'a> Tester<'a> {
                 p(total, total);
             }
             return out.into_iter().map(|r| r.expect("answered")).collect();
+        }
+        if matches!(self.test.kind, TestKind::Rcot | TestKind::Rcit) && self.test.deletion.is_none()
+        {
+            // one job (one submit on a GPU engine) for every query
+            let refs: Vec<(Vec<&str>, Vec<&str>, Vec<&str>)> = queries
+                .iter()
+                .map(|(x, y, z)| (strs(x), strs(y), strs(z)))
+                .collect();
+            let batch: Vec<(&[&str], &[&str], &[&str])> = refs
+                .iter()
+                .map(|(x, y, z)| (&x[..], &y[..], &z[..]))
+                .collect();
+            let out = self
+                .test
+                .rff_batch(self.engine, self.data, &batch, &self.cache);
+            if let Some(p) = progress {
+                p(total, total);
+            }
+            return out;
         }
         queries
             .par_iter()

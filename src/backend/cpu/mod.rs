@@ -2,11 +2,12 @@
 //! not depend on the number of threads.
 
 use super::{
-    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SettingStats, SumsJob,
-    SweepJob,
+    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
+    SumsJob, SweepJob,
 };
 use crate::bootstrap::plan::{Gen, ResamplePlan};
 use crate::error::Result;
+use crate::independence::rff;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -216,6 +217,24 @@ impl Kernels for CpuBackend {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<SettingStats>> {
         job.run_cpu(progress)
+    }
+
+    fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<rff::Moments>>> {
+        // each set's features once (f64), then the tests in parallel
+        let mats: Vec<Result<faer::Mat<f64>>> = job
+            .sets
+            .par_iter()
+            .map(|s| rff::feature_matrix(&s.rows, s.d, &s.features))
+            .collect();
+        Ok(job
+            .tests
+            .par_iter()
+            .map(|t| {
+                let mx = mats[t.x].as_ref().map_err(|_| rff::constant_feature())?;
+                let my = mats[t.y].as_ref().map_err(|_| rff::constant_feature())?;
+                Ok(rff::moments(mx, my, t.z.map(|z| job.zparts[z].as_ref())))
+            })
+            .collect())
     }
 
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {

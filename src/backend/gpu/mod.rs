@@ -8,9 +8,11 @@
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
 
+mod rff;
+
 use super::{
-    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, SettingStats, SumsJob,
-    SweepJob,
+    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
+    SumsJob, SweepJob,
 };
 use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
 use crate::error::{Error, Result};
@@ -35,6 +37,7 @@ const DRAWS: &str = include_str!("../../../shaders/draws.wgsl");
 const HSIC: &str = include_str!("../../../shaders/hsic.wgsl");
 const PCOR: &str = include_str!("../../../shaders/pcor.wgsl");
 const SWEEP: &str = include_str!("../../../shaders/sweep.wgsl");
+const RFF: &str = include_str!("../../../shaders/rff.wgsl");
 /// Largest model the sweep shader evaluates (`MAXN` in `shaders/sweep.wgsl`).
 pub(crate) const MAX_NODES: usize = 256;
 
@@ -47,6 +50,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "draws" => DRAWS,
         "hsic" => return Some(HSIC.to_string()),
         "pcor" => return Some(PCOR.to_string()),
+        "rff" => return Some(RFF.to_string()),
         "sweep" => return Some(format!("{}\n{SWEEP}", philox())),
         _ => return None,
     };
@@ -63,7 +67,7 @@ fn philox() -> String {
 }
 
 /// Names of the kernel families (for [`shader_source`]).
-pub const KERNELS: [&str; 6] = ["sums", "quantile", "draws", "hsic", "pcor", "sweep"];
+pub const KERNELS: [&str; 7] = ["sums", "quantile", "draws", "hsic", "pcor", "sweep", "rff"];
 
 /// Options for [`crate::Engine::gpu_with`].
 #[derive(Clone, Debug, Default)]
@@ -116,6 +120,8 @@ pub(crate) struct GpuBackend {
     /// Sweep moments and sweep samples (the `hsic` layout: nodes, program, plan).
     sweep: wgpu::ComputePipeline,
     sweep_values: wgpu::ComputePipeline,
+    /// RCoT/RCIT/RIT moments (`shaders/rff.wgsl`).
+    rff: rff::Pipelines,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -287,6 +293,7 @@ impl GpuBackend {
             })
         };
         let (sweep, sweep_values) = (sweep_pipeline("sweep"), sweep_pipeline("sweep_values"));
+        let rff = rff::Pipelines::new(&device);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err("validation", e));
         }
@@ -311,6 +318,7 @@ impl GpuBackend {
             pcor,
             sweep,
             sweep_values,
+            rff,
             lost,
         })
     }
@@ -937,6 +945,10 @@ impl Kernels for GpuBackend {
                 }
             })
             .collect()
+    }
+
+    fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<crate::independence::rff::Moments>>> {
+        self.rff_job(job)
     }
 
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {

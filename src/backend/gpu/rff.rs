@@ -1,0 +1,611 @@
+//! RCoT / RCIT / RIT on the device (`shaders/rff.wgsl`).
+//!
+//! What runs where, and why:
+//! * host, f64: standardising the columns, the feature bandwidths and draws, and everything that
+//!   depends on Z alone ([`ZPart`](crate::independence::rff::ZPart): the Z features, `Czz`, its
+//!   Cholesky factor and the ridge basis `B`, once per Z set and tester). `Czz + 1e-10 I` has
+//!   condition numbers near 1e12, far beyond f32.
+//! * device, f32: the X and Y feature matrices (computed and standardised once per set and job),
+//!   `Bᵀ F` for X and Y, `Fxᵀ Fy`, the residuals `F − B (Bᵀ F)` and the sums of the products of
+//!   the residual products. Every operand is bounded (features by √2 before standardisation,
+//!   `‖B‖₂ ≤ 1`), so no f32 value is multiplied by an ill-conditioned coefficient.
+//! * host, f64: `Cxy|z = (Fxᵀ Fy − (BᵀFx)ᵀ (BᵀFy)) / (n − 1)`, the covariance, its eigenvalues
+//!   and the p-value.
+//!
+//! A job is split into sub-batches whose buffers each fit one binding (and whose grids fit
+//! 65 535 workgroups per dimension); all sub-batches go in one submit with one readback (a
+//! second submit only past [`SUBMIT_BYTES`] of buffers).
+
+use super::{gpu_err, GpuBackend, MAX_DISPATCH, RFF};
+use crate::backend::{RffJob, RffTest};
+use crate::error::Result;
+use crate::independence::rff::{constant_feature, Moments};
+use faer::Mat;
+use std::collections::HashMap;
+use wgpu::util::DeviceExt;
+
+/// Largest feature count per X/Y set (`MAXF` in the shader).
+pub(crate) const MAX_F: usize = 8;
+/// Buffers per submit before the job is split into more than one submit.
+const SUBMIT_BYTES: u64 = 1 << 30;
+const NONE: u32 = u32::MAX;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    nf: u32,
+    r: u32,
+    tiles: u32,
+    count: u32,
+    row: u32,
+    mode: u32,
+    per: u32,
+    stride: u32,
+    out0: u32,
+    tot0: u32,
+    tout: u32,
+    e1: u32,
+    e2: u32,
+    sets: u32,
+    pad: u32,
+}
+
+/// The layout and the five entry points of `shaders/rff.wgsl`.
+pub(crate) struct Pipelines {
+    layout: wgpu::BindGroupLayout,
+    feat_moment: wgpu::ComputePipeline,
+    reduce: wgpu::ComputePipeline,
+    feat_std: wgpu::ComputePipeline,
+    proj: wgpu::ComputePipeline,
+    cov: wgpu::ComputePipeline,
+}
+
+impl Pipelines {
+    /// Builds them (inside the caller's validation scope).
+    pub(crate) fn new(device: &wgpu::Device) -> Self {
+        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
+        for b in 1..8 {
+            entries.push(entry(
+                b,
+                wgpu::BufferBindingType::Storage { read_only: b < 5 },
+            ));
+        }
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ceteris rff"),
+            entries: &entries,
+        });
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("ceteris rff"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("rff"),
+            source: wgpu::ShaderSource::Wgsl(RFF.into()),
+        });
+        let pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pl),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        Pipelines {
+            feat_moment: pipeline("feat_moment"),
+            reduce: pipeline("reduce"),
+            feat_std: pipeline("feat_std"),
+            proj: pipeline("proj"),
+            cov: pipeline("cov"),
+            layout,
+        }
+    }
+}
+
+/// Sizes shared by every test of a job.
+#[derive(Clone, Copy)]
+struct Shape {
+    n: usize,
+    nf: usize,
+    r: usize,
+    t64: usize,
+    t256: usize,
+    e1: usize,
+    e2: usize,
+}
+
+impl Shape {
+    fn tout(&self) -> usize {
+        self.e1 + self.e2
+    }
+}
+
+/// One sub-batch: the sets and Z parts it uses (job indices, in local order) and its tests
+/// (job indices, conditional tests first).
+#[derive(Clone, Default)]
+struct Sub {
+    sets: Vec<usize>,
+    zs: Vec<usize>,
+    tests: Vec<usize>,
+    conditional: usize,
+    col_words: usize,
+    fw_words: usize,
+}
+
+impl Sub {
+    /// Words of each buffer (meta, cols, fw, basis, feats, part, tot).
+    fn words(&self, sh: &Shape) -> [usize; 7] {
+        let columns = self.sets.len() * sh.nf;
+        let t = self.tests.len();
+        [
+            3 * (self.sets.len() + t),
+            self.col_words,
+            self.fw_words,
+            self.zs.len() * sh.n * sh.r,
+            columns * sh.n,
+            (columns * sh.t256)
+                .max(self.conditional * sh.e1 * sh.t64)
+                .max(t * sh.e2 * sh.t64),
+            2 * columns + t * sh.tout(),
+        ]
+    }
+
+    fn fits(&self, sh: &Shape, max_words: usize) -> bool {
+        self.tests.len() <= MAX_DISPATCH as usize
+            && self.sets.len() * sh.nf <= MAX_DISPATCH as usize
+            && self.words(sh).iter().all(|&w| w <= max_words)
+    }
+
+    fn bytes(&self, sh: &Shape) -> u64 {
+        self.words(sh).iter().map(|&w| 4 * w.max(4) as u64).sum()
+    }
+}
+
+/// A 2-D grid of `count` workgroups: (per row, rows).
+fn grid(count: usize) -> (u32, u32) {
+    let x = count.clamp(1, MAX_DISPATCH as usize);
+    (x as u32, count.div_ceil(x).max(1) as u32)
+}
+
+impl GpuBackend {
+    /// [`crate::backend::Kernels::rff_moments`] on the device.
+    pub(super) fn rff_job(&self, job: &RffJob) -> Result<Vec<Result<Moments>>> {
+        let tests = job.tests.len();
+        if tests == 0 {
+            return Ok(Vec::new());
+        }
+        let n = job.n;
+        let nf = job.sets[0].features.b.len();
+        if nf == 0 || nf > MAX_F || job.sets.iter().any(|s| s.features.b.len() != nf) {
+            return Err(gpu_err(
+                "limits",
+                format!("{nf} features per X/Y set; the rff shader holds 1 to {MAX_F}"),
+            ));
+        }
+        let r = job.zparts.first().map_or(0, |z| z.features());
+        if job.zparts.iter().any(|z| z.features() != r) {
+            return Err(gpu_err("limits", "Z parts of different feature counts"));
+        }
+        if n < 2 || n.div_ceil(64) > MAX_DISPATCH as usize {
+            return Err(gpu_err(
+                "limits",
+                format!("{n} rows exceed one dispatch row of 64-row tiles"),
+            ));
+        }
+        let pp = nf * nf;
+        let sh = Shape {
+            n,
+            nf,
+            r,
+            t64: n.div_ceil(64),
+            t256: n.div_ceil(256),
+            e1: if r > 0 { 2 * nf * r } else { 0 },
+            e2: pp + pp * (pp + 1) / 2,
+        };
+        // the ridge bases (f64, O(n·nf_z²) each, cached in the Z parts) in parallel up front
+        {
+            use rayon::prelude::*;
+            job.zparts.par_iter().for_each(|z| {
+                z.basis();
+            });
+        }
+        let max_words = (self.max_binding / 4) as usize;
+        // conditional tests first, so `proj` runs over a prefix of each sub-batch
+        let order: Vec<usize> = (0..tests)
+            .filter(|&t| job.tests[t].z.is_some())
+            .chain((0..tests).filter(|&t| job.tests[t].z.is_none()))
+            .collect();
+        let mut subs: Vec<Sub> = Vec::new();
+        let mut cur = Sub::default();
+        for &t in &order {
+            let mut next = cur.clone();
+            add(&mut next, job, &job.tests[t], t, &sh);
+            if next.fits(&sh, max_words) {
+                cur = next;
+                continue;
+            }
+            let mut alone = Sub::default();
+            add(&mut alone, job, &job.tests[t], t, &sh);
+            if !alone.fits(&sh, max_words) {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "one RCoT test on {n} rows ({nf} features, {r} Z features) needs a \
+                         binding larger than {} bytes",
+                        self.max_binding
+                    ),
+                ));
+            }
+            subs.push(std::mem::replace(&mut cur, alone));
+        }
+        subs.push(cur);
+        let mut out: Vec<Option<Result<Moments>>> = (0..tests).map(|_| None).collect();
+        let mut lo = 0;
+        while lo < subs.len() {
+            // sub-batches per submit, within SUBMIT_BYTES of buffers (at least one)
+            let mut hi = lo + 1;
+            let mut bytes = subs[lo].bytes(&sh);
+            while hi < subs.len() && bytes + subs[hi].bytes(&sh) <= SUBMIT_BYTES {
+                bytes += subs[hi].bytes(&sh);
+                hi += 1;
+            }
+            let words = self.rff_submit(job, &sh, &subs[lo..hi])?;
+            for (sub, tot) in subs[lo..hi].iter().zip(words) {
+                for (i, &t) in sub.tests.iter().enumerate() {
+                    out[t] = Some(unpack(job, &sh, sub, i, &job.tests[t], &tot)?);
+                }
+            }
+            lo = hi;
+        }
+        Ok(out
+            .into_iter()
+            .map(|m| m.expect("every test run"))
+            .collect())
+    }
+
+    /// Encodes every sub-batch into one command buffer, submits it once and reads every
+    /// sub-batch's `tot` back through one staging buffer.
+    fn rff_submit(&self, job: &RffJob, sh: &Shape, subs: &[Sub]) -> Result<Vec<Vec<f32>>> {
+        self.check_lost()?;
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rff") });
+        let tot_words: Vec<usize> = subs.iter().map(|s| s.words(sh)[6]).collect();
+        let staging_bytes: u64 = tot_words.iter().map(|&w| 4 * w as u64).sum();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("rff staging"),
+            size: staging_bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut keep = Vec::new();
+        let mut offset = 0u64;
+        for (sub, &tw) in subs.iter().zip(&tot_words) {
+            let tot = self.encode_sub(&mut enc, job, sh, sub, &mut keep)?;
+            enc.copy_buffer_to_buffer(&tot, 0, &staging, offset, 4 * tw as u64);
+            offset += 4 * tw as u64;
+            keep.push(tot);
+        }
+        self.queue.submit([enc.finish()]);
+        if let Some(e) = pollster::block_on(val.pop()) {
+            return Err(gpu_err("validation", e));
+        }
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(gpu_err("out-of-memory", e));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err("device-lost", e))?;
+        self.check_lost()?;
+        rx.recv()
+            .map_err(|e| gpu_err("map", e))?
+            .map_err(|e| gpu_err("map", e))?;
+        let all: Vec<f32> = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| gpu_err("map", e))?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        drop(keep);
+        let mut at = 0;
+        Ok(tot_words
+            .iter()
+            .map(|&w| {
+                let v = all[at..at + w].to_vec();
+                at += w;
+                v
+            })
+            .collect())
+    }
+
+    /// Uploads one sub-batch and records its dispatches; returns its `tot` buffer.
+    fn encode_sub(
+        &self,
+        enc: &mut wgpu::CommandEncoder,
+        job: &RffJob,
+        sh: &Shape,
+        sub: &Sub,
+        keep: &mut Vec<wgpu::Buffer>,
+    ) -> Result<wgpu::Buffer> {
+        let set_at: HashMap<usize, usize> =
+            sub.sets.iter().enumerate().map(|(i, &s)| (s, i)).collect();
+        let z_at: HashMap<usize, usize> = sub.zs.iter().enumerate().map(|(i, &z)| (z, i)).collect();
+        let (mut meta, mut cols, mut fw) = (Vec::new(), Vec::new(), Vec::new());
+        for &s in &sub.sets {
+            let set = &job.sets[s];
+            meta.extend([set.d as u32, cols.len() as u32, fw.len() as u32]);
+            cols.extend(set.rows.iter().map(|&v| v as f32));
+            fw.extend(set.features.w.iter().map(|&v| v as f32));
+            fw.extend(set.features.b.iter().map(|&v| v as f32));
+        }
+        for &t in &sub.tests {
+            let test = &job.tests[t];
+            meta.extend([
+                set_at[&test.x] as u32,
+                set_at[&test.y] as u32,
+                test.z.map_or(NONE, |z| (z_at[&z] * sh.n * sh.r) as u32),
+            ]);
+        }
+        let mut basis: Vec<f32> = Vec::with_capacity(sub.zs.len() * sh.n * sh.r);
+        for &z in &sub.zs {
+            basis.extend_from_slice(job.zparts[z].basis());
+        }
+        let words = sub.words(sh);
+        let read = |label: &str, bytes: &[u8]| self.storage(label, bytes);
+        let meta = read("rff meta", bytemuck::cast_slice(&meta))?;
+        let cols = read("rff columns", bytemuck::cast_slice(&cols))?;
+        let fw = read("rff frequencies", bytemuck::cast_slice(&fw))?;
+        let basis = read("rff basis", bytemuck::cast_slice(&basis))?;
+        let rw = |label: &str, w: usize, copy: bool| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 4 * w.max(4) as u64,
+                usage: if copy {
+                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC
+                } else {
+                    wgpu::BufferUsages::STORAGE
+                },
+                mapped_at_creation: false,
+            })
+        };
+        let feats = rw("rff features", words[4], false);
+        let part = rw("rff partials", words[5], false);
+        let tot = rw("rff totals", words[6], true);
+        let columns = sub.sets.len() * sh.nf;
+        let base = Params {
+            n: sh.n as u32,
+            nf: sh.nf as u32,
+            r: sh.r as u32,
+            tot0: 2 * columns as u32,
+            tout: sh.tout() as u32,
+            e1: sh.e1 as u32,
+            e2: sh.e2 as u32,
+            sets: sub.sets.len() as u32,
+            ..Default::default()
+        };
+        let reduce =
+            |tiles: usize, count: usize, mode: u32, per: usize, stride: usize, out0: u32| {
+                let (x, y) = grid(count);
+                (
+                    Params {
+                        tiles: tiles as u32,
+                        count: count as u32,
+                        row: x,
+                        mode,
+                        per: per as u32,
+                        stride: stride as u32,
+                        out0,
+                        ..base
+                    },
+                    (x, y),
+                )
+            };
+        let std_groups = grid((columns * sh.n).div_ceil(256));
+        let p = &self.rff;
+        let mut steps: Vec<(&wgpu::ComputePipeline, Params, (u32, u32))> = vec![
+            (
+                &p.feat_moment,
+                Params {
+                    tiles: sh.t256 as u32,
+                    mode: 0,
+                    ..base
+                },
+                (sh.t256 as u32, columns as u32),
+            ),
+            {
+                let (q, g) = reduce(sh.t256, columns, 1, columns, 0, 0);
+                (&p.reduce, q, g)
+            },
+            (
+                &p.feat_moment,
+                Params {
+                    tiles: sh.t256 as u32,
+                    mode: 1,
+                    ..base
+                },
+                (sh.t256 as u32, columns as u32),
+            ),
+            {
+                let (q, g) = reduce(sh.t256, columns, 2, columns, 0, columns as u32);
+                (&p.reduce, q, g)
+            },
+            (
+                &p.feat_std,
+                Params {
+                    row: std_groups.0,
+                    ..base
+                },
+                std_groups,
+            ),
+        ];
+        if sub.conditional > 0 && sh.e1 > 0 {
+            steps.push((
+                &p.proj,
+                Params {
+                    tiles: sh.t64 as u32,
+                    ..base
+                },
+                (sh.t64 as u32, sub.conditional as u32),
+            ));
+            let (q, g) = reduce(
+                sh.t64,
+                sub.conditional * sh.e1,
+                0,
+                sh.e1,
+                sh.tout(),
+                base.tot0,
+            );
+            steps.push((&p.reduce, q, g));
+        }
+        steps.push((
+            &p.cov,
+            Params {
+                tiles: sh.t64 as u32,
+                ..base
+            },
+            (sh.t64 as u32, sub.tests.len() as u32),
+        ));
+        let (q, g) = reduce(
+            sh.t64,
+            sub.tests.len() * sh.e2,
+            0,
+            sh.e2,
+            sh.tout(),
+            base.tot0 + sh.e1 as u32,
+        );
+        steps.push((&p.reduce, q, g));
+        let mut binds = Vec::with_capacity(steps.len());
+        for (_, params, _) in &steps {
+            let uniform = self
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("rff params"),
+                    contents: bytemuck::bytes_of(params),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+            let buffers = [&uniform, &meta, &cols, &fw, &basis, &feats, &part, &tot];
+            let entries: Vec<wgpu::BindGroupEntry> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.as_entire_binding(),
+                })
+                .collect();
+            binds.push(self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("rff"),
+                layout: &p.layout,
+                entries: &entries,
+            }));
+            keep.push(uniform);
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("rff"),
+                timestamp_writes: None,
+            });
+            for ((pipeline, _, groups), bind) in steps.iter().zip(&binds) {
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, bind, &[]);
+                pass.dispatch_workgroups(groups.0, groups.1, 1);
+            }
+        }
+        keep.extend([meta, cols, fw, basis, feats, part]);
+        Ok(tot)
+    }
+}
+
+/// Adds test `t` (and the sets and Z part it needs) to a sub-batch.
+fn add(sub: &mut Sub, job: &RffJob, test: &RffTest, t: usize, sh: &Shape) {
+    for s in [test.x, test.y] {
+        if !sub.sets.contains(&s) {
+            sub.sets.push(s);
+            let d = job.sets[s].d;
+            sub.col_words += sh.n * d;
+            sub.fw_words += sh.nf * (d + 1);
+        }
+    }
+    if let Some(z) = test.z {
+        if !sub.zs.contains(&z) {
+            sub.zs.push(z);
+        }
+        sub.conditional += 1;
+    }
+    sub.tests.push(t);
+}
+
+/// The [`Moments`] of test `i` of a sub-batch from its `tot` words (f64 from here on).
+fn unpack(
+    job: &RffJob,
+    sh: &Shape,
+    sub: &Sub,
+    i: usize,
+    test: &RffTest,
+    tot: &[f32],
+) -> Result<Result<Moments>> {
+    let (nf, r) = (sh.nf, sh.r);
+    let columns = sub.sets.len() * nf;
+    let local = |s: usize| {
+        sub.sets
+            .iter()
+            .position(|&v| v == s)
+            .expect("set in sub-batch")
+    };
+    for s in [local(test.x), local(test.y)] {
+        let sds = &tot[columns + s * nf..columns + (s + 1) * nf];
+        if sds.iter().any(|&sd| sd.is_nan() || sd <= 0.0) {
+            return Ok(Err(constant_feature()));
+        }
+    }
+    let b0 = 2 * columns + i * sh.tout();
+    let block = &tot[b0..b0 + sh.tout()];
+    if let Some(bad) = block.iter().position(|v| !v.is_finite()) {
+        return Err(gpu_err(
+            "numerics",
+            format!("a non-finite RCoT moment on the device (word {bad} of test {i})"),
+        ));
+    }
+    let nn = job.n as f64;
+    let px = |a: usize, k: usize| block[a * r + k] as f64;
+    let py = |b: usize, k: usize| block[nf * r + b * r + k] as f64;
+    let m = &block[sh.e1..];
+    let cxy = Mat::from_fn(nf, nf, |a, b| {
+        let mut s = m[a * nf + b] as f64;
+        if test.z.is_some() {
+            s -= (0..r).map(|k| px(a, k) * py(b, k)).sum::<f64>();
+        }
+        s / (nn - 1.0)
+    });
+    let pp = nf * nf;
+    let mut cov = Mat::zeros(pp, pp);
+    let mut e = pp;
+    for c in 0..pp {
+        for d in c..pp {
+            let v = m[e] as f64 / nn;
+            cov[(c, d)] = v;
+            cov[(d, c)] = v;
+            e += 1;
+        }
+    }
+    Ok(Ok(Moments { cxy, cov }))
+}
