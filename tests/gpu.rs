@@ -1009,3 +1009,26 @@ fn pc_rcot_on_device_gives_the_cpu_graph() {
     eprintln!("{compared} graphs compared");
     assert!(compared >= 1, "{compared}");
 }
+
+#[test]
+fn quantiles_of_huge_resamples_are_a_limits_error_on_the_device() {
+    let Some(gpu) = common::gpu() else { return };
+    // the device counts resampled rows in f32 (exact below 2^24): at 2^24 rows it refuses before
+    // uploading anything, and `auto` would compute on the CPU
+    let n = 1usize << 24;
+    let d = Dataset::new()
+        .with_column("x", (0..n).map(|i| (i % 1000) as f64).collect())
+        .unwrap();
+    let boot = Bootstrap::new(Statistic::Quantile {
+        column: s("x"),
+        q: 0.5,
+    })
+    .resamples(2);
+    match boot.run(gpu, &d) {
+        Err(ceteris::Error::Gpu { kind, message }) => {
+            assert_eq!(kind, "limits");
+            assert!(message.contains("2^24"), "{message}");
+        }
+        other => panic!("expected a limits error, got {other:?}"),
+    }
+}

@@ -651,6 +651,18 @@ impl Kernels for GpuBackend {
         reps: Range<u32>,
         progress: Option<ProgressFn>,
     ) -> Result<Vec<QuantilePick>> {
+        // the shader counts resampled rows in f32: exact below 2^24; Poisson totals exceed the
+        // row count by more than 2^16 (16 standard deviations at 2^24 rows) essentially never
+        if job.n_ranks.max(job.plan.draws()) >= (1 << 24) - (1 << 16) {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "quantiles of resamples of {} rows: the device counts them exactly only \
+                     below 2^24 − 2^16 rows",
+                    job.n_ranks.max(job.plan.draws())
+                ),
+            ));
+        }
         let (inputs, _, mut params) = self.upload(job.plan, 0, None, job.seg, job.ranks)?;
         params.n_ranks = job.n_ranks;
         params.normalize = job.normalize as u32;
