@@ -323,9 +323,8 @@ impl GpuBackend {
             o1 += r(test.x) * r(test.y);
         }
         let u = |v: usize| v as u32;
-        let cross_task = |a: usize, ac: usize, b: usize, bc: usize, o: usize| {
-            [u(a), u(ac), u(b), u(bc), u(o)]
-        };
+        let cross_task =
+            |a: usize, ac: usize, b: usize, bc: usize, o: usize| [u(a), u(ac), u(b), u(bc), u(o)];
         let groups = |entries: usize| entries.div_ceil(64);
         // step 1: projections, Grams, unconditional cross products
         let mut s1 = Step {
@@ -336,8 +335,13 @@ impl GpuBackend {
             flat: false,
         };
         for &(f, z) in &sub.pairs {
-            s1.tasks
-                .extend(cross_task(z_off[&z], rz(z), f_off[&f], r(f), p_off[&(f, z)]));
+            s1.tasks.extend(cross_task(
+                z_off[&z],
+                rz(z),
+                f_off[&f],
+                r(f),
+                p_off[&(f, z)],
+            ));
             s1.groups = s1.groups.max(groups(rz(z) * r(f)));
         }
         for &f in &sub.grams {
@@ -448,9 +452,7 @@ impl GpuBackend {
                         .iter()
                         .find_map(|k| q_of[k].as_ref().err().map(|e| e.to_string()));
                     match bad {
-                        Some(e) => {
-                            results.push((t, Err(crate::error::Error::param("kernel", e))))
-                        }
+                        Some(e) => results.push((t, Err(crate::error::Error::param("kernel", e)))),
                         None => cond.push((i, t, statistic)),
                     }
                 }
@@ -536,10 +538,7 @@ impl GpuBackend {
         for (j, &(_, t, statistic)) in cond.iter().enumerate() {
             let (mean, tr2) = (second[2 * j] as f64, second[2 * j + 1] as f64);
             if !(mean.is_finite() && tr2.is_finite()) {
-                return Err(gpu_err(
-                    "numerics",
-                    "a non-finite KCI moment on the device",
-                ));
+                return Err(gpu_err("numerics", "a non-finite KCI moment on the device"));
             }
             results.push((
                 t,
@@ -636,7 +635,14 @@ impl GpuBackend {
                 layout: &self.kci.layout,
                 entries: &entries,
             }));
-            dispatches.push((s.pipeline, if s.flat { (x, y, 1) } else { (x, y, count as u32) }));
+            dispatches.push((
+                s.pipeline,
+                if s.flat {
+                    (x, y, 1)
+                } else {
+                    (x, y, count as u32)
+                },
+            ));
         }
         {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {

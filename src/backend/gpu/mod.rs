@@ -960,10 +960,7 @@ impl Kernels for GpuBackend {
         self.rff_job(job)
     }
 
-    fn kci_moments(
-        &self,
-        job: &KciJob,
-    ) -> Result<Vec<Result<crate::independence::kci::Moments>>> {
+    fn kci_moments(&self, job: &KciJob) -> Result<Vec<Result<crate::independence::kci::Moments>>> {
         self.kci_job(job)
     }
 
