@@ -126,6 +126,26 @@ pub(crate) struct RffJob<'a> {
     pub tests: &'a [RffTest],
 }
 
+/// One KCI test of a [`KciJob`]: indices into its factors and Z parts.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KciTest {
+    pub x: usize,
+    pub y: usize,
+    pub z: Option<usize>,
+}
+
+/// A batch of KCI tests (gamma null) on one data set (`n` rows): centred low-rank factors
+/// (`n × r`, f64, each with the key under which its Z-regressions are cached), the Z parts, and
+/// per test the statistic and gamma moments (`crate::independence::kci`).
+pub(crate) struct KciJob<'a> {
+    pub n: usize,
+    pub factors: &'a [(String, std::sync::Arc<faer::Mat<f64>>)],
+    pub zparts: &'a [std::sync::Arc<crate::independence::kci::ZPart>],
+    pub tests: &'a [KciTest],
+    /// Eigenvalues of the regressed kernels kept above `threshold · max`.
+    pub threshold: f64,
+}
+
 /// An intervention sweep: every setting's plan (per node: the atomic value, if any, and the
 /// shift) sampled `samples` times under the noise contract of [`crate::scm`], reduced to the
 /// outcome's moments (and its sorted samples when `keep_values`).
@@ -198,6 +218,10 @@ pub(crate) trait Kernels {
     /// backend failure (the whole job); an inner one belongs to its test (e.g. a constant
     /// feature).
     fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<crate::independence::rff::Moments>>>;
+
+    /// The statistic and gamma moments of every KCI test of the job, in test order (outer error:
+    /// the whole job; inner: its test, e.g. a Z kernel that is not positive definite).
+    fn kci_moments(&self, job: &KciJob) -> Result<Vec<Result<crate::independence::kci::Moments>>>;
 
     /// One summary per setting of the sweep, in setting order; `progress` counts samples over
     /// all settings.

@@ -1692,7 +1692,8 @@ fn batch_on(
 /// Independence-test cases of `ceteris bench`.
 fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) {
     use ceteris::independence::{IndependenceTest, Null, Tester};
-    // KCI runs on the CPU; the HSIC permutation null and RCoT batches also run on a GPU engine
+    // single KCI tests run on the CPU; the HSIC permutation null and the KCI and RCoT batches
+    // also run on a GPU engine
     // (software adapters only with --quick, as for the bootstrap cases: lavapipe timings say
     // nothing about a GPU)
     let mut engines: Vec<Engine> = Vec::new();
@@ -1787,6 +1788,7 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             if engine.kind() == ceteris::BackendKind::Gpu
                 && !name.starts_with("hsic/perm")
                 && !name.starts_with("rcot/")
+                && !name.starts_with("kci/batch")
             {
                 continue;
             }

@@ -18,6 +18,8 @@ use super::lowrank::Factor;
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Squared Frobenius norm.
 pub(crate) fn frob2(m: &Mat<f64>) -> f64 {
@@ -104,9 +106,91 @@ pub(crate) fn regress_out(lz: &Mat<f64>, ls: &[&Mat<f64>], epsilon: f64) -> Resu
         .collect())
 }
 
-/// `M Q_kept`: the eigenvectors (scaled by √λ) of `M Mᵀ` with `λ > threshold · λ_max`.
-fn truncated(m: &Mat<f64>, threshold: f64) -> Result<Mat<f64>> {
-    let g = m.transpose() * m;
+/// The parts of conditional KCI that depend on Z alone, shared by every test with the same Z:
+/// the centred Z factor, the regressions `Rz L` of the factors tested against it (CPU route,
+/// built on first use, keyed by the factor's key) and the bounded basis `B` (GPU route).
+pub(crate) struct ZPart {
+    lz: Arc<Mat<f64>>,
+    epsilon: f64,
+    regressed: Mutex<HashMap<String, Arc<Mat<f64>>>>,
+    basis: OnceLock<std::result::Result<Vec<f32>, String>>,
+}
+
+impl ZPart {
+    pub(crate) fn new(lz: Arc<Mat<f64>>, epsilon: f64) -> Self {
+        ZPart {
+            lz,
+            epsilon,
+            regressed: Mutex::new(HashMap::new()),
+            basis: OnceLock::new(),
+        }
+    }
+
+    /// Columns of the Z factor (and of the basis).
+    pub(crate) fn rank(&self) -> usize {
+        self.lz.ncols()
+    }
+
+    /// `Rz · l` ([`regress_out`], f64), computed once per factor key.
+    pub(crate) fn regressed(&self, key: &str, l: &Mat<f64>) -> Result<Arc<Mat<f64>>> {
+        if let Some(m) = self.regressed.lock().expect("cache lock").get(key) {
+            return Ok(m.clone());
+        }
+        let m = Arc::new(regress_out(&self.lz, &[l], self.epsilon)?.remove(0));
+        self.regressed
+            .lock()
+            .expect("cache lock")
+            .insert(key.to_string(), m.clone());
+        Ok(m)
+    }
+
+    /// The basis `B = Lz U⁻ᵀ` (row-major `n × r_z`, computed once in f64 on the host, rounded
+    /// to f32 for the device), where `U Uᵀ = εI + LzᵀLz` (lower Cholesky factor). Then
+    /// `B Bᵀ = Lz (εI + LzᵀLz)⁻¹ Lzᵀ`, so `Rz = I − B Bᵀ` (Woodbury), and
+    /// `BᵀB = I − ε (εI + LzᵀLz)⁻¹ ≼ I`: every singular value of `B` is at most 1, so the
+    /// device's products with it (`BᵀL`, `L − B (BᵀL)`) involve bounded, well-conditioned f32
+    /// data only; the ε-regularised inverse, whose condition number reaches `‖Kz‖/ε`, never
+    /// leaves f64.
+    pub(crate) fn basis(&self) -> Result<&[f32]> {
+        self.basis
+            .get_or_init(|| {
+                let b = self.basis_f64().map_err(|e| e.to_string())?;
+                let mut out = Vec::with_capacity(b.nrows() * b.ncols());
+                for i in 0..b.nrows() {
+                    for k in 0..b.ncols() {
+                        out.push(b[(i, k)] as f32);
+                    }
+                }
+                Ok(out)
+            })
+            .as_deref()
+            .map_err(|e| Error::param("z", e.clone()))
+    }
+
+    /// [`ZPart::basis`] in f64 (`n × r_z`).
+    pub(crate) fn basis_f64(&self) -> Result<Mat<f64>> {
+        let lz = &*self.lz;
+        let mut g = lz.transpose() * lz;
+        for i in 0..lz.ncols() {
+            g[(i, i)] += self.epsilon;
+        }
+        let llt = g
+            .llt(Side::Lower)
+            .map_err(|_| Error::param("z", "the regularised Z kernel is not positive definite"))?;
+        // U Bᵀ = Lzᵀ
+        let mut bt = lz.transpose().to_owned();
+        faer::linalg::triangular_solve::solve_lower_triangular_in_place(
+            llt.L(),
+            bt.as_mut(),
+            faer::Par::Seq,
+        );
+        Ok(bt.transpose().to_owned())
+    }
+}
+
+/// The kept eigenvectors `Q_kept` (`r × r_a`) of a symmetric `r × r` Gram matrix `MᵀM`:
+/// eigenvalues above `threshold · λ_max` (the truncation of [`conditional`]).
+pub(crate) fn kept_eigenvectors(g: &Mat<f64>, threshold: f64) -> Result<Mat<f64>> {
     let evd = g
         .self_adjoint_eigen(Side::Lower)
         .map_err(|e| Error::param("kernel", format!("eigendecomposition failed: {e:?}")))?;
@@ -115,7 +199,12 @@ fn truncated(m: &Mat<f64>, threshold: f64) -> Result<Mat<f64>> {
     let max = (0..r).map(|i| s[i]).fold(f64::NEG_INFINITY, f64::max);
     let keep: Vec<usize> = (0..r).filter(|&i| s[i] > max * threshold).collect();
     let u = evd.U();
-    let q = Mat::from_fn(r, keep.len(), |i, j| u[(i, keep[j])]);
+    Ok(Mat::from_fn(r, keep.len(), |i, j| u[(i, keep[j])]))
+}
+
+/// `M Q_kept`: the eigenvectors (scaled by √λ) of `M Mᵀ` with `λ > threshold · λ_max`.
+fn truncated(m: &Mat<f64>, threshold: f64) -> Result<Mat<f64>> {
+    let q = kept_eigenvectors(&(m.transpose() * m), threshold)?;
     Ok(m * &q)
 }
 

@@ -2,12 +2,12 @@
 //! not depend on the number of threads.
 
 use super::{
-    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
+    HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
     SumsJob, SweepJob,
 };
 use crate::bootstrap::plan::{Gen, ResamplePlan};
 use crate::error::Result;
-use crate::independence::rff;
+use crate::independence::{kci, rff};
 use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -233,6 +233,27 @@ impl Kernels for CpuBackend {
                 let mx = mats[t.x].as_ref().map_err(|_| rff::constant_feature())?;
                 let my = mats[t.y].as_ref().map_err(|_| rff::constant_feature())?;
                 Ok(rff::moments(mx, my, t.z.map(|z| job.zparts[z].as_ref())))
+            })
+            .collect())
+    }
+
+    fn kci_moments(&self, job: &KciJob) -> Result<Vec<Result<kci::Moments>>> {
+        // the f64 route of `kci.rs`; Z-regressions cached in the Z parts, tests in parallel
+        Ok(job
+            .tests
+            .par_iter()
+            .map(|t| {
+                let (kx, lx) = &job.factors[t.x];
+                let (ky, ly) = &job.factors[t.y];
+                match t.z {
+                    None => Ok(kci::unconditional(lx, ly)),
+                    Some(z) => {
+                        let zp = &job.zparts[z];
+                        let mx = zp.regressed(kx, lx)?;
+                        let my = zp.regressed(ky, ly)?;
+                        kci::conditional(&mx, &my, job.threshold)
+                    }
+                }
             })
             .collect())
     }

@@ -8,10 +8,11 @@
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
 
+mod kci;
 mod rff;
 
 use super::{
-    HsicJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
+    HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
     SumsJob, SweepJob,
 };
 use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
@@ -38,6 +39,7 @@ const HSIC: &str = include_str!("../../../shaders/hsic.wgsl");
 const PCOR: &str = include_str!("../../../shaders/pcor.wgsl");
 const SWEEP: &str = include_str!("../../../shaders/sweep.wgsl");
 const RFF: &str = include_str!("../../../shaders/rff.wgsl");
+const KCI: &str = include_str!("../../../shaders/kci.wgsl");
 /// Largest model the sweep shader evaluates (`MAXN` in `shaders/sweep.wgsl`).
 pub(crate) const MAX_NODES: usize = 256;
 
@@ -51,6 +53,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "hsic" => return Some(HSIC.to_string()),
         "pcor" => return Some(PCOR.to_string()),
         "rff" => return Some(RFF.to_string()),
+        "kci" => return Some(KCI.to_string()),
         "sweep" => return Some(format!("{}\n{SWEEP}", philox())),
         _ => return None,
     };
@@ -67,7 +70,9 @@ fn philox() -> String {
 }
 
 /// Names of the kernel families (for [`shader_source`]).
-pub const KERNELS: [&str; 7] = ["sums", "quantile", "draws", "hsic", "pcor", "sweep", "rff"];
+pub const KERNELS: [&str; 8] = [
+    "sums", "quantile", "draws", "hsic", "pcor", "sweep", "rff", "kci",
+];
 
 /// Options for [`crate::Engine::gpu_with`].
 #[derive(Clone, Debug, Default)]
@@ -122,6 +127,8 @@ pub(crate) struct GpuBackend {
     sweep_values: wgpu::ComputePipeline,
     /// RCoT/RCIT/RIT moments (`shaders/rff.wgsl`).
     rff: rff::Pipelines,
+    /// KCI products and moments (`shaders/kci.wgsl`).
+    kci: kci::Pipelines,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -294,6 +301,7 @@ impl GpuBackend {
         };
         let (sweep, sweep_values) = (sweep_pipeline("sweep"), sweep_pipeline("sweep_values"));
         let rff = rff::Pipelines::new(&device);
+        let kci = kci::Pipelines::new(&device);
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err("validation", e));
         }
@@ -319,6 +327,7 @@ impl GpuBackend {
             sweep,
             sweep_values,
             rff,
+            kci,
             lost,
         })
     }
@@ -961,6 +970,10 @@ impl Kernels for GpuBackend {
 
     fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<crate::independence::rff::Moments>>> {
         self.rff_job(job)
+    }
+
+    fn kci_moments(&self, job: &KciJob) -> Result<Vec<Result<crate::independence::kci::Moments>>> {
+        self.kci_job(job)
     }
 
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {

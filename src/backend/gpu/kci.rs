@@ -1,0 +1,693 @@
+//! KCI (gamma null) on the device (`shaders/kci.wgsl`).
+//!
+//! What runs where, and why:
+//! * host, f64: standardising, the kernel widths, the pivoted incomplete-Cholesky factors, and
+//!   per Z set the basis `B = Lz U⁻ᵀ` (`U Uᵀ = εI + LzᵀLz`; [`ZPart::basis`]): the ε = 1e-3
+//!   regularisation gives condition numbers up to `‖Kz‖/ε`, which f32 cannot carry, while `B`
+//!   has singular values ≤ 1.
+//! * device, f32 (first submit): factor Grams `LᵀL`, cross products `LxᵀLy`, projections
+//!   `P = BᵀL`, residuals `M = L − B P` (`= Rz L`), residual Grams `MᵀM` and `MxᵀMy`.
+//! * host, f64: the statistics and the unconditional gamma moments from those small matrices,
+//!   and the eigendecomposition of each `MᵀM` (`r × r`), whose kept eigenvectors `Q` go back.
+//! * device, f32 (second submit, conditional tests only): `Va = M Q`, and the gamma moments'
+//!   Hadamard sums `Σ_t A_tt B_tt` and `Σ_st (A_st B_st)²` as n-reductions of row-wise products
+//!   (symmetric pair products of the rows of `Va` and `Vb`), never as n × n matrices.
+//!
+//! Every row sum is pairwise in f32, so an entry carries a relative error of about
+//! `log₂(n) · 6e-8` of the sum of its terms' magnitudes; the tolerances this implies are
+//! documented on [`crate::independence::IndependenceTest::kci`].
+//!
+//! A job is split into sub-batches whose buffers each fit one binding (and whose dispatches fit
+//! 65 535 workgroups per dimension); each sub-batch is one submit and readback, plus one more for
+//! its conditional tests (the host's eigenproblems sit between the two).
+//!
+//! [`ZPart::basis`]: crate::independence::kci::ZPart::basis
+
+use super::{gpu_err, GpuBackend, KCI, MAX_DISPATCH};
+use crate::backend::KciJob;
+use crate::error::Result;
+use crate::independence::kci::{kept_eigenvectors, Moments};
+use faer::Mat;
+use std::collections::HashMap;
+use wgpu::util::DeviceExt;
+
+const NONE: u32 = u32::MAX;
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    n: u32,
+    row: u32,
+    base: u32,
+    tw: u32,
+    count: u32,
+    pad: [u32; 3],
+}
+
+/// The layout and the four entry points of `shaders/kci.wgsl`.
+pub(crate) struct Pipelines {
+    layout: wgpu::BindGroupLayout,
+    cross: wgpu::ComputePipeline,
+    affine: wgpu::ComputePipeline,
+    hadamard: wgpu::ComputePipeline,
+    finish: wgpu::ComputePipeline,
+}
+
+impl Pipelines {
+    /// Builds them (inside the caller's validation scope).
+    pub(crate) fn new(device: &wgpu::Device) -> Self {
+        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
+            binding,
+            visibility: wgpu::ShaderStages::COMPUTE,
+            ty: wgpu::BindingType::Buffer {
+                ty,
+                has_dynamic_offset: false,
+                min_binding_size: None,
+            },
+            count: None,
+        };
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ceteris kci"),
+            entries: &[
+                entry(0, wgpu::BufferBindingType::Uniform),
+                entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
+                entry(2, wgpu::BufferBindingType::Storage { read_only: false }),
+                entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
+            ],
+        });
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some("ceteris kci"),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("kci"),
+            source: wgpu::ShaderSource::Wgsl(KCI.into()),
+        });
+        let pipeline = |entry: &str| {
+            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(entry),
+                layout: Some(&pl),
+                module: &module,
+                entry_point: Some(entry),
+                compilation_options: Default::default(),
+                cache: None,
+            })
+        };
+        Pipelines {
+            cross: pipeline("cross"),
+            affine: pipeline("affine"),
+            hadamard: pipeline("hadamard"),
+            finish: pipeline("finish"),
+            layout,
+        }
+    }
+}
+
+/// One sub-batch: its factors, Z parts, regressions `(factor, z)` and tests (job indices).
+#[derive(Clone, Default)]
+struct Sub {
+    factors: Vec<usize>,
+    zs: Vec<usize>,
+    pairs: Vec<(usize, usize)>,
+    /// Factors of unconditional tests (their Grams are needed).
+    grams: Vec<usize>,
+    tests: Vec<usize>,
+    conditional: usize,
+}
+
+/// Pair products of `r` columns: `r (r + 1) / 2`.
+fn pairs_of(r: usize) -> usize {
+    r * (r + 1) / 2
+}
+
+impl Sub {
+    /// Words of (mats, first output, second output) and the most tasks of one dispatch.
+    fn words(&self, job: &KciJob) -> ([usize; 3], usize) {
+        let n = job.n;
+        let r = |f: usize| job.factors[f].1.ncols();
+        let rz = |z: usize| job.zparts[z].rank();
+        let mats = self.factors.iter().map(|&f| n * r(f)).sum::<usize>()
+            + self.zs.iter().map(|&z| n * rz(z)).sum::<usize>()
+            + self.pairs.iter().map(|&(f, _)| 2 * n * r(f)).sum::<usize>();
+        let mut out1 = self
+            .pairs
+            .iter()
+            .map(|&(f, z)| rz(z) * r(f) + r(f) * r(f))
+            .sum::<usize>()
+            + self.grams.iter().map(|&f| r(f) * r(f)).sum::<usize>();
+        let mut out2 = self.pairs.iter().map(|&(f, _)| r(f) * r(f)).sum::<usize>();
+        for &t in &self.tests {
+            let test = &job.tests[t];
+            let (rx, ry) = (r(test.x), r(test.y));
+            out1 += rx * ry;
+            if test.z.is_some() {
+                out2 += 2 * (pairs_of(rx) * pairs_of(ry)).div_ceil(64) + 2;
+            }
+        }
+        let tasks = self.pairs.len() + self.grams.len() + self.tests.len();
+        ([mats, out1, out2], tasks)
+    }
+
+    fn fits(&self, job: &KciJob, max_words: usize) -> bool {
+        let (w, tasks) = self.words(job);
+        tasks <= MAX_DISPATCH as usize && w.iter().all(|&w| w <= max_words)
+    }
+
+    fn add(&mut self, job: &KciJob, t: usize) {
+        let test = &job.tests[t];
+        for f in [test.x, test.y] {
+            if !self.factors.contains(&f) {
+                self.factors.push(f);
+            }
+            match test.z {
+                Some(z) => {
+                    if !self.pairs.contains(&(f, z)) {
+                        self.pairs.push((f, z));
+                    }
+                }
+                None => {
+                    if !self.grams.contains(&f) {
+                        self.grams.push(f);
+                    }
+                }
+            }
+        }
+        if let Some(z) = test.z {
+            if !self.zs.contains(&z) {
+                self.zs.push(z);
+            }
+            self.conditional += 1;
+        }
+        self.tests.push(t);
+    }
+}
+
+/// A 2-D grid of `count` workgroups: (per row, rows).
+fn grid(count: usize) -> (u32, u32) {
+    let x = count.clamp(1, MAX_DISPATCH as usize);
+    (x as u32, count.div_ceil(x).max(1) as u32)
+}
+
+/// One dispatch: pipeline, its tasks (each `tw` words) and workgroups per task.
+struct Step<'p> {
+    pipeline: &'p wgpu::ComputePipeline,
+    tw: usize,
+    tasks: Vec<u32>,
+    groups: usize,
+    /// `finish`: one workgroup per task on a 2-D grid (else tasks on z).
+    flat: bool,
+}
+
+fn rows_of(m: &Mat<f64>, out: &mut Vec<f32>) {
+    for i in 0..m.nrows() {
+        for j in 0..m.ncols() {
+            out.push(m[(i, j)] as f32);
+        }
+    }
+}
+
+fn frob2_f32(v: &[f32]) -> f64 {
+    v.iter().map(|&x| x as f64 * x as f64).sum()
+}
+
+impl GpuBackend {
+    /// [`crate::backend::Kernels::kci_moments`] on the device.
+    pub(super) fn kci_job(&self, job: &KciJob) -> Result<Vec<Result<Moments>>> {
+        let tests = job.tests.len();
+        let mut out: Vec<Option<Result<Moments>>> = (0..tests).map(|_| None).collect();
+        if tests == 0 {
+            return Ok(Vec::new());
+        }
+        // the bases (f64, O(n·r_z²) each, cached in the Z parts) in parallel up front
+        let bases: Vec<Result<&[f32]>> = {
+            use rayon::prelude::*;
+            job.zparts.par_iter().map(|z| z.basis()).collect()
+        };
+        let max_words = (self.max_binding / 4) as usize;
+        let mut subs: Vec<Sub> = Vec::new();
+        let mut cur = Sub::default();
+        for (t, test) in job.tests.iter().enumerate() {
+            if let Some(Err(e)) = test.z.map(|z| &bases[z]) {
+                out[t] = Some(Err(crate::error::Error::param("z", e.to_string())));
+                continue;
+            }
+            let mut next = cur.clone();
+            next.add(job, t);
+            if next.fits(job, max_words) {
+                cur = next;
+                continue;
+            }
+            let mut alone = Sub::default();
+            alone.add(job, t);
+            if !alone.fits(job, max_words) {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "one KCI test on {} rows (factor ranks {} and {}) needs a binding larger \
+                         than {} bytes",
+                        job.n,
+                        job.factors[test.x].1.ncols(),
+                        job.factors[test.y].1.ncols(),
+                        self.max_binding
+                    ),
+                ));
+            }
+            subs.push(std::mem::replace(&mut cur, alone));
+        }
+        if !cur.tests.is_empty() {
+            subs.push(cur);
+        }
+        for sub in &subs {
+            for (t, m) in self.kci_sub(job, &bases, sub)? {
+                out[t] = Some(m);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|m| m.expect("every test run"))
+            .collect())
+    }
+
+    /// Runs one sub-batch (one or two submits); returns (test, moments) pairs.
+    fn kci_sub(
+        &self,
+        job: &KciJob,
+        bases: &[Result<&[f32]>],
+        sub: &Sub,
+    ) -> Result<Vec<(usize, Result<Moments>)>> {
+        let n = job.n;
+        let nn = n as f64;
+        let r = |f: usize| job.factors[f].1.ncols();
+        let rz = |z: usize| job.zparts[z].rank();
+        // mats: factors, bases, then per pair its residual M and its Va
+        let mut mats: Vec<f32> = Vec::new();
+        let mut f_off = HashMap::new();
+        for &f in &sub.factors {
+            f_off.insert(f, mats.len());
+            rows_of(&job.factors[f].1, &mut mats);
+        }
+        let mut z_off = HashMap::new();
+        for &z in &sub.zs {
+            z_off.insert(z, mats.len());
+            mats.extend_from_slice(bases[z].as_ref().expect("checked"));
+        }
+        let mut m_off = HashMap::new();
+        let mut va_off = HashMap::new();
+        let mut at = mats.len();
+        for &(f, z) in &sub.pairs {
+            m_off.insert((f, z), at);
+            va_off.insert((f, z), at + n * r(f));
+            at += 2 * n * r(f);
+        }
+        mats.resize(at, 0.0);
+        // first output: P and MᵀM per pair, Grams, then per test its cross product
+        let mut o1 = 0usize;
+        let mut p_off = HashMap::new();
+        let mut mm_off = HashMap::new();
+        for &(f, z) in &sub.pairs {
+            p_off.insert((f, z), o1);
+            o1 += rz(z) * r(f);
+            mm_off.insert((f, z), o1);
+            o1 += r(f) * r(f);
+        }
+        let mut g_off = HashMap::new();
+        for &f in &sub.grams {
+            g_off.insert(f, o1);
+            o1 += r(f) * r(f);
+        }
+        let mut c_off = Vec::new();
+        for &t in &sub.tests {
+            c_off.push(o1);
+            let test = &job.tests[t];
+            o1 += r(test.x) * r(test.y);
+        }
+        let u = |v: usize| v as u32;
+        let cross_task =
+            |a: usize, ac: usize, b: usize, bc: usize, o: usize| [u(a), u(ac), u(b), u(bc), u(o)];
+        let groups = |entries: usize| entries.div_ceil(64);
+        // step 1: projections, Grams, unconditional cross products
+        let mut s1 = Step {
+            pipeline: &self.kci.cross,
+            tw: 5,
+            tasks: Vec::new(),
+            groups: 0,
+            flat: false,
+        };
+        for &(f, z) in &sub.pairs {
+            s1.tasks.extend(cross_task(
+                z_off[&z],
+                rz(z),
+                f_off[&f],
+                r(f),
+                p_off[&(f, z)],
+            ));
+            s1.groups = s1.groups.max(groups(rz(z) * r(f)));
+        }
+        for &f in &sub.grams {
+            s1.tasks
+                .extend(cross_task(f_off[&f], r(f), f_off[&f], r(f), g_off[&f]));
+            s1.groups = s1.groups.max(groups(r(f) * r(f)));
+        }
+        for (i, &t) in sub.tests.iter().enumerate() {
+            let test = &job.tests[t];
+            if test.z.is_none() {
+                let (x, y) = (test.x, test.y);
+                s1.tasks
+                    .extend(cross_task(f_off[&x], r(x), f_off[&y], r(y), c_off[i]));
+                s1.groups = s1.groups.max(groups(r(x) * r(y)));
+            }
+        }
+        // step 2: residuals M = L − B P
+        let mut s2 = Step {
+            pipeline: &self.kci.affine,
+            tw: 7,
+            tasks: Vec::new(),
+            groups: 0,
+            flat: false,
+        };
+        for &(f, z) in &sub.pairs {
+            s2.tasks.extend([
+                u(f_off[&f]),
+                u(z_off[&z]),
+                u(rz(z)),
+                u(p_off[&(f, z)]),
+                u(r(f)),
+                u(m_off[&(f, z)]),
+                (-1.0f32).to_bits(),
+            ]);
+            s2.groups = s2.groups.max(groups(n * r(f)));
+        }
+        // step 3: MᵀM per pair, MxᵀMy per conditional test
+        let mut s3 = Step {
+            pipeline: &self.kci.cross,
+            tw: 5,
+            tasks: Vec::new(),
+            groups: 0,
+            flat: false,
+        };
+        for &(f, z) in &sub.pairs {
+            let m = m_off[&(f, z)];
+            s3.tasks
+                .extend(cross_task(m, r(f), m, r(f), mm_off[&(f, z)]));
+            s3.groups = s3.groups.max(groups(r(f) * r(f)));
+        }
+        for (i, &t) in sub.tests.iter().enumerate() {
+            let test = &job.tests[t];
+            if let Some(z) = test.z {
+                let (x, y) = (test.x, test.y);
+                s3.tasks.extend(cross_task(
+                    m_off[&(x, z)],
+                    r(x),
+                    m_off[&(y, z)],
+                    r(y),
+                    c_off[i],
+                ));
+                s3.groups = s3.groups.max(groups(r(x) * r(y)));
+            }
+        }
+        self.check_lost()?;
+        let mats_buf = self.rw_init("kci matrices", bytemuck::cast_slice(&mats))?;
+        let out1 = self.rw_init("kci products", &vec![0u8; 4 * o1.max(4)])?;
+        let first = self.kci_run(n, &[s1, s2, s3], &mats_buf, &out1, 0, o1)?;
+        // host: statistics, unconditional moments, kept eigenvectors per pair
+        let mut q_of: HashMap<(usize, usize), Result<Mat<f64>>> = HashMap::new();
+        for &(f, z) in &sub.pairs {
+            let rf = r(f);
+            let g = &first[mm_off[&(f, z)]..mm_off[&(f, z)] + rf * rf];
+            let gm = Mat::from_fn(rf, rf, |i, j| {
+                0.5 * (g[i * rf + j] as f64 + g[j * rf + i] as f64)
+            });
+            q_of.insert((f, z), kept_eigenvectors(&gm, job.threshold));
+        }
+        let mut results: Vec<(usize, Result<Moments>)> = Vec::new();
+        let mut cond: Vec<(usize, usize, f64)> = Vec::new(); // (sub index, test, statistic)
+        for (i, &t) in sub.tests.iter().enumerate() {
+            let test = &job.tests[t];
+            let (rx, ry) = (r(test.x), r(test.y));
+            let c = &first[c_off[i]..c_off[i] + rx * ry];
+            if c.iter().any(|v| !v.is_finite()) {
+                return Err(gpu_err(
+                    "numerics",
+                    "a non-finite KCI product on the device",
+                ));
+            }
+            let statistic = frob2_f32(c);
+            match test.z {
+                None => {
+                    let gx = &first[g_off[&test.x]..g_off[&test.x] + rx * rx];
+                    let gy = &first[g_off[&test.y]..g_off[&test.y] + ry * ry];
+                    let tr = |g: &[f32], r: usize| (0..r).map(|k| g[k * r + k] as f64).sum::<f64>();
+                    results.push((
+                        t,
+                        Ok(Moments {
+                            statistic,
+                            mean: tr(gx, rx) * tr(gy, ry) / nn,
+                            var: 2.0 * frob2_f32(gx) * frob2_f32(gy) / (nn * nn),
+                        }),
+                    ));
+                }
+                Some(z) => {
+                    let bad = [(test.x, z), (test.y, z)]
+                        .iter()
+                        .find_map(|k| q_of[k].as_ref().err().map(|e| e.to_string()));
+                    match bad {
+                        Some(e) => results.push((t, Err(crate::error::Error::param("kernel", e)))),
+                        None => cond.push((i, t, statistic)),
+                    }
+                }
+            }
+        }
+        if cond.is_empty() {
+            return Ok(results);
+        }
+        // second submit: Va = M Q, Hadamard sums, per conditional test
+        let mut out2: Vec<f32> = Vec::new();
+        let mut q_off = HashMap::new();
+        let mut ra_of = HashMap::new();
+        for (&k, q) in &q_of {
+            if let Ok(q) = q {
+                q_off.insert(k, out2.len());
+                ra_of.insert(k, q.ncols());
+                rows_of(q, &mut out2);
+            }
+        }
+        let mut s4 = Step {
+            pipeline: &self.kci.affine,
+            tw: 7,
+            tasks: Vec::new(),
+            groups: 0,
+            flat: false,
+        };
+        let mut needed: Vec<(usize, usize)> = Vec::new();
+        for &(_, t, _) in &cond {
+            let test = &job.tests[t];
+            let z = test.z.expect("conditional");
+            for k in [(test.x, z), (test.y, z)] {
+                if !needed.contains(&k) {
+                    needed.push(k);
+                }
+            }
+        }
+        for &k in &needed {
+            s4.tasks.extend([
+                NONE,
+                u(m_off[&k]),
+                u(r(k.0)),
+                u(q_off[&k]),
+                u(ra_of[&k]),
+                u(va_off[&k]),
+                1.0f32.to_bits(),
+            ]);
+            s4.groups = s4.groups.max(groups(n * ra_of[&k]));
+        }
+        let mut s5 = Step {
+            pipeline: &self.kci.hadamard,
+            tw: 5,
+            tasks: Vec::new(),
+            groups: 0,
+            flat: false,
+        };
+        let mut s6 = Step {
+            pipeline: &self.kci.finish,
+            tw: 3,
+            tasks: Vec::new(),
+            groups: cond.len(),
+            flat: true,
+        };
+        let mut parts = Vec::new();
+        for &(_, t, _) in &cond {
+            let test = &job.tests[t];
+            let z = test.z.expect("conditional");
+            let (kx, ky) = ((test.x, z), (test.y, z));
+            let (ra, rb) = (ra_of[&kx], ra_of[&ky]);
+            let g = groups(pairs_of(ra) * pairs_of(rb));
+            parts.push((out2.len(), g));
+            s5.tasks
+                .extend([u(va_off[&kx]), u(ra), u(va_off[&ky]), u(rb), u(out2.len())]);
+            s5.groups = s5.groups.max(g);
+            out2.resize(out2.len() + 2 * g, 0.0);
+        }
+        let res0 = out2.len();
+        for (j, &(p0, g)) in parts.iter().enumerate() {
+            s6.tasks.extend([u(p0), u(g), u(res0 + 2 * j)]);
+        }
+        out2.resize(res0 + 2 * cond.len(), 0.0);
+        let out2_buf = self.rw_init("kci moments", bytemuck::cast_slice(&out2))?;
+        let second = self.kci_run(n, &[s4, s5, s6], &mats_buf, &out2_buf, res0, 2 * cond.len())?;
+        for (j, &(_, t, statistic)) in cond.iter().enumerate() {
+            let (mean, tr2) = (second[2 * j] as f64, second[2 * j + 1] as f64);
+            if !(mean.is_finite() && tr2.is_finite()) {
+                return Err(gpu_err("numerics", "a non-finite KCI moment on the device"));
+            }
+            results.push((
+                t,
+                Ok(Moments {
+                    statistic,
+                    mean,
+                    var: 2.0 * tr2,
+                }),
+            ));
+        }
+        Ok(results)
+    }
+
+    /// A read-write storage buffer (copyable) with these contents, within one binding.
+    fn rw_init(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+        let contents: &[u8] = if bytes.is_empty() { &[0u8; 16] } else { bytes };
+        if contents.len() as u64 > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "`{label}` needs {} bytes, more than one binding may hold ({})",
+                    contents.len(),
+                    self.max_binding
+                ),
+            ));
+        }
+        Ok(self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            }))
+    }
+
+    /// Records `steps` (in order) on `mats` and `out`, submits once and reads back
+    /// `out[from .. from + words]`.
+    #[allow(clippy::too_many_arguments)]
+    fn kci_run(
+        &self,
+        n: usize,
+        steps: &[Step],
+        mats: &wgpu::Buffer,
+        out: &wgpu::Buffer,
+        from: usize,
+        words: usize,
+    ) -> Result<Vec<f32>> {
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut all_tasks: Vec<u32> = Vec::new();
+        let mut bases = Vec::new();
+        for s in steps {
+            bases.push(all_tasks.len());
+            all_tasks.extend_from_slice(&s.tasks);
+        }
+        let tasks = self.storage("kci tasks", bytemuck::cast_slice(&all_tasks))?;
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("kci") });
+        let mut binds = Vec::new();
+        let mut dispatches = Vec::new();
+        for (s, &base) in steps.iter().zip(&bases) {
+            let count = s.tasks.len() / s.tw;
+            if count == 0 || s.groups == 0 {
+                continue;
+            }
+            let (x, y) = grid(s.groups);
+            let params = Params {
+                n: n as u32,
+                row: x,
+                base: base as u32,
+                tw: s.tw as u32,
+                count: count as u32,
+                pad: [0; 3],
+            };
+            let uniform = self
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some("kci params"),
+                    contents: bytemuck::bytes_of(&params),
+                    usage: wgpu::BufferUsages::UNIFORM,
+                });
+            let buffers = [&uniform, &tasks, mats, out];
+            let entries: Vec<wgpu::BindGroupEntry> = buffers
+                .iter()
+                .enumerate()
+                .map(|(i, b)| wgpu::BindGroupEntry {
+                    binding: i as u32,
+                    resource: b.as_entire_binding(),
+                })
+                .collect();
+            binds.push(self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("kci"),
+                layout: &self.kci.layout,
+                entries: &entries,
+            }));
+            dispatches.push((
+                s.pipeline,
+                if s.flat {
+                    (x, y, 1)
+                } else {
+                    (x, y, count as u32)
+                },
+            ));
+        }
+        {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("kci"),
+                timestamp_writes: None,
+            });
+            for ((pipeline, g), bind) in dispatches.iter().zip(&binds) {
+                pass.set_pipeline(pipeline);
+                pass.set_bind_group(0, bind, &[]);
+                pass.dispatch_workgroups(g.0, g.1, g.2);
+            }
+        }
+        let bytes = 4 * words.max(1) as u64;
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kci staging"),
+            size: bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        enc.copy_buffer_to_buffer(out, 4 * from as u64, &staging, 0, bytes);
+        self.queue.submit([enc.finish()]);
+        if let Some(e) = pollster::block_on(val.pop()) {
+            return Err(gpu_err("validation", e));
+        }
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(gpu_err("out-of-memory", e));
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |r| {
+            let _ = tx.send(r);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| gpu_err("device-lost", e))?;
+        self.check_lost()?;
+        rx.recv()
+            .map_err(|e| gpu_err("map", e))?
+            .map_err(|e| gpu_err("map", e))?;
+        let v = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| gpu_err("map", e))?;
+            bytemuck::cast_slice::<u8, f32>(&view)[..words].to_vec()
+        };
+        staging.unmap();
+        Ok(v)
+    }
+}
