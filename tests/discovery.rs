@@ -397,6 +397,8 @@ fn gpu_engine_gives_the_cpu_graph() {
     let dev = Pc::new(IndependenceTest::kci())
         .run(gpu, &data, &[])
         .unwrap();
+    // the kernel tests now run on the device (KCI products and moments in f32)
+    assert!(dev.backend.starts_with("gpu"), "{}", dev.backend);
     assert_eq!(cpu.marks(), dev.marks());
     assert_eq!(cpu.tests_run, dev.tests_run);
 }
