@@ -1401,7 +1401,7 @@ fn random_linear_dag(m: usize) -> ceteris::scm::Scm {
 }
 
 /// Discovery cases of `ceteris bench`: PC-stable with KCI on 6 nonlinear variables (n = 500) and
-/// with Fisher-z on 20 variables (n = 2000), on the CPU (the tests have no GPU path yet).
+/// with Fisher-z on 20 variables (n = 2000), on the CPU and on a GPU engine ([`bench_engines`]).
 fn discovery_bench(
     a: &BenchArgs,
     scale: usize,
@@ -1409,9 +1409,6 @@ fn discovery_bench(
 ) -> Result<(), Error> {
     use ceteris::discovery::Pc;
     use ceteris::independence::IndependenceTest;
-    if a.backend == "gpu" {
-        return Ok(());
-    }
     let cases = [
         (
             "pc-kci/6 vars",
@@ -1424,9 +1421,11 @@ fn discovery_bench(
             IndependenceTest::fisher_z(),
         ),
     ];
-    let engine = Engine::cpu();
-    for (name, data, test) in cases {
-        let r = Pc::new(test).run(&engine, &data, &[])?;
+    for (engine, (name, data, test)) in bench_engines(a)
+        .iter()
+        .flat_map(|e| cases.iter().map(move |c| (e, c)))
+    {
+        let r = Pc::new(test.clone()).run(engine, data, &[])?;
         if a.format == Format::Table {
             say!(
                 "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests, {} edges)",
@@ -1448,14 +1447,11 @@ fn discovery_bench(
     Ok(())
 }
 
-/// SCM cases of `ceteris bench`: a 50-node linear-Gaussian DAG whose every node is an ancestor
-/// of the outcome `n49` (so the sweep skips no node), 100 values of `do(n0)` × 10 000 samples,
-/// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
-/// the other cases); the same sweep as a naive single-threaded Rust loop (per sample, per node,
-/// one Philox block and a library-function Box–Muller per node).
-fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
-    use ceteris::scm::{Intervention, Sweep};
-    let mut engines: Vec<Engine> = Vec::new();
+/// The engines of the `bench` cases that have a GPU path: the CPU unless `--backend gpu`, and a
+/// GPU engine unless `--backend cpu` (a software adapter only with `--quick` or `--backend gpu`:
+/// lavapipe timings say nothing about a GPU).
+fn bench_engines(a: &BenchArgs) -> Vec<Engine> {
+    let mut engines = Vec::new();
     if a.backend != "gpu" {
         engines.push(Engine::cpu());
     }
@@ -1466,6 +1462,17 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             }
         }
     }
+    engines
+}
+
+/// SCM cases of `ceteris bench`: a 50-node linear-Gaussian DAG whose every node is an ancestor
+/// of the outcome `n49` (so the sweep skips no node), 100 values of `do(n0)` × 10 000 samples,
+/// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
+/// the other cases); the same sweep as a naive single-threaded Rust loop (per sample, per node,
+/// one Philox block and a library-function Box–Muller per node).
+fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
+    use ceteris::scm::{Intervention, Sweep};
+    let engines = bench_engines(a);
     let m = 50;
     let scm = random_linear_dag(m);
     if let Some(path) = &a.save_model {
@@ -1694,19 +1701,7 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
     use ceteris::independence::{IndependenceTest, Null, Tester};
     // single KCI tests run on the CPU; the HSIC permutation null and the KCI and RCoT batches
     // also run on a GPU engine
-    // (software adapters only with --quick, as for the bootstrap cases: lavapipe timings say
-    // nothing about a GPU)
-    let mut engines: Vec<Engine> = Vec::new();
-    if a.backend != "gpu" {
-        engines.push(Engine::cpu());
-    }
-    if a.backend != "cpu" {
-        if let Ok(g) = Engine::gpu() {
-            if a.quick || !g.is_software_gpu() || a.backend == "gpu" {
-                engines.push(g);
-            }
-        }
-    }
+    let engines = bench_engines(a);
     let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
     let n_big = 2000 / scale.min(4);
     let perms = if a.quick { 100 } else { 1000 };
