@@ -7,7 +7,7 @@
 #           .device/; the Vulkan loader packages into .gl/; both ignored by git)
 #   there:  the device tool's `run` with carry [".device", ".gl"] and the command
 #           `bash benches/gpu/device.sh run` (timeout about 480 s); results come back in $OUT:
-#           device.txt, tests.log, bench-gpu.json, bench-gpu.log
+#           device.txt, tests.log, bench-gpu.json, targets.json, bench-gpu.log
 #
 # Nothing is compiled on the device machine (it has no Rust toolchain); the test binaries carry
 # their reference data (include_str!).
@@ -59,6 +59,10 @@ run)
   # shellcheck disable=SC2086
   .device/ceteris bench --backend gpu --format json ${BENCH_FLAGS:-} > "$out/bench-gpu.json" \
     2> "$out/bench-gpu.log" || status=$?
+  # the issues' GPU targets (HSIC, KCI and RCoT batches, a 10^10 node-draw sweep)
+  # shellcheck disable=SC2086
+  .device/ceteris bench --backend gpu --only gpu-targets --format json ${BENCH_FLAGS:-} \
+    > "$out/targets.json" 2>> "$out/bench-gpu.log" || status=$?
   tail -3 "$out/bench-gpu.log"
   exit "$status"
   ;;

@@ -336,7 +336,8 @@ struct BenchArgs {
     #[arg(long, default_value = "all")]
     backend: String,
     /// Capabilities to run: all, bootstrap, independence, scm, scm-large (1000 × 100 000 sweep,
-    /// also in a full `all` run) or discovery.
+    /// also in a full `all` run), discovery, or gpu-targets (the issues' GPU targets, GPU engines
+    /// only, not part of `all`).
     #[arg(long, default_value = "all")]
     only: String,
     /// Write the SCM case's model (scm-json/v1) to this file, for the rival benchmarks.
@@ -1677,28 +1678,28 @@ fn sem_data(n: usize, p: usize, seed: u64) -> Dataset {
     d
 }
 
-/// The queries of `batch` whose columns are all among the first `p` (`v0 … v{p−1}`), at most
-/// `max` of them.
-fn batch_on(
-    batch: &[ceteris::independence::Query],
-    p: usize,
-    max: usize,
-) -> Vec<ceteris::independence::Query> {
-    let inside = |cols: &[String]| {
-        cols.iter()
-            .all(|c| c[1..].parse::<usize>().is_ok_and(|j| j < p))
-    };
+/// Up to `max` distinct queries `v_i ⫫ v_j | v_k` (|Z| = 1) on the columns `v0 … v{p−1}`.
+fn z1_queries(p: usize, max: usize) -> Vec<ceteris::independence::Query> {
+    let mut batch = Vec::new();
+    for k in 0..p {
+        for i in 0..p {
+            for j in i + 1..p {
+                if i != k && j != k && batch.len() < max {
+                    batch.push((
+                        vec![format!("v{i}")],
+                        vec![format!("v{j}")],
+                        vec![format!("v{k}")],
+                    ));
+                }
+            }
+        }
+    }
     batch
-        .iter()
-        .filter(|(x, y, z)| inside(x) && inside(y) && inside(z))
-        .take(max)
-        .cloned()
-        .collect()
 }
 
 /// Independence-test cases of `ceteris bench`.
 fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) {
-    use ceteris::independence::{IndependenceTest, Null, Tester};
+    use ceteris::independence::{IndependenceTest, Null};
     // single KCI tests run on the CPU; the HSIC permutation null and the KCI and RCoT batches
     // also run on a GPU engine
     let engines = bench_engines(a);
@@ -1709,26 +1710,9 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
     let mid = sem_data(1000 / scale.min(4), 10, 2);
     // 1000 distinct tests X ⫫ Y | Z with |Z| = 1 on 16 columns (120 pairs × 14 conditioning columns)
     let small = sem_data(500, 16, 3);
-    let mut batch = Vec::new();
-    'outer: for k in 0..16 {
-        for i in 0..16 {
-            for j in i + 1..16 {
-                if i == k || j == k {
-                    continue;
-                }
-                batch.push((
-                    vec![format!("v{i}")],
-                    vec![format!("v{j}")],
-                    vec![format!("v{k}")],
-                ));
-                if batch.len() == 1000 / scale {
-                    break 'outer;
-                }
-            }
-        }
-    }
+    let batch = z1_queries(16, 1000 / scale);
     // RCoT on the 10-column data set: the |Z| = 1 queries among its columns
-    let big_batch = batch_on(&batch, 10, 200);
+    let big_batch = z1_queries(10, 200);
     let cases: Vec<(
         String,
         &Dataset,
@@ -1787,34 +1771,107 @@ fn independence_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Va
             {
                 continue;
             }
-            let start = std::time::Instant::now();
-            let tester = Tester::new(engine, data, test.clone());
-            let results = tester.batch(queries);
-            let secs = start.elapsed().as_secs_f64();
-            let failed = results.iter().filter(|r| r.is_err()).count();
-            if a.format == Format::Table {
-                say!(
-                    "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests{})",
-                    name,
-                    data.n_rows(),
-                    "-",
-                    secs,
-                    "-",
-                    engine.describe(),
-                    queries.len(),
-                    if failed > 0 {
-                        format!(", {failed} failed")
-                    } else {
-                        String::new()
-                    }
-                );
-            }
-            rows.push(json!({
-            "case": name, "n": data.n_rows(), "tests": queries.len(), "seconds": secs,
-            "tests_per_s": queries.len() as f64 / secs, "backend": engine.describe(), "failed": failed,
-        }));
+            independence_row(a, rows, engine, name, data, test, queries);
         }
     }
+}
+
+/// Runs one batch of independence tests and reports it (a table line and a JSON row with tests
+/// per second).
+fn independence_row(
+    a: &BenchArgs,
+    rows: &mut Vec<serde_json::Value>,
+    engine: &Engine,
+    name: &str,
+    data: &Dataset,
+    test: &ceteris::independence::IndependenceTest,
+    queries: &[ceteris::independence::Query],
+) {
+    let start = std::time::Instant::now();
+    let tester = ceteris::independence::Tester::new(engine, data, test.clone());
+    let results = tester.batch(queries);
+    let secs = start.elapsed().as_secs_f64();
+    let failed = results.iter().filter(|r| r.is_err()).count();
+    if a.format == Format::Table {
+        say!(
+            "{:<26} {:>9} {:>7} {:>10.4} {:>12}  {} ({} tests{})",
+            name,
+            data.n_rows(),
+            "-",
+            secs,
+            "-",
+            engine.describe(),
+            queries.len(),
+            if failed > 0 {
+                format!(", {failed} failed")
+            } else {
+                String::new()
+            }
+        );
+    }
+    rows.push(json!({
+        "case": name, "n": data.n_rows(), "tests": queries.len(), "seconds": secs,
+        "tests_per_s": queries.len() as f64 / secs, "backend": engine.describe(), "failed": failed,
+    }));
+}
+
+/// The GPU targets of the issues as `ceteris bench --only gpu-targets` cases, on GPU engines
+/// only (a software adapter with `--quick` or `--backend gpu`, sizes ÷ 10 and samples ÷ 100 under
+/// `--quick`): HSIC permutation test n = 10 000, 1000 permutations (≤ 150 ms on an H100-class
+/// GPU); 1000 KCI tests |Z| = 1 at n = 1000 (≥ 200 tests/s); 1000 RCoT tests |Z| = 1 at
+/// n = 10 000 (≥ 10 000 tests/s); an SCM sweep of 100 nodes × 10⁶ samples × 100 settings
+/// (10¹⁰ node-draws, ≤ 80 ms).
+fn gpu_targets_bench(a: &BenchArgs, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
+    use ceteris::independence::{IndependenceTest, Null};
+    use ceteris::scm::{Intervention, Sweep};
+    let engines: Vec<Engine> = bench_engines(a)
+        .into_iter()
+        .filter(|e| e.kind() == ceteris::BackendKind::Gpu)
+        .collect();
+    let q = if a.quick { 10 } else { 1 };
+    let s = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let hsic_data = sem_data(10_000 / q, 4, 7);
+    let kci_data = sem_data(1000 / q, 16, 8);
+    let rcot_data = sem_data(10_000 / q, 16, 9);
+    let batch = z1_queries(16, 1000 / q);
+    let scm = random_linear_dag(100);
+    let samples = 1_000_000 / (q * q) as u64;
+    let settings: Vec<Vec<Intervention>> = (0..100)
+        .map(|i| vec![Intervention::atomic("n0", -3.0 + 6.0 * i as f64 / 99.0)])
+        .collect();
+    for engine in &engines {
+        let cases = [
+            (
+                format!("target/hsic-perm1000 n={}", hsic_data.n_rows()),
+                &hsic_data,
+                IndependenceTest::hsic().null(Null::Permutation(1000)),
+                vec![(s(&["v1"]), s(&["v3"]), vec![])],
+            ),
+            (
+                format!("target/kci-batch{} n={}", batch.len(), kci_data.n_rows()),
+                &kci_data,
+                IndependenceTest::kci(),
+                batch.clone(),
+            ),
+            (
+                format!("target/rcot-batch{} n={}", batch.len(), rcot_data.n_rows()),
+                &rcot_data,
+                IndependenceTest::rcot(),
+                batch.clone(),
+            ),
+        ];
+        for (name, data, test, queries) in &cases {
+            independence_row(a, rows, engine, name, data, test, queries);
+        }
+        let start = Instant::now();
+        let r = Sweep::new("n99", settings.clone())
+            .samples(samples)
+            .run(engine, &scm)?;
+        let secs = start.elapsed().as_secs_f64();
+        let name = format!("target/sweep100x{samples} m=100");
+        scm_row(a, rows, name, 100, 100, samples, secs, &r.backend);
+    }
+    Ok(())
 }
 
 struct Case {
@@ -1892,13 +1949,15 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
         "scm",
         "scm-large",
         "discovery",
+        "gpu-targets",
     ]
     .contains(&a.only.as_str())
     {
         return Err(Error::param(
             "only",
             format!(
-                "unknown capability `{}` (all, bootstrap, independence, scm, scm-large, discovery)",
+                "unknown capability `{}` (all, bootstrap, independence, scm, scm-large, \
+                 discovery, gpu-targets)",
                 a.only
             ),
         ));
@@ -1973,6 +2032,9 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
     }
     if (a.only == "all" && !a.quick) || a.only == "scm-large" {
         scm_large_bench(&a, &mut rows)?;
+    }
+    if a.only == "gpu-targets" {
+        gpu_targets_bench(&a, &mut rows)?;
     }
     if a.only == "all" || a.only == "discovery" {
         discovery_bench(&a, scale, &mut rows)?;
