@@ -83,6 +83,20 @@ pub(crate) struct Ran {
     pub fallback: Option<String>,
 }
 
+impl Ran {
+    /// The backend as results report it: with the fallback reason, if any, else with `gpu_note`
+    /// (what ran where) after a GPU backend.
+    pub fn label(&self, gpu_note: &str) -> String {
+        match &self.fallback {
+            Some(why) => format!("{} (fallback: {why})", self.backend),
+            None if !gpu_note.is_empty() && self.backend.starts_with("gpu") => {
+                format!("{} ({gpu_note})", self.backend)
+            }
+            None => self.backend.clone(),
+        }
+    }
+}
+
 impl Engine {
     /// The CPU backend.
     pub fn cpu() -> Engine {

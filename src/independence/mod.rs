@@ -520,6 +520,31 @@ impl IndependenceTest {
         }
     }
 
+    /// The result of query `(x, y, z)` with this test's name.
+    fn result(
+        &self,
+        (x, y, z): (&[&str], &[&str], &[&str]),
+        (statistic, p_value): (f64, f64),
+        n: usize,
+        null: String,
+        backend: String,
+        start: Instant,
+    ) -> TestResult {
+        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        TestResult {
+            test: self.name().into(),
+            statistic,
+            p_value,
+            n,
+            null,
+            backend,
+            seconds: start.elapsed().as_secs_f64(),
+            x: names(x),
+            y: names(y),
+            z: names(z),
+        }
+    }
+
     /// Tests X ⫫ Y (| Z when `z` is non-empty) on the named columns.
     pub fn run(
         &self,
@@ -662,33 +687,21 @@ impl IndependenceTest {
                 }
             }
         };
-        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-        Ok(TestResult {
-            test: self.name().into(),
-            statistic,
-            p_value,
-            n,
-            null: match (self.kind, self.null) {
-                (TestKind::Rcot | TestKind::Rcit, _) => format!("{:?}", self.approx).to_lowercase(),
-                (_, Null::Gamma) => "gamma".into(),
-                (_, Null::Permutation(p)) => format!("permutation:{p}"),
-                (_, Null::Spectral(d)) => format!("spectral:{d}"),
-            },
-            backend: match perm_backend {
-                Some(b) if b.starts_with("gpu") => {
-                    format!("{b} (permutations; factors on the CPU)")
-                }
-                Some(b) => b,
-                None if engine.kind() == crate::BackendKind::Gpu => {
-                    format!("{} (this test has no GPU path yet)", engine.cpu_name())
-                }
-                None => engine.cpu_name(),
-            },
-            seconds: start.elapsed().as_secs_f64(),
-            x: names(x),
-            y: names(y),
-            z: names(z),
-        })
+        let null = match (self.kind, self.null) {
+            (TestKind::Rcot | TestKind::Rcit, _) => format!("{:?}", self.approx).to_lowercase(),
+            (_, Null::Gamma) => "gamma".into(),
+            (_, Null::Permutation(p)) => format!("permutation:{p}"),
+            (_, Null::Spectral(d)) => format!("spectral:{d}"),
+        };
+        let backend = match perm_backend {
+            Some(b) if b.starts_with("gpu") => format!("{b} (permutations; factors on the CPU)"),
+            Some(b) => b,
+            None if engine.kind() == crate::BackendKind::Gpu => {
+                format!("{} (this test has no GPU path yet)", engine.cpu_name())
+            }
+            None => engine.cpu_name(),
+        };
+        Ok(self.result((x, y, z), (statistic, p_value), n, null, backend, start))
     }
 
     /// Validation shared by every test (before any computation).
@@ -864,24 +877,8 @@ impl IndependenceTest {
                 }
                 Ok((rs, ran)) => {
                     for (&q, &r) in group.iter().zip(&rs) {
-                        let (x, y, z) = queries[q];
-                        let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-                        out[q] = Some(fisherz::finish(r, n, depth).map(|(statistic, p_value)| {
-                            TestResult {
-                                test: self.name().into(),
-                                statistic,
-                                p_value,
-                                n,
-                                null: "normal".into(),
-                                backend: match &ran.fallback {
-                                    Some(why) => format!("{} (fallback: {why})", ran.backend),
-                                    None => ran.backend.clone(),
-                                },
-                                seconds: start.elapsed().as_secs_f64(),
-                                x: names(x),
-                                y: names(y),
-                                z: names(z),
-                            }
+                        out[q] = Some(fisherz::finish(r, n, depth).map(|sp| {
+                            self.result(queries[q], sp, n, "normal".into(), ran.label(""), start)
                         }));
                     }
                 }
@@ -1025,32 +1022,15 @@ impl IndependenceTest {
                 }
             }
             Ok((moments, ran)) => {
-                let backend = match (&ran.fallback, ran.backend.starts_with("gpu")) {
-                    (Some(why), _) => format!("{} (fallback: {why})", ran.backend),
-                    (None, true) => format!(
-                        "{} (features and moments; Z parts in f64 on the CPU)",
-                        ran.backend
-                    ),
-                    (None, false) => ran.backend.clone(),
-                };
+                let backend = ran.label("features and moments; Z parts in f64 on the CPU");
                 let finished: Vec<Result<(f64, f64)>> = moments
                     .into_par_iter()
                     .map(|m| rff::finish(n, &m?, self.approx))
                     .collect();
+                let null = format!("{:?}", self.approx).to_lowercase();
                 for (&q, r) in ok.iter().zip(finished) {
-                    let (x, y, z) = queries[q];
-                    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
-                    out[q] = Some(r.map(|(statistic, p_value)| TestResult {
-                        test: self.name().into(),
-                        statistic,
-                        p_value,
-                        n,
-                        null: format!("{:?}", self.approx).to_lowercase(),
-                        backend: backend.clone(),
-                        seconds: start.elapsed().as_secs_f64(),
-                        x: names(x),
-                        y: names(y),
-                        z: names(z),
+                    out[q] = Some(r.map(|sp| {
+                        self.result(queries[q], sp, n, null.clone(), backend.clone(), start)
                     }));
                 }
             }
@@ -1252,30 +1232,12 @@ impl IndependenceTest {
                 }
             }
             Ok((moments, ran)) => {
-                let backend = match (&ran.fallback, ran.backend.starts_with("gpu")) {
-                    (Some(why), _) => format!("{} (fallback: {why})", ran.backend),
-                    (None, true) => format!(
-                        "{} (products and moments; factors and eigenproblems in f64 on the CPU)",
-                        ran.backend
-                    ),
-                    (None, false) => ran.backend.clone(),
-                };
+                let backend =
+                    ran.label("products and moments; factors and eigenproblems in f64 on the CPU");
                 for (&q, m) in ok.iter().zip(moments) {
-                    let (x, y, z) = queries[q];
-                    let names = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
                     out[q] = Some(m.and_then(|m| {
-                        Ok(TestResult {
-                            test: self.name().into(),
-                            statistic: m.statistic,
-                            p_value: gamma_sf(m)?,
-                            n,
-                            null: "gamma".into(),
-                            backend: backend.clone(),
-                            seconds: start.elapsed().as_secs_f64(),
-                            x: names(x),
-                            y: names(y),
-                            z: names(z),
-                        })
+                        let sp = (m.statistic, gamma_sf(m)?);
+                        Ok(self.result(queries[q], sp, n, "gamma".into(), backend.clone(), start))
                     }));
                 }
             }

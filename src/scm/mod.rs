@@ -1268,10 +1268,7 @@ impl Scm {
         Ok(Effect {
             ace: d.mean,
             std_error: (d.variance / samples as f64).sqrt(),
-            backend: match ran.fallback {
-                Some(why) => format!("{} (fallback: {why})", ran.backend),
-                None => ran.backend,
-            },
+            backend: ran.label(""),
         })
     }
 }
@@ -1483,10 +1480,7 @@ impl Sweep {
         Ok(SweepResult {
             outcome: self.outcome.clone(),
             samples: self.samples,
-            backend: match ran.fallback {
-                Some(why) => format!("{} (fallback: {why})", ran.backend),
-                None => ran.backend,
-            },
+            backend: ran.label(""),
             seconds: start.elapsed().as_secs_f64(),
             points,
         })
