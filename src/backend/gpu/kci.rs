@@ -75,30 +75,18 @@ impl Pipelines {
                 entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
             ],
         });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("ceteris kci"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("kci"),
-            source: wgpu::ShaderSource::Wgsl(KCI.into()),
-        });
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pl),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
+        let [cross, affine, hadamard, finish] = super::compute_pipelines(
+            device,
+            "kci",
+            &layout,
+            KCI,
+            ["cross", "affine", "hadamard", "finish"],
+        );
         Pipelines {
-            cross: pipeline("cross"),
-            affine: pipeline("affine"),
-            hadamard: pipeline("hadamard"),
-            finish: pipeline("finish"),
+            cross,
+            affine,
+            hadamard,
+            finish,
             layout,
         }
     }

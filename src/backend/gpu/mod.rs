@@ -137,6 +137,35 @@ fn is_software(info: &wgpu::AdapterInfo) -> bool {
     info.device_type == wgpu::DeviceType::Cpu
 }
 
+/// Compute pipelines for the entry points of one WGSL source sharing one bind-group layout.
+fn compute_pipelines<const N: usize>(
+    device: &wgpu::Device,
+    label: &str,
+    layout: &wgpu::BindGroupLayout,
+    source: &str,
+    entries: [&str; N],
+) -> [wgpu::ComputePipeline; N] {
+    let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+        label: Some(label),
+        bind_group_layouts: &[Some(layout)],
+        immediate_size: 0,
+    });
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(label),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    entries.map(|entry| {
+        device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(entry),
+            layout: Some(&pl),
+            module: &module,
+            entry_point: Some(entry),
+            compilation_options: Default::default(),
+            cache: None,
+        })
+    })
+}
+
 fn gpu_err(kind: &'static str, e: impl std::fmt::Display) -> Error {
     Error::Gpu {
         kind,
@@ -226,26 +255,11 @@ impl GpuBackend {
             label: Some("ceteris resample"),
             entries: &entries,
         });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("ceteris resample"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
         let pipeline = |kernel: &str| {
             let file = if kernel == "kat" { "draws" } else { kernel };
             let src = shader_source(file).expect("known kernel");
-            let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-                label: Some(kernel),
-                source: wgpu::ShaderSource::Wgsl(src.into()),
-            });
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(kernel),
-                layout: Some(&pl),
-                module: &module,
-                entry_point: Some(kernel),
-                compilation_options: Default::default(),
-                cache: None,
-            })
+            let [p] = compute_pipelines(&device, kernel, &layout, &src, [kernel]);
+            p
         };
         let (sums, quantile, draws) = (pipeline("sums"), pipeline("quantile"), pipeline("draws"));
         let kat = pipeline("kat");
@@ -256,50 +270,16 @@ impl GpuBackend {
             label: Some("ceteris hsic"),
             entries: &hsic_entries,
         });
-        let hsic_pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("ceteris hsic"),
-            bind_group_layouts: &[Some(&hsic_layout)],
-            immediate_size: 0,
-        });
-        let hsic_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("hsic"),
-            source: wgpu::ShaderSource::Wgsl(HSIC.into()),
-        });
-        let hsic = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("hsic"),
-            layout: Some(&hsic_pl),
-            module: &hsic_module,
-            entry_point: Some("hsic_cross"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let pcor_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("pcor"),
-            source: wgpu::ShaderSource::Wgsl(PCOR.into()),
-        });
-        let pcor = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("pcor"),
-            layout: Some(&hsic_pl),
-            module: &pcor_module,
-            entry_point: Some("pcor"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        let sweep_module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("sweep"),
-            source: wgpu::ShaderSource::Wgsl(shader_source("sweep").expect("known kernel").into()),
-        });
-        let sweep_pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&hsic_pl),
-                module: &sweep_module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
-        let (sweep, sweep_values) = (sweep_pipeline("sweep"), sweep_pipeline("sweep_values"));
+        let [hsic] = compute_pipelines(&device, "hsic", &hsic_layout, HSIC, ["hsic_cross"]);
+        let [pcor] = compute_pipelines(&device, "pcor", &hsic_layout, PCOR, ["pcor"]);
+        let sweep_src = shader_source("sweep").expect("known kernel");
+        let [sweep, sweep_values] = compute_pipelines(
+            &device,
+            "sweep",
+            &hsic_layout,
+            &sweep_src,
+            ["sweep", "sweep_values"],
+        );
         let rff = rff::Pipelines::new(&device);
         let kci = kci::Pipelines::new(&device);
         if let Some(e) = pollster::block_on(scope.pop()) {

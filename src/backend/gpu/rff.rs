@@ -85,31 +85,19 @@ impl Pipelines {
             label: Some("ceteris rff"),
             entries: &entries,
         });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: Some("ceteris rff"),
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("rff"),
-            source: wgpu::ShaderSource::Wgsl(RFF.into()),
-        });
-        let pipeline = |entry: &str| {
-            device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-                label: Some(entry),
-                layout: Some(&pl),
-                module: &module,
-                entry_point: Some(entry),
-                compilation_options: Default::default(),
-                cache: None,
-            })
-        };
+        let [feat_moment, reduce, feat_std, proj, cov] = super::compute_pipelines(
+            device,
+            "rff",
+            &layout,
+            RFF,
+            ["feat_moment", "reduce", "feat_std", "proj", "cov"],
+        );
         Pipelines {
-            feat_moment: pipeline("feat_moment"),
-            reduce: pipeline("reduce"),
-            feat_std: pipeline("feat_std"),
-            proj: pipeline("proj"),
-            cov: pipeline("cov"),
+            feat_moment,
+            reduce,
+            feat_std,
+            proj,
+            cov,
             layout,
         }
     }
