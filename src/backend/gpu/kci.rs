@@ -651,31 +651,7 @@ impl GpuBackend {
             mapped_at_creation: false,
         });
         enc.copy_buffer_to_buffer(out, 4 * from as u64, &staging, 0, bytes);
-        self.queue.submit([enc.finish()]);
-        if let Some(e) = pollster::block_on(val.pop()) {
-            return Err(gpu_err("validation", e));
-        }
-        if let Some(e) = pollster::block_on(oom.pop()) {
-            return Err(gpu_err("out-of-memory", e));
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| gpu_err("device-lost", e))?;
-        self.check_lost()?;
-        rx.recv()
-            .map_err(|e| gpu_err("map", e))?
-            .map_err(|e| gpu_err("map", e))?;
-        let v = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| gpu_err("map", e))?;
-            bytemuck::cast_slice::<u8, f32>(&view)[..words].to_vec()
-        };
-        staging.unmap();
-        Ok(v)
+        let v = self.submit_and_read(enc, (oom, val), &staging, words)?;
+        Ok(v.into_iter().map(f32::from_bits).collect())
     }
 }

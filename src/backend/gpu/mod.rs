@@ -528,6 +528,19 @@ impl GpuBackend {
             pass.dispatch_workgroups(groups.0, groups.1, 1);
         }
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
+        self.submit_and_read(enc, (oom, val), &staging, out_words)
+    }
+
+    /// Submits `enc`, turns what the error scopes `(out-of-memory, validation)` caught into
+    /// [`Error::Gpu`], waits for the device and returns the first `words` 32-bit words of
+    /// `staging` (which `enc` fills).
+    fn submit_and_read(
+        &self,
+        enc: wgpu::CommandEncoder,
+        (oom, val): (wgpu::ErrorScopeGuard, wgpu::ErrorScopeGuard),
+        staging: &wgpu::Buffer,
+        words: usize,
+    ) -> Result<Vec<u32>> {
         self.queue.submit([enc.finish()]);
         if let Some(e) = pollster::block_on(val.pop()) {
             return Err(gpu_err("validation", e));
@@ -546,14 +559,14 @@ impl GpuBackend {
         rx.recv()
             .map_err(|e| gpu_err("map", e))?
             .map_err(|e| gpu_err("map", e))?;
-        let words = {
+        let out = {
             let view = staging
                 .get_mapped_range(..)
                 .map_err(|e| gpu_err("map", e))?;
-            bytemuck::cast_slice::<u8, u32>(&view)[..out_words].to_vec()
+            bytemuck::cast_slice::<u8, u32>(&view)[..words].to_vec()
         };
         staging.unmap();
-        Ok(words)
+        Ok(out)
     }
 
     /// Replicate batches: at most `per_batch` replicates and `MAX_DISPATCH` per dispatch.

@@ -289,31 +289,11 @@ impl GpuBackend {
             offset += 4 * tw as u64;
             keep.push(tot);
         }
-        self.queue.submit([enc.finish()]);
-        if let Some(e) = pollster::block_on(val.pop()) {
-            return Err(gpu_err("validation", e));
-        }
-        if let Some(e) = pollster::block_on(oom.pop()) {
-            return Err(gpu_err("out-of-memory", e));
-        }
-        let (tx, rx) = std::sync::mpsc::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |r| {
-            let _ = tx.send(r);
-        });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| gpu_err("device-lost", e))?;
-        self.check_lost()?;
-        rx.recv()
-            .map_err(|e| gpu_err("map", e))?
-            .map_err(|e| gpu_err("map", e))?;
-        let all: Vec<f32> = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| gpu_err("map", e))?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
-        };
-        staging.unmap();
+        let all: Vec<f32> = self
+            .submit_and_read(enc, (oom, val), &staging, (staging_bytes / 4) as usize)?
+            .into_iter()
+            .map(f32::from_bits)
+            .collect();
         drop(keep);
         let mut at = 0;
         Ok(tot_words
