@@ -981,19 +981,9 @@ impl IndependenceTest {
             match p {
                 Err(e) => out[q] = Some(Err(e)),
                 Ok(RffPrepared { x, y, z }) => {
-                    let mut index = |(key, set): (String, crate::backend::RffSet)| {
-                        *set_at.entry(key).or_insert_with(|| {
-                            sets.push(set);
-                            sets.len() - 1
-                        })
-                    };
-                    let (xi, yi) = (index(x), index(y));
-                    let zi = z.map(|(key, part)| {
-                        *z_at.entry(key).or_insert_with(|| {
-                            zparts.push(part);
-                            zparts.len() - 1
-                        })
-                    });
+                    let xi = intern(&mut set_at, &mut sets, x.0, x.1);
+                    let yi = intern(&mut set_at, &mut sets, y.0, y.1);
+                    let zi = z.map(|(key, part)| intern(&mut z_at, &mut zparts, key, part));
                     tests.push(crate::backend::RffTest {
                         x: xi,
                         y: yi,
@@ -1190,19 +1180,9 @@ impl IndependenceTest {
             match p {
                 Err(e) => out[q] = Some(Err(e)),
                 Ok(KciPrepared { x, y, z }) => {
-                    let mut index = |(key, m): (String, Arc<Mat<f64>>)| {
-                        *f_at.entry(key.clone()).or_insert_with(|| {
-                            factors.push((key, m));
-                            factors.len() - 1
-                        })
-                    };
-                    let (xi, yi) = (index(x), index(y));
-                    let zi = z.map(|(key, part)| {
-                        *z_at.entry(key).or_insert_with(|| {
-                            zparts.push(part);
-                            zparts.len() - 1
-                        })
-                    });
+                    let xi = intern(&mut f_at, &mut factors, x.0.clone(), x);
+                    let yi = intern(&mut f_at, &mut factors, y.0.clone(), y);
+                    let zi = z.map(|(key, part)| intern(&mut z_at, &mut zparts, key, part));
                     tests.push(crate::backend::KciTest {
                         x: xi,
                         y: yi,
@@ -1369,6 +1349,14 @@ impl Cache {
     fn factor(&self, key: &str, build: impl FnOnce() -> Mat<f64>) -> Arc<Mat<f64>> {
         self.get(key, || Ok(build())).expect("infallible build")
     }
+}
+
+/// The index of `key`'s item in `items`, pushing `item` the first time `key` is seen.
+fn intern<T>(at: &mut HashMap<String, usize>, items: &mut Vec<T>, key: String, item: T) -> usize {
+    *at.entry(key).or_insert_with(|| {
+        items.push(item);
+        items.len() - 1
+    })
 }
 
 /// The value under `key`, built (outside the lock) and stored when absent.
