@@ -392,18 +392,20 @@ fn fisher_z_partial_correlations_on_device_match_cpu() {
     }
 }
 
-#[test]
-fn pc_fisher_z_on_device_gives_the_cpu_graph() {
-    // The same graph on both backends, except where a decision is within the GPU tolerance
-    // (1e-4) of alpha, which the result lists.
+/// PC-stable with `test` on every reference case of causal-learn kind `kind` (no domain), on the
+/// CPU and on the device: the same graph and test count unless a decision is within the GPU
+/// tolerance of alpha, which the result lists. Returns how many graphs were compared.
+fn pc_on_device_matches_cpu(
+    gpu: &Engine,
+    kind: &str,
+    test: ceteris::independence::IndependenceTest,
+) -> usize {
     use ceteris::discovery::Pc;
-    use ceteris::independence::IndependenceTest;
-    let Some(gpu) = common::gpu() else { return };
     let doc: serde_json::Value =
         serde_json::from_str(include_str!("reference/discovery_reference.json")).unwrap();
     let mut compared = 0;
     for case in doc["cases"].as_array().unwrap() {
-        if case["test"] != "fisherz" || !case["domain"].is_null() {
+        if case["test"] != kind || !case["domain"].is_null() {
             continue;
         }
         let mut d = Dataset::new();
@@ -416,15 +418,28 @@ fn pc_fisher_z_on_device_gives_the_cpu_graph() {
                 .collect();
             d.push_column(&format!("X{}", j + 1), v).unwrap();
         }
-        let pc = Pc::new(IndependenceTest::fisher_z());
+        let pc = Pc::new(test.clone());
         let c = pc.run(&Engine::cpu(), &d, &[]).unwrap();
         let g = pc.run(gpu, &d, &[]).unwrap();
         assert!(g.backend.starts_with("gpu"), "{}", g.backend);
         if g.borderline.is_empty() {
+            assert_eq!(c.tests_run, g.tests_run, "{}", case["name"]);
             assert_eq!(c.marks(), g.marks(), "{}", case["name"]);
             compared += 1;
         }
     }
+    compared
+}
+
+#[test]
+fn pc_fisher_z_on_device_gives_the_cpu_graph() {
+    // GPU Fisher-z tolerance: 1e-4
+    let Some(gpu) = common::gpu() else { return };
+    let compared = pc_on_device_matches_cpu(
+        gpu,
+        "fisherz",
+        ceteris::independence::IndependenceTest::fisher_z(),
+    );
     assert!(compared >= 10, "{compared}");
 }
 
@@ -974,38 +989,11 @@ fn rcot_chunked_on_device_gives_the_same_numbers() {
 
 #[test]
 fn pc_rcot_on_device_gives_the_cpu_graph() {
-    // PC-stable with RCoT: each level is one device job; the same graph as on the CPU unless a
-    // decision is within the GPU tolerance (2e-3) of alpha, which the result lists.
-    use ceteris::discovery::Pc;
-    use ceteris::independence::IndependenceTest;
+    // PC-stable with RCoT on the KCI reference data: each level is one device job (GPU RCoT
+    // tolerance 2e-3)
     let Some(gpu) = common::gpu() else { return };
-    let doc: serde_json::Value =
-        serde_json::from_str(include_str!("reference/discovery_reference.json")).unwrap();
-    let mut compared = 0;
-    for case in doc["cases"].as_array().unwrap() {
-        if case["test"] != "kci" || !case["domain"].is_null() {
-            continue;
-        }
-        let mut d = Dataset::new();
-        for (j, c) in case["data"].as_array().unwrap().iter().enumerate() {
-            let v = c
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_f64().unwrap())
-                .collect();
-            d.push_column(&format!("X{}", j + 1), v).unwrap();
-        }
-        let pc = Pc::new(IndependenceTest::rcot());
-        let c = pc.run(&Engine::cpu(), &d, &[]).unwrap();
-        let g = pc.run(gpu, &d, &[]).unwrap();
-        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
-        if g.borderline.is_empty() {
-            assert_eq!(c.tests_run, g.tests_run, "{}", case["name"]);
-            assert_eq!(c.marks(), g.marks(), "{}", case["name"]);
-            compared += 1;
-        }
-    }
+    let compared =
+        pc_on_device_matches_cpu(gpu, "kci", ceteris::independence::IndependenceTest::rcot());
     eprintln!("{compared} graphs compared");
     assert!(compared >= 1, "{compared}");
 }
