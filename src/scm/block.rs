@@ -7,7 +7,9 @@
 //! within a few units in the last place of the library functions. The arithmetic is plain
 //! multiplies and adds (never fused), so a sample has the same bits whichever instruction set,
 //! block position or thread computed it. Under the `avx2,fma` target features (detected at run
-//! time) the same code is compiled for 256-bit vectors.
+//! time) the same code is compiled for 256-bit vectors, and the linear predictors sum sixteen
+//! lanes at a time in registers with AVX2 intrinsics (the same multiplies and adds in the same
+//! order: the same bits).
 
 use super::{CTerm, Noise, Scm};
 use crate::rng::{open_unit, Stream};
@@ -15,7 +17,12 @@ use crate::rng::{open_unit, Stream};
 /// Samples per block evaluation (a multiple of 8, the Philox lane count).
 pub(crate) const LANES: usize = 256;
 
-/// Scratch of one block: node columns (`m × LANES`, column-major) and the noise words.
+/// Lanes accumulated together in registers; a block's length is rounded up to a multiple (the
+/// lanes past it are computed and ignored).
+const GROUP: usize = 16;
+
+/// Scratch of one block: node columns (`m × LANES`, column-major), the noise words and the noise
+/// columns (a shared pair's two, or one node's).
 pub(crate) struct Block {
     pub cols: Vec<f64>,
     words: [[u32; LANES]; 4],
@@ -136,7 +143,7 @@ impl Scm {
                 };
             }
         }
-        self.draw_block_body(plan, needed, stream, first, len, setting, blk)
+        self.draw_block_body::<false>(plan, needed, stream, first, len, setting, blk)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -152,12 +159,14 @@ impl Scm {
         setting: u32,
         blk: &mut Block,
     ) {
-        self.draw_block_body(plan, needed, stream, first, len, setting, blk)
+        self.draw_block_body::<true>(plan, needed, stream, first, len, setting, blk)
     }
 
+    /// The sampler; `AVX2` (true only inside [`Scm::draw_block_avx2`]) takes the intrinsics
+    /// path of the predictor sums, which gives the same bits.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    fn draw_block_body(
+    fn draw_block_body<const AVX2: bool>(
         &self,
         plan: &[(Option<f64>, f64)],
         needed: &[bool],
@@ -169,6 +178,7 @@ impl Scm {
     ) {
         let m = self.nodes.len();
         let (quads, nb) = noise_blocks(m);
+        let wide = len.div_ceil(GROUP) * GROUP;
         let is_normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
         let Block { cols, words, g } = blk;
         let mut have = None; // the block whose words are in `words`
@@ -179,7 +189,7 @@ impl Scm {
             if pair == 0 {
                 for j in 2 * q..(2 * q + 2).min(m) {
                     if let (true, Some(v)) = (needed[j], plan[j].0) {
-                        cols[j * LANES..j * LANES + len].fill(v);
+                        cols[j * LANES..j * LANES + wide].fill(v);
                     }
                 }
                 continue;
@@ -193,17 +203,17 @@ impl Scm {
                     block,
                     first,
                     [
-                        &mut w0[..len],
-                        &mut w1[..len],
-                        &mut w2[..len],
-                        &mut w3[..len],
+                        &mut w0[..wide],
+                        &mut w1[..wide],
+                        &mut w2[..wide],
+                        &mut w3[..wide],
                     ],
                 );
             }
             if shared {
                 let [g0, g1] = g;
                 let o = 2 * (q % 2);
-                for i in 0..len {
+                for i in 0..wide {
                     (g0[i], g1[i]) = box_muller(words[o][i], words[o + 1][i]);
                 }
             }
@@ -212,54 +222,101 @@ impl Scm {
                     continue;
                 }
                 let (done, rest) = cols.split_at_mut(j * LANES);
-                let col = &mut rest[..len];
-                if let Some(v) = plan[j].0 {
+                let col = &mut rest[..wide];
+                let (set, shift) = plan[j];
+                if let Some(v) = set {
                     col.fill(v);
                     continue;
                 }
-                self.eta_block(j, done, col);
                 let own = 2 * (j % 2);
-                let shift = plan[j].1;
-                match &self.nodes[j].noise {
+                let (w0, w1) = (&words[own][..wide], &words[own + 1][..wide]);
+                // the noise column (for a shared pair, already in g[j mod 2]), and its scale
+                let scale = match &self.nodes[j].noise {
                     None => {
-                        for (v, &w) in col.iter_mut().zip(&words[own][..len]) {
+                        self.predictor::<AVX2, false>(j, done, col, &[], 0.0, 0.0);
+                        self.terms_block(j, done, col);
+                        for (v, &w) in col.iter_mut().zip(w0) {
                             *v = (open_unit(w) < 1.0 / (1.0 + (-*v).exp())) as u8 as f64 + shift;
                         }
+                        continue;
                     }
                     Some(Noise::Normal { scale }) => {
-                        if shared {
-                            for (v, &z) in col.iter_mut().zip(&g[j % 2][..len]) {
-                                *v = *v + scale * z + shift;
-                            }
-                        } else {
-                            let (w0, w1) = (&words[own][..len], &words[own + 1][..len]);
-                            for ((v, &a), &b) in col.iter_mut().zip(w0).zip(w1) {
-                                *v = *v + scale * box_muller(a, b).0 + shift;
+                        if !shared {
+                            for ((z, &a), &b) in g[j % 2].iter_mut().zip(w0).zip(w1) {
+                                *z = box_muller(a, b).0;
                             }
                         }
+                        *scale
                     }
-                    Some(noise) => {
-                        for (v, &w) in col.iter_mut().zip(&words[own][..len]) {
-                            *v = *v + noise.draw(w) + shift;
+                    Some(law) => {
+                        for (z, &w) in g[j % 2].iter_mut().zip(w0) {
+                            *z = law.draw(w);
                         }
+                        1.0
+                    }
+                };
+                let z = &g[j % 2][..wide];
+                if self.terms[j].is_empty() {
+                    self.predictor::<AVX2, true>(j, done, col, z, scale, shift);
+                } else {
+                    self.predictor::<AVX2, false>(j, done, col, z, 0.0, 0.0);
+                    self.terms_block(j, done, col);
+                    for (v, &z) in col.iter_mut().zip(z) {
+                        *v = *v + scale * z + shift;
                     }
                 }
             }
         }
     }
 
-    /// The predictor of node `j` over the block: `intercept + Σ c · parent + Σ terms`, parents
-    /// read from `done` (the columns before `j`, column-major with stride [`LANES`]).
+    /// Node `j`'s linear predictor over the block, `intercept + Σ c · parent` (parents in order,
+    /// read from `done`: the columns before `j`, column-major with stride [`LANES`]), then, under
+    /// `NOISE`, `+ scale · z + shift`. [`GROUP`] lanes at a time, accumulated in registers.
     #[inline(always)]
-    fn eta_block(&self, j: usize, done: &[f64], col: &mut [f64]) {
-        let len = col.len();
-        col.fill(self.nodes[j].intercept);
-        for &(p, c) in &self.coef[j] {
-            let x = &done[p * LANES..p * LANES + len];
-            for (v, &xv) in col.iter_mut().zip(x) {
-                *v += c * xv;
+    fn predictor<const AVX2: bool, const NOISE: bool>(
+        &self,
+        j: usize,
+        done: &[f64],
+        col: &mut [f64],
+        z: &[f64],
+        scale: f64,
+        shift: f64,
+    ) {
+        let (b, coef) = (self.nodes[j].intercept, &self.coef[j][..]);
+        assert!(col.len() % GROUP == 0 && (!NOISE || z.len() == col.len()));
+        assert!(coef
+            .iter()
+            .all(|&(p, _)| p * LANES + col.len() <= done.len()));
+        #[cfg(target_arch = "x86_64")]
+        if AVX2 {
+            // SAFETY: AVX2 is present (`AVX2` is true only under `draw_block_avx2`), and the
+            // asserts above bound every read and write.
+            unsafe { avx2::predictor::<NOISE>(b, coef, done, col, z, scale, shift) };
+            return;
+        }
+        for (g, out) in col.chunks_exact_mut(GROUP).enumerate() {
+            let mut acc = [b; GROUP];
+            for &(p, c) in coef {
+                let x = &done[p * LANES + g * GROUP..][..GROUP];
+                for (a, &x) in acc.iter_mut().zip(x) {
+                    *a += c * x;
+                }
+            }
+            if NOISE {
+                let z = &z[g * GROUP..][..GROUP];
+                for ((o, a), &z) in out.iter_mut().zip(acc).zip(z) {
+                    *o = a + scale * z + shift;
+                }
+            } else {
+                out.copy_from_slice(&acc);
             }
         }
+    }
+
+    /// Adds node `j`'s nonlinear terms to `col` (parents read from `done`).
+    #[inline(always)]
+    fn terms_block(&self, j: usize, done: &[f64], col: &mut [f64]) {
+        let len = col.len();
         for t in &self.terms[j] {
             match t {
                 CTerm::Unary(f, p, w, a, b) => {
@@ -273,6 +330,49 @@ impl Scm {
                         *v += w * ps.iter().map(|&p| done[p * LANES + i]).product::<f64>();
                     }
                 }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::{GROUP, LANES};
+    use std::arch::x86_64::*;
+
+    /// [`super::Scm::predictor`] with four 4-lane accumulators per group: separate multiplies
+    /// and adds in the same order, so the same bits as the portable loop.
+    ///
+    /// # Safety
+    /// AVX2 must be present; `col.len()` is a multiple of [`GROUP`], `z` (under `NOISE`) is as
+    /// long as `col`, and every parent column `p · LANES .. p · LANES + col.len()` lies in `done`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn predictor<const NOISE: bool>(
+        b: f64,
+        coef: &[(usize, f64)],
+        done: &[f64],
+        col: &mut [f64],
+        z: &[f64],
+        scale: f64,
+        shift: f64,
+    ) {
+        let (vs, vh) = (_mm256_set1_pd(scale), _mm256_set1_pd(shift));
+        for g in (0..col.len()).step_by(GROUP) {
+            let mut acc = [_mm256_set1_pd(b); 4];
+            for &(p, c) in coef {
+                let (x, c) = (done.as_ptr().add(p * LANES + g), _mm256_set1_pd(c));
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = _mm256_add_pd(*a, _mm256_mul_pd(c, _mm256_loadu_pd(x.add(4 * k))));
+                }
+            }
+            for (k, a) in acc.into_iter().enumerate() {
+                let a = if NOISE {
+                    let zk = _mm256_loadu_pd(z.as_ptr().add(g + 4 * k));
+                    _mm256_add_pd(_mm256_add_pd(a, _mm256_mul_pd(vs, zk)), vh)
+                } else {
+                    a
+                };
+                _mm256_storeu_pd(col.as_mut_ptr().add(g + 4 * k), a);
             }
         }
     }
@@ -309,7 +409,7 @@ mod tests {
         let (mut a, mut b) = (Block::new(5), Block::new(5));
         for (first, len) in [(0, LANES), (1000, 37)] {
             m.draw_block(&plan, &needed, &stream, first, len, 3, &mut a);
-            m.draw_block_body(&plan, &needed, &stream, first, len, 3, &mut b);
+            m.draw_block_body::<false>(&plan, &needed, &stream, first, len, 3, &mut b);
             for j in 0..5 {
                 let (x, y) = (a.col(j, len), b.col(j, len));
                 assert!(
