@@ -187,6 +187,24 @@ impl<'a> Gen<'a> {
                 }
                 // aligned runs of eight blocks (32 positions) inside the stratum
                 let avail = (offsets[self.stratum + 1] - t).min((units.len() - i) as u32);
+                if t & 3 == 0 && avail >= 64 {
+                    // runs of sixteen blocks (64 positions), Philox and Lemire in AVX2
+                    let out: &mut [u32; 64] =
+                        (&mut units[i..i + 64]).try_into().expect("64 positions");
+                    let fast = self.plan.stream.lemire64(
+                        self.rep,
+                        t >> 2,
+                        self.size,
+                        self.thr,
+                        self.s0,
+                        out,
+                    );
+                    if fast.is_some() {
+                        i += 64;
+                        self.t = t + 64;
+                        continue;
+                    }
+                }
                 if t & 3 == 0 && avail >= 32 {
                     for _ in 0..avail / 32 {
                         let t = self.t;

@@ -15,8 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Draws generated ahead of the gathers (keeps many cache misses in flight).
 const BUF: usize = 1024;
 
-/// How many draws ahead the CPU gathers prefetch.
-const PREFETCH: usize = 64;
+/// Draws generated (and their rows prefetched) one step ahead of their gathers.
+const AHEAD: usize = 128;
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
@@ -32,47 +32,86 @@ fn prefetch(features: &[f64], at: usize) {
     }
 }
 
-/// `acc[j] += Σ_u features[u·k + j]` over the drawn units, unrolled for small `k`.
-fn accumulate(features: &[f64], k: usize, units: &[u32], acc: &mut [f64]) {
-    fn fixed<const K: usize>(features: &[f64], units: &[u32], acc: &mut [f64]) {
-        // two accumulators, so a stalled gather does not serialise the adds behind it
-        let mut a = [[0.0f64; K]; 2];
-        // prefetch the rows PREFETCH draws ahead: the gathers are latency-bound
-        #[cfg(target_arch = "x86_64")]
-        for &u in units.iter().take(PREFETCH) {
-            prefetch(features, u as usize * K);
-        }
-        for (i, &u) in units.iter().enumerate() {
-            #[cfg(target_arch = "x86_64")]
-            if let Some(&ahead) = units.get(i + PREFETCH) {
-                prefetch(features, ahead as usize * K);
-            }
-            let row: &[f64; K] = features[u as usize * K..u as usize * K + K]
+/// `acc[j] += Σ_u features[u·k + j]` over the next `draws` units of `gen` (an index scheme).
+///
+/// The gathers are latency-bound, so the draws come in chunks of [`AHEAD`]: chunk `c + 1` is
+/// drawn and its rows prefetched before chunk `c` is summed. Two accumulators (even and odd
+/// draws) are flushed into `acc` every [`BUF`] draws; the sums do not depend on the chunking.
+fn gather_sums(features: &[f64], k: usize, gen: &mut Gen, draws: usize, acc: &mut [f64]) {
+    fn fixed<const K: usize>(features: &[f64], gen: &mut Gen, draws: usize, acc: &mut [f64]) {
+        let row = |u: u32| -> &[f64; K] {
+            features[u as usize * K..u as usize * K + K]
                 .try_into()
-                .expect("row of K features");
-            let lane = &mut a[i & 1];
-            for j in 0..K {
-                lane[j] += row[j];
+                .expect("row of K features")
+        };
+        let fetch = |units: &[u32]| {
+            #[cfg(target_arch = "x86_64")]
+            for &u in units {
+                prefetch(features, u as usize * K);
             }
+            let _ = units;
+        };
+        let (mut a0, mut a1) = ([0.0f64; K], [0.0f64; K]);
+        let mut bufs = [[0u32; AHEAD]; 2];
+        let chunks = draws.div_ceil(AHEAD);
+        let len_of = |c: usize| AHEAD.min(draws - c * AHEAD);
+        if chunks > 0 {
+            gen.fill_units(&mut bufs[0][..len_of(0)]);
+            fetch(&bufs[0][..len_of(0)]);
         }
-        for j in 0..K {
-            acc[j] += a[0][j] + a[1][j];
+        for c in 0..chunks {
+            let [b0, b1] = &mut bufs;
+            let (cur, next) = if c % 2 == 0 { (b0, b1) } else { (b1, b0) };
+            if c + 1 < chunks {
+                let n = len_of(c + 1);
+                gen.fill_units(&mut next[..n]);
+                fetch(&next[..n]);
+            }
+            let units = &cur[..len_of(c)];
+            let pairs = units.chunks_exact(2);
+            let last = pairs.remainder();
+            for pair in pairs {
+                let (r0, r1) = (row(pair[0]), row(pair[1]));
+                for j in 0..K {
+                    a0[j] += r0[j];
+                    a1[j] += r1[j];
+                }
+            }
+            if let [u] = *last {
+                let r = row(u);
+                for j in 0..K {
+                    a0[j] += r[j];
+                }
+            }
+            if ((c + 1) * AHEAD) % BUF == 0 || c + 1 == chunks {
+                for j in 0..K {
+                    acc[j] += a0[j] + a1[j];
+                }
+                (a0, a1) = ([0.0; K], [0.0; K]);
+            }
         }
     }
     match k {
-        1 => fixed::<1>(features, units, acc),
-        2 => fixed::<2>(features, units, acc),
-        3 => fixed::<3>(features, units, acc),
-        4 => fixed::<4>(features, units, acc),
-        5 => fixed::<5>(features, units, acc),
-        6 => fixed::<6>(features, units, acc),
-        7 => fixed::<7>(features, units, acc),
+        1 => fixed::<1>(features, gen, draws, acc),
+        2 => fixed::<2>(features, gen, draws, acc),
+        3 => fixed::<3>(features, gen, draws, acc),
+        4 => fixed::<4>(features, gen, draws, acc),
+        5 => fixed::<5>(features, gen, draws, acc),
+        6 => fixed::<6>(features, gen, draws, acc),
+        7 => fixed::<7>(features, gen, draws, acc),
         _ => {
-            for &u in units {
-                let row = &features[u as usize * k..(u as usize + 1) * k];
-                for (a, &f) in acc.iter_mut().zip(row) {
-                    *a += f;
+            let mut buf = [0u32; BUF];
+            let mut t = 0;
+            while t < draws {
+                let m = BUF.min(draws - t);
+                gen.fill_units(&mut buf[..m]);
+                for &u in &buf[..m] {
+                    let row = &features[u as usize * k..(u as usize + 1) * k];
+                    for (a, &f) in acc.iter_mut().zip(row) {
+                        *a += f;
+                    }
                 }
+                t += m;
             }
         }
     }
@@ -139,14 +178,7 @@ impl Kernels for CpuBackend {
                         acc[k] = weight;
                     }
                 } else {
-                    let mut buf = [0u32; BUF];
-                    let mut t = 0;
-                    while t < draws {
-                        let m = BUF.min((draws - t) as usize);
-                        gen.fill_units(&mut buf[..m]);
-                        accumulate(job.features, k, &buf[..m], &mut acc[..k]);
-                        t += m as u32;
-                    }
+                    gather_sums(job.features, k, &mut gen, draws as usize, &mut acc[..k]);
                     if job.implicit_count {
                         acc[k] = draws as f64;
                     }
