@@ -332,7 +332,7 @@ struct BenchArgs {
     quick: bool,
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
-    /// Backends to run: all (the CPU and every GPU adapter found), cpu or gpu.
+    /// Backends to run: all (the CPU and the GPU engine, when an adapter is found), cpu or gpu.
     #[arg(long, default_value = "all")]
     backend: String,
     /// Capabilities to run: all, bootstrap, independence, scm, scm-large (1000 × 100 000 sweep,

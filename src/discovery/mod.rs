@@ -408,8 +408,8 @@ impl Pc {
     /// Tolerance around alpha within which a test is reported as borderline. The default is the
     /// test's documented p-value agreement with causal-learn: 1e-4 for the kernel tests, 1e-9
     /// for Fisher-z on the CPU (a closed form in f64) and 1e-4 for Fisher-z on a GPU engine
-    /// (partial correlations in f32); 2e-3 for RCoT/RCIT on a GPU engine (their documented
-    /// CPU–GPU agreement of conditional p-values).
+    /// (partial correlations in f32); 1e-3 for KCI and HSIC and 2e-3 for RCoT/RCIT on a GPU
+    /// engine (their documented CPU–GPU agreement of p-values).
     pub fn borderline(mut self, tol: f64) -> Self {
         self.borderline = Some(tol);
         self
@@ -419,6 +419,7 @@ impl Pc {
         self.borderline.unwrap_or(match self.test.kind() {
             TestKind::FisherZ if !gpu => 1e-9,
             TestKind::Rcot | TestKind::Rcit if gpu => 2e-3,
+            TestKind::Kci | TestKind::Hsic if gpu => 1e-3,
             _ => 1e-4,
         })
     }
