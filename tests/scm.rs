@@ -1450,3 +1450,200 @@ fn effect_is_the_mean_of_the_paired_differences() {
     assert!((e.std_error - sz / (n as f64).sqrt()).abs() < 1e-12);
     within(e.ace, 1.0, e.std_error, "ACE");
 }
+
+/// `Sweep::nodes`: every further node's summaries match the closed form within 5 standard
+/// errors, come from the same samples as the outcome (bit for bit what a sweep of that node
+/// alone gives), and leave the outcome's summaries unchanged; bad requests are named.
+#[test]
+fn further_nodes_are_summarised_from_the_same_samples() {
+    let m = Scm::from_json(MODEL).unwrap();
+    let sets = vec![
+        vec![Intervention::atomic("X", 1.0)],
+        vec![Intervention::shift("X", 1.0)],
+        vec![],
+    ];
+    let sweep = |outcome: &str, nodes: &[&str]| {
+        Sweep::new(outcome, sets.clone())
+            .nodes(nodes)
+            .samples(20_000)
+            .quantiles(&[0.5])
+            .seed(5)
+            .run(&Engine::cpu(), &m)
+            .unwrap()
+    };
+    let both = sweep("Y", &["X", "Z"]);
+    let alone = sweep("Y", &[]);
+    let xs = sweep("X", &[]);
+    for (s, set) in sets.iter().enumerate() {
+        let p = &both.points[s];
+        assert_eq!(p.mean.to_bits(), alone.points[s].mean.to_bits());
+        assert_eq!(p.variance.to_bits(), alone.points[s].variance.to_bits());
+        assert!(alone.points[s].nodes.is_empty());
+        let x = &p.nodes["X"];
+        assert_eq!(x.mean.to_bits(), xs.points[s].mean.to_bits(), "setting {s}");
+        assert_eq!(x.quantiles["0.5"], xs.points[s].quantiles["0.5"]);
+        for name in ["X", "Z"] {
+            let e = m.exact(set, name).unwrap();
+            let q = &p.nodes[name];
+            within(q.mean, e.mean, q.std_error.max(1e-12), name);
+            if e.variance > 0.0 {
+                let se_var = e.variance * (2.0f64 / (20_000.0 - 1.0)).sqrt();
+                within(q.variance, e.variance, se_var, name);
+            } else {
+                assert_eq!(q.variance, 0.0, "{name} is set");
+            }
+        }
+    }
+    // JSON: `nodes` only when asked for
+    let j = serde_json::to_value(&both).unwrap();
+    assert!(j["points"][0]["nodes"]["Z"]["mean"].is_number());
+    let j = serde_json::to_value(&alone).unwrap();
+    assert!(j["points"][0].get("nodes").is_none());
+    // bad requests
+    let bad = |nodes: &[&str]| {
+        Sweep::new("Y", sets.clone())
+            .nodes(nodes)
+            .run(&Engine::cpu(), &m)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(bad(&["W"]).contains("W"), "{}", bad(&["W"]));
+    assert!(bad(&["Y"]).contains("twice"), "{}", bad(&["Y"]));
+    assert!(bad(&["Z", "Z"]).contains("twice"));
+
+    // the CLI: --nodes in JSON (sampled and exact) and CSV
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-nodes-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let run = |extra: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args([
+                "sweep",
+                "--model",
+                model.to_str().unwrap(),
+                "--outcome",
+                "Y",
+            ])
+            .args(["--do", "X=0,1", "--nodes", "Z,X", "--samples", "5000"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let j: serde_json::Value = serde_json::from_str(&run(&["--backend", "cpu"])).unwrap();
+    let z = &j["points"][1]["nodes"]["Z"];
+    assert!(z["mean"].as_f64().unwrap().abs() < 5.0 * z["std_error"].as_f64().unwrap());
+    assert_eq!(j["points"][1]["nodes"]["X"]["mean"], 1.0);
+    let j: serde_json::Value = serde_json::from_str(&run(&["--exact"])).unwrap();
+    assert_eq!(j["points"][1]["nodes"]["Z"]["variance"], 1.0);
+    let csv = run(&["--backend", "cpu", "--format", "csv", "--quantiles", "0.5"]);
+    let header = csv.lines().next().unwrap();
+    assert_eq!(
+        header,
+        "X,mean,variance,std_error,q0.5,Z_mean,Z_variance,Z_std_error,Z_q0.5,X_mean,X_variance,X_std_error,X_q0.5"
+    );
+    assert_eq!(csv.lines().count(), 3);
+}
+
+/// `ceteris effect` takes shift sets (`NODE+=delta`) and prints a table with `--format table`;
+/// `ceteris counterfactual` reports its backend and seconds. Y = 2X + N: a unit shift of X moves
+/// Y by exactly 2 in every paired sample.
+#[test]
+fn cli_effect_shifts_table_and_counterfactual_keys() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-effect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.json");
+    let m = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("Y", 0.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    ])
+    .unwrap();
+    std::fs::write(&model, m.to_json()).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let mp = model.to_str().unwrap();
+    let base = [
+        "effect",
+        "--model",
+        mp,
+        "--outcome",
+        "Y",
+        "--backend",
+        "cpu",
+    ];
+    let (ok, out, err) =
+        run(&[&base[..], &["--alternative", "X+=1", "--reference", "X+=0"]].concat());
+    assert!(ok, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((j["ace"].as_f64().unwrap() - 2.0).abs() < 1e-12);
+    assert!(j["std_error"].as_f64().unwrap() < 1e-12);
+    let (ok, out, err) = run(&[
+        &base[..],
+        &[
+            "--alternative",
+            "X=-1",
+            "--reference",
+            "X=0",
+            "--format",
+            "table",
+        ],
+    ]
+    .concat());
+    assert!(ok, "{err}");
+    let ace: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ace"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((ace + 2.0).abs() < 1e-12, "{out}");
+    let (ok, _, err) = run(&[
+        &base[..],
+        &[
+            "--alternative",
+            "X=1",
+            "--reference",
+            "X=0",
+            "--format",
+            "xml",
+        ],
+    ]
+    .concat());
+    assert!(!ok && err.contains("format"), "{err}");
+    let (ok, _, err) = run(&[&base[..], &["--alternative", "X", "--reference", "X=0"]].concat());
+    assert!(
+        !ok && err.contains("alternative") && !err.contains("panicked"),
+        "{err}"
+    );
+    // counterfactual: X = 1, Y = 2.5 gives noise 0.5; do(X = 0) gives Y = 0.5
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        mp,
+        "--observed",
+        "X=1,Y=2.5",
+        "--do",
+        "X=0",
+    ]);
+    assert!(ok, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((j["values"]["Y"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+    assert!(j["seconds"].as_f64().unwrap() >= 0.0);
+    assert!(j["backend"].as_str().unwrap().starts_with("cpu"));
+}

@@ -64,6 +64,10 @@ struct SweepArgs {
     /// Outcome node.
     #[arg(long)]
     outcome: String,
+    /// Further nodes to summarise at every setting, from the same samples (`NODE,NODE`): each
+    /// point gets `nodes: {NODE: {mean, variance, std_error, quantiles}}`.
+    #[arg(long, value_delimiter = ',')]
+    nodes: Vec<String>,
     /// `NODE=lo:hi:count` (inclusive linspace) or `NODE=v1,v2,..`; several make a cartesian grid.
     #[arg(long = "do")]
     dos: Vec<String>,
@@ -156,11 +160,11 @@ struct EffectArgs {
     model: String,
     #[arg(long)]
     outcome: String,
-    /// `NODE=value[,NODE=value]`.
-    #[arg(long)]
+    /// The alternative set: `NODE=value` (atomic) and `NODE+=delta` (shift), comma separated.
+    #[arg(long, allow_hyphen_values = true)]
     alternative: String,
-    /// `NODE=value[,NODE=value]`.
-    #[arg(long)]
+    /// The reference set, as `--alternative` (e.g. `X=0`, or `X+=0` for no shift).
+    #[arg(long, allow_hyphen_values = true)]
     reference: String,
     #[arg(long, default_value_t = 100_000)]
     samples: u64,
@@ -168,6 +172,9 @@ struct EffectArgs {
     seed: u64,
     #[arg(long, default_value = "auto")]
     backend: String,
+    /// json or table.
+    #[arg(long, default_value = "json")]
+    format: String,
 }
 
 /// Options of a conditional-independence test, shared by `independence` and `discover`.
@@ -822,6 +829,27 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
                     qs.insert(q.to_string(), json!(v));
                 }
                 let mut p = serde_json::json!({"mean": e.mean, "variance": e.variance, "std_error": 0.0, "quantiles": qs});
+                if !a.nodes.is_empty() {
+                    let mut nodes = serde_json::Map::new();
+                    for name in &a.nodes {
+                        let e = model.exact(set, name)?;
+                        let mut qs = serde_json::Map::new();
+                        for &q in &a.quantiles {
+                            let v = e.quantile(q).ok_or_else(|| {
+                                Error::param(
+                                    "quantiles",
+                                    "exact quantiles need normal noise on every path to the node",
+                                )
+                            })?;
+                            qs.insert(q.to_string(), json!(v));
+                        }
+                        nodes.insert(
+                            name.clone(),
+                            json!({"mean": e.mean, "variance": e.variance, "std_error": 0.0, "quantiles": qs}),
+                        );
+                    }
+                    p["nodes"] = nodes.into();
+                }
                 let (mut iv, mut sh) = (serde_json::Map::new(), serde_json::Map::new());
                 for i in set {
                     match i {
@@ -849,7 +877,9 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
             bar.set_length(total);
             bar.set_position(done);
         };
+        let nodes: Vec<&str> = a.nodes.iter().map(String::as_str).collect();
         let r = Sweep::new(&a.outcome, settings)
+            .nodes(&nodes)
             .samples(a.samples)
             .quantiles(&a.quantiles)
             .seed(a.seed)
@@ -894,6 +924,12 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
                     .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
                     .chain(["mean".into(), "variance".into(), "std_error".into()])
                     .chain(qs.iter().map(|q| format!("q{q}")))
+                    .chain(a.nodes.iter().flat_map(|n| {
+                        ["mean", "variance", "std_error"]
+                            .iter()
+                            .map(move |k| format!("{n}_{k}"))
+                            .chain(qs.iter().map(move |q| format!("{n}_q{q}")))
+                    }))
                     .collect::<Vec<_>>()
                     .join(",")
             );
@@ -913,6 +949,15 @@ fn sweep(a: SweepArgs) -> Result<(), Error> {
                 for q in &qs {
                     row.push(p["quantiles"][q].to_string());
                 }
+                for n in &a.nodes {
+                    let v = &p["nodes"][n];
+                    for k in ["mean", "variance", "std_error"] {
+                        row.push(v[k].to_string());
+                    }
+                    for q in &qs {
+                        row.push(v["quantiles"][q].to_string());
+                    }
+                }
                 say!("{}", row.join(","));
             }
         }
@@ -930,31 +975,57 @@ fn effect(a: EffectArgs) -> Result<(), Error> {
     use ceteris::scm::Intervention;
     let model = read_model(&a.model)?;
     let engine = Engine::from_name(&a.backend)?;
+    if !["json", "table"].contains(&a.format.as_str()) {
+        return Err(Error::param(
+            "format",
+            format!("unknown format `{}` (json, table)", a.format),
+        ));
+    }
+    // `NODE=value` is atomic, `NODE+=delta` a shift
     let set = |spec: &str, what: &str| -> Result<Vec<Intervention>, Error> {
         spec.split(',')
             .map(|kv| {
-                let (n, v) = kv
-                    .split_once('=')
-                    .ok_or_else(|| Error::param(what, format!("`{kv}` is not NODE=value")))?;
-                Ok(Intervention::atomic(n.trim(), parse_num(v, what)?))
+                let (n, v) = kv.split_once('=').ok_or_else(|| {
+                    Error::param(what, format!("`{kv}` is not NODE=value or NODE+=delta"))
+                })?;
+                Ok(match n.strip_suffix('+') {
+                    Some(n) => Intervention::shift(n.trim(), parse_num(v, what)?),
+                    None => Intervention::atomic(n.trim(), parse_num(v, what)?),
+                })
             })
             .collect()
     };
+    let (alternative, reference) = (
+        set(&a.alternative, "alternative")?,
+        set(&a.reference, "reference")?,
+    );
     let start = Instant::now();
     let e = model.effect(
         &engine,
-        &set(&a.alternative, "alternative")?,
-        &set(&a.reference, "reference")?,
+        &alternative,
+        &reference,
         &a.outcome,
         a.samples,
         a.seed,
     )?;
+    let seconds = start.elapsed().as_secs_f64();
+    if a.format == "table" {
+        say!("outcome      {}", a.outcome);
+        say!("alternative  {}", a.alternative);
+        say!("reference    {}", a.reference);
+        say!("ace          {}", e.ace);
+        say!("std_error    {}", e.std_error);
+        say!("samples      {}", a.samples);
+        say!("backend      {}", e.backend);
+        say!("seconds      {seconds:.4}");
+        return Ok(());
+    }
     say!(
         "{}",
         serde_json::to_string_pretty(&json!({
             "outcome": a.outcome, "ace": e.ace, "std_error": e.std_error, "samples": a.samples,
             "alternative": a.alternative, "reference": a.reference,
-            "backend": e.backend, "seconds": start.elapsed().as_secs_f64(),
+            "backend": e.backend, "seconds": seconds,
         }))
         .expect("serialisable")
     );
@@ -1000,10 +1071,14 @@ fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
     let model = read_model(&a.model)?;
     let observed = parse_pairs(std::slice::from_ref(&a.observed), "observed")?;
     let set = parse_set(&a.dos, &a.shifts)?;
+    let start = Instant::now();
     let cf = model.counterfactual(&observed, &set)?;
+    let mut out = serde_json::to_value(&cf).expect("serialisable");
+    out["backend"] = json!("cpu (deterministic, one unit)");
+    out["seconds"] = json!(start.elapsed().as_secs_f64());
     say!(
         "{}",
-        serde_json::to_string_pretty(&cf).expect("serialisable")
+        serde_json::to_string_pretty(&out).expect("serialisable")
     );
     Ok(())
 }

@@ -1288,6 +1288,23 @@ pub struct SweepPoint {
     pub std_error: f64,
     /// Type-7 quantiles, keyed by probability as written.
     pub quantiles: BTreeMap<String, f64>,
+    /// The same summaries of the further nodes asked for with [`Sweep::nodes`], from the same
+    /// samples (absent from the JSON when none were asked for).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub nodes: BTreeMap<String, NodeSummary>,
+}
+
+/// Summaries of one further node at one setting of a sweep ([`Sweep::nodes`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeSummary {
+    /// Monte-Carlo mean.
+    pub mean: f64,
+    /// Sample variance (ddof = 1).
+    pub variance: f64,
+    /// Standard error of the mean.
+    pub std_error: f64,
+    /// Type-7 quantiles, keyed by probability as written.
+    pub quantiles: BTreeMap<String, f64>,
 }
 
 /// The result of a sweep.
@@ -1309,6 +1326,7 @@ pub struct SweepResult {
 #[derive(Clone, Debug)]
 pub struct Sweep {
     outcome: String,
+    nodes: Vec<String>,
     settings: Vec<Vec<Intervention>>,
     samples: u64,
     quantiles: Vec<f64>,
@@ -1322,12 +1340,38 @@ impl Sweep {
     pub fn new(outcome: &str, settings: Vec<Vec<Intervention>>) -> Self {
         Sweep {
             outcome: outcome.into(),
+            nodes: Vec::new(),
             settings,
             samples: 10_000,
             quantiles: Vec::new(),
             seed: 0,
             common_random_numbers: false,
         }
+    }
+
+    /// Further nodes to summarise at every setting, besides the outcome (each point's `nodes`).
+    /// They are summarised over the same samples as the outcome (the noise contract does not
+    /// depend on which node is summarised); each takes one more pass over its own ancestors.
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
+    /// let scm = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("M", 0.0, &[("X", 1.0)], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 0.0, &[("M", 2.0)], Noise::Normal { scale: 0.1 }),
+    /// ]).unwrap();
+    /// let r = Sweep::new("Y", vec![vec![Intervention::atomic("X", 1.0)]])
+    ///     .nodes(&["M"])
+    ///     .samples(20_000)
+    ///     .run(&ceteris::Engine::cpu(), &scm)
+    ///     .unwrap();
+    /// let m = &r.points[0].nodes["M"];
+    /// assert!((m.mean - 1.0).abs() < 5.0 * m.std_error);
+    /// assert!((r.points[0].mean - 2.0 * m.mean).abs() < 0.01); // the same samples
+    /// ```
+    pub fn nodes(mut self, nodes: &[&str]) -> Self {
+        self.nodes = nodes.iter().map(|n| n.to_string()).collect();
+        self
     }
 
     /// Samples per setting.
@@ -1426,35 +1470,73 @@ impl Sweep {
             return Err(Error::param("quantiles", format!("{q} is not in [0, 1]")));
         }
         let y = scm.node_index(&self.outcome)?;
+        let mut targets = vec![y];
+        for name in &self.nodes {
+            let j = scm.node_index(name)?;
+            if targets.contains(&j) {
+                return Err(Error::param(
+                    name,
+                    format!("`{name}` is asked for twice (the outcome or --nodes)"),
+                ));
+            }
+            targets.push(j);
+        }
         let plans = self
             .settings
             .iter()
             .enumerate()
             .map(|(s, set)| scm.compile(set).map_err(|e| in_setting(e, s)))
             .collect::<Result<Vec<_>>>()?;
-        let job = crate::backend::SweepJob {
-            scm,
-            plans: &plans,
-            outcome: y,
-            samples: self.samples as u32,
-            stream: Stream::new(self.seed, STREAM_MONTE_CARLO),
-            common_random_numbers: self.common_random_numbers,
-            keep_values: !self.quantiles.is_empty(),
-            contrast: false,
-        };
-        let (stats, ran) = engine.dispatch(|k| k.sweep_moments(&job, progress))?;
-        let n = self.samples as f64;
-        let points = stats
-            .into_iter()
-            .zip(&self.settings)
-            .map(|(st, set)| {
-                let mut quantiles = BTreeMap::new();
-                for &q in &self.quantiles {
-                    quantiles.insert(
-                        q.to_string(),
-                        crate::bootstrap::quantile_type7(&st.sorted, q),
-                    );
+        let per = self.settings.len() as u64 * self.samples;
+        let count = targets.len() as u64;
+        let mut runs = Vec::with_capacity(targets.len());
+        let mut backend = String::new();
+        for (k, &node) in targets.iter().enumerate() {
+            let job = crate::backend::SweepJob {
+                scm,
+                plans: &plans,
+                outcome: node,
+                samples: self.samples as u32,
+                stream: Stream::new(self.seed, STREAM_MONTE_CARLO),
+                common_random_numbers: self.common_random_numbers,
+                keep_values: !self.quantiles.is_empty(),
+                contrast: false,
+            };
+            // one pass per node: progress counts over all of them
+            let offset = k as u64 * per;
+            let tick = |done: u64, _total: u64| {
+                if let Some(p) = progress {
+                    p(offset + done, count * per);
                 }
+            };
+            let (stats, ran) = engine.dispatch(|kern| kern.sweep_moments(&job, Some(&tick)))?;
+            // report a fallback if any pass had one
+            if k == 0 || ran.fallback.is_some() {
+                backend = ran.label("");
+            }
+            runs.push(stats);
+        }
+        let n = self.samples as f64;
+        let summary = |st: &crate::backend::SettingStats| {
+            let mut quantiles = BTreeMap::new();
+            for &q in &self.quantiles {
+                quantiles.insert(
+                    q.to_string(),
+                    crate::bootstrap::quantile_type7(&st.sorted, q),
+                );
+            }
+            NodeSummary {
+                mean: st.mean,
+                variance: st.variance,
+                std_error: (st.variance / n).sqrt(),
+                quantiles,
+            }
+        };
+        let points = self
+            .settings
+            .iter()
+            .enumerate()
+            .map(|(s, set)| {
                 let mut interventions = BTreeMap::new();
                 let mut shifts = BTreeMap::new();
                 for iv in set {
@@ -1467,20 +1549,27 @@ impl Sweep {
                         }
                     }
                 }
+                let y = summary(&runs[0][s]);
                 SweepPoint {
                     interventions,
                     shifts,
-                    mean: st.mean,
-                    variance: st.variance,
-                    std_error: (st.variance / n).sqrt(),
-                    quantiles,
+                    mean: y.mean,
+                    variance: y.variance,
+                    std_error: y.std_error,
+                    quantiles: y.quantiles,
+                    nodes: self
+                        .nodes
+                        .iter()
+                        .zip(&runs[1..])
+                        .map(|(name, r)| (name.clone(), summary(&r[s])))
+                        .collect(),
                 }
             })
             .collect();
         Ok(SweepResult {
             outcome: self.outcome.clone(),
             samples: self.samples,
-            backend: ran.label(""),
+            backend,
             seconds: start.elapsed().as_secs_f64(),
             points,
         })
