@@ -1129,3 +1129,29 @@ fn kci_batch_on_device_matches_cpu_and_chunks() {
     assert!(fb.backend.contains("fallback"), "{}", fb.backend);
     assert_eq!(fb.statistic, cpu[2].as_ref().unwrap().statistic);
 }
+
+#[test]
+fn hsic_permutations_drawn_on_device_equal_the_cpu_indices() {
+    // Fisher–Yates on the device (one thread per permutation, Philox + Lemire + fallback block)
+    // against the host's `independence::permutation`, bit for bit; and the batching of
+    // permutations over 1 KiB bindings gives the same indices.
+    use ceteris::independence::permutations;
+    let Some(gpu) = common::gpu() else { return };
+    for (n, perms) in [(1usize, 0..3u32), (2, 0..5), (17, 3..40), (1000, 990..1010)] {
+        let c = permutations(&Engine::cpu(), 11, n, perms.clone()).unwrap();
+        let g = permutations(gpu, 11, n, perms.clone()).unwrap();
+        assert_eq!(c, g, "n = {n}");
+        for (k, p) in g.chunks(n).enumerate() {
+            let mut sorted = p.to_vec();
+            sorted.sort_unstable();
+            assert!(sorted.iter().copied().eq(0..n as u32), "n = {n}, perm {k}");
+        }
+    }
+    let small = Engine::gpu_with(ceteris::GpuOptions {
+        max_binding_bytes: Some(1024),
+        ..Default::default()
+    })
+    .unwrap();
+    let c = permutations(&Engine::cpu(), 3, 100, 0..25).unwrap();
+    assert_eq!(permutations(&small, 3, 100, 0..25).unwrap(), c);
+}

@@ -211,6 +211,10 @@ pub(crate) trait Kernels {
     /// The permuted HSIC statistics of permutations `perms`.
     fn hsic_permutations(&self, job: &HsicJob, perms: Range<u32>) -> Result<Vec<f64>>;
 
+    /// The Fisher–Yates permutations `perms` of `0..n` of the HSIC permutation null (seed
+    /// `seed`), concatenated (`perms.len() × n` indices; [`crate::independence::permutation`]).
+    fn permutations(&self, seed: u64, n: usize, perms: Range<u32>) -> Result<Vec<u32>>;
+
     /// One partial correlation per test (NaN where the correlation matrix is singular).
     fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>>;
 

@@ -302,6 +302,30 @@ pub fn permutation(seed: u64, p: u32, n: usize) -> Vec<u32> {
     perm
 }
 
+/// Permutations `perms` of `0..n` of the HSIC permutation null with seed `seed` (each as
+/// [`permutation`]), concatenated, drawn on the engine's backend: a GPU engine draws them on the
+/// device, as its permutation null does, and the indices are the same on every backend.
+///
+/// ```
+/// use ceteris::{independence, Engine};
+/// let p = independence::permutations(&Engine::cpu(), 7, 5, 2..4).unwrap();
+/// assert_eq!(&p[..5], &independence::permutation(7, 2, 5)[..]);
+/// assert_eq!(&p[5..], &independence::permutation(7, 3, 5)[..]);
+/// ```
+pub fn permutations(
+    engine: &crate::Engine,
+    seed: u64,
+    n: usize,
+    perms: std::ops::Range<u32>,
+) -> Result<Vec<u32>> {
+    if n == 0 || n > u32::MAX as usize {
+        return Err(Error::param("n", "must be between 1 and 2^32 − 1"));
+    }
+    Ok(engine
+        .dispatch(|k| k.permutations(seed, n, perms.clone()))?
+        .0)
+}
+
 impl IndependenceTest {
     /// KCI with causal-learn's defaults (empirical widths, gamma null).
     ///

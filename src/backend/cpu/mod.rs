@@ -234,6 +234,12 @@ impl Kernels for CpuBackend {
             .collect())
     }
 
+    fn permutations(&self, seed: u64, n: usize, perms: Range<u32>) -> Result<Vec<u32>> {
+        Ok(perms
+            .flat_map(|p| crate::independence::permutation(seed, p, n))
+            .collect())
+    }
+
     fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>> {
         Ok((0..job.tests())
             .into_par_iter()

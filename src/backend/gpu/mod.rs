@@ -50,7 +50,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "sums" => SUMS,
         "quantile" => QUANTILE,
         "draws" => DRAWS,
-        "hsic" => return Some(HSIC.to_string()),
+        "hsic" => return Some(format!("{}\n{HSIC}", philox())),
         "pcor" => return Some(PCOR.to_string()),
         "rff" => return Some(RFF.to_string()),
         "kci" => return Some(KCI.to_string()),
@@ -120,6 +120,9 @@ pub(crate) struct GpuBackend {
     kat: wgpu::ComputePipeline,
     hsic_layout: wgpu::BindGroupLayout,
     hsic: wgpu::ComputePipeline,
+    /// HSIC permutations generated on the device (uniform + one read-write buffer).
+    perm_layout: wgpu::BindGroupLayout,
+    hsic_perm: wgpu::ComputePipeline,
     /// Fisher-z partial correlations (the same layout as `hsic`: three read inputs).
     pcor: wgpu::ComputePipeline,
     /// Sweep moments and sweep samples (the `hsic` layout: nodes, program, plan).
@@ -270,7 +273,15 @@ impl GpuBackend {
             label: Some("ceteris hsic"),
             entries: &hsic_entries,
         });
-        let [hsic] = compute_pipelines(&device, "hsic", &hsic_layout, HSIC, ["hsic_cross"]);
+        let hsic_src = shader_source("hsic").expect("known kernel");
+        let [hsic] = compute_pipelines(&device, "hsic", &hsic_layout, &hsic_src, ["hsic_cross"]);
+        // the permutation generator: the uniform and one read-write buffer at binding 5
+        let perm_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ceteris hsic permutations"),
+            entries: &[entries[0], storage(5, false)],
+        });
+        let [hsic_perm] =
+            compute_pipelines(&device, "hsic_perm", &perm_layout, &hsic_src, ["hsic_perm"]);
         let [pcor] = compute_pipelines(&device, "pcor", &hsic_layout, PCOR, ["pcor"]);
         let sweep_src = shader_source("sweep").expect("known kernel");
         let [sweep, sweep_values] = compute_pipelines(
@@ -303,6 +314,8 @@ impl GpuBackend {
             kat,
             hsic_layout,
             hsic,
+            perm_layout,
+            hsic_perm,
             pcor,
             sweep,
             sweep_values,
@@ -534,6 +547,104 @@ impl GpuBackend {
     /// Submits `enc`, turns what the error scopes `(out-of-memory, validation)` caught into
     /// [`Error::Gpu`], waits for the device and returns the first `words` 32-bit words of
     /// `staging` (which `enc` fills).
+    /// One batch of HSIC permutations (`params` = the shader's `HsicParams`): the device draws
+    /// the permutations into a device buffer (`hsic_perm`), then, given the factors and their
+    /// column pairs, the cross moments (`hsic_cross`) read them; one submit, one readback of
+    /// `perms × pairs` words (without factors: of the `perms × n` permutation indices).
+    fn hsic_batch(
+        &self,
+        params: [u32; 8],
+        cross: Option<(&wgpu::Buffer, &wgpu::Buffer, usize)>,
+    ) -> Result<Vec<u32>> {
+        self.check_lost()?;
+        let (n, count) = (params[0] as usize, params[3] as usize);
+        let words = match cross {
+            Some((_, _, pairs)) => count * pairs,
+            None => count * n,
+        };
+        let out_bytes = (words.max(4) * 4) as u64;
+        let perm_bytes = (count * n).max(4) as u64 * 4;
+        if out_bytes > self.max_binding || perm_bytes > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                "a permutation batch larger than one binding",
+            ));
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let uniform = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("hsic params"),
+                contents: bytemuck::cast_slice(&params),
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
+        let buffer = |label: &str, size: u64, usage: wgpu::BufferUsages| {
+            self.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size,
+                usage,
+                mapped_at_creation: false,
+            })
+        };
+        let perm = buffer(
+            "permutations",
+            perm_bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let out = buffer(
+            "cross",
+            out_bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        );
+        let staging = buffer(
+            "staging",
+            out_bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        let bind = |layout: &wgpu::BindGroupLayout, entries: &[(u32, &wgpu::Buffer)]| {
+            let entries: Vec<wgpu::BindGroupEntry> = entries
+                .iter()
+                .map(|&(binding, b)| wgpu::BindGroupEntry {
+                    binding,
+                    resource: b.as_entire_binding(),
+                })
+                .collect();
+            self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("hsic"),
+                layout,
+                entries: &entries,
+            })
+        };
+        let mut steps = vec![(
+            &self.hsic_perm,
+            bind(&self.perm_layout, &[(0, &uniform), (5, &perm)]),
+            ((count as u32).div_ceil(64), 1),
+        )];
+        if let Some((lx, ly, pairs)) = cross {
+            steps.push((
+                &self.hsic,
+                bind(
+                    &self.hsic_layout,
+                    &[(0, &uniform), (1, lx), (2, ly), (3, &perm), (4, &out)],
+                ),
+                (pairs as u32, count as u32),
+            ));
+        }
+        let mut enc = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
+        for (pipeline, group, grid) in &steps {
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(grid.0, grid.1, 1);
+        }
+        let src = if cross.is_some() { &out } else { &perm };
+        enc.copy_buffer_to_buffer(src, 0, &staging, 0, out_bytes);
+        self.submit_and_read(enc, (oom, val), &staging, words)
+    }
+
     fn submit_and_read(
         &self,
         enc: wgpu::CommandEncoder,
@@ -707,22 +818,25 @@ impl Kernels for GpuBackend {
         let per_batch = (self.max_binding / 4 / job.n.max(1) as u64)
             .min(self.max_binding / 4 / pairs as u64)
             .clamp(1, MAX_DISPATCH as u64) as u32;
+        let stream = crate::rng::Stream::new(job.seed, crate::rng::STREAM_PERMUTATION);
+        let [key0, key1] = stream.key();
         let mut out = Vec::with_capacity(perms.len());
         let mut lo = perms.start;
         while lo < perms.end {
             let hi = (lo + per_batch).min(perms.end);
-            let idx: Vec<u32> = (lo..hi)
-                .flat_map(|p| crate::independence::permutation(job.seed, p, job.n))
-                .collect();
-            let perm = self.storage("permutations", bytemuck::cast_slice(&idx))?;
-            let params: [u32; 4] = [job.n as u32, job.rx as u32, job.ry as u32, hi - lo];
-            let words = self.dispatch_once(
-                &self.hsic,
-                &self.hsic_layout,
-                bytemuck::cast_slice(&params),
-                &[&lx, &ly, &perm],
-                (pairs as u32, hi - lo),
-                (hi - lo) as usize * pairs,
+            let count = hi - lo;
+            let words = self.hsic_batch(
+                [
+                    job.n as u32,
+                    job.rx as u32,
+                    job.ry as u32,
+                    count,
+                    lo,
+                    key0,
+                    key1,
+                    stream.tag(),
+                ],
+                Some((&lx, &ly, pairs)),
             )?;
             out.extend(words.chunks_exact(pairs).map(|c| {
                 c.iter()
@@ -733,6 +847,27 @@ impl Kernels for GpuBackend {
                     .sum::<f64>()
             }));
             lo = hi;
+        }
+        Ok(out)
+    }
+
+    fn permutations(&self, seed: u64, n: usize, perms: Range<u32>) -> Result<Vec<u32>> {
+        let stream = crate::rng::Stream::new(seed, crate::rng::STREAM_PERMUTATION);
+        let [key0, key1] = stream.key();
+        let per_batch = (self.max_binding / 4 / n.max(1) as u64).clamp(1, MAX_DISPATCH as u64);
+        let mut out = Vec::with_capacity(perms.len() * n);
+        for b in Self::batches(perms, per_batch) {
+            let params = [
+                n as u32,
+                0,
+                0,
+                b.len() as u32,
+                b.start,
+                key0,
+                key1,
+                stream.tag(),
+            ];
+            out.extend(self.hsic_batch(params, None)?);
         }
         Ok(out)
     }
