@@ -1155,3 +1155,32 @@ fn hsic_permutations_drawn_on_device_equal_the_cpu_indices() {
     let c = permutations(&Engine::cpu(), 3, 100, 0..25).unwrap();
     assert_eq!(permutations(&small, 3, 100, 0..25).unwrap(), c);
 }
+
+#[test]
+fn scm_sweep_further_nodes_on_device() {
+    // `Sweep::nodes` runs one device job per node: each further node's summaries are exactly
+    // those of a device sweep of that node alone (itself checked against the CPU above), and the
+    // outcome's are unchanged.
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    let run = |outcome: &str, nodes: &[&str]| {
+        let r = Sweep::new(outcome, sweep_settings())
+            .nodes(nodes)
+            .samples(4_000)
+            .seed(2)
+            .run(gpu, &scm)
+            .unwrap();
+        assert!(r.backend.starts_with("gpu"), "{}", r.backend);
+        r
+    };
+    let all = run("Y", &["A", "S"]);
+    let (y, a, s) = (run("Y", &[]), run("A", &[]), run("S", &[]));
+    for (k, p) in all.points.iter().enumerate() {
+        assert_eq!(p.mean.to_bits(), y.points[k].mean.to_bits());
+        assert_eq!(p.nodes["A"].mean.to_bits(), a.points[k].mean.to_bits());
+        assert_eq!(
+            p.nodes["S"].variance.to_bits(),
+            s.points[k].variance.to_bits()
+        );
+    }
+}
