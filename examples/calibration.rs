@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release --example calibration [-- DATASETS]` (default 500 data sets per row).
 //! Null rows: X, Y (and Z) generated so the (conditional) independence holds; the rejection rate at
-//! α = 0.05 should lie within 0.05 ± 2·sqrt(0.05·0.95/DATASETS). Power rows: weak dependence.
+//! α = 0.05 should lie within 0.05 ± 2·sqrt(0.05·0.95/DATASETS). Power rows: two weak
+//! dependences per kind (`alt`: a sine, `alt2`: a square).
 //! Prints a Markdown table for BENCHMARKS.md.
 
 use ceteris::independence::{IndependenceTest, Null};
@@ -47,6 +48,20 @@ fn scenario(name: &str, stream: &Stream, set: u32, n: usize) -> Dataset {
                 .collect(),
             c,
         ),
+        // weak non-monotone dependence (zero correlation)
+        "alt2-uncond" => (
+            a.clone(),
+            a.iter().zip(&b).map(|(x, e)| 0.3 * x * x + e).collect(),
+            c,
+        ),
+        // X -> Y through a square, Z a common cause: dependent given Z, uncorrelated given Z
+        "alt2-cond" => {
+            let x: Vec<f64> = c.iter().zip(&a).map(|(z, e)| z.tanh() + 0.5 * e).collect();
+            let y = (0..n)
+                .map(|i| (1.5 * c[i]).sin() + 0.3 * x[i] * x[i] + 0.5 * b[i])
+                .collect();
+            (x, y, c)
+        }
         // X -> Y with Z a common cause: dependent given Z
         "alt-cond" => {
             let x: Vec<f64> = c.iter().zip(&a).map(|(z, e)| z.tanh() + 0.5 * e).collect();
@@ -85,15 +100,33 @@ fn main() -> ceteris::Result<()> {
             "permutation:200",
             false,
         ),
+        (
+            "hsic",
+            IndependenceTest::hsic().null(Null::Spectral(1000)),
+            "spectral:1000",
+            false,
+        ),
         ("kci", IndependenceTest::kci(), "gamma", false),
         ("kci", IndependenceTest::kci(), "gamma", true),
+        (
+            "kci",
+            IndependenceTest::kci().null(Null::Spectral(1000)),
+            "spectral:1000",
+            false,
+        ),
+        (
+            "kci",
+            IndependenceTest::kci().null(Null::Spectral(1000)),
+            "spectral:1000",
+            true,
+        ),
         ("rcot", IndependenceTest::rcot(), "lpb4", false),
         ("rcot", IndependenceTest::rcot(), "lpb4", true),
         ("rcit", IndependenceTest::rcit(), "lpb4", true),
     ];
     for n in [200usize, 500] {
         for (name, test, null, cond) in &rows {
-            for kind in ["null", "alt"] {
+            for kind in ["null", "alt", "alt2"] {
                 let scen = format!("{kind}-{}", if *cond { "cond" } else { "uncond" });
                 let mut rejected = 0;
                 let start = std::time::Instant::now();
