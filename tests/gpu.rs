@@ -6,7 +6,8 @@
 //! differs from the CPU's f64 value by far less than its sampling noise; we require
 //! |gpu − cpu| ≤ 1e-3 · (bootstrap standard error) + 1e-6 · |cpu|. Quantiles from integer weights
 //! are exact (same ranks); Bayesian (float) weights may pick a neighbouring rank when a cumulative
-//! weight ties the target within f32 rounding.
+//! weight ties the target within f32 rounding (rare: the normalised resample size, hence the
+//! interpolation weight, is exactly n on both backends).
 
 mod common;
 use ceteris::{Bootstrap, Dataset, Engine, GpuOptions, IntervalMethod, Scheme, Statistic};
@@ -241,7 +242,7 @@ fn bayesian_quantiles_mostly_identical() {
     let c = boot.run(&Engine::cpu(), &d).unwrap().replicates.unwrap();
     let g = boot.run(gpu, &d).unwrap().replicates.unwrap();
     let same = c.iter().zip(&g).filter(|(a, b)| a == b).count();
-    assert!(same >= 60, "only {same} of 64 Bayesian medians identical");
+    assert!(same >= 63, "only {same} of 64 Bayesian medians identical");
 }
 
 #[test]
