@@ -60,8 +60,14 @@ fn quantile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id)
     let rep = P.rep_offset + wid.x;
     let total = weight_le(rep, lid, P.n_ranks - 1u);
     var scale = 1.0;
-    if (P.normalize != 0u && total > 0.0) { scale = f32(P.n_ranks) / total; }
-    let m = total * scale;
+    var m = total;
+    if (P.normalize != 0u && total > 0.0) {
+        // normalised weights sum to n_ranks by construction; total * scale would carry f32
+        // rounding (e.g. 199.99998), and through h = (m - 1) q a different interpolation weight
+        // from the CPU's
+        scale = f32(P.n_ranks) / total;
+        m = f32(P.n_ranks);
+    }
     let base = wid.x * 4u;
     if (m < 0.5) {
         if (lid == 0u) {

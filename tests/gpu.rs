@@ -6,7 +6,8 @@
 //! differs from the CPU's f64 value by far less than its sampling noise; we require
 //! |gpu − cpu| ≤ 1e-3 · (bootstrap standard error) + 1e-6 · |cpu|. Quantiles from integer weights
 //! are exact (same ranks); Bayesian (float) weights may pick a neighbouring rank when a cumulative
-//! weight ties the target within f32 rounding.
+//! weight ties the target within f32 rounding (rare: the normalised resample size, hence the
+//! interpolation weight, is exactly n on both backends).
 
 mod common;
 use ceteris::{Bootstrap, Dataset, Engine, GpuOptions, IntervalMethod, Scheme, Statistic};
@@ -164,6 +165,12 @@ fn integer_draws_match_bit_for_bit() {
     }
 }
 
+/// Runs `stat` under `scheme` (B = 48, seed 5) on both engines and checks every replicate against
+/// the documented tolerance: sum-based statistics within 1e-3 bootstrap standard errors (+1e-6
+/// relative); integer-weight quantiles identical; Bayesian-weight quantiles identical in all but
+/// two replicates and otherwise within one rank of the CPU's (a neighbouring rank picked when a
+/// cumulative weight ties the target within f32 rounding; before the device took the normalised
+/// resample size as exactly n, 5 of 48 medians at n = 200 differed in the interpolation weight).
 fn assert_close(stat: &Statistic, scheme: &Scheme, cpu: &Engine, gpu: &Engine, d: &Dataset) {
     let boot = Bootstrap::new(stat.clone())
         .scheme(scheme.clone())
@@ -176,53 +183,68 @@ fn assert_close(stat: &Statistic, scheme: &Scheme, cpu: &Engine, gpu: &Engine, d
     assert!(g.backend.starts_with("gpu"), "{}", g.backend);
     assert_eq!(c.estimate, g.estimate);
     let (cr, gr) = (c.replicates.unwrap(), g.replicates.unwrap());
-    let quantile = matches!(stat, Statistic::Quantile { .. });
+    assert_eq!(cr.len(), gr.len());
+    assert!(
+        cr.iter().any(|v| v.is_finite()),
+        "{stat:?} {scheme:?}: no defined replicate"
+    );
+    let quantile = match stat {
+        Statistic::Quantile { column, .. } => {
+            let mut v = d.column(column).unwrap().to_vec();
+            v.sort_by(f64::total_cmp);
+            Some(v)
+        }
+        _ => None,
+    };
+    let mut same = 0;
     for (a, b) in cr.iter().zip(&gr) {
         assert_eq!(a.is_finite(), b.is_finite(), "{stat:?} {scheme:?}");
+        same += (a == b || !a.is_finite()) as usize;
         if !a.is_finite() {
             continue;
         }
-        if quantile && *scheme != Scheme::Bayesian {
-            assert_eq!(
+        match &quantile {
+            Some(_) if *scheme != Scheme::Bayesian => assert_eq!(
                 a, b,
                 "{stat:?} {scheme:?}: integer-weight quantiles are exact"
-            );
-        } else if !quantile {
-            let tol = 1e-3 * c.std_error + 1e-6 * a.abs();
-            assert!(
-                (a - b).abs() <= tol,
-                "{stat:?} {scheme:?}: cpu {a} gpu {b} tol {tol}"
-            );
+            ),
+            Some(sorted) => {
+                // ranks bracketing the CPU's value, widened by one on each side
+                let lo = sorted.partition_point(|s| s <= a).saturating_sub(2);
+                let hi = (sorted.partition_point(|s| s < a) + 1).min(sorted.len() - 1);
+                assert!(
+                    sorted[lo] <= *b && *b <= sorted[hi],
+                    "{stat:?} {scheme:?}: cpu {a} gpu {b} more than one rank apart"
+                );
+            }
+            None => {
+                let tol = 1e-3 * c.std_error + 1e-6 * a.abs();
+                assert!(
+                    (a - b).abs() <= tol,
+                    "{stat:?} {scheme:?}: cpu {a} gpu {b} tol {tol}"
+                );
+            }
         }
     }
-}
-
-#[test]
-fn every_statistic_matches_cpu_iid() {
-    let Some(gpu) = common::gpu() else { return };
-    let d = data(600);
-    for stat in statistics() {
-        assert_close(&stat, &Scheme::Iid, &Engine::cpu(), gpu, &d);
+    if quantile.is_some() && *scheme == Scheme::Bayesian {
+        assert!(
+            same + 2 >= cr.len(),
+            "{stat:?}: only {same} of {} Bayesian quantiles identical",
+            cr.len()
+        );
     }
 }
 
+/// Issue 2: every statistic (each CLI `--statistic`, the OLS intercept and a non-median quantile
+/// included) under every scheme (strata = the treatment arm, clusters of 10 rows, blocks of 7).
 #[test]
-fn every_scheme_matches_cpu() {
+fn every_statistic_matches_cpu_under_every_scheme() {
     let Some(gpu) = common::gpu() else { return };
-    let d = data(600);
+    let d = data(200);
+    let cpu = Engine::cpu();
     for scheme in schemes() {
-        for stat in [
-            Statistic::Mean { column: s("x") },
-            Statistic::Quantile {
-                column: s("x"),
-                q: 0.5,
-            },
-            Statistic::DiffMeans {
-                treatment: s("t"),
-                outcome: s("y"),
-            },
-        ] {
-            assert_close(&stat, &scheme, &Engine::cpu(), gpu, &d);
+        for stat in statistics() {
+            assert_close(&stat, &scheme, &cpu, gpu, &d);
         }
     }
 }
@@ -241,7 +263,7 @@ fn bayesian_quantiles_mostly_identical() {
     let c = boot.run(&Engine::cpu(), &d).unwrap().replicates.unwrap();
     let g = boot.run(gpu, &d).unwrap().replicates.unwrap();
     let same = c.iter().zip(&g).filter(|(a, b)| a == b).count();
-    assert!(same >= 60, "only {same} of 64 Bayesian medians identical");
+    assert!(same >= 63, "only {same} of 64 Bayesian medians identical");
 }
 
 #[test]

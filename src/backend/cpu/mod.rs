@@ -316,12 +316,13 @@ impl Kernels for CpuBackend {
 /// Type-7 ranks from per-rank weights (the CPU twin of `shaders/quantile.wgsl`).
 fn pick(counts: &[f64], job: &QuantileJob) -> QuantilePick {
     let total: f64 = counts.iter().sum();
-    let scale = if job.normalize && total > 0.0 {
-        job.n_ranks as f64 / total
+    // normalised weights sum to n_ranks exactly (as in the shader, not `total * scale`, which
+    // carries rounding)
+    let (scale, m) = if job.normalize && total > 0.0 {
+        (job.n_ranks as f64 / total, job.n_ranks as f64)
     } else {
-        1.0
+        (1.0, total)
     };
-    let m = total * scale;
     if m < 0.5 {
         return QuantilePick {
             r1: u32::MAX,
