@@ -1206,3 +1206,44 @@ fn scm_sweep_further_nodes_on_device() {
         );
     }
 }
+
+#[test]
+fn ols_with_many_covariates_runs_on_device_in_feature_groups() {
+    // OLS on 8 covariates needs 9·10/2 + 9 = 54 sums per replicate: more than the sums shader's
+    // 32, so the device runs the features in groups over the same draws. Same tolerance as the
+    // other sum-based statistics: within 1e-3 bootstrap standard errors (+1e-6 relative).
+    let Some(gpu) = common::gpu() else { return };
+    let n = 300;
+    let names: Vec<String> = (0..8).map(|j| format!("c{j}")).collect();
+    let mut d = Dataset::new();
+    let mut y = common::normals(n, 500);
+    for (j, name) in names.iter().enumerate() {
+        let c = common::normals(n, 501 + j as u64);
+        for (yi, ci) in y.iter_mut().zip(&c) {
+            *yi += 0.3 * (j as f64 + 1.0) * ci;
+        }
+        d = d.with_column(name, c).unwrap();
+    }
+    let d = d.with_column("y", y).unwrap();
+    for coefficient in ["c7", "intercept"] {
+        let boot = Bootstrap::new(Statistic::Ols {
+            outcome: s("y"),
+            covariates: names.clone(),
+            coefficient: s(coefficient),
+        })
+        .resamples(64)
+        .seed(9)
+        .keep_replicates(true);
+        let c = boot.run(&Engine::cpu(), &d).unwrap();
+        let g = boot.run(gpu, &d).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        let (rc, rg) = (c.replicates.unwrap(), g.replicates.unwrap());
+        assert_eq!(rc.len(), 64);
+        for (a, b) in rc.iter().zip(&rg) {
+            assert!(
+                (a - b).abs() <= 1e-3 * c.std_error + 1e-6 * a.abs(),
+                "{coefficient}: cpu {a} gpu {b}"
+            );
+        }
+    }
+}

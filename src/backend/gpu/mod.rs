@@ -680,6 +680,50 @@ impl GpuBackend {
         Ok(out)
     }
 
+    /// Sums of more than [`MAX_K`] features per row (e.g. OLS with many covariates): the features
+    /// are split into column groups of at most `MAX_K` (the implicit count goes with the last
+    /// group), each group is one sums job over the same replicates (the same draws, regenerated
+    /// from their counters), and the groups' sums are interleaved back into feature order.
+    fn sums_in_groups(
+        &self,
+        job: &SumsJob,
+        reps: Range<u32>,
+        progress: Option<ProgressFn>,
+    ) -> Result<Vec<f64>> {
+        let (k, kk) = (job.k, job.outputs());
+        let units = job.features.len() / k.max(1);
+        let groups: Vec<Range<usize>> = (0..k)
+            .step_by(MAX_K - 1)
+            .map(|a| a..(a + MAX_K - 1).min(k))
+            .collect();
+        let mut out = vec![0.0; reps.len() * kk];
+        for (g, cols) in groups.iter().enumerate() {
+            let last = g + 1 == groups.len();
+            let features: Vec<f64> = job
+                .features
+                .chunks_exact(k)
+                .flat_map(|row| row[cols.clone()].iter().copied())
+                .collect();
+            debug_assert_eq!(features.len(), units * cols.len());
+            let part = SumsJob {
+                plan: job.plan,
+                k: cols.len(),
+                features: &features,
+                implicit_count: last && job.implicit_count,
+            };
+            let width = part.outputs();
+            let sums =
+                self.resample_sums(&part, reps.clone(), if last { progress } else { None })?;
+            for (r, row) in sums.chunks_exact(width).enumerate() {
+                out[r * kk + cols.start..r * kk + cols.end].copy_from_slice(&row[..cols.len()]);
+                if part.implicit_count {
+                    out[r * kk + k] = row[cols.len()];
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Replicate batches: at most `per_batch` replicates and `MAX_DISPATCH` per dispatch.
     fn batches(reps: Range<u32>, per_batch: u64) -> impl Iterator<Item = Range<u32>> {
         let step = per_batch.clamp(1, MAX_DISPATCH as u64) as u32;
@@ -717,10 +761,7 @@ impl Kernels for GpuBackend {
         let k = job.k;
         let kk = job.outputs();
         if kk > MAX_K {
-            return Err(gpu_err(
-                "limits",
-                format!("{kk} sums per row; the sums shader holds at most {MAX_K}"),
-            ));
+            return self.sums_in_groups(job, reps, progress);
         }
         let (inputs, _, mut params) = self.upload(job.plan, k, Some(job.features), &[], &[])?;
         params.implicit_count = job.implicit_count as u32;
