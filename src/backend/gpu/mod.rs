@@ -8,8 +8,11 @@
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
 
+mod cache;
 mod kci;
 mod rff;
+
+pub use cache::GpuCacheStats;
 
 use super::{
     HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
@@ -129,6 +132,8 @@ pub(crate) struct GpuBackend {
     rff: rff::Pipelines,
     /// KCI products and moments (`shaders/kci.wgsl`).
     kci: kci::Pipelines,
+    /// Per-variable arrays of the kernel tests kept on the device across jobs (`cache.rs`).
+    cache: Mutex<cache::DeviceCache<wgpu::Buffer>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -290,6 +295,7 @@ impl GpuBackend {
             .unwrap_or(u64::MAX)
             .min(limits.max_storage_buffer_binding_size)
             .min(limits.max_buffer_size);
+        let cache_cap = Self::cache_cap(&limits);
         Ok(GpuBackend {
             device,
             queue,
@@ -308,6 +314,7 @@ impl GpuBackend {
             sweep_values,
             rff,
             kci,
+            cache: Mutex::new(cache::DeviceCache::new(cache_cap)),
             lost,
         })
     }
