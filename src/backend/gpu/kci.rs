@@ -21,6 +21,15 @@
 //! 65 535 workgroups per dimension); each sub-batch is one submit and readback, plus one more for
 //! its conditional tests (the host's eigenproblems sit between the two).
 //!
+//! Kept on the device (`cache.rs`): each centred factor (row-major f32) and each Z part's basis,
+//! one buffer each, keyed by the `Arc` the [`Tester`](crate::independence::Tester) holds them
+//! in. Each is uploaded once, then reused by every sub-batch of the job and by later jobs on the
+//! same arrays: a sub-batch's `mats` binding (factors, bases, then room for `M` and `Va`) is
+//! assembled on the device by buffer copies recorded before its first dispatches, so only the
+//! task lists, the eigenvectors `Q` and the uniforms come from the host. An entry goes when its
+//! `Arc` is dropped (at the next job's start), when it is the least recently used past the
+//! cache's cap (a quarter of `max_buffer_size`, at most 1 GiB), or when a job fails.
+//!
 //! [`ZPart::basis`]: crate::independence::kci::ZPart::basis
 
 use super::cache::{copy_pieces, Piece, Role};

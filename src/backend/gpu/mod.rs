@@ -7,6 +7,9 @@
 //! feature table is split into up to four bindings ("pages") when it is larger than one binding may
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
+//!
+//! The kernel tests (RCoT/RCIT/RIT, KCI/HSIC gamma) keep their per-variable arrays on the device
+//! across jobs in a small LRU cache keyed by the host `Arc`s that hold them (`cache.rs`).
 
 mod cache;
 mod kci;

@@ -15,6 +15,16 @@
 //! A job is split into sub-batches whose buffers each fit one binding (and whose grids fit
 //! 65 535 workgroups per dimension); all sub-batches go in one submit with one readback (a
 //! second submit only past [`SUBMIT_BYTES`] of buffers).
+//!
+//! Kept on the device (`cache.rs`): each variable set's standardised rows and its frequencies
+//! and phases, and each Z part's ridge basis, in f32, one buffer each, keyed by the `Arc` the
+//! [`Tester`](crate::independence::Tester) holds them in. Each is uploaded once, then reused by
+//! every sub-batch of the job and by later jobs on the same arrays; a sub-batch's packed
+//! `columns`, `frequencies` and `basis` bindings are assembled on the device by buffer copies in
+//! the same command encoder as its dispatches, so only the test metadata and the uniforms come
+//! from the host. An entry goes when its `Arc` is dropped (at the next job's start), when it is
+//! the least recently used past the cache's cap (a quarter of `max_buffer_size`, at most 1 GiB),
+//! or when a job fails.
 
 use super::cache::{copy_pieces, Piece, Role};
 use super::{gpu_err, GpuBackend, MAX_DISPATCH, RFF};
