@@ -28,6 +28,8 @@ pub mod independence;
 pub mod rng;
 pub mod scm;
 
+#[doc(hidden)]
+pub use backend::gpu::GpuCacheStats;
 pub use backend::gpu::{shader_source, GpuOptions, KERNELS};
 pub use backend::ProgressFn;
 pub use bootstrap::{
@@ -213,6 +215,16 @@ impl Engine {
         match &self.backend {
             Backend::Cpu(_) => Ok(rng::philox4x32_10(ctr, key)),
             Backend::Gpu(g) => g.philox_block(ctr, key),
+        }
+    }
+
+    /// The counters of a GPU engine's device cache of per-variable arrays (`None` on the CPU):
+    /// a hook for the tests that check what a batch uploads.
+    #[doc(hidden)]
+    pub fn gpu_cache_stats(&self) -> Option<GpuCacheStats> {
+        match &self.backend {
+            Backend::Cpu(_) => None,
+            Backend::Gpu(g) => Some(g.cache_stats()),
         }
     }
 

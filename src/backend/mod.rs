@@ -121,7 +121,7 @@ pub(crate) struct RffTest {
 /// its null needs. Every set has `nf` features; every Z part `nf_z`.
 pub(crate) struct RffJob<'a> {
     pub n: usize,
-    pub sets: &'a [RffSet],
+    pub sets: &'a [std::sync::Arc<RffSet>],
     pub zparts: &'a [std::sync::Arc<crate::independence::rff::ZPart>],
     pub tests: &'a [RffTest],
 }

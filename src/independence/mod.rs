@@ -915,7 +915,8 @@ impl IndependenceTest {
 
     /// The sets and Z part of one checked RCoT/RCIT query (RIT when `z` is empty): standardised
     /// columns (RCIT: Y augmented with the standardised Z), features from the seed, each set
-    /// keyed by role and columns. The bandwidths and the Z part are cached by column names.
+    /// keyed by role and columns. The sets, the bandwidths and the Z part are cached by column
+    /// names (the sets behind `Arc`s, so a GPU engine keeps them on the device across batches).
     fn rff_prepare(
         &self,
         data: &Dataset,
@@ -928,49 +929,56 @@ impl IndependenceTest {
                 "feature counts must be at least 1",
             ));
         }
-        let (xs, _) = std_columns(data, x, "x")?;
-        let (ys, _) = std_columns(data, y, "y")?;
-        let zs = if z.is_empty() {
-            None
-        } else {
-            Some(std_columns(data, z, "z")?.0)
-        };
         let (dx, dy) = (x.len(), y.len());
-        // RCIT: Y augmented with the standardised Z
-        let (yrows, dyr, ykey) = match (self.kind, &zs) {
-            (TestKind::Rcit, Some(zs)) => (
-                hstack(&ys, dy, zs, z.len(), 1.0),
-                dy + z.len(),
-                format!("y{y:?}|{z:?}"),
-            ),
-            _ => (ys, dy, format!("y{y:?}")),
-        };
+        let rcit = self.kind == TestKind::Rcit && !z.is_empty();
         let sigma =
             |key: &str, rows: &[f64], d: usize| cache.sigma(key, || rff::median_sigma(rows, d));
+        let set = |rows, d, features| Arc::new(crate::backend::RffSet { rows, d, features });
+        // the features depend on the seed and count as well as the columns
+        let tag = format!("{}|{}|", self.seed, self.num_f2);
         let xkey = format!("x{x:?}");
-        let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, sigma(&xkey, &xs, dx));
-        let fy = rff::draw_features(self.seed, 1, self.num_f2, dyr, sigma(&ykey, &yrows, dyr));
-        let zpart = match &zs {
-            Some(zs) => {
-                let key = format!("{}|{}|{z:?}", self.seed, self.num_f);
-                let part = cache.z_part(&key, || {
-                    let fz = rff::draw_features(
-                        self.seed,
-                        2,
-                        self.num_f,
-                        z.len(),
-                        sigma(&format!("z{z:?}"), zs, z.len()),
-                    );
-                    rff::z_part(zs, z.len(), &fz)
-                })?;
-                Some((key, part))
-            }
-            None => None,
+        let xset = cache.rff_set(&format!("{tag}{xkey}"), || {
+            let (xs, _) = std_columns(data, x, "x")?;
+            let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, sigma(&xkey, &xs, dx));
+            Ok(set(xs, dx, fx))
+        })?;
+        // RCIT: Y augmented with the standardised Z
+        let ykey = if rcit {
+            format!("y{y:?}|{z:?}")
+        } else {
+            format!("y{y:?}")
         };
-        let set = |rows, d, features| crate::backend::RffSet { rows, d, features };
+        let yset = cache.rff_set(&format!("{tag}{ykey}"), || {
+            let (ys, _) = std_columns(data, y, "y")?;
+            let (yrows, dyr) = if rcit {
+                let (zs, _) = std_columns(data, z, "z")?;
+                (hstack(&ys, dy, &zs, z.len(), 1.0), dy + z.len())
+            } else {
+                (ys, dy)
+            };
+            let fy = rff::draw_features(self.seed, 1, self.num_f2, dyr, sigma(&ykey, &yrows, dyr));
+            Ok(set(yrows, dyr, fy))
+        })?;
+        let zpart = if z.is_empty() {
+            None
+        } else {
+            let key = format!("{}|{}|{z:?}", self.seed, self.num_f);
+            let part = cache.z_part(&key, || {
+                let (zs, _) = std_columns(data, z, "z")?;
+                let fz = rff::draw_features(
+                    self.seed,
+                    2,
+                    self.num_f,
+                    z.len(),
+                    sigma(&format!("z{z:?}"), &zs, z.len()),
+                );
+                rff::z_part(&zs, z.len(), &fz)
+            })?;
+            Some((key, part))
+        };
         Ok(RffPrepared {
-            x: (xkey, set(xs, dx, fx)),
-            y: (ykey, set(yrows, dyr, fy)),
+            x: (xkey, xset),
+            y: (ykey, yset),
             z: zpart,
         })
     }
@@ -995,7 +1003,7 @@ impl IndependenceTest {
             })
             .collect();
         let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();
-        let mut sets: Vec<crate::backend::RffSet> = Vec::new();
+        let mut sets: Vec<Arc<crate::backend::RffSet>> = Vec::new();
         let mut set_at: HashMap<String, usize> = HashMap::new();
         let mut zparts: Vec<Arc<rff::ZPart>> = Vec::new();
         let mut z_at: HashMap<String, usize> = HashMap::new();
@@ -1299,8 +1307,8 @@ impl IndependenceTest {
 
 /// One RCoT/RCIT query ready for a job: its X and Y sets and Z part, each with its key.
 struct RffPrepared {
-    x: (String, crate::backend::RffSet),
-    y: (String, crate::backend::RffSet),
+    x: (String, Arc<crate::backend::RffSet>),
+    y: (String, Arc<crate::backend::RffSet>),
     z: Option<(String, Arc<rff::ZPart>)>,
 }
 
@@ -1319,6 +1327,7 @@ struct Cache {
     corr: Mutex<HashMap<(String, String), f64>>,
     sigmas: Mutex<HashMap<String, f64>>,
     zparts: Mutex<HashMap<String, Arc<rff::ZPart>>>,
+    rff_sets: Mutex<HashMap<String, Arc<crate::backend::RffSet>>>,
     kci_z: Mutex<HashMap<String, Arc<kci::ZPart>>>,
 }
 
@@ -1335,6 +1344,15 @@ impl Cache {
         build: impl FnOnce() -> Result<rff::ZPart>,
     ) -> Result<Arc<rff::ZPart>> {
         memo(&self.zparts, key, || Ok(Arc::new(build()?)))
+    }
+
+    /// An RCoT/RCIT/RIT variable set, built once per key.
+    fn rff_set(
+        &self,
+        key: &str,
+        build: impl FnOnce() -> Result<Arc<crate::backend::RffSet>>,
+    ) -> Result<Arc<crate::backend::RffSet>> {
+        memo(&self.rff_sets, key, build)
     }
 
     /// Checks that a column is finite and varies (the Fisher-z test's input rules).

@@ -21,8 +21,18 @@
 //! 65 535 workgroups per dimension); each sub-batch is one submit and readback, plus one more for
 //! its conditional tests (the host's eigenproblems sit between the two).
 //!
+//! Kept on the device (`cache.rs`): each centred factor (row-major f32) and each Z part's basis,
+//! one buffer each, keyed by the `Arc` the [`Tester`](crate::independence::Tester) holds them
+//! in. Each is uploaded once, then reused by every sub-batch of the job and by later jobs on the
+//! same arrays: a sub-batch's `mats` binding (factors, bases, then room for `M` and `Va`) is
+//! assembled on the device by buffer copies recorded before its first dispatches, so only the
+//! task lists, the eigenvectors `Q` and the uniforms come from the host. An entry goes when its
+//! `Arc` is dropped (at the next job's start), when it is the least recently used past the
+//! cache's cap (a quarter of `max_buffer_size`, at most 1 GiB), or when a job fails.
+//!
 //! [`ZPart::basis`]: crate::independence::kci::ZPart::basis
 
+use super::cache::{copy_pieces, Piece, Role};
 use super::{gpu_err, GpuBackend, KCI, MAX_DISPATCH};
 use crate::backend::KciJob;
 use crate::error::Result;
@@ -102,6 +112,13 @@ struct Sub {
     grams: Vec<usize>,
     tests: Vec<usize>,
     conditional: usize,
+}
+
+/// A job's per-variable arrays on the device, by job index (`None`: empty, or a Z part whose
+/// basis failed).
+struct Arrays {
+    factors: Vec<Option<wgpu::Buffer>>,
+    bases: Vec<Option<wgpu::Buffer>>,
 }
 
 /// Pair products of `r` columns: `r (r + 1) / 2`.
@@ -246,10 +263,20 @@ impl GpuBackend {
         if !cur.tests.is_empty() {
             subs.push(cur);
         }
-        for sub in &subs {
-            for (t, m) in self.kci_sub(job, &bases, sub)? {
-                out[t] = Some(m);
+        // the factors and Z bases on the device (uploaded once, kept across jobs)
+        self.cache_begin();
+        let mut run = || -> Result<()> {
+            let arrays = self.kci_arrays(job, &bases)?;
+            for sub in &subs {
+                for (t, m) in self.kci_sub(job, &bases, &arrays, sub)? {
+                    out[t] = Some(m);
+                }
             }
+            Ok(())
+        };
+        if let Err(e) = run() {
+            self.cache_clear();
+            return Err(e);
         }
         Ok(out
             .into_iter()
@@ -257,38 +284,83 @@ impl GpuBackend {
             .collect())
     }
 
+    /// The device buffers of the job's factors and (usable) Z bases, from the cache or uploaded
+    /// now, in the f32 row-major layout the shader reads.
+    fn kci_arrays(&self, job: &KciJob, bases: &[Result<&[f32]>]) -> Result<Arrays> {
+        self.scoped(|| Arrays {
+            factors: job
+                .factors
+                .iter()
+                .map(|(_, m)| {
+                    self.resident(m, Role::KciFactor, || {
+                        let mut v = Vec::with_capacity(m.nrows() * m.ncols());
+                        rows_of(m, &mut v);
+                        v
+                    })
+                })
+                .collect(),
+            bases: job
+                .zparts
+                .iter()
+                .zip(bases)
+                .map(|(z, b)| match b {
+                    Ok(b) => self.resident(z, Role::KciBasis, || b.to_vec()),
+                    Err(_) => None,
+                })
+                .collect(),
+        })
+    }
+
     /// Runs one sub-batch (one or two submits); returns (test, moments) pairs.
     fn kci_sub(
         &self,
         job: &KciJob,
         bases: &[Result<&[f32]>],
+        arrays: &Arrays,
         sub: &Sub,
     ) -> Result<Vec<(usize, Result<Moments>)>> {
         let n = job.n;
         let nn = n as f64;
         let r = |f: usize| job.factors[f].1.ncols();
         let rz = |z: usize| job.zparts[z].rank();
-        // mats: factors, bases, then per pair its residual M and its Va
-        let mut mats: Vec<f32> = Vec::new();
+        // mats: factors, bases (copied on the device from the job's arrays), then per pair its
+        // residual M and its Va (zeros)
+        let mut pieces = Vec::new();
+        let mut at = 0usize;
         let mut f_off = HashMap::new();
         for &f in &sub.factors {
-            f_off.insert(f, mats.len());
-            rows_of(&job.factors[f].1, &mut mats);
+            f_off.insert(f, at);
+            let m = &job.factors[f].1;
+            let words = m.nrows() * m.ncols();
+            if let Some(src) = &arrays.factors[f] {
+                pieces.push(Piece {
+                    src: src.clone(),
+                    at,
+                    words,
+                });
+            }
+            at += words;
         }
         let mut z_off = HashMap::new();
         for &z in &sub.zs {
-            z_off.insert(z, mats.len());
-            mats.extend_from_slice(bases[z].as_ref().expect("checked"));
+            z_off.insert(z, at);
+            let words = bases[z].as_ref().expect("checked").len();
+            if let Some(src) = &arrays.bases[z] {
+                pieces.push(Piece {
+                    src: src.clone(),
+                    at,
+                    words,
+                });
+            }
+            at += words;
         }
         let mut m_off = HashMap::new();
         let mut va_off = HashMap::new();
-        let mut at = mats.len();
         for &(f, z) in &sub.pairs {
             m_off.insert((f, z), at);
             va_off.insert((f, z), at + n * r(f));
             at += 2 * n * r(f);
         }
-        mats.resize(at, 0.0);
         // first output: P and MᵀM per pair, Grams, then per test its cross product
         let mut o1 = 0usize;
         let mut p_off = HashMap::new();
@@ -395,9 +467,9 @@ impl GpuBackend {
             }
         }
         self.check_lost()?;
-        let mats_buf = self.rw_init("kci matrices", bytemuck::cast_slice(&mats))?;
+        let mats_buf = self.packed("kci matrices", at, wgpu::BufferUsages::COPY_SRC)?;
         let out1 = self.rw_init("kci products", &vec![0u8; 4 * o1.max(4)])?;
-        let first = self.kci_run(n, &[s1, s2, s3], &mats_buf, &out1, 0, o1)?;
+        let first = self.kci_run(n, &[s1, s2, s3], &pieces, &mats_buf, &out1, 0, o1)?;
         // host: statistics, unconditional moments, kept eigenvectors per pair
         let mut q_of: HashMap<(usize, usize), Result<Mat<f64>>> = HashMap::new();
         for &(f, z) in &sub.pairs {
@@ -522,7 +594,15 @@ impl GpuBackend {
         }
         out2.resize(res0 + 2 * cond.len(), 0.0);
         let out2_buf = self.rw_init("kci moments", bytemuck::cast_slice(&out2))?;
-        let second = self.kci_run(n, &[s4, s5, s6], &mats_buf, &out2_buf, res0, 2 * cond.len())?;
+        let second = self.kci_run(
+            n,
+            &[s4, s5, s6],
+            &[],
+            &mats_buf,
+            &out2_buf,
+            res0,
+            2 * cond.len(),
+        )?;
         for (j, &(_, t, statistic)) in cond.iter().enumerate() {
             let (mean, tr2) = (second[2 * j] as f64, second[2 * j + 1] as f64);
             if !(mean.is_finite() && tr2.is_finite()) {
@@ -562,13 +642,14 @@ impl GpuBackend {
             }))
     }
 
-    /// Records `steps` (in order) on `mats` and `out`, submits once and reads back
-    /// `out[from .. from + words]`.
+    /// Records the copies of `pieces` into `mats`, then `steps` (in order) on `mats` and `out`,
+    /// submits once and reads back `out[from .. from + words]`.
     #[allow(clippy::too_many_arguments)]
     fn kci_run(
         &self,
         n: usize,
         steps: &[Step],
+        pieces: &[Piece],
         mats: &wgpu::Buffer,
         out: &wgpu::Buffer,
         from: usize,
@@ -586,6 +667,7 @@ impl GpuBackend {
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("kci") });
+        copy_pieces(&mut enc, mats, pieces);
         let mut binds = Vec::new();
         let mut dispatches = Vec::new();
         for (s, &base) in steps.iter().zip(&bases) {

@@ -7,9 +7,15 @@
 //! feature table is split into up to four bindings ("pages") when it is larger than one binding may
 //! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
 //! scopes and returned as [`Error::Gpu`].
+//!
+//! The kernel tests (RCoT/RCIT/RIT, KCI/HSIC gamma) keep their per-variable arrays on the device
+//! across jobs in a small LRU cache keyed by the host `Arc`s that hold them (`cache.rs`).
 
+mod cache;
 mod kci;
 mod rff;
+
+pub use cache::GpuCacheStats;
 
 use super::{
     HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
@@ -132,6 +138,8 @@ pub(crate) struct GpuBackend {
     rff: rff::Pipelines,
     /// KCI products and moments (`shaders/kci.wgsl`).
     kci: kci::Pipelines,
+    /// Per-variable arrays of the kernel tests kept on the device across jobs (`cache.rs`).
+    cache: Mutex<cache::DeviceCache<wgpu::Buffer>>,
     lost: Arc<Mutex<Option<String>>>,
 }
 
@@ -301,6 +309,7 @@ impl GpuBackend {
             .unwrap_or(u64::MAX)
             .min(limits.max_storage_buffer_binding_size)
             .min(limits.max_buffer_size);
+        let cache_cap = Self::cache_cap(&limits);
         Ok(GpuBackend {
             device,
             queue,
@@ -321,6 +330,7 @@ impl GpuBackend {
             sweep_values,
             rff,
             kci,
+            cache: Mutex::new(cache::DeviceCache::new(cache_cap)),
             lost,
         })
     }

@@ -15,7 +15,18 @@
 //! A job is split into sub-batches whose buffers each fit one binding (and whose grids fit
 //! 65 535 workgroups per dimension); all sub-batches go in one submit with one readback (a
 //! second submit only past [`SUBMIT_BYTES`] of buffers).
+//!
+//! Kept on the device (`cache.rs`): each variable set's standardised rows and its frequencies
+//! and phases, and each Z part's ridge basis, in f32, one buffer each, keyed by the `Arc` the
+//! [`Tester`](crate::independence::Tester) holds them in. Each is uploaded once, then reused by
+//! every sub-batch of the job and by later jobs on the same arrays; a sub-batch's packed
+//! `columns`, `frequencies` and `basis` bindings are assembled on the device by buffer copies in
+//! the same command encoder as its dispatches, so only the test metadata and the uniforms come
+//! from the host. An entry goes when its `Arc` is dropped (at the next job's start), when it is
+//! the least recently used past the cache's cap (a quarter of `max_buffer_size`, at most 1 GiB),
+//! or when a job fails.
 
+use super::cache::{copy_pieces, Piece, Role};
 use super::{gpu_err, GpuBackend, MAX_DISPATCH, RFF};
 use crate::backend::{RffJob, RffTest};
 use crate::error::Result;
@@ -162,6 +173,13 @@ impl Sub {
     }
 }
 
+/// A job's per-variable arrays on the device, by job index (`None`: an empty array).
+struct Arrays {
+    cols: Vec<Option<wgpu::Buffer>>,
+    fw: Vec<Option<wgpu::Buffer>>,
+    basis: Vec<Option<wgpu::Buffer>>,
+}
+
 /// A 2-D grid of `count` workgroups: (per row, rows).
 fn grid(count: usize) -> (u32, u32) {
     let x = count.clamp(1, MAX_DISPATCH as usize);
@@ -240,33 +258,80 @@ impl GpuBackend {
             subs.push(std::mem::replace(&mut cur, alone));
         }
         subs.push(cur);
-        let mut out: Vec<Option<Result<Moments>>> = (0..tests).map(|_| None).collect();
-        let mut lo = 0;
-        while lo < subs.len() {
-            // sub-batches per submit, within SUBMIT_BYTES of buffers (at least one)
-            let mut hi = lo + 1;
-            let mut bytes = subs[lo].bytes(&sh);
-            while hi < subs.len() && bytes + subs[hi].bytes(&sh) <= SUBMIT_BYTES {
-                bytes += subs[hi].bytes(&sh);
-                hi += 1;
-            }
-            let words = self.rff_submit(job, &sh, &subs[lo..hi])?;
-            for (sub, tot) in subs[lo..hi].iter().zip(words) {
-                for (i, &t) in sub.tests.iter().enumerate() {
-                    out[t] = Some(unpack(job, &sh, sub, i, &job.tests[t], &tot)?);
+        // the sets and Z bases on the device (uploaded once, kept across jobs)
+        self.cache_begin();
+        let run = || -> Result<Vec<Result<Moments>>> {
+            let arrays = self.rff_arrays(job)?;
+            let mut out: Vec<Option<Result<Moments>>> = (0..tests).map(|_| None).collect();
+            let mut lo = 0;
+            while lo < subs.len() {
+                // sub-batches per submit, within SUBMIT_BYTES of buffers (at least one)
+                let mut hi = lo + 1;
+                let mut bytes = subs[lo].bytes(&sh);
+                while hi < subs.len() && bytes + subs[hi].bytes(&sh) <= SUBMIT_BYTES {
+                    bytes += subs[hi].bytes(&sh);
+                    hi += 1;
                 }
+                let words = self.rff_submit(job, &arrays, &sh, &subs[lo..hi])?;
+                for (sub, tot) in subs[lo..hi].iter().zip(words) {
+                    for (i, &t) in sub.tests.iter().enumerate() {
+                        out[t] = Some(unpack(job, &sh, sub, i, &job.tests[t], &tot)?);
+                    }
+                }
+                lo = hi;
             }
-            lo = hi;
+            Ok(out
+                .into_iter()
+                .map(|m| m.expect("every test run"))
+                .collect())
+        };
+        let out = run();
+        if out.is_err() {
+            self.cache_clear();
         }
-        Ok(out
-            .into_iter()
-            .map(|m| m.expect("every test run"))
-            .collect())
+        out
+    }
+
+    /// The device buffers of the job's sets (rows; frequencies and phases) and Z bases, from the
+    /// cache or uploaded now, in the f32 layout the shader reads.
+    fn rff_arrays(&self, job: &RffJob) -> Result<Arrays> {
+        self.scoped(|| Arrays {
+            cols: job
+                .sets
+                .iter()
+                .map(|s| {
+                    self.resident(s, Role::RffColumns, || {
+                        s.rows.iter().map(|&v| v as f32).collect()
+                    })
+                })
+                .collect(),
+            fw: job
+                .sets
+                .iter()
+                .map(|s| {
+                    self.resident(s, Role::RffFrequencies, || {
+                        let f = &s.features;
+                        f.w.iter().chain(&f.b).map(|&v| v as f32).collect()
+                    })
+                })
+                .collect(),
+            basis: job
+                .zparts
+                .iter()
+                .map(|z| self.resident(z, Role::RffBasis, || z.basis().to_vec()))
+                .collect(),
+        })
     }
 
     /// Encodes every sub-batch into one command buffer, submits it once and reads every
     /// sub-batch's `tot` back through one staging buffer.
-    fn rff_submit(&self, job: &RffJob, sh: &Shape, subs: &[Sub]) -> Result<Vec<Vec<f32>>> {
+    fn rff_submit(
+        &self,
+        job: &RffJob,
+        arrays: &Arrays,
+        sh: &Shape,
+        subs: &[Sub],
+    ) -> Result<Vec<Vec<f32>>> {
         self.check_lost()?;
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
@@ -284,7 +349,7 @@ impl GpuBackend {
         let mut keep = Vec::new();
         let mut offset = 0u64;
         for (sub, &tw) in subs.iter().zip(&tot_words) {
-            let tot = self.encode_sub(&mut enc, job, sh, sub, &mut keep)?;
+            let tot = self.encode_sub(&mut enc, job, arrays, sh, sub, &mut keep)?;
             enc.copy_buffer_to_buffer(&tot, 0, &staging, offset, 4 * tw as u64);
             offset += 4 * tw as u64;
             keep.push(tot);
@@ -306,11 +371,13 @@ impl GpuBackend {
             .collect())
     }
 
-    /// Uploads one sub-batch and records its dispatches; returns its `tot` buffer.
+    /// Packs one sub-batch's inputs on the device (copies from the job's arrays; only the
+    /// metadata comes from the host) and records its dispatches; returns its `tot` buffer.
     fn encode_sub(
         &self,
         enc: &mut wgpu::CommandEncoder,
         job: &RffJob,
+        arrays: &Arrays,
         sh: &Shape,
         sub: &Sub,
         keep: &mut Vec<wgpu::Buffer>,
@@ -318,13 +385,24 @@ impl GpuBackend {
         let set_at: HashMap<usize, usize> =
             sub.sets.iter().enumerate().map(|(i, &s)| (s, i)).collect();
         let z_at: HashMap<usize, usize> = sub.zs.iter().enumerate().map(|(i, &z)| (z, i)).collect();
-        let (mut meta, mut cols, mut fw) = (Vec::new(), Vec::new(), Vec::new());
+        let mut meta = Vec::new();
+        let (mut cols, mut fw) = (Vec::new(), Vec::new());
+        let (mut col_words, mut fw_words) = (0, 0);
+        let piece = |b: &Option<wgpu::Buffer>, at: usize, words: usize| {
+            b.as_ref().map(|src| Piece {
+                src: src.clone(),
+                at,
+                words,
+            })
+        };
         for &s in &sub.sets {
             let set = &job.sets[s];
-            meta.extend([set.d as u32, cols.len() as u32, fw.len() as u32]);
-            cols.extend(set.rows.iter().map(|&v| v as f32));
-            fw.extend(set.features.w.iter().map(|&v| v as f32));
-            fw.extend(set.features.b.iter().map(|&v| v as f32));
+            meta.extend([set.d as u32, col_words as u32, fw_words as u32]);
+            let fw_len = set.features.w.len() + set.features.b.len();
+            cols.extend(piece(&arrays.cols[s], col_words, set.rows.len()));
+            fw.extend(piece(&arrays.fw[s], fw_words, fw_len));
+            col_words += set.rows.len();
+            fw_words += fw_len;
         }
         for &t in &sub.tests {
             let test = &job.tests[t];
@@ -334,16 +412,23 @@ impl GpuBackend {
                 test.z.map_or(NONE, |z| (z_at[&z] * sh.n * sh.r) as u32),
             ]);
         }
-        let mut basis: Vec<f32> = Vec::with_capacity(sub.zs.len() * sh.n * sh.r);
+        let mut basis = Vec::new();
+        let mut basis_words = 0;
         for &z in &sub.zs {
-            basis.extend_from_slice(job.zparts[z].basis());
+            let len = job.zparts[z].basis().len();
+            basis.extend(piece(&arrays.basis[z], basis_words, len));
+            basis_words += len;
         }
         let words = sub.words(sh);
-        let read = |label: &str, bytes: &[u8]| self.storage(label, bytes);
-        let meta = read("rff meta", bytemuck::cast_slice(&meta))?;
-        let cols = read("rff columns", bytemuck::cast_slice(&cols))?;
-        let fw = read("rff frequencies", bytemuck::cast_slice(&fw))?;
-        let basis = read("rff basis", bytemuck::cast_slice(&basis))?;
+        let meta = self.storage("rff meta", bytemuck::cast_slice(&meta))?;
+        let none = wgpu::BufferUsages::empty();
+        let cols_buf = self.packed("rff columns", col_words, none)?;
+        let fw_buf = self.packed("rff frequencies", fw_words, none)?;
+        let basis_buf = self.packed("rff basis", basis_words, none)?;
+        copy_pieces(enc, &cols_buf, &cols);
+        copy_pieces(enc, &fw_buf, &fw);
+        copy_pieces(enc, &basis_buf, &basis);
+        let (cols, fw, basis) = (cols_buf, fw_buf, basis_buf);
         let rw = |label: &str, w: usize, copy: bool| {
             self.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
