@@ -12,6 +12,21 @@
 //!   ε = 1e-3 (f64 throughout); statistic `Σ KxR∘KyR`; eigenvalues kept above `1e-5 · max`; gamma
 //!   approximation from the traces of the eigenvector products.
 //!
+//! Other kernels ([`Kernel`]), all on the standardised columns, with the same statistics and
+//! null approximations:
+//! * linear `u·v` and polynomial `(1 + u·v)^degree` are causal-learn's `LinearKernel` and
+//!   `PolynomialKernel(polyd, const = 1.0)` (no width; the width rule is ignored);
+//! * ceteris applies one kernel family to X, Y **and Z**: a conditional test with a linear or
+//!   polynomial kernel is causal-learn's `KCI_CInd(kernelX = K, kernelY = K, kernelZ = K)`, whereas
+//!   causal-learn leaves `kernelZ = 'Gaussian'` unless it is given;
+//! * Laplace `exp(−‖u − v‖ / σ)` has no causal-learn counterpart: σ = 1/√θ is the Gaussian
+//!   rule's σ (unconditional empirical `w / √dim`, conditional empirical `w · √dim Z`, median
+//!   `√2 ·` median distance on the same rows as the Gaussian median, or the fixed width).
+//!
+//! Linear and polynomial kernels (degrees 2 and 3) are tested against causal-learn, Laplace
+//! against a numpy implementation validated on causal-learn's Gaussian KCI
+//! (`tests/reference/make_kernels_reference.py`).
+//!
 //! Differences, documented: Gram matrices are replaced by pivoted incomplete Cholesky factors with
 //! residual trace ≤ `1e-12 · n` (relative effect on the statistic below 1e-9); causal-learn's
 //! median width on more than 1000 rows uses a random subset of 1000 rows, ceteris every
@@ -71,12 +86,14 @@ pub enum Width {
 pub enum Kernel {
     /// Gaussian `exp(−‖u − v‖² / (2σ²))` (the default; σ from the width rule).
     Gaussian,
-    /// Laplace `exp(−‖u − v‖ / σ)` (σ from the width rule: the Gaussian rule's σ, the median
-    /// distance, or the fixed value).
+    /// Laplace `exp(−‖u − v‖ / σ)`, σ the Gaussian width rule's σ = 1/√θ: empirical
+    /// `w / √dim` (unconditional) or `w · √dim Z` (conditional), median `√2 ·` the median pairwise
+    /// distance, or the fixed width.
     Laplace,
-    /// Linear `u·v` (no width).
+    /// Linear `u·v` (no width), as causal-learn's `LinearKernel`.
     Linear,
-    /// Polynomial `(1 + u·v)^degree` (no width), as causal-learn's `PolynomialKernel`.
+    /// Polynomial `(1 + u·v)^degree` (no width), as causal-learn's `PolynomialKernel(degree)`
+    /// (constant 1; the CLI's `polynomial` is degree 2, causal-learn's default `polyd`).
     Polynomial(u32),
 }
 
