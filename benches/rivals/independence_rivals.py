@@ -129,8 +129,14 @@ def batch_triples(count, seed):
     allt = [(i, j, k) for i, j in itertools.combinations(range(10), 2)
             for k in range(10) if k not in (i, j)]
     rng = np.random.default_rng(seed)
-    idx = rng.choice(len(allt), size=count, replace=False)
-    return [allt[t] for t in sorted(idx)]
+    if count <= len(allt):
+        idx = rng.choice(len(allt), size=count, replace=False)
+        return [allt[t] for t in sorted(idx)]
+    # more tests than the 360 distinct triples of 10 columns (--full): every triple in turn,
+    # shuffled per round; causal-learn recomputes every test, so a repeat costs a full test
+    rounds = -(-count // len(allt))
+    idx = np.concatenate([rng.permutation(len(allt)) for _ in range(rounds)])[:count]
+    return [allt[t] for t in idx]
 
 
 # --------------------------------------------------------------------------
