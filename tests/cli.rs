@@ -1222,6 +1222,36 @@ fn independence_bad_input_fails_cleanly_naming_the_problem() {
             ],
             vec!["permutations", "at least 1"],
         ),
+        (
+            vec!["--x", "a", "--y", "b", "--permutations", "0"],
+            vec!["permutations", "at least 1"],
+        ),
+        (
+            vec![
+                "--x",
+                "a",
+                "--y",
+                "b",
+                "--test",
+                "rcot",
+                "--permutations",
+                "0",
+            ],
+            vec!["permutations", "at least 1"],
+        ),
+        (
+            vec![
+                "--x",
+                "a",
+                "--y",
+                "b",
+                "--null",
+                "spectral",
+                "--samples",
+                "0",
+            ],
+            vec!["samples", "at least 1"],
+        ),
         (vec!["--x", "a"], vec!["--x and --y"]),
         (vec!["--x", "a", "--y", "b", "--test", "hsci"], vec!["hsci"]),
         (

@@ -578,6 +578,13 @@ fn build_test(a: &TestOpts) -> Result<ceteris::independence::IndependenceTest, E
             )
         })?),
     };
+    // zero draws is an error whichever null is asked for (not silently ignored)
+    if a.permutations == 0 {
+        return Err(Error::param("permutations", "must be at least 1"));
+    }
+    if a.samples == 0 {
+        return Err(Error::param("samples", "must be at least 1"));
+    }
     let rff = a.test == "rcot" || a.test == "rcit";
     let (null, approx) = match (a.null.as_str(), rff) {
         ("default" | "gamma", false) => (Null::Gamma, Approx::Lpb4),
