@@ -1418,7 +1418,9 @@ fn intern<T>(at: &mut HashMap<String, usize>, items: &mut Vec<T>, key: String, i
     })
 }
 
-/// The value under `key`, built (outside the lock) and stored when absent.
+/// The value under `key`, built (outside the lock) and stored when absent. When two threads
+/// build the same key at once, the first value stored wins and both get it, so every user of a
+/// key shares one value (one `Arc`: the GPU's device cache is keyed by it).
 fn memo<T: Clone>(
     map: &Mutex<HashMap<String, T>>,
     key: &str,
@@ -1428,10 +1430,12 @@ fn memo<T: Clone>(
         return Ok(v.clone());
     }
     let v = build()?;
-    map.lock()
+    Ok(map
+        .lock()
         .expect("cache lock")
-        .insert(key.to_string(), v.clone());
-    Ok(v)
+        .entry(key.to_string())
+        .or_insert(v)
+        .clone())
 }
 
 /// A tester bound to one data set: standardised columns, kernel factors and Z-regressions are
@@ -1675,6 +1679,32 @@ fn gamma_sf(m: kci::Moments) -> Result<f64> {
 
 #[cfg(test)]
 mod tests {
+
+    /// Builders racing on one key all get the first stored value (one shared `Arc`), never a
+    /// value that a later insert replaced.
+    #[test]
+    fn memo_racers_share_the_first_stored_value() {
+        let map: Mutex<HashMap<String, Arc<u32>>> = Mutex::new(HashMap::new());
+        let barrier = std::sync::Barrier::new(4);
+        let got: Vec<Arc<u32>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4u32)
+                .map(|t| {
+                    let (map, barrier) = (&map, &barrier);
+                    s.spawn(move || {
+                        memo(map, "k", || {
+                            barrier.wait(); // every thread is building at once
+                            Ok(Arc::new(t))
+                        })
+                        .unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let stored = map.lock().unwrap()["k"].clone();
+        assert!(got.iter().all(|a| Arc::ptr_eq(a, &stored)));
+    }
+
     use super::*;
 
     #[test]
