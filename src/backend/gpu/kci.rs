@@ -327,33 +327,35 @@ impl GpuBackend {
         // residual M and its Va (zeros)
         let mut pieces = Vec::new();
         let mut at = 0usize;
-        let mut f_off = HashMap::new();
-        for &f in &sub.factors {
-            f_off.insert(f, at);
-            let m = &job.factors[f].1;
-            let words = m.nrows() * m.ncols();
-            if let Some(src) = &arrays.factors[f] {
-                pieces.push(Piece {
-                    src: src.clone(),
-                    at,
-                    words,
-                });
+        // each array at the next offset, copied from its device buffer when it has one
+        let mut place = |ids: &[usize],
+                         words: &dyn Fn(usize) -> usize,
+                         src: &[Option<wgpu::Buffer>]|
+         -> HashMap<usize, usize> {
+            let mut off = HashMap::new();
+            for &i in ids {
+                off.insert(i, at);
+                if let Some(src) = &src[i] {
+                    pieces.push(Piece {
+                        src: src.clone(),
+                        at,
+                        words: words(i),
+                    });
+                }
+                at += words(i);
             }
-            at += words;
-        }
-        let mut z_off = HashMap::new();
-        for &z in &sub.zs {
-            z_off.insert(z, at);
-            let words = bases[z].as_ref().expect("checked").len();
-            if let Some(src) = &arrays.bases[z] {
-                pieces.push(Piece {
-                    src: src.clone(),
-                    at,
-                    words,
-                });
-            }
-            at += words;
-        }
+            off
+        };
+        let f_off = place(
+            &sub.factors,
+            &|f| job.factors[f].1.nrows() * job.factors[f].1.ncols(),
+            &arrays.factors,
+        );
+        let z_off = place(
+            &sub.zs,
+            &|z| bases[z].as_ref().expect("checked").len(),
+            &arrays.bases,
+        );
         let mut m_off = HashMap::new();
         let mut va_off = HashMap::new();
         for &(f, z) in &sub.pairs {
