@@ -126,6 +126,33 @@ mod avx2 {
         (hi, lo)
     }
 
+    /// The ten Philox rounds on two interleaved groups of eight counters (`c[g][w]`: word `w` of
+    /// group `g`), so that one group's multiplies fill the other's latency.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    unsafe fn rounds16(c: &mut [[__m256i; 4]; 2], key: [u32; 2]) {
+        let m0 = _mm256_set1_epi32(M0 as i32);
+        let m1 = _mm256_set1_epi32(M1 as i32);
+        let (mut k0, mut k1) = (key[0], key[1]);
+        for round in 0..10 {
+            if round > 0 {
+                k0 = k0.wrapping_add(W0);
+                k1 = k1.wrapping_add(W1);
+            }
+            let (kv0, kv1) = (_mm256_set1_epi32(k0 as i32), _mm256_set1_epi32(k1 as i32));
+            for cg in c.iter_mut() {
+                let (hi0, lo0) = mulhilo8(cg[0], m0);
+                let (hi1, lo1) = mulhilo8(cg[2], m1);
+                *cg = [
+                    _mm256_xor_si256(_mm256_xor_si256(hi1, cg[1]), kv0),
+                    lo1,
+                    _mm256_xor_si256(_mm256_xor_si256(hi0, cg[3]), kv1),
+                    lo0,
+                ];
+            }
+        }
+    }
+
     /// [`super::Stream::fill_replicates`] for the first `16⌊len/16⌋` replicates, two groups of
     /// eight counters interleaved so that one group's multiplies fill the other's latency;
     /// returns how many replicates it filled.
@@ -138,8 +165,6 @@ mod avx2 {
         out: &mut [&mut [u32]; 4],
     ) -> usize {
         let len = out[0].len() / 16 * 16;
-        let m0 = _mm256_set1_epi32(M0 as i32);
-        let m1 = _mm256_set1_epi32(M1 as i32);
         let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
         for at in (0..len).step_by(16) {
             let base = first.wrapping_add(at as u32);
@@ -152,24 +177,7 @@ mod avx2 {
                 cg[2] = _mm256_set1_epi32(tag as i32);
                 cg[3] = _mm256_setzero_si256();
             }
-            let (mut k0, mut k1) = (key[0], key[1]);
-            for round in 0..10 {
-                if round > 0 {
-                    k0 = k0.wrapping_add(W0);
-                    k1 = k1.wrapping_add(W1);
-                }
-                let (kv0, kv1) = (_mm256_set1_epi32(k0 as i32), _mm256_set1_epi32(k1 as i32));
-                for cg in c.iter_mut() {
-                    let (hi0, lo0) = mulhilo8(cg[0], m0);
-                    let (hi1, lo1) = mulhilo8(cg[2], m1);
-                    *cg = [
-                        _mm256_xor_si256(_mm256_xor_si256(hi1, cg[1]), kv0),
-                        lo1,
-                        _mm256_xor_si256(_mm256_xor_si256(hi0, cg[3]), kv1),
-                        lo0,
-                    ];
-                }
-            }
+            rounds16(&mut c, key);
             for (g, cg) in c.iter().enumerate() {
                 for (w, o) in out.iter_mut().enumerate() {
                     // SAFETY: at + 8g + 8 <= len <= o.len()
@@ -197,8 +205,6 @@ mod avx2 {
         s0: u32,
         out: &mut [u32; 64],
     ) -> bool {
-        let m0 = _mm256_set1_epi32(M0 as i32);
-        let m1 = _mm256_set1_epi32(M1 as i32);
         let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
         let mut c = [[_mm256_setzero_si256(); 4]; 2];
         for (g, cg) in c.iter_mut().enumerate() {
@@ -209,24 +215,7 @@ mod avx2 {
             cg[1] = _mm256_set1_epi32(replicate as i32);
             cg[2] = _mm256_set1_epi32(tag as i32);
         }
-        let (mut k0, mut k1) = (key[0], key[1]);
-        for round in 0..10 {
-            if round > 0 {
-                k0 = k0.wrapping_add(W0);
-                k1 = k1.wrapping_add(W1);
-            }
-            let (kv0, kv1) = (_mm256_set1_epi32(k0 as i32), _mm256_set1_epi32(k1 as i32));
-            for cg in c.iter_mut() {
-                let (hi0, lo0) = mulhilo8(cg[0], m0);
-                let (hi1, lo1) = mulhilo8(cg[2], m1);
-                *cg = [
-                    _mm256_xor_si256(_mm256_xor_si256(hi1, cg[1]), kv0),
-                    lo1,
-                    _mm256_xor_si256(_mm256_xor_si256(hi0, cg[3]), kv1),
-                    lo0,
-                ];
-            }
-        }
+        rounds16(&mut c, key);
         let (vsize, vthr, vs0) = (
             _mm256_set1_epi32(size as i32),
             _mm256_set1_epi32(thr as i32),
