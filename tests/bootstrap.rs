@@ -381,18 +381,19 @@ fn studentized_mean_is_close_to_t_interval_for_normal_data() {
 
 #[test]
 fn large_tables_give_the_mean_of_the_materialised_draws() {
-    // 300 000 rows (a table beyond L2, gathered through the prefetching buffer): each replicate
-    // must equal the mean of its materialised draws.
+    // 300 000 rows (2.4 MB: a table beyond L2, gathered through the prefetching buffer from its
+    // huge-page copy, since 5 replicates draw more than 4× the rows): each replicate must equal
+    // the mean of its materialised draws.
     let n = 300_000;
     let x = common::normals(n, 21);
     let data = common::one("x", x.clone());
     let boot = Bootstrap::new(mean_stat())
-        .resamples(3)
+        .resamples(5)
         .seed(8)
         .keep_replicates(true)
         .methods(&[IntervalMethod::Percentile]);
     let reps = boot.run(&Engine::cpu(), &data).unwrap().replicates.unwrap();
-    let draws = boot.draws(&Engine::cpu(), &data, 0..3).unwrap();
+    let draws = boot.draws(&Engine::cpu(), &data, 0..5).unwrap();
     for (b, rep) in reps.iter().enumerate() {
         let idx = &draws[b * n..(b + 1) * n];
         let direct = idx.iter().map(|&i| x[i as usize]).sum::<f64>() / n as f64;

@@ -12,6 +12,8 @@ use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod pages;
+
 /// Draws generated ahead of the gathers (keeps many cache misses in flight).
 const BUF: usize = 1024;
 
@@ -148,6 +150,14 @@ impl Kernels for CpuBackend {
         let draws = job.plan.draws();
         let total = reps.len() as u64;
         let done = AtomicU64::new(0);
+        // Random gathers from a table of several MB go to huge pages when the draws outnumber
+        // the rows (the copy then costs far less than the TLB misses it saves).
+        let huge = (!job.plan.is_weighted()
+            && std::mem::size_of_val(job.features) >= pages::MIN_BYTES
+            && draws as u64 * total >= 4 * (job.features.len() / k) as u64)
+            .then(|| pages::HugeTable::copy_of(job.features))
+            .flatten();
+        let features = huge.as_ref().map_or(job.features, |t| t.as_slice());
         let mut out = vec![0.0; reps.len() * kk];
         out.par_chunks_mut(kk)
             .zip(reps.into_par_iter())
@@ -178,7 +188,7 @@ impl Kernels for CpuBackend {
                         acc[k] = weight;
                     }
                 } else {
-                    gather_sums(job.features, k, &mut gen, draws as usize, &mut acc[..k]);
+                    gather_sums(features, k, &mut gen, draws as usize, &mut acc[..k]);
                     if job.implicit_count {
                         acc[k] = draws as f64;
                     }
