@@ -4,7 +4,7 @@
 // reduction; the host squares and sums C_p in f64. The permutations are generated on the device
 // by hsic_perm (one thread per permutation): Fisher-Yates from the Philox permutation stream,
 // bit-identical to independence::permutation (the indices the CPU backend uses). Prepended with
-// philox.wgsl.
+// philox.wgsl. chi2mix draws the spectral null (a weighted chi-square mixture).
 
 struct HsicParams {
     n: u32,
@@ -76,5 +76,40 @@ fn hsic_perm(@builtin(global_invocation_id) gid: vec3<u32>) {
         let a = perm_out[base + i];
         perm_out[base + i] = perm_out[base + j];
         perm_out[base + j] = a;
+    }
+}
+
+const CHI_PI: f32 = 3.14159265358979;
+const CHI_TWO_PI: f32 = 6.28318530717959;
+
+// Spectral null: workgroup q of this batch draws the weighted chi-square mixture
+// sum_k w_k g_k^2 for Monte-Carlo draw d = first + q, where g_k is the Box-Muller normal of Philox
+// block (k, d) (words x, y; the angle taken in (-pi, pi), where WGSL bounds cos, which squares to
+// the same value as at 2 pi u). Weights come in lx (n = their count); 256 threads take strided
+// weights, then a tree reduction; the total goes to cross[q].
+@compute @workgroup_size(256)
+fn chi2mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+    let lid = lid3.x;
+    let q = wid.x;
+    let live = q < H.perms;
+    let d = H.first + q;
+    let key = vec2<u32>(H.key0, H.key1);
+    var s = 0.0;
+    if (live) {
+        for (var k = lid; k < H.n; k = k + 256u) {
+            let w = philox4x32_10(vec4<u32>(k, d, H.tag, 0u), key);
+            let r2 = -2.0 * log(open_unit(w.x));
+            let c = cos(CHI_TWO_PI * open_unit(w.y) - CHI_PI);
+            s = s + lx[k] * (r2 * c * c);
+        }
+    }
+    part[lid] = s;
+    workgroupBarrier();
+    for (var w = 128u; w > 0u; w = w >> 1u) {
+        if (lid < w) { part[lid] = part[lid] + part[lid + w]; }
+        workgroupBarrier();
+    }
+    if (live && lid == 0u) {
+        cross[q] = part[0];
     }
 }

@@ -1363,3 +1363,60 @@ fn device_cache_never_reuses_a_freed_array() {
         assert_eq!(s2.entries, s1.entries, "{s2:?}");
     }
 }
+
+#[test]
+fn spectral_null_draws_on_device_match_the_cpu() {
+    // The spectral null's Monte-Carlo draws (Σ w_k g_k², one Philox normal per weight and draw)
+    // run on the device in f32 with a tree sum; the factors, statistic and eigenvalue weights stay
+    // in f64 on the host, so the statistics are equal. A draw's total differs from the CPU's by
+    // f32 rounding (~1e-6 relative), so it lands on the other side of the statistic only when
+    // that close to it: expected flips ≪ 1 in 3000 draws; allow 2 (|Δp| ≤ 2/3000). 1 KiB bindings
+    // split the draws into 12 batches of 256 with the same numbers.
+    use ceteris::independence::{IndependenceTest, Null};
+    let Some(gpu) = common::gpu() else { return };
+    let small = Engine::gpu_with(GpuOptions {
+        max_binding_bytes: Some(1024),
+        ..Default::default()
+    })
+    .unwrap();
+    let n = 300;
+    let z = common::normals(n, 31);
+    let ex = common::normals(n, 32);
+    let ey = common::normals(n, 33);
+    let x: Vec<f64> = z.iter().zip(&ex).map(|(z, e)| z + 0.5 * e).collect();
+    let y: Vec<f64> = z.iter().zip(&ey).map(|(z, e)| z.sin() + 0.5 * e).collect();
+    // unconditional cases on independent columns, the conditional one on a fork (both nulls hold)
+    let d = Dataset::new()
+        .with_column("u", ex)
+        .unwrap()
+        .with_column("v", ey)
+        .unwrap()
+        .with_column("x", x)
+        .unwrap()
+        .with_column("y", y)
+        .unwrap()
+        .with_column("z", z)
+        .unwrap();
+    let draws = 3000;
+    let cases: [(IndependenceTest, [&str; 2], &[&str]); 3] = [
+        (IndependenceTest::hsic(), ["u", "v"], &[]),
+        (IndependenceTest::kci(), ["u", "v"], &[]),
+        (IndependenceTest::kci(), ["x", "y"], &["z"]),
+    ];
+    for (test, [a, b], zs) in cases {
+        let test = test.null(Null::Spectral(draws)).seed(5);
+        let cpu = test.run(&Engine::cpu(), &d, &[a], &[b], zs).unwrap();
+        for engine in [gpu, &small] {
+            let g = test.run(engine, &d, &[a], &[b], zs).unwrap();
+            assert!(g.backend.contains("spectral draws"), "{}", g.backend);
+            assert_eq!(g.statistic, cpu.statistic, "{zs:?}");
+            assert!(
+                (g.p_value - cpu.p_value).abs() <= 2.0 / draws as f64,
+                "{zs:?}: {} vs {}",
+                g.p_value,
+                cpu.p_value
+            );
+            eprintln!("{zs:?}: p {} (gpu) vs {} (cpu)", g.p_value, cpu.p_value);
+        }
+    }
+}

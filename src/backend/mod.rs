@@ -215,6 +215,15 @@ pub(crate) trait Kernels {
     /// `seed`), concatenated (`perms.len() × n` indices; [`crate::independence::permutation`]).
     fn permutations(&self, seed: u64, n: usize, perms: Range<u32>) -> Result<Vec<u32>>;
 
+    /// Draws `draws` of the spectral null `Σ_k w_k g_k²` (draw `d`, weight `k`: the Box–Muller
+    /// normal of words 0 and 1 of Philox block `(k, d)` of `stream`), in draw order.
+    fn chi2mix_draws(
+        &self,
+        weights: &[f64],
+        stream: crate::rng::Stream,
+        draws: Range<u32>,
+    ) -> Result<Vec<f64>>;
+
     /// One partial correlation per test (NaN where the correlation matrix is singular).
     fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>>;
 

@@ -70,6 +70,9 @@ use std::time::Instant;
 /// Fewest rows a kernel test accepts.
 pub const MIN_ROWS: usize = 10;
 
+/// What stays on the CPU when the spectral null's draws run on the GPU.
+const SPECTRAL_SPLIT: &str = "spectral draws; factors and eigenvalues on the CPU";
+
 /// Kernel width rule for Gaussian kernels.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Width {
@@ -358,7 +361,11 @@ impl IndependenceTest {
     /// threshold may be kept or dropped differently, which moves the moments by ~1e-5
     /// relative). The cost of the Hadamard sums grows as `n · r_a² · r_b² / 4` with the kept
     /// ranks, so high-rank (multivariate, many-row) cases are slow on software adapters;
-    /// `backend` says which ran.
+    /// `backend` says which ran. Under the spectral null (KCI or HSIC) the statistic and the
+    /// eigenvalue weights are computed in f64 on the host and the Monte-Carlo draws run on the
+    /// device (f32, one tree sum per draw): a draw falls on the other side of the statistic than
+    /// on the CPU only when its total is within f32 rounding of it, so p-values agree within a
+    /// draw or two (tested: |Δp| ≤ 2 / draws).
     ///
     /// ```
     /// use ceteris::{Dataset, Engine, independence::{IndependenceTest, Tester}};
@@ -646,7 +653,9 @@ impl IndependenceTest {
         if matches!(self.kind, TestKind::Kci | TestKind::Hsic) && self.null == Null::Gamma {
             return self.kci_batch(engine, data, &[(x, y, z)], cache).remove(0);
         }
-        let mut perm_backend: Option<String> = None;
+        // the backend that ran the null's device part (permutations or spectral draws), and what
+        // stayed on the CPU
+        let mut null_backend: Option<(String, &str)> = None;
         let (statistic, p_value) = if self.kind == TestKind::HsicU {
             if self.null != Null::Gamma {
                 return Err(Error::param(
@@ -703,12 +712,14 @@ impl IndependenceTest {
                         Null::Permutation(perms) => {
                             let (p, ran) =
                                 self.permutation_p(engine, &lx, &ly, m.statistic, perms)?;
-                            perm_backend = Some(ran);
+                            null_backend = Some((ran, "permutations; factors on the CPU"));
                             p
                         }
                         Null::Spectral(draws) => {
                             let w = kci::spectral_weights_uncond(&lx, &ly)?;
-                            spectral_p(&w, m.statistic, draws, self.seed)
+                            let (p, ran) = self.spectral_p(engine, &w, m.statistic, draws)?;
+                            null_backend = Some((ran, SPECTRAL_SPLIT));
+                            p
                         }
                     };
                     (m.statistic, p)
@@ -720,7 +731,9 @@ impl IndependenceTest {
                     let p = match self.null {
                         Null::Spectral(draws) => {
                             let w = kci::spectral_weights_cond(&mx, &my, self.threshold)?;
-                            spectral_p(&w, mo.statistic, draws, self.seed)
+                            let (p, ran) = self.spectral_p(engine, &w, mo.statistic, draws)?;
+                            null_backend = Some((ran, SPECTRAL_SPLIT));
+                            p
                         }
                         _ => gamma_sf(mo)?,
                     };
@@ -734,9 +747,9 @@ impl IndependenceTest {
             (_, Null::Permutation(p)) => format!("permutation:{p}"),
             (_, Null::Spectral(d)) => format!("spectral:{d}"),
         };
-        let backend = match perm_backend {
-            Some(b) if b.starts_with("gpu") => format!("{b} (permutations; factors on the CPU)"),
-            Some(b) => b,
+        let backend = match null_backend {
+            Some((b, split)) if b.starts_with("gpu") => format!("{b} ({split})"),
+            Some((b, _)) => b,
             None if engine.kind() == crate::BackendKind::Gpu => {
                 format!("{} (this test has no GPU path yet)", engine.cpu_name())
             }
@@ -1290,6 +1303,22 @@ impl IndependenceTest {
 
     /// Permutation p-value `(1 + #{T_p ≥ T}) / (1 + P)`, the permuted statistics computed by the
     /// engine's backend (on the device for a GPU engine), and which backend ran.
+    /// Monte-Carlo tail of `Σ w_k χ²_k` at `stat` on the engine: draw `d` uses Philox (seed,
+    /// Monte-Carlo stream, replicate `d`), one standard normal per weight; p = #{draws > stat} /
+    /// draws (causal-learn's rule). Returns the p-value and the backend that drew.
+    fn spectral_p(
+        &self,
+        engine: &Engine,
+        weights: &[f64],
+        stat: f64,
+        draws: u32,
+    ) -> Result<(f64, String)> {
+        let stream = Stream::new(self.seed, crate::rng::STREAM_MONTE_CARLO);
+        let (totals, ran) = engine.dispatch(|k| k.chi2mix_draws(weights, stream, 0..draws))?;
+        let exceed = totals.iter().filter(|&&t| t > stat).count();
+        Ok((exceed as f64 / draws as f64, ran.backend))
+    }
+
     fn permutation_p(
         &self,
         engine: &Engine,
@@ -1642,25 +1671,6 @@ pub fn rff_sigma(cols: &[Vec<f64>]) -> Result<f64> {
     let r: Vec<&str> = names.iter().map(String::as_str).collect();
     let (rows, _) = std_columns(&data, &r, "columns")?;
     Ok(rff::median_sigma(&rows, cols.len()))
-}
-
-/// Monte-Carlo tail of `Σ w_k χ²_k` at `stat`: draw `d` uses Philox (seed, Monte-Carlo stream,
-/// replicate `d`), one standard normal per weight; p = #{draws > stat} / draws (causal-learn's rule).
-fn spectral_p(weights: &[f64], stat: f64, draws: u32, seed: u64) -> f64 {
-    let stream = Stream::new(seed, crate::rng::STREAM_MONTE_CARLO);
-    let exceed: usize = (0..draws)
-        .into_par_iter()
-        .map(|d| {
-            let mut total = 0.0;
-            for (k, w) in weights.iter().enumerate() {
-                let words = stream.block(d, k as u32);
-                let g = crate::rng::normal(words[0], words[1]);
-                total += w * g * g;
-            }
-            (total > stat) as usize
-        })
-        .sum();
-    exceed as f64 / draws as f64
 }
 
 fn gamma_sf(m: kci::Moments) -> Result<f64> {

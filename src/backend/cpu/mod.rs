@@ -250,6 +250,26 @@ impl Kernels for CpuBackend {
             .collect())
     }
 
+    fn chi2mix_draws(
+        &self,
+        weights: &[f64],
+        stream: crate::rng::Stream,
+        draws: Range<u32>,
+    ) -> Result<Vec<f64>> {
+        Ok(draws
+            .into_par_iter()
+            .map(|d| {
+                let mut total = 0.0;
+                for (k, w) in weights.iter().enumerate() {
+                    let words = stream.block(d, k as u32);
+                    let g = crate::rng::normal(words[0], words[1]);
+                    total += w * g * g;
+                }
+                total
+            })
+            .collect())
+    }
+
     fn partial_correlations(&self, job: &PcorJob) -> Result<Vec<f64>> {
         Ok((0..job.tests())
             .into_par_iter()

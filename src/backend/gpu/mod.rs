@@ -126,6 +126,8 @@ pub(crate) struct GpuBackend {
     kat: wgpu::ComputePipeline,
     hsic_layout: wgpu::BindGroupLayout,
     hsic: wgpu::ComputePipeline,
+    /// Spectral-null draws (the `hsic` layout: the weights at binding 1).
+    chi2mix: wgpu::ComputePipeline,
     /// HSIC permutations generated on the device (uniform + one read-write buffer).
     perm_layout: wgpu::BindGroupLayout,
     hsic_perm: wgpu::ComputePipeline,
@@ -282,7 +284,13 @@ impl GpuBackend {
             entries: &hsic_entries,
         });
         let hsic_src = shader_source("hsic").expect("known kernel");
-        let [hsic] = compute_pipelines(&device, "hsic", &hsic_layout, &hsic_src, ["hsic_cross"]);
+        let [hsic, chi2mix] = compute_pipelines(
+            &device,
+            "hsic",
+            &hsic_layout,
+            &hsic_src,
+            ["hsic_cross", "chi2mix"],
+        );
         // the permutation generator: the uniform and one read-write buffer at binding 5
         let perm_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
             label: Some("ceteris hsic permutations"),
@@ -325,6 +333,7 @@ impl GpuBackend {
             hsic,
             perm_layout,
             hsic_perm,
+            chi2mix,
             pcor,
             sweep,
             sweep_values,
@@ -919,6 +928,50 @@ impl Kernels for GpuBackend {
                 stream.tag(),
             ];
             out.extend(self.hsic_batch(params, None)?);
+        }
+        Ok(out)
+    }
+
+    fn chi2mix_draws(
+        &self,
+        weights: &[f64],
+        stream: crate::rng::Stream,
+        draws: Range<u32>,
+    ) -> Result<Vec<f64>> {
+        if weights.is_empty() || weights.len() > u32::MAX as usize {
+            return Err(gpu_err(
+                "limits",
+                format!("{} spectral weights", weights.len()),
+            ));
+        }
+        let w: Vec<f32> = weights.iter().map(|&v| v as f32).collect();
+        let w = self.storage("spectral weights", bytemuck::cast_slice(&w))?;
+        let [key0, key1] = stream.key();
+        // one workgroup and one output word per draw: at most 65 535 draws per batch, within one
+        // binding
+        let per_batch = self.max_binding / 4;
+        let mut out = Vec::with_capacity(draws.len());
+        for b in Self::batches(draws, per_batch) {
+            let count = b.len() as u32;
+            let params = [
+                weights.len() as u32,
+                0,
+                0,
+                count,
+                b.start,
+                key0,
+                key1,
+                stream.tag(),
+            ];
+            let words = self.dispatch_once(
+                &self.chi2mix,
+                &self.hsic_layout,
+                bytemuck::cast_slice(&params),
+                &[&w, &w, &w],
+                (count, 1),
+                count as usize,
+            )?;
+            out.extend(words.iter().map(|&v| f32::from_bits(v) as f64));
         }
         Ok(out)
     }
