@@ -204,28 +204,32 @@ impl Kernels for CpuBackend {
         reps: Range<u32>,
         progress: Option<ProgressFn>,
     ) -> Result<Vec<QuantilePick>> {
-        let draws = job.plan.draws();
-        let n = job.n_ranks as usize;
+        let draws = job.plan.draws() as usize;
+        let units = job.seg.len() - 1;
+        // the unit that holds each rank (every row belongs to one unit), so a replicate keeps
+        // one weight per unit and the pick reads rank r's weight as `w[owner[r]]`
+        let mut owner = vec![0u32; job.n_ranks as usize];
+        for u in 0..units {
+            for &r in &job.ranks[job.seg[u] as usize..job.seg[u + 1] as usize] {
+                owner[r as usize] = u as u32;
+            }
+        }
         let total = reps.len() as u64;
         let done = AtomicU64::new(0);
         Ok(reps
             .into_par_iter()
             .map_init(
-                || vec![0.0f64; n],
-                |counts, rep| {
-                    counts.iter_mut().for_each(|c| *c = 0.0);
+                || vec![0.0f64; units],
+                |w, rep| {
                     let mut gen = Gen::new(job.plan, rep, 0);
-                    for _ in 0..draws {
-                        let d = gen.next_draw();
-                        if d.weight != 0.0 {
-                            let u = d.unit as usize;
-                            for &r in &job.ranks[job.seg[u] as usize..job.seg[u + 1] as usize] {
-                                counts[r as usize] += d.weight;
-                            }
-                        }
+                    if job.plan.is_weighted() {
+                        gen.fill_weights(&mut w[..draws]);
+                    } else {
+                        w.fill(0.0);
+                        count_units(&mut gen, draws, w);
                     }
                     tick(progress, &done, total);
-                    pick(counts, job)
+                    pick(w, &owner, job)
                 },
             )
             .collect())
@@ -343,9 +347,51 @@ impl Kernels for CpuBackend {
     }
 }
 
-/// Type-7 ranks from per-rank weights (the CPU twin of `shaders/quantile.wgsl`).
-fn pick(counts: &[f64], job: &QuantileJob) -> QuantilePick {
-    let total: f64 = counts.iter().sum();
+/// `w[u] += 1` for the next `draws` units of `gen` (an index scheme), each chunk of [`AHEAD`]
+/// draws prefetched one chunk ahead of its increments (as in [`gather_sums`]).
+fn count_units(gen: &mut Gen, draws: usize, w: &mut [f64]) {
+    let mut bufs = [[0u32; AHEAD]; 2];
+    let chunks = draws.div_ceil(AHEAD);
+    let len_of = |c: usize| AHEAD.min(draws - c * AHEAD);
+    let fetch = |w: &[f64], units: &[u32]| {
+        #[cfg(target_arch = "x86_64")]
+        for &u in units {
+            prefetch(w, u as usize);
+        }
+        let _ = (w, units);
+    };
+    if chunks > 0 {
+        gen.fill_units(&mut bufs[0][..len_of(0)]);
+        fetch(w, &bufs[0][..len_of(0)]);
+    }
+    for c in 0..chunks {
+        let [b0, b1] = &mut bufs;
+        let (cur, next) = if c % 2 == 0 { (b0, b1) } else { (b1, b0) };
+        if c + 1 < chunks {
+            let n = len_of(c + 1);
+            gen.fill_units(&mut next[..n]);
+            fetch(w, &next[..n]);
+        }
+        for &u in &cur[..len_of(c)] {
+            w[u as usize] += 1.0;
+        }
+    }
+}
+
+/// Type-7 ranks from per-unit weights `w` (rank `r` weighs `w[owner[r]]`; the CPU twin of
+/// `shaders/quantile.wgsl`).
+fn pick(w: &[f64], owner: &[u32], job: &QuantileJob) -> QuantilePick {
+    // The total weight over ranks: integer weights (index schemes, Poisson) sum exactly in any
+    // order, so per unit times its size; Bayesian weights in rank order, as the per-rank counts
+    // always were.
+    let total: f64 = if job.normalize {
+        owner.iter().map(|&u| w[u as usize]).sum()
+    } else {
+        w.iter()
+            .zip(job.seg.windows(2))
+            .map(|(&wu, s)| wu * (s[1] - s[0]) as f64)
+            .sum()
+    };
     // normalised weights sum to n_ranks exactly (as in the shader, not `total * scale`, which
     // carries rounding)
     let (scale, m) = if job.normalize && total > 0.0 {
@@ -368,8 +414,12 @@ fn pick(counts: &[f64], job: &QuantileJob) -> QuantilePick {
     let k2 = if k1 + 1.0 <= m { k1 + 1.0 } else { k1 };
     let (mut r1, mut r2) = (None, None);
     let mut cum = 0.0;
-    for (r, &c) in counts.iter().enumerate() {
-        cum += c;
+    for (r, &u) in owner.iter().enumerate() {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&ahead) = owner.get(r + 64) {
+            prefetch(w, ahead as usize);
+        }
+        cum += w[u as usize];
         if r1.is_none() && cum * scale >= k1 {
             r1 = Some(r as u32);
         }
