@@ -25,6 +25,9 @@ Cases
                          loop over resamples of the rows (t, e, y).
   scipy_percentile_mean  scipy.stats.bootstrap mean, n=1_000_000, B=10000,
                          percentile, vectorized, batch=100.
+  numpy_loop_median      median, n=10_000, B=1000 (the `ceteris bench` median
+                         case): python loop of rng.integers + fancy-index +
+                         np.median, then np.percentile.
 --quick divides every B by 10.
 """
 
@@ -43,7 +46,7 @@ import scipy.stats
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "bootstrap_rivals.json")
 CASES = ["numpy_loop_mean", "scipy_bca_mean", "scipy_bca_mean_batch100",
-         "numpy_loop_ipw", "scipy_percentile_mean"]
+         "numpy_loop_ipw", "scipy_percentile_mean", "numpy_loop_median"]
 
 
 # --------------------------------------------------------------------------
@@ -104,6 +107,19 @@ def case_numpy_loop_ipw(B):
     return {"n": n, "B": B, "seconds": secs, "ci": [float(ci[0]), float(ci[1])]}
 
 
+def case_numpy_loop_median(B):
+    n = 10_000
+    x = np.random.default_rng(9).lognormal(0.0, 1.0, n)
+    rng = np.random.default_rng(10)
+    t0 = time.perf_counter()
+    reps = np.empty(B)
+    for b in range(B):
+        reps[b] = np.median(x[rng.integers(0, n, n)])
+    ci = np.percentile(reps, [2.5, 97.5])
+    secs = time.perf_counter() - t0
+    return {"n": n, "B": B, "seconds": secs, "ci": [float(ci[0]), float(ci[1])]}
+
+
 def case_scipy_percentile_mean(B):
     n = 1_000_000
     x = np.random.default_rng(7).lognormal(0.0, 1.0, n)
@@ -120,7 +136,7 @@ def case_scipy_percentile_mean(B):
 def default_b(name, args):
     b = {"numpy_loop_mean": args.b_mean, "scipy_bca_mean": 1000,
          "scipy_bca_mean_batch100": 1000, "numpy_loop_ipw": 1000,
-         "scipy_percentile_mean": 10000}[name]
+         "scipy_percentile_mean": 10000, "numpy_loop_median": 1000}[name]
     return max(1, b // 10) if args.quick else b
 
 
