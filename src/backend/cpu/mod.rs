@@ -155,8 +155,7 @@ impl Kernels for CpuBackend {
         let huge = (!job.plan.is_weighted()
             && std::mem::size_of_val(job.features) >= pages::MIN_BYTES
             && draws as u64 * total >= 4 * (job.features.len() / k) as u64)
-            .then(|| pages::HugeTable::copy_of(job.features))
-            .flatten();
+            .then(|| pages::PagedBuf::copy_of(job.features));
         let features = huge.as_ref().map_or(job.features, |t| t.as_slice());
         let mut out = vec![0.0; reps.len() * kk];
         out.par_chunks_mut(kk)
@@ -219,8 +218,9 @@ impl Kernels for CpuBackend {
         Ok(reps
             .into_par_iter()
             .map_init(
-                || vec![0.0f64; units],
+                || pages::PagedBuf::zeroed(units),
                 |w, rep| {
+                    let w = w.as_mut_slice();
                     let mut gen = Gen::new(job.plan, rep, 0);
                     if job.plan.is_weighted() {
                         gen.fill_weights(&mut w[..draws]);
