@@ -464,6 +464,10 @@ impl IndependenceTest {
     /// tolerance. The median needs all pairwise distances, so above 10 000 rows give a fixed
     /// width.
     ///
+    /// It runs on the CPU whatever the engine (`backend` says so): the unbiased statistic is a
+    /// difference of terms of order n² built from uncentred factors, which f32 arithmetic on a
+    /// device would not resolve, and its cost, O(n r²), is small next to building the factors.
+    ///
     /// ```
     /// use ceteris::{Dataset, Engine, independence::IndependenceTest};
     /// let x: Vec<f64> = (0..200).map(|i| ((i * 7919) % 1000) as f64 / 500.0 - 1.0).collect();
@@ -751,7 +755,7 @@ impl IndependenceTest {
             Some((b, split)) if b.starts_with("gpu") => format!("{b} ({split})"),
             Some((b, _)) => b,
             None if engine.kind() == crate::BackendKind::Gpu => {
-                format!("{} (this test has no GPU path yet)", engine.cpu_name())
+                format!("{} (hsic-u runs on the CPU)", engine.cpu_name())
             }
             None => engine.cpu_name(),
         };
