@@ -28,6 +28,8 @@ Cases
   numpy_loop_median      median, n=10_000, B=1000 (the `ceteris bench` median
                          case): python loop of rng.integers + fancy-index +
                          np.median, then np.percentile.
+  numpy_loop_median_1e6  the same at n=1_000_000, B=100 (the bench's large
+                         median case).
 --quick divides every B by 10.
 """
 
@@ -46,7 +48,8 @@ import scipy.stats
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEFAULT_OUT = os.path.join(HERE, "bootstrap_rivals.json")
 CASES = ["numpy_loop_mean", "scipy_bca_mean", "scipy_bca_mean_batch100",
-         "numpy_loop_ipw", "scipy_percentile_mean", "numpy_loop_median"]
+         "numpy_loop_ipw", "scipy_percentile_mean", "numpy_loop_median",
+         "numpy_loop_median_1e6"]
 
 
 # --------------------------------------------------------------------------
@@ -107,8 +110,7 @@ def case_numpy_loop_ipw(B):
     return {"n": n, "B": B, "seconds": secs, "ci": [float(ci[0]), float(ci[1])]}
 
 
-def case_numpy_loop_median(B):
-    n = 10_000
+def case_numpy_loop_median(B, n=10_000):
     x = np.random.default_rng(9).lognormal(0.0, 1.0, n)
     rng = np.random.default_rng(10)
     t0 = time.perf_counter()
@@ -118,6 +120,10 @@ def case_numpy_loop_median(B):
     ci = np.percentile(reps, [2.5, 97.5])
     secs = time.perf_counter() - t0
     return {"n": n, "B": B, "seconds": secs, "ci": [float(ci[0]), float(ci[1])]}
+
+
+def case_numpy_loop_median_1e6(B):
+    return case_numpy_loop_median(B, n=1_000_000)
 
 
 def case_scipy_percentile_mean(B):
@@ -136,7 +142,8 @@ def case_scipy_percentile_mean(B):
 def default_b(name, args):
     b = {"numpy_loop_mean": args.b_mean, "scipy_bca_mean": 1000,
          "scipy_bca_mean_batch100": 1000, "numpy_loop_ipw": 1000,
-         "scipy_percentile_mean": 10000, "numpy_loop_median": 1000}[name]
+         "scipy_percentile_mean": 10000, "numpy_loop_median": 1000,
+         "numpy_loop_median_1e6": 100}[name]
     return max(1, b // 10) if args.quick else b
 
 

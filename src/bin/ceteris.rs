@@ -2017,6 +2017,17 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             n: 10_000 / scale,
             b: 1_000,
         },
+        Case {
+            name: "median/iid/percentile",
+            statistic: Statistic::Quantile {
+                column: col("x"),
+                q: 0.5,
+            },
+            scheme: Scheme::Iid,
+            method: IntervalMethod::Percentile,
+            n: 1_000_000 / scale,
+            b: 100,
+        },
     ];
     if !["all", "cpu", "gpu"].contains(&a.backend.as_str()) {
         return Err(Error::param(
