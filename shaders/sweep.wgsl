@@ -58,11 +58,49 @@ fn reduce_angle(x: f32) -> f32 {
     return x - TWO_PI * round(x / TWO_PI);
 }
 
+// The uniforms of open_unit are (k + 1/2) 2^-24 with k = w >> 8: exact in f32 below 1/2 only
+// (above, k + 1/2 needs 25 bits and rounds to a multiple of 2^-24, up to 1.0 itself). The noise
+// transforms below therefore never round a uniform above 1/2: they work from the exact
+// half-integer offsets, so they read the same numbers as the CPU's f64.
+
+// ln u of the uniform of word w, accurate to a few f32 ulps: log of the exact u below 1/2;
+// above, u = 1 - t with t = (j + 1/2) 2^-24 exact (j = 2^24 - 1 - k < 2^23) and
+// ln u = 2 atanh s, s = -t / (2 - t) in [-1/3, 0), by its series to s^15 (truncation ~1e-9
+// relative).
+fn ln_unit(w: u32) -> f32 {
+    let k = w >> 8u;
+    if (k < 0x800000u) {
+        return log((f32(k) + 0.5) * (1.0 / 16777216.0));
+    }
+    let t = (f32(0xffffffu - k) + 0.5) * (1.0 / 16777216.0);
+    let s = -t / (2.0 - t);
+    let s2 = s * s;
+    let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0
+        + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0)))))));
+    return 2.0 * s * p;
+}
+
+// u - 1/2 of the uniform of word w, exact: (k - 2^23 + 1/2) 2^-24 (|k - 2^23 + 1/2| < 2^23).
+fn centred_unit(w: u32) -> f32 {
+    return (f32(i32(w >> 8u) - 0x800000) + 0.5) * (1.0 / 16777216.0);
+}
+
+// A Laplace(0, b) draw from word w: -b sign(u - 1/2) ln(1 - 2 |u - 1/2|), where
+// 1 - 2 |u - 1/2| = (j + 1/2) 2^-23 with j = 2^23 - 1 - (k - 2^23) above 1/2 and j = k below:
+// exact in f32 (j < 2^23), so only the log rounds.
+fn laplace(w: u32, b: f32) -> f32 {
+    let k = w >> 8u;
+    let above = k >= 0x800000u;
+    let j = select(k, 0xffffffu - k, above);
+    let l = log((f32(j) + 0.5) * (1.0 / 8388608.0));
+    return select(b * l, -b * l, above);
+}
+
 // (r cos 2 pi u1, r sin 2 pi u1), r = sqrt(-2 ln u0): the angle is taken as a + pi with
-// a = 2 pi u1 - pi in (-pi, pi), so cos = -cos a and sin = -sin a.
+// a = 2 pi (u1 - 1/2) in (-pi, pi), so cos = -cos a and sin = -sin a.
 fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
-    let r = sqrt(-2.0 * log(open_unit(w0)));
-    let a = TWO_PI * open_unit(w1) - PI;
+    let r = sqrt(-2.0 * ln_unit(w0));
+    let a = TWO_PI * centred_unit(w1);
     return vec2<f32>(-r * cos(a), -r * sin(a));
 }
 
@@ -161,8 +199,7 @@ fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
             } else if (dist == 1u) {
                 v = eta + (p0 + (fbits(nodes[rec + 2u]) - p0) * open_unit(words[own]));
             } else {
-                let u = open_unit(words[own]) - 0.5;
-                v = eta + (-p0 * sign(u) * log(1.0 - 2.0 * abs(u)));
+                v = eta + laplace(words[own], p0);
             }
         }
         vals[j] = v + fbits(plan[pl + 2u]);
