@@ -63,7 +63,7 @@ fn main() -> ceteris::Result<()> {
     ] {
         let (mut shd, mut tests, mut secs) = (0.0, 0.0, 0.0);
         for seed in 0..datasets {
-            let data = model.sample(&[], 500, seed)?;
+            let data = model.sample(&engine, &[], 500, seed)?.data;
             let r = Pc::new(test.clone()).run(&engine, &data, &[])?;
             shd += r.shd_to_dag(&truth)? as f64;
             tests += r.tests_run as f64;

@@ -40,7 +40,9 @@ fn uniform_index(hi: u32, lo: u32, n: u32) -> u32 {
     return h_hi + select(0u, 1u, s < h_lo);
 }
 
-// Uniform in (0,1) from the top 24 bits, exact in f32 (rng::open_unit).
+// Uniform in (0,1) from the top 24 bits (rng::open_unit): (k + 1/2) 2^-24 with k = w >> 8, exact
+// in f32 below 1/2; above 1/2, k + 1/2 needs 25 bits and rounds to a multiple of 2^-24 (the top
+// word to 1.0). shaders/sweep.wgsl transforms the exact offsets instead.
 fn open_unit(w: u32) -> f32 {
     return (f32(w >> 8u) + 0.5) * (1.0 / 16777216.0);
 }

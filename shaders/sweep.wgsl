@@ -1,19 +1,27 @@
-// Intervention sweeps of a structural causal model (src/scm/kernel.rs builds the program).
-// Prepended with philox.wgsl. One thread per sample: the nodes are evaluated in topological order
-// into a private array with the noise contract of src/scm/mod.rs (sample i of setting s reads
+// Intervention sweeps and joint samples of a structural causal model (src/scm/kernel.rs builds
+// the program). Prepended with philox.wgsl. One thread per sample: the nodes are evaluated in
+// topological order with the noise contract of src/scm/mod.rs (sample i of setting s reads
 // Philox blocks s' * nb + k of replicate i, s' = 0 under common random numbers: a pair p of normal
 // nodes shares one Box-Muller transform of words 2 (p mod 2), 2 (p mod 2) + 1 of block k = p / 2;
 // any other pair reads block k = ceil(n_nodes / 4) + p, where node j owns words 2 (j mod 2) and
 // 2 (j mod 2) + 1).
 //
+// Node values live in value slots (the program maps each needed node to one; a slot is reused
+// once the last node that reads its value has read it). As written here the slots are a private
+// array of MAXN; the `sweep-wide` variant (src/backend/gpu/mod.rs rewrites every access to that
+// array into one to the storage buffer `scratch`, P.slots words per thread from `vbase`) serves
+// programs that need more slots.
+//
 // `sweep` reduces the outcome of each workgroup of 256 samples to (count of finite values,
 // sum and sum of squares of y - pivot) by a tree in workgroup memory; the host sums the partials
 // of a setting in f64. `sweep_values` writes every outcome sample (for quantiles). Under `contrast`
 // (average causal effects) each thread evaluates both plans of a pair and reduces the difference.
+// `sample_rows` writes every node of samples first .. first + rows (plan row 0, setting 0's
+// noise) column-major: node j of sample first + i at j * rows + i.
 
 struct SweepParams {
     n_nodes: u32,
-    outcome: u32,
+    outcome: u32,         // the outcome's value slot
     samples: u32,
     nb: u32,              // Philox blocks per setting: ceil(n_nodes / 4) + ceil(n_nodes / 2)
     key0: u32,
@@ -24,6 +32,10 @@ struct SweepParams {
     group_offset: u32,    // first workgroup of samples of this dispatch
     plan_words: u32,      // words per setting in `plan`: 1 + 3 n_nodes
     contrast: u32,        // rows are pairs of plans (2r, 2r + 1): outcome = y(2r) - y(2r + 1)
+    slots: u32,           // value slots per thread (the stride of `scratch`)
+    first: u32,           // sample_rows: the first sample of the dispatch
+    rows: u32,            // sample_rows: samples of the dispatch (the column stride of `out`)
+    pad: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: SweepParams;
@@ -33,17 +45,22 @@ struct SweepParams {
 @group(0) @binding(2) var<storage, read> prog: array<u32>;
 // per setting of the dispatch: pivot, then per node (atomic?, value, shift)
 @group(0) @binding(3) var<storage, read> plan: array<u32>;
-@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+// value slots of the `sweep-wide` variant (P.slots per thread of the dispatch)
+@group(0) @binding(4) var<storage, read_write> scratch: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 const WG: u32 = 256u;
 const MAXN: u32 = 256u;
-const NODE_WORDS: u32 = 8u;
+const NODE_WORDS: u32 = 9u;
+const NO_ROW: u32 = 0xffffffffu;
 const PI: f32 = 3.14159265358979;
 const TWO_PI: f32 = 6.28318530717959;
 
 var<workgroup> red_n: array<f32, 256>;
 var<workgroup> red_s1: array<f32, 256>;
 var<workgroup> red_s2: array<f32, 256>;
+// this thread's first word of `scratch` (the `sweep-wide` variant)
+var<private> vbase: u32;
 
 fn fbits(w: u32) -> f32 {
     return bitcast<f32>(w);
@@ -58,11 +75,49 @@ fn reduce_angle(x: f32) -> f32 {
     return x - TWO_PI * round(x / TWO_PI);
 }
 
+// The uniforms of open_unit are (k + 1/2) 2^-24 with k = w >> 8: exact in f32 below 1/2 only
+// (above, k + 1/2 needs 25 bits and rounds to a multiple of 2^-24, up to 1.0 itself). The noise
+// transforms below therefore never round a uniform above 1/2: they work from the exact
+// half-integer offsets, so they read the same numbers as the CPU's f64.
+
+// ln u of the uniform of word w, accurate to a few f32 ulps: log of the exact u below 1/2;
+// above, u = 1 - t with t = (j + 1/2) 2^-24 exact (j = 2^24 - 1 - k < 2^23) and
+// ln u = 2 atanh s, s = -t / (2 - t) in [-1/3, 0), by its series to s^15 (truncation ~1e-9
+// relative).
+fn ln_unit(w: u32) -> f32 {
+    let k = w >> 8u;
+    if (k < 0x800000u) {
+        return log((f32(k) + 0.5) * (1.0 / 16777216.0));
+    }
+    let t = (f32(0xffffffu - k) + 0.5) * (1.0 / 16777216.0);
+    let s = -t / (2.0 - t);
+    let s2 = s * s;
+    let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0
+        + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0)))))));
+    return 2.0 * s * p;
+}
+
+// u - 1/2 of the uniform of word w, exact: (k - 2^23 + 1/2) 2^-24 (|k - 2^23 + 1/2| < 2^23).
+fn centred_unit(w: u32) -> f32 {
+    return (f32(i32(w >> 8u) - 0x800000) + 0.5) * (1.0 / 16777216.0);
+}
+
+// A Laplace(0, b) draw from word w: -b sign(u - 1/2) ln(1 - 2 |u - 1/2|), where
+// 1 - 2 |u - 1/2| = (j + 1/2) 2^-23 with j = 2^23 - 1 - (k - 2^23) above 1/2 and j = k below:
+// exact in f32 (j < 2^23), so only the log rounds.
+fn laplace(w: u32, b: f32) -> f32 {
+    let k = w >> 8u;
+    let above = k >= 0x800000u;
+    let j = select(k, 0xffffffu - k, above);
+    let l = log((f32(j) + 0.5) * (1.0 / 8388608.0));
+    return select(b * l, -b * l, above);
+}
+
 // (r cos 2 pi u1, r sin 2 pi u1), r = sqrt(-2 ln u0): the angle is taken as a + pi with
-// a = 2 pi u1 - pi in (-pi, pi), so cos = -cos a and sin = -sin a.
+// a = 2 pi (u1 - 1/2) in (-pi, pi), so cos = -cos a and sin = -sin a.
 fn box_muller(w0: u32, w1: u32) -> vec2<f32> {
-    let r = sqrt(-2.0 * log(open_unit(w0)));
-    let a = TWO_PI * open_unit(w1) - PI;
+    let r = sqrt(-2.0 * ln_unit(w0));
+    let a = TWO_PI * centred_unit(w1);
     return vec2<f32>(-r * cos(a), -r * sin(a));
 }
 
@@ -83,8 +138,9 @@ fn apply(code: u32, x: f32) -> f32 {
     }
 }
 
-// The outcome of sample `sample` of global setting `setting` (row `row` of `plan`).
-fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
+// The outcome of sample `sample` of global setting `setting` (row `row` of `plan`). With
+// `write` != NO_ROW every node's value also goes to `out` at j * P.rows + write.
+fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
     var vals: array<f32, MAXN>;
     let key = vec2<u32>(P.key0, P.key1);
     let noise_setting = select(setting, 0u, P.crn != 0u);
@@ -98,74 +154,78 @@ fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
         let rec = j * NODE_WORDS;
         let flags = nodes[rec];
         if ((flags & 2u) == 0u) {
-            continue;   // the outcome does not depend on this node
+            continue;   // not needed (the outcome does not depend on this node)
         }
         let pl = base + 3u * j;
-        if (plan[pl] != 0u) {
-            vals[j] = fbits(plan[pl + 1u]);
-            continue;
-        }
-        var eta = fbits(nodes[rec + 3u]);
-        let co = nodes[rec + 4u];
-        for (var c = 0u; c < nodes[rec + 5u]; c = c + 1u) {
-            let at = co + 2u * c;
-            eta = eta + fbits(prog[at + 1u]) * vals[prog[at]];
-        }
-        let to = nodes[rec + 6u];
-        for (var t = 0u; t < nodes[rec + 7u]; t = t + 1u) {
-            let at = to + 6u * t;
-            let code = prog[at];
-            let w = fbits(prog[at + 1u]);
-            if (code == 11u) {
-                var prod = 1.0;
-                let off = prog[at + 4u];
-                for (var q = 0u; q < prog[at + 5u]; q = q + 1u) {
-                    prod = prod * vals[prog[off + q]];
-                }
-                eta = eta + w * prod;
-            } else {
-                let inner = fbits(prog[at + 2u]) * vals[prog[at + 4u]] + fbits(prog[at + 3u]);
-                eta = eta + w * apply(code, inner);
-            }
-        }
-        let k = j / 2u;
-        if (k != pair) {
-            pair = k;
-            let paired = (flags & 16u) != 0u;
-            let b = noise_setting * P.nb + select(quads + k, k / 2u, paired);
-            if (b != block) {
-                block = b;
-                words = philox4x32_10(vec4<u32>(b, sample, P.tag, 0u), key);
-            }
-            if (paired) {
-                let o = 2u * (k & 1u);
-                bm = box_muller(words[o], words[o + 1u]);
-            }
-        }
-        let own = 2u * (j & 1u);
         var v: f32;
-        if ((flags & 1u) != 0u) {
-            let p = 1.0 / (1.0 + exp(-eta));
-            v = select(0.0, 1.0, open_unit(words[own]) < p);
+        if (plan[pl] != 0u) {
+            v = fbits(plan[pl + 1u]);
         } else {
-            let dist = (flags >> 2u) & 3u;
-            let p0 = fbits(nodes[rec + 1u]);
-            if (dist == 0u) {
-                var g: f32;
-                if ((flags & 16u) != 0u) {
-                    g = select(bm.x, bm.y, (j & 1u) == 1u);
-                } else {
-                    g = box_muller(words[own], words[own + 1u]).x;
-                }
-                v = eta + p0 * g;
-            } else if (dist == 1u) {
-                v = eta + (p0 + (fbits(nodes[rec + 2u]) - p0) * open_unit(words[own]));
-            } else {
-                let u = open_unit(words[own]) - 0.5;
-                v = eta + (-p0 * sign(u) * log(1.0 - 2.0 * abs(u)));
+            var eta = fbits(nodes[rec + 3u]);
+            let co = nodes[rec + 4u];
+            for (var c = 0u; c < nodes[rec + 5u]; c = c + 1u) {
+                let at = co + 2u * c;
+                eta = eta + fbits(prog[at + 1u]) * vals[prog[at]];
             }
+            let to = nodes[rec + 6u];
+            for (var t = 0u; t < nodes[rec + 7u]; t = t + 1u) {
+                let at = to + 6u * t;
+                let code = prog[at];
+                let w = fbits(prog[at + 1u]);
+                if (code == 11u) {
+                    var prod = 1.0;
+                    let off = prog[at + 4u];
+                    for (var q = 0u; q < prog[at + 5u]; q = q + 1u) {
+                        prod = prod * vals[prog[off + q]];
+                    }
+                    eta = eta + w * prod;
+                } else {
+                    let inner = fbits(prog[at + 2u]) * vals[prog[at + 4u]] + fbits(prog[at + 3u]);
+                    eta = eta + w * apply(code, inner);
+                }
+            }
+            let k = j / 2u;
+            if (k != pair) {
+                pair = k;
+                let paired = (flags & 16u) != 0u;
+                let b = noise_setting * P.nb + select(quads + k, k / 2u, paired);
+                if (b != block) {
+                    block = b;
+                    words = philox4x32_10(vec4<u32>(b, sample, P.tag, 0u), key);
+                }
+                if (paired) {
+                    let o = 2u * (k & 1u);
+                    bm = box_muller(words[o], words[o + 1u]);
+                }
+            }
+            let own = 2u * (j & 1u);
+            if ((flags & 1u) != 0u) {
+                let p = 1.0 / (1.0 + exp(-eta));
+                v = select(0.0, 1.0, open_unit(words[own]) < p);
+            } else {
+                let dist = (flags >> 2u) & 3u;
+                let p0 = fbits(nodes[rec + 1u]);
+                if (dist == 0u) {
+                    var g: f32;
+                    if ((flags & 16u) != 0u) {
+                        g = select(bm.x, bm.y, (j & 1u) == 1u);
+                    } else {
+                        g = box_muller(words[own], words[own + 1u]).x;
+                    }
+                    v = eta + p0 * g;
+                } else if (dist == 1u) {
+                    v = eta + (p0 + (fbits(nodes[rec + 2u]) - p0) * open_unit(words[own]));
+                } else {
+                    v = eta + laplace(words[own], p0);
+                }
+            }
+            v = v + fbits(plan[pl + 2u]);
         }
-        vals[j] = v + fbits(plan[pl + 2u]);
+        // every parent has been read: the node may take over a parent's slot
+        vals[nodes[rec + 8u]] = v;
+        if (write != NO_ROW) {
+            out[j * P.rows + write] = v;
+        }
     }
     return vals[P.outcome];
 }
@@ -175,9 +235,10 @@ fn eval_sample(setting: u32, row: u32, sample: u32) -> f32 {
 fn outcome_of(row: u32, sample: u32) -> f32 {
     let setting = P.setting_offset + row;
     if (P.contrast != 0u) {
-        return eval_sample(setting, 2u * row, sample) - eval_sample(setting, 2u * row + 1u, sample);
+        return eval_sample(setting, 2u * row, sample, NO_ROW)
+            - eval_sample(setting, 2u * row + 1u, sample, NO_ROW);
     }
-    return eval_sample(setting, row, sample);
+    return eval_sample(setting, row, sample, NO_ROW);
 }
 
 @compute @workgroup_size(256)
@@ -188,6 +249,7 @@ fn sweep(
 ) {
     let row = wg.y;
     let sample = (P.group_offset + wg.x) * WG + lid;
+    vbase = ((wg.y * nwg.x + wg.x) * WG + lid) * P.slots;
     var cnt = 0.0;
     var s1 = 0.0;
     var s2 = 0.0;
@@ -230,5 +292,16 @@ fn sweep_values(
     if (sample >= P.samples) {
         return;
     }
+    vbase = ((wg.y * nwg.x + wg.x) * WG + lid) * P.slots;
     out[(wg.y * nwg.x + wg.x) * WG + lid] = outcome_of(wg.y, sample);
+}
+
+@compute @workgroup_size(256)
+fn sample_rows(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.x;
+    if (i >= P.rows) {
+        return;
+    }
+    vbase = i * P.slots;
+    _ = eval_sample(0u, 0u, P.first + i, i);
 }

@@ -452,7 +452,9 @@ pub fn lemire_index(w: u32, n: u32, threshold: u32) -> Option<u32> {
 
 /// A uniform in the open interval (0, 1) from the top 24 bits of `w`: `(w >> 8) + 0.5) / 2^24`.
 ///
-/// The value is exact in f32, so CPU and GPU start from the same uniform.
+/// The value is exact in f64. In f32 it is exact below 1/2 only: above, `(w >> 8) + 0.5` needs 25
+/// bits and rounds to a multiple of 2^-24 (the top word to 1.0), so `shaders/sweep.wgsl` builds
+/// its noise transforms from the exact offsets `1 − u` and `u − 1/2` instead.
 ///
 /// ```
 /// let u = ceteris::rng::open_unit(0);

@@ -806,6 +806,321 @@ fn scm_sweep_progress_on_device_reaches_total() {
     assert_eq!(last.into_inner(), 3000);
 }
 
+/// A 300-node linear model: `X0 → X1 → … → X(k−1)` with normal, uniform and Laplace noise in
+/// turn, and with `wide` a last node `Y` that reads every `Xj` (so 300 values are live at once:
+/// more value slots than the shader's private array, the `sweep-wide` variant).
+fn long_model(wide: bool) -> Scm {
+    let k = if wide { 299 } else { 300 };
+    let names: Vec<String> = (0..k).map(|j| format!("X{j}")).collect();
+    let noise = |j: usize| match j % 3 {
+        0 => Noise::Normal { scale: 1.0 },
+        1 => Noise::Uniform {
+            low: -1.0,
+            high: 1.5,
+        },
+        _ => Noise::Laplace { scale: 0.5 },
+    };
+    let mut nodes = vec![Node::linear(&names[0], 0.5, &[], noise(0))];
+    for j in 1..k {
+        nodes.push(Node::linear(
+            &names[j],
+            0.1,
+            &[(&names[j - 1], 0.9)],
+            noise(j),
+        ));
+    }
+    if wide {
+        let coef: Vec<(&str, f64)> = names
+            .iter()
+            .enumerate()
+            .map(|(j, s)| (s.as_str(), if j % 2 == 0 { 0.05 } else { -0.03 }))
+            .collect();
+        nodes.push(Node::linear("Y", 1.0, &coef, Noise::Normal { scale: 0.5 }));
+    }
+    Scm::new(nodes).unwrap()
+}
+
+#[test]
+fn scm_sweep_of_300_nodes_on_device_matches_cpu_and_exact() {
+    // More than 256 nodes: a 300-node chain (one value slot per thread, the private array) and
+    // a 300-node model whose outcome reads every node (300 slots: the storage-buffer variant).
+    // The sweep tolerance of the module comment above, and the closed form within 5 standard
+    // errors.
+    let Some(gpu) = common::gpu() else { return };
+    for (wide, outcome) in [(false, "X299"), (true, "Y")] {
+        let scm = long_model(wide);
+        assert_eq!(scm.names().len(), 300);
+        let settings = vec![
+            vec![],
+            vec![Intervention::atomic("X100", 2.0)],
+            vec![
+                Intervention::shift("X250", 1.0),
+                Intervention::atomic("X3", -1.0),
+            ],
+        ];
+        for quantiles in [&[][..], &[0.1, 0.5, 0.9][..]] {
+            let sweep = Sweep::new(outcome, settings.clone())
+                .samples(20_000)
+                .seed(17)
+                .quantiles(quantiles);
+            let c = sweep.run(&Engine::cpu(), &scm).unwrap();
+            let g = sweep.run(gpu, &scm).unwrap();
+            assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+            assert_sweeps_close(&c, &g, 0.0);
+            for (s, p) in g.points.iter().enumerate() {
+                let e = scm.exact(&settings[s], outcome).unwrap();
+                assert!(
+                    (p.mean - e.mean).abs() <= 5.0 * p.std_error,
+                    "{outcome} setting {s}: {} vs exact {}",
+                    p.mean,
+                    e.mean
+                );
+                assert!(
+                    (p.variance / e.variance - 1.0).abs() < 0.05,
+                    "{outcome} setting {s}: {} vs exact {}",
+                    p.variance,
+                    e.variance
+                );
+            }
+        }
+        // paired effects (both plans per thread) on the same model; each sample's difference
+        // carries the rounding of two evaluations of the outcome, so the tolerance scales with
+        // the outcome's size (the paired differences are nearly constant here)
+        let (a, r) = (
+            [Intervention::atomic("X290", 2.0)],
+            [Intervention::atomic("X290", 0.0)],
+        );
+        let c = scm
+            .effect(&Engine::cpu(), &a, &r, outcome, 20_000, 3)
+            .unwrap();
+        let g = scm.effect(gpu, &a, &r, outcome, 20_000, 3).unwrap();
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        let y = scm.exact(&[], outcome).unwrap();
+        let tol = 4e-5 * (y.mean.abs() + y.variance.sqrt());
+        assert!(
+            (c.ace - g.ace).abs() <= tol,
+            "{outcome}: ace cpu {} gpu {} (tol {tol})",
+            c.ace,
+            g.ace
+        );
+        let e = scm.exact(&a, outcome).unwrap().mean - scm.exact(&r, outcome).unwrap().mean;
+        assert!(
+            (c.ace - e).abs() <= 1e-9 + 5.0 * c.std_error,
+            "{} vs {e}",
+            c.ace
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Joint samples (`Scm::sample`) on the device.
+//
+// Tolerance: the device draws the same noise words and evaluates every structural equation in
+// f32, so a value differs from the CPU's f64 one by the rounding the sweep tolerance above
+// accounts for: we require |gpu − cpu| ≤ 2e-5 · (|cpu| + sd) per value, sd the CPU column's
+// standard deviation. A logistic node's 0/1 value flips only where its uniform lies within f32
+// rounding of sigmoid(eta): the test recomputes, for each row where T differs, T's uniform (the
+// contract: block ⌈m/4⌉ + ⌊j/2⌋, word 2 (j mod 2), T never shares a Box–Muller pair) and
+// sigmoid(eta) from the CPU row in f64, accepts the flip only when they are within 1e-5, and
+// leaves the row out of the elementwise comparison (T's descendants differ in it); at most 2
+// such rows (expected: ~3e-7 of rows, none here).
+
+/// Asserts the elementwise tolerance above between CPU and GPU samples of `scm` (`logistic`:
+/// the index of T in `sweep_model`, whose flips are checked as described); the largest
+/// deviation in units of `|cpu| + sd`.
+fn assert_samples_close(
+    scm: &Scm,
+    c: &ceteris::Dataset,
+    g: &ceteris::Dataset,
+    seed: u64,
+    logistic: Option<usize>,
+) -> f64 {
+    use ceteris::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
+    let names = scm.names();
+    assert_eq!(g.names(), names);
+    let m = names.len();
+    let n = c.n_rows();
+    assert_eq!(g.n_rows(), n);
+    let mut skip = vec![false; n];
+    if let Some(j) = logistic {
+        let (tc, tg) = (c.column(names[j]).unwrap(), g.column(names[j]).unwrap());
+        let (z, u) = (c.column("Z").unwrap(), c.column("U").unwrap());
+        let stream = Stream::new(seed, STREAM_MONTE_CARLO);
+        for i in (0..n).filter(|&i| tc[i] != tg[i]) {
+            let eta = 0.2 + 0.8 * z[i] + 0.5 * u[i].tanh();
+            let p = 1.0 / (1.0 + (-eta).exp());
+            let w = stream.block(i as u32, (m.div_ceil(4) + j / 2) as u32)[2 * (j % 2)];
+            let uni = open_unit(w);
+            assert!(
+                (uni - p).abs() < 1e-5,
+                "row {i}: T flipped with uniform {uni} far from sigmoid(eta) = {p}"
+            );
+            skip[i] = true;
+        }
+        assert!(skip.iter().filter(|&&s| s).count() <= 2);
+    }
+    let mut worst = 0.0f64;
+    for name in names {
+        let (a, b) = (c.column(name).unwrap(), g.column(name).unwrap());
+        let mean = a.iter().sum::<f64>() / n as f64;
+        let sd = (a.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
+        for i in (0..n).filter(|&i| !skip[i]) {
+            let r = (a[i] - b[i]).abs() / (a[i].abs() + sd);
+            assert!(
+                r <= 2e-5,
+                "{name} row {i}: cpu {} gpu {} ({r:e} of |cpu| + sd)",
+                a[i],
+                b[i]
+            );
+            worst = worst.max(r);
+        }
+    }
+    worst
+}
+
+#[test]
+fn scm_samples_on_device_match_cpu() {
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    let t = scm.names().iter().position(|&n| n == "T");
+    for (set, seed) in [
+        (vec![], 5u64),
+        (
+            vec![
+                Intervention::shift("A", 1.0),
+                Intervention::atomic("Z", 0.5),
+            ],
+            6,
+        ),
+        (vec![Intervention::atomic("T", 1.0)], 7),
+    ] {
+        let n = 20_000;
+        let c = scm.sample(&Engine::cpu(), &set, n, seed).unwrap();
+        let g = scm.sample(gpu, &set, n, seed).unwrap();
+        assert!(c.backend.starts_with("cpu"), "{}", c.backend);
+        assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+        let worst = assert_samples_close(&scm, &c.data, &g.data, seed, t);
+        eprintln!("{set:?}: largest deviation {worst:e} of |cpu| + sd");
+    }
+    // the 300-node model whose last node reads every node: value slots in a storage buffer
+    let wide = long_model(true);
+    let c = wide.sample(&Engine::cpu(), &[], 3_000, 8).unwrap();
+    let g = wide.sample(gpu, &[], 3_000, 8).unwrap();
+    let worst = assert_samples_close(&wide, &c.data, &g.data, 8, None);
+    eprintln!("300 nodes: largest deviation {worst:e} of |cpu| + sd");
+    // sample i of the device is sample i of a device sweep (the same noise, setting 0)
+    let r = Sweep::new("Y", vec![vec![]])
+        .samples(3_000)
+        .seed(8)
+        .quantiles(&[0.0, 1.0])
+        .run(gpu, &wide)
+        .unwrap();
+    let y = g.data.column("Y").unwrap();
+    assert_eq!(
+        r.points[0].quantiles["0"],
+        y.iter().copied().fold(f64::MAX, f64::min)
+    );
+    assert_eq!(
+        r.points[0].quantiles["1"],
+        y.iter().copied().fold(f64::MIN, f64::max)
+    );
+}
+
+#[test]
+fn scm_samples_chunked_on_device_give_the_same_values() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let gpu = common::gpu().unwrap();
+    // 1 KiB bindings: 256 words hold 28 samples of the 9 nodes, so 1000 samples take 36
+    // chunks (one submit each); the same shader on the same noise gives the same bits
+    let small = Engine::gpu_with(GpuOptions {
+        max_binding_bytes: Some(1024),
+        ..Default::default()
+    })
+    .unwrap();
+    let scm = sweep_model();
+    let set = [Intervention::shift("L", 0.5)];
+    let big = scm.sample(gpu, &set, 1000, 4).unwrap();
+    let chunked = scm.sample(&small, &set, 1000, 4).unwrap();
+    assert!(chunked.backend.starts_with("gpu"), "{}", chunked.backend);
+    for name in scm.names() {
+        assert_eq!(
+            big.data.column(name).unwrap(),
+            chunked.data.column(name).unwrap(),
+            "{name}"
+        );
+    }
+    // the 300-node model in 1 MiB bindings: 768 samples per chunk (their value slots fill
+    // the binding), 2000 samples in three chunks
+    let mid = Engine::gpu_with(GpuOptions {
+        max_binding_bytes: Some(1 << 20),
+        ..Default::default()
+    })
+    .unwrap();
+    let wide = long_model(true);
+    let big = wide.sample(gpu, &[], 2000, 2).unwrap();
+    let chunked = wide.sample(&mid, &[], 2000, 2).unwrap();
+    for name in ["X0", "X150", "X298", "Y"] {
+        assert_eq!(
+            big.data.column(name).unwrap(),
+            chunked.data.column(name).unwrap(),
+            "{name}"
+        );
+    }
+    // a single sample of the 300 nodes needs more than 1 KiB: a limits error, not a panic
+    match wide.sample(&small, &[], 10, 2) {
+        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn scm_samples_f32_overflow_falls_back_to_cpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    // exp(100) overflows f32 but not f64
+    let scm = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "Y",
+            0.0,
+            &[],
+            vec![unary(Func::Exp, "X", 1.0, 1.0, 0.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap();
+    let set = [Intervention::atomic("X", 100.0)];
+    match scm.sample(common::gpu().unwrap(), &set, 100, 1) {
+        Err(ceteris::Error::Gpu { kind, message }) => {
+            assert_eq!(kind, "limits");
+            assert!(message.contains("`Y`"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let auto_like = Engine::gpu_with(GpuOptions {
+        cpu_fallback: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let r = scm.sample(&auto_like, &set, 100, 1).unwrap();
+    assert!(
+        r.backend.starts_with("cpu") && r.backend.contains("fallback"),
+        "{}",
+        r.backend
+    );
+    let c = scm.sample(&Engine::cpu(), &set, 100, 1).unwrap();
+    assert_eq!(r.data.column("Y").unwrap(), c.data.column("Y").unwrap());
+    // values that overflow f64 too: the device's limits error, then the CPU's NonFinite
+    let set = [Intervention::atomic("X", 1000.0)];
+    assert!(matches!(
+        scm.sample(&auto_like, &set, 100, 1),
+        Err(ceteris::Error::NonFinite { column, row: 0 }) if column == "Y"
+    ));
+}
+
 // ---------------------------------------------------------------------------------------------
 // RCoT / RCIT / RIT on the device.
 //

@@ -627,7 +627,7 @@ fn counterfactual_bad_input_is_named() {
 fn samples_have_the_closed_form_moments_and_match_the_sweep() {
     let m = Scm::from_json(MODEL).unwrap();
     let n = 40_000usize;
-    let d = m.sample(&[], n, 5).unwrap();
+    let d = m.sample(&Engine::cpu(), &[], n, 5).unwrap().data;
     assert_eq!(d.names(), ["Z", "X", "Y"]);
     assert_eq!(d.n_rows(), n);
     let (x, y) = (d.column("X").unwrap(), d.column("Y").unwrap());
@@ -643,7 +643,7 @@ fn samples_have_the_closed_form_moments_and_match_the_sweep() {
     within(sxy / sxx, 1.4, (2.8 / (n as f64 * 1.25)).sqrt(), "slope");
     // interventional data: X is the constant, Y has the interventional law
     let set = [Intervention::atomic("X", 1.0)];
-    let d = m.sample(&set, n, 5).unwrap();
+    let d = m.sample(&Engine::cpu(), &set, n, 5).unwrap().data;
     assert!(d.column("X").unwrap().iter().all(|&v| v == 1.0));
     let ey = m.exact(&set, "Y").unwrap();
     within(
@@ -665,13 +665,13 @@ fn samples_have_the_closed_form_moments_and_match_the_sweep() {
         .num_threads(1)
         .build()
         .unwrap()
-        .install(|| m.sample(&set, n, 5).unwrap());
+        .install(|| m.sample(&Engine::cpu(), &set, n, 5).unwrap().data);
     assert_eq!(one.column("Y").unwrap(), d.column("Y").unwrap());
     assert!(
-        matches!(m.sample(&[], 0, 1), Err(Error::InvalidParameter { name, .. }) if name == "samples")
+        matches!(m.sample(&Engine::cpu(), &[], 0, 1), Err(Error::InvalidParameter { name, .. }) if name == "samples")
     );
     model_err(
-        m.sample(&[Intervention::shift("Q", 1.0)], 10, 1),
+        m.sample(&Engine::cpu(), &[Intervention::shift("Q", 1.0)], 10, 1),
         "node",
         "unknown node `Q`",
     );
@@ -829,7 +829,7 @@ fn fitted(m: &Scm, name: &str) -> (f64, std::collections::BTreeMap<String, f64>,
 fn linear_fit_recovers_the_coefficients_within_their_standard_errors() {
     let truth = Scm::from_json(MODEL).unwrap();
     let n = 20_000usize;
-    let data = truth.sample(&[], n, 11).unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], n, 11).unwrap().data;
     let graph = parse_graph("Z->X->Y,Z->Y").unwrap();
     let m = Scm::fit(&data, &graph, FitKind::Linear).unwrap();
     let rn = (n as f64).sqrt();
@@ -879,7 +879,7 @@ fn additive_fit_spans_a_quadratic_and_estimates_its_noise() {
     ])
     .unwrap();
     let n = 20_000usize;
-    let mut data = truth.sample(&[], n, 4).unwrap();
+    let mut data = truth.sample(&Engine::cpu(), &[], n, 4).unwrap().data;
     // a binary parent gets only its linear term (its square and tanh would be collinear)
     let b: Vec<f64> = data
         .column("B")
@@ -938,7 +938,7 @@ fn additive_fit_spans_a_quadratic_and_estimates_its_noise() {
 #[test]
 fn fit_bad_input_is_named() {
     let truth = Scm::from_json(MODEL).unwrap();
-    let data = truth.sample(&[], 200, 1).unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], 200, 1).unwrap().data;
     let fit = |g: &str| Scm::fit(&data, &parse_graph(g).unwrap(), FitKind::Linear);
     match fit("Z->X,Q->Y") {
         Err(Error::UnknownColumn { name, .. }) => assert_eq!(name, "Q"),
@@ -981,7 +981,7 @@ fn fit_bad_input_is_named() {
         Scm::fit(&d3, &parse_graph("Z->X").unwrap(), FitKind::Linear),
         Err(Error::NonFinite { column, row: 7 }) if column == "Z"
     ));
-    let small = truth.sample(&[], 3, 1).unwrap();
+    let small = truth.sample(&Engine::cpu(), &[], 3, 1).unwrap().data;
     assert!(matches!(
         Scm::fit(
             &small,
@@ -1050,7 +1050,11 @@ fn cli_counterfactual_fit_interventions_and_plot() {
         assert!(!ok && err.contains(needle), "{observed}: {err}");
     }
     // fit: sample → CSV → fit → a model the other subcommands read
-    let d = Scm::from_json(MODEL).unwrap().sample(&[], 2000, 3).unwrap();
+    let d = Scm::from_json(MODEL)
+        .unwrap()
+        .sample(&Engine::cpu(), &[], 2000, 3)
+        .unwrap()
+        .data;
     let mut csv = d.names().join(",") + "\n";
     for i in 0..d.n_rows() {
         let row: Vec<String> = d
@@ -1233,7 +1237,7 @@ fn additive_fit_equals_normal_equations_on_the_documented_basis() {
     ])
     .unwrap();
     let n = 3000usize;
-    let data = truth.sample(&[], n, 8).unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], n, 8).unwrap().data;
     let (x, y) = (data.column("X").unwrap(), data.column("Y").unwrap());
     let mu = x.iter().sum::<f64>() / n as f64;
     let sd = (x.iter().map(|v| (v - mu).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
@@ -1360,7 +1364,7 @@ fn samples_follow_the_documented_noise_contract() {
     .unwrap();
     let (n, seed) = (700, 9); // crosses the sampler's 256-sample blocks, not a multiple of 16
     let set = [Intervention::shift("C", 0.25)];
-    let d = m.sample(&set, n, seed).unwrap();
+    let d = m.sample(&Engine::cpu(), &set, n, seed).unwrap().data;
     assert_eq!(d.names(), ["A", "B", "C", "D", "E", "F", "G", "H", "I"]);
     let s = Stream::new(seed, STREAM_MONTE_CARLO);
     let bm = |w0: u32, w1: u32| {
@@ -1443,7 +1447,13 @@ fn effect_is_the_mean_of_the_paired_differences() {
         )
         .unwrap();
     assert!(e.backend.starts_with("cpu"), "{}", e.backend);
-    let z = m.sample(&[], n, 21).unwrap().column("Z").unwrap().to_vec();
+    let z = m
+        .sample(&Engine::cpu(), &[], n, 21)
+        .unwrap()
+        .data
+        .column("Z")
+        .unwrap()
+        .to_vec();
     let mz = z.iter().sum::<f64>() / n as f64;
     let sz = (z.iter().map(|v| (v - mz).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
     assert!((e.ace - mz).abs() < 1e-12, "{} vs {mz}", e.ace);

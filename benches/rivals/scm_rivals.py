@@ -102,7 +102,8 @@ def main():
     from dowhy import gcm
     data_path = os.path.join(tmp, "obs.csv")
     subprocess.run([CETERIS, "sample", "--model", model_path, "--samples", "10000", "--seed",
-                    "1", "--out", data_path], check=True)
+                    "1", "--backend", "cpu", "--out", data_path], check=True,
+                   stdout=subprocess.DEVNULL)
     df = pd.read_csv(data_path)
     g = nx.DiGraph()
     g.add_nodes_from(names)

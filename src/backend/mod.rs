@@ -176,6 +176,16 @@ impl SweepJob<'_> {
     }
 }
 
+/// Joint samples of every node of a model under one intervention plan ([`crate::scm::Scm::sample`]):
+/// sample `i` reads the noise of sample `i` of setting 0 of the sweep's noise contract.
+pub(crate) struct SampleJob<'a> {
+    pub scm: &'a crate::scm::Scm,
+    /// Per node: the atomic value, if any, and the shift.
+    pub plan: &'a [(Option<f64>, f64)],
+    pub samples: u32,
+    pub stream: crate::rng::Stream,
+}
+
 /// The outcome's summary in one setting of a [`SweepJob`].
 #[derive(Clone, Debug)]
 pub(crate) struct SettingStats {
@@ -243,4 +253,9 @@ pub(crate) trait Kernels {
         job: &SweepJob,
         progress: Option<ProgressFn>,
     ) -> Result<Vec<SettingStats>>;
+
+    /// The samples of the job, one column per node in topological order. A GPU returns values
+    /// that overflow f32 as an [`crate::Error::Gpu`] of kind `limits`; the CPU returns them as
+    /// they are (the caller checks them).
+    fn scm_samples(&self, job: &SampleJob) -> Result<Vec<Vec<f64>>>;
 }

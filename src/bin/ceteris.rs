@@ -136,6 +136,9 @@ struct SampleArgs {
     /// Where to write the CSV; without it the CSV is printed.
     #[arg(long)]
     out: Option<String>,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
 }
 
 #[derive(clap::Args)]
@@ -1093,7 +1096,11 @@ fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
 fn sample(a: SampleArgs) -> Result<(), Error> {
     let model = read_model(&a.model)?;
     let set = parse_set(&a.dos, &a.shifts)?;
-    let d = model.sample(&set, a.samples, a.seed)?;
+    let engine = Engine::from_name(&a.backend)?;
+    let start = Instant::now();
+    let s = model.sample(&engine, &set, a.samples, a.seed)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let d = &s.data;
     let cols: Vec<&[f64]> = d
         .names()
         .iter()
@@ -1107,10 +1114,20 @@ fn sample(a: SampleArgs) -> Result<(), Error> {
         text.push('\n');
     }
     match &a.out {
-        Some(path) => std::fs::write(path, text).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e,
-        })?,
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| Error::Io {
+                path: path.clone(),
+                source: e,
+            })?;
+            say!(
+                "{}",
+                serde_json::to_string_pretty(&json!({
+                    "out": path, "rows": d.n_rows(), "nodes": d.names(),
+                    "backend": s.backend, "seconds": seconds,
+                }))
+                .expect("serialisable")
+            );
+        }
         None => say!("{}", text.trim_end()),
     }
     Ok(())

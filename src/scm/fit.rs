@@ -15,7 +15,7 @@ use faer::Mat;
 ///     Node::additive("Y", 0.0, &[], vec![Term::Unary { func: Func::Tanh, parent: "X".into(),
 ///         weight: 2.0, inner_scale: 1.0, inner_shift: 0.0 }], Noise::Normal { scale: 0.1 }),
 /// ]).unwrap();
-/// let data = truth.sample(&[], 2000, 3).unwrap();
+/// let data = truth.sample(&ceteris::Engine::cpu(), &[], 2000, 3).unwrap().data;
 /// let model = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Additive).unwrap();
 /// assert!(model.to_json().contains("\"tanh\""));
 /// ```
@@ -176,7 +176,7 @@ impl Scm {
     ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
     ///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 0.5 }),
     /// ]).unwrap();
-    /// let data = truth.sample(&[], 5000, 1).unwrap();
+    /// let data = truth.sample(&ceteris::Engine::cpu(), &[], 5000, 1).unwrap().data;
     /// let fitted = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Linear).unwrap();
     /// let e = fitted.exact(&[ceteris::scm::Intervention::atomic("X", 1.0)], "Y").unwrap();
     /// assert!((e.mean - 3.0).abs() < 0.05);

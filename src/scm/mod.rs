@@ -45,8 +45,7 @@ use crate::error::{Error, Result};
 use crate::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
 use crate::Engine;
 pub(crate) use block::noise_blocks;
-use block::{Block, LANES};
-use rayon::prelude::*;
+pub(crate) use kernel::{SweepProgram, PRIVATE_SLOTS};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -1067,12 +1066,23 @@ impl Scm {
     }
 
     /// `n` joint samples of every node under the intervention set `set` (`&[]` for observational
-    /// data), one column per node in topological order ([`Scm::names`]).
+    /// data) on the engine's backend, one column per node in topological order
+    /// ([`Scm::names`]).
     ///
     /// Sample `i` uses the noise of sample `i` of setting 0 of the noise contract (module docs):
     /// it equals sample `i` of the first setting of a [`Sweep`] with the same seed and
-    /// intervention set (of every setting under common random numbers). Rows are drawn in
-    /// parallel blocks straight into the columns; the result does not depend on the thread count.
+    /// intervention set (of every setting under common random numbers). On the CPU (rayon, f64)
+    /// rows are drawn in parallel blocks straight into the columns; the result does not depend
+    /// on the thread count. On a GPU engine `shaders/sweep.wgsl` evaluates the model's flat
+    /// program in f32, one thread per sample and every node written out, with the same noise
+    /// words: a value differs from the CPU's by the f32 rounding of its structural equations
+    /// (in the GPU tests within 2e-5 · (|value| + the node's standard deviation)), and a logistic
+    /// node's 0/1 value may differ where its uniform lies within f32 rounding of the threshold
+    /// `sigmoid(eta)` (then its descendants differ too). The samples come back in chunks that
+    /// fit one storage binding, one submit per chunk. Values that overflow f32 (where f64 may
+    /// not) and wgpu failures are [`Error::Gpu`]s; under [`Engine::auto`] (or `cpu_fallback`)
+    /// the sampling reruns on the CPU, with the reason logged and in `backend`. Values that are
+    /// not finite in f64 are [`Error::NonFinite`].
     ///
     /// ```
     /// use ceteris::scm::{Intervention, Noise, Node, Scm};
@@ -1080,41 +1090,29 @@ impl Scm {
     ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
     ///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
     /// ]).unwrap();
-    /// let d = m.sample(&[Intervention::atomic("X", 3.0)], 1000, 7).unwrap();
-    /// assert_eq!(d.names(), ["X", "Y"]);
-    /// assert!(d.column("X").unwrap().iter().all(|&x| x == 3.0));
+    /// let s = m.sample(&ceteris::Engine::auto(), &[Intervention::atomic("X", 3.0)], 1000, 7).unwrap();
+    /// assert_eq!(s.data.names(), ["X", "Y"]);
+    /// assert!(s.data.column("X").unwrap().iter().all(|&x| x == 3.0));
+    /// println!("sampled on {}", s.backend);
     /// ```
-    pub fn sample(&self, set: &[Intervention], n: usize, seed: u64) -> Result<crate::Dataset> {
+    pub fn sample(
+        &self,
+        engine: &Engine,
+        set: &[Intervention],
+        n: usize,
+        seed: u64,
+    ) -> Result<Samples> {
         if n == 0 || n > u32::MAX as usize {
             return Err(Error::param("samples", "must be between 1 and 2^32 − 1"));
         }
         let plan = self.compile(set)?;
-        let stream = Stream::new(seed, STREAM_MONTE_CARLO);
-        let m = self.nodes.len();
-        let mut cols = vec![vec![0.0; n]; m];
-        // pieces[c][j]: block c of column j
-        let mut pieces: Vec<Vec<&mut [f64]>> = (0..n.div_ceil(BLOCK))
-            .map(|_| Vec::with_capacity(m))
-            .collect();
-        for col in cols.iter_mut() {
-            for (c, piece) in col.chunks_mut(BLOCK).enumerate() {
-                pieces[c].push(piece);
-            }
-        }
-        let needed = vec![true; m];
-        pieces.into_par_iter().enumerate().for_each_init(
-            || Block::new(m),
-            |blk, (c, mut block)| {
-                for b in (0..block[0].len()).step_by(LANES) {
-                    let len = LANES.min(block[0].len() - b);
-                    let first = (c * BLOCK + b) as u32;
-                    self.draw_block(&plan, &needed, &stream, first, len, 0, blk);
-                    for (j, col) in block.iter_mut().enumerate() {
-                        col[b..b + len].copy_from_slice(blk.col(j, len));
-                    }
-                }
-            },
-        );
+        let job = crate::backend::SampleJob {
+            scm: self,
+            plan: &plan,
+            samples: n as u32,
+            stream: Stream::new(seed, STREAM_MONTE_CARLO),
+        };
+        let (cols, ran) = engine.dispatch(|k| k.scm_samples(&job))?;
         for (j, col) in cols.iter().enumerate() {
             if let Some(row) = col.iter().position(|v| !v.is_finite()) {
                 return Err(Error::NonFinite {
@@ -1127,8 +1125,21 @@ impl Scm {
         for (node, col) in self.nodes.iter().zip(cols) {
             data.push_column(&node.name, col)?;
         }
-        Ok(data)
+        Ok(Samples {
+            data,
+            backend: ran.label(""),
+        })
     }
+}
+
+/// Joint samples of every node of a model ([`Scm::sample`]).
+#[derive(Clone, Debug)]
+pub struct Samples {
+    /// One column per node, in topological order ([`Scm::names`]).
+    pub data: crate::Dataset,
+    /// Where they were drawn (with `(fallback: reason)` when a GPU failure made the sampling
+    /// rerun on the CPU).
+    pub backend: String,
 }
 
 impl Intervention {
@@ -1413,10 +1424,13 @@ impl Sweep {
     /// outcome samples are read back in chunks and the mean, variance and type-7 quantiles are
     /// taken on the host in f64. Either way a point differs from the CPU's by the f32 rounding of
     /// the structural equations (in the GPU tests: means within 1e-6 of |mean| + sd, variances
-    /// within 2e-5 relative). The device evaluates models of up to 256 nodes; larger models,
-    /// samples that overflow f32 (where f64 may not), or any wgpu failure are
-    /// [`Error::Gpu`]s, and under [`Engine::auto`] (or `cpu_fallback`) the sweep reruns on the
-    /// CPU with the reason in `backend`.
+    /// within 2e-5 relative). Models of any size run on the device: a thread keeps a node's
+    /// value in a slot only until the last node that reads it, in a private array of 256 slots
+    /// when the model needs no more (any chain, however long), else in a storage buffer of
+    /// slots per thread, with fewer samples per dispatch so that it fits one binding. Samples
+    /// that overflow f32 (where f64 may not), or any wgpu failure are [`Error::Gpu`]s, and
+    /// under [`Engine::auto`] (or `cpu_fallback`) the sweep reruns on the CPU with the reason
+    /// in `backend`.
     ///
     /// ```
     /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};

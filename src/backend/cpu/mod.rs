@@ -2,8 +2,8 @@
 //! not depend on the number of threads.
 
 use super::{
-    HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
-    SumsJob, SweepJob,
+    HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SampleJob,
+    SettingStats, SumsJob, SweepJob,
 };
 use crate::bootstrap::plan::{Gen, ResamplePlan};
 use crate::error::Result;
@@ -289,6 +289,10 @@ impl Kernels for CpuBackend {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<SettingStats>> {
         job.run_cpu(progress)
+    }
+
+    fn scm_samples(&self, job: &SampleJob) -> Result<Vec<Vec<f64>>> {
+        Ok(job.run_cpu())
     }
 
     fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<rff::Moments>>> {

@@ -18,12 +18,13 @@ mod rff;
 pub use cache::GpuCacheStats;
 
 use super::{
-    HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SettingStats,
-    SumsJob, SweepJob,
+    HsicJob, KciJob, Kernels, PcorJob, ProgressFn, QuantileJob, QuantilePick, RffJob, SampleJob,
+    SettingStats, SumsJob, SweepJob,
 };
 use crate::bootstrap::plan::{PlanKind, ResamplePlan, RUN};
 use crate::error::{Error, Result};
 use crate::rng::POISSON1_THRESHOLDS;
+use crate::scm::{SweepProgram, PRIVATE_SLOTS};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
@@ -46,8 +47,6 @@ const PCOR: &str = include_str!("../../../shaders/pcor.wgsl");
 const SWEEP: &str = include_str!("../../../shaders/sweep.wgsl");
 const RFF: &str = include_str!("../../../shaders/rff.wgsl");
 const KCI: &str = include_str!("../../../shaders/kci.wgsl");
-/// Largest model the sweep shader evaluates (`MAXN` in `shaders/sweep.wgsl`).
-pub(crate) const MAX_NODES: usize = 256;
 
 /// The WGSL of one kernel family, as compiled: Philox (with the Poisson table filled in from
 /// [`POISSON1_THRESHOLDS`]) + the shared generator + the kernel. Public for the shader tests.
@@ -61,6 +60,7 @@ pub fn shader_source(kernel: &str) -> Option<String> {
         "rff" => return Some(RFF.to_string()),
         "kci" => return Some(KCI.to_string()),
         "sweep" => return Some(format!("{}\n{SWEEP}", philox())),
+        "sweep-wide" => return Some(sweep_wide(&format!("{}\n{SWEEP}", philox()))),
         _ => return None,
     };
     Some(format!("{}\n{RESAMPLE}\n{body}", philox()))
@@ -75,9 +75,26 @@ fn philox() -> String {
     philox
 }
 
+/// The `sweep-wide` variant of the sweep shader: the private array of value slots becomes the
+/// storage buffer `scratch`, `P.slots` words per thread from `vbase` (for programs with more
+/// than [`PRIVATE_SLOTS`] slots).
+fn sweep_wide(src: &str) -> String {
+    let decl = "    var vals: array<f32, MAXN>;\n";
+    assert!(src.contains(decl), "sweep.wgsl declares its value slots");
+    src.replace(decl, "").replace("vals[", "scratch[vbase + ")
+}
+
 /// Names of the kernel families (for [`shader_source`]).
-pub const KERNELS: [&str; 8] = [
-    "sums", "quantile", "draws", "hsic", "pcor", "sweep", "rff", "kci",
+pub const KERNELS: [&str; 9] = [
+    "sums",
+    "quantile",
+    "draws",
+    "hsic",
+    "pcor",
+    "sweep",
+    "sweep-wide",
+    "rff",
+    "kci",
 ];
 
 /// Options for [`crate::Engine::gpu_with`].
@@ -133,9 +150,14 @@ pub(crate) struct GpuBackend {
     hsic_perm: wgpu::ComputePipeline,
     /// Fisher-z partial correlations (the same layout as `hsic`: three read inputs).
     pcor: wgpu::ComputePipeline,
-    /// Sweep moments and sweep samples (the `hsic` layout: nodes, program, plan).
-    sweep: wgpu::ComputePipeline,
-    sweep_values: wgpu::ComputePipeline,
+    /// The sweep layout: uniform, nodes, program and plan (read), value slots and output
+    /// (read-write).
+    sweep_layout: wgpu::BindGroupLayout,
+    /// Sweep moments, sweep outcome samples and joint samples, with value slots in a private
+    /// array ([`PRIVATE_SLOTS`]) and in the storage buffer (`sweep-wide`, built when a model
+    /// first needs it).
+    sweep: SweepPipelines,
+    sweep_wide: std::sync::OnceLock<SweepPipelines>,
     /// RCoT/RCIT/RIT moments (`shaders/rff.wgsl`).
     rff: rff::Pipelines,
     /// KCI products and moments (`shaders/kci.wgsl`).
@@ -143,6 +165,31 @@ pub(crate) struct GpuBackend {
     /// Per-variable arrays of the kernel tests kept on the device across jobs (`cache.rs`).
     cache: Mutex<cache::DeviceCache<wgpu::Buffer>>,
     lost: Arc<Mutex<Option<String>>>,
+}
+
+/// The entry points of `shaders/sweep.wgsl` in one of its variants.
+struct SweepPipelines {
+    moments: wgpu::ComputePipeline,
+    values: wgpu::ComputePipeline,
+    rows: wgpu::ComputePipeline,
+}
+
+impl SweepPipelines {
+    fn new(device: &wgpu::Device, layout: &wgpu::BindGroupLayout, kernel: &str) -> Self {
+        let src = shader_source(kernel).expect("known kernel");
+        let [moments, values, rows] = compute_pipelines(
+            device,
+            kernel,
+            layout,
+            &src,
+            ["sweep", "sweep_values", "sample_rows"],
+        );
+        SweepPipelines {
+            moments,
+            values,
+            rows,
+        }
+    }
 }
 
 /// Whether an adapter is a software rasteriser (lavapipe, llvmpipe, WARP, SwiftShader).
@@ -299,14 +346,13 @@ impl GpuBackend {
         let [hsic_perm] =
             compute_pipelines(&device, "hsic_perm", &perm_layout, &hsic_src, ["hsic_perm"]);
         let [pcor] = compute_pipelines(&device, "pcor", &hsic_layout, PCOR, ["pcor"]);
-        let sweep_src = shader_source("sweep").expect("known kernel");
-        let [sweep, sweep_values] = compute_pipelines(
-            &device,
-            "sweep",
-            &hsic_layout,
-            &sweep_src,
-            ["sweep", "sweep_values"],
-        );
+        let mut sweep_entries = hsic_entries[..4].to_vec();
+        sweep_entries.extend([storage(4, false), storage(5, false)]);
+        let sweep_layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: Some("ceteris sweep"),
+            entries: &sweep_entries,
+        });
+        let sweep = SweepPipelines::new(&device, &sweep_layout, "sweep");
         let rff = rff::Pipelines::new(&device);
         let kci = kci::Pipelines::new(&device);
         if let Some(e) = pollster::block_on(scope.pop()) {
@@ -335,8 +381,9 @@ impl GpuBackend {
             hsic_perm,
             chi2mix,
             pcor,
+            sweep_layout,
             sweep,
-            sweep_values,
+            sweep_wide: std::sync::OnceLock::new(),
             rff,
             kci,
             cache: Mutex::new(cache::DeviceCache::new(cache_cap)),
@@ -770,6 +817,59 @@ impl GpuBackend {
     }
 }
 
+impl GpuBackend {
+    /// The sweep pipelines for `program` and the words of `scratch` one thread needs (0 when
+    /// its value slots fit the private array).
+    fn sweep_variant(&self, program: &SweepProgram) -> (&SweepPipelines, u64) {
+        if program.slots <= PRIVATE_SLOTS {
+            (&self.sweep, 0)
+        } else {
+            let wide = self.sweep_wide.get_or_init(|| {
+                SweepPipelines::new(&self.device, &self.sweep_layout, "sweep-wide")
+            });
+            (wide, program.slots as u64)
+        }
+    }
+
+    /// A device-only read-write buffer of `words` 32-bit words (at least 4): the value slots
+    /// of the `sweep-wide` variant.
+    fn scratch(&self, words: u64) -> Result<wgpu::Buffer> {
+        let bytes = 4 * words.max(4);
+        if bytes > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "value slots of {bytes} bytes, more than one binding may hold ({})",
+                    self.max_binding
+                ),
+            ));
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("sweep value slots"),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(gpu_err("out-of-memory", e));
+        }
+        Ok(buffer)
+    }
+
+    /// The `limits` error of a model whose value slots for one workgroup exceed a binding.
+    fn too_wide(&self, m: usize, slots: u64) -> Error {
+        gpu_err(
+            "limits",
+            format!(
+                "{m} nodes need {slots} value slots per sample: {WG} samples' slots exceed one \
+                 binding ({} bytes)",
+                self.max_binding
+            ),
+        )
+    }
+}
+
 impl Kernels for GpuBackend {
     fn resample_sums(
         &self,
@@ -1038,34 +1138,38 @@ impl Kernels for GpuBackend {
         progress: Option<ProgressFn>,
     ) -> Result<Vec<SettingStats>> {
         let m = job.scm.names().len();
-        if m > MAX_NODES {
-            return Err(gpu_err(
-                "limits",
-                format!("{m} nodes; the sweep shader holds at most {MAX_NODES}"),
-            ));
-        }
         let settings = job.outputs();
         // plans per dispatch row: a pair under `contrast`
         let per_row = if job.contrast { 2 } else { 1 };
         let n = job.samples as u64;
         let program = job.scm.program(job.outcome);
+        let (pipes, slot_words) = self.sweep_variant(&program);
         let nodes = self.storage("sweep nodes", bytemuck::cast_slice(&program.nodes))?;
         let prog = self.storage("sweep program", bytemuck::cast_slice(&program.prog))?;
-        // tiles of (settings × workgroups of samples): output and plan within one binding, at most
-        // MAX_DISPATCH workgroups per dimension and DRAWS_PER_BATCH node evaluations per submit
+        // tiles of (settings × workgroups of samples): output, plan and value slots within one
+        // binding, at most MAX_DISPATCH workgroups per dimension and DRAWS_PER_BATCH node
+        // evaluations per submit
         let wg = WG as u64;
         let groups = n.div_ceil(wg);
         let group_words: u64 = if job.keep_values { wg } else { 3 };
         let plan_words = 1 + 3 * m as u64;
-        let budget = (self.max_binding / 4 / group_words)
+        let mut budget = (self.max_binding / 4 / group_words)
             .min(DRAWS_PER_BATCH / (wg * m as u64 * per_row))
             .max(1);
+        if slot_words > 0 {
+            let cap = self.max_binding / 4 / (wg * slot_words);
+            if cap == 0 {
+                return Err(self.too_wide(m, slot_words));
+            }
+            budget = budget.min(cap);
+        }
         let bx = groups.min(MAX_DISPATCH as u64).min(budget);
         let sy = (budget / bx)
             .min(MAX_DISPATCH as u64)
             .min(settings as u64)
             .min(self.max_binding / 4 / (plan_words * per_row))
             .max(1) as usize;
+        let scratch = self.scratch(bx * sy as u64 * wg * slot_words)?;
         // centring pivots: the f64 mean of a short host pilot, rounded to f32 (the device
         // subtracts the f32 value, and the host adds that same value back)
         let pivots: Vec<f32> = if job.keep_values {
@@ -1101,9 +1205,9 @@ impl Kernels for GpuBackend {
             let mut g0 = 0u64;
             while g0 < groups {
                 let cols = bx.min(groups - g0) as usize;
-                let params: [u32; 12] = [
+                let params: [u32; 16] = [
                     m as u32,
-                    job.outcome as u32,
+                    program.kept_slot,
                     job.samples,
                     crate::scm::noise_blocks(m).1,
                     key[0],
@@ -1114,16 +1218,20 @@ impl Kernels for GpuBackend {
                     g0 as u32,
                     plan_words as u32,
                     job.contrast as u32,
+                    program.slots,
+                    0,
+                    0,
+                    0,
                 ];
                 let words = self.dispatch_once(
                     if job.keep_values {
-                        &self.sweep_values
+                        &pipes.values
                     } else {
-                        &self.sweep
+                        &pipes.moments
                     },
-                    &self.hsic_layout,
+                    &self.sweep_layout,
                     bytemuck::cast_slice(&params),
-                    &[&nodes, &prog, &plan],
+                    &[&nodes, &prog, &plan, &scratch],
                     (cols as u32, rows as u32),
                     rows * cols * group_words as usize,
                 )?;
@@ -1198,6 +1306,99 @@ impl Kernels for GpuBackend {
                 }
             })
             .collect()
+    }
+
+    fn scm_samples(&self, job: &SampleJob) -> Result<Vec<Vec<f64>>> {
+        let names = job.scm.names();
+        let m = names.len() as u64;
+        let n = job.samples as u64;
+        let program = job.scm.sample_program();
+        let (pipes, slot_words) = self.sweep_variant(&program);
+        let nodes = self.storage("sample nodes", bytemuck::cast_slice(&program.nodes))?;
+        let prog = self.storage("sample program", bytemuck::cast_slice(&program.prog))?;
+        let mut plan = vec![0u32];
+        for &(atomic, delta) in job.plan {
+            plan.extend([
+                atomic.is_some() as u32,
+                (atomic.unwrap_or(0.0) as f32).to_bits(),
+                (delta as f32).to_bits(),
+            ]);
+        }
+        let plan = self.storage("sample plan", bytemuck::cast_slice(&plan))?;
+        // samples per chunk: every node of every sample within one binding (column-major),
+        // at most MAX_DISPATCH workgroups and DRAWS_PER_BATCH node evaluations per submit, and
+        // the value slots of the chunk's threads within one binding
+        let wg = WG as u64;
+        let mut rows = (self.max_binding / 4 / m)
+            .min(MAX_DISPATCH as u64 * wg)
+            .min((DRAWS_PER_BATCH / m).max(1))
+            .min(n);
+        if rows == 0 {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "one sample of {m} nodes needs {} bytes, more than one binding may hold ({})",
+                    4 * m,
+                    self.max_binding
+                ),
+            ));
+        }
+        // (slot_words is 0 when the value slots fit the private array)
+        if let Some(per_thread) = (self.max_binding / 4).checked_div(slot_words) {
+            rows = rows.min(per_thread / wg * wg);
+            if rows == 0 {
+                return Err(self.too_wide(names.len(), slot_words));
+            }
+        }
+        let scratch = self.scratch(rows.div_ceil(wg) * wg * slot_words)?;
+        let key = job.stream.key();
+        let mut cols: Vec<Vec<f64>> = (0..m).map(|_| Vec::with_capacity(n as usize)).collect();
+        let mut first = 0u64;
+        while first < n {
+            let r = rows.min(n - first);
+            let params: [u32; 16] = [
+                m as u32,
+                program.kept_slot,
+                job.samples,
+                crate::scm::noise_blocks(m as usize).1,
+                key[0],
+                key[1],
+                job.stream.tag(),
+                0,
+                0,
+                0,
+                1 + 3 * m as u32,
+                0,
+                program.slots,
+                first as u32,
+                r as u32,
+                0,
+            ];
+            let words = self.dispatch_once(
+                &pipes.rows,
+                &self.sweep_layout,
+                bytemuck::cast_slice(&params),
+                &[&nodes, &prog, &plan, &scratch],
+                (r.div_ceil(wg) as u32, 1),
+                (r * m) as usize,
+            )?;
+            for (col, values) in cols.iter_mut().zip(words.chunks_exact(r as usize)) {
+                col.extend(values.iter().map(|&w| f32::from_bits(w) as f64));
+            }
+            first += r;
+        }
+        for (name, col) in names.iter().zip(&cols) {
+            if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "sample {i}: `{name}` overflows f32 on the device (the CPU's f64 may \
+                         hold it)"
+                    ),
+                ));
+            }
+        }
+        Ok(cols)
     }
 
     fn rff_moments(&self, job: &RffJob) -> Result<Vec<Result<crate::independence::rff::Moments>>> {
