@@ -19,6 +19,11 @@ struct Params {
     normalize: u32,      // quantile: scale weights to sum to n_ranks (Bayesian)
     q: f32,              // quantile probability
     implicit_count: u32, // sums: append the total weight as sum k
+    unit_lo: u32,        // sums: this pass adds only draws of units in [unit_lo, unit_hi);
+    unit_hi: u32,        //   f0..f3 hold the features of those units, from unit_lo on
+    chunk_offset: u32,   // sums, draws: chunk of workgroup x = 0 (dispatches split in x)
+    out_base: u32,       // sums: first output word of this dispatch
+    phase: u32,          // quantile: which step of the rank search this dispatch runs
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -34,7 +39,8 @@ struct Params {
 const WG: u32 = 256u;
 const RUN: u32 = 64u;    // consecutive positions handled by one thread
 
-fn feat(u: u32, j: u32) -> f32 {
+fn feat(unit: u32, j: u32) -> f32 {
+    let u = unit - P.unit_lo;
     let page = u / P.page_units;
     let off = (u - page * P.page_units) * P.k + j;
     switch page {

@@ -1,7 +1,11 @@
 // Per-replicate weighted feature sums. Workgroup (chunk, replicate): 256 threads, each summing the
 // features of RUN consecutive positions, then a tree reduction; the host adds the chunk partials
-// in f64. With implicit_count the total weight is sum number k. Output (kk = k + implicit_count):
-// out[(replicate_in_dispatch * chunks + chunk) * kk + j] as f32 bits.
+// in f64. With implicit_count the total weight is sum number k. A feature table too large for the
+// four bound pages runs as several passes over unit ranges: every pass regenerates the same draws
+// and adds only those whose unit lies in [unit_lo, unit_hi), so each draw counts in exactly one
+// pass; a pass's chunks may be split over several dispatches (chunk_offset). Output
+// (kk = k + implicit_count): out[out_base + (replicate_in_dispatch * chunks_in_dispatch + chunk)
+// * kk + j] as f32 bits.
 
 const MAXK: u32 = 32u;
 var<workgroup> red: array<f32, 256>;
@@ -10,15 +14,16 @@ var<workgroup> red: array<f32, 256>;
 fn sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let rep = P.rep_offset + wid.y;
-    let t0 = (wid.x * WG + lid.x) * RUN;
+    let t0 = ((P.chunk_offset + wid.x) * WG + lid.x) * RUN;
     var acc: array<f32, MAXK>;
     for (var j = 0u; j < MAXK; j = j + 1u) { acc[j] = 0.0; }
     if (t0 < P.draws) {
         var g = gen_begin(rep, t0);
-        let t1 = min(t0 + RUN, P.draws);
+        // t0 + RUN may wrap when draws is within RUN of 2^32
+        let t1 = t0 + min(RUN, P.draws - t0);
         for (var t = t0; t < t1; t = t + 1u) {
             let d = gen_next(&g);
-            if (d.weight != 0.0) {
+            if (d.weight != 0.0 && d.unit >= P.unit_lo && d.unit < P.unit_hi) {
                 for (var j = 0u; j < P.k; j = j + 1u) {
                     acc[j] = acc[j] + d.weight * feat(d.unit, j);
                 }
@@ -27,7 +32,7 @@ fn sums(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         }
     }
     let kk = P.k + P.implicit_count;
-    let base = (wid.y * nwg.x + wid.x) * kk;
+    let base = P.out_base + (wid.y * nwg.x + wid.x) * kk;
     for (var j = 0u; j < kk; j = j + 1u) {
         red[lid.x] = acc[j];
         workgroupBarrier();

@@ -2,11 +2,22 @@
 //!
 //! One device and queue per engine; the bind-group layout and the three pipelines (`sums`,
 //! `quantile`, `draws`) are built once. A job uploads its data once, then runs in batches of
-//! replicates: one submit and one readback per batch. Batches are sized so the output stays within
-//! `max_storage_buffer_binding_size` and a dispatch within 65 535 workgroups per dimension; the
-//! feature table is split into up to four bindings ("pages") when it is larger than one binding may
-//! be. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
-//! scopes and returned as [`Error::Gpu`].
+//! replicates: one submit and one readback per batch (a batch may hold several dispatches, in
+//! order). Batches are sized so the output stays within `max_storage_buffer_binding_size` and a
+//! dispatch within 65 535 workgroups per dimension. Large inputs are chunked rather than refused:
+//! the feature table is split into pages of at most one binding each, four bound at a time, and a
+//! table of more pages is summed in several passes over unit ranges (each pass regenerates the
+//! same draws and adds those whose unit its pages hold); more than 65 535 chunks of draws per
+//! replicate (~1.07e9 draws) run as several dispatches; quantiles count resampled rows exactly in
+//! u32 (Bayesian weights in f32) and search ranks in short dispatches, one workgroup per chunk of
+//! draws. Every wgpu failure (validation, out of memory, device lost, mapping) is caught with
+//! error scopes and returned as [`Error::Gpu`].
+//!
+//! What still refuses (`Error::Gpu { kind: "limits" }`): segments/ranks of a quantile job larger
+//! than one binding (more than `max_binding / 4` rows), Bayesian-weight quantiles of 2^24 − 2^16
+//! rows or more (f32 sums no longer resolve one rank), integer-weight resamples of 2^31 rows or
+//! more, and an output batch of one replicate larger than one binding (e.g. `draws` of more than
+//! `max_binding / 4` positions).
 //!
 //! The kernel tests (RCoT/RCIT/RIT, KCI/HSIC gamma) keep their per-variable arrays on the device
 //! across jobs in a small LRU cache keyed by the host `Arc`s that hold them (`cache.rs`).
@@ -102,6 +113,10 @@ pub const KERNELS: [&str; 9] = [
 pub struct GpuOptions {
     /// Pretend bindings may hold at most this many bytes (to exercise chunking on small data).
     pub max_binding_bytes: Option<u64>,
+    /// Pretend the bootstrap kernels (sums, quantiles, draws) may dispatch at most this many
+    /// workgroups per dimension (to exercise split dispatches on small data; the device's own
+    /// limit, at most 65 535, applies regardless).
+    pub max_workgroups_per_dimension: Option<u32>,
     /// Prefer a software adapter (lavapipe) even when a hardware one exists.
     pub prefer_software: bool,
     /// On a GPU failure, rerun on the CPU and record why (what [`crate::Engine::auto`] does).
@@ -127,7 +142,54 @@ struct Params {
     normalize: u32,
     q: f32,
     implicit_count: u32,
+    unit_lo: u32,
+    unit_hi: u32,
+    chunk_offset: u32,
+    out_base: u32,
+    phase: u32,
+    _pad: [u32; 3],
 }
+
+/// A resampling job's inputs on the device: the feature pages (each within one binding; [`PAGES`]
+/// of them are bound per pass), strata, unit segments and ranks, and the job's parameters.
+struct Upload {
+    pages: Vec<wgpu::Buffer>,
+    /// Bound in place of the pages a pass lacks.
+    empty: wgpu::Buffer,
+    strata: wgpu::Buffer,
+    seg: wgpu::Buffer,
+    ranks: wgpu::Buffer,
+    params: Params,
+}
+
+impl Upload {
+    /// Passes over the feature table: one per [`PAGES`] pages (at least one).
+    fn passes(&self) -> usize {
+        self.pages.len().div_ceil(PAGES).max(1)
+    }
+
+    /// The units whose features pass `p` binds.
+    fn units(&self, p: usize) -> Range<u32> {
+        let span = PAGES as u64 * self.params.page_units as u64;
+        let units = self.params.units as u64;
+        (units.min(p as u64 * span) as u32)..(units.min((p as u64 + 1) * span) as u32)
+    }
+
+    /// Bindings 1–7 of pass `p`: its four pages, strata, segments, ranks.
+    fn inputs(&self, p: usize) -> Vec<&wgpu::Buffer> {
+        let mut v: Vec<&wgpu::Buffer> = (0..PAGES)
+            .map(|i| self.pages.get(p * PAGES + i).unwrap_or(&self.empty))
+            .collect();
+        v.extend([&self.strata, &self.seg, &self.ranks]);
+        v
+    }
+}
+
+/// One dispatch of a batch: its parameters, bindings 1..=7 and workgroup grid.
+type Step<'a> = (Params, Vec<&'a wgpu::Buffer>, (u32, u32));
+
+/// One dispatch of [`GpuBackend::dispatch_steps`]: uniform bytes, input bindings, workgroup grid.
+type RawStep<'a> = (&'a [u8], &'a [&'a wgpu::Buffer], (u32, u32));
 
 /// A wgpu device with the ceteris pipelines.
 pub(crate) struct GpuBackend {
@@ -136,6 +198,8 @@ pub(crate) struct GpuBackend {
     info: wgpu::AdapterInfo,
     limits: wgpu::Limits,
     max_binding: u64,
+    /// Workgroups per dispatch dimension for the bootstrap kernels.
+    max_dispatch: u32,
     layout: wgpu::BindGroupLayout,
     sums: wgpu::ComputePipeline,
     quantile: wgpu::ComputePipeline,
@@ -363,6 +427,12 @@ impl GpuBackend {
             .unwrap_or(u64::MAX)
             .min(limits.max_storage_buffer_binding_size)
             .min(limits.max_buffer_size);
+        let max_dispatch = opts
+            .max_workgroups_per_dimension
+            .unwrap_or(MAX_DISPATCH)
+            .min(MAX_DISPATCH)
+            .min(limits.max_compute_workgroups_per_dimension)
+            .max(1);
         let cache_cap = Self::cache_cap(&limits);
         Ok(GpuBackend {
             device,
@@ -370,6 +440,7 @@ impl GpuBackend {
             info,
             limits,
             max_binding,
+            max_dispatch,
             layout,
             sums,
             quantile,
@@ -412,8 +483,8 @@ impl GpuBackend {
             },
             stream: crate::rng::Stream::new(key[0] as u64 | (key[1] as u64) << 32, 0),
         };
-        let (inputs, _, params) = self.upload(&plan, 0, None, &[], &[])?;
-        let w = self.run_batch(&self.kat, &inputs, &params, (1, 1), 4)?;
+        let up = self.upload(&plan, 0, None, &[], &[])?;
+        let w = self.run_steps(&self.kat, &[(up.params, up.inputs(0), (1, 1))], 4)?;
         Ok([w[0], w[1], w[2], w[3]])
     }
 
@@ -450,7 +521,9 @@ impl GpuBackend {
             }))
     }
 
-    /// Uploads the job's shared inputs (feature pages, strata, segments, ranks).
+    /// Uploads the job's shared inputs (feature pages, strata, segments, ranks). The feature table
+    /// is split into pages of whole units, each within one binding; a table of more than
+    /// [`PAGES`] pages is summed in several passes ([`Upload::passes`]).
     fn upload(
         &self,
         plan: &ResamplePlan,
@@ -458,7 +531,7 @@ impl GpuBackend {
         features: Option<&[f64]>,
         seg: &[u32],
         ranks: &[u32],
-    ) -> Result<(Vec<wgpu::Buffer>, u32, Params)> {
+    ) -> Result<Upload> {
         let units = plan.units as usize;
         let page_units = if k == 0 {
             units.max(1)
@@ -466,34 +539,19 @@ impl GpuBackend {
             ((self.max_binding / (4 * k as u64)) as usize).clamp(1, units.max(1))
         };
         let n_pages = units.div_ceil(page_units).max(1);
-        if n_pages > PAGES {
-            return Err(gpu_err(
-                "limits",
-                format!(
-                    "{} units × {k} features need {n_pages} bindings of {} bytes; at most {PAGES} are used",
-                    units, self.max_binding
-                ),
-            ));
-        }
-        let mut buffers = Vec::with_capacity(8);
-        for p in 0..PAGES {
-            let data: Vec<f32> = match features {
-                Some(f) if p < n_pages => {
-                    let lo = p * page_units * k;
-                    let hi = ((p + 1) * page_units * k).min(f.len());
-                    f[lo..hi].iter().map(|&v| v as f32).collect()
-                }
-                _ => Vec::new(),
-            };
-            buffers.push(self.storage("features", bytemuck::cast_slice(&data))?);
+        let mut pages = Vec::with_capacity(n_pages);
+        if let Some(f) = features {
+            for p in 0..n_pages {
+                let lo = (p * page_units * k).min(f.len());
+                let hi = ((p + 1) * page_units * k).min(f.len());
+                let data: Vec<f32> = f[lo..hi].iter().map(|&v| v as f32).collect();
+                pages.push(self.storage("features", bytemuck::cast_slice(&data))?);
+            }
         }
         let (strata, n_strata) = match &plan.kind {
             PlanKind::Strata { offsets } => (offsets.clone(), offsets.len() as u32 - 1),
             _ => (Vec::new(), 0),
         };
-        buffers.push(self.storage("strata", bytemuck::cast_slice(&strata))?);
-        buffers.push(self.storage("segments", bytemuck::cast_slice(seg))?);
-        buffers.push(self.storage("ranks", bytemuck::cast_slice(ranks))?);
         let (block_len, coin_thr) = match plan.kind {
             PlanKind::MovingBlock { len } | PlanKind::CircularBlock { len } => (len, 0),
             PlanKind::Stationary { coin_thr } => (1, coin_thr),
@@ -517,28 +575,36 @@ impl GpuBackend {
             normalize: 0,
             q: 0.0,
             implicit_count: 0,
+            unit_lo: 0,
+            unit_hi: plan.units,
+            chunk_offset: 0,
+            out_base: 0,
+            phase: 0,
+            _pad: [0; 3],
         };
-        Ok((buffers, n_pages as u32, params))
+        Ok(Upload {
+            pages,
+            empty: self.storage("features", &[])?,
+            strata: self.storage("strata", bytemuck::cast_slice(&strata))?,
+            seg: self.storage("segments", bytemuck::cast_slice(seg))?,
+            ranks: self.storage("ranks", bytemuck::cast_slice(ranks))?,
+            params,
+        })
     }
 
-    /// Runs one batch: one dispatch (x, y workgroups), one submit, one readback of `out_words`.
-    fn run_batch(
+    /// Runs one batch of resampling dispatches (`steps`, in order, sharing one output buffer):
+    /// one submit, one readback of `out_words`.
+    fn run_steps(
         &self,
         pipeline: &wgpu::ComputePipeline,
-        inputs: &[wgpu::Buffer],
-        params: &Params,
-        groups: (u32, u32),
+        steps: &[Step],
         out_words: usize,
     ) -> Result<Vec<u32>> {
-        let inputs: Vec<&wgpu::Buffer> = inputs.iter().collect();
-        self.dispatch_once(
-            pipeline,
-            &self.layout,
-            bytemuck::bytes_of(params),
-            &inputs,
-            groups,
-            out_words,
-        )
+        let steps: Vec<RawStep> = steps
+            .iter()
+            .map(|(params, inputs, groups)| (bytemuck::bytes_of(params), &inputs[..], *groups))
+            .collect();
+        self.dispatch_steps(pipeline, &self.layout, &steps, out_words)
     }
 
     /// One dispatch with `layout`: binding 0 the uniform, then `inputs`, then the output; one
@@ -552,6 +618,24 @@ impl GpuBackend {
         groups: (u32, u32),
         out_words: usize,
     ) -> Result<Vec<u32>> {
+        self.dispatch_steps(
+            pipeline,
+            layout,
+            &[(uniform_bytes, inputs, groups)],
+            out_words,
+        )
+    }
+
+    /// Dispatches with `layout`, in order (one compute pass each), all writing one output buffer:
+    /// each step's binding 0 is its uniform, then its `inputs`, then the shared output; one
+    /// submit, one readback of `out_words` words.
+    fn dispatch_steps(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        layout: &wgpu::BindGroupLayout,
+        steps: &[RawStep],
+        out_words: usize,
+    ) -> Result<Vec<u32>> {
         self.check_lost()?;
         let out_bytes = (out_words.max(4) * 4) as u64;
         if out_bytes > self.max_binding {
@@ -559,13 +643,6 @@ impl GpuBackend {
         }
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let uniform = self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: uniform_bytes,
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
         let out = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("out"),
             size: out_bytes,
@@ -578,41 +655,52 @@ impl GpuBackend {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut entries = vec![wgpu::BindGroupEntry {
-            binding: 0,
-            resource: uniform.as_entire_binding(),
-        }];
-        for (i, b) in inputs.iter().enumerate() {
-            entries.push(wgpu::BindGroupEntry {
-                binding: i as u32 + 1,
-                resource: b.as_entire_binding(),
-            });
-        }
-        entries.push(wgpu::BindGroupEntry {
-            binding: inputs.len() as u32 + 1,
-            resource: out.as_entire_binding(),
-        });
-        let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some("batch"),
-            layout,
-            entries: &entries,
-        });
+        let binds: Vec<(wgpu::BindGroup, (u32, u32))> = steps
+            .iter()
+            .map(|&(uniform_bytes, inputs, groups)| {
+                let uniform = self
+                    .device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some("params"),
+                        contents: uniform_bytes,
+                        usage: wgpu::BufferUsages::UNIFORM,
+                    });
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: uniform.as_entire_binding(),
+                }];
+                for (i, b) in inputs.iter().enumerate() {
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: i as u32 + 1,
+                        resource: b.as_entire_binding(),
+                    });
+                }
+                entries.push(wgpu::BindGroupEntry {
+                    binding: inputs.len() as u32 + 1,
+                    resource: out.as_entire_binding(),
+                });
+                let bind = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("batch"),
+                    layout,
+                    entries: &entries,
+                });
+                (bind, groups)
+            })
+            .collect();
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        {
+        // one compute pass per step: a step may read what the one before wrote
+        for (bind, groups) in &binds {
             let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
             pass.set_pipeline(pipeline);
-            pass.set_bind_group(0, &bind, &[]);
+            pass.set_bind_group(0, bind, &[]);
             pass.dispatch_workgroups(groups.0, groups.1, 1);
         }
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
         self.submit_and_read(enc, (oom, val), &staging, out_words)
     }
 
-    /// Submits `enc`, turns what the error scopes `(out-of-memory, validation)` caught into
-    /// [`Error::Gpu`], waits for the device and returns the first `words` 32-bit words of
-    /// `staging` (which `enc` fills).
     /// One batch of HSIC permutations (`params` = the shader's `HsicParams`): the device draws
     /// the permutations into a device buffer (`hsic_perm`), then, given the factors and their
     /// column pairs, the cross moments (`hsic_cross`) read them; one submit, one readback of
@@ -711,6 +799,9 @@ impl GpuBackend {
         self.submit_and_read(enc, (oom, val), &staging, words)
     }
 
+    /// Submits `enc`, turns what the error scopes `(out-of-memory, validation)` caught into
+    /// [`Error::Gpu`], waits for the device and returns the first `words` 32-bit words of
+    /// `staging` (which `enc` fills).
     fn submit_and_read(
         &self,
         enc: wgpu::CommandEncoder,
@@ -790,30 +881,20 @@ impl GpuBackend {
         Ok(out)
     }
 
-    /// Replicate batches: at most `per_batch` replicates and `MAX_DISPATCH` per dispatch.
-    fn batches(reps: Range<u32>, per_batch: u64) -> impl Iterator<Item = Range<u32>> {
-        let step = per_batch.clamp(1, MAX_DISPATCH as u64) as u32;
-        let mut lo = reps.start;
-        std::iter::from_fn(move || {
-            if lo >= reps.end {
-                return None;
-            }
-            let hi = lo.saturating_add(step).min(reps.end);
-            let r = lo..hi;
-            lo = hi;
-            Some(r)
-        })
+    /// Replicate batches of the bootstrap kernels: at most `per_batch` replicates, and at most
+    /// the dispatch limit.
+    fn batches(&self, reps: Range<u32>, per_batch: u64) -> impl Iterator<Item = Range<u32>> {
+        batches(reps, per_batch.min(self.max_dispatch as u64))
     }
 
-    fn chunks(draws: u32) -> Result<u32> {
-        let chunks = draws.div_ceil(WG * RUN).max(1);
-        if chunks > MAX_DISPATCH {
-            return Err(gpu_err(
-                "limits",
-                format!("{draws} draws per replicate exceed one dispatch row"),
-            ));
-        }
-        Ok(chunks)
+    /// Chunks `range` (of [`CHUNK`] positions each) into dispatches of at most the dispatch
+    /// limit: a range of more than 65 535 chunks (about 1.07e9 draws per replicate) runs as
+    /// several dispatches, each told its first chunk (`chunk_offset`).
+    fn split(&self, range: Range<u32>) -> impl Iterator<Item = Range<u32>> {
+        let step = self.max_dispatch;
+        (range.start..range.end)
+            .step_by(step as usize)
+            .map(move |a| a..a.saturating_add(step).min(range.end))
     }
 }
 
@@ -870,6 +951,33 @@ impl GpuBackend {
     }
 }
 
+/// Batches of at most `per_batch` (and `MAX_DISPATCH`) of `reps`.
+fn batches(reps: Range<u32>, per_batch: u64) -> impl Iterator<Item = Range<u32>> {
+    let step = per_batch.clamp(1, MAX_DISPATCH as u64) as u32;
+    let mut lo = reps.start;
+    std::iter::from_fn(move || {
+        if lo >= reps.end {
+            return None;
+        }
+        let hi = lo.saturating_add(step).min(reps.end);
+        let r = lo..hi;
+        lo = hi;
+        Some(r)
+    })
+}
+
+/// Words of per-replicate state of the quantile kernel (`STATE` in `shaders/quantile.wgsl`).
+const QUANTILE_STATE: usize = 10;
+
+/// Positions per chunk (one workgroup of the sums and draws kernels).
+const CHUNK: u32 = WG * RUN;
+
+/// The chunks covering positions `lo..hi` (at least one).
+fn chunk_range(lo: u32, hi: u32) -> Range<u32> {
+    let a = lo / CHUNK;
+    a..hi.div_ceil(CHUNK).max(a + 1)
+}
+
 impl Kernels for GpuBackend {
     fn resample_sums(
         &self,
@@ -882,31 +990,64 @@ impl Kernels for GpuBackend {
         if kk > MAX_K {
             return self.sums_in_groups(job, reps, progress);
         }
-        let (inputs, _, mut params) = self.upload(job.plan, k, Some(job.features), &[], &[])?;
-        params.implicit_count = job.implicit_count as u32;
+        let mut up = self.upload(job.plan, k, Some(job.features), &[], &[])?;
+        up.params.implicit_count = job.implicit_count as u32;
         let draws = job.plan.draws();
-        let chunks = Self::chunks(draws)?;
-        let per_rep_words = chunks as u64 * kk as u64;
+        // One pass per PAGES pages of features, each over the units its pages hold: index schemes
+        // draw any unit at any position, so every pass regenerates all the draws; weight schemes
+        // draw unit t at position t, so a pass runs only the chunks of its units. Each pass's
+        // chunks are split into dispatches within the dispatch limit.
+        let weighted = job.plan.is_weighted();
+        let mut steps: Vec<(usize, Range<u32>, Range<u32>)> = Vec::new();
+        for p in 0..up.passes() {
+            let units = up.units(p);
+            let chunks = if weighted {
+                chunk_range(units.start, units.end)
+            } else {
+                chunk_range(0, draws)
+            };
+            steps.extend(self.split(chunks).map(|c| (p, units.clone(), c)));
+        }
+        let chunks_per_rep: u64 = steps.iter().map(|s| s.2.len() as u64).sum();
+        let per_rep_words = chunks_per_rep * kk as u64;
+        // draws generated per replicate, over all passes
+        let generated =
+            (chunks_per_rep * CHUNK as u64).min(draws.max(1) as u64 * up.passes() as u64);
         let per_batch = (self.max_binding / 4 / per_rep_words)
-            .min(DRAWS_PER_BATCH / draws.max(1) as u64)
+            .min(DRAWS_PER_BATCH / generated)
             .max(1);
         let total = reps.len() as u64;
         let mut out = Vec::with_capacity(reps.len() * kk);
-        for batch in Self::batches(reps.clone(), per_batch) {
-            params.rep_offset = batch.start;
+        for batch in self.batches(reps.clone(), per_batch) {
             let n = batch.len();
-            let words = self.run_batch(
-                &self.sums,
-                &inputs,
-                &params,
-                (chunks, n as u32),
-                n * chunks as usize * kk,
-            )?;
+            let mut base = 0usize;
+            let mut bases = Vec::with_capacity(steps.len());
+            let grid: Vec<Step> = steps
+                .iter()
+                .map(|(p, units, chunks)| {
+                    let params = Params {
+                        rep_offset: batch.start,
+                        unit_lo: units.start,
+                        unit_hi: units.end,
+                        chunk_offset: chunks.start,
+                        out_base: base as u32,
+                        ..up.params
+                    };
+                    bases.push(base);
+                    base += n * chunks.len() * kk;
+                    (params, up.inputs(*p), (chunks.len() as u32, n as u32))
+                })
+                .collect();
+            let words = self.run_steps(&self.sums, &grid, base)?;
+            // chunk partials added in f64, in position order within a pass, passes in order
             for r in 0..n {
                 for j in 0..kk {
                     let mut s = 0.0f64;
-                    for c in 0..chunks as usize {
-                        s += f32::from_bits(words[(r * chunks as usize + c) * kk + j]) as f64;
+                    for ((_, _, chunks), &b) in steps.iter().zip(&bases) {
+                        let c = chunks.len();
+                        for part in words[b + r * c * kk..][..c * kk].chunks_exact(kk) {
+                            s += f32::from_bits(part[j]) as f64;
+                        }
                     }
                     out.push(s);
                 }
@@ -924,36 +1065,106 @@ impl Kernels for GpuBackend {
         reps: Range<u32>,
         progress: Option<ProgressFn>,
     ) -> Result<Vec<QuantilePick>> {
-        // the shader counts resampled rows in f32: exact below 2^24; Poisson totals exceed the
-        // row count by more than 2^16 (16 standard deviations at 2^24 rows) essentially never
-        if job.n_ranks.max(job.plan.draws()) >= (1 << 24) - (1 << 16) {
+        let bayesian = job.plan.code() == 5;
+        if bayesian && job.n_ranks.max(job.plan.draws()) >= (1 << 24) - (1 << 16) {
+            // Bayesian weights are real numbers, summed in f32: one rank is resolved only below
+            // 2^24 rows (integer weights are counted exactly in u32)
             return Err(gpu_err(
                 "limits",
                 format!(
-                    "quantiles of resamples of {} rows: the device counts them exactly only \
-                     below 2^24 − 2^16 rows",
+                    "quantiles of Bayesian-weighted resamples of {} rows: the device sums real \
+                     weights in f32, which resolves one rank only below 2^24 − 2^16 rows",
                     job.n_ranks.max(job.plan.draws())
                 ),
             ));
         }
-        let (inputs, _, mut params) = self.upload(job.plan, 0, None, job.seg, job.ranks)?;
-        params.n_ranks = job.n_ranks;
-        params.normalize = job.normalize as u32;
-        params.q = job.q as f32;
-        let passes = 2 * (32 - job.n_ranks.leading_zeros()) as u64 + 1;
-        let per_batch = (DRAWS_PER_BATCH / (passes * job.plan.draws().max(1) as u64)).max(1);
+        // integer weights: one draw adds weight × (rows of its unit) ≤ 12 × the largest unit
+        // (Poisson counts stop at 12), which must stay below 2^31 so that one product never wraps
+        let largest = job.seg.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0) as u64;
+        let max_weight = if job.plan.is_weighted() { 12 } else { 1 };
+        if !bayesian && largest * max_weight >= 1 << 31 {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "a resampling unit of {largest} rows: the device counts resampled rows in u32"
+                ),
+            ));
+        }
+        let mut up = self.upload(job.plan, 0, None, job.seg, job.ranks)?;
+        up.params.n_ranks = job.n_ranks;
+        up.params.normalize = job.normalize as u32;
+        up.params.q = job.q as f32;
+        // The rank search as a sequence of short dispatches (one submit per batch; see
+        // `shaders/quantile.wgsl`): count all rows (phase 0, one workgroup per chunk of draws),
+        // init (1), then `steps` bisection steps towards r1 (count 2, update 3), the switch to r2
+        // (4), `steps` steps towards r2 (2, 5), and r2 (6). Each replicate's state stays in the
+        // output buffer between dispatches, followed by the chunk partials of the last count.
+        // (Lavapipe stops an invocation after 65 535 loop iterations, so no dispatch may loop
+        // over all the draws, let alone all the passes.)
+        let steps = 32 - job.n_ranks.saturating_sub(1).leading_zeros();
+        let mut phases = vec![0u32, 1];
+        for _ in 0..steps {
+            phases.extend([2, 3]);
+        }
+        phases.push(4);
+        for _ in 0..steps {
+            phases.extend([2, 5]);
+        }
+        phases.push(6);
+        let draws = job.plan.draws();
+        let chunks = chunk_range(0, draws);
+        let per_rep_words = (QUANTILE_STATE + chunks.len()) as u64;
+        let passes = 2 * steps as u64 + 1;
+        let per_batch = (DRAWS_PER_BATCH / (passes * draws.max(1) as u64))
+            .min(self.max_binding / 4 / per_rep_words)
+            .max(1);
         let total = reps.len() as u64;
         let mut out = Vec::with_capacity(reps.len());
-        for batch in Self::batches(reps.clone(), per_batch) {
-            params.rep_offset = batch.start;
+        for batch in self.batches(reps.clone(), per_batch) {
             let n = batch.len();
-            let words = self.run_batch(&self.quantile, &inputs, &params, (n as u32, 1), n * 4)?;
-            out.extend(words.chunks_exact(4).map(|w| QuantilePick {
-                r1: w[0],
-                r2: w[1],
-                h: f32::from_bits(w[2]) as f64,
-                m: f32::from_bits(w[3]) as f64,
-            }));
+            let params = Params {
+                rep_offset: batch.start,
+                out_base: (n * QUANTILE_STATE) as u32,
+                ..up.params
+            };
+            let mut grid: Vec<Step> = Vec::new();
+            for &phase in &phases {
+                if phase == 0 || phase == 2 {
+                    for c in self.split(chunks.clone()) {
+                        let p = Params {
+                            phase,
+                            chunk_offset: c.start,
+                            ..params
+                        };
+                        grid.push((p, up.inputs(0), (c.len() as u32, n as u32)));
+                    }
+                } else {
+                    grid.push((Params { phase, ..params }, up.inputs(0), (1, n as u32)));
+                }
+            }
+            let words = self.run_steps(&self.quantile, &grid, n * per_rep_words as usize)?;
+            for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
+                let m = if bayesian {
+                    f32::from_bits(w[3]) as f64
+                } else if w[3] >= 1 << 31 {
+                    return Err(gpu_err(
+                        "limits",
+                        format!(
+                            "a resample of {} rows or more: the device counts resampled rows in \
+                             u32, up to 2^31",
+                            w[3]
+                        ),
+                    ));
+                } else {
+                    w[3] as f64
+                };
+                out.push(QuantilePick {
+                    r1: w[0],
+                    r2: w[1],
+                    h: f32::from_bits(w[2]) as f64,
+                    m,
+                });
+            }
             if let Some(p) = progress {
                 p((batch.end - reps.start) as u64, total);
             }
@@ -1016,7 +1227,7 @@ impl Kernels for GpuBackend {
         let [key0, key1] = stream.key();
         let per_batch = (self.max_binding / 4 / n.max(1) as u64).clamp(1, MAX_DISPATCH as u64);
         let mut out = Vec::with_capacity(perms.len() * n);
-        for b in Self::batches(perms, per_batch) {
+        for b in batches(perms, per_batch) {
             let params = [
                 n as u32,
                 0,
@@ -1051,7 +1262,7 @@ impl Kernels for GpuBackend {
         // binding
         let per_batch = self.max_binding / 4;
         let mut out = Vec::with_capacity(draws.len());
-        for b in Self::batches(draws, per_batch) {
+        for b in self.batches(draws, per_batch) {
             let count = b.len() as u32;
             let params = [
                 weights.len() as u32,
@@ -1410,21 +1621,24 @@ impl Kernels for GpuBackend {
     }
 
     fn resample_draws(&self, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
-        let (inputs, _, mut params) = self.upload(plan, 0, None, &[], &[])?;
+        let up = self.upload(plan, 0, None, &[], &[])?;
         let draws = plan.draws();
-        let chunks = Self::chunks(draws)?;
         let per_batch = (self.max_binding / 4 / draws.max(1) as u64).max(1);
         let mut out = Vec::with_capacity(reps.len() * draws as usize);
-        for batch in Self::batches(reps, per_batch) {
-            params.rep_offset = batch.start;
+        for batch in self.batches(reps, per_batch) {
             let n = batch.len();
-            out.extend(self.run_batch(
-                &self.draws,
-                &inputs,
-                &params,
-                (chunks, n as u32),
-                n * draws as usize,
-            )?);
+            let steps: Vec<Step> = self
+                .split(chunk_range(0, draws))
+                .map(|c| {
+                    let params = Params {
+                        rep_offset: batch.start,
+                        chunk_offset: c.start,
+                        ..up.params
+                    };
+                    (params, up.inputs(0), (c.len() as u32, n as u32))
+                })
+                .collect();
+            out.extend(self.run_steps(&self.draws, &steps, n * draws as usize)?);
         }
         Ok(out)
     }
