@@ -819,13 +819,9 @@ fn scm_sweep_chunked_on_device_gives_the_same_numbers() {
     assert_eq!((big.ace, big.std_error), (chunked.ace, chunked.std_error));
 }
 
-#[test]
-fn scm_sweep_f32_overflow_falls_back_to_cpu() {
-    if common::gpu().is_none() {
-        return;
-    }
-    // exp(100) overflows f32 but not f64
-    let scm = Scm::new(vec![
+/// `Y = exp(X) + noise`: under `do(X = 100)` the outcome overflows f32 but not f64.
+fn exp_model() -> Scm {
+    Scm::new(vec![
         Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
         Node::additive(
             "Y",
@@ -835,7 +831,15 @@ fn scm_sweep_f32_overflow_falls_back_to_cpu() {
             Noise::Normal { scale: 1.0 },
         ),
     ])
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn scm_sweep_f32_overflow_falls_back_to_cpu() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let scm = exp_model();
     let sweep = Sweep::new(
         "Y",
         vec![
@@ -1156,18 +1160,7 @@ fn scm_samples_f32_overflow_falls_back_to_cpu() {
     if common::gpu().is_none() {
         return;
     }
-    // exp(100) overflows f32 but not f64
-    let scm = Scm::new(vec![
-        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
-        Node::additive(
-            "Y",
-            0.0,
-            &[],
-            vec![unary(Func::Exp, "X", 1.0, 1.0, 0.0)],
-            Noise::Normal { scale: 1.0 },
-        ),
-    ])
-    .unwrap();
+    let scm = exp_model();
     let set = [Intervention::atomic("X", 100.0)];
     match scm.sample(common::gpu().unwrap(), &set, 100, 1) {
         Err(ceteris::Error::Gpu { kind, message }) => {
