@@ -79,13 +79,12 @@ fn hsic_perm(@builtin(global_invocation_id) gid: vec3<u32>) {
     }
 }
 
-const CHI_PI: f32 = 3.14159265358979;
 const CHI_TWO_PI: f32 = 6.28318530717959;
 
 // Spectral null: workgroup q of this batch draws the weighted chi-square mixture
 // sum_k w_k g_k^2 for Monte-Carlo draw d = first + q, where g_k is the Box-Muller normal of Philox
-// block (k, d) (words x, y; the angle taken in (-pi, pi), where WGSL bounds cos, which squares to
-// the same value as at 2 pi u). Weights come in lx (n = their count); 256 threads take strided
+// block (k, d) (words x, y; ln u and the angle 2 pi (u - 1/2) in (-pi, pi), where WGSL bounds cos,
+// from the exact offsets of philox.wgsl; cos at 2 pi u - pi squares to its value at 2 pi u). Weights come in lx (n = their count); 256 threads take strided
 // weights, then a tree reduction; the total goes to cross[q].
 @compute @workgroup_size(256)
 fn chi2mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
@@ -98,8 +97,8 @@ fn chi2mix(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) 
     if (live) {
         for (var k = lid; k < H.n; k = k + 256u) {
             let w = philox4x32_10(vec4<u32>(k, d, H.tag, 0u), key);
-            let r2 = -2.0 * log(open_unit(w.x));
-            let c = cos(CHI_TWO_PI * open_unit(w.y) - CHI_PI);
+            let r2 = -2.0 * ln_unit(w.x);
+            let c = cos(CHI_TWO_PI * centred_unit(w.y));
             s = s + lx[k] * (r2 * c * c);
         }
     }

@@ -42,9 +42,31 @@ fn uniform_index(hi: u32, lo: u32, n: u32) -> u32 {
 
 // Uniform in (0,1) from the top 24 bits (rng::open_unit): (k + 1/2) 2^-24 with k = w >> 8, exact
 // in f32 below 1/2; above 1/2, k + 1/2 needs 25 bits and rounds to a multiple of 2^-24 (the top
-// word to 1.0). shaders/sweep.wgsl transforms the exact offsets instead.
+// word to 1.0). Transforms that need the uniform's tail use ln_unit and centred_unit instead.
 fn open_unit(w: u32) -> f32 {
     return (f32(w >> 8u) + 0.5) * (1.0 / 16777216.0);
+}
+
+// ln u of the uniform of word w, accurate to a few f32 ulps: log of the exact u below 1/2;
+// above, u = 1 - t with t = (j + 1/2) 2^-24 exact (j = 2^24 - 1 - k < 2^23) and
+// ln u = 2 atanh s, s = -t / (2 - t) in [-1/3, 0), by its series to s^15 (truncation ~1e-9
+// relative).
+fn ln_unit(w: u32) -> f32 {
+    let k = w >> 8u;
+    if (k < 0x800000u) {
+        return log((f32(k) + 0.5) * (1.0 / 16777216.0));
+    }
+    let t = (f32(0xffffffu - k) + 0.5) * (1.0 / 16777216.0);
+    let s = -t / (2.0 - t);
+    let s2 = s * s;
+    let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0
+        + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0)))))));
+    return 2.0 * s * p;
+}
+
+// u - 1/2 of the uniform of word w, exact: (k - 2^23 + 1/2) 2^-24 (|k - 2^23 + 1/2| < 2^23).
+fn centred_unit(w: u32) -> f32 {
+    return (f32(i32(w >> 8u) - 0x800000) + 0.5) * (1.0 / 16777216.0);
 }
 
 // Poisson(1) count by the integer CDF thresholds of rng::POISSON1_THRESHOLDS.

@@ -181,7 +181,7 @@ fn gen_next(g: ptr<function, Gen>) -> Draw {
                 d.wbits = c;
                 d.weight = f32(c);
             } else {
-                let e = -log(open_unit(word));
+                let e = -ln_unit(word);
                 d.weight = e;
                 d.wbits = bitcast<u32>(e);
             }

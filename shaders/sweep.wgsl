@@ -75,32 +75,9 @@ fn reduce_angle(x: f32) -> f32 {
     return x - TWO_PI * round(x / TWO_PI);
 }
 
-// The uniforms of open_unit are (k + 1/2) 2^-24 with k = w >> 8: exact in f32 below 1/2 only
-// (above, k + 1/2 needs 25 bits and rounds to a multiple of 2^-24, up to 1.0 itself). The noise
-// transforms below therefore never round a uniform above 1/2: they work from the exact
-// half-integer offsets, so they read the same numbers as the CPU's f64.
-
-// ln u of the uniform of word w, accurate to a few f32 ulps: log of the exact u below 1/2;
-// above, u = 1 - t with t = (j + 1/2) 2^-24 exact (j = 2^24 - 1 - k < 2^23) and
-// ln u = 2 atanh s, s = -t / (2 - t) in [-1/3, 0), by its series to s^15 (truncation ~1e-9
-// relative).
-fn ln_unit(w: u32) -> f32 {
-    let k = w >> 8u;
-    if (k < 0x800000u) {
-        return log((f32(k) + 0.5) * (1.0 / 16777216.0));
-    }
-    let t = (f32(0xffffffu - k) + 0.5) * (1.0 / 16777216.0);
-    let s = -t / (2.0 - t);
-    let s2 = s * s;
-    let p = 1.0 + s2 * (1.0 / 3.0 + s2 * (1.0 / 5.0 + s2 * (1.0 / 7.0 + s2 * (1.0 / 9.0
-        + s2 * (1.0 / 11.0 + s2 * (1.0 / 13.0 + s2 * (1.0 / 15.0)))))));
-    return 2.0 * s * p;
-}
-
-// u - 1/2 of the uniform of word w, exact: (k - 2^23 + 1/2) 2^-24 (|k - 2^23 + 1/2| < 2^23).
-fn centred_unit(w: u32) -> f32 {
-    return (f32(i32(w >> 8u) - 0x800000) + 0.5) * (1.0 / 16777216.0);
-}
+// The noise transforms below never round a uniform above 1/2: they work from the exact
+// half-integer offsets (ln_unit, centred_unit in philox.wgsl), so they read the same numbers as
+// the CPU's f64.
 
 // A Laplace(0, b) draw from word w: -b sign(u - 1/2) ln(1 - 2 |u - 1/2|), where
 // 1 - 2 |u - 1/2| = (j + 1/2) 2^-23 with j = 2^23 - 1 - (k - 2^23) above 1/2 and j = k below:
