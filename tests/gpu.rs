@@ -273,11 +273,7 @@ fn chunked_uploads_and_batches_match() {
     }
     // 1 KiB bindings: 1000 rows x 1 feature (4 bytes) span 4 feature pages of 256 rows, and the
     // outputs span several batches.
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(1024));
     let d = data(1000);
     let boot = Bootstrap::new(Statistic::Mean { column: s("x") })
         .resamples(200)
@@ -300,11 +296,7 @@ fn feature_tables_beyond_four_bindings_run_in_passes() {
     if common::gpu().is_none() {
         return;
     }
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(1024));
     let d = data(2000);
     let cpu = Engine::cpu();
     for scheme in schemes() {
@@ -475,11 +467,7 @@ fn fisher_z_partial_correlations_on_device_match_cpu() {
     }
     // chunked into several dispatches (200-byte bindings: the 7 × 7 correlation matrix fits,
     // 12 tests of |S| = 4 per dispatch): the same numbers
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(200),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(200));
     let chunked = Tester::new(&small, &d, IndependenceTest::fisher_z()).batch(&queries);
     for (a, b) in dev.iter().zip(&chunked) {
         match (a, b) {
@@ -786,11 +774,7 @@ fn scm_sweep_chunked_on_device_gives_the_same_numbers() {
     let scm = sweep_model();
     // 1 KiB bindings: 85 workgroups of partial sums per dispatch, so 50 000 samples (196
     // workgroups) take three dispatches per setting and one setting per dispatch
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(1024));
     let sweep = Sweep::new("Y", sweep_settings()[..3].to_vec())
         .samples(50_000)
         .seed(9);
@@ -1114,11 +1098,7 @@ fn scm_samples_chunked_on_device_give_the_same_values() {
     let gpu = common::gpu().unwrap();
     // 1 KiB bindings: 256 words hold 28 samples of the 9 nodes, so 1000 samples take 36
     // chunks (one submit each); the same shader on the same noise gives the same bits
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(1024));
     let scm = sweep_model();
     let set = [Intervention::shift("L", 0.5)];
     let big = scm.sample(gpu, &set, 1000, 4).unwrap();
@@ -1133,11 +1113,7 @@ fn scm_samples_chunked_on_device_give_the_same_values() {
     }
     // the 300-node model in 1 MiB bindings: 768 samples per chunk (their value slots fill
     // the binding), 2000 samples in three chunks
-    let mid = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1 << 20),
-        ..Default::default()
-    })
-    .unwrap();
+    let mid = gpu_engine(Some(1 << 20));
     let wide = long_model(true);
     let big = wide.sample(gpu, &[], 2000, 2).unwrap();
     let chunked = wide.sample(&mid, &[], 2000, 2).unwrap();
@@ -1354,11 +1330,7 @@ fn rcot_chunked_on_device_gives_the_same_numbers() {
     let queries = rff_queries();
     // 256 KiB bindings: one 600 × 100 Z basis (234 KiB) per sub-batch and a few tests' partials
     // (40 KiB each), so the batch runs as several sub-batches (in one submit)
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(256 << 10),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(256 << 10));
     let test = IndependenceTest::rcit();
     let whole = Tester::new(gpu, &d, test.clone()).batch(&queries);
     let chunked = Tester::new(&small, &d, test.clone()).batch(&queries);
@@ -1557,11 +1529,7 @@ fn kci_batch_on_device_matches_cpu_and_chunks() {
     let cpu = Tester::new(&Engine::cpu(), &d, test.clone()).batch(&queries);
     let dev = Tester::new(gpu, &d, test.clone()).batch(&queries);
     // small bindings: several sub-batches, the same numbers
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(256 << 10),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(256 << 10));
     let chunked = Tester::new(&small, &d, test.clone()).batch(&queries);
     for (((q, c), g), h) in queries.iter().zip(&cpu).zip(&dev).zip(&chunked) {
         match (c, g, h) {
@@ -1613,11 +1581,7 @@ fn hsic_permutations_drawn_on_device_equal_the_cpu_indices() {
             assert!(sorted.iter().copied().eq(0..n as u32), "n = {n}, perm {k}");
         }
     }
-    let small = Engine::gpu_with(ceteris::GpuOptions {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(1024));
     let c = permutations(&Engine::cpu(), 3, 100, 0..25).unwrap();
     assert_eq!(permutations(&small, 3, 100, 0..25).unwrap(), c);
 }
@@ -1710,7 +1674,9 @@ fn bits(results: &[ceteris::Result<ceteris::independence::TestResult>]) -> Bits 
         .collect()
 }
 
-fn cache_engine(max_binding_bytes: Option<u64>) -> Engine {
+/// A GPU engine whose storage bindings hold at most `max_binding_bytes` (chunking tests), or the
+/// adapter's limit.
+fn gpu_engine(max_binding_bytes: Option<u64>) -> Engine {
     Engine::gpu_with(GpuOptions {
         max_binding_bytes,
         ..Default::default()
@@ -1747,7 +1713,7 @@ fn device_cache_serves_later_batches_without_uploads() {
         let mut uploaded = Vec::new();
         // whole, and in sub-batches of 256 KiB bindings
         for binding in [None, Some(256 << 10)] {
-            let engine = cache_engine(binding);
+            let engine = gpu_engine(binding);
             let tester = Tester::new(&engine, &d, test.clone());
             let first = bits(&tester.batch(&queries));
             let s1 = engine.gpu_cache_stats().unwrap();
@@ -1790,14 +1756,13 @@ fn device_cache_never_reuses_a_freed_array() {
                 .with_column(name, from.iter().rev().copied().collect())
                 .unwrap();
         }
-        let engine = cache_engine(None);
+        let engine = gpu_engine(None);
         let first = bits(&Tester::new(&engine, &d, test.clone()).batch(&queries));
         let s1 = engine.gpu_cache_stats().unwrap();
         // the first tester and its arrays are gone; a new one on other data
         let second = bits(&Tester::new(&engine, &other, test.clone()).batch(&queries));
         let s2 = engine.gpu_cache_stats().unwrap();
-        let expected =
-            bits(&Tester::new(&cache_engine(None), &other, test.clone()).batch(&queries));
+        let expected = bits(&Tester::new(&gpu_engine(None), &other, test.clone()).batch(&queries));
         eprintln!("{}: {s1:?} then {s2:?}", test.name());
         assert_eq!(second, expected, "{}", test.name());
         assert_ne!(first, second);
@@ -1818,11 +1783,7 @@ fn spectral_null_draws_on_device_match_the_cpu() {
     // split the draws into 12 batches of 256 with the same numbers.
     use ceteris::independence::{IndependenceTest, Null};
     let Some(gpu) = common::gpu() else { return };
-    let small = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1024),
-        ..Default::default()
-    })
-    .unwrap();
+    let small = gpu_engine(Some(1024));
     let n = 300;
     let z = common::normals(n, 31);
     let ex = common::normals(n, 32);
