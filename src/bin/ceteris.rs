@@ -1990,6 +1990,17 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
         outcome: col("y"),
         propensity: col("e"),
     };
+    let median = |n, b| Case {
+        name: "median/iid/percentile",
+        statistic: Statistic::Quantile {
+            column: col("x"),
+            q: 0.5,
+        },
+        scheme: Scheme::Iid,
+        method: IntervalMethod::Percentile,
+        n,
+        b,
+    };
     let cases = vec![
         Case {
             name: "mean/iid/percentile",
@@ -2023,28 +2034,8 @@ fn bench(a: BenchArgs) -> Result<(), Error> {
             n: 1_000_000 / scale,
             b: 1_000 / scale as u64,
         },
-        Case {
-            name: "median/iid/percentile",
-            statistic: Statistic::Quantile {
-                column: col("x"),
-                q: 0.5,
-            },
-            scheme: Scheme::Iid,
-            method: IntervalMethod::Percentile,
-            n: 10_000 / scale,
-            b: 1_000,
-        },
-        Case {
-            name: "median/iid/percentile",
-            statistic: Statistic::Quantile {
-                column: col("x"),
-                q: 0.5,
-            },
-            scheme: Scheme::Iid,
-            method: IntervalMethod::Percentile,
-            n: 1_000_000 / scale,
-            b: 100,
-        },
+        median(10_000 / scale, 1_000),
+        median(1_000_000 / scale, 100),
     ];
     if !["all", "cpu", "gpu"].contains(&a.backend.as_str()) {
         return Err(Error::param(
