@@ -327,6 +327,13 @@ fn draws_beyond_one_dispatch_row_are_split() {
         .unwrap()
     };
     let (narrow, paged) = (engine(None), engine(Some(16 << 10)));
+    // describe() reports the limits in use, not the adapter's
+    assert!(
+        narrow.describe().contains("max workgroups/dim 2"),
+        "{}",
+        narrow.describe()
+    );
+    assert!(paged.describe().contains("max storage binding 16 KiB"));
     let d = data(40_000);
     let cpu = Engine::cpu();
     for scheme in schemes() {

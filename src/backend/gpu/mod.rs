@@ -196,7 +196,6 @@ pub(crate) struct GpuBackend {
     device: wgpu::Device,
     queue: wgpu::Queue,
     info: wgpu::AdapterInfo,
-    limits: wgpu::Limits,
     max_binding: u64,
     /// Workgroups per dispatch dimension for the bootstrap kernels.
     max_dispatch: u32,
@@ -438,7 +437,6 @@ impl GpuBackend {
             device,
             queue,
             info,
-            limits,
             max_binding,
             max_dispatch,
             layout,
@@ -465,12 +463,16 @@ impl GpuBackend {
     /// Adapter name, backend, device type and the limits that matter.
     pub fn describe(&self) -> String {
         format!(
-            "gpu: {} ({:?}, {:?}); max storage binding {} MiB, max workgroups/dim {}",
+            "gpu: {} ({:?}, {:?}); max storage binding {}, max workgroups/dim {}",
             self.info.name,
             self.info.backend,
             self.info.device_type,
-            self.max_binding >> 20,
-            self.limits.max_compute_workgroups_per_dimension
+            if self.max_binding >= 1 << 20 {
+                format!("{} MiB", self.max_binding >> 20)
+            } else {
+                format!("{} KiB", self.max_binding >> 10)
+            },
+            self.max_dispatch
         )
     }
 
