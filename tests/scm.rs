@@ -465,10 +465,9 @@ fn unary(func: Func, parent: &str, weight: f64, inner_scale: f64) -> Term {
     }
 }
 
-#[test]
-fn counterfactuals_of_a_nonlinear_additive_model() {
-    // Y = 0.5 + X + 2 tanh(1.5 X) − 0.5 X² + U(−1, 1); W = X·Y + Laplace(0.2)
-    let m = Scm::new(vec![
+/// Y = 0.5 + X + 2 tanh(1.5 X) − 0.5 X² + U(−1, 1); W = X·Y + Laplace(0.2)
+fn nonlinear_model() -> Scm {
+    Scm::new(vec![
         Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
         Node::additive(
             "Y",
@@ -494,7 +493,12 @@ fn counterfactuals_of_a_nonlinear_additive_model() {
             Noise::Laplace { scale: 0.2 },
         ),
     ])
-    .unwrap();
+    .unwrap()
+}
+
+#[test]
+fn counterfactuals_of_a_nonlinear_additive_model() {
+    let m = nonlinear_model();
     let f = |x: f64| 0.5 + x + 2.0 * (1.5 * x).tanh() - 0.5 * x * x;
     let (x, ny, nw) = (0.4, 0.25, -0.7);
     let y = f(x) + ny;
@@ -559,6 +563,156 @@ fn counterfactuals_with_a_logistic_node() {
         "T",
         "0 or 1",
     );
+}
+
+#[test]
+fn counterfactuals_of_many_units_match_the_closed_form_and_the_single_unit() {
+    // MODEL: Z = N_Z, X = Z + N_X, Y = 1 − X + 3Z + N_Y. Under do(Z := 1) and X shifted by δ,
+    // each unit moves by closed form: X' = X + (1 − Z) + δ, Y' = Y − (X' − X) + 3(1 − Z).
+    let m = Scm::from_json(MODEL).unwrap();
+    let n = 2000;
+    let s = m.sample(&Engine::cpu(), &[], n, 5).unwrap().data;
+    // an extra column (ignored) and the node columns out of order
+    let units = ceteris::Dataset::new()
+        .with_column("id", (0..n).map(|i| i as f64).collect())
+        .unwrap()
+        .with_column("Y", s.column("Y").unwrap().to_vec())
+        .unwrap()
+        .with_column("X", s.column("X").unwrap().to_vec())
+        .unwrap()
+        .with_column("Z", s.column("Z").unwrap().to_vec())
+        .unwrap();
+    let set = [
+        Intervention::atomic("Z", 1.0),
+        Intervention::shift("X", 0.5),
+    ];
+    let cf = m.counterfactuals(&units, &set).unwrap();
+    assert_eq!(cf.values.names(), ["Z", "X", "Y"]);
+    assert_eq!(cf.noise.names(), ["Z", "X", "Y"]);
+    let col = |d: &ceteris::Dataset, c: &str| d.column(c).unwrap().to_vec();
+    let (z, x, y) = (col(&s, "Z"), col(&s, "X"), col(&s, "Y"));
+    let (xc, yc) = (col(&cf.values, "X"), col(&cf.values, "Y"));
+    for i in 0..n {
+        let x2 = x[i] + (1.0 - z[i]) + 0.5;
+        let y2 = y[i] - (x2 - x[i]) + 3.0 * (1.0 - z[i]);
+        assert!((xc[i] - x2).abs() < 1e-12 * (1.0 + x2.abs()), "row {i}");
+        assert!((yc[i] - y2).abs() < 1e-12 * (1.0 + y2.abs()), "row {i}");
+        assert_eq!(cf.values.column("Z").unwrap()[i], 1.0);
+        // the same numbers, bit for bit, as one unit at a time
+        let one = m
+            .counterfactual(&[("Z", z[i]), ("X", x[i]), ("Y", y[i])], &set)
+            .unwrap();
+        for node in ["Z", "X", "Y"] {
+            assert_eq!(one.values[node], cf.values.column(node).unwrap()[i]);
+            assert_eq!(one.noise[node], cf.noise.column(node).unwrap()[i]);
+        }
+    }
+    // and a logistic node has values but no noise column
+    let m = logistic_treatment(1.0);
+    let units = ceteris::Dataset::new()
+        .with_column("Z", vec![0.5, -0.2])
+        .unwrap()
+        .with_column("T", vec![1.0, 0.0])
+        .unwrap()
+        .with_column("Y", vec![4.0, 0.1])
+        .unwrap();
+    let cf = m
+        .counterfactuals(&units, &[Intervention::atomic("T", 1.0)])
+        .unwrap();
+    assert_eq!(cf.noise.names(), ["Z", "Y"]);
+    // Y = 1 + 2T + Z + N: unit 1 gains 2 from T := 1, unit 0 keeps its Y
+    let yc = cf.values.column("Y").unwrap();
+    assert!(
+        (yc[0] - 4.0).abs() < 1e-12 && (yc[1] - 2.1).abs() < 1e-12,
+        "{yc:?}"
+    );
+}
+
+#[test]
+fn counterfactuals_of_many_units_equal_the_single_unit_bit_for_bit() {
+    // nonlinear terms, products, uniform and Laplace noise, and a logistic node, over several
+    // blocks of units (the batch evaluates node by node over a block; the single unit node by
+    // node over one unit: the same operations in the same order)
+    for (m, set) in [
+        (
+            nonlinear_model(),
+            vec![
+                Intervention::atomic("X", -1.0),
+                Intervention::shift("W", 0.25),
+            ],
+        ),
+        (nonlinear_model(), vec![Intervention::shift("Y", 2.0)]),
+        (logistic_treatment(1.0), vec![Intervention::shift("Y", 1.0)]),
+        (
+            logistic_treatment(1.0),
+            vec![Intervention::atomic("T", 1.0)],
+        ),
+    ] {
+        let d = m.sample(&Engine::cpu(), &[], 700, 9).unwrap().data;
+        let cf = m.counterfactuals(&d, &set).unwrap();
+        let names = m.names();
+        for i in 0..d.n_rows() {
+            let unit: Vec<(&str, f64)> = names
+                .iter()
+                .map(|&n| (n, d.column(n).unwrap()[i]))
+                .collect();
+            let one = m.counterfactual(&unit, &set).unwrap();
+            for n in &names {
+                assert_eq!(
+                    one.values[*n],
+                    cf.values.column(n).unwrap()[i],
+                    "{n} row {i}"
+                );
+                if let Some(z) = one.noise.get(*n) {
+                    assert_eq!(*z, cf.noise.column(n).unwrap()[i], "{n} row {i}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn counterfactuals_of_many_units_name_the_bad_column_or_row() {
+    let m = logistic_treatment(1.0);
+    let d = |z: Vec<f64>, t: Vec<f64>| {
+        let n = z.len();
+        ceteris::Dataset::new()
+            .with_column("Z", z)
+            .unwrap()
+            .with_column("T", t)
+            .unwrap()
+            .with_column("Y", vec![1.0; n])
+            .unwrap()
+    };
+    let none: [Intervention; 0] = [];
+    // a missing node column
+    let only_z = ceteris::Dataset::new().with_column("Z", vec![1.0]).unwrap();
+    model_err(m.counterfactuals(&only_z, &none), "T", "columns `T`, `Y`");
+    // a non-finite value names its column and row
+    match m.counterfactuals(&d(vec![0.0, f64::NAN], vec![0.0, 1.0]), &none) {
+        Err(Error::NonFinite { column, row }) => assert_eq!((column.as_str(), row), ("Z", 1)),
+        other => panic!("{other:?}"),
+    }
+    // a unit the single-unit call rejects names its row (the first of several)
+    model_err(
+        m.counterfactuals(&d(vec![0.0; 4], vec![0.0, 1.0, 0.5, 2.0]), &none),
+        "T",
+        "unit at row 2: logistic node `T` must be observed as 0 or 1",
+    );
+    // lowering Z is undetermined for a unit with T = 1
+    model_err(
+        m.counterfactuals(
+            &d(vec![0.5, 0.5], vec![0.0, 1.0]),
+            &[Intervention::atomic("Z", -1.0)],
+        ),
+        "T",
+        "unit at row 1: the counterfactual of logistic node `T` is not determined",
+    );
+    // no rows
+    assert!(matches!(
+        m.counterfactuals(&d(vec![], vec![]), &none),
+        Err(Error::EmptyData(_))
+    ));
 }
 
 #[test]
@@ -1040,6 +1194,59 @@ fn cli_counterfactual_fit_interventions_and_plot() {
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!((v["values"]["Y"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    // a CSV of units: the same unit twice and one with N = 0, printed as CSV or written to --out
+    std::fs::write(
+        path("units.csv"),
+        "id,Z,X,Y\n1,0.3,1.2,2\n2,0.3,1.2,2\n3,0,0,2\n",
+    )
+    .unwrap();
+    let units = path("units.csv");
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--data",
+        &units,
+        "--do",
+        "X=0",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Z,X,Y");
+    assert_eq!(lines.len(), 4, "{out}");
+    let y: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    // unit 3: N_Y = 2 − 1 = 1, so under do(X := 0), Y = 1 + 1 = 2
+    for (got, want) in y.iter().zip([3.2, 3.2, 2.0]) {
+        assert!((got - want).abs() < 1e-12, "{out}");
+    }
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--data",
+        &units,
+        "--do",
+        "X=0",
+        "--out",
+        &path("cf.csv"),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["units"], 3);
+    let mean_y = v["means"]["Y"]["counterfactual"].as_f64().unwrap();
+    assert!((mean_y - (3.2 + 3.2 + 2.0) / 3.0).abs() < 1e-12, "{v}");
+    assert_eq!(v["means"]["Y"]["observed"], 2.0);
+    assert!(std::fs::read_to_string(path("cf.csv"))
+        .unwrap()
+        .starts_with("Z,X,Y\n"));
+    std::fs::write(path("bad.csv"), "Z,X\n0.3,1.2\n").unwrap();
+    let (ok, _, err) = run(&["counterfactual", "--model", &m, "--data", &path("bad.csv")]);
+    assert!(!ok && err.contains("lack the column `Y`"), "{err}");
+    let (ok, _, err) = run(&["counterfactual", "--model", &m]);
+    assert!(!ok && err.contains("--observed"), "{err}");
     for (observed, needle) in [
         ("Z=0.3,X=1.2", "lacks `Y`"),
         ("Z=0.3,X=1.2,Y=2,Q=1", "unknown node `Q`"),

@@ -107,8 +107,16 @@ struct CounterfactualArgs {
     #[arg(long)]
     model: String,
     /// The observed unit, every node: `NODE=value,NODE=value,...`.
+    #[arg(long, required_unless_present = "data", conflicts_with = "data")]
+    observed: Option<String>,
+    /// A CSV of observed units, one per row, with a column for every node (other columns are
+    /// ignored): prints the counterfactual values as CSV, or writes them to `--out`.
     #[arg(long)]
-    observed: String,
+    data: Option<String>,
+    /// With `--data`: where to write the counterfactual CSV; a JSON summary (mean observed and
+    /// counterfactual value of each node) is printed instead.
+    #[arg(long, requires = "data")]
+    out: Option<String>,
     /// `NODE=value[,NODE=value]` (atomic interventions).
     #[arg(long = "do")]
     dos: Vec<String>,
@@ -1079,28 +1087,58 @@ fn parse_set(dos: &[String], shifts: &[String]) -> Result<Vec<ceteris::scm::Inte
 
 fn counterfactual(a: CounterfactualArgs) -> Result<(), Error> {
     let model = read_model(&a.model)?;
-    let observed = parse_pairs(std::slice::from_ref(&a.observed), "observed")?;
     let set = parse_set(&a.dos, &a.shifts)?;
+    let Some(path) = &a.data else {
+        let observed = parse_pairs(
+            std::slice::from_ref(a.observed.as_ref().expect("clap")),
+            "observed",
+        )?;
+        let start = Instant::now();
+        let cf = model.counterfactual(&observed, &set)?;
+        let mut out = serde_json::to_value(&cf).expect("serialisable");
+        out["backend"] = json!("cpu (deterministic, one unit)");
+        out["seconds"] = json!(start.elapsed().as_secs_f64());
+        say!(
+            "{}",
+            serde_json::to_string_pretty(&out).expect("serialisable")
+        );
+        return Ok(());
+    };
+    let data = Dataset::from_csv(path)?;
     let start = Instant::now();
-    let cf = model.counterfactual(&observed, &set)?;
-    let mut out = serde_json::to_value(&cf).expect("serialisable");
-    out["backend"] = json!("cpu (deterministic, one unit)");
-    out["seconds"] = json!(start.elapsed().as_secs_f64());
+    let cf = model.counterfactuals(&data, &set)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let Some(out) = &a.out else {
+        say!("{}", csv_text(&cf.values)?.trim_end());
+        return Ok(());
+    };
+    write_text(out, &csv_text(&cf.values)?)?;
+    let mean = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;
+    let mut means = serde_json::Map::new();
+    for name in model.names() {
+        means.insert(
+            name.to_string(),
+            json!({
+                "observed": mean(data.column(name)?),
+                "counterfactual": mean(cf.values.column(name)?),
+            }),
+        );
+    }
     say!(
         "{}",
-        serde_json::to_string_pretty(&out).expect("serialisable")
+        serde_json::to_string_pretty(&json!({
+            "out": out, "units": data.n_rows(), "means": means,
+            "backend": format!("cpu (deterministic, {} threads)", rayon::current_num_threads()),
+            "seconds": seconds,
+        }))
+        .expect("serialisable")
     );
     Ok(())
 }
 
-fn sample(a: SampleArgs) -> Result<(), Error> {
-    let model = read_model(&a.model)?;
-    let set = parse_set(&a.dos, &a.shifts)?;
-    let engine = Engine::from_name(&a.backend)?;
-    let start = Instant::now();
-    let s = model.sample(&engine, &set, a.samples, a.seed)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let d = &s.data;
+/// A data set as CSV text: a header of column names, then one row per line (values in Rust's
+/// shortest round-trip form).
+fn csv_text(d: &Dataset) -> Result<String, Error> {
     let cols: Vec<&[f64]> = d
         .names()
         .iter()
@@ -1113,12 +1151,29 @@ fn sample(a: SampleArgs) -> Result<(), Error> {
         text.push_str(&row.join(","));
         text.push('\n');
     }
+    Ok(text)
+}
+
+/// Writes `text` to `path`, naming the path on failure.
+fn write_text(path: &str, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_string(),
+        source,
+    })
+}
+
+fn sample(a: SampleArgs) -> Result<(), Error> {
+    let model = read_model(&a.model)?;
+    let set = parse_set(&a.dos, &a.shifts)?;
+    let engine = Engine::from_name(&a.backend)?;
+    let start = Instant::now();
+    let s = model.sample(&engine, &set, a.samples, a.seed)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let d = &s.data;
+    let text = csv_text(d)?;
     match &a.out {
         Some(path) => {
-            std::fs::write(path, text).map_err(|e| Error::Io {
-                path: path.clone(),
-                source: e,
-            })?;
+            write_text(path, &text)?;
             say!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
@@ -1144,10 +1199,7 @@ fn fit(a: FitArgs) -> Result<(), Error> {
     let text = model.to_json();
     match &a.out {
         Some(path) => {
-            std::fs::write(path, format!("{text}\n")).map_err(|source| Error::Io {
-                path: path.clone(),
-                source,
-            })?;
+            write_text(path, &format!("{text}\n"))?;
             say!(
                 "{}",
                 serde_json::to_string_pretty(&json!({
@@ -1576,10 +1628,7 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
     let m = 50;
     let scm = random_linear_dag(m);
     if let Some(path) = &a.save_model {
-        std::fs::write(path, scm.to_json()).map_err(|e| Error::Io {
-            path: path.clone(),
-            source: e,
-        })?;
+        write_text(path, &scm.to_json())?;
     }
     let grid = |values: usize| -> Vec<Vec<Intervention>> {
         (0..values)

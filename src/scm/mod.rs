@@ -5,8 +5,8 @@
 //! or rayon on the CPU, counter-based noise so a sample is the same for any thread count and on
 //! either backend up to f32 rounding); exact answers for linear models ([`Scm::exact`]); average
 //! causal effects ([`Scm::effect`]); raw samples ([`Scm::sample`]); counterfactuals for one
-//! observed unit ([`Scm::counterfactual`]); and least-squares fits from data and a graph
-//! ([`Scm::fit`]).
+//! observed unit ([`Scm::counterfactual`]) or a data set of them ([`Scm::counterfactuals`]); and
+//! least-squares fits from data and a graph ([`Scm::fit`]).
 //!
 //! Noise contract: the noise of sample `i` of setting `s` comes from Philox (seed, Monte-Carlo
 //! stream), replicate `i`, blocks `s′ · b + k` with `b = ⌈m/4⌉ + ⌈m/2⌉` blocks per setting (`m`
@@ -54,12 +54,12 @@ use std::time::Instant;
 /// Samples per parallel work item of sweeps and [`Scm::sample`].
 const BLOCK: usize = 4096;
 
-/// Prefixes the reason of a parameter error with the setting it came from.
-fn in_setting(e: Error, s: usize) -> Error {
+/// Prefixes the reason of a parameter error with where it came from (`setting 3`, `unit at row 7`).
+fn within(e: Error, place: impl std::fmt::Display) -> Error {
     match e {
         Error::InvalidParameter { name, reason } => Error::InvalidParameter {
             name,
-            reason: format!("setting {s}: {reason}"),
+            reason: format!("{place}: {reason}"),
         },
         other => other,
     }
@@ -887,6 +887,31 @@ pub struct Counterfactual {
     pub noise: BTreeMap<String, f64>,
 }
 
+/// Counterfactuals of many observed units (see [`Scm::counterfactuals`]).
+///
+/// ```
+/// use ceteris::scm::{Intervention, Noise, Node, Scm};
+/// use ceteris::Dataset;
+/// let m = Scm::new(vec![
+///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+/// ]).unwrap();
+/// let units = Dataset::new()
+///     .with_column("X", vec![1.0, -1.0]).unwrap()
+///     .with_column("Y", vec![4.0, -2.0]).unwrap();
+/// // noises 4 − (1 + 2) = 1 and −2 − (1 − 2) = −1; under do(X := 0), Y = 1 + noise
+/// let cf = m.counterfactuals(&units, &[Intervention::atomic("X", 0.0)]).unwrap();
+/// assert_eq!(cf.values.column("Y").unwrap(), [2.0, 0.0]);
+/// assert_eq!(cf.noise.column("Y").unwrap(), [1.0, -1.0]);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Counterfactuals {
+    /// Counterfactual values: one column per node ([`Scm::names`] order), one row per unit.
+    pub values: crate::Dataset,
+    /// The abducted noise: one column per linear or additive node, one row per unit.
+    pub noise: crate::Dataset,
+}
+
 impl Scm {
     /// Counterfactual values of every node for one observed unit under the intervention set
     /// `set` (atomic and shift interventions, with the spec's semantics).
@@ -962,13 +987,265 @@ impl Scm {
         }
         let obs: Vec<f64> = obs.into_iter().map(|v| v.expect("checked")).collect();
         let plan = self.compile(set)?;
+        let (mut cf, mut noise, mut eta) = (vec![0.0; m], vec![0.0; m], vec![0.0; m]);
+        self.counterfactual_unit(&plan, &obs, &mut cf, &mut noise, &mut eta)?;
+        let named = |v: &[f64], keep: &dyn Fn(usize) -> bool| {
+            (0..m)
+                .filter(|&j| keep(j))
+                .map(|j| (self.nodes[j].name.clone(), v[j]))
+                .collect::<BTreeMap<_, _>>()
+        };
+        Ok(Counterfactual {
+            values: named(&cf, &|_| true),
+            noise: named(&noise, &|j| self.nodes[j].noise.is_some()),
+        })
+    }
+
+    /// [`Scm::counterfactual`] for every row of `data`: each row is one observed unit, with a
+    /// column for every node (other columns are ignored), under the same intervention set.
+    ///
+    /// Units are independent and run in parallel (rayon); the result does not depend on the
+    /// number of threads. Missing node columns, empty data and non-finite values are errors
+    /// naming the column (and row); a unit that [`Scm::counterfactual`] rejects (a logistic value
+    /// other than 0/1, an impossible observation, an undetermined logistic counterfactual) makes
+    /// the call fail with that error, prefixed with its row (rows count from 0, as in
+    /// [`crate::Error::NonFinite`]); the first such row is reported.
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm};
+    /// use ceteris::Dataset;
+    /// let m = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 0.0, &[("X", 3.0)], Noise::Normal { scale: 1.0 }),
+    /// ]).unwrap();
+    /// let units = Dataset::new()
+    ///     .with_column("id", vec![7.0, 8.0]).unwrap()
+    ///     .with_column("Y", vec![3.5, 2.0]).unwrap()
+    ///     .with_column("X", vec![1.0, 1.0]).unwrap();
+    /// // each unit's Y had X = 1 contributing 3; shifting X by 1 adds 3 more
+    /// let cf = m.counterfactuals(&units, &[Intervention::shift("X", 1.0)]).unwrap();
+    /// assert_eq!(cf.values.column("Y").unwrap(), [6.5, 5.0]);
+    /// ```
+    pub fn counterfactuals(
+        &self,
+        data: &crate::Dataset,
+        set: &[Intervention],
+    ) -> Result<Counterfactuals> {
+        use rayon::prelude::*;
+        let m = self.nodes.len();
+        let missing: Vec<&str> = self
+            .nodes
+            .iter()
+            .map(|nd| nd.name.as_str())
+            .filter(|name| data.column(name).is_err())
+            .collect();
+        if let Some(first) = missing.first() {
+            return Err(perr(
+                first,
+                format!(
+                    "the data lack the column{} {}: a counterfactual needs every node observed \
+                     (columns: {})",
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing
+                        .iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    data.names().join(", ")
+                ),
+            ));
+        }
+        let cols: Vec<&[f64]> = self
+            .nodes
+            .iter()
+            .map(|nd| data.finite_column(&nd.name))
+            .collect::<Result<_>>()?;
+        let plan = self.compile(set)?;
+        let n = data.n_rows();
+        // the result columns, split into segments of UNITS units; block `b` gets segment `b`
+        // of every column and writes it while the block's values are in cache
+        const UNITS: usize = 256;
+        let zeros = || (0..m).map(|_| vec![0.0; n]).collect::<Vec<_>>();
+        let (mut cf, mut noise) = (zeros(), zeros());
+        let blocks = n.div_ceil(UNITS);
+        let mut segs: Vec<Vec<(&mut [f64], &mut [f64])>> =
+            (0..blocks).map(|_| Vec::with_capacity(m)).collect();
+        for (c, z) in cf.iter_mut().zip(noise.iter_mut()) {
+            for (seg, pair) in segs
+                .iter_mut()
+                .zip(c.chunks_mut(UNITS).zip(z.chunks_mut(UNITS)))
+            {
+                seg.push(pair);
+            }
+        }
+        let failed = segs
+            .into_par_iter()
+            .enumerate()
+            .filter_map(|(b, mut seg)| {
+                let r0 = b * UNITS;
+                let mut eta = vec![0.0; seg[0].0.len()];
+                if self.counterfactual_block(&plan, &cols, r0, &mut seg, &mut eta) {
+                    return None;
+                }
+                // a unit failed: redo the block unit by unit, which names the first failing row
+                // and its error as the single-unit call would (and would give the same values)
+                let mut row = vec![0.0; 4 * m];
+                let (obs, rest) = row.split_at_mut(m);
+                let (cf, rest) = rest.split_at_mut(m);
+                let (zs, eta) = rest.split_at_mut(m);
+                for i in 0..seg[0].0.len() {
+                    for (o, c) in obs.iter_mut().zip(&cols) {
+                        *o = c[r0 + i];
+                    }
+                    zs.fill(0.0);
+                    if let Err(e) = self.counterfactual_unit(&plan, obs, cf, zs, eta) {
+                        return Some((r0 + i, e));
+                    }
+                    for ((c, z), (sc, sz)) in cf.iter().zip(zs.iter()).zip(seg.iter_mut()) {
+                        sc[i] = *c;
+                        sz[i] = *z;
+                    }
+                }
+                None
+            })
+            .min_by_key(|(r, _)| *r);
+        if let Some((r, e)) = failed {
+            return Err(within(e, format_args!("unit at row {r}")));
+        }
+        let (mut values, mut noises) = (crate::Dataset::new(), crate::Dataset::new());
+        for ((nd, v), z) in self.nodes.iter().zip(cf).zip(noise) {
+            values.push_column(&nd.name, v)?;
+            if nd.noise.is_some() {
+                noises.push_column(&nd.name, z)?;
+            }
+        }
+        Ok(Counterfactuals {
+            values,
+            noise: noises,
+        })
+    }
+
+    /// Node `j`'s predictor for a block of units, `out[u]` from parent `p`'s values `col(p)[u]`:
+    /// the operations of [`Scm::eta`] in the same order (so the same bits), column by column.
+    fn eta_block<'a>(&self, j: usize, col: impl Fn(usize) -> &'a [f64], out: &mut [f64]) {
+        out.fill(self.nodes[j].intercept);
+        for &(p, c) in &self.coef[j] {
+            for (o, &x) in out.iter_mut().zip(col(p)) {
+                *o += c * x;
+            }
+        }
+        for t in &self.terms[j] {
+            match t {
+                CTerm::Unary(f, p, w, a, b) => {
+                    for (o, &x) in out.iter_mut().zip(col(*p)) {
+                        *o += w * f.apply(a * x + b);
+                    }
+                }
+                CTerm::Product(ps, w) => {
+                    for (u, o) in out.iter_mut().enumerate() {
+                        *o += w * ps.iter().map(|&p| col(p)[u]).product::<f64>();
+                    }
+                }
+            }
+        }
+    }
+
+    /// [`Scm::counterfactual_unit`] for the units `r0 ..` of one block, node by node over the
+    /// block (vector loops): `cols` are the observed columns (node order), `seg[j]` node `j`'s
+    /// output segments (values, noise; zeroed), `eta` scratch of the block's length. Returns
+    /// `false` when any unit fails a check (the caller then redoes the block unit by unit).
+    fn counterfactual_block(
+        &self,
+        plan: &[(Option<f64>, f64)],
+        cols: &[&[f64]],
+        r0: usize,
+        seg: &mut [(&mut [f64], &mut [f64])],
+        eta: &mut [f64],
+    ) -> bool {
+        let len = eta.len();
+        let obs = |p: usize| &cols[p][r0..r0 + len];
+        let sigmoid = |e: f64| 1.0 / (1.0 + (-e).exp());
+        // abduction: noise segments take the noise, or a logistic node's observed predictor
+        for (j, (_, z)) in seg.iter_mut().enumerate() {
+            self.eta_block(j, obs, eta);
+            let x = obs(j);
+            let ok = match self.nodes[j].noise {
+                None => x.iter().zip(eta.iter()).all(|(&x, &e)| {
+                    let p = sigmoid(e);
+                    e.is_finite()
+                        && (x == 0.0 || x == 1.0)
+                        && !((x == 1.0 && p <= 0.0) || (x == 0.0 && p >= 1.0))
+                }),
+                Some(Noise::Uniform { low, high }) => x.iter().zip(eta.iter()).all(|(&x, &e)| {
+                    let (d, tol) = (x - e, 1e-9 * ((high - low) + x.abs() + e.abs()));
+                    e.is_finite() && d >= low - tol && d <= high + tol
+                }),
+                Some(_) => eta.iter().all(|e| e.is_finite()),
+            };
+            if !ok {
+                return false;
+            }
+            match self.nodes[j].noise {
+                None => z.copy_from_slice(eta),
+                Some(_) => {
+                    for ((z, &x), &e) in z.iter_mut().zip(x).zip(eta.iter()) {
+                        *z = x - e;
+                    }
+                }
+            }
+        }
+        // action and prediction
+        for (j, &(atomic, shift)) in plan.iter().enumerate() {
+            let (done, rest) = seg.split_at_mut(j);
+            let (cf, z) = &mut rest[0];
+            let logistic = self.nodes[j].noise.is_none();
+            if let Some(v) = atomic {
+                cf.fill(v);
+            } else {
+                self.eta_block(j, |p| &*done[p].0, eta);
+                if logistic {
+                    // kept at the observed value when eta is unchanged or moves towards it
+                    for (((c, &x), &e), &eo) in
+                        cf.iter_mut().zip(obs(j)).zip(eta.iter()).zip(z.iter())
+                    {
+                        if !(e == eo || (x == 1.0 && e >= eo) || (x == 0.0 && e <= eo)) {
+                            return false;
+                        }
+                        *c = x;
+                    }
+                } else {
+                    for ((c, &e), &z) in cf.iter_mut().zip(eta.iter()).zip(z.iter()) {
+                        *c = e + z + shift;
+                    }
+                }
+                if !cf.iter().all(|v| v.is_finite()) {
+                    return false;
+                }
+            }
+            if logistic {
+                z.fill(0.0);
+            }
+        }
+        true
+    }
+
+    /// Abduction, action and prediction for one unit: `obs` holds every node's observed value
+    /// (node order), `plan` the compiled intervention set; fills `cf` and `noise` (0 for logistic
+    /// nodes; both start zeroed); `eta_obs` is scratch. Errors name the node.
+    fn counterfactual_unit(
+        &self,
+        plan: &[(Option<f64>, f64)],
+        obs: &[f64],
+        cf: &mut [f64],
+        noise: &mut [f64],
+        eta_obs: &mut [f64],
+    ) -> Result<()> {
+        let m = self.nodes.len();
         let sigmoid = |e: f64| 1.0 / (1.0 + (-e).exp());
         // abduction
-        let mut noise = vec![0.0; m];
-        let mut eta_obs = vec![0.0; m];
         for j in 0..m {
             let name = &self.nodes[j].name;
-            let (x, eta) = (obs[j], self.eta(j, &obs));
+            let (x, eta) = (obs[j], self.eta(j, obs));
             if !eta.is_finite() {
                 return Err(perr(
                     name,
@@ -1011,14 +1288,13 @@ impl Scm {
             }
         }
         // action and prediction
-        let mut cf = vec![0.0; m];
         for j in 0..m {
             let name = &self.nodes[j].name;
             if let Some(v) = plan[j].0 {
                 cf[j] = v;
                 continue;
             }
-            let eta = self.eta(j, &cf);
+            let eta = self.eta(j, cf);
             cf[j] = match self.nodes[j].noise {
                 Some(_) => eta + noise[j] + plan[j].1,
                 None => {
@@ -1053,16 +1329,7 @@ impl Scm {
                 ));
             }
         }
-        let named = |v: &[f64], keep: &dyn Fn(usize) -> bool| {
-            (0..m)
-                .filter(|&j| keep(j))
-                .map(|j| (self.nodes[j].name.clone(), v[j]))
-                .collect::<BTreeMap<_, _>>()
-        };
-        Ok(Counterfactual {
-            values: named(&cf, &|_| true),
-            noise: named(&noise, &|j| self.nodes[j].noise.is_some()),
-        })
+        Ok(())
     }
 
     /// `n` joint samples of every node under the intervention set `set` (`&[]` for observational
@@ -1499,7 +1766,10 @@ impl Sweep {
             .settings
             .iter()
             .enumerate()
-            .map(|(s, set)| scm.compile(set).map_err(|e| in_setting(e, s)))
+            .map(|(s, set)| {
+                scm.compile(set)
+                    .map_err(|e| within(e, format_args!("setting {s}")))
+            })
             .collect::<Result<Vec<_>>>()?;
         let per = self.settings.len() as u64 * self.samples;
         let count = targets.len() as u64;
