@@ -657,8 +657,11 @@ fn sweep_settings() -> Vec<Vec<Intervention>> {
 /// the outcome's change when its logistic parent flips (0 when it has none).
 fn assert_sweeps_close(c: &ceteris::scm::SweepResult, g: &ceteris::scm::SweepResult, jump: f64) {
     let n = c.samples as f64;
+    let (mut worst_mean, mut worst_var) = (0.0f64, 0.0f64);
     for (s, (a, b)) in c.points.iter().zip(&g.points).enumerate() {
         let sd = a.variance.sqrt();
+        worst_mean = worst_mean.max((a.mean - b.mean).abs() / (a.mean.abs() + sd));
+        worst_var = worst_var.max((a.variance - b.variance).abs() / a.variance);
         let tol = 2e-5 * (a.mean.abs() + sd) + 2.0 * jump / n;
         assert!(
             (a.mean - b.mean).abs() <= tol,
@@ -684,6 +687,11 @@ fn assert_sweeps_close(c: &ceteris::scm::SweepResult, g: &ceteris::scm::SweepRes
             );
         }
     }
+    eprintln!(
+        "{}: largest mean deviation {worst_mean:.1e} of |mean| + sd, variance {worst_var:.1e} \
+         relative",
+        c.outcome
+    );
 }
 
 #[test]
