@@ -1201,7 +1201,7 @@ fn cli_counterfactual_fit_interventions_and_plot() {
     )
     .unwrap();
     let units = path("units.csv");
-    let (ok, out, err) = run(&[
+    let batch = [
         "counterfactual",
         "--model",
         &m,
@@ -1209,7 +1209,8 @@ fn cli_counterfactual_fit_interventions_and_plot() {
         &units,
         "--do",
         "X=0",
-    ]);
+    ];
+    let (ok, out, err) = run(&batch);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines[0], "Z,X,Y");
@@ -1222,24 +1223,15 @@ fn cli_counterfactual_fit_interventions_and_plot() {
     for (got, want) in y.iter().zip([3.2, 3.2, 2.0]) {
         assert!((got - want).abs() < 1e-12, "{out}");
     }
-    let (ok, out, err) = run(&[
-        "counterfactual",
-        "--model",
-        &m,
-        "--data",
-        &units,
-        "--do",
-        "X=0",
-        "--out",
-        &path("cf.csv"),
-    ]);
+    let cf_csv = path("cf.csv");
+    let (ok, out, err) = run(&[&batch[..], &["--out", &cf_csv]].concat());
     assert!(ok, "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["units"], 3);
     let mean_y = v["means"]["Y"]["counterfactual"].as_f64().unwrap();
     assert!((mean_y - (3.2 + 3.2 + 2.0) / 3.0).abs() < 1e-12, "{v}");
     assert_eq!(v["means"]["Y"]["observed"], 2.0);
-    assert!(std::fs::read_to_string(path("cf.csv"))
+    assert!(std::fs::read_to_string(&cf_csv)
         .unwrap()
         .starts_with("Z,X,Y\n"));
     std::fs::write(path("bad.csv"), "Z,X\n0.3,1.2\n").unwrap();

@@ -68,21 +68,11 @@ def main():
                                   path("units.csv"), "--do", "n0=1", "--out", path("cf.csv")]))
         ours.append(out["seconds"])
 
-    import networkx as nx
     import pandas as pd
     import dowhy
     from dowhy import gcm
-    g = nx.DiGraph()
-    g.add_nodes_from(names)
-    for n in nodes:
-        for p in n["parents"]:
-            g.add_edge(p, n["name"])
-    scm = gcm.InvertibleStructuralCausalModel(g)
-    for n in nodes:
-        scm.set_causal_mechanism(n["name"], gcm.AdditiveNoiseModel(
-            gcm.ml.create_linear_regressor()) if n["parents"] else gcm.EmpiricalDistribution())
-    gcm.config.disable_progress_bars()
-    gcm.fit(scm, pd.read_csv(path("obs.csv")))
+    from dowhy_linear import fitted_linear_gcm
+    scm = fitted_linear_gcm(nodes, pd.read_csv(path("obs.csv")))
     units = pd.read_csv(path("units.csv"))
     t0 = time.perf_counter()
     theirs = gcm.counterfactual_samples(scm, {"n0": lambda x: np.full_like(x, 1.0)},

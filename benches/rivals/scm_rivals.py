@@ -96,28 +96,15 @@ def main():
         numpy_times.append(time.time() - t0)
 
     # DoWhy gcm, fitted on observational data from the same model
-    import networkx as nx
     import pandas as pd
     import dowhy
     from dowhy import gcm
+    from dowhy_linear import fitted_linear_gcm
     data_path = os.path.join(tmp, "obs.csv")
     subprocess.run([CETERIS, "sample", "--model", model_path, "--samples", "10000", "--seed",
                     "1", "--backend", "cpu", "--out", data_path], check=True,
                    stdout=subprocess.DEVNULL)
-    df = pd.read_csv(data_path)
-    g = nx.DiGraph()
-    g.add_nodes_from(names)
-    for node in nodes:
-        for p in node["parents"]:
-            g.add_edge(p, node["name"])
-    scm = gcm.StructuralCausalModel(g)
-    for node in nodes:
-        if node["parents"]:
-            scm.set_causal_mechanism(node["name"], gcm.AdditiveNoiseModel(
-                gcm.ml.create_linear_regressor()))
-        else:
-            scm.set_causal_mechanism(node["name"], gcm.EmpiricalDistribution())
-    gcm.fit(scm, df)
+    scm = fitted_linear_gcm(nodes, pd.read_csv(data_path))
     t0 = time.time()
     dowhy_means = np.array([
         gcm.interventional_samples(scm, {"n0": (lambda x, v=v: v)},
