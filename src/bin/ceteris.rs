@@ -1621,7 +1621,8 @@ fn bench_engines(a: &BenchArgs) -> Vec<Engine> {
 /// of the outcome `n49` (so the sweep skips no node), 100 values of `do(n0)` × 10 000 samples,
 /// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
 /// the other cases); the same sweep as a naive single-threaded Rust loop (per sample, per node,
-/// one Philox block and a library-function Box–Muller per node).
+/// one Philox block and a library-function Box–Muller per node); and the counterfactuals of
+/// 100 000 observed units under `do(n0 := 1)` (CPU).
 fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
     use ceteris::scm::{Intervention, Sweep};
     let engines = bench_engines(a);
@@ -1673,6 +1674,21 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             samples,
             secs,
             "cpu (naive loop, 1 thread)",
+        );
+        // counterfactuals of many observed units under do(n0 := 1) (deterministic, CPU only)
+        let units = 100_000 / scale;
+        let observed = scm.sample(&Engine::cpu(), &[], units, 1)?.data;
+        let start = Instant::now();
+        let cf = scm.counterfactuals(&observed, &[Intervention::atomic("n0", 1.0)])?;
+        let secs = start.elapsed().as_secs_f64();
+        std::hint::black_box(cf);
+        report(
+            rows,
+            format!("scm/cf-units{units} m=50"),
+            1,
+            units as u64,
+            secs,
+            "cpu (deterministic)",
         );
     }
     Ok(())
