@@ -801,20 +801,13 @@ impl Scm {
         Ok(plan)
     }
 
-    /// The predictor `eta` of node `j` given the values of every node (its parents read).
+    /// The predictor `eta` of node `j` given the values of every node (its parents read):
+    /// [`Scm::eta_block`] on one unit.
     #[inline]
     fn eta(&self, j: usize, vals: &[f64]) -> f64 {
-        let mut eta = self.nodes[j].intercept;
-        for &(p, c) in &self.coef[j] {
-            eta += c * vals[p];
-        }
-        for t in &self.terms[j] {
-            eta += match t {
-                CTerm::Unary(f, p, w, a, b) => w * f.apply(a * vals[*p] + b),
-                CTerm::Product(ps, w) => w * ps.iter().map(|&p| vals[p]).product::<f64>(),
-            };
-        }
-        eta
+        let mut out = [0.0];
+        self.eta_block(j, |p| std::slice::from_ref(&vals[p]), &mut out);
+        out[0]
     }
 
     /// Exact interventional mean and variance of `outcome` for a model whose nodes are all
@@ -1125,8 +1118,9 @@ impl Scm {
         })
     }
 
-    /// Node `j`'s predictor for a block of units, `out[u]` from parent `p`'s values `col(p)[u]`:
-    /// the operations of [`Scm::eta`] in the same order (so the same bits), column by column.
+    /// Node `j`'s predictor for a block of units, `out[u]` from parent `p`'s values `col(p)[u]`,
+    /// column by column: `intercept + Σ c·parent`, then the nonlinear terms, in node order, so a
+    /// unit gets the same bits in any block (and in [`Scm::eta`], which is this on one unit).
     fn eta_block<'a>(&self, j: usize, col: impl Fn(usize) -> &'a [f64], out: &mut [f64]) {
         out.fill(self.nodes[j].intercept);
         for &(p, c) in &self.coef[j] {
