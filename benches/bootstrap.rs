@@ -1,8 +1,9 @@
 //! Criterion benchmarks of the bootstrap engine on built-in synthetic data, on the CPU backend and
-//! (when an adapter exists) the GPU backend. Sizes are the standard cases scaled down so a
-//! criterion sample takes well under a second; `ceteris bench` runs the full sizes.
+//! (when a hardware adapter exists) the GPU backend. Sizes are the standard cases scaled
+//! down so a criterion sample takes well under a second; `ceteris bench` runs the full sizes.
 
-use ceteris::{Bootstrap, Dataset, Engine, IntervalMethod, Scheme, Statistic};
+mod common;
+use ceteris::{Bootstrap, Dataset, IntervalMethod, Scheme, Statistic};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 fn cases() -> Vec<(&'static str, Statistic, Scheme, IntervalMethod, usize, u64)> {
@@ -59,10 +60,7 @@ fn cases() -> Vec<(&'static str, Statistic, Scheme, IntervalMethod, usize, u64)>
 }
 
 fn bench(c: &mut Criterion) {
-    let mut engines = vec![("cpu", Engine::cpu())];
-    if let Ok(g) = Engine::gpu() {
-        engines.push(("gpu", g));
-    }
+    let engines = common::engines();
     let mut group = c.benchmark_group("bootstrap");
     group.sample_size(10);
     for (name, stat, scheme, method, n, b) in cases() {

@@ -1521,37 +1521,6 @@ fn plot(r: &BootstrapResult, path: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// A random linear-Gaussian DAG on `m` nodes: each node has its predecessor and up to two other
-/// earlier nodes as parents.
-fn random_linear_dag(m: usize) -> ceteris::scm::Scm {
-    use ceteris::scm::{Node, Noise, Scm};
-    let s = ceteris::rng::Stream::new(11, 6);
-    let nodes: Vec<Node> = (0..m)
-        .map(|j| {
-            let w = s.block(j as u32, 0);
-            // the predecessor and up to two random earlier nodes: every node is an ancestor of
-            // the last one
-            let names: Vec<String> = (0..3.min(j))
-                .map(|k| format!("n{}", if k == 0 { j - 1 } else { (w[k] as usize) % j }))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            let coef: Vec<(&str, f64)> = names
-                .iter()
-                .enumerate()
-                .map(|(k, n)| {
-                    (
-                        n.as_str(),
-                        0.8 * ceteris::rng::open_unit(w[3]) - 0.4 + 0.1 * k as f64,
-                    )
-                })
-                .collect();
-            Node::linear(&format!("n{j}"), 0.0, &coef, Noise::Normal { scale: 1.0 })
-        })
-        .collect();
-    Scm::new(nodes).expect("a DAG by construction")
-}
-
 /// Discovery cases of `ceteris bench`: PC-stable with KCI on 6 nonlinear variables (n = 500) and
 /// with Fisher-z on 20 variables (n = 2000), on the CPU and on a GPU engine ([`bench_engines`]).
 fn discovery_bench(
@@ -1627,7 +1596,7 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
     use ceteris::scm::{Intervention, Sweep};
     let engines = bench_engines(a);
     let m = 50;
-    let scm = random_linear_dag(m);
+    let scm = ceteris::scm::Scm::random_linear(m, 11);
     if let Some(path) = &a.save_model {
         write_text(path, &scm.to_json())?;
     }
@@ -1699,7 +1668,7 @@ fn scm_bench(a: &BenchArgs, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
 fn scm_large_bench(a: &BenchArgs, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
     use ceteris::scm::{Intervention, Sweep};
     let (m, values, samples) = (50, 1000, 100_000u64);
-    let scm = random_linear_dag(m);
+    let scm = ceteris::scm::Scm::random_linear(m, 11);
     let settings: Vec<Vec<Intervention>> = (0..values)
         .map(|i| {
             vec![Intervention::atomic(
@@ -1998,7 +1967,7 @@ fn gpu_targets_bench(a: &BenchArgs, rows: &mut Vec<serde_json::Value>) -> Result
     let kci_data = sem_data(1000 / q, 16, 8);
     let rcot_data = sem_data(10_000 / q, 16, 9);
     let batch = z1_queries(16, 1000 / q);
-    let scm = random_linear_dag(100);
+    let scm = ceteris::scm::Scm::random_linear(100, 11);
     let samples = 1_000_000 / (q * q) as u64;
     let settings: Vec<Vec<Intervention>> = (0..100)
         .map(|i| vec![Intervention::atomic("n0", -3.0 + 6.0 * i as f64 / 99.0)])

@@ -402,6 +402,35 @@ fn perr(node: &str, reason: impl Into<String>) -> Error {
 }
 
 impl Scm {
+    /// A random linear-Gaussian DAG of `m` nodes `n0 … n(m−1)` (deterministic in `seed`), the model
+    /// of `ceteris bench`'s SCM cases: node `j` has its predecessor `n(j−1)` and up to two random
+    /// earlier nodes as parents (so every node is an ancestor of the last), coefficients in
+    /// [−0.4, 0.6), intercept 0 and standard normal noise.
+    ///
+    /// ```
+    /// let m = ceteris::scm::Scm::random_linear(50, 11);
+    /// assert_eq!(m.names().len(), 50);
+    /// assert_eq!(m.names()[49], "n49");
+    /// ```
+    pub fn random_linear(m: usize, seed: u64) -> Scm {
+        let s = Stream::new(seed, 6);
+        let nodes: Vec<Node> = (0..m)
+            .map(|j| {
+                let w = s.block(j as u32, 0);
+                let names: std::collections::BTreeSet<String> = (0..3.min(j))
+                    .map(|k| format!("n{}", if k == 0 { j - 1 } else { (w[k] as usize) % j }))
+                    .collect();
+                let coef: Vec<(&str, f64)> = names
+                    .iter()
+                    .enumerate()
+                    .map(|(k, n)| (n.as_str(), 0.8 * open_unit(w[3]) - 0.4 + 0.1 * k as f64))
+                    .collect();
+                Node::linear(&format!("n{j}"), 0.0, &coef, Noise::Normal { scale: 1.0 })
+            })
+            .collect();
+        Scm::new(nodes).expect("a DAG by construction")
+    }
+
     /// Validates nodes given in any order: duplicate names, unknown parents, cycles (named),
     /// terms on linear nodes, bad noise, product terms with fewer than two parents.
     pub fn new(nodes: Vec<Node>) -> Result<Scm> {
