@@ -369,17 +369,33 @@ fn draws_beyond_one_dispatch_row_are_split() {
     }
 }
 
+/// Asserts a GPU `limits` error whose message mentions `needle`.
+fn assert_limits<T: std::fmt::Debug>(r: Result<T, ceteris::Error>, needle: &str) {
+    match r {
+        Err(ceteris::Error::Gpu { kind, message }) => {
+            assert_eq!(kind, "limits");
+            assert!(message.contains(needle), "{message}");
+        }
+        other => panic!("expected a limits error, got {other:?}"),
+    }
+}
+
+/// A GPU engine that reruns failed operations on the CPU (as `Engine::auto()` does).
+fn fallback_gpu(max_binding_bytes: Option<u64>) -> Engine {
+    Engine::gpu_with(GpuOptions {
+        max_binding_bytes,
+        cpu_fallback: true,
+        ..Default::default()
+    })
+    .unwrap()
+}
+
 #[test]
 fn gpu_failure_falls_back_to_cpu_with_reason() {
     if common::gpu().is_none() {
         return;
     }
-    let engine = Engine::gpu_with(GpuOptions {
-        max_binding_bytes: Some(1024),
-        cpu_fallback: true,
-        ..Default::default()
-    })
-    .unwrap();
+    let engine = fallback_gpu(Some(1024));
     // the ranks of 2000 rows (8000 bytes) must fit one binding
     let d = data(2000);
     let boot = Bootstrap::new(Statistic::Quantile {
@@ -847,18 +863,8 @@ fn scm_sweep_f32_overflow_falls_back_to_cpu() {
         ],
     )
     .samples(1000);
-    match sweep.run(common::gpu().unwrap(), &scm) {
-        Err(ceteris::Error::Gpu { kind, message }) => {
-            assert_eq!(kind, "limits");
-            assert!(message.contains("setting 1"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
-    let auto_like = Engine::gpu_with(GpuOptions {
-        cpu_fallback: true,
-        ..Default::default()
-    })
-    .unwrap();
+    assert_limits(sweep.run(common::gpu().unwrap(), &scm), "setting 1");
+    let auto_like = fallback_gpu(None);
     let r = sweep.run(&auto_like, &scm).unwrap();
     assert!(
         r.backend.starts_with("cpu") && r.backend.contains("fallback"),
@@ -1140,10 +1146,7 @@ fn scm_samples_chunked_on_device_give_the_same_values() {
         );
     }
     // a single sample of the 300 nodes needs more than 1 KiB: a limits error, not a panic
-    match wide.sample(&small, &[], 10, 2) {
-        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
-        other => panic!("{other:?}"),
-    }
+    assert_limits(wide.sample(&small, &[], 10, 2), "");
 }
 
 #[test]
@@ -1153,18 +1156,8 @@ fn scm_samples_f32_overflow_falls_back_to_cpu() {
     }
     let scm = exp_model();
     let set = [Intervention::atomic("X", 100.0)];
-    match scm.sample(common::gpu().unwrap(), &set, 100, 1) {
-        Err(ceteris::Error::Gpu { kind, message }) => {
-            assert_eq!(kind, "limits");
-            assert!(message.contains("`Y`"), "{message}");
-        }
-        other => panic!("{other:?}"),
-    }
-    let auto_like = Engine::gpu_with(GpuOptions {
-        cpu_fallback: true,
-        ..Default::default()
-    })
-    .unwrap();
+    assert_limits(scm.sample(common::gpu().unwrap(), &set, 100, 1), "`Y`");
+    let auto_like = fallback_gpu(None);
     let r = scm.sample(&auto_like, &set, 100, 1).unwrap();
     assert!(
         r.backend.starts_with("cpu") && r.backend.contains("fallback"),
@@ -1292,13 +1285,12 @@ fn rcot_rcit_rit_on_device_match_cpu() {
         }
     }
     // more X/Y features than the shader holds: a clear GPU error (Engine::auto reruns on the CPU)
-    match IndependenceTest::rcot()
-        .features(20, 9)
-        .run(gpu, &d, &["x"], &["y"], &["a"])
-    {
-        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
-        other => panic!("{other:?}"),
-    }
+    assert_limits(
+        IndependenceTest::rcot()
+            .features(20, 9)
+            .run(gpu, &d, &["x"], &["y"], &["a"]),
+        "",
+    );
 }
 
 fn strs(v: &[String]) -> Vec<&str> {
@@ -1366,10 +1358,10 @@ fn rcot_chunked_on_device_gives_the_same_numbers() {
         .unwrap()
     };
     let q = &queries[2];
-    match test.run(&tiny(false), &d, &strs(&q.0), &strs(&q.1), &strs(&q.2)) {
-        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
-        other => panic!("{other:?}"),
-    }
+    assert_limits(
+        test.run(&tiny(false), &d, &strs(&q.0), &strs(&q.1), &strs(&q.2)),
+        "",
+    );
     let fb = Tester::new(&tiny(true), &d, test.clone()).batch(&queries);
     let cpu = Tester::new(&Engine::cpu(), &d, test).batch(&queries);
     for (f, c) in fb.iter().zip(&cpu) {
@@ -1422,20 +1414,13 @@ fn quantiles_of_huge_resamples_on_device_match_cpu() {
         assert!(g.backend.starts_with("gpu"), "{}", g.backend);
         assert_eq!(c.replicates, g.replicates, "q = {q}");
     }
-    match Bootstrap::new(Statistic::Quantile {
+    let boot = Bootstrap::new(Statistic::Quantile {
         column: s("x"),
         q: 0.5,
     })
     .scheme(Scheme::Bayesian)
-    .resamples(2)
-    .run(gpu, &d)
-    {
-        Err(ceteris::Error::Gpu { kind, message }) => {
-            assert_eq!(kind, "limits");
-            assert!(message.contains("2^24"), "{message}");
-        }
-        other => panic!("expected a limits error, got {other:?}"),
-    }
+    .resamples(2);
+    assert_limits(boot.run(gpu, &d), "2^24");
 }
 
 /// Quantiles of resamples of many draws (several chunks of 16 384): the rank search runs as short
@@ -1570,10 +1555,7 @@ fn kci_batch_on_device_matches_cpu_and_chunks() {
         })
         .unwrap()
     };
-    match test.run(&tiny(false), &d, &["x"], &["u"], &["a"]) {
-        Err(ceteris::Error::Gpu { kind, .. }) => assert_eq!(kind, "limits"),
-        other => panic!("{other:?}"),
-    }
+    assert_limits(test.run(&tiny(false), &d, &["x"], &["u"], &["a"]), "");
     let fb = test.run(&tiny(true), &d, &["x"], &["u"], &["a"]).unwrap();
     assert!(fb.backend.contains("fallback"), "{}", fb.backend);
     assert_eq!(fb.statistic, cpu[2].as_ref().unwrap().statistic);
