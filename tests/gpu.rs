@@ -153,15 +153,21 @@ fn integer_draws_match_bit_for_bit() {
             .seed(11);
         let c = boot.draws(&Engine::cpu(), &d, 3..11).unwrap();
         let g = boot.draws(gpu, &d, 3..11).unwrap();
-        assert_eq!(c.len(), g.len());
-        if scheme == Scheme::Bayesian {
-            for (a, b) in c.iter().zip(&g) {
-                let (a, b) = (f32::from_bits(*a), f32::from_bits(*b));
-                assert!((a - b).abs() <= 2e-6 * a.max(1.0), "{a} vs {b}");
-            }
-        } else {
-            assert_eq!(c, g, "{scheme:?}");
+        assert_draws_match(&c, &g, &scheme);
+    }
+}
+
+/// CPU and device draws of one scheme: integer draws bit for bit; Bayesian weights (f32 bits)
+/// within 2e-6 relative.
+fn assert_draws_match(c: &[u32], g: &[u32], scheme: &Scheme) {
+    assert_eq!(c.len(), g.len());
+    if *scheme == Scheme::Bayesian {
+        for (a, b) in c.iter().zip(g) {
+            let (a, b) = (f32::from_bits(*a), f32::from_bits(*b));
+            assert!((a - b).abs() <= 2e-6 * a.max(1.0), "{a} vs {b}");
         }
+    } else {
+        assert_eq!(c, g, "{scheme:?}");
     }
 }
 
@@ -342,15 +348,7 @@ fn draws_beyond_one_dispatch_row_are_split() {
             .seed(11);
         let c = boot.draws(&cpu, &d, 3..8).unwrap();
         let g = boot.draws(&narrow, &d, 3..8).unwrap();
-        assert_eq!(c.len(), g.len());
-        if scheme == Scheme::Bayesian {
-            for (a, b) in c.iter().zip(&g) {
-                let (a, b) = (f32::from_bits(*a), f32::from_bits(*b));
-                assert!((a - b).abs() <= 2e-6 * a.max(1.0), "{a} vs {b}");
-            }
-        } else {
-            assert_eq!(c, g, "{scheme:?}");
-        }
+        assert_draws_match(&c, &g, &scheme);
         assert_close(
             &Statistic::Mean { column: s("x") },
             &scheme,
