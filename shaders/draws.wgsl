@@ -19,14 +19,3 @@ fn draws(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
         }
     }
 }
-
-// Known-answer check of the device Philox: counter from strata[0..4], key from the params.
-@compute @workgroup_size(1)
-fn kat() {
-    let c = philox4x32_10(vec4<u32>(strata[0], strata[1], strata[2], strata[3]),
-                          vec2<u32>(P.key0, P.key1));
-    out[0] = c.x;
-    out[1] = c.y;
-    out[2] = c.z;
-    out[3] = c.w;
-}

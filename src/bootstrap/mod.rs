@@ -16,7 +16,12 @@
 //! assert!((result.std_error - 0.206).abs() < 0.02, "{}", result.std_error);
 //! ```
 
+mod cpu;
+#[cfg(feature = "gpu")]
+pub(crate) mod gpu;
 pub(crate) mod intervals;
+mod jobs;
+mod pages;
 pub(crate) mod plan;
 pub(crate) mod statistic;
 
@@ -24,11 +29,11 @@ pub(crate) use intervals::quantile_sorted as quantile_type7;
 pub use intervals::{BcaDetails, IntervalMethod};
 pub use statistic::{Roles, Statistic};
 
-use crate::backend::{ProgressFn, QuantileJob, SumsJob};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::rng::{Stream, STREAM_RESAMPLE};
-use crate::Engine;
+use crate::engine::{run_on, Engine, ProgressFn};
+use jobs::{QuantileJob, SumsJob};
 use plan::{PlanKind, ResamplePlan};
 use serde::Serialize;
 use statistic::{interpolate, Prepared, SumKind};
@@ -601,8 +606,9 @@ impl Bootstrap {
                     implicit_count: *implicit_count,
                 };
                 let k = &(*k + *implicit_count as usize);
-                let (sums, ran) =
-                    engine.dispatch(|kern| kern.resample_sums(&job, reps.clone(), progress))?;
+                let (sums, ran) = run_on!(engine,
+                    cpu: cpu::sums(&job, reps.clone(), progress),
+                    gpu: |ctx| gpu::sums(ctx, &job, reps.clone(), progress))?;
                 let mut values = Vec::with_capacity(reps.len());
                 let mut ses = Vec::with_capacity(reps.len());
                 let mut s = vec![0.0; *k];
@@ -632,8 +638,9 @@ impl Bootstrap {
                     ranks,
                     normalize: bayesian,
                 };
-                let (picks, ran) = engine
-                    .dispatch(|kern| kern.resample_quantiles(&job, reps.clone(), progress))?;
+                let (picks, ran) = run_on!(engine,
+                    cpu: cpu::quantiles(&job, reps.clone(), progress),
+                    gpu: |ctx| gpu::quantiles(ctx, &job, reps.clone(), progress))?;
                 let values = picks
                     .iter()
                     .map(|p| {
@@ -837,8 +844,9 @@ impl Bootstrap {
     pub fn draws(&self, engine: &Engine, data: &Dataset, reps: Range<u32>) -> Result<Vec<u32>> {
         self.validate()?;
         let setup = self.setup(data)?;
-        Ok(engine
-            .dispatch(|kern| kern.resample_draws(&setup.plan, reps.clone()))?
-            .0)
+        Ok(run_on!(engine,
+            cpu: cpu::draws(&setup.plan, reps.clone()),
+            gpu: |ctx| gpu::draws(ctx, &setup.plan, reps.clone()))?
+        .0)
     }
 }

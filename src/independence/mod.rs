@@ -44,7 +44,11 @@
 //! ```
 
 mod chi2mix;
+mod cpu;
 mod fisherz;
+#[cfg(feature = "gpu")]
+pub(crate) mod gpu;
+mod jobs;
 pub(crate) mod kci;
 
 pub(crate) use fisherz::partial_correlation;
@@ -57,7 +61,7 @@ pub use rff::{Approx, Features};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::rng::{lemire_index, lemire_threshold, uniform_index, Stream, STREAM_PERMUTATION};
-use crate::Engine;
+use crate::engine::{run_on, Engine};
 use faer::Mat;
 use lowrank::{factor, KernelFn, Points};
 use rayon::prelude::*;
@@ -341,9 +345,10 @@ pub fn permutations(
     if n == 0 || n > u32::MAX as usize {
         return Err(Error::param("n", "must be between 1 and 2^32 − 1"));
     }
-    Ok(engine
-        .dispatch(|k| k.permutations(seed, n, perms.clone()))?
-        .0)
+    Ok(run_on!(engine,
+        cpu: cpu::permutations(seed, n, perms.clone()),
+        gpu: |ctx| gpu::permutations(ctx, seed, n, perms.clone()))?
+    .0)
 }
 
 impl IndependenceTest {
@@ -914,14 +919,14 @@ impl IndependenceTest {
                 .iter()
                 .flat_map(|&q| queries[q].2.iter().map(|c| idx(c)))
                 .collect();
-            let job = crate::backend::PcorJob {
+            let job = jobs::PcorJob {
                 p,
                 corr: &corr,
                 depth,
                 pairs: &pairs,
                 sets: &sets,
             };
-            match engine.dispatch(|k| k.partial_correlations(&job)) {
+            match run_on!(engine, cpu: cpu::partial_correlations(&job), gpu: |ctx| gpu::partial_correlations(ctx, &job)) {
                 Err(e) => {
                     for &q in &group {
                         out[q] = Some(Err(match &e {
@@ -967,7 +972,7 @@ impl IndependenceTest {
         let rcit = self.kind == TestKind::Rcit && !z.is_empty();
         let sigma =
             |key: &str, rows: &[f64], d: usize| cache.sigma(key, || rff::median_sigma(rows, d));
-        let set = |rows, d, features| Arc::new(crate::backend::RffSet { rows, d, features });
+        let set = |rows, d, features| Arc::new(jobs::RffSet { rows, d, features });
         // the features depend on the seed and count as well as the columns
         let tag = format!("{}|{}|", self.seed, self.num_f2);
         let xkey = format!("x{x:?}");
@@ -1037,7 +1042,7 @@ impl IndependenceTest {
             })
             .collect();
         let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();
-        let mut sets: Vec<Arc<crate::backend::RffSet>> = Vec::new();
+        let mut sets: Vec<Arc<jobs::RffSet>> = Vec::new();
         let mut set_at: HashMap<String, usize> = HashMap::new();
         let mut zparts: Vec<Arc<rff::ZPart>> = Vec::new();
         let mut z_at: HashMap<String, usize> = HashMap::new();
@@ -1050,7 +1055,7 @@ impl IndependenceTest {
                     let xi = intern(&mut set_at, &mut sets, x.0, x.1);
                     let yi = intern(&mut set_at, &mut sets, y.0, y.1);
                     let zi = z.map(|(key, part)| intern(&mut z_at, &mut zparts, key, part));
-                    tests.push(crate::backend::RffTest {
+                    tests.push(jobs::RffTest {
                         x: xi,
                         y: yi,
                         z: zi,
@@ -1059,13 +1064,13 @@ impl IndependenceTest {
                 }
             }
         }
-        let job = crate::backend::RffJob {
+        let job = jobs::RffJob {
             n,
             sets: &sets,
             zparts: &zparts,
             tests: &tests,
         };
-        match engine.dispatch(|k| k.rff_moments(&job)) {
+        match run_on!(engine, cpu: cpu::rff_moments(&job), gpu: |ctx| gpu::rff::rff_moments(ctx, &job)) {
             Err(e) => {
                 for &q in &ok {
                     out[q] = Some(Err(match &e {
@@ -1249,7 +1254,7 @@ impl IndependenceTest {
                     let xi = intern(&mut f_at, &mut factors, x.0.clone(), x);
                     let yi = intern(&mut f_at, &mut factors, y.0.clone(), y);
                     let zi = z.map(|(key, part)| intern(&mut z_at, &mut zparts, key, part));
-                    tests.push(crate::backend::KciTest {
+                    tests.push(jobs::KciTest {
                         x: xi,
                         y: yi,
                         z: zi,
@@ -1258,14 +1263,14 @@ impl IndependenceTest {
                 }
             }
         }
-        let job = crate::backend::KciJob {
+        let job = jobs::KciJob {
             n,
             factors: &factors,
             zparts: &zparts,
             tests: &tests,
             threshold: self.threshold,
         };
-        match engine.dispatch(|k| k.kci_moments(&job)) {
+        match run_on!(engine, cpu: cpu::kci_moments(&job), gpu: |ctx| gpu::kci::kci_moments(ctx, &job)) {
             Err(e) => {
                 for &q in &ok {
                     out[q] = Some(Err(match &e {
@@ -1318,7 +1323,9 @@ impl IndependenceTest {
         draws: u32,
     ) -> Result<(f64, String)> {
         let stream = Stream::new(self.seed, crate::rng::STREAM_MONTE_CARLO);
-        let (totals, ran) = engine.dispatch(|k| k.chi2mix_draws(weights, stream, 0..draws))?;
+        let (totals, ran) = run_on!(engine,
+            cpu: cpu::chi2mix_draws(weights, stream, 0..draws),
+            gpu: |ctx| gpu::chi2mix_draws(ctx, weights, stream, 0..draws))?;
         let exceed = totals.iter().filter(|&&t| t > stat).count();
         Ok((exceed as f64 / draws as f64, ran.backend))
     }
@@ -1341,7 +1348,7 @@ impl IndependenceTest {
             v
         };
         let (fx, fy) = (rows(lx), rows(ly));
-        let job = crate::backend::HsicJob {
+        let job = jobs::HsicJob {
             n: lx.nrows(),
             rx: lx.ncols(),
             ry: ly.ncols(),
@@ -1349,7 +1356,9 @@ impl IndependenceTest {
             ly: &fy,
             seed: self.seed,
         };
-        let (stats, ran) = engine.dispatch(|k| k.hsic_permutations(&job, 0..perms))?;
+        let (stats, ran) = run_on!(engine,
+            cpu: cpu::hsic_permutations(&job, 0..perms),
+            gpu: |ctx| gpu::hsic_permutations(ctx, &job, 0..perms))?;
         let exceed = stats.iter().filter(|&&s| s >= stat).count();
         Ok(((1 + exceed) as f64 / (1 + perms) as f64, ran.backend))
     }
@@ -1357,8 +1366,8 @@ impl IndependenceTest {
 
 /// One RCoT/RCIT query ready for a job: its X and Y sets and Z part, each with its key.
 struct RffPrepared {
-    x: (String, Arc<crate::backend::RffSet>),
-    y: (String, Arc<crate::backend::RffSet>),
+    x: (String, Arc<jobs::RffSet>),
+    y: (String, Arc<jobs::RffSet>),
     z: Option<(String, Arc<rff::ZPart>)>,
 }
 
@@ -1377,7 +1386,7 @@ struct Cache {
     corr: Mutex<HashMap<(String, String), f64>>,
     sigmas: Mutex<HashMap<String, f64>>,
     zparts: Mutex<HashMap<String, Arc<rff::ZPart>>>,
-    rff_sets: Mutex<HashMap<String, Arc<crate::backend::RffSet>>>,
+    rff_sets: Mutex<HashMap<String, Arc<jobs::RffSet>>>,
     kci_z: Mutex<HashMap<String, Arc<kci::ZPart>>>,
 }
 
@@ -1400,8 +1409,8 @@ impl Cache {
     fn rff_set(
         &self,
         key: &str,
-        build: impl FnOnce() -> Result<Arc<crate::backend::RffSet>>,
-    ) -> Result<Arc<crate::backend::RffSet>> {
+        build: impl FnOnce() -> Result<Arc<jobs::RffSet>>,
+    ) -> Result<Arc<jobs::RffSet>> {
         memo(&self.rff_sets, key, build)
     }
 

@@ -3,7 +3,8 @@
 
 use super::block::{Block, LANES};
 use super::{CTerm, Func, NodeType, Noise, Scm, BLOCK};
-use crate::backend::{ProgressFn, SampleJob, SettingStats, SweepJob};
+use super::jobs::{SampleJob, SettingStats, SweepJob};
+use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -37,13 +37,16 @@
 
 mod block;
 mod fit;
+#[cfg(feature = "gpu")]
+pub(crate) mod gpu;
+mod jobs;
 mod kernel;
 
 pub use fit::{parse_graph, FitKind};
 
 use crate::error::{Error, Result};
 use crate::rng::{open_unit, Stream, STREAM_MONTE_CARLO};
-use crate::Engine;
+use crate::engine::{run_on, Engine};
 pub(crate) use block::noise_blocks;
 pub(crate) use kernel::{SweepProgram, PRIVATE_SLOTS};
 use serde::Serialize;
@@ -1396,13 +1399,13 @@ impl Scm {
             return Err(Error::param("samples", "must be between 1 and 2^32 − 1"));
         }
         let plan = self.compile(set)?;
-        let job = crate::backend::SampleJob {
+        let job = jobs::SampleJob {
             scm: self,
             plan: &plan,
             samples: n as u32,
             stream: Stream::new(seed, STREAM_MONTE_CARLO),
         };
-        let (cols, ran) = engine.dispatch(|k| k.scm_samples(&job))?;
+        let (cols, ran) = run_on!(engine, cpu: Ok(job.run_cpu()), gpu: |ctx| gpu::scm_samples(ctx, &job))?;
         for (j, col) in cols.iter().enumerate() {
             if let Some(row) = col.iter().position(|v| !v.is_finite()) {
                 return Err(Error::NonFinite {
@@ -1554,7 +1557,7 @@ impl Scm {
         }
         let y = self.node_index(outcome)?;
         let plans = [self.compile(alternative)?, self.compile(reference)?];
-        let job = crate::backend::SweepJob {
+        let job = jobs::SweepJob {
             scm: self,
             plans: &plans,
             outcome: y,
@@ -1564,7 +1567,9 @@ impl Scm {
             keep_values: false,
             contrast: true,
         };
-        let (stats, ran) = engine.dispatch(|k| k.sweep_moments(&job, None))?;
+        let (stats, ran) = run_on!(engine,
+            cpu: job.run_cpu(None),
+            gpu: |ctx| gpu::sweep_moments(ctx, &job, None))?;
         let d = &stats[0];
         Ok(Effect {
             ace: d.mean,
@@ -1799,7 +1804,7 @@ impl Sweep {
         let mut runs = Vec::with_capacity(targets.len());
         let mut backend = String::new();
         for (k, &node) in targets.iter().enumerate() {
-            let job = crate::backend::SweepJob {
+            let job = jobs::SweepJob {
                 scm,
                 plans: &plans,
                 outcome: node,
@@ -1816,7 +1821,9 @@ impl Sweep {
                     p(offset + done, count * per);
                 }
             };
-            let (stats, ran) = engine.dispatch(|kern| kern.sweep_moments(&job, Some(&tick)))?;
+            let (stats, ran) = run_on!(engine,
+                cpu: job.run_cpu(Some(&tick)),
+                gpu: |ctx| gpu::sweep_moments(ctx, &job, Some(&tick)))?;
             // report a fallback if any pass had one
             if k == 0 || ran.fallback.is_some() {
                 backend = ran.label("");
@@ -1824,7 +1831,7 @@ impl Sweep {
             runs.push(stats);
         }
         let n = self.samples as f64;
-        let summary = |st: &crate::backend::SettingStats| {
+        let summary = |st: &jobs::SettingStats| {
             let mut quantiles = BTreeMap::new();
             for &q in &self.quantiles {
                 quantiles.insert(

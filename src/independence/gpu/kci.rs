@@ -32,9 +32,9 @@
 //!
 //! [`ZPart::basis`]: crate::independence::kci::ZPart::basis
 
-use super::cache::{copy_pieces, Piece, Role};
-use super::{gpu_err, GpuBackend, KCI, MAX_DISPATCH};
-use crate::backend::KciJob;
+use crate::gpu::resident::{copy_pieces, Piece, Role};
+use crate::gpu::{gpu_err, Context, Kernel, Shader, Slot, MAX_DISPATCH};
+use crate::independence::jobs::KciJob;
 use crate::error::Result;
 use crate::independence::kci::{kept_eigenvectors, Moments};
 use faer::Mat;
@@ -54,8 +54,43 @@ struct Params {
     pad: [u32; 3],
 }
 
-/// The layout and the four entry points of `shaders/kci.wgsl`.
-pub(crate) struct Pipelines {
+/// `shaders/kci.wgsl`.
+pub(crate) static SHADER: Shader = Shader {
+    name: "kci",
+    source: || include_str!("../../../shaders/kci.wgsl").to_string(),
+};
+
+/// The layout every entry point of the shader shares.
+const LAYOUT: &[Slot] = &[
+        Slot::Uniform(0),
+        Slot::Read(1),
+        Slot::ReadWrite(2),
+        Slot::ReadWrite(3),
+    ];
+
+static CROSS: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "cross",
+    layout: LAYOUT,
+};
+static AFFINE: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "affine",
+    layout: LAYOUT,
+};
+static HADAMARD: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "hadamard",
+    layout: LAYOUT,
+};
+static FINISH: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "finish",
+    layout: LAYOUT,
+};
+
+/// The layout and the entry points of `shaders/kci.wgsl`, from the engine's pipeline cache.
+struct Pipelines {
     layout: wgpu::BindGroupLayout,
     cross: wgpu::ComputePipeline,
     affine: wgpu::ComputePipeline,
@@ -64,41 +99,31 @@ pub(crate) struct Pipelines {
 }
 
 impl Pipelines {
-    /// Builds them (inside the caller's validation scope).
-    pub(crate) fn new(device: &wgpu::Device) -> Self {
-        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("ceteris kci"),
-            entries: &[
-                entry(0, wgpu::BufferBindingType::Uniform),
-                entry(1, wgpu::BufferBindingType::Storage { read_only: true }),
-                entry(2, wgpu::BufferBindingType::Storage { read_only: false }),
-                entry(3, wgpu::BufferBindingType::Storage { read_only: false }),
-            ],
-        });
-        let [cross, affine, hadamard, finish] = super::compute_pipelines(
-            device,
-            "kci",
-            &layout,
-            KCI,
-            ["cross", "affine", "hadamard", "finish"],
-        );
-        Pipelines {
-            cross,
-            affine,
-            hadamard,
-            finish,
-            layout,
-        }
+    fn new(ctx: &Context) -> Result<Self> {
+        let cross = ctx.pipeline(&CROSS)?;
+        let affine = ctx.pipeline(&AFFINE)?;
+        let hadamard = ctx.pipeline(&HADAMARD)?;
+        let finish = ctx.pipeline(&FINISH)?;
+        Ok(Pipelines {
+            layout: cross.layout.clone(),
+            cross: cross.pipeline.clone(),
+            affine: affine.pipeline.clone(),
+            hadamard: hadamard.pipeline.clone(),
+            finish: finish.pipeline.clone(),
+        })
+    }
+}
+
+/// A job's view of the device: the context and this shader's pipelines.
+struct Kci<'a> {
+    ctx: &'a Context,
+    kci: Pipelines,
+}
+
+impl std::ops::Deref for Kci<'_> {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        self.ctx
     }
 }
 
@@ -216,9 +241,19 @@ fn frob2_f32(v: &[f32]) -> f64 {
     v.iter().map(|&x| x as f64 * x as f64).sum()
 }
 
-impl GpuBackend {
-    /// [`crate::backend::Kernels::kci_moments`] on the device.
-    pub(super) fn kci_job(&self, job: &KciJob) -> Result<Vec<Result<Moments>>> {
+/// The moments of every test of `job` on the device, in test order (the device twin of
+/// `independence::cpu::kci_moments`).
+pub(crate) fn kci_moments(ctx: &Context, job: &KciJob) -> Result<Vec<Result<Moments>>> {
+    Kci {
+        ctx,
+        kci: Pipelines::new(ctx)?,
+    }
+    .kci_job(job)
+}
+
+impl Kci<'_> {
+    /// The job on the device.
+    fn kci_job(&self, job: &KciJob) -> Result<Vec<Result<Moments>>> {
         let tests = job.tests.len();
         let mut out: Vec<Option<Result<Moments>>> = (0..tests).map(|_| None).collect();
         if tests == 0 {
@@ -292,7 +327,7 @@ impl GpuBackend {
                 .factors
                 .iter()
                 .map(|(_, m)| {
-                    self.resident(m, Role::KciFactor, || {
+                    self.resident(m, Role("kci factor"), || {
                         let mut v = Vec::with_capacity(m.nrows() * m.ncols());
                         rows_of(m, &mut v);
                         v
@@ -304,7 +339,7 @@ impl GpuBackend {
                 .iter()
                 .zip(bases)
                 .map(|(z, b)| match b {
-                    Ok(b) => self.resident(z, Role::KciBasis, || b.to_vec()),
+                    Ok(b) => self.resident(z, Role("kci basis"), || b.to_vec()),
                     Err(_) => None,
                 })
                 .collect(),
@@ -657,8 +692,7 @@ impl GpuBackend {
         from: usize,
         words: usize,
     ) -> Result<Vec<f32>> {
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let scopes = self.scopes();
         let mut all_tasks: Vec<u32> = Vec::new();
         let mut bases = Vec::new();
         for s in steps {
@@ -735,7 +769,7 @@ impl GpuBackend {
             mapped_at_creation: false,
         });
         enc.copy_buffer_to_buffer(out, 4 * from as u64, &staging, 0, bytes);
-        let v = self.submit_and_read(enc, (oom, val), &staging, words)?;
+        let v = self.submit_and_read(enc, scopes, &staging, words)?;
         Ok(v.into_iter().map(f32::from_bits).collect())
     }
 }

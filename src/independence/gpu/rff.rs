@@ -26,9 +26,9 @@
 //! the least recently used past the cache's cap (a quarter of `max_buffer_size`, at most 1 GiB),
 //! or when a job fails.
 
-use super::cache::{copy_pieces, Piece, Role};
-use super::{gpu_err, GpuBackend, MAX_DISPATCH, RFF};
-use crate::backend::{RffJob, RffTest};
+use crate::gpu::resident::{copy_pieces, Piece, Role};
+use crate::gpu::{gpu_err, Context, Kernel, Shader, Slot, MAX_DISPATCH};
+use crate::independence::jobs::{RffJob, RffTest};
 use crate::error::Result;
 use crate::independence::rff::{constant_feature, Moments};
 use faer::Mat;
@@ -62,8 +62,52 @@ struct Params {
     pad: u32,
 }
 
-/// The layout and the five entry points of `shaders/rff.wgsl`.
-pub(crate) struct Pipelines {
+/// `shaders/rff.wgsl`.
+pub(crate) static SHADER: Shader = Shader {
+    name: "rff",
+    source: || include_str!("../../../shaders/rff.wgsl").to_string(),
+};
+
+/// The layout every entry point of the shader shares.
+const LAYOUT: &[Slot] = &[
+        Slot::Uniform(0),
+        Slot::Read(1),
+        Slot::Read(2),
+        Slot::Read(3),
+        Slot::Read(4),
+        Slot::ReadWrite(5),
+        Slot::ReadWrite(6),
+        Slot::ReadWrite(7),
+    ];
+
+static FEAT_MOMENT: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "feat_moment",
+    layout: LAYOUT,
+};
+static REDUCE: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "reduce",
+    layout: LAYOUT,
+};
+static FEAT_STD: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "feat_std",
+    layout: LAYOUT,
+};
+static PROJ: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "proj",
+    layout: LAYOUT,
+};
+static COV: Kernel = Kernel {
+    shader: &SHADER,
+    entry: "cov",
+    layout: LAYOUT,
+};
+
+/// The layout and the entry points of `shaders/rff.wgsl`, from the engine's pipeline cache.
+struct Pipelines {
     layout: wgpu::BindGroupLayout,
     feat_moment: wgpu::ComputePipeline,
     reduce: wgpu::ComputePipeline,
@@ -73,44 +117,33 @@ pub(crate) struct Pipelines {
 }
 
 impl Pipelines {
-    /// Builds them (inside the caller's validation scope).
-    pub(crate) fn new(device: &wgpu::Device) -> Self {
-        let entry = |binding: u32, ty: wgpu::BufferBindingType| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty,
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
-        };
-        let mut entries = vec![entry(0, wgpu::BufferBindingType::Uniform)];
-        for b in 1..8 {
-            entries.push(entry(
-                b,
-                wgpu::BufferBindingType::Storage { read_only: b < 5 },
-            ));
-        }
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: Some("ceteris rff"),
-            entries: &entries,
-        });
-        let [feat_moment, reduce, feat_std, proj, cov] = super::compute_pipelines(
-            device,
-            "rff",
-            &layout,
-            RFF,
-            ["feat_moment", "reduce", "feat_std", "proj", "cov"],
-        );
-        Pipelines {
-            feat_moment,
-            reduce,
-            feat_std,
-            proj,
-            cov,
-            layout,
-        }
+    fn new(ctx: &Context) -> Result<Self> {
+        let feat_moment = ctx.pipeline(&FEAT_MOMENT)?;
+        let reduce = ctx.pipeline(&REDUCE)?;
+        let feat_std = ctx.pipeline(&FEAT_STD)?;
+        let proj = ctx.pipeline(&PROJ)?;
+        let cov = ctx.pipeline(&COV)?;
+        Ok(Pipelines {
+            layout: feat_moment.layout.clone(),
+            feat_moment: feat_moment.pipeline.clone(),
+            reduce: reduce.pipeline.clone(),
+            feat_std: feat_std.pipeline.clone(),
+            proj: proj.pipeline.clone(),
+            cov: cov.pipeline.clone(),
+        })
+    }
+}
+
+/// A job's view of the device: the context and this shader's pipelines.
+struct Rff<'a> {
+    ctx: &'a Context,
+    rff: Pipelines,
+}
+
+impl std::ops::Deref for Rff<'_> {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        self.ctx
     }
 }
 
@@ -186,9 +219,19 @@ fn grid(count: usize) -> (u32, u32) {
     (x as u32, count.div_ceil(x).max(1) as u32)
 }
 
-impl GpuBackend {
-    /// [`crate::backend::Kernels::rff_moments`] on the device.
-    pub(super) fn rff_job(&self, job: &RffJob) -> Result<Vec<Result<Moments>>> {
+/// The moments of every test of `job` on the device, in test order (the device twin of
+/// `independence::cpu::rff_moments`).
+pub(crate) fn rff_moments(ctx: &Context, job: &RffJob) -> Result<Vec<Result<Moments>>> {
+    Rff {
+        ctx,
+        rff: Pipelines::new(ctx)?,
+    }
+    .rff_job(job)
+}
+
+impl Rff<'_> {
+    /// The job on the device.
+    fn rff_job(&self, job: &RffJob) -> Result<Vec<Result<Moments>>> {
         let tests = job.tests.len();
         if tests == 0 {
             return Ok(Vec::new());
@@ -300,7 +343,7 @@ impl GpuBackend {
                 .sets
                 .iter()
                 .map(|s| {
-                    self.resident(s, Role::RffColumns, || {
+                    self.resident(s, Role("rff columns"), || {
                         s.rows.iter().map(|&v| v as f32).collect()
                     })
                 })
@@ -309,7 +352,7 @@ impl GpuBackend {
                 .sets
                 .iter()
                 .map(|s| {
-                    self.resident(s, Role::RffFrequencies, || {
+                    self.resident(s, Role("rff frequencies"), || {
                         let f = &s.features;
                         f.w.iter().chain(&f.b).map(|&v| v as f32).collect()
                     })
@@ -318,7 +361,7 @@ impl GpuBackend {
             basis: job
                 .zparts
                 .iter()
-                .map(|z| self.resident(z, Role::RffBasis, || z.basis().to_vec()))
+                .map(|z| self.resident(z, Role("rff basis"), || z.basis().to_vec()))
                 .collect(),
         })
     }
@@ -333,8 +376,7 @@ impl GpuBackend {
         subs: &[Sub],
     ) -> Result<Vec<Vec<f32>>> {
         self.check_lost()?;
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let scopes = self.scopes();
         let mut enc = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("rff") });
@@ -355,7 +397,7 @@ impl GpuBackend {
             keep.push(tot);
         }
         let all: Vec<f32> = self
-            .submit_and_read(enc, (oom, val), &staging, (staging_bytes / 4) as usize)?
+            .submit_and_read(enc, scopes, &staging, (staging_bytes / 4) as usize)?
             .into_iter()
             .map(f32::from_bits)
             .collect();

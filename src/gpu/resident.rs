@@ -1,25 +1,22 @@
-//! Device-resident copies of the kernel tests' per-variable arrays.
+//! Device-resident copies of per-variable arrays that many jobs read.
 //!
-//! A [`crate::independence::Tester`] keeps its per-variable inputs on the host behind `Arc`s
-//! (RCoT/RCIT/RIT: the standardised rows and features of each variable set and the ridge basis of
-//! each Z part; KCI/HSIC: the centred factors and the Z bases) and hands the same `Arc`s to every
-//! job. The GPU backend keeps each such array, in the f32 layout the shaders read, in a device
-//! buffer of its own, keyed by the address of its `Arc` and the array's [`Role`]. Each entry holds
-//! a [`Weak`] to its owner and is used only while that `Weak` upgrades to the same allocation, so
-//! an address freed and reused by another `Arc` is never taken for a cached one (while the
-//! `Weak` exists the allocation cannot be reused at all). A job then builds each sub-batch's
-//! packed buffers on the device by buffer-to-buffer copies from these entries, in the command
-//! encoder of its dispatches; only per-test data (metadata, offsets, tasks) and the small
+//! A capability may keep per-variable inputs on the host behind `Arc`s and hand the same `Arc`s
+//! to every job (say, one array per variable of a data set that many jobs test). The context
+//! keeps each such array, in the f32 layout the shaders read, in a device buffer of its own,
+//! keyed by the address of its `Arc` and the array's [`Role`] (an opaque name the capability
+//! chooses). Each entry holds a [`Weak`] to its owner and is used only while that `Weak`
+//! upgrades to the same allocation, so an address freed and reused by another `Arc` is never
+//! taken for a cached one (while the `Weak` exists the allocation cannot be reused at all). A job
+//! then builds its packed buffers on the device by buffer-to-buffer copies from these entries
+//! ([`copy_pieces`]), in the command encoder of its dispatches; only per-job data and the small
 //! uniforms are written from the host.
 //!
 //! Eviction: at the start of every job the entries whose owner is gone are dropped; the entries
-//! together hold at most [`GpuBackend::cache_cap`] bytes (a quarter of the device's
-//! `max_buffer_size`, at most [`CACHE_BYTES`]), and inserting past that evicts the least
-//! recently used entries. An array larger than the cap is uploaded for its job only. A job that
+//! together hold at most [`cache_cap`] bytes (a quarter of the device's `max_buffer_size`, at
+//! most [`CACHE_BYTES`]), and inserting past that evicts the least recently used entries. An array larger than the cap is uploaded for its job only. A job that
 //! fails empties the cache (a failed upload could otherwise leave an invalid buffer behind).
 
-use super::{gpu_err, GpuBackend};
-use crate::error::Result;
+use super::Context;
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -29,20 +26,10 @@ use wgpu::util::DeviceExt;
 /// less).
 pub(crate) const CACHE_BYTES: u64 = 1 << 30;
 
-/// Which array of its owner an entry holds (an owner may have several).
+/// Which array of its owner an entry holds (an owner may have several): a name the capability
+/// chooses, e.g. `Role("factor")`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub(crate) enum Role {
-    /// An RCoT variable set's standardised rows (`n × d`, row-major).
-    RffColumns,
-    /// An RCoT variable set's frequencies then phases.
-    RffFrequencies,
-    /// An RCoT Z part's ridge basis (`n × r`).
-    RffBasis,
-    /// A KCI centred factor (`n × r`, row-major).
-    KciFactor,
-    /// A KCI Z part's basis (`n × r_z`).
-    KciBasis,
-}
+pub(crate) struct Role(pub &'static str);
 
 /// Cumulative counters of a GPU engine's device cache (see [`crate::Engine::gpu_cache_stats`]).
 #[doc(hidden)]
@@ -186,42 +173,42 @@ impl<B: Clone> DeviceCache<B> {
 }
 
 /// One copy into a packed buffer: `words` f32 words of `src` at word `at`.
-pub(super) struct Piece {
+pub(crate) struct Piece {
     pub src: wgpu::Buffer,
     pub at: usize,
     pub words: usize,
 }
 
-impl GpuBackend {
-    /// The cap of the device cache: a quarter of `max_buffer_size`, at most [`CACHE_BYTES`].
-    pub(super) fn cache_cap(limits: &wgpu::Limits) -> u64 {
-        CACHE_BYTES.min(limits.max_buffer_size / 4)
-    }
+/// The cap of the device cache: a quarter of `max_buffer_size`, at most [`CACHE_BYTES`].
+pub(super) fn cache_cap(limits: &wgpu::Limits) -> u64 {
+    CACHE_BYTES.min(limits.max_buffer_size / 4)
+}
 
+impl Context {
     /// Starts a job on the cache: drops the entries whose owner is gone.
-    pub(super) fn cache_begin(&self) {
-        self.cache.lock().expect("cache lock").prune();
+    pub(crate) fn cache_begin(&self) {
+        self.resident.lock().expect("cache lock").prune();
     }
 
     /// Empties the cache (after a failed job).
-    pub(super) fn cache_clear(&self) {
-        self.cache.lock().expect("cache lock").clear();
+    pub(crate) fn cache_clear(&self) {
+        self.resident.lock().expect("cache lock").clear();
     }
 
     /// The counters of the device cache.
     pub(crate) fn cache_stats(&self) -> GpuCacheStats {
-        self.cache.lock().expect("cache lock").stats()
+        self.resident.lock().expect("cache lock").stats()
     }
 
     /// The device buffer of array `role` of `owner` (`None` when the array is empty): the cached
     /// one, or `data` uploaded now (and cached within the cap). Call inside error scopes.
-    pub(super) fn resident<T: Any + Send + Sync>(
+    pub(crate) fn resident<T: Any + Send + Sync>(
         &self,
         owner: &Arc<T>,
         role: Role,
         data: impl FnOnce() -> Vec<f32>,
     ) -> Option<wgpu::Buffer> {
-        if let Some(b) = self.cache.lock().expect("cache lock").get(owner, role) {
+        if let Some(b) = self.resident.lock().expect("cache lock").get(owner, role) {
             return Some(b);
         }
         let data = data();
@@ -236,58 +223,18 @@ impl GpuBackend {
                 usage: wgpu::BufferUsages::COPY_SRC,
             });
         let bytes = 4 * data.len() as u64;
-        self.cache
+        self.resident
             .lock()
             .expect("cache lock")
             .insert(owner, role, buffer.clone(), bytes);
         Some(buffer)
     }
 
-    /// Runs `f` (uploads) inside out-of-memory and validation scopes; what they catch becomes
-    /// [`crate::Error::Gpu`].
-    pub(super) fn scoped<R>(&self, f: impl FnOnce() -> R) -> Result<R> {
-        self.check_lost()?;
-        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
-        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let r = f();
-        if let Some(e) = pollster::block_on(val.pop()) {
-            return Err(gpu_err("validation", e));
-        }
-        if let Some(e) = pollster::block_on(oom.pop()) {
-            return Err(gpu_err("out-of-memory", e));
-        }
-        Ok(r)
-    }
 
-    /// A storage buffer of `words` f32 words (16 bytes when empty, as [`GpuBackend::storage`]
-    /// makes it), zeroed, that copies may fill (see [`copy_pieces`]).
-    pub(super) fn packed(
-        &self,
-        label: &str,
-        words: usize,
-        usage: wgpu::BufferUsages,
-    ) -> Result<wgpu::Buffer> {
-        let size = if words == 0 { 16 } else { 4 * words as u64 };
-        if size > self.max_binding {
-            return Err(gpu_err(
-                "limits",
-                format!(
-                    "`{label}` needs {size} bytes, more than one binding may hold ({})",
-                    self.max_binding
-                ),
-            ));
-        }
-        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size,
-            usage: usage | wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        }))
-    }
 }
 
 /// Records the copies of `pieces` into `dst` (before the dispatches that read it).
-pub(super) fn copy_pieces(enc: &mut wgpu::CommandEncoder, dst: &wgpu::Buffer, pieces: &[Piece]) {
+pub(crate) fn copy_pieces(enc: &mut wgpu::CommandEncoder, dst: &wgpu::Buffer, pieces: &[Piece]) {
     for p in pieces {
         enc.copy_buffer_to_buffer(&p.src, 0, dst, 4 * p.at as u64, Some(4 * p.words as u64));
     }
@@ -301,14 +248,14 @@ mod tests {
     fn hits_need_the_same_live_owner() {
         let mut c: DeviceCache<u32> = DeviceCache::new(100);
         let a = Arc::new(vec![1.0f64]);
-        assert_eq!(c.get(&a, Role::KciFactor), None);
-        assert!(c.insert(&a, Role::KciFactor, 7, 40));
-        assert_eq!(c.get(&a, Role::KciFactor), Some(7));
+        assert_eq!(c.get(&a, Role("factor")), None);
+        assert!(c.insert(&a, Role("factor"), 7, 40));
+        assert_eq!(c.get(&a, Role("factor")), Some(7));
         // another role of the same owner is another entry
-        assert_eq!(c.get(&a, Role::KciBasis), None);
+        assert_eq!(c.get(&a, Role("basis")), None);
         // a clone of the Arc is the same owner; an equal value elsewhere is not
-        assert_eq!(c.get(&a.clone(), Role::KciFactor), Some(7));
-        assert_eq!(c.get(&Arc::new(vec![1.0f64]), Role::KciFactor), None);
+        assert_eq!(c.get(&a.clone(), Role("factor")), Some(7));
+        assert_eq!(c.get(&Arc::new(vec![1.0f64]), Role("factor")), None);
         drop(a);
         c.prune();
         let s = c.stats();
@@ -319,16 +266,16 @@ mod tests {
     fn a_dead_owner_is_never_a_hit() {
         let mut c: DeviceCache<u32> = DeviceCache::new(100);
         let a = Arc::new(1u64);
-        c.insert(&a, Role::RffBasis, 1, 8);
+        c.insert(&a, Role("basis"), 1, 8);
         drop(a);
         // the entry's Weak keeps the allocation, so a new Arc cannot take the address while the
         // entry exists; either way the lookup is a miss and the stale entry goes
         let b = Arc::new(2u64);
-        assert_eq!(c.get(&b, Role::RffBasis), None);
+        assert_eq!(c.get(&b, Role("basis")), None);
         c.prune();
         assert_eq!(c.stats().entries, 0);
         let b2 = Arc::new(3u64);
-        assert_eq!(c.get(&b2, Role::RffBasis), None);
+        assert_eq!(c.get(&b2, Role("basis")), None);
     }
 
     #[test]
@@ -336,20 +283,20 @@ mod tests {
         let mut c: DeviceCache<u32> = DeviceCache::new(100);
         let owners: Vec<Arc<u8>> = (0..4).map(Arc::new).collect();
         for (i, o) in owners.iter().take(3).enumerate() {
-            assert!(c.insert(o, Role::RffColumns, i as u32, 40));
+            assert!(c.insert(o, Role("columns"), i as u32, 40));
             if i == 1 {
                 // owner 0 used after owner 1 was inserted: owner 1 is now the oldest
-                assert_eq!(c.get(&owners[0], Role::RffColumns), Some(0));
+                assert_eq!(c.get(&owners[0], Role("columns")), Some(0));
             }
         }
         // 120 > 100: the least recently used (owner 1) went
-        assert_eq!(c.get(&owners[1], Role::RffColumns), None);
-        assert_eq!(c.get(&owners[0], Role::RffColumns), Some(0));
-        assert_eq!(c.get(&owners[2], Role::RffColumns), Some(2));
+        assert_eq!(c.get(&owners[1], Role("columns")), None);
+        assert_eq!(c.get(&owners[0], Role("columns")), Some(0));
+        assert_eq!(c.get(&owners[2], Role("columns")), Some(2));
         let s = c.stats();
         assert_eq!((s.entries, s.bytes, s.evictions), (2, 80, 1));
         // larger than the cap: uploaded, not kept, nothing evicted
-        assert!(!c.insert(&owners[3], Role::RffColumns, 3, 101));
+        assert!(!c.insert(&owners[3], Role("columns"), 3, 101));
         let s = c.stats();
         assert_eq!((s.entries, s.bytes, s.evictions, s.uploads), (2, 80, 1, 4));
         assert_eq!(s.uploaded_bytes, 40 * 3 + 101);

@@ -1,0 +1,329 @@
+//! The bootstrap on the CPU: rayon over replicates, f64 arithmetic, one replicate per task so
+//! results do not depend on the number of threads.
+
+use super::jobs::{QuantileJob, QuantilePick, SumsJob};
+use super::pages;
+use super::plan::{Gen, ResamplePlan};
+use crate::engine::ProgressFn;
+use crate::error::Result;
+use rayon::prelude::*;
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Draws generated ahead of the gathers (keeps many cache misses in flight).
+const BUF: usize = 1024;
+
+/// Draws generated (and their rows prefetched) one step ahead of their gathers.
+const AHEAD: usize = 128;
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch(features: &[f64], at: usize) {
+    if at < features.len() {
+        // SAFETY: the pointer is in bounds; a prefetch has no architectural effect.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch(
+                features.as_ptr().add(at) as *const i8,
+                std::arch::x86_64::_MM_HINT_T0,
+            )
+        };
+    }
+}
+
+/// `acc[j] += Σ_u features[u·k + j]` over the next `draws` units of `gen` (an index scheme).
+///
+/// The gathers are latency-bound, so the draws come in chunks of [`AHEAD`]: chunk `c + 1` is
+/// drawn and its rows prefetched before chunk `c` is summed. Two accumulators (even and odd
+/// draws) are flushed into `acc` every [`BUF`] draws; the sums do not depend on the chunking.
+fn gather_sums(features: &[f64], k: usize, gen: &mut Gen, draws: usize, acc: &mut [f64]) {
+    fn fixed<const K: usize>(features: &[f64], gen: &mut Gen, draws: usize, acc: &mut [f64]) {
+        let row = |u: u32| -> &[f64; K] {
+            features[u as usize * K..u as usize * K + K]
+                .try_into()
+                .expect("row of K features")
+        };
+        let fetch = |units: &[u32]| {
+            #[cfg(target_arch = "x86_64")]
+            for &u in units {
+                prefetch(features, u as usize * K);
+            }
+            let _ = units;
+        };
+        let (mut a0, mut a1) = ([0.0f64; K], [0.0f64; K]);
+        let mut bufs = [[0u32; AHEAD]; 2];
+        let chunks = draws.div_ceil(AHEAD);
+        let len_of = |c: usize| AHEAD.min(draws - c * AHEAD);
+        if chunks > 0 {
+            gen.fill_units(&mut bufs[0][..len_of(0)]);
+            fetch(&bufs[0][..len_of(0)]);
+        }
+        for c in 0..chunks {
+            let [b0, b1] = &mut bufs;
+            let (cur, next) = if c % 2 == 0 { (b0, b1) } else { (b1, b0) };
+            if c + 1 < chunks {
+                let n = len_of(c + 1);
+                gen.fill_units(&mut next[..n]);
+                fetch(&next[..n]);
+            }
+            let units = &cur[..len_of(c)];
+            let pairs = units.chunks_exact(2);
+            let last = pairs.remainder();
+            for pair in pairs {
+                let (r0, r1) = (row(pair[0]), row(pair[1]));
+                for j in 0..K {
+                    a0[j] += r0[j];
+                    a1[j] += r1[j];
+                }
+            }
+            if let [u] = *last {
+                let r = row(u);
+                for j in 0..K {
+                    a0[j] += r[j];
+                }
+            }
+            if ((c + 1) * AHEAD) % BUF == 0 || c + 1 == chunks {
+                for j in 0..K {
+                    acc[j] += a0[j] + a1[j];
+                }
+                (a0, a1) = ([0.0; K], [0.0; K]);
+            }
+        }
+    }
+    match k {
+        1 => fixed::<1>(features, gen, draws, acc),
+        2 => fixed::<2>(features, gen, draws, acc),
+        3 => fixed::<3>(features, gen, draws, acc),
+        4 => fixed::<4>(features, gen, draws, acc),
+        5 => fixed::<5>(features, gen, draws, acc),
+        6 => fixed::<6>(features, gen, draws, acc),
+        7 => fixed::<7>(features, gen, draws, acc),
+        _ => {
+            let mut buf = [0u32; BUF];
+            let mut t = 0;
+            while t < draws {
+                let m = BUF.min(draws - t);
+                gen.fill_units(&mut buf[..m]);
+                for &u in &buf[..m] {
+                    let row = &features[u as usize * k..(u as usize + 1) * k];
+                    for (a, &f) in acc.iter_mut().zip(row) {
+                        *a += f;
+                    }
+                }
+                t += m;
+            }
+        }
+    }
+}
+
+fn tick(progress: Option<ProgressFn>, done: &AtomicU64, total: u64) {
+    if let Some(p) = progress {
+        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+        if d == total || d % 64 == 0 {
+            p(d, total);
+        }
+    }
+}
+
+/// `reps.len() × job.outputs()` sums, replicate-major.
+pub(crate) fn sums(
+    job: &SumsJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<f64>> {
+    let k = job.k;
+    let kk = job.outputs();
+    let draws = job.plan.draws();
+    let total = reps.len() as u64;
+    let done = AtomicU64::new(0);
+    // Random gathers from a table of several MB go to huge pages when the draws outnumber
+    // the rows (the copy then costs far less than the TLB misses it saves).
+    let huge = (!job.plan.is_weighted()
+        && std::mem::size_of_val(job.features) >= pages::MIN_BYTES
+        && draws as u64 * total >= 4 * (job.features.len() / k) as u64)
+        .then(|| pages::PagedBuf::copy_of(job.features));
+    let features = huge.as_ref().map_or(job.features, |t| t.as_slice());
+    let mut out = vec![0.0; reps.len() * kk];
+    out.par_chunks_mut(kk)
+        .zip(reps.into_par_iter())
+        .for_each(|(acc, rep)| {
+            let mut gen = Gen::new(job.plan, rep, 0);
+            if job.plan.is_weighted() {
+                // weight schemes stream the rows in order: no gathers
+                let mut wbuf = [0.0f64; BUF];
+                let mut weight = 0.0;
+                let mut t = 0usize;
+                while t < draws as usize {
+                    let m = BUF.min(draws as usize - t);
+                    gen.fill_weights(&mut wbuf[..m]);
+                    weight += wbuf[..m].iter().sum::<f64>();
+                    let rows = &job.features[t * k..(t + m) * k];
+                    for (j, a) in acc[..k].iter_mut().enumerate() {
+                        *a += rows
+                            .iter()
+                            .skip(j)
+                            .step_by(k)
+                            .zip(&wbuf[..m])
+                            .map(|(f, w)| f * w)
+                            .sum::<f64>();
+                    }
+                    t += m;
+                }
+                if job.implicit_count {
+                    acc[k] = weight;
+                }
+            } else {
+                gather_sums(features, k, &mut gen, draws as usize, &mut acc[..k]);
+                if job.implicit_count {
+                    acc[k] = draws as f64;
+                }
+            }
+            tick(progress, &done, total);
+        });
+    Ok(out)
+}
+
+/// One quantile pick per replicate.
+pub(crate) fn quantiles(
+    job: &QuantileJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<QuantilePick>> {
+    let draws = job.plan.draws() as usize;
+    let units = job.seg.len() - 1;
+    // the unit that holds each rank (every row belongs to one unit), so a replicate keeps
+    // one weight per unit and the pick reads rank r's weight as `w[owner[r]]`
+    let mut owner = vec![0u32; job.n_ranks as usize];
+    for u in 0..units {
+        for &r in &job.ranks[job.seg[u] as usize..job.seg[u + 1] as usize] {
+            owner[r as usize] = u as u32;
+        }
+    }
+    let total = reps.len() as u64;
+    let done = AtomicU64::new(0);
+    Ok(reps
+        .into_par_iter()
+        .map_init(
+            || pages::PagedBuf::zeroed(units),
+            |w, rep| {
+                let w = w.as_mut_slice();
+                let mut gen = Gen::new(job.plan, rep, 0);
+                if job.plan.is_weighted() {
+                    gen.fill_weights(&mut w[..draws]);
+                } else {
+                    w.fill(0.0);
+                    count_units(&mut gen, draws, w);
+                }
+                tick(progress, &done, total);
+                pick(w, &owner, job)
+            },
+        )
+        .collect())
+}
+
+/// The raw draws of `reps` (`reps.len() × draws`): unit indices for index schemes, integer
+/// weights or f32 weight bits for weight schemes.
+pub(crate) fn draws(plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
+    let draws = plan.draws() as usize;
+    let weighted = plan.is_weighted();
+    let mut out = vec![0u32; reps.len() * draws];
+    out.par_chunks_mut(draws.max(1))
+        .zip(reps.into_par_iter())
+        .for_each(|(row, rep)| {
+            let mut gen = Gen::new(plan, rep, 0);
+            for v in row.iter_mut() {
+                let d = gen.next_draw();
+                *v = if weighted { d.wbits } else { d.unit };
+            }
+        });
+    Ok(out)
+}
+
+/// `w[u] += 1` for the next `draws` units of `gen` (an index scheme), each chunk of [`AHEAD`]
+/// draws prefetched one chunk ahead of its increments (as in [`gather_sums`]).
+fn count_units(gen: &mut Gen, draws: usize, w: &mut [f64]) {
+    let mut bufs = [[0u32; AHEAD]; 2];
+    let chunks = draws.div_ceil(AHEAD);
+    let len_of = |c: usize| AHEAD.min(draws - c * AHEAD);
+    let fetch = |w: &[f64], units: &[u32]| {
+        #[cfg(target_arch = "x86_64")]
+        for &u in units {
+            prefetch(w, u as usize);
+        }
+        let _ = (w, units);
+    };
+    if chunks > 0 {
+        gen.fill_units(&mut bufs[0][..len_of(0)]);
+        fetch(w, &bufs[0][..len_of(0)]);
+    }
+    for c in 0..chunks {
+        let [b0, b1] = &mut bufs;
+        let (cur, next) = if c % 2 == 0 { (b0, b1) } else { (b1, b0) };
+        if c + 1 < chunks {
+            let n = len_of(c + 1);
+            gen.fill_units(&mut next[..n]);
+            fetch(w, &next[..n]);
+        }
+        for &u in &cur[..len_of(c)] {
+            w[u as usize] += 1.0;
+        }
+    }
+}
+
+/// Type-7 ranks from per-unit weights `w` (rank `r` weighs `w[owner[r]]`; the CPU twin of
+/// `shaders/quantile.wgsl`).
+fn pick(w: &[f64], owner: &[u32], job: &QuantileJob) -> QuantilePick {
+    // The total weight over ranks: integer weights (index schemes, Poisson) sum exactly in any
+    // order, so per unit times its size; Bayesian weights in rank order, as the per-rank counts
+    // always were.
+    let total: f64 = if job.normalize {
+        owner.iter().map(|&u| w[u as usize]).sum()
+    } else {
+        w.iter()
+            .zip(job.seg.windows(2))
+            .map(|(&wu, s)| wu * (s[1] - s[0]) as f64)
+            .sum()
+    };
+    // normalised weights sum to n_ranks exactly (as in the shader, not `total * scale`, which
+    // carries rounding)
+    let (scale, m) = if job.normalize && total > 0.0 {
+        (job.n_ranks as f64 / total, job.n_ranks as f64)
+    } else {
+        (1.0, total)
+    };
+    if m < 0.5 {
+        return QuantilePick {
+            r1: u32::MAX,
+            r2: u32::MAX,
+            h: 0.0,
+            m: 0.0,
+        };
+    }
+    // Computed in f32 exactly as the shader does, so both backends pick the same ranks and the
+    // same interpolation weight (the weight carries f32 rounding, ~1e-7 of a rank gap).
+    let h = ((m as f32 - 1.0) * job.q as f32) as f64;
+    let k1 = h.floor() + 1.0;
+    let k2 = if k1 + 1.0 <= m { k1 + 1.0 } else { k1 };
+    let (mut r1, mut r2) = (None, None);
+    let mut cum = 0.0;
+    for (r, &u) in owner.iter().enumerate() {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(&ahead) = owner.get(r + 64) {
+            prefetch(w, ahead as usize);
+        }
+        cum += w[u as usize];
+        if r1.is_none() && cum * scale >= k1 {
+            r1 = Some(r as u32);
+        }
+        if cum * scale >= k2 {
+            r2 = Some(r as u32);
+            break;
+        }
+    }
+    let last = job.n_ranks - 1;
+    QuantilePick {
+        r1: r1.unwrap_or(last),
+        r2: r2.unwrap_or(last),
+        h,
+        m,
+    }
+}

@@ -1,0 +1,512 @@
+//! The bootstrap on the device (`shaders/resample.wgsl` + `sums.wgsl`, `quantile.wgsl`,
+//! `draws.wgsl`).
+//!
+//! A job uploads its data once, then runs in batches of replicates: one submit and one readback
+//! per batch (a batch may hold several dispatches, in order). Batches are sized so the output
+//! stays within one binding and a dispatch within 65 535 workgroups per dimension. Large inputs
+//! are chunked rather than refused: the feature table is split into pages of at most one binding
+//! each, four bound at a time, and a table of more pages is summed in several passes over unit
+//! ranges (each pass regenerates the same draws and adds those whose unit its pages hold); more
+//! than 65 535 chunks of draws per replicate (~1.07e9 draws) run as several dispatches; quantiles
+//! count resampled rows exactly in u32 (Bayesian weights in f32) and search ranks in short
+//! dispatches, one workgroup per chunk of draws.
+//!
+//! What still refuses (`Error::Gpu { kind: "limits" }`): segments/ranks of a quantile job larger
+//! than one binding (more than `max_binding / 4` rows), Bayesian-weight quantiles of 2^24 − 2^16
+//! rows or more (f32 sums no longer resolve one rank), integer-weight resamples of 2^31 rows or
+//! more, and an output batch of one replicate larger than one binding (e.g. `draws` of more than
+//! `max_binding / 4` positions).
+
+use super::jobs::{QuantileJob, QuantilePick, SumsJob};
+use super::plan::{PlanKind, ResamplePlan, RUN};
+use crate::engine::ProgressFn;
+use crate::error::Result;
+use crate::gpu::dispatch::RawStep;
+use crate::gpu::{gpu_err, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT};
+use std::ops::Range;
+
+/// Threads per workgroup of the bootstrap kernels (`WG` in `shaders/resample.wgsl`).
+const WG: u32 = 256;
+/// Largest feature count the sums shader accumulates (`MAXK` in `shaders/sums.wgsl`).
+pub(crate) const MAX_K: usize = 32;
+/// Feature pages bound per pass (bindings 1–4).
+const PAGES: usize = 4;
+
+const RESAMPLE: &str = include_str!("../../shaders/resample.wgsl");
+
+/// The layout of every bootstrap kernel: the uniform, seven read-only inputs (four feature
+/// pages, strata, segments, ranks) and the output.
+const LAYOUT: &[Slot] = &[
+    Slot::Uniform(0),
+    Slot::Read(1),
+    Slot::Read(2),
+    Slot::Read(3),
+    Slot::Read(4),
+    Slot::Read(5),
+    Slot::Read(6),
+    Slot::Read(7),
+    Slot::ReadWrite(8),
+];
+
+/// Philox + the shared generator (`resample.wgsl`) + `body`.
+fn resample_source(body: &str) -> String {
+    format!("{}\n{RESAMPLE}\n{body}", philox::wgsl())
+}
+
+pub(crate) static SUMS_SHADER: Shader = Shader {
+    name: "sums",
+    source: || resample_source(include_str!("../../shaders/sums.wgsl")),
+};
+pub(crate) static QUANTILE_SHADER: Shader = Shader {
+    name: "quantile",
+    source: || resample_source(include_str!("../../shaders/quantile.wgsl")),
+};
+pub(crate) static DRAWS_SHADER: Shader = Shader {
+    name: "draws",
+    source: || resample_source(include_str!("../../shaders/draws.wgsl")),
+};
+
+static SUMS: Kernel = Kernel {
+    shader: &SUMS_SHADER,
+    entry: "sums",
+    layout: LAYOUT,
+};
+static QUANTILE: Kernel = Kernel {
+    shader: &QUANTILE_SHADER,
+    entry: "quantile",
+    layout: LAYOUT,
+};
+static DRAWS: Kernel = Kernel {
+    shader: &DRAWS_SHADER,
+    entry: "draws",
+    layout: LAYOUT,
+};
+
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+struct Params {
+    units: u32,
+    draws: u32,
+    k: u32,
+    scheme: u32,
+    block_len: u32,
+    coin_thr: u32,
+    key0: u32,
+    key1: u32,
+    tag: u32,
+    rep_offset: u32,
+    n_strata: u32,
+    page_units: u32,
+    n_ranks: u32,
+    normalize: u32,
+    q: f32,
+    implicit_count: u32,
+    unit_lo: u32,
+    unit_hi: u32,
+    chunk_offset: u32,
+    out_base: u32,
+    phase: u32,
+    _pad: [u32; 3],
+}
+
+/// A resampling job's inputs on the device: the feature pages (each within one binding; [`PAGES`]
+/// of them are bound per pass), strata, unit segments and ranks, and the job's parameters.
+struct Upload {
+    pages: Vec<wgpu::Buffer>,
+    /// Bound in place of the pages a pass lacks.
+    empty: wgpu::Buffer,
+    strata: wgpu::Buffer,
+    seg: wgpu::Buffer,
+    ranks: wgpu::Buffer,
+    params: Params,
+}
+
+impl Upload {
+    /// Passes over the feature table: one per [`PAGES`] pages (at least one).
+    fn passes(&self) -> usize {
+        self.pages.len().div_ceil(PAGES).max(1)
+    }
+
+    /// The units whose features pass `p` binds.
+    fn units(&self, p: usize) -> Range<u32> {
+        let span = PAGES as u64 * self.params.page_units as u64;
+        let units = self.params.units as u64;
+        (units.min(p as u64 * span) as u32)..(units.min((p as u64 + 1) * span) as u32)
+    }
+
+    /// Bindings 1–7 of pass `p`: its four pages, strata, segments, ranks.
+    fn inputs(&self, p: usize) -> Vec<&wgpu::Buffer> {
+        let mut v: Vec<&wgpu::Buffer> = (0..PAGES)
+            .map(|i| self.pages.get(p * PAGES + i).unwrap_or(&self.empty))
+            .collect();
+        v.extend([&self.strata, &self.seg, &self.ranks]);
+        v
+    }
+}
+
+/// One dispatch of a batch: its parameters, bindings 1..=7 and workgroup grid.
+type Step<'a> = (Params, Vec<&'a wgpu::Buffer>, (u32, u32));
+
+/// Uploads the job's shared inputs (feature pages, strata, segments, ranks). The feature table
+/// is split into pages of whole units, each within one binding; a table of more than
+/// [`PAGES`] pages is summed in several passes ([`Upload::passes`]).
+fn upload(
+    ctx: &Context,
+    plan: &ResamplePlan,
+    k: usize,
+    features: Option<&[f64]>,
+    seg: &[u32],
+    ranks: &[u32],
+) -> Result<Upload> {
+    let units = plan.units as usize;
+    let page_units = if k == 0 {
+        units.max(1)
+    } else {
+        ((ctx.max_binding / (4 * k as u64)) as usize).clamp(1, units.max(1))
+    };
+    let n_pages = units.div_ceil(page_units).max(1);
+    let mut pages = Vec::with_capacity(n_pages);
+    if let Some(f) = features {
+        for p in 0..n_pages {
+            let lo = (p * page_units * k).min(f.len());
+            let hi = ((p + 1) * page_units * k).min(f.len());
+            let data: Vec<f32> = f[lo..hi].iter().map(|&v| v as f32).collect();
+            pages.push(ctx.storage("features", bytemuck::cast_slice(&data))?);
+        }
+    }
+    let (strata, n_strata) = match &plan.kind {
+        PlanKind::Strata { offsets } => (offsets.clone(), offsets.len() as u32 - 1),
+        _ => (Vec::new(), 0),
+    };
+    let (block_len, coin_thr) = match plan.kind {
+        PlanKind::MovingBlock { len } | PlanKind::CircularBlock { len } => (len, 0),
+        PlanKind::Stationary { coin_thr } => (1, coin_thr),
+        _ => (1, 0),
+    };
+    let key = plan.stream.key();
+    let params = Params {
+        units: plan.units,
+        draws: plan.draws(),
+        k: k as u32,
+        scheme: plan.code(),
+        block_len,
+        coin_thr,
+        key0: key[0],
+        key1: key[1],
+        tag: plan.stream.tag(),
+        rep_offset: 0,
+        n_strata,
+        page_units: page_units as u32,
+        n_ranks: 0,
+        normalize: 0,
+        q: 0.0,
+        implicit_count: 0,
+        unit_lo: 0,
+        unit_hi: plan.units,
+        chunk_offset: 0,
+        out_base: 0,
+        phase: 0,
+        _pad: [0; 3],
+    };
+    Ok(Upload {
+        pages,
+        empty: ctx.storage("features", &[])?,
+        strata: ctx.storage("strata", bytemuck::cast_slice(&strata))?,
+        seg: ctx.storage("segments", bytemuck::cast_slice(seg))?,
+        ranks: ctx.storage("ranks", bytemuck::cast_slice(ranks))?,
+        params,
+    })
+}
+
+/// Runs one batch of resampling dispatches (`steps`, in order, sharing one output buffer):
+/// one submit, one readback of `out_words`.
+fn run_steps(
+    ctx: &Context,
+    kernel: &'static Kernel,
+    steps: &[Step],
+    out_words: usize,
+) -> Result<Vec<u32>> {
+    let pipe = ctx.pipeline(kernel)?;
+    let steps: Vec<RawStep> = steps
+        .iter()
+        .map(|(params, inputs, groups)| (bytemuck::bytes_of(params), &inputs[..], *groups))
+        .collect();
+    ctx.dispatch_steps(&pipe, &steps, out_words)
+}
+
+/// Sums of more than [`MAX_K`] features per row (e.g. OLS with many covariates): the features
+/// are split into column groups of at most `MAX_K` (the implicit count goes with the last
+/// group), each group is one sums job over the same replicates (the same draws, regenerated
+/// from their counters), and the groups' sums are interleaved back into feature order.
+fn sums_in_groups(
+    ctx: &Context,
+    job: &SumsJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<f64>> {
+    let (k, kk) = (job.k, job.outputs());
+    let units = job.features.len() / k.max(1);
+    let groups: Vec<Range<usize>> = (0..k)
+        .step_by(MAX_K - 1)
+        .map(|a| a..(a + MAX_K - 1).min(k))
+        .collect();
+    let mut out = vec![0.0; reps.len() * kk];
+    for (g, cols) in groups.iter().enumerate() {
+        let last = g + 1 == groups.len();
+        let features: Vec<f64> = job
+            .features
+            .chunks_exact(k)
+            .flat_map(|row| row[cols.clone()].iter().copied())
+            .collect();
+        debug_assert_eq!(features.len(), units * cols.len());
+        let part = SumsJob {
+            plan: job.plan,
+            k: cols.len(),
+            features: &features,
+            implicit_count: last && job.implicit_count,
+        };
+        let width = part.outputs();
+        let sums =
+            sums(ctx, &part, reps.clone(), if last { progress } else { None })?;
+        for (r, row) in sums.chunks_exact(width).enumerate() {
+            out[r * kk + cols.start..r * kk + cols.end].copy_from_slice(&row[..cols.len()]);
+            if part.implicit_count {
+                out[r * kk + k] = row[cols.len()];
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Words of per-replicate state of the quantile kernel (`STATE` in `shaders/quantile.wgsl`).
+const QUANTILE_STATE: usize = 10;
+
+/// Positions per chunk (one workgroup of the sums and draws kernels).
+const CHUNK: u32 = WG * RUN;
+
+/// The chunks covering positions `lo..hi` (at least one).
+fn chunk_range(lo: u32, hi: u32) -> Range<u32> {
+    let a = lo / CHUNK;
+    a..hi.div_ceil(CHUNK).max(a + 1)
+}
+
+/// `reps.len() × job.outputs()` sums, replicate-major (the device twin of
+/// `bootstrap::cpu::sums`).
+pub(crate) fn sums(
+    ctx: &Context,
+    job: &SumsJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<f64>> {
+    let k = job.k;
+    let kk = job.outputs();
+    if kk > MAX_K {
+        return sums_in_groups(ctx, job, reps, progress);
+    }
+    let mut up = upload(ctx, job.plan, k, Some(job.features), &[], &[])?;
+    up.params.implicit_count = job.implicit_count as u32;
+    let draws = job.plan.draws();
+    // One pass per PAGES pages of features, each over the units its pages hold: index schemes
+    // draw any unit at any position, so every pass regenerates all the draws; weight schemes
+    // draw unit t at position t, so a pass runs only the chunks of its units. Each pass's
+    // chunks are split into dispatches within the dispatch limit.
+    let weighted = job.plan.is_weighted();
+    let mut steps: Vec<(usize, Range<u32>, Range<u32>)> = Vec::new();
+    for p in 0..up.passes() {
+        let units = up.units(p);
+        let chunks = if weighted {
+            chunk_range(units.start, units.end)
+        } else {
+            chunk_range(0, draws)
+        };
+        steps.extend(ctx.split(chunks).map(|c| (p, units.clone(), c)));
+    }
+    let chunks_per_rep: u64 = steps.iter().map(|s| s.2.len() as u64).sum();
+    let per_rep_words = chunks_per_rep * kk as u64;
+    // draws generated per replicate, over all passes
+    let generated =
+        (chunks_per_rep * CHUNK as u64).min(draws.max(1) as u64 * up.passes() as u64);
+    let per_batch = (ctx.max_binding / 4 / per_rep_words)
+        .min(ITEMS_PER_SUBMIT / generated)
+        .max(1);
+    let total = reps.len() as u64;
+    let mut out = Vec::with_capacity(reps.len() * kk);
+    for batch in ctx.batches(reps.clone(), per_batch) {
+        let n = batch.len();
+        let mut base = 0usize;
+        let mut bases = Vec::with_capacity(steps.len());
+        let grid: Vec<Step> = steps
+            .iter()
+            .map(|(p, units, chunks)| {
+                let params = Params {
+                    rep_offset: batch.start,
+                    unit_lo: units.start,
+                    unit_hi: units.end,
+                    chunk_offset: chunks.start,
+                    out_base: base as u32,
+                    ..up.params
+                };
+                bases.push(base);
+                base += n * chunks.len() * kk;
+                (params, up.inputs(*p), (chunks.len() as u32, n as u32))
+            })
+            .collect();
+        let words = run_steps(ctx, &SUMS, &grid, base)?;
+        // chunk partials added in f64, in position order within a pass, passes in order
+        for r in 0..n {
+            for j in 0..kk {
+                let mut s = 0.0f64;
+                for ((_, _, chunks), &b) in steps.iter().zip(&bases) {
+                    let c = chunks.len();
+                    for part in words[b + r * c * kk..][..c * kk].chunks_exact(kk) {
+                        s += f32::from_bits(part[j]) as f64;
+                    }
+                }
+                out.push(s);
+            }
+        }
+        if let Some(p) = progress {
+            p((batch.end - reps.start) as u64, total);
+        }
+    }
+    Ok(out)
+}
+
+/// One quantile pick per replicate (the device twin of `bootstrap::cpu::quantiles`).
+pub(crate) fn quantiles(
+    ctx: &Context,
+    job: &QuantileJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<QuantilePick>> {
+    let bayesian = job.plan.code() == 5;
+    if bayesian && job.n_ranks.max(job.plan.draws()) >= (1 << 24) - (1 << 16) {
+        // Bayesian weights are real numbers, summed in f32: one rank is resolved only below
+        // 2^24 rows (integer weights are counted exactly in u32)
+        return Err(gpu_err(
+            "limits",
+            format!(
+                "quantiles of Bayesian-weighted resamples of {} rows: the device sums real \
+                 weights in f32, which resolves one rank only below 2^24 − 2^16 rows",
+                job.n_ranks.max(job.plan.draws())
+            ),
+        ));
+    }
+    // integer weights: one draw adds weight × (rows of its unit) ≤ 12 × the largest unit
+    // (Poisson counts stop at 12), which must stay below 2^31 so that one product never wraps
+    let largest = job.seg.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0) as u64;
+    let max_weight = if job.plan.is_weighted() { 12 } else { 1 };
+    if !bayesian && largest * max_weight >= 1 << 31 {
+        return Err(gpu_err(
+            "limits",
+            format!(
+                "a resampling unit of {largest} rows: the device counts resampled rows in u32"
+            ),
+        ));
+    }
+    let mut up = upload(ctx, job.plan, 0, None, job.seg, job.ranks)?;
+    up.params.n_ranks = job.n_ranks;
+    up.params.normalize = job.normalize as u32;
+    up.params.q = job.q as f32;
+    // The rank search as a sequence of short dispatches (one submit per batch; see
+    // `shaders/quantile.wgsl`): count all rows (phase 0, one workgroup per chunk of draws),
+    // init (1), then `steps` bisection steps towards r1 (count 2, update 3), the switch to r2
+    // (4), `steps` steps towards r2 (2, 5), and r2 (6). Each replicate's state stays in the
+    // output buffer between dispatches, followed by the chunk partials of the last count.
+    // (Lavapipe stops an invocation after 65 535 loop iterations, so no dispatch may loop
+    // over all the draws, let alone all the passes.)
+    let steps = 32 - job.n_ranks.saturating_sub(1).leading_zeros();
+    let mut phases = vec![0u32, 1];
+    for _ in 0..steps {
+        phases.extend([2, 3]);
+    }
+    phases.push(4);
+    for _ in 0..steps {
+        phases.extend([2, 5]);
+    }
+    phases.push(6);
+    let draws = job.plan.draws();
+    let chunks = chunk_range(0, draws);
+    let per_rep_words = (QUANTILE_STATE + chunks.len()) as u64;
+    let passes = 2 * steps as u64 + 1;
+    let per_batch = (ITEMS_PER_SUBMIT / (passes * draws.max(1) as u64))
+        .min(ctx.max_binding / 4 / per_rep_words)
+        .max(1);
+    let total = reps.len() as u64;
+    let mut out = Vec::with_capacity(reps.len());
+    for batch in ctx.batches(reps.clone(), per_batch) {
+        let n = batch.len();
+        let params = Params {
+            rep_offset: batch.start,
+            out_base: (n * QUANTILE_STATE) as u32,
+            ..up.params
+        };
+        let mut grid: Vec<Step> = Vec::new();
+        for &phase in &phases {
+            if phase == 0 || phase == 2 {
+                for c in ctx.split(chunks.clone()) {
+                    let p = Params {
+                        phase,
+                        chunk_offset: c.start,
+                        ..params
+                    };
+                    grid.push((p, up.inputs(0), (c.len() as u32, n as u32)));
+                }
+            } else {
+                grid.push((Params { phase, ..params }, up.inputs(0), (1, n as u32)));
+            }
+        }
+        let words = run_steps(ctx, &QUANTILE, &grid, n * per_rep_words as usize)?;
+        for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
+            let m = if bayesian {
+                f32::from_bits(w[3]) as f64
+            } else if w[3] >= 1 << 31 {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "a resample of {} rows or more: the device counts resampled rows in \
+                         u32, up to 2^31",
+                        w[3]
+                    ),
+                ));
+            } else {
+                w[3] as f64
+            };
+            out.push(QuantilePick {
+                r1: w[0],
+                r2: w[1],
+                h: f32::from_bits(w[2]) as f64,
+                m,
+            });
+        }
+        if let Some(p) = progress {
+            p((batch.end - reps.start) as u64, total);
+        }
+    }
+    Ok(out)
+}
+
+/// The raw draws of `reps` (`reps.len() × draws`): unit indices for index schemes, integer
+/// weights or f32 weight bits for weight schemes.
+pub(crate) fn draws(ctx: &Context, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
+    let up = upload(ctx, plan, 0, None, &[], &[])?;
+    let draws = plan.draws();
+    let per_batch = (ctx.max_binding / 4 / draws.max(1) as u64).max(1);
+    let mut out = Vec::with_capacity(reps.len() * draws as usize);
+    for batch in ctx.batches(reps, per_batch) {
+        let n = batch.len();
+        let steps: Vec<Step> = ctx
+            .split(chunk_range(0, draws))
+            .map(|c| {
+                let params = Params {
+                    rep_offset: batch.start,
+                    chunk_offset: c.start,
+                    ..up.params
+                };
+                (params, up.inputs(0), (c.len() as u32, n as u32))
+            })
+            .collect();
+        out.extend(run_steps(ctx, &DRAWS, &steps, n * draws as usize)?);
+    }
+    Ok(out)
+}

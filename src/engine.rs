@@ -1,0 +1,327 @@
+//! [`Engine`]: where an operation runs, and the fall-back rule.
+//!
+//! **Owns:** the choice of backend ([`Engine::auto`], [`Engine::cpu`], [`Engine::gpu`]), the
+//! device context of a GPU engine, and `run_on!`, the one place an operation is sent to its CPU
+//! kernel or its GPU kernel (and, under `auto`, rerun on the CPU after a GPU failure).
+//!
+//! **Imports:** the device context (`crate::gpu`, with the `gpu` feature) and the leaves. It
+//! names no capability: each capability's `mod.rs` calls `run_on!` with its own `cpu::` and
+//! `gpu::` kernels.
+//!
+//! Without the `gpu` feature, [`Engine::gpu`] returns [`Error::NoAdapter`] saying so, and
+//! [`Engine::auto`] picks the CPU.
+
+use crate::error::{Error, Result};
+#[cfg(feature = "gpu")]
+use crate::gpu::Context;
+
+/// Progress sink: called with (done, total).
+pub type ProgressFn<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Options for [`Engine::gpu_with`].
+#[derive(Clone, Debug, Default)]
+pub struct GpuOptions {
+    /// Pretend bindings may hold at most this many bytes (to exercise chunking on small data).
+    pub max_binding_bytes: Option<u64>,
+    /// Pretend the bootstrap kernels (sums, quantiles, draws) may dispatch at most this many
+    /// workgroups per dimension (to exercise split dispatches on small data; the device's own
+    /// limit, at most 65 535, applies regardless).
+    pub max_workgroups_per_dimension: Option<u32>,
+    /// Prefer a software adapter (lavapipe) even when a hardware one exists.
+    pub prefer_software: bool,
+    /// On a GPU failure, rerun on the CPU and record why (what [`Engine::auto`] does).
+    pub cpu_fallback: bool,
+}
+
+enum Backend {
+    Cpu,
+    #[cfg(feature = "gpu")]
+    Gpu(Box<Context>),
+}
+
+/// Which backend an engine dispatches to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// rayon, f64.
+    Cpu,
+    /// wgpu, f32 on the device, f64 on the host.
+    Gpu,
+}
+
+/// Where computations run. Build it once and reuse it: a GPU engine owns its device, and the
+/// pipelines and layouts it builds on first use.
+///
+/// * [`Engine::auto`] takes a hardware GPU when there is one and the CPU otherwise; it never
+///   prefers a software adapter (lavapipe/llvmpipe) to the CPU. `CETERIS_BACKEND=auto|cpu|gpu`
+///   overrides its choice. When a GPU operation fails under `auto`, it reruns on the CPU and the
+///   result records why (`fallback`).
+/// * [`Engine::gpu`] accepts any adapter, software included, and returns errors instead of
+///   falling back. Without the crate's `gpu` feature it always returns an error.
+///
+/// ```
+/// let e = ceteris::Engine::cpu();
+/// assert_eq!(e.kind(), ceteris::BackendKind::Cpu);
+/// assert!(e.describe().starts_with("cpu"));
+/// ```
+pub struct Engine {
+    backend: Backend,
+    fall_back: bool,
+    note: Option<String>,
+}
+
+/// Which backend ran an operation, and why the GPU did not, if it did not.
+#[derive(Clone, Debug)]
+pub(crate) struct Ran {
+    pub backend: String,
+    pub fallback: Option<String>,
+}
+
+impl Ran {
+    /// The backend as results report it: with the fallback reason, if any, else with `gpu_note`
+    /// (what ran where) after a GPU backend.
+    pub fn label(&self, gpu_note: &str) -> String {
+        match &self.fallback {
+            Some(why) => format!("{} (fallback: {why})", self.backend),
+            None if !gpu_note.is_empty() && self.backend.starts_with("gpu") => {
+                format!("{} ({gpu_note})", self.backend)
+            }
+            None => self.backend.clone(),
+        }
+    }
+}
+
+/// The CPU backend's description.
+fn cpu_describe() -> String {
+    format!("cpu (rayon, {} threads)", rayon::current_num_threads())
+}
+
+/// Runs an operation on an engine: `run_on!(engine, cpu: EXPR, gpu: |ctx| EXPR)` evaluates the
+/// `cpu` expression on a CPU engine and the `gpu` one (with `ctx: &crate::gpu::Context`) on a GPU
+/// engine, rerunning the `cpu` one under `auto` when the GPU fails. Both are `Result<T>`; the
+/// macro gives `Result<(T, Ran)>`. Without the `gpu` feature the `gpu` expression is not
+/// compiled at all, so a capability's `gpu` module may be absent.
+macro_rules! run_on {
+    ($engine:expr, cpu: $cpu:expr, gpu: |$ctx:ident| $gpu:expr $(,)?) => {{
+        #[cfg(feature = "gpu")]
+        let ran = $engine.run(|| $cpu, |$ctx: &crate::gpu::Context| $gpu);
+        #[cfg(not(feature = "gpu"))]
+        let ran = $engine.run_cpu(|| $cpu);
+        ran
+    }};
+}
+pub(crate) use run_on;
+
+impl Engine {
+    /// The CPU backend.
+    pub fn cpu() -> Engine {
+        Engine {
+            backend: Backend::Cpu,
+            fall_back: false,
+            note: None,
+        }
+    }
+
+    /// A GPU engine on any adapter (software adapters included); errors without one, or without
+    /// the crate's `gpu` feature.
+    pub fn gpu() -> Result<Engine> {
+        Self::gpu_with(GpuOptions::default())
+    }
+
+    /// [`Engine::gpu`] with options (small binding limits to force chunking, CPU fallback).
+    ///
+    /// ```no_run
+    /// let e = ceteris::Engine::gpu_with(ceteris::GpuOptions { cpu_fallback: true, ..Default::default() });
+    /// ```
+    pub fn gpu_with(opts: GpuOptions) -> Result<Engine> {
+        #[cfg(feature = "gpu")]
+        {
+            Ok(Engine {
+                backend: Backend::Gpu(Box::new(Context::new(false, &opts)?)),
+                fall_back: opts.cpu_fallback,
+                note: None,
+            })
+        }
+        #[cfg(not(feature = "gpu"))]
+        {
+            let _ = opts;
+            Err(no_gpu_feature())
+        }
+    }
+
+    /// Hardware GPU if present, else CPU; honours `CETERIS_BACKEND`. Never fails.
+    pub fn auto() -> Engine {
+        let choice = std::env::var("CETERIS_BACKEND").unwrap_or_default();
+        match choice.as_str() {
+            "cpu" => return Engine::cpu(),
+            "gpu" => match Engine::gpu() {
+                Ok(e) => return e,
+                Err(e) => {
+                    log::warn!("CETERIS_BACKEND=gpu but {e}; using the CPU");
+                    let mut cpu = Engine::cpu();
+                    cpu.note = Some(e.to_string());
+                    return cpu;
+                }
+            },
+            "" | "auto" => {}
+            other => log::warn!("ignoring CETERIS_BACKEND={other} (expected auto, cpu or gpu)"),
+        }
+        #[cfg(feature = "gpu")]
+        let found = Context::new(true, &GpuOptions::default());
+        #[cfg(not(feature = "gpu"))]
+        let found: Result<std::convert::Infallible> = Err(no_gpu_feature());
+        match found {
+            #[cfg(feature = "gpu")]
+            Ok(g) => Engine {
+                backend: Backend::Gpu(Box::new(g)),
+                fall_back: true,
+                note: None,
+            },
+            #[cfg(not(feature = "gpu"))]
+            Ok(never) => match never {},
+            Err(e) => {
+                log::info!("auto: using the CPU backend ({e})");
+                let mut cpu = Engine::cpu();
+                cpu.note = Some(e.to_string());
+                cpu
+            }
+        }
+    }
+
+    /// Parses `auto`, `cpu` or `gpu` (the CLI's `--backend`).
+    ///
+    /// ```
+    /// assert!(ceteris::Engine::from_name("cpu").is_ok());
+    /// assert!(ceteris::Engine::from_name("tpu").is_err());
+    /// ```
+    pub fn from_name(name: &str) -> Result<Engine> {
+        match name {
+            "auto" => Ok(Engine::auto()),
+            "cpu" => Ok(Engine::cpu()),
+            "gpu" => Engine::gpu(),
+            other => Err(Error::param(
+                "backend",
+                format!("unknown backend `{other}` (auto, cpu, gpu)"),
+            )),
+        }
+    }
+
+    /// The backend in use.
+    pub fn kind(&self) -> BackendKind {
+        match self.backend {
+            Backend::Cpu => BackendKind::Cpu,
+            #[cfg(feature = "gpu")]
+            Backend::Gpu(_) => BackendKind::Gpu,
+        }
+    }
+
+    /// Whether this is a GPU engine on a software adapter (lavapipe, llvmpipe, WARP).
+    ///
+    /// ```
+    /// assert!(!ceteris::Engine::cpu().is_software_gpu());
+    /// ```
+    pub fn is_software_gpu(&self) -> bool {
+        match &self.backend {
+            Backend::Cpu => false,
+            #[cfg(feature = "gpu")]
+            Backend::Gpu(g) => g.is_software(),
+        }
+    }
+
+    /// Backend, adapter, device type and the limits used.
+    pub fn describe(&self) -> String {
+        let base = match &self.backend {
+            Backend::Cpu => cpu_describe(),
+            #[cfg(feature = "gpu")]
+            Backend::Gpu(g) => g.describe(),
+        };
+        match &self.note {
+            Some(n) => format!("{base} [no GPU: {n}]"),
+            None => base,
+        }
+    }
+
+    /// One Philox4x32-10 block computed by this engine's backend (on the device for a GPU engine):
+    /// the hook of the known-answer tests that check the shader against Random123.
+    ///
+    /// ```
+    /// let e = ceteris::Engine::cpu();
+    /// assert_eq!(e.philox_block([0; 4], [0; 2]).unwrap(), [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]);
+    /// ```
+    pub fn philox_block(&self, ctr: [u32; 4], key: [u32; 2]) -> Result<[u32; 4]> {
+        match &self.backend {
+            Backend::Cpu => Ok(crate::rng::philox4x32_10(ctr, key)),
+            #[cfg(feature = "gpu")]
+            Backend::Gpu(g) => g.philox_block(ctr, key),
+        }
+    }
+
+    /// The counters of a GPU engine's device cache of per-variable arrays (`None` on the CPU):
+    /// a hook for the tests that check what a batch uploads.
+    #[cfg(feature = "gpu")]
+    #[doc(hidden)]
+    pub fn gpu_cache_stats(&self) -> Option<crate::gpu::GpuCacheStats> {
+        match &self.backend {
+            Backend::Cpu => None,
+            Backend::Gpu(g) => Some(g.cache_stats()),
+        }
+    }
+
+    /// The CPU backend's description (operations without a GPU path run there).
+    pub(crate) fn cpu_name(&self) -> String {
+        cpu_describe()
+    }
+
+    /// Runs `cpu` on a CPU engine and `gpu` on a GPU engine; under `auto`, a GPU failure reruns
+    /// `cpu`. Capabilities call it through `run_on!`.
+    #[cfg(feature = "gpu")]
+    pub(crate) fn run<T>(
+        &self,
+        cpu: impl FnOnce() -> Result<T>,
+        gpu: impl FnOnce(&Context) -> Result<T>,
+    ) -> Result<(T, Ran)> {
+        match &self.backend {
+            Backend::Cpu => self.run_cpu(cpu),
+            Backend::Gpu(g) => match gpu(g) {
+                Ok(v) => Ok((
+                    v,
+                    Ran {
+                        backend: g.describe(),
+                        fallback: None,
+                    },
+                )),
+                Err(e) if self.fall_back && e.is_gpu() => {
+                    log::warn!("GPU failed ({e}); rerunning on the CPU");
+                    Ok((
+                        cpu()?,
+                        Ran {
+                            backend: cpu_describe(),
+                            fallback: Some(e.to_string()),
+                        },
+                    ))
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+
+    /// Runs `cpu` (the CPU backend).
+    pub(crate) fn run_cpu<T>(&self, cpu: impl FnOnce() -> Result<T>) -> Result<(T, Ran)> {
+        Ok((
+            cpu()?,
+            Ran {
+                backend: cpu_describe(),
+                fallback: None,
+            },
+        ))
+    }
+}
+
+/// The error of [`Engine::gpu`] in a build without the `gpu` feature.
+#[cfg(not(feature = "gpu"))]
+fn no_gpu_feature() -> Error {
+    Error::NoAdapter(
+        "ceteris was built without its `gpu` feature (rebuild with `--features gpu`, on by \
+         default)"
+            .into(),
+    )
+}

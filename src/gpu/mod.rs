@@ -1,0 +1,283 @@
+//! The device context: one wgpu adapter, device and queue per GPU [`crate::Engine`], and what
+//! every capability's `gpu.rs` needs to run its shaders on it.
+//!
+//! **Owns:** adapter choice and limits ([`Context::new`], [`Context::describe`]), the lost-device
+//! flag, a lazy pipeline cache ([`pipeline`]: a capability names a `static` [`Kernel`], the
+//! context compiles it on first use), buffers within one binding, the device-resident array
+//! cache ([`resident`]), dispatch, submit and readback ([`dispatch`]), and the Philox
+//! known-answer check of the device generator ([`philox`]).
+//!
+//! **Imports:** only the leaves (`error`, `rng`). It names no capability: the bootstrap, the
+//! independence tests and the SCM sweeps each bring their own shaders, parameters and kernels
+//! (`bootstrap/gpu.rs`, `independence/gpu/`, `scm/gpu.rs`) and call the context.
+//!
+//! **Limits.** A dispatch has at most [`MAX_DISPATCH`] workgroups per dimension, and every buffer
+//! bound to a shader at most [`Context::max_binding`] bytes; capabilities size their batches from
+//! both (and tests shrink both through [`crate::GpuOptions`] to exercise chunking on small data).
+//! Every wgpu failure (validation, out of memory, device lost, mapping) is caught with error
+//! scopes and returned as [`Error::Gpu`]; nothing here panics on a device error.
+
+pub(crate) mod dispatch;
+pub(crate) mod philox;
+pub(crate) mod pipeline;
+pub(crate) mod resident;
+
+pub use resident::GpuCacheStats;
+
+pub(crate) use pipeline::{Kernel, Shader, Slot};
+
+use crate::error::{Error, Result};
+use crate::GpuOptions;
+use std::ops::Range;
+use std::sync::{Arc, Mutex};
+use wgpu::util::DeviceExt;
+
+/// Most workgroups of one dispatch dimension (WebGPU's default limit, which every adapter
+/// meets).
+pub(crate) const MAX_DISPATCH: u32 = 65_535;
+
+/// Work items (draws, node evaluations) per submit: long runs report progress between submits
+/// and no single submit runs for long.
+pub(crate) const ITEMS_PER_SUBMIT: u64 = 1 << 28;
+
+/// A wgpu device and queue with the limits in use, the pipeline cache and the resident-array
+/// cache.
+pub(crate) struct Context {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    info: wgpu::AdapterInfo,
+    /// Bytes one binding may hold (the device's limit, or less when a test asks).
+    pub(crate) max_binding: u64,
+    /// Workgroups per dispatch dimension (at most [`MAX_DISPATCH`], less when a test asks).
+    pub(crate) max_dispatch: u32,
+    pipelines: pipeline::Cache,
+    resident: Mutex<resident::DeviceCache<wgpu::Buffer>>,
+    lost: Arc<Mutex<Option<String>>>,
+}
+
+/// Whether an adapter is a software rasteriser (lavapipe, llvmpipe, WARP, SwiftShader).
+fn is_software(info: &wgpu::AdapterInfo) -> bool {
+    info.device_type == wgpu::DeviceType::Cpu
+}
+
+/// An [`Error::Gpu`] of category `kind`.
+pub(crate) fn gpu_err(kind: &'static str, e: impl std::fmt::Display) -> Error {
+    Error::Gpu {
+        kind,
+        message: e.to_string(),
+    }
+}
+
+impl Context {
+    /// Opens a device. `hardware_only` refuses software adapters (what `Engine::auto` wants).
+    pub(crate) fn new(hardware_only: bool, opts: &GpuOptions) -> Result<Self> {
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+        // Vulkan/Metal/DX12 before GL; hardware before software unless asked otherwise.
+        adapters.sort_by_key(|a| {
+            let info = a.get_info();
+            let soft = is_software(&info) != opts.prefer_software;
+            (soft, info.backend == wgpu::Backend::Gl)
+        });
+        let names: Vec<String> = adapters
+            .iter()
+            .map(|a| {
+                let i = a.get_info();
+                format!("{} ({:?}, {:?})", i.name, i.backend, i.device_type)
+            })
+            .collect();
+        let adapter = adapters
+            .into_iter()
+            .find(|a| !hardware_only || !is_software(&a.get_info()))
+            .ok_or_else(|| {
+                Error::NoAdapter(if names.is_empty() {
+                    "no adapter found (is a Vulkan driver installed? lavapipe: apt-get install mesa-vulkan-drivers libvulkan1)".into()
+                } else {
+                    format!("only software adapters found ({})", names.join("; "))
+                })
+            })?;
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        if limits.max_storage_buffers_per_shader_stage < 8 {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "{} allows {} storage buffers per stage, 8 needed",
+                    info.name, limits.max_storage_buffers_per_shader_stage
+                ),
+            ));
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("ceteris"),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| gpu_err("device", e))?;
+        let lost = Arc::new(Mutex::new(None));
+        {
+            let lost = lost.clone();
+            device.set_device_lost_callback(move |reason, msg| {
+                *lost.lock().unwrap() = Some(format!("{reason:?}: {msg}"));
+            });
+        }
+        device.on_uncaptured_error(Arc::new(|e| log::error!("uncaptured wgpu error: {e}")));
+        let max_binding = opts
+            .max_binding_bytes
+            .unwrap_or(u64::MAX)
+            .min(limits.max_storage_buffer_binding_size)
+            .min(limits.max_buffer_size);
+        let max_dispatch = opts
+            .max_workgroups_per_dimension
+            .unwrap_or(MAX_DISPATCH)
+            .min(MAX_DISPATCH)
+            .min(limits.max_compute_workgroups_per_dimension)
+            .max(1);
+        let cache_cap = resident::cache_cap(&limits);
+        Ok(Context {
+            device,
+            queue,
+            info,
+            max_binding,
+            max_dispatch,
+            pipelines: pipeline::Cache::default(),
+            resident: Mutex::new(resident::DeviceCache::new(cache_cap)),
+            lost,
+        })
+    }
+
+    /// Adapter name, backend, device type and the limits that matter.
+    pub(crate) fn describe(&self) -> String {
+        format!(
+            "gpu: {} ({:?}, {:?}); max storage binding {}, max workgroups/dim {}",
+            self.info.name,
+            self.info.backend,
+            self.info.device_type,
+            if self.max_binding >= 1 << 20 {
+                format!("{} MiB", self.max_binding >> 20)
+            } else {
+                format!("{} KiB", self.max_binding >> 10)
+            },
+            self.max_dispatch
+        )
+    }
+
+    /// Whether the adapter is a software rasteriser.
+    pub(crate) fn is_software(&self) -> bool {
+        is_software(&self.info)
+    }
+
+    /// An error once the device is lost.
+    pub(crate) fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().unwrap().clone() {
+            Some(m) => Err(gpu_err("device-lost", m)),
+            None => Ok(()),
+        }
+    }
+
+    /// A read-only storage buffer holding `bytes` (16 zero bytes when empty: a binding may not
+    /// be empty), refused as a `limits` error when it exceeds one binding.
+    pub(crate) fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+        let contents: &[u8] = if bytes.is_empty() { &[0u8; 16] } else { bytes };
+        if contents.len() as u64 > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "`{label}` needs {} bytes, more than one binding may hold ({})",
+                    contents.len(),
+                    self.max_binding
+                ),
+            ));
+        }
+        Ok(self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: wgpu::BufferUsages::STORAGE,
+            }))
+    }
+
+    /// A storage buffer of `words` f32 words (16 bytes when empty, as [`Context::storage`]
+    /// makes it), zeroed, that copies may fill (see [`resident::copy_pieces`]).
+    pub(crate) fn packed(
+        &self,
+        label: &str,
+        words: usize,
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
+        let size = if words == 0 { 16 } else { 4 * words as u64 };
+        if size > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "`{label}` needs {size} bytes, more than one binding may hold ({})",
+                    self.max_binding
+                ),
+            ));
+        }
+        Ok(self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size,
+            usage: usage | wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        }))
+    }
+
+    /// A device-only read-write buffer of `words` 32-bit words (at least 4), within one binding.
+    pub(crate) fn scratch(&self, label: &str, words: u64) -> Result<wgpu::Buffer> {
+        let bytes = 4 * words.max(4);
+        if bytes > self.max_binding {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "{label} of {bytes} bytes, more than one binding may hold ({})",
+                    self.max_binding
+                ),
+            ));
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let buffer = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: bytes,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
+        if let Some(e) = pollster::block_on(oom.pop()) {
+            return Err(gpu_err("out-of-memory", e));
+        }
+        Ok(buffer)
+    }
+
+    /// Batches of at most `per_batch` of `items`, and at most the dispatch limit.
+    pub(crate) fn batches(
+        &self,
+        items: Range<u32>,
+        per_batch: u64,
+    ) -> impl Iterator<Item = Range<u32>> {
+        batches(items, per_batch.min(self.max_dispatch as u64))
+    }
+
+    /// Splits `range` (of workgroup indices) into dispatches of at most the dispatch limit.
+    pub(crate) fn split(&self, range: Range<u32>) -> impl Iterator<Item = Range<u32>> {
+        let step = self.max_dispatch;
+        (range.start..range.end)
+            .step_by(step as usize)
+            .map(move |a| a..a.saturating_add(step).min(range.end))
+    }
+}
+
+/// Batches of at most `per_batch` (and [`MAX_DISPATCH`]) of `items`.
+pub(crate) fn batches(items: Range<u32>, per_batch: u64) -> impl Iterator<Item = Range<u32>> {
+    let step = per_batch.clamp(1, MAX_DISPATCH as u64) as u32;
+    let mut lo = items.start;
+    std::iter::from_fn(move || {
+        if lo >= items.end {
+            return None;
+        }
+        let hi = lo.saturating_add(step).min(items.end);
+        let r = lo..hi;
+        lo = hi;
+        Some(r)
+    })
+}
