@@ -5,10 +5,21 @@
 //! clipped below 1; the statistic is `√(n − |Z| − 3) · |atanh r|` and the p-value its two-sided
 //! standard-normal tail (computed as `erfc`, so tiny p-values keep their digits where causal-learn's
 //! `2 (1 − Φ)` rounds to 0).
+//!
+//! Also the Fisher-z batch of a [`super::Tester`]: one correlation matrix for every query, the
+//! partial correlations on the engine's backend.
 
+use super::cache::Cache;
+use super::{IndependenceTest, TestResult};
+use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::engine::{run_on, Engine};
+use super::cpu;
+#[cfg(feature = "gpu")]
+use super::gpu;
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
+use std::time::Instant;
 
 /// Pearson correlation of two finite, non-constant columns of equal length.
 pub(crate) fn correlation(a: &[f64], b: &[f64]) -> f64 {
@@ -78,4 +89,111 @@ pub(crate) fn finish(r: f64, n: usize, conditioning: usize) -> Result<(f64, f64)
     let stat = dof.sqrt() * r.atanh().abs();
     let p = statrs::function::erf::erfc(stat / std::f64::consts::SQRT_2);
     Ok((stat, p))
+}
+
+impl IndependenceTest {
+    /// Fisher-z tests of a batch of checked queries: one correlation matrix (f64, host) shared
+    /// by all, the partial correlations on the engine's backend (one dispatch per
+    /// conditioning-set size), the p-values in f64.
+    pub(super) fn fisher_z_batch(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        queries: &[(&[&str], &[&str], &[&str])],
+        cache: &Cache,
+    ) -> Vec<Result<TestResult>> {
+        let start = Instant::now();
+        let n = data.n_rows();
+        let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();
+        // columns in first-use order, each checked once
+        let mut cols: Vec<&str> = Vec::new();
+        let mut ok: Vec<usize> = Vec::new();
+        for (q, (x, y, z)) in queries.iter().enumerate() {
+            let checked = x
+                .iter()
+                .chain(y.iter())
+                .chain(z.iter())
+                .try_for_each(|c| cache.std_column(data, c))
+                .and_then(|_| check_rows(n, z.len()));
+            match checked {
+                Err(e) => out[q] = Some(Err(e)),
+                Ok(()) => {
+                    for c in x.iter().chain(y.iter()).chain(z.iter()) {
+                        if !cols.contains(c) {
+                            cols.push(c);
+                        }
+                    }
+                    ok.push(q);
+                }
+            }
+        }
+        let p = cols.len();
+        let mut corr = vec![1.0; p * p];
+        for i in 0..p {
+            for j in 0..i {
+                match cache.correlation(data, cols[i], cols[j]) {
+                    Ok(r) => {
+                        corr[i * p + j] = r;
+                        corr[j * p + i] = r;
+                    }
+                    Err(e) => {
+                        let msg = e.to_string();
+                        return queries
+                            .iter()
+                            .map(|_| Err(Error::param("data", msg.clone())))
+                            .collect();
+                    }
+                }
+            }
+        }
+        let idx = |c: &str| cols.iter().position(|v| *v == c).expect("indexed") as u32;
+        let mut depths: Vec<usize> = ok.iter().map(|&q| queries[q].2.len()).collect();
+        depths.sort_unstable();
+        depths.dedup();
+        for depth in depths {
+            let group: Vec<usize> = ok
+                .iter()
+                .copied()
+                .filter(|&q| queries[q].2.len() == depth)
+                .collect();
+            let pairs: Vec<u32> = group
+                .iter()
+                .flat_map(|&q| [idx(queries[q].0[0]), idx(queries[q].1[0])])
+                .collect();
+            let sets: Vec<u32> = group
+                .iter()
+                .flat_map(|&q| queries[q].2.iter().map(|c| idx(c)))
+                .collect();
+            let job = super::jobs::PcorJob {
+                p,
+                corr: &corr,
+                depth,
+                pairs: &pairs,
+                sets: &sets,
+            };
+            match run_on!(engine, cpu: cpu::partial_correlations(&job), gpu: |ctx| gpu::partial_correlations(ctx, &job)) {
+                Err(e) => {
+                    for &q in &group {
+                        out[q] = Some(Err(match &e {
+                            Error::Gpu { kind, message } => Error::Gpu {
+                                kind,
+                                message: message.clone(),
+                            },
+                            other => Error::param("test", other.to_string()),
+                        }));
+                    }
+                }
+                Ok((rs, ran)) => {
+                    for (&q, &r) in group.iter().zip(&rs) {
+                        out[q] = Some(finish(r, n, depth).map(|sp| {
+                            self.result(queries[q], sp, n, "normal".into(), ran.label(""), start)
+                        }));
+                    }
+                }
+            }
+        }
+        out.into_iter()
+            .map(|r| r.expect("every query answered"))
+            .collect()
+    }
 }

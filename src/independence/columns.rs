@@ -1,0 +1,131 @@
+//! Standardised columns and the kernel-width helpers (median pairwise distances, hyppo's median,
+//! the median rule's θ), and row-major reshaping.
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+
+pub(super) fn std_columns(
+    data: &Dataset,
+    names: &[&str],
+    role: &str,
+) -> Result<(Vec<f64>, Vec<Vec<f64>>)> {
+    // returns (row-major standardised, raw columns)
+    if names.is_empty() {
+        return Err(Error::param(role, format!("no {role} columns given")));
+    }
+    let n = data.n_rows();
+    let d = names.len();
+    let mut raw = Vec::with_capacity(d);
+    let mut rows = vec![0.0; n * d];
+    for (j, name) in names.iter().enumerate() {
+        let c = data.finite_column(name)?;
+        let m = c.iter().sum::<f64>() / n as f64;
+        let sd = (c.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
+        if sd.is_nan() || sd <= 0.0 || c.iter().all(|&v| v == c[0]) {
+            return Err(Error::ConstantColumn(name.to_string()));
+        }
+        for i in 0..n {
+            rows[i * d + j] = (c[i] - m) / sd;
+        }
+        raw.push(c.to_vec());
+    }
+    Ok((rows, raw))
+}
+
+/// Median of the non-zero pairwise Euclidean distances among the first `max_rows` rows of
+/// row-major `rows` (`n × d`); None when every pair coincides. numpy's median over the symmetric
+/// distance matrix (each pair twice) is the same number.
+pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option<f64> {
+    let n = (rows.len() / d).min(max_rows);
+    let mut dists = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for i in 0..n {
+        for j in i + 1..n {
+            let s: f64 = (0..d)
+                .map(|k| (rows[i * d + k] - rows[j * d + k]).powi(2))
+                .sum();
+            if s > 0.0 {
+                dists.push(s.sqrt());
+            }
+        }
+    }
+    if dists.is_empty() {
+        return None;
+    }
+    dists.sort_by(f64::total_cmp);
+    let m = dists.len();
+    Some(if m % 2 == 1 {
+        dists[m / 2]
+    } else {
+        0.5 * (dists[m / 2 - 1] + dists[m / 2])
+    })
+}
+
+/// hyppo's Gaussian bandwidth: the median of all off-diagonal pairwise distances of row-major
+/// `rows` (zeros included), or 1 when that median is 0.
+pub(super) fn hyppo_median(rows: &[f64], d: usize) -> Result<f64> {
+    let n = rows.len() / d;
+    if n > 10_000 {
+        return Err(Error::param(
+            "width",
+            format!("hyppo's median width needs all {n}² pairwise distances; give a fixed --width"),
+        ));
+    }
+    let mut dists = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    for i in 0..n {
+        for j in i + 1..n {
+            let s: f64 = (0..d)
+                .map(|k| (rows[i * d + k] - rows[j * d + k]).powi(2))
+                .sum();
+            dists.push(s.sqrt());
+        }
+    }
+    let m = dists.len();
+    let (_, &mut hi, _) = dists.select_nth_unstable_by(m / 2, f64::total_cmp);
+    let med = if m % 2 == 1 {
+        hi
+    } else {
+        let lo = dists[..m / 2]
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (lo + hi)
+    };
+    Ok(if med > 0.0 { med } else { 1.0 })
+}
+
+/// θ = 1 / (2 median²) of pairwise Euclidean distances over at most 1000 rows: all of them up to
+/// 1000, otherwise every `⌈n / 1000⌉`-th row (deterministic, and spread over the whole data set
+/// even when the rows are sorted, e.g. by time).
+pub(super) fn median_theta(rows: &[f64], d: usize, what: &str) -> Result<f64> {
+    let n = rows.len() / d;
+    let step = n.div_ceil(1000).max(1);
+    let picked: Vec<f64> = rows
+        .chunks_exact(d)
+        .step_by(step)
+        .flatten()
+        .copied()
+        .collect();
+    let med = median_distance(&picked, d, 1000)
+        .ok_or_else(|| Error::param(what, "all rows are identical: the median width is zero"))?;
+    let width = std::f64::consts::SQRT_2 * med;
+    Ok(1.0 / (width * width))
+}
+
+/// Row-wise concatenation `[a, scale · b]` of row-major `n × da` and `n × db` matrices.
+pub(super) fn hstack(a: &[f64], da: usize, b: &[f64], db: usize, scale: f64) -> Vec<f64> {
+    a.chunks_exact(da)
+        .zip(b.chunks_exact(db))
+        .flat_map(|(ra, rb)| ra.iter().copied().chain(rb.iter().map(|v| scale * v)))
+        .collect()
+}
+
+pub(super) fn row_major(cols: &[Vec<f64>]) -> Vec<f64> {
+    let (n, d) = (cols[0].len(), cols.len());
+    let mut rows = vec![0.0; n * d];
+    for (j, c) in cols.iter().enumerate() {
+        for i in 0..n {
+            rows[i * d + j] = c[i];
+        }
+    }
+    rows
+}

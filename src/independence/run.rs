@@ -1,0 +1,265 @@
+//! One query on its own ([`IndependenceTest::run`]): the query checks shared by every path,
+//! test-wise deletion, and the tests that have no batch job (HSIC-u, and KCI/HSIC under the
+//! permutation or spectral null).
+
+use super::batch::KciPrepared;
+use super::cache::Cache;
+use super::columns::{hyppo_median, row_major, std_columns};
+use super::lowrank::{factor, KernelFn, Points};
+use super::null::gamma_sf;
+use super::{kci, IndependenceTest, Kernel, Null, TestKind, TestResult, Width, MIN_ROWS};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::Engine;
+use statrs::distribution::ContinuousCDF;
+use std::time::Instant;
+
+/// What stays on the CPU when the spectral null's draws run on the GPU.
+const SPECTRAL_SPLIT: &str = "spectral draws; factors and eigenvalues on the CPU";
+
+impl IndependenceTest {
+    /// Tests X ⫫ Y (| Z when `z` is non-empty) on the named columns.
+    pub fn run(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        x: &[&str],
+        y: &[&str],
+        z: &[&str],
+    ) -> Result<TestResult> {
+        self.run_with(engine, data, x, y, z, &Cache::default())
+    }
+
+    pub(super) fn run_with(
+        &self,
+        engine: &Engine,
+        data: &Dataset,
+        x: &[&str],
+        y: &[&str],
+        z: &[&str],
+        cache: &Cache,
+    ) -> Result<TestResult> {
+        let start = Instant::now();
+        if let (Some(marker), false) = (self.deletion, z.is_empty()) {
+            // keep the rows where no conditioning column equals the marker; test on them alone
+            let zc = z
+                .iter()
+                .map(|c| data.column(c))
+                .collect::<Result<Vec<_>>>()?;
+            let keep: Vec<usize> = (0..data.n_rows())
+                .filter(|&i| zc.iter().all(|c| c[i] != marker))
+                .collect();
+            let mut sub = Dataset::new();
+            for c in x.iter().chain(y).chain(z) {
+                if sub.column(c).is_ok() {
+                    continue; // a column named twice: the check below reports it
+                }
+                let col = data.column(c)?;
+                sub.push_column(c, keep.iter().map(|&i| col[i]).collect())?;
+            }
+            let plain = IndependenceTest {
+                deletion: None,
+                ..self.clone()
+            };
+            let mut r = plain.run_with(engine, &sub, x, y, z, &Cache::default())?;
+            r.seconds = start.elapsed().as_secs_f64();
+            return Ok(r);
+        }
+        self.check(data, x, y, z)?;
+        let n = data.n_rows();
+        if self.kind == TestKind::FisherZ {
+            return self
+                .fisher_z_batch(engine, data, &[(x, y, z)], cache)
+                .remove(0);
+        }
+        if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
+            return self.rff_batch(engine, data, &[(x, y, z)], cache).remove(0);
+        }
+        if matches!(self.kind, TestKind::Kci | TestKind::Hsic) && self.null == Null::Gamma {
+            return self.kci_batch(engine, data, &[(x, y, z)], cache).remove(0);
+        }
+        // the backend that ran the null's device part (permutations or spectral draws), and what
+        // stayed on the CPU
+        let mut null_backend: Option<(String, &str)> = None;
+        let (statistic, p_value) = if self.kind == TestKind::HsicU {
+            if self.null != Null::Gamma {
+                return Err(Error::param(
+                    "null",
+                    "hsic-u uses hyppo's chi-square approximation; use --test hsic for permutation or spectral nulls",
+                ));
+            }
+            if self.kernel != Kernel::Gaussian {
+                return Err(Error::param("kernel", "hsic-u uses the Gaussian kernel"));
+            }
+            let tol = self.tolerance * n as f64;
+            let (_, xraw) = std_columns(data, x, "x")?;
+            let (_, yraw) = std_columns(data, y, "y")?;
+            let (xr, yr) = (row_major(&xraw), row_major(&yraw));
+            let sigma = match self.width {
+                Width::Fixed(s) => s,
+                _ => hyppo_median(&xr, x.len())?,
+            };
+            let kfn = KernelFn::Gaussian {
+                theta: 1.0 / (sigma * sigma),
+            };
+            let fx = factor(
+                &Points {
+                    data: &xr,
+                    d: x.len(),
+                },
+                kfn,
+                tol,
+            )
+            .to_mat();
+            let fy = factor(
+                &Points {
+                    data: &yr,
+                    d: y.len(),
+                },
+                kfn,
+                tol,
+            )
+            .to_mat();
+            let stat = kci::unbiased_correlation(&fx, &fy);
+            let chi = statrs::distribution::ChiSquared::new(1.0).expect("one degree of freedom");
+            (stat, chi.sf(stat * n as f64 + 1.0))
+        } else {
+            let KciPrepared {
+                x: (kx, lx),
+                y: (ky, ly),
+                z: zpart,
+            } = self.kci_prepare(data, (x, y, z), cache)?;
+            match zpart {
+                None => {
+                    let m = kci::unconditional(&lx, &ly);
+                    let p = match self.null {
+                        Null::Gamma => gamma_sf(m)?,
+                        Null::Permutation(perms) => {
+                            let (p, ran) =
+                                self.permutation_p(engine, &lx, &ly, m.statistic, perms)?;
+                            null_backend = Some((ran, "permutations; factors on the CPU"));
+                            p
+                        }
+                        Null::Spectral(draws) => {
+                            let w = kci::spectral_weights_uncond(&lx, &ly)?;
+                            let (p, ran) = self.spectral_p(engine, &w, m.statistic, draws)?;
+                            null_backend = Some((ran, SPECTRAL_SPLIT));
+                            p
+                        }
+                    };
+                    (m.statistic, p)
+                }
+                Some((_, zp)) => {
+                    let mx = zp.regressed(&kx, &lx)?;
+                    let my = zp.regressed(&ky, &ly)?;
+                    let mo = kci::conditional(&mx, &my, self.threshold)?;
+                    let p = match self.null {
+                        Null::Spectral(draws) => {
+                            let w = kci::spectral_weights_cond(&mx, &my, self.threshold)?;
+                            let (p, ran) = self.spectral_p(engine, &w, mo.statistic, draws)?;
+                            null_backend = Some((ran, SPECTRAL_SPLIT));
+                            p
+                        }
+                        _ => gamma_sf(mo)?,
+                    };
+                    (mo.statistic, p)
+                }
+            }
+        };
+        let null = match (self.kind, self.null) {
+            (TestKind::Rcot | TestKind::Rcit, _) => format!("{:?}", self.approx).to_lowercase(),
+            (_, Null::Gamma) => "gamma".into(),
+            (_, Null::Permutation(p)) => format!("permutation:{p}"),
+            (_, Null::Spectral(d)) => format!("spectral:{d}"),
+        };
+        let backend = match null_backend {
+            Some((b, split)) if b.starts_with("gpu") => format!("{b} ({split})"),
+            Some((b, _)) => b,
+            None if engine.kind() == crate::BackendKind::Gpu => {
+                format!("{} (hsic-u runs on the CPU)", engine.cpu_name())
+            }
+            None => engine.cpu_name(),
+        };
+        Ok(self.result((x, y, z), (statistic, p_value), n, null, backend, start))
+    }
+
+    /// Validation shared by every test (before any computation).
+    pub(super) fn check(&self, data: &Dataset, x: &[&str], y: &[&str], z: &[&str]) -> Result<()> {
+        let n = data.n_rows();
+        if n < MIN_ROWS {
+            return Err(Error::TooFewRows {
+                what: "a kernel independence test".into(),
+                need: MIN_ROWS,
+                got: n,
+            });
+        }
+        for (a, ra, b, rb) in [(x, "x", y, "y"), (x, "x", z, "z"), (y, "y", z, "z")] {
+            if let Some(c) = a.iter().find(|c| b.contains(c)) {
+                return Err(Error::param(
+                    rb,
+                    format!("column `{c}` is in both --{ra} and --{rb}"),
+                ));
+            }
+        }
+        if matches!(self.kind, TestKind::Hsic | TestKind::HsicU) && !z.is_empty() {
+            return Err(Error::param(
+                "z",
+                "HSIC is unconditional; use --test kci for X ⫫ Y | Z",
+            ));
+        }
+        if matches!(self.kind, TestKind::Rcot | TestKind::Rcit)
+            && matches!(self.null, Null::Permutation(_))
+        {
+            return Err(Error::param(
+                "null",
+                "RCoT/RCIT use moment approximations (lpb4, hbe, gamma, chi2), not permutations",
+            ));
+        }
+        if let Null::Spectral(0) = self.null {
+            return Err(Error::param(
+                "samples",
+                "the spectral null needs at least 1 draw",
+            ));
+        }
+        if let Null::Permutation(p) = self.null {
+            if p == 0 {
+                return Err(Error::param("permutations", "must be at least 1"));
+            }
+            if !z.is_empty() {
+                return Err(Error::param(
+                    "null",
+                    "the permutation null is for unconditional tests; use gamma with --z",
+                ));
+            }
+        }
+        if !(self.tolerance >= 0.0 && self.tolerance < 1.0) {
+            return Err(Error::param(
+                "tolerance",
+                format!("{} is not in [0, 1)", self.tolerance),
+            ));
+        }
+        if let Width::Fixed(s) = self.width {
+            if !(s > 0.0 && s.is_finite()) {
+                return Err(Error::param(
+                    "width",
+                    format!("{s} is not a positive bandwidth"),
+                ));
+            }
+        }
+        if self.kind == TestKind::FisherZ {
+            if x.len() != 1 || y.len() != 1 {
+                return Err(Error::param(
+                    if x.len() != 1 { "x" } else { "y" },
+                    "the Fisher-z test takes exactly one X and one Y column",
+                ));
+            }
+            if !matches!(self.null, Null::Gamma) {
+                return Err(Error::param(
+                    "null",
+                    "the Fisher-z test has a normal null; permutation and spectral nulls do not apply",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
