@@ -1,0 +1,43 @@
+//! `ceteris bench --quick`: its JSON rows, and an unknown backend refused.
+
+use super::*;
+
+#[test]
+fn bench_quick_json() {
+    let out = ceteris(&["bench", "--quick", "--backend", "cpu", "--format", "json"]);
+    let err = text(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.status.success(), "bench failed: {err}");
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bench stdout is not JSON ({e}):\n{}", text(&out.stdout)));
+    assert_eq!(v["quick"], true);
+    let rows = v["results"].as_array().expect("a `results` array");
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert!(r["case"].is_string(), "{r}");
+        assert!(r["backend"].as_str().unwrap().starts_with("cpu"), "{r}");
+        assert!(r["seconds"].as_f64().unwrap() >= 0.0, "{r}");
+        match r.get("estimate") {
+            // bootstrap rows
+            Some(e) => assert!(e.as_f64().unwrap().is_finite(), "{r}"),
+            // discovery rows
+            None if r.get("edges").is_some() => {
+                assert!(r["tests"].as_u64().unwrap() >= 1, "{r}");
+                assert!(r["edges"].as_u64().unwrap() >= 1, "{r}");
+            }
+            // independence-test rows
+            None if r.get("tests").is_some() => {
+                assert!(r["tests"].as_u64().unwrap() >= 1, "{r}");
+                assert_eq!(r["failed"].as_u64(), Some(0), "{r}");
+            }
+            // SCM sweep rows
+            None => assert!(r["ns_per_node_sample"].as_f64().unwrap() > 0.0, "{r}"),
+        }
+    }
+}
+
+#[test]
+fn bench_unknown_backend_fails() {
+    let err = fails(&["bench", "--quick", "--backend", "tpu", "--format", "json"]);
+    assert!(err.contains("tpu"), "{err}");
+}

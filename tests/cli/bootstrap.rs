@@ -1,0 +1,344 @@
+//! `ceteris bootstrap`: the documented JSON keys and every interval method, the default methods,
+//! kept replicates, the table format, plots, every statistic and every scheme.
+
+use super::*;
+
+const KEYS: [&str; 10] = [
+    "statistic",
+    "estimate",
+    "std_error",
+    "bias",
+    "resamples",
+    "scheme",
+    "level",
+    "backend",
+    "seconds",
+    "intervals",
+];
+
+/// Keys the README documents beyond the main ten.
+const EXTRA_KEYS: [&str; 6] = [
+    "valid_resamples",
+    "seed",
+    "bca",
+    "fallback",
+    "warnings",
+    "replicates",
+];
+
+#[test]
+fn json_output_has_the_documented_keys_and_all_methods() {
+    let dir = TempDir::new("json");
+    let data = standard_csv(&dir);
+    let v = boot_json(
+        &data,
+        &[
+            "--statistic",
+            "mean",
+            "--column",
+            "x",
+            "--method",
+            "percentile,basic,normal,bca,studentized",
+            "--level",
+            "0.9",
+        ],
+    );
+    let obj = v.as_object().expect("a JSON object");
+    for k in KEYS {
+        assert!(obj.contains_key(k), "missing key `{k}` in {v}");
+    }
+    for k in obj.keys() {
+        assert!(
+            KEYS.contains(&k.as_str()) || EXTRA_KEYS.contains(&k.as_str()),
+            "undocumented key `{k}`"
+        );
+    }
+    assert!(
+        !obj.contains_key("replicates"),
+        "replicates without --keep-replicates"
+    );
+    assert_eq!(v["statistic"], "mean");
+    assert_eq!(v["scheme"], "iid");
+    assert_eq!(v["resamples"].as_u64(), Some(200));
+    assert_eq!(v["valid_resamples"].as_u64(), Some(200));
+    assert_eq!(v["seed"].as_u64(), Some(11));
+    assert_eq!(v["level"].as_f64(), Some(0.9));
+    assert!(
+        v["backend"].as_str().unwrap().starts_with("cpu"),
+        "{}",
+        v["backend"]
+    );
+    assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+    assert!(v["std_error"].as_f64().unwrap() > 0.0);
+    assert!(v["bias"].as_f64().unwrap().is_finite());
+
+    let x = &columns()[0].1;
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    let est = v["estimate"].as_f64().unwrap();
+    assert!(
+        (est - mean).abs() < 1e-12,
+        "estimate {est} vs CSV mean {mean}"
+    );
+
+    let iv = v["intervals"].as_object().unwrap();
+    let mut names: Vec<&str> = iv.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["basic", "bca", "normal", "percentile", "studentized"]
+    );
+    for (m, pair) in iv {
+        let pair = pair.as_array().unwrap();
+        assert_eq!(pair.len(), 2, "{m}");
+        let (lo, hi) = (pair[0].as_f64().unwrap(), pair[1].as_f64().unwrap());
+        assert!(lo < est && est < hi, "{m}: [{lo}, {hi}] around {est}");
+    }
+    let bca = &v["bca"];
+    assert!(
+        bca["z0"].is_number() && bca["acceleration"].is_number(),
+        "{bca}"
+    );
+    assert_eq!(bca["levels"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn default_methods_are_percentile_and_bca() {
+    let dir = TempDir::new("defaults");
+    let data = standard_csv(&dir);
+    let v = boot_json(&data, &["--column", "x"]);
+    assert_eq!(v["statistic"], "mean");
+    let mut names: Vec<&String> = v["intervals"].as_object().unwrap().keys().collect();
+    names.sort_unstable();
+    assert_eq!(names, ["bca", "percentile"]);
+}
+
+#[test]
+fn keep_replicates_includes_them() {
+    let dir = TempDir::new("keep");
+    let data = standard_csv(&dir);
+    let v = boot_json(&data, &["--column", "x", "--keep-replicates"]);
+    assert_eq!(v["replicates"].as_array().map(Vec::len), Some(200));
+}
+
+#[test]
+fn table_format_prints_estimate_and_methods() {
+    let dir = TempDir::new("table");
+    let data = standard_csv(&dir);
+    let out = boot_ok(
+        &data,
+        &[
+            "--statistic",
+            "mean",
+            "--column",
+            "x",
+            "--method",
+            "percentile,basic,normal,bca,studentized",
+            "--format",
+            "table",
+        ],
+    );
+    let s = text(&out.stdout);
+    assert!(
+        serde_json::from_str::<Value>(&s).is_err(),
+        "table output is JSON:\n{s}"
+    );
+    let x = &columns()[0].1;
+    let mean = x.iter().sum::<f64>() / x.len() as f64;
+    assert!(
+        s.contains(&format!("{mean:.6}")),
+        "no estimate {mean:.6} in:\n{s}"
+    );
+    assert!(s.contains("mean"), "{s}");
+    for m in ["percentile", "basic", "normal", "bca", "studentized"] {
+        assert!(
+            s.lines().any(|l| l.trim_start().starts_with(m)),
+            "no `{m}` row in:\n{s}"
+        );
+    }
+}
+
+#[test]
+fn plot_writes_an_svg() {
+    let dir = TempDir::new("plot");
+    let data = standard_csv(&dir);
+    let svg = dir.path("out.svg");
+    let v = boot_json(
+        &data,
+        &[
+            "--column",
+            "x",
+            "--method",
+            "percentile,bca",
+            "--plot",
+            svg.to_str().unwrap(),
+        ],
+    );
+    // the plot keeps replicates internally but does not print them unless asked
+    assert!(v.get("replicates").is_none());
+    let body = std::fs::read_to_string(&svg).expect("the SVG file exists");
+    assert!(
+        body.trim_start().starts_with("<svg") || body.contains("<svg"),
+        "not an SVG: {}",
+        &body[..body.len().min(200)]
+    );
+    assert!(body.trim_end().ends_with("</svg>"), "truncated SVG");
+
+    // table output with a plot too
+    let svg2 = dir.path("out2.svg");
+    boot_ok(
+        &data,
+        &[
+            "--statistic",
+            "median",
+            "--column",
+            "x",
+            "--format",
+            "table",
+            "--plot",
+            svg2.to_str().unwrap(),
+        ],
+    );
+    assert!(std::fs::read_to_string(&svg2).unwrap().contains("<svg"));
+}
+
+#[test]
+fn every_statistic_runs() {
+    let dir = TempDir::new("stats");
+    let data = standard_csv(&dir);
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("mean", vec!["--column", "x"]),
+        ("var", vec!["--column", "x"]),
+        ("std", vec!["--column", "x"]),
+        ("median", vec!["--column", "x"]),
+        ("quantile:0.9", vec!["--column", "x"]),
+        ("weighted-mean", vec!["--column", "x", "--weights", "w"]),
+        ("diff-means", vec!["--treatment", "t", "--outcome", "y"]),
+        ("ratio-means", vec!["--columns", "y,x"]),
+        ("corr", vec!["--columns", "x,y"]),
+        ("ols:x", vec!["--outcome", "y", "--covariates", "x,z"]),
+        (
+            "ols:intercept",
+            vec!["--outcome", "y", "--covariates", "x,z"],
+        ),
+        (
+            "ipw",
+            vec!["--treatment", "t", "--outcome", "y", "--propensity", "e"],
+        ),
+        (
+            "hajek",
+            vec!["--treatment", "t", "--outcome", "y", "--propensity", "e"],
+        ),
+        (
+            "aipw",
+            vec![
+                "--treatment",
+                "t",
+                "--outcome",
+                "y",
+                "--propensity",
+                "e",
+                "--mu0",
+                "mu0",
+                "--mu1",
+                "mu1",
+            ],
+        ),
+    ];
+    let cols = columns();
+    let col = |n: &str| &cols.iter().find(|c| c.0 == n).unwrap().1;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    for (stat, flags) in cases {
+        let mut args = vec![
+            "--statistic",
+            stat,
+            "--method",
+            "percentile,basic,normal,bca",
+        ];
+        args.extend(flags.iter().copied());
+        let v = boot_json(&data, &args);
+        assert_eq!(v["statistic"], stat, "{v}");
+        let est = v["estimate"].as_f64().unwrap_or(f64::NAN);
+        assert!(est.is_finite(), "{stat}: estimate {}", v["estimate"]);
+        assert!(v["std_error"].as_f64().unwrap() > 0.0, "{stat}: {v}");
+        assert_eq!(v["intervals"].as_object().unwrap().len(), 4, "{stat}");
+        // a few closed-form checks of the estimate
+        let x = col("x");
+        let want = match stat {
+            "ratio-means" => Some(mean(col("y")) / mean(x)),
+            "var" | "std" => {
+                let m = mean(x);
+                let var = x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (N as f64 - 1.0);
+                Some(if stat == "var" { var } else { var.sqrt() })
+            }
+            "median" | "quantile:0.9" => {
+                let q = if stat == "median" { 0.5 } else { 0.9 };
+                let mut s = x.clone();
+                s.sort_by(f64::total_cmp);
+                let h = (N as f64 - 1.0) * q;
+                let lo = h.floor() as usize;
+                Some(s[lo] + (h - lo as f64) * (s[lo + 1] - s[lo]))
+            }
+            "weighted-mean" => {
+                let w = col("w");
+                Some(x.iter().zip(w).map(|(a, b)| a * b).sum::<f64>() / w.iter().sum::<f64>())
+            }
+            "diff-means" => {
+                let (t, y) = (col("t"), col("y"));
+                let arm = |a: f64| {
+                    let v: Vec<f64> = (0..N).filter(|&i| t[i] == a).map(|i| y[i]).collect();
+                    mean(&v)
+                };
+                Some(arm(1.0) - arm(0.0))
+            }
+            _ => None,
+        };
+        if let Some(want) = want {
+            assert!(
+                (est - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{stat}: estimate {est}, expected {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_scheme_runs() {
+    let dir = TempDir::new("schemes");
+    let data = standard_csv(&dir);
+    let cases: Vec<(&str, Vec<&str>)> = vec![
+        ("iid", vec![]),
+        ("stratified", vec!["--strata", "t"]),
+        ("cluster", vec!["--cluster", "g"]),
+        ("bayesian", vec![]),
+        ("poisson", vec![]),
+        ("moving-block", vec!["--block-length", "5"]),
+        ("circular-block", vec!["--block-length", "5"]),
+        ("stationary", vec!["--block-length", "4.5"]),
+    ];
+    for (scheme, flags) in &cases {
+        for stat in [
+            vec!["--statistic", "mean", "--column", "x"],
+            vec!["--statistic", "median", "--column", "x"],
+            vec![
+                "--statistic",
+                "diff-means",
+                "--treatment",
+                "t",
+                "--outcome",
+                "y",
+            ],
+        ] {
+            let mut args = vec!["--scheme", *scheme, "--method", "percentile,bca"];
+            args.extend(flags.iter().copied());
+            args.extend(stat.iter().copied());
+            let v = boot_json(&data, &args);
+            assert_eq!(v["scheme"], *scheme, "{v}");
+            assert_eq!(v["resamples"].as_u64(), Some(200));
+            assert!(v["estimate"].as_f64().unwrap().is_finite(), "{args:?}: {v}");
+            let sd = v["std_error"].as_f64().unwrap();
+            assert!(sd.is_finite() && sd > 0.0, "{args:?}: std_error {sd}");
+            let iv = v["intervals"].as_object().unwrap();
+            assert_eq!(iv.len(), 2, "{args:?}");
+        }
+    }
+}

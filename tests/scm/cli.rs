@@ -1,0 +1,468 @@
+//! The `ceteris` binary's SCM commands end to end: `sweep` (grids, `--exact`, intervention files,
+//! plots), `effect` (shift sets, the table format), `counterfactual` (its keys) and `fit`.
+
+use super::*;
+
+#[test]
+fn cli_sweep_and_effect() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let m = model.to_str().unwrap();
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=-3:3:7",
+        "--samples",
+        "2000",
+        "--quantiles",
+        "0.05,0.5,0.95",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for key in ["outcome", "samples", "backend", "seconds", "points"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    let pts = v["points"].as_array().unwrap();
+    assert_eq!(pts.len(), 7);
+    assert_eq!(pts[0]["interventions"]["X"], -3.0);
+    assert!(pts[0]["quantiles"].get("0.5").is_some());
+    let (ok, out, _) = run(&[
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=0,1",
+        "--do",
+        "Z=0",
+        "--exact",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["points"][1]["mean"], 0.0); // 1 − 1·1 + 3·0
+    let (ok, out, err) = run(&[
+        "effect",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--alternative",
+        "X=1",
+        "--reference",
+        "X=0",
+        "--samples",
+        "1000",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["ace"].as_f64().unwrap() + 1.0).abs() < 1e-9);
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=1:2:0",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(
+        !ok && err.contains("empty") && !err.contains("panicked"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn cli_counterfactual_fit_interventions_and_plot() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-cli2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |f: &str| dir.join(f).to_str().unwrap().to_string();
+    std::fs::write(path("m.json"), MODEL).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!err.contains("panicked"), "{err}");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            err,
+        )
+    };
+    let m = path("m.json");
+    // counterfactual: N_Y = 1.3 (see the library test), do(X := 0) gives Y = 1 + 0.9 + 1.3
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--observed",
+        "Z=0.3,X=1.2,Y=2",
+        "--do",
+        "X=0",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["values"]["Y"].as_f64().unwrap() - 3.2).abs() < 1e-12);
+    assert_eq!(v["values"]["X"], 0.0);
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--observed",
+        "Z=0.3,X=1.2,Y=2",
+        "--shift",
+        "X=1",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((v["values"]["Y"].as_f64().unwrap() - 1.0).abs() < 1e-12);
+    // a CSV of units: the same unit twice and one with N = 0, printed as CSV or written to --out
+    std::fs::write(
+        path("units.csv"),
+        "id,Z,X,Y\n1,0.3,1.2,2\n2,0.3,1.2,2\n3,0,0,2\n",
+    )
+    .unwrap();
+    let units = path("units.csv");
+    let batch = [
+        "counterfactual",
+        "--model",
+        &m,
+        "--data",
+        &units,
+        "--do",
+        "X=0",
+    ];
+    let (ok, out, err) = run(&batch);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "Z,X,Y");
+    assert_eq!(lines.len(), 4, "{out}");
+    let y: Vec<f64> = lines[1..]
+        .iter()
+        .map(|l| l.split(',').nth(2).unwrap().parse().unwrap())
+        .collect();
+    // unit 3: N_Y = 2 − 1 = 1, so under do(X := 0), Y = 1 + 1 = 2
+    for (got, want) in y.iter().zip([3.2, 3.2, 2.0]) {
+        assert!((got - want).abs() < 1e-12, "{out}");
+    }
+    let cf_csv = path("cf.csv");
+    let (ok, out, err) = run(&[&batch[..], &["--out", &cf_csv]].concat());
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["units"], 3);
+    let mean_y = v["means"]["Y"]["counterfactual"].as_f64().unwrap();
+    assert!((mean_y - (3.2 + 3.2 + 2.0) / 3.0).abs() < 1e-12, "{v}");
+    assert_eq!(v["means"]["Y"]["observed"], 2.0);
+    assert!(std::fs::read_to_string(&cf_csv)
+        .unwrap()
+        .starts_with("Z,X,Y\n"));
+    std::fs::write(path("bad.csv"), "Z,X\n0.3,1.2\n").unwrap();
+    let (ok, _, err) = run(&["counterfactual", "--model", &m, "--data", &path("bad.csv")]);
+    assert!(!ok && err.contains("lack the column `Y`"), "{err}");
+    let (ok, _, err) = run(&["counterfactual", "--model", &m]);
+    assert!(!ok && err.contains("--observed"), "{err}");
+    for (observed, needle) in [
+        ("Z=0.3,X=1.2", "lacks `Y`"),
+        ("Z=0.3,X=1.2,Y=2,Q=1", "unknown node `Q`"),
+        ("Z=0.3,X=inf,Y=2", "`X`: `inf` is not a finite number"),
+        ("Z=0.3,X", "`X` is not NODE=value"),
+    ] {
+        let (ok, _, err) = run(&["counterfactual", "--model", &m, "--observed", observed]);
+        assert!(!ok && err.contains(needle), "{observed}: {err}");
+    }
+    // fit: sample → CSV → fit → a model the other subcommands read
+    let d = Scm::from_json(MODEL)
+        .unwrap()
+        .sample(&Engine::cpu(), &[], 2000, 3)
+        .unwrap()
+        .data;
+    let mut csv = d.names().join(",") + "\n";
+    for i in 0..d.n_rows() {
+        let row: Vec<String> = d
+            .names()
+            .iter()
+            .map(|c| d.column(c).unwrap()[i].to_string())
+            .collect();
+        csv += &(row.join(",") + "\n");
+    }
+    std::fs::write(path("d.csv"), csv).unwrap();
+    let (ok, out, err) = run(&[
+        "fit",
+        "--data",
+        &path("d.csv"),
+        "--graph",
+        "Z->X->Y,Z->Y",
+        "--out",
+        &path("fit.json"),
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rows"], 2000);
+    let fitted = Scm::from_json(&std::fs::read_to_string(path("fit.json")).unwrap()).unwrap();
+    assert_eq!(fitted.names(), ["Z", "X", "Y"]);
+    let (ok, out, err) = run(&[
+        "fit",
+        "--data",
+        &path("d.csv"),
+        "--graph",
+        "X->Y",
+        "--kind",
+        "additive",
+    ]);
+    assert!(ok, "{err}");
+    Scm::from_json(&out).unwrap();
+    for (graph, kind, needle) in [
+        ("X->Q", "linear", "unknown column `Q`"),
+        ("X->Y,Y->X", "linear", "cycle"),
+        ("X->Y", "cubic", "unknown kind `cubic`"),
+    ] {
+        let (ok, _, err) = run(&[
+            "fit",
+            "--data",
+            &path("d.csv"),
+            "--graph",
+            graph,
+            "--kind",
+            kind,
+        ]);
+        assert!(!ok && err.contains(needle), "{graph}: {err}");
+    }
+    // --interventions: file order, with --shift added to every set, exact and sampled, json and csv
+    std::fs::write(
+        path("sets.json"),
+        r#"[[{"node": "X", "type": "atomic", "value": 1.0}], [], [{"node": "Z", "type": "atomic", "value": 2}]]"#,
+    )
+    .unwrap();
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("sets.json"),
+        "--exact",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let means: Vec<f64> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["mean"].as_f64().unwrap())
+        .collect();
+    assert_eq!(means, [0.0, 1.0, 5.0]); // 1 − 1; 1; 1 − 2 + 6
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("sets.json"),
+        "--shift",
+        "Y=1",
+        "--samples",
+        "500",
+        "--backend",
+        "cpu",
+        "--format",
+        "csv",
+    ]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "X,Z,shift_Y,mean,variance,std_error");
+    assert!(lines[1].starts_with("1.0,,1.0,"), "{}", lines[1]);
+    assert!(lines[3].starts_with(",2.0,1.0,"), "{}", lines[3]);
+    std::fs::write(
+        path("bad.json"),
+        r#"[[{"node": "X", "type": "atomic", "value": 1}], [{"node": "Q", "type": "atomic", "value": 1}]]"#,
+    )
+    .unwrap();
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("bad.json"),
+        "--samples",
+        "100",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!ok && err.contains("setting 1: unknown node `Q`"), "{err}");
+    std::fs::write(path("bad.json"), r#"[[{"node": "X", "value": 1}]]"#).unwrap();
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--interventions",
+        &path("bad.json"),
+    ]);
+    assert!(!ok && err.contains("set 0, entry 0"), "{err}");
+    // --plot: one curve per value of Z over do(X), and the setting index for irregular sets
+    for (extra, file) in [
+        (vec!["--do", "X=-2:2:9", "--do", "Z=0,1"], "grid.svg"),
+        (vec!["--interventions", &path("sets.json")], "sets.svg"),
+    ] {
+        let svg = path(file);
+        let mut args = vec![
+            "sweep",
+            "--model",
+            &m,
+            "--outcome",
+            "Y",
+            "--samples",
+            "2000",
+            "--quantiles",
+            "0.05,0.25,0.5,0.75,0.95",
+            "--backend",
+            "cpu",
+            "--plot",
+            &svg,
+        ];
+        args.extend(extra);
+        let (ok, _, err) = run(&args);
+        assert!(ok, "{err}");
+        let text = std::fs::read_to_string(&svg).unwrap();
+        assert!(text.contains("<svg"));
+        if file == "grid.svg" {
+            assert!(
+                text.contains("do(X)") && text.contains("mean (Z=1.0)"),
+                "legend"
+            );
+        } else {
+            assert!(text.contains("setting"));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `ceteris effect` takes shift sets (`NODE+=delta`) and prints a table with `--format table`;
+/// `ceteris counterfactual` reports its backend and seconds. Y = 2X + N: a unit shift of X moves
+/// Y by exactly 2 in every paired sample.
+#[test]
+fn cli_effect_shifts_table_and_counterfactual_keys() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-effect-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.json");
+    let m = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("Y", 0.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    ])
+    .unwrap();
+    std::fs::write(&model, m.to_json()).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let mp = model.to_str().unwrap();
+    let base = [
+        "effect",
+        "--model",
+        mp,
+        "--outcome",
+        "Y",
+        "--backend",
+        "cpu",
+    ];
+    let (ok, out, err) =
+        run(&[&base[..], &["--alternative", "X+=1", "--reference", "X+=0"]].concat());
+    assert!(ok, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((j["ace"].as_f64().unwrap() - 2.0).abs() < 1e-12);
+    assert!(j["std_error"].as_f64().unwrap() < 1e-12);
+    let (ok, out, err) = run(&[
+        &base[..],
+        &[
+            "--alternative",
+            "X=-1",
+            "--reference",
+            "X=0",
+            "--format",
+            "table",
+        ],
+    ]
+    .concat());
+    assert!(ok, "{err}");
+    let ace: f64 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("ace"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!((ace + 2.0).abs() < 1e-12, "{out}");
+    let (ok, _, err) = run(&[
+        &base[..],
+        &[
+            "--alternative",
+            "X=1",
+            "--reference",
+            "X=0",
+            "--format",
+            "xml",
+        ],
+    ]
+    .concat());
+    assert!(!ok && err.contains("format"), "{err}");
+    let (ok, _, err) = run(&[&base[..], &["--alternative", "X", "--reference", "X=0"]].concat());
+    assert!(
+        !ok && err.contains("alternative") && !err.contains("panicked"),
+        "{err}"
+    );
+    // counterfactual: X = 1, Y = 2.5 gives noise 0.5; do(X = 0) gives Y = 0.5
+    let (ok, out, err) = run(&[
+        "counterfactual",
+        "--model",
+        mp,
+        "--observed",
+        "X=1,Y=2.5",
+        "--do",
+        "X=0",
+    ]);
+    assert!(ok, "{err}");
+    let j: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!((j["values"]["Y"].as_f64().unwrap() - 0.5).abs() < 1e-12);
+    assert!(j["seconds"].as_f64().unwrap() >= 0.0);
+    assert!(j["backend"].as_str().unwrap().starts_with("cpu"));
+}
