@@ -65,6 +65,7 @@ pub enum BackendKind {
 /// ```
 pub struct Engine {
     backend: Backend,
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     fall_back: bool,
     note: Option<String>,
 }

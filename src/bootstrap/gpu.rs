@@ -266,8 +266,7 @@ fn sums_in_groups(
             implicit_count: last && job.implicit_count,
         };
         let width = part.outputs();
-        let sums =
-            sums(ctx, &part, reps.clone(), if last { progress } else { None })?;
+        let sums = sums(ctx, &part, reps.clone(), if last { progress } else { None })?;
         for (r, row) in sums.chunks_exact(width).enumerate() {
             out[r * kk + cols.start..r * kk + cols.end].copy_from_slice(&row[..cols.len()]);
             if part.implicit_count {
@@ -324,8 +323,7 @@ pub(crate) fn sums(
     let chunks_per_rep: u64 = steps.iter().map(|s| s.2.len() as u64).sum();
     let per_rep_words = chunks_per_rep * kk as u64;
     // draws generated per replicate, over all passes
-    let generated =
-        (chunks_per_rep * CHUNK as u64).min(draws.max(1) as u64 * up.passes() as u64);
+    let generated = (chunks_per_rep * CHUNK as u64).min(draws.max(1) as u64 * up.passes() as u64);
     let per_batch = (ctx.max_binding / 4 / per_rep_words)
         .min(ITEMS_PER_SUBMIT / generated)
         .max(1);
@@ -399,9 +397,7 @@ pub(crate) fn quantiles(
     if !bayesian && largest * max_weight >= 1 << 31 {
         return Err(gpu_err(
             "limits",
-            format!(
-                "a resampling unit of {largest} rows: the device counts resampled rows in u32"
-            ),
+            format!("a resampling unit of {largest} rows: the device counts resampled rows in u32"),
         ));
     }
     let mut up = upload(ctx, job.plan, 0, None, job.seg, job.ranks)?;

@@ -30,9 +30,9 @@ pub use intervals::{BcaDetails, IntervalMethod};
 pub use statistic::{Roles, Statistic};
 
 use crate::data::Dataset;
+use crate::engine::{run_on, Engine, ProgressFn};
 use crate::error::{Error, Result};
 use crate::rng::{Stream, STREAM_RESAMPLE};
-use crate::engine::{run_on, Engine, ProgressFn};
 use jobs::{QuantileJob, SumsJob};
 use plan::{PlanKind, ResamplePlan};
 use serde::Serialize;

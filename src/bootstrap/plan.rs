@@ -8,6 +8,7 @@
 use crate::rng::{lemire_index, lemire_threshold, open_unit, poisson1, uniform_index, Stream};
 
 /// Positions handled consecutively by one thread (same constant as the shaders).
+#[cfg(feature = "gpu")]
 pub(crate) const RUN: u32 = 64;
 
 /// How positions map to units.
@@ -44,6 +45,7 @@ impl ResamplePlan {
     }
 
     /// Scheme code shared with the shaders.
+    #[cfg(feature = "gpu")]
     pub fn code(&self) -> u32 {
         match self.kind {
             PlanKind::Strata { .. } => 0,

@@ -24,7 +24,11 @@ impl Context {
     }
 
     /// A bind group of `pipe`'s layout: `(binding, buffer)` pairs.
-    pub(crate) fn bind(&self, pipe: &Pipeline, entries: &[(u32, &wgpu::Buffer)]) -> wgpu::BindGroup {
+    pub(crate) fn bind(
+        &self,
+        pipe: &Pipeline,
+        entries: &[(u32, &wgpu::Buffer)],
+    ) -> wgpu::BindGroup {
         let entries: Vec<wgpu::BindGroupEntry> = entries
             .iter()
             .map(|&(binding, b)| wgpu::BindGroupEntry {

@@ -89,12 +89,12 @@ impl Context {
             .entry(kernel.layout)
             .or_insert_with(|| {
                 let entries: Vec<_> = kernel.layout.iter().map(|&s| entry(s)).collect();
-                let layout = self
-                    .device
-                    .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-                        label: Some(kernel.shader.name),
-                        entries: &entries,
-                    });
+                let layout =
+                    self.device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some(kernel.shader.name),
+                            entries: &entries,
+                        });
                 let pl = self
                     .device
                     .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {

@@ -229,8 +229,6 @@ impl Context {
             .insert(owner, role, buffer.clone(), bytes);
         Some(buffer)
     }
-
-
 }
 
 /// Records the copies of `pieces` into `dst` (before the dispatches that read it).

@@ -4,15 +4,15 @@
 
 use super::cache::{memo, Cache};
 use super::columns::{hstack, median_theta, row_major, std_columns};
+use super::cpu;
+#[cfg(feature = "gpu")]
+use super::gpu;
 use super::lowrank::{factor, KernelFn, Points};
 use super::null::gamma_sf;
 use super::{kci, rff, IndependenceTest, Kernel, TestKind, TestResult, Width};
 use crate::data::Dataset;
-use crate::error::{Error, Result};
 use crate::engine::{run_on, Engine};
-use super::cpu;
-#[cfg(feature = "gpu")]
-use super::gpu;
+use crate::error::{Error, Result};
 use faer::Mat;
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -138,7 +138,8 @@ impl IndependenceTest {
             zparts: &zparts,
             tests: &tests,
         };
-        match run_on!(engine, cpu: cpu::rff_moments(&job), gpu: |ctx| gpu::rff::rff_moments(ctx, &job)) {
+        match run_on!(engine, cpu: cpu::rff_moments(&job), gpu: |ctx| gpu::rff::rff_moments(ctx, &job))
+        {
             Err(e) => {
                 for &q in &ok {
                     out[q] = Some(Err(match &e {
@@ -338,7 +339,8 @@ impl IndependenceTest {
             tests: &tests,
             threshold: self.threshold,
         };
-        match run_on!(engine, cpu: cpu::kci_moments(&job), gpu: |ctx| gpu::kci::kci_moments(ctx, &job)) {
+        match run_on!(engine, cpu: cpu::kci_moments(&job), gpu: |ctx| gpu::kci::kci_moments(ctx, &job))
+        {
             Err(e) => {
                 for &q in &ok {
                     out[q] = Some(Err(match &e {

@@ -23,9 +23,7 @@ pub(crate) fn hsic_permutations(job: &HsicJob, perms: Range<u32>) -> Result<Vec<
 /// The Fisher–Yates permutations `perms` of `0..n` of the HSIC permutation null (seed
 /// `seed`), concatenated (`perms.len() × n` indices; [`super::permutation`]).
 pub(crate) fn permutations(seed: u64, n: usize, perms: Range<u32>) -> Result<Vec<u32>> {
-    Ok(perms
-        .flat_map(|p| super::permutation(seed, p, n))
-        .collect())
+    Ok(perms.flat_map(|p| super::permutation(seed, p, n)).collect())
 }
 
 /// Draws `draws` of the spectral null `Σ_k w_k g_k²` (draw `d`, weight `k`: the Box–Muller
@@ -53,9 +51,7 @@ pub(crate) fn chi2mix_draws(
 pub(crate) fn partial_correlations(job: &PcorJob) -> Result<Vec<f64>> {
     Ok((0..job.tests())
         .into_par_iter()
-        .map(|t| {
-            super::partial_correlation(&job.submatrix(t)).unwrap_or(f64::NAN)
-        })
+        .map(|t| super::partial_correlation(&job.submatrix(t)).unwrap_or(f64::NAN))
         .collect())
 }
 

@@ -10,13 +10,13 @@
 //! partial correlations on the engine's backend.
 
 use super::cache::Cache;
-use super::{IndependenceTest, TestResult};
-use crate::data::Dataset;
-use crate::error::{Error, Result};
-use crate::engine::{run_on, Engine};
 use super::cpu;
 #[cfg(feature = "gpu")]
 use super::gpu;
+use super::{IndependenceTest, TestResult};
+use crate::data::Dataset;
+use crate::engine::{run_on, Engine};
+use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
 use std::time::Instant;
@@ -171,7 +171,8 @@ impl IndependenceTest {
                 pairs: &pairs,
                 sets: &sets,
             };
-            match run_on!(engine, cpu: cpu::partial_correlations(&job), gpu: |ctx| gpu::partial_correlations(ctx, &job)) {
+            match run_on!(engine, cpu: cpu::partial_correlations(&job), gpu: |ctx| gpu::partial_correlations(ctx, &job))
+            {
                 Err(e) => {
                     for &q in &group {
                         out[q] = Some(Err(match &e {

@@ -68,6 +68,7 @@ pub(crate) struct RffTest {
 /// set (each computed once per job), then per test the `Moments`
 /// its null needs. Every set has `nf` features; every Z part `nf_z`.
 pub(crate) struct RffJob<'a> {
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     pub n: usize,
     pub sets: &'a [std::sync::Arc<RffSet>],
     pub zparts: &'a [std::sync::Arc<super::rff::ZPart>],
@@ -86,6 +87,7 @@ pub(crate) struct KciTest {
 /// (`n × r`, f64, each with the key under which its Z-regressions are cached), the Z parts, and
 /// per test the statistic and gamma moments (`super::kci`).
 pub(crate) struct KciJob<'a> {
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     pub n: usize,
     pub factors: &'a [(String, std::sync::Arc<faer::Mat<f64>>)],
     pub zparts: &'a [std::sync::Arc<super::kci::ZPart>],

@@ -113,6 +113,7 @@ pub(crate) struct ZPart {
     lz: Arc<Mat<f64>>,
     epsilon: f64,
     regressed: Mutex<HashMap<String, Arc<Mat<f64>>>>,
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     basis: OnceLock<std::result::Result<Vec<f32>, String>>,
 }
 
@@ -126,6 +127,7 @@ impl ZPart {
         }
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// Columns of the Z factor (and of the basis).
     pub(crate) fn rank(&self) -> usize {
         self.lz.ncols()
@@ -144,6 +146,7 @@ impl ZPart {
         Ok(m)
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// The basis `B = Lz U⁻ᵀ` (row-major `n × r_z`, computed once in f64 on the host, rounded
     /// to f32 for the device), where `U Uᵀ = εI + LzᵀLz` (lower Cholesky factor). Then
     /// `B Bᵀ = Lz (εI + LzᵀLz)⁻¹ Lzᵀ`, so `Rz = I − B Bᵀ` (Woodbury), and
@@ -167,6 +170,7 @@ impl ZPart {
             .map_err(|e| Error::param("z", e.clone()))
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// [`ZPart::basis`] in f64 (`n × r_z`).
     pub(crate) fn basis_f64(&self) -> Result<Mat<f64>> {
         let lz = &*self.lz;

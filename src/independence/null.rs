@@ -1,13 +1,13 @@
 //! Null distributions: the Philox permutations of the HSIC permutation null, the permutation and
 //! spectral (Monte-Carlo χ² mixture) p-values on the engine's backend, and the gamma tail.
 
-use super::{kci, IndependenceTest};
-use crate::error::{Error, Result};
-use crate::rng::{lemire_index, lemire_threshold, uniform_index, Stream, STREAM_PERMUTATION};
-use crate::engine::{run_on, Engine};
 use super::cpu;
 #[cfg(feature = "gpu")]
 use super::gpu;
+use super::{kci, IndependenceTest};
+use crate::engine::{run_on, Engine};
+use crate::error::{Error, Result};
+use crate::rng::{lemire_index, lemire_threshold, uniform_index, Stream, STREAM_PERMUTATION};
 use faer::Mat;
 use statrs::distribution::{ContinuousCDF, Gamma};
 

@@ -115,17 +115,21 @@ pub(crate) struct ZPart {
     icz: Mat<f64>,
     /// `F_z (Czz + 1e-10 I)⁻¹`, built on first use (the CPU route; the GPU uses the basis).
     z_icz: OnceLock<Mat<f64>>,
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// Lower Cholesky factor `L` of `Czz + 1e-10 I`.
     chol: Mat<f64>,
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     basis: OnceLock<Vec<f32>>,
 }
 
 impl ZPart {
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// Number of Z features.
     pub(crate) fn features(&self) -> usize {
         self.mz.ncols()
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// The ridge basis `B = F_z L⁻ᵀ / √(n − 1)` (row-major `n × nf_z`, computed once in f64 on
     /// the host, rounded to f32 for the device), where `L Lᵀ = Czz + 1e-10 I`. It carries the
     /// whole ill-conditioned ridge: `B Bᵀ = F_z (Czz + 1e-10 I)⁻¹ F_zᵀ / (n − 1)` is the ridge
@@ -147,6 +151,7 @@ impl ZPart {
         })
     }
 
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// [`ZPart::basis`] in f64 (`n × nf_z`).
     fn basis_f64(&self) -> Mat<f64> {
         let n = self.mz.nrows();

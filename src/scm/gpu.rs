@@ -6,8 +6,9 @@
 //! is one dispatch within the binding and dispatch limits; moments are centred on a host pilot
 //! and reduced in f64 on the host.
 
+use super::block::noise_blocks;
 use super::jobs::{SampleJob, SettingStats, SweepJob};
-use super::{SweepProgram, PRIVATE_SLOTS};
+use super::program::{SweepProgram, PRIVATE_SLOTS};
 use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
 use crate::gpu::pipeline::Pipeline;
@@ -75,7 +76,10 @@ fn sweep_variant(ctx: &Context, program: &SweepProgram) -> Result<(SweepPipeline
     let ([moments, values, rows], words) = if program.slots <= PRIVATE_SLOTS {
         ([&MOMENTS, &VALUES, &ROWS], 0)
     } else {
-        ([&WIDE_MOMENTS, &WIDE_VALUES, &WIDE_ROWS], program.slots as u64)
+        (
+            [&WIDE_MOMENTS, &WIDE_VALUES, &WIDE_ROWS],
+            program.slots as u64,
+        )
     };
     Ok((
         SweepPipelines {
@@ -152,8 +156,7 @@ pub(crate) fn sweep_moments(
     };
     let key = job.stream.key();
     let mut sums = vec![[0.0f64; 3]; settings];
-    let mut values: Vec<Vec<f64>> =
-        vec![Vec::new(); if job.keep_values { settings } else { 0 }];
+    let mut values: Vec<Vec<f64>> = vec![Vec::new(); if job.keep_values { settings } else { 0 }];
     let total = settings as u64 * n;
     let mut done = 0u64;
     for s0 in (0..settings).step_by(sy) {
@@ -178,7 +181,7 @@ pub(crate) fn sweep_moments(
                 m as u32,
                 program.kept_slot,
                 job.samples,
-                super::noise_blocks(m).1,
+                noise_blocks(m).1,
                 key[0],
                 key[1],
                 job.stream.tag(),
@@ -206,8 +209,7 @@ pub(crate) fn sweep_moments(
             let first = g0 * wg;
             let last = ((g0 + cols as u64) * wg).min(n);
             for r in 0..rows {
-                let row =
-                    &words[r * cols * group_words as usize..][..cols * group_words as usize];
+                let row = &words[r * cols * group_words as usize..][..cols * group_words as usize];
                 if job.keep_values {
                     let v = &mut values[s0 + r];
                     v.extend(
@@ -330,7 +332,7 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
             m as u32,
             program.kept_slot,
             job.samples,
-            super::noise_blocks(m as usize).1,
+            noise_blocks(m as usize).1,
             key[0],
             key[1],
             job.stream.tag(),

@@ -37,13 +37,15 @@
 
 mod block;
 mod counterfactual;
+mod cpu;
 mod fit;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 mod jobs;
 mod json;
-mod kernel;
 mod model;
+#[cfg(feature = "gpu")]
+mod program;
 mod sample;
 mod sweep;
 
@@ -55,8 +57,6 @@ pub use sweep::{Effect, NodeSummary, Sweep, SweepPoint, SweepResult};
 
 use crate::error::{Error, Result};
 use crate::rng::{open_unit, Stream};
-pub(crate) use block::noise_blocks;
-pub(crate) use kernel::{SweepProgram, PRIVATE_SLOTS};
 use model::FUNCS;
 use serde::Serialize;
 use std::collections::HashMap;

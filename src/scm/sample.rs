@@ -1,11 +1,11 @@
 //! Joint samples of every node under an intervention set ([`Scm::sample`]).
 
-use super::{Intervention, Scm};
-use crate::error::{Error, Result};
-use crate::rng::{Stream, STREAM_MONTE_CARLO};
-use crate::engine::{run_on, Engine};
 #[cfg(feature = "gpu")]
 use super::gpu;
+use super::{Intervention, Scm};
+use crate::engine::{run_on, Engine};
+use crate::error::{Error, Result};
+use crate::rng::{Stream, STREAM_MONTE_CARLO};
 
 impl Scm {
     /// `n` joint samples of every node under the intervention set `set` (`&[]` for observational
@@ -55,7 +55,8 @@ impl Scm {
             samples: n as u32,
             stream: Stream::new(seed, STREAM_MONTE_CARLO),
         };
-        let (cols, ran) = run_on!(engine, cpu: Ok(job.run_cpu()), gpu: |ctx| gpu::scm_samples(ctx, &job))?;
+        let (cols, ran) =
+            run_on!(engine, cpu: Ok(job.run_cpu()), gpu: |ctx| gpu::scm_samples(ctx, &job))?;
         for (j, col) in cols.iter().enumerate() {
             if let Some(row) = col.iter().position(|v| !v.is_finite()) {
                 return Err(Error::NonFinite {

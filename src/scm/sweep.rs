@@ -1,12 +1,12 @@
 //! Monte-Carlo answers on the engine's backend: average causal effects ([`Scm::effect`]) and
 //! sweeps of intervention sets ([`Sweep`]) with their results.
 
-use super::{within, Intervention, Scm};
-use crate::error::{Error, Result};
-use crate::rng::{Stream, STREAM_MONTE_CARLO};
-use crate::engine::{run_on, Engine};
 #[cfg(feature = "gpu")]
 use super::gpu;
+use super::{within, Intervention, Scm};
+use crate::engine::{run_on, Engine};
+use crate::error::{Error, Result};
+use crate::rng::{Stream, STREAM_MONTE_CARLO};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;

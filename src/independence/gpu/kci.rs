@@ -32,10 +32,10 @@
 //!
 //! [`ZPart::basis`]: crate::independence::kci::ZPart::basis
 
+use crate::error::Result;
 use crate::gpu::resident::{copy_pieces, Piece, Role};
 use crate::gpu::{gpu_err, Context, Kernel, Shader, Slot, MAX_DISPATCH};
 use crate::independence::jobs::KciJob;
-use crate::error::Result;
 use crate::independence::kci::{kept_eigenvectors, Moments};
 use faer::Mat;
 use std::collections::HashMap;
@@ -62,11 +62,11 @@ pub(crate) static SHADER: Shader = Shader {
 
 /// The layout every entry point of the shader shares.
 const LAYOUT: &[Slot] = &[
-        Slot::Uniform(0),
-        Slot::Read(1),
-        Slot::ReadWrite(2),
-        Slot::ReadWrite(3),
-    ];
+    Slot::Uniform(0),
+    Slot::Read(1),
+    Slot::ReadWrite(2),
+    Slot::ReadWrite(3),
+];
 
 static CROSS: Kernel = Kernel {
     shader: &SHADER,

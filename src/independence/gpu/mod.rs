@@ -12,7 +12,13 @@ use std::ops::Range;
 
 pub(crate) static HSIC_SHADER: Shader = Shader {
     name: "hsic",
-    source: || format!("{}\n{}", philox::wgsl(), include_str!("../../../shaders/hsic.wgsl")),
+    source: || {
+        format!(
+            "{}\n{}",
+            philox::wgsl(),
+            include_str!("../../../shaders/hsic.wgsl")
+        )
+    },
 };
 pub(crate) static PCOR_SHADER: Shader = Shader {
     name: "pcor",
@@ -123,7 +129,11 @@ fn hsic_batch(
 
 /// The permuted HSIC statistics of permutations `perms` (the device twin of
 /// `independence::cpu::hsic_permutations`).
-pub(crate) fn hsic_permutations(ctx: &Context, job: &HsicJob, perms: Range<u32>) -> Result<Vec<f64>> {
+pub(crate) fn hsic_permutations(
+    ctx: &Context,
+    job: &HsicJob,
+    perms: Range<u32>,
+) -> Result<Vec<f64>> {
     let pairs = job.rx * job.ry;
     if pairs == 0 || pairs > MAX_DISPATCH as usize {
         return Err(gpu_err(
@@ -147,7 +157,8 @@ pub(crate) fn hsic_permutations(ctx: &Context, job: &HsicJob, perms: Range<u32>)
     while lo < perms.end {
         let hi = (lo + per_batch).min(perms.end);
         let count = hi - lo;
-        let words = hsic_batch(ctx, 
+        let words = hsic_batch(
+            ctx,
             [
                 job.n as u32,
                 job.rx as u32,
@@ -174,7 +185,12 @@ pub(crate) fn hsic_permutations(ctx: &Context, job: &HsicJob, perms: Range<u32>)
 }
 
 /// The permutations `perms` of `0..n` of seed `seed`, drawn on the device.
-pub(crate) fn permutations(ctx: &Context, seed: u64, n: usize, perms: Range<u32>) -> Result<Vec<u32>> {
+pub(crate) fn permutations(
+    ctx: &Context,
+    seed: u64,
+    n: usize,
+    perms: Range<u32>,
+) -> Result<Vec<u32>> {
     let stream = crate::rng::Stream::new(seed, crate::rng::STREAM_PERMUTATION);
     let [key0, key1] = stream.key();
     let per_batch = (ctx.max_binding / 4 / n.max(1) as u64).clamp(1, MAX_DISPATCH as u64);
@@ -296,4 +312,3 @@ pub(crate) fn partial_correlations(ctx: &Context, job: &PcorJob) -> Result<Vec<f
     }
     Ok(out)
 }
-

@@ -26,10 +26,10 @@
 //! the least recently used past the cache's cap (a quarter of `max_buffer_size`, at most 1 GiB),
 //! or when a job fails.
 
+use crate::error::Result;
 use crate::gpu::resident::{copy_pieces, Piece, Role};
 use crate::gpu::{gpu_err, Context, Kernel, Shader, Slot, MAX_DISPATCH};
 use crate::independence::jobs::{RffJob, RffTest};
-use crate::error::Result;
 use crate::independence::rff::{constant_feature, Moments};
 use faer::Mat;
 use std::collections::HashMap;
@@ -70,15 +70,15 @@ pub(crate) static SHADER: Shader = Shader {
 
 /// The layout every entry point of the shader shares.
 const LAYOUT: &[Slot] = &[
-        Slot::Uniform(0),
-        Slot::Read(1),
-        Slot::Read(2),
-        Slot::Read(3),
-        Slot::Read(4),
-        Slot::ReadWrite(5),
-        Slot::ReadWrite(6),
-        Slot::ReadWrite(7),
-    ];
+    Slot::Uniform(0),
+    Slot::Read(1),
+    Slot::Read(2),
+    Slot::Read(3),
+    Slot::Read(4),
+    Slot::ReadWrite(5),
+    Slot::ReadWrite(6),
+    Slot::ReadWrite(7),
+];
 
 static FEAT_MOMENT: Kernel = Kernel {
     shader: &SHADER,
