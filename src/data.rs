@@ -1,6 +1,7 @@
 //! Named numeric columns: what every operation reads.
 
 use crate::error::{Error, Result};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use std::path::Path;
 
 /// A table of named `f64` columns of equal length.
@@ -74,6 +75,58 @@ impl Dataset {
                 available: self.names.join(", "),
             }),
         }
+    }
+
+    /// A column by name as an ndarray view (no copy).
+    ///
+    /// ```
+    /// let d = ceteris::Dataset::new().with_column("x", vec![1.0, 2.0]).unwrap();
+    /// assert_eq!(d.column_view("x").unwrap().sum(), 3.0);
+    /// ```
+    pub fn column_view(&self, name: &str) -> Result<ArrayView1<'_, f64>> {
+        self.column(name).map(ArrayView1::from)
+    }
+
+    /// A table from an `n × p` ndarray (any memory layout) and its `p` column names, copied
+    /// into columns once. Errors name the mismatch: a name count other than `p`, or a duplicate
+    /// name.
+    ///
+    /// ```
+    /// use ndarray::array;
+    /// let a = array![[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]];
+    /// let d = ceteris::Dataset::from_array(a.view(), &["x", "y"]).unwrap();
+    /// assert_eq!(d.column("y").unwrap(), &[10.0, 20.0, 30.0]);
+    /// assert_eq!(d.to_array(), a);
+    /// assert!(ceteris::Dataset::from_array(a.view(), &["x"]).is_err());
+    /// ```
+    pub fn from_array(array: ArrayView2<'_, f64>, names: &[&str]) -> Result<Self> {
+        if names.len() != array.ncols() {
+            return Err(Error::param(
+                "names",
+                format!(
+                    "{} column names for an array of {} columns",
+                    names.len(),
+                    array.ncols()
+                ),
+            ));
+        }
+        let mut data = Dataset::new();
+        for (name, col) in names.iter().zip(array.columns()) {
+            data.push_column(name, col.to_vec())?;
+        }
+        Ok(data)
+    }
+
+    /// The table as an `n × p` array, columns in [`Dataset::names`] order.
+    ///
+    /// ```
+    /// let d = ceteris::Dataset::new().with_column("x", vec![1.0, 2.0]).unwrap();
+    /// assert_eq!(d.to_array().shape(), &[2, 1]);
+    /// ```
+    pub fn to_array(&self) -> Array2<f64> {
+        Array2::from_shape_fn((self.n_rows(), self.columns.len()), |(i, j)| {
+            self.columns[j][i]
+        })
     }
 
     /// A column that must be non-empty and finite (NaN/inf reported with its row).

@@ -31,6 +31,7 @@ pub mod independence;
 mod kernels;
 pub mod rng;
 pub mod scm;
+mod stats;
 
 pub use bootstrap::{
     BcaDetails, Bootstrap, BootstrapResult, IntervalMethod, Roles, Scheme, Shard, Statistic,

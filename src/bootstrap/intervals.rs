@@ -19,6 +19,7 @@
 //! replicate on one side of θ̂) the BCa interval collapses onto the extreme replicate, with a warning;
 //! when the jackknife values are all equal the acceleration is 0, with a warning.
 
+use crate::stats::quantile_sorted;
 use serde::Serialize;
 use statrs::distribution::{ContinuousCDF, Normal};
 
@@ -78,14 +79,6 @@ impl std::str::FromStr for IntervalMethod {
                 )
             })
     }
-}
-
-/// Type-7 quantile of sorted values.
-pub(crate) fn quantile_sorted(v: &[f64], p: f64) -> f64 {
-    let h = (v.len() - 1) as f64 * p.clamp(0.0, 1.0);
-    let lo = h.floor() as usize;
-    let hi = (lo + 1).min(v.len() - 1);
-    v[lo] + (h - lo as f64) * (v[hi] - v[lo])
 }
 
 fn std_normal() -> Normal {

@@ -1,5 +1,16 @@
 //! Bootstrap inference: resampling schemes, statistics, confidence intervals, shards.
 //!
+//! **This folder owns the bootstrap**, kernels included: `mod.rs` (the [`Bootstrap`] builder,
+//! validation, `run`, shards and their merge), `plan.rs` (a [`Scheme`] as a resampling plan and
+//! its counter-based draws), `statistic.rs` (each [`Statistic`] as per-unit features whose
+//! weighted sums, or a type-7 quantile, give a replicate), `intervals.rs` (the five interval
+//! methods), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs` (the kernels on
+//! rayon, f64) and `gpu.rs` (the same kernels on the device, `shaders/{resample,sums,quantile,
+//! draws}.wgsl`).
+//!
+//! **It imports** the engine (`run_on!` picks `cpu::` or `gpu::`), the device context (from
+//! `gpu.rs` only) and the leaves (`data`, `rng`, `stats`, `error`); no other capability.
+//!
 //! ```
 //! use ceteris::{Bootstrap, Dataset, Engine, IntervalMethod, Scheme, Statistic};
 //! let x: Vec<f64> = (0..200).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
@@ -25,7 +36,6 @@ mod pages;
 pub(crate) mod plan;
 pub(crate) mod statistic;
 
-pub(crate) use intervals::quantile_sorted as quantile_type7;
 pub use intervals::{BcaDetails, IntervalMethod};
 pub use statistic::{Roles, Statistic};
 
@@ -248,6 +258,23 @@ pub struct BootstrapResult {
     /// The replicates, when kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicates: Option<Vec<f64>>,
+}
+
+impl BootstrapResult {
+    /// The kept replicate statistics as an ndarray view (`None` unless
+    /// [`Bootstrap::keep_replicates`] was set).
+    ///
+    /// ```
+    /// use ceteris::{Bootstrap, Dataset, Engine, Statistic};
+    /// let data = Dataset::new().with_column("x", (0..50).map(f64::from).collect()).unwrap();
+    /// let r = Bootstrap::new(Statistic::Mean { column: "x".into() })
+    ///     .resamples(99).seed(1).keep_replicates(true)
+    ///     .run(&Engine::cpu(), &data).unwrap();
+    /// assert_eq!(r.replicates_view().unwrap().len(), 99);
+    /// ```
+    pub fn replicates_view(&self) -> Option<ndarray::ArrayView1<'_, f64>> {
+        self.replicates.as_deref().map(ndarray::ArrayView1::from)
+    }
 }
 
 /// Everything derived from (statistic, scheme, data) once per run.

@@ -1,5 +1,9 @@
 //! Causal discovery on batched conditional-independence tests: PC-stable and CD-NOD.
 //!
+//! **This folder owns discovery** (`mod.rs`: the [`Pc`] search and CD-NOD; `graph.rs`: the
+//! graph, background knowledge and orientation rules). It runs no kernels of its own: **it
+//! imports** the independence tests' public API ([`Tester`] batches), `data` and `error`.
+//!
 //! [`Pc`] runs the PC-stable skeleton search level by level. All tests of one level (conditioning
 //! sets of one size) go to the [`Tester`] as one batch, which shares kernel factors and
 //! Z-regressions among them and runs them in parallel. Then unshielded colliders are oriented

@@ -48,6 +48,7 @@ impl IndependenceTest {
             seed: 0,
             epsilon: 1e-3,
             threshold: 1e-5,
+            keep_null: false,
         }
     }
 
@@ -212,6 +213,14 @@ impl IndependenceTest {
         self
     }
 
+    /// Keep the null's draws (permuted statistics or spectral-null draws) in
+    /// [`TestResult::null_draws`](super::TestResult::null_draws), for the nulls that draw them
+    /// (`Null::Permutation`, `Null::Spectral`) in single-query runs. Off by default.
+    pub fn keep_null(mut self, keep: bool) -> Self {
+        self.keep_null = keep;
+        self
+    }
+
     /// Seed of the permutation streams.
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
@@ -252,6 +261,7 @@ impl IndependenceTest {
             x: names(x),
             y: names(y),
             z: names(z),
+            null_draws: None,
         }
     }
 }

@@ -1,5 +1,16 @@
 //! Kernel independence tests: HSIC and KCI (unconditional and conditional).
 //!
+//! **This folder owns the independence tests**, kernels included: the test builder and its
+//! options (`mod.rs`, `config.rs`), one query (`run.rs`) and batches of them (`batch.rs`,
+//! `tester.rs`, `cache.rs`), kernel factors (`lowrank.rs`, `columns.rs`), the tests' maths
+//! (`kci.rs`, `rff.rs`, `fisherz.rs`, `chi2mix.rs`, `null.rs`, `reference.rs`), `jobs.rs` (what
+//! one kernel call computes), `cpu.rs` (the kernels on rayon, f64) and `gpu/` (the same kernels on
+//! the device: `mod.rs` HSIC permutations, spectral draws and partial correlations, `kci.rs`,
+//! `rff.rs`; `shaders/{hsic,pcor,kci,rff}.wgsl`).
+//!
+//! **It imports** the engine (`run_on!`), the device context (from `gpu/` only) and the leaves
+//! (`data`, `rng`, `error`); no other capability. Discovery builds on its public API.
+//!
 //! Mirrors causal-learn 0.1.4.8's `KCI_UInd` / `KCI_CInd` with Gaussian kernels and the gamma
 //! approximation, option for option:
 //! * every column standardised (z-score, ddof = 1);
@@ -154,6 +165,7 @@ pub struct IndependenceTest {
     seed: u64,
     epsilon: f64,
     threshold: f64,
+    keep_null: bool,
 }
 
 /// The outcome of one test.
@@ -179,4 +191,26 @@ pub struct TestResult {
     pub y: Vec<String>,
     /// Z columns (empty when unconditional).
     pub z: Vec<String>,
+    /// The null's draws (permuted statistics, or spectral-null draws) when
+    /// [`IndependenceTest::keep_null`] was set and the null draws them; else `None` (and absent
+    /// from the JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub null_draws: Option<Vec<f64>>,
+}
+
+impl TestResult {
+    /// The kept null draws as an ndarray view (see [`TestResult::null_draws`]).
+    ///
+    /// ```
+    /// use ceteris::{independence::{IndependenceTest, Null}, Dataset, Engine};
+    /// let x: Vec<f64> = (0..60).map(|i| ((i * 37) % 61) as f64).collect();
+    /// let y: Vec<f64> = x.iter().map(|v| (v * 0.3).sin()).collect();
+    /// let data = Dataset::new().with_column("x", x).unwrap().with_column("y", y).unwrap();
+    /// let r = IndependenceTest::hsic().null(Null::Permutation(200)).keep_null(true)
+    ///     .run(&Engine::cpu(), &data, &["x"], &["y"], &[]).unwrap();
+    /// assert_eq!(r.null_view().unwrap().len(), 200);
+    /// ```
+    pub fn null_view(&self) -> Option<ndarray::ArrayView1<'_, f64>> {
+        self.null_draws.as_deref().map(ndarray::ArrayView1::from)
+    }
 }

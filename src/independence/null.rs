@@ -59,26 +59,27 @@ pub fn permutations(
 }
 
 impl IndependenceTest {
-    /// Permutation p-value `(1 + #{T_p ≥ T}) / (1 + P)`, the permuted statistics computed by the
-    /// engine's backend (on the device for a GPU engine), and which backend ran.
     /// Monte-Carlo tail of `Σ w_k χ²_k` at `stat` on the engine: draw `d` uses Philox (seed,
     /// Monte-Carlo stream, replicate `d`), one standard normal per weight; p = #{draws > stat} /
-    /// draws (causal-learn's rule). Returns the p-value and the backend that drew.
+    /// draws (causal-learn's rule). Returns the p-value, the backend that drew and the draws.
     pub(super) fn spectral_p(
         &self,
         engine: &Engine,
         weights: &[f64],
         stat: f64,
         draws: u32,
-    ) -> Result<(f64, String)> {
+    ) -> Result<(f64, String, Vec<f64>)> {
         let stream = Stream::new(self.seed, crate::rng::STREAM_MONTE_CARLO);
         let (totals, ran) = run_on!(engine,
             cpu: cpu::chi2mix_draws(weights, stream, 0..draws),
             gpu: |ctx| gpu::chi2mix_draws(ctx, weights, stream, 0..draws))?;
         let exceed = totals.iter().filter(|&&t| t > stat).count();
-        Ok((exceed as f64 / draws as f64, ran.backend))
+        Ok((exceed as f64 / draws as f64, ran.backend, totals))
     }
 
+    /// Permutation p-value `(1 + #{T_p ≥ T}) / (1 + P)`, the permuted statistics computed by the
+    /// engine's backend (on the device for a GPU engine), which backend ran, and the permuted
+    /// statistics.
     pub(super) fn permutation_p(
         &self,
         engine: &Engine,
@@ -86,7 +87,7 @@ impl IndependenceTest {
         ly: &Mat<f64>,
         stat: f64,
         perms: u32,
-    ) -> Result<(f64, String)> {
+    ) -> Result<(f64, String, Vec<f64>)> {
         let rows = |m: &Mat<f64>| {
             let mut v = Vec::with_capacity(m.nrows() * m.ncols());
             for i in 0..m.nrows() {
@@ -109,7 +110,7 @@ impl IndependenceTest {
             cpu: cpu::hsic_permutations(&job, 0..perms),
             gpu: |ctx| gpu::hsic_permutations(ctx, &job, 0..perms))?;
         let exceed = stats.iter().filter(|&&s| s >= stat).count();
-        Ok(((1 + exceed) as f64 / (1 + perms) as f64, ran.backend))
+        Ok(((1 + exceed) as f64 / (1 + perms) as f64, ran.backend, stats))
     }
 }
 

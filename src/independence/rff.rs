@@ -14,7 +14,7 @@
 //!
 //! Both backends return the same [`Moments`] (`Cxy|z` and the residual-product covariance);
 //! [`finish`] turns them into the statistic and p-value in f64. The CPU computes them in f64 as
-//! RCIT does (explicit `(Czz + 1e-10 I)⁻¹`). The GPU (`src/backend/gpu/rff.rs`) never applies
+//! RCIT does (explicit `(Czz + 1e-10 I)⁻¹`). The GPU (`src/independence/gpu/rff.rs`) never applies
 //! that inverse to f32 data: it uses the ridge basis [`ZPart::basis`], whose `B Bᵀ` is the same
 //! ridge hat matrix but whose entries are bounded, so the f32 rounding of bounded features and
 //! projections stays ~1e-7 per entry of `Cxy|z`, below the ~1e-5 that the explicit inverse's

@@ -81,6 +81,12 @@ impl IndependenceTest {
         // the backend that ran the null's device part (permutations or spectral draws), and what
         // stayed on the CPU
         let mut null_backend: Option<(String, &str)> = None;
+        let mut null_draws: Option<Vec<f64>> = None;
+        let mut keep = |draws: Vec<f64>| {
+            if self.keep_null {
+                null_draws = Some(draws);
+            }
+        };
         let (statistic, p_value) = if self.kind == TestKind::HsicU {
             if self.null != Null::Gamma {
                 return Err(Error::param(
@@ -135,14 +141,16 @@ impl IndependenceTest {
                     let p = match self.null {
                         Null::Gamma => gamma_sf(m)?,
                         Null::Permutation(perms) => {
-                            let (p, ran) =
+                            let (p, ran, draws) =
                                 self.permutation_p(engine, &lx, &ly, m.statistic, perms)?;
+                            keep(draws);
                             null_backend = Some((ran, "permutations; factors on the CPU"));
                             p
                         }
                         Null::Spectral(draws) => {
                             let w = kci::spectral_weights_uncond(&lx, &ly)?;
-                            let (p, ran) = self.spectral_p(engine, &w, m.statistic, draws)?;
+                            let (p, ran, d) = self.spectral_p(engine, &w, m.statistic, draws)?;
+                            keep(d);
                             null_backend = Some((ran, SPECTRAL_SPLIT));
                             p
                         }
@@ -156,7 +164,8 @@ impl IndependenceTest {
                     let p = match self.null {
                         Null::Spectral(draws) => {
                             let w = kci::spectral_weights_cond(&mx, &my, self.threshold)?;
-                            let (p, ran) = self.spectral_p(engine, &w, mo.statistic, draws)?;
+                            let (p, ran, d) = self.spectral_p(engine, &w, mo.statistic, draws)?;
+                            keep(d);
                             null_backend = Some((ran, SPECTRAL_SPLIT));
                             p
                         }
@@ -180,7 +189,9 @@ impl IndependenceTest {
             }
             None => engine.cpu_name(),
         };
-        Ok(self.result((x, y, z), (statistic, p_value), n, null, backend, start))
+        let mut result = self.result((x, y, z), (statistic, p_value), n, null, backend, start);
+        result.null_draws = null_draws;
+        Ok(result)
     }
 
     /// Validation shared by every test (before any computation).

@@ -1,4 +1,4 @@
-//! The SCM kernels' jobs: sweeps and joint samples, which `kernel.rs` (CPU) and `gpu.rs` each
+//! The SCM kernels' jobs: sweeps and joint samples, which `cpu.rs` and `gpu.rs` each
 //! compute under the same noise contract.
 
 /// An intervention sweep: every setting's plan (per node: the atomic value, if any, and the

@@ -1,5 +1,14 @@
 //! Structural causal models (the `scm-json/v1` format), interventions and sweeps.
 //!
+//! **This folder owns the SCM capability**, kernels included: the model (`mod.rs`, `model.rs`,
+//! `json.rs`), sweeps and effects (`sweep.rs`), samples (`sample.rs`), counterfactuals
+//! (`counterfactual.rs`), fits (`fit.rs`), `jobs.rs` (what one kernel call computes), `block.rs`
+//! and `cpu.rs` (blocks of samples node by node on rayon, f64), and `program.rs` with `gpu.rs`
+//! (the model compiled to a flat program for `shaders/sweep.wgsl`, and its dispatch).
+//!
+//! **It imports** the engine (`run_on!`), the device context (from `gpu.rs` only) and the leaves
+//! (`data`, `rng`, `stats`, `error`); no other capability.
+//!
 //! The model, its JSON reader/writer with validation and a Rust construction API; Monte-Carlo
 //! sweeps of intervention sets on the engine's backend ([`Sweep`]; the GPU's `shaders/sweep.wgsl`
 //! or rayon on the CPU, counter-based noise so a sample is the same for any thread count and on

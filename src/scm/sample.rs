@@ -85,3 +85,16 @@ pub struct Samples {
     /// rerun on the CPU).
     pub backend: String,
 }
+
+impl Samples {
+    /// The samples as an `n × nodes` array, columns in topological order.
+    ///
+    /// ```
+    /// use ceteris::scm::Scm;
+    /// let s = Scm::random_linear(4, 1).sample(&ceteris::Engine::cpu(), &[], 100, 7).unwrap();
+    /// assert_eq!(s.to_array().shape(), &[100, 4]);
+    /// ```
+    pub fn to_array(&self) -> ndarray::Array2<f64> {
+        self.data.to_array()
+    }
+}

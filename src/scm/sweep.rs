@@ -331,10 +331,7 @@ impl Sweep {
         let summary = |st: &super::jobs::SettingStats| {
             let mut quantiles = BTreeMap::new();
             for &q in &self.quantiles {
-                quantiles.insert(
-                    q.to_string(),
-                    crate::bootstrap::quantile_type7(&st.sorted, q),
-                );
+                quantiles.insert(q.to_string(), crate::stats::quantile_sorted(&st.sorted, q));
             }
             NodeSummary {
                 mean: st.mean,

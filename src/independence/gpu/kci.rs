@@ -21,7 +21,7 @@
 //! 65 535 workgroups per dimension); each sub-batch is one submit and readback, plus one more for
 //! its conditional tests (the host's eigenproblems sit between the two).
 //!
-//! Kept on the device (`cache.rs`): each centred factor (row-major f32) and each Z part's basis,
+//! Kept on the device (`crate::gpu::resident`): each centred factor (row-major f32) and each Z part's basis,
 //! one buffer each, keyed by the `Arc` the [`Tester`](crate::independence::Tester) holds them
 //! in. Each is uploaded once, then reused by every sub-batch of the job and by later jobs on the
 //! same arrays: a sub-batch's `mats` binding (factors, bases, then room for `M` and `Va`) is

@@ -16,7 +16,7 @@
 //! 65 535 workgroups per dimension); all sub-batches go in one submit with one readback (a
 //! second submit only past [`SUBMIT_BYTES`] of buffers).
 //!
-//! Kept on the device (`cache.rs`): each variable set's standardised rows and its frequencies
+//! Kept on the device (`crate::gpu::resident`): each variable set's standardised rows and its frequencies
 //! and phases, and each Z part's ridge basis, in f32, one buffer each, keyed by the `Arc` the
 //! [`Tester`](crate::independence::Tester) holds them in. Each is uploaded once, then reused by
 //! every sub-batch of the job and by later jobs on the same arrays; a sub-batch's packed
