@@ -326,3 +326,33 @@ fn no_gpu_feature() -> Error {
             .into(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_engine_reports_the_cpu() {
+        let e = Engine::cpu();
+        assert_eq!(e.kind(), BackendKind::Cpu);
+        let (v, ran) = e.run_cpu(|| Ok(7)).unwrap();
+        assert_eq!(v, 7);
+        assert!(ran.backend.starts_with("cpu (rayon"));
+        assert!(ran.fallback.is_none());
+    }
+
+    /// Without the `gpu` feature a GPU engine is a clear error and `auto` is the CPU.
+    #[cfg(not(feature = "gpu"))]
+    #[test]
+    fn without_the_gpu_feature_auto_is_the_cpu() {
+        let err = Engine::gpu().err().expect("no GPU engine without the feature");
+        assert!(err.is_gpu());
+        assert!(err.to_string().contains("without its `gpu` feature"), "{err}");
+        let e = Engine::auto();
+        assert_eq!(e.kind(), BackendKind::Cpu);
+        assert!(
+            e.describe().contains("without its `gpu` feature") || e.describe().starts_with("cpu")
+        );
+        assert!(Engine::from_name("gpu").is_err());
+    }
+}
