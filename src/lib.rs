@@ -27,6 +27,7 @@ pub mod error;
 pub mod independence;
 pub mod rng;
 pub mod scm;
+pub mod synthetic;
 
 #[doc(hidden)]
 pub use backend::gpu::GpuCacheStats;
