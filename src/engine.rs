@@ -345,9 +345,14 @@ mod tests {
     #[cfg(not(feature = "gpu"))]
     #[test]
     fn without_the_gpu_feature_auto_is_the_cpu() {
-        let err = Engine::gpu().err().expect("no GPU engine without the feature");
+        let err = Engine::gpu()
+            .err()
+            .expect("no GPU engine without the feature");
         assert!(err.is_gpu());
-        assert!(err.to_string().contains("without its `gpu` feature"), "{err}");
+        assert!(
+            err.to_string().contains("without its `gpu` feature"),
+            "{err}"
+        );
         let e = Engine::auto();
         assert_eq!(e.kind(), BackendKind::Cpu);
         assert!(

@@ -32,6 +32,7 @@ mod kernels;
 pub mod rng;
 pub mod scm;
 mod stats;
+pub mod synthetic;
 
 pub use bootstrap::{
     BcaDetails, Bootstrap, BootstrapResult, IntervalMethod, Roles, Scheme, Shard, Statistic,

@@ -1,0 +1,133 @@
+//! `ceteris bench`: its arguments, the driver that checks them, picks the engines and runs each
+//! capability's cases in turn (one file each here), and the JSON report. The synthetic data and
+//! the naive reference loop come from [`ceteris::synthetic`], which the criterion benches share.
+
+mod bootstrap;
+mod discovery;
+mod gpu_targets;
+mod independence;
+mod scm;
+
+use crate::output::print_json;
+use crate::Format;
+use ceteris::{Engine, Error};
+use serde_json::json;
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// Smaller sizes (seconds instead of minutes).
+    #[arg(long)]
+    quick: bool,
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Backends to run: all (the CPU and the GPU engine, when an adapter is found), cpu or gpu.
+    #[arg(long, default_value = "all")]
+    backend: String,
+    /// Capabilities to run: all, bootstrap, independence, scm, scm-large (1000 × 100 000 sweep,
+    /// also in a full `all` run), discovery, or gpu-targets (the issues' GPU targets, GPU engines
+    /// only, not part of `all`).
+    #[arg(long, default_value = "all")]
+    only: String,
+    /// Write the SCM case's model (scm-json/v1) to this file, for the rival benchmarks.
+    #[arg(long)]
+    save_model: Option<String>,
+}
+
+/// Runs `ceteris bench`: the bootstrap cases on the CPU and GPU engines, then those of the other
+/// capabilities that `--only` selects, as a table (one line per case as it finishes) or as one
+/// JSON document at the end.
+pub(crate) fn run(a: Args) -> Result<(), Error> {
+    let scale = if a.quick { 10 } else { 1 };
+    if !["all", "cpu", "gpu"].contains(&a.backend.as_str()) {
+        return Err(Error::param(
+            "backend",
+            format!("unknown backend `{}` (all, cpu, gpu)", a.backend),
+        ));
+    }
+    if ![
+        "all",
+        "bootstrap",
+        "independence",
+        "scm",
+        "scm-large",
+        "discovery",
+        "gpu-targets",
+    ]
+    .contains(&a.only.as_str())
+    {
+        return Err(Error::param(
+            "only",
+            format!(
+                "unknown capability `{}` (all, bootstrap, independence, scm, scm-large, \
+                 discovery, gpu-targets)",
+                a.only
+            ),
+        ));
+    }
+    let mut engines: Vec<Engine> = Vec::new();
+    if a.backend == "all" || a.backend == "cpu" {
+        engines.push(Engine::cpu());
+    }
+    if a.backend == "all" || a.backend == "gpu" {
+        match Engine::gpu() {
+            // full sizes on a software rasteriser would take hours and say nothing about GPUs
+            Ok(e) if e.is_software_gpu() && !a.quick && a.backend != "gpu" => eprintln!(
+                "bench: skipping the software adapter at full sizes ({}); use --quick or --backend gpu",
+                e.describe()
+            ),
+            Ok(e) => engines.push(e),
+            Err(e) => eprintln!("bench: no GPU backend ({e})"),
+        }
+    }
+    let mut rows = Vec::new();
+    if a.format == Format::Table {
+        say!(
+            "{:<26} {:>9} {:>7} {:>10} {:>12}  backend",
+            "case",
+            "n",
+            "B",
+            "seconds",
+            "Mdraws/s"
+        );
+    }
+    if a.only == "all" || a.only == "bootstrap" {
+        bootstrap::run(&a, scale, &engines, &mut rows)?;
+    }
+    if a.only == "all" || a.only == "independence" {
+        independence::run(&a, scale, &mut rows);
+    }
+    if a.only == "all" || a.only == "scm" {
+        scm::run(&a, scale, &mut rows)?;
+    }
+    if (a.only == "all" && !a.quick) || a.only == "scm-large" {
+        scm::run_large(&a, &mut rows)?;
+    }
+    if a.only == "gpu-targets" {
+        gpu_targets::run(&a, &mut rows)?;
+    }
+    if a.only == "all" || a.only == "discovery" {
+        discovery::run(&a, scale, &mut rows)?;
+    }
+    if a.format == Format::Json {
+        print_json(&json!({ "quick": a.quick, "results": rows }));
+    }
+    Ok(())
+}
+
+/// The engines of the `bench` cases that have a GPU path: the CPU unless `--backend gpu`, and a
+/// GPU engine unless `--backend cpu` (a software adapter only with `--quick` or `--backend gpu`:
+/// lavapipe timings say nothing about a GPU).
+fn bench_engines(a: &Args) -> Vec<Engine> {
+    let mut engines = Vec::new();
+    if a.backend != "gpu" {
+        engines.push(Engine::cpu());
+    }
+    if a.backend != "cpu" {
+        if let Ok(g) = Engine::gpu() {
+            if a.quick || !g.is_software_gpu() || a.backend == "gpu" {
+                engines.push(g);
+            }
+        }
+    }
+    engines
+}

@@ -1,0 +1,149 @@
+//! `ceteris bootstrap`: its arguments, the run, and the table of a bootstrap result.
+
+use crate::output::{print_json, Progress};
+use crate::{plot, Format};
+use ceteris::{
+    Bootstrap, BootstrapResult, Dataset, Engine, Error, IntervalMethod, Roles, Scheme, Statistic,
+};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// CSV file with a header row.
+    #[arg(long)]
+    data: String,
+    /// mean var std median quantile:Q weighted-mean diff-means ratio-means corr ols:NAME ipw hajek aipw
+    #[arg(long, default_value = "mean")]
+    statistic: String,
+    /// Column of one-column statistics.
+    #[arg(long)]
+    column: Option<String>,
+    /// Two columns (corr, ratio-means), comma separated.
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    #[arg(long)]
+    weights: Option<String>,
+    #[arg(long)]
+    treatment: Option<String>,
+    #[arg(long)]
+    outcome: Option<String>,
+    #[arg(long)]
+    propensity: Option<String>,
+    #[arg(long)]
+    mu0: Option<String>,
+    #[arg(long)]
+    mu1: Option<String>,
+    /// Covariates of ols, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    covariates: Vec<String>,
+    #[arg(long, default_value_t = 9999)]
+    resamples: u64,
+    #[arg(long, default_value_t = 0.95)]
+    level: f64,
+    /// Interval methods, comma separated: percentile,basic,normal,bca,studentized.
+    #[arg(long, value_delimiter = ',', default_value = "percentile,bca")]
+    method: Vec<String>,
+    /// iid stratified cluster bayesian poisson moving-block circular-block stationary
+    #[arg(long, default_value = "iid")]
+    scheme: String,
+    #[arg(long)]
+    strata: Option<String>,
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Block length (moving/circular) or mean block length (stationary).
+    #[arg(long)]
+    block_length: Option<f64>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Draw the replicate histogram with the intervals marked (SVG).
+    #[arg(long)]
+    plot: Option<String>,
+    /// Include the replicates in the JSON output.
+    #[arg(long)]
+    keep_replicates: bool,
+}
+
+/// Runs `ceteris bootstrap`.
+pub(crate) fn run(a: Args) -> Result<(), Error> {
+    let data = Dataset::from_csv(&a.data)?;
+    let roles = Roles {
+        weights: a.weights.clone(),
+        treatment: a.treatment.clone(),
+        outcome: a.outcome.clone(),
+        propensity: a.propensity.clone(),
+        mu0: a.mu0.clone(),
+        mu1: a.mu1.clone(),
+        covariates: a.covariates.clone(),
+    };
+    let columns: Vec<String> = match (&a.column, a.columns.is_empty()) {
+        (Some(c), _) => vec![c.clone()],
+        (None, false) => a.columns.clone(),
+        (None, true) => Vec::new(),
+    };
+    let statistic = Statistic::parse(&a.statistic, &columns, &roles)?;
+    let scheme = Scheme::parse(
+        &a.scheme,
+        a.strata.as_deref(),
+        a.cluster.as_deref(),
+        a.block_length,
+    )?;
+    let methods = a
+        .method
+        .iter()
+        .map(|m| m.parse())
+        .collect::<Result<Vec<IntervalMethod>, _>>()?;
+    let engine = Engine::from_name(&a.backend)?;
+    let boot = Bootstrap::new(statistic)
+        .scheme(scheme)
+        .resamples(a.resamples)
+        .seed(a.seed)
+        .level(a.level)
+        .methods(&methods)
+        .keep_replicates(a.keep_replicates || a.plot.is_some());
+    let progress = Progress::new("resamples");
+    let tick = |done: u64, total: u64| progress.tick(done, total);
+    let mut result = boot.run_with_progress(&engine, &data, Some(&tick))?;
+    progress.finish();
+    if let Some(path) = &a.plot {
+        plot::bootstrap(&result, path)?;
+    }
+    if !a.keep_replicates {
+        result.replicates = None;
+    }
+    match a.format {
+        Format::Json => print_json(&result),
+        Format::Table => print_table(&result),
+    }
+    Ok(())
+}
+
+/// The result as `--format table` prints it.
+fn print_table(r: &BootstrapResult) {
+    say!("statistic   {}", r.statistic);
+    say!("estimate    {:.6}", r.estimate);
+    say!("std_error   {:.6}", r.std_error);
+    say!("bias        {:.6}", r.bias);
+    say!(
+        "resamples   {} ({} valid), scheme {}, level {}",
+        r.resamples,
+        r.valid_resamples,
+        r.scheme,
+        r.level
+    );
+    say!("backend     {}", r.backend);
+    if let Some(f) = &r.fallback {
+        say!("fallback    {f}");
+    }
+    say!("seconds     {:.4}", r.seconds);
+    say!("{:<12} {:>14} {:>14}", "interval", "low", "high");
+    for (m, [lo, hi]) in &r.intervals {
+        say!("{m:<12} {lo:>14.6} {hi:>14.6}");
+    }
+    for w in &r.warnings {
+        say!("warning: {w}");
+    }
+}

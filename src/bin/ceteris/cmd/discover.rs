@@ -1,0 +1,132 @@
+//! `ceteris discover`: its arguments (background knowledge included) and its run, PC-stable or
+//! CD-NOD printed as JSON, DOT or a table.
+
+use super::independence::{build_test, TestOpts};
+use crate::output::{print_json, Progress};
+use ceteris::discovery::{EdgeKind, Knowledge, Pc};
+use ceteris::{Dataset, Engine, Error};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// CSV file with a header row.
+    #[arg(long)]
+    data: String,
+    /// Columns to use, comma separated (default: all but --domain).
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    #[command(flatten)]
+    t: TestOpts,
+    /// Significance level of the tests.
+    #[arg(long, default_value_t = 0.05)]
+    alpha: f64,
+    /// Largest conditioning-set size.
+    #[arg(long)]
+    max_depth: Option<usize>,
+    /// CD-NOD: column holding the domain or time index.
+    #[arg(long)]
+    domain: Option<String>,
+    /// Forbidden edges, e.g. `a->b,c->d`.
+    #[arg(long, value_delimiter = ',')]
+    forbid: Vec<String>,
+    /// Required edges, e.g. `a->b`.
+    #[arg(long, value_delimiter = ',')]
+    require: Vec<String>,
+    /// Tiers, earliest first: `a,b;c;d` (no edge from a later tier into an earlier one).
+    #[arg(long)]
+    tiers: Option<String>,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    /// json, dot or table.
+    #[arg(long, default_value = "json")]
+    format: String,
+}
+
+/// Runs `ceteris discover`.
+pub(crate) fn run(a: Args) -> Result<(), Error> {
+    let data = Dataset::from_csv(&a.data)?;
+    let test = build_test(&a.t)?;
+    let edge = |spec: &str, what: &str| -> Result<(String, String), Error> {
+        spec.split_once("->")
+            .map(|(f, t)| (f.trim().to_string(), t.trim().to_string()))
+            .filter(|(f, t)| !f.is_empty() && !t.is_empty())
+            .ok_or_else(|| Error::param(what, format!("`{spec}` is not an edge FROM->TO")))
+    };
+    let mut k = Knowledge::new();
+    for e in &a.forbid {
+        let (f, t) = edge(e, "forbid")?;
+        k = k.forbid(&f, &t);
+    }
+    for e in &a.require {
+        let (f, t) = edge(e, "require")?;
+        k = k.require(&f, &t);
+    }
+    if let Some(spec) = &a.tiers {
+        let tiers: Vec<Vec<&str>> = spec
+            .split(';')
+            .map(|t| {
+                t.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .collect();
+        if tiers.iter().any(Vec::is_empty) {
+            return Err(Error::param("tiers", format!("`{spec}` has an empty tier")));
+        }
+        let refs: Vec<&[&str]> = tiers.iter().map(Vec::as_slice).collect();
+        k = k.tiers(&refs);
+    }
+    let format = a.format.as_str();
+    if !matches!(format, "json" | "dot" | "table") {
+        return Err(Error::param(
+            "format",
+            format!("unknown format `{format}` (json, dot, table)"),
+        ));
+    }
+    let engine = Engine::from_name(&a.backend)?;
+    let pc = Pc::new(test)
+        .alpha(a.alpha)
+        .max_depth(a.max_depth)
+        .knowledge(k)
+        .domain(a.domain.as_deref());
+    let cols: Vec<&str> = a.columns.iter().map(String::as_str).collect();
+    let progress = Progress::new("tests");
+    let tick = |level: usize, done: u64, total: u64| {
+        progress.tick_with_message(format!("level {level}"), done, total);
+    };
+    let r = pc.run_with_progress(&engine, &data, &cols, Some(&tick))?;
+    progress.finish();
+    match format {
+        "dot" => say!("{}", r.to_dot().trim_end()),
+        "table" => {
+            for e in &r.edges {
+                let arrow = match e.kind {
+                    EdgeKind::Directed => "-->",
+                    EdgeKind::Undirected => "---",
+                    EdgeKind::Bidirected => "<->",
+                };
+                say!("{} {arrow} {}", e.from, e.to);
+            }
+            say!(
+                "{} tests in {} levels, {:.3} s on {}",
+                r.tests_run,
+                r.levels.len(),
+                r.seconds,
+                r.backend
+            );
+            for b in &r.borderline {
+                say!(
+                    "borderline: {} _||_ {} | {} (p = {:.6}, alpha = {})",
+                    b.x,
+                    b.y,
+                    b.z.join(","),
+                    b.p_value,
+                    r.alpha
+                );
+            }
+        }
+        _ => print_json(&r),
+    }
+    Ok(())
+}

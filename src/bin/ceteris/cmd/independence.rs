@@ -1,0 +1,220 @@
+//! `ceteris independence`: its arguments and run, and the options of a conditional-independence
+//! test (`TestOpts`, `build_test`) that `ceteris discover` shares.
+
+use crate::output::{print_json, Progress};
+use crate::Format;
+use ceteris::{Dataset, Engine, Error};
+
+#[derive(clap::Args)]
+pub(crate) struct Args {
+    /// CSV file with a header row.
+    #[arg(long)]
+    data: String,
+    /// X columns, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    x: Vec<String>,
+    /// Y columns, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    y: Vec<String>,
+    /// Conditioning columns, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    z: Vec<String>,
+    #[command(flatten)]
+    t: TestOpts,
+    /// auto, cpu or gpu.
+    #[arg(long, default_value = "auto")]
+    backend: String,
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Test every pair of the columns not in --z (given --z when set), one row per pair.
+    #[arg(long)]
+    all_pairs: bool,
+}
+
+/// Options of a conditional-independence test, shared by `independence` and `discover`.
+#[derive(clap::Args)]
+pub(crate) struct TestOpts {
+    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit or fisherz.
+    #[arg(long, default_value = "kci")]
+    test: String,
+    /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
+    /// gamma or chi2.
+    #[arg(long, default_value = "default")]
+    null: String,
+    #[arg(long, default_value_t = 1000)]
+    permutations: u32,
+    /// Monte-Carlo draws of the spectral null.
+    #[arg(long, default_value_t = 1000)]
+    samples: u32,
+    /// Test-wise deletion: per test, drop rows where any conditioning column equals this value
+    /// (e.g. 0).
+    #[arg(long)]
+    testwise_deletion: Option<f64>,
+    /// Low-rank tolerance of the kernel factors (relative residual trace; 0 = exact).
+    #[arg(long, default_value_t = 1e-9)]
+    tolerance: f64,
+    /// empirical, median or a fixed bandwidth (a number).
+    #[arg(long, default_value = "empirical")]
+    width: String,
+    /// rbf (Gaussian), laplace, linear or polynomial[:DEGREE] (default degree 2).
+    #[arg(long, default_value = "rbf")]
+    kernel: String,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+/// Runs `ceteris independence`: one test, or every pair with `--all-pairs`, as one batch.
+pub(crate) fn run(a: Args) -> Result<(), Error> {
+    let data = Dataset::from_csv(&a.data)?;
+    let test = build_test(&a.t)?;
+    let engine = Engine::from_name(&a.backend)?;
+    let z: Vec<&str> = a.z.iter().map(String::as_str).collect();
+    let pairs: Vec<(Vec<&str>, Vec<&str>)> = if a.all_pairs {
+        let others: Vec<&str> = data
+            .names()
+            .iter()
+            .map(String::as_str)
+            .filter(|c| !z.contains(c))
+            .collect();
+        let mut v = Vec::new();
+        for i in 0..others.len() {
+            for j in i + 1..others.len() {
+                v.push((vec![others[i]], vec![others[j]]));
+            }
+        }
+        v
+    } else {
+        if a.x.is_empty() || a.y.is_empty() {
+            return Err(Error::param("x", "give --x and --y (or --all-pairs)"));
+        }
+        vec![(
+            a.x.iter().map(String::as_str).collect(),
+            a.y.iter().map(String::as_str).collect(),
+        )]
+    };
+    let tester = ceteris::independence::Tester::new(&engine, &data, test);
+    let queries: Vec<_> = pairs
+        .iter()
+        .map(|(x, y)| {
+            let own = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+            (own(x), own(y), own(&z))
+        })
+        .collect();
+    let progress = Progress::new("tests");
+    let tick = |done: u64, total: u64| progress.tick(done, total);
+    let results = tester
+        .batch_with_progress(&queries, Some(&tick))
+        .into_iter()
+        .collect::<Result<Vec<_>, _>>()?;
+    progress.finish();
+    match a.format {
+        Format::Json if !a.all_pairs => print_json(&results[0]),
+        Format::Json => print_json(&results),
+        Format::Table => {
+            say!(
+                "{:<20} {:<20} {:<16} {:>14} {:>12}",
+                "x",
+                "y",
+                "z",
+                "statistic",
+                "p_value"
+            );
+            for r in &results {
+                say!(
+                    "{:<20} {:<20} {:<16} {:>14.6} {:>12.6}",
+                    r.x.join(","),
+                    r.y.join(","),
+                    r.z.join(","),
+                    r.statistic,
+                    r.p_value
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The test the options describe.
+pub(crate) fn build_test(a: &TestOpts) -> Result<ceteris::independence::IndependenceTest, Error> {
+    use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Width};
+    let kernel = match a.kernel.split_once(':') {
+        None if a.kernel == "rbf" || a.kernel == "gaussian" => Kernel::Gaussian,
+        None if a.kernel == "laplace" => Kernel::Laplace,
+        None if a.kernel == "linear" => Kernel::Linear,
+        None if a.kernel == "polynomial" => Kernel::Polynomial(2),
+        Some(("polynomial", d)) => Kernel::Polynomial(
+            d.parse()
+                .map_err(|_| Error::param("kernel", format!("`{d}` is not a polynomial degree")))?,
+        ),
+        _ => {
+            return Err(Error::param(
+                "kernel",
+                format!(
+                    "unknown kernel `{}` (rbf, laplace, linear, polynomial[:DEGREE])",
+                    a.kernel
+                ),
+            ))
+        }
+    };
+    let width = match a.width.as_str() {
+        "empirical" => Width::Empirical,
+        "median" => Width::Median,
+        v => Width::Fixed(v.parse().map_err(|_| {
+            Error::param(
+                "width",
+                format!("`{v}` is not empirical, median or a number"),
+            )
+        })?),
+    };
+    // zero draws is an error whichever null is asked for (not silently ignored)
+    if a.permutations == 0 {
+        return Err(Error::param("permutations", "must be at least 1"));
+    }
+    if a.samples == 0 {
+        return Err(Error::param("samples", "must be at least 1"));
+    }
+    let rff = a.test == "rcot" || a.test == "rcit";
+    let (null, approx) = match (a.null.as_str(), rff) {
+        ("default" | "gamma", false) => (Null::Gamma, Approx::Lpb4),
+        ("permutation", false) => (Null::Permutation(a.permutations), Approx::Lpb4),
+        ("spectral", false) => (Null::Spectral(a.samples), Approx::Lpb4),
+        ("default" | "lpb4", true) => (Null::Gamma, Approx::Lpb4),
+        ("hbe", true) => (Null::Gamma, Approx::Hbe),
+        ("gamma", true) => (Null::Gamma, Approx::Gamma),
+        ("chi2", true) => (Null::Gamma, Approx::Chi2),
+        (other, _) => {
+            return Err(Error::param(
+                "null",
+                format!(
+                    "unknown null `{other}` for {} (hsic/kci: gamma, permutation, spectral; rcot/rcit: lpb4, hbe, gamma, chi2)",
+                    a.test
+                ),
+            ))
+        }
+    };
+    Ok(match a.test.as_str() {
+        "kci" => IndependenceTest::kci(),
+        "hsic" => IndependenceTest::hsic(),
+        "rcot" => IndependenceTest::rcot(),
+        "rcit" => IndependenceTest::rcit(),
+        "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
+        "hsic-u" => IndependenceTest::hsic_u(),
+        other => {
+            return Err(Error::param(
+                "test",
+                format!("unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz)"),
+            ))
+        }
+    }
+    .kernel(kernel)
+    .width(match (a.test.as_str(), width) {
+        // hsic-u's default is hyppo's median rule
+        ("hsic-u", Width::Empirical) => Width::Median,
+        (_, w) => w,
+    })
+    .null(null)
+    .approx(approx)
+    .testwise_deletion(a.testwise_deletion)
+    .tolerance(a.tolerance)
+    .seed(a.seed))
+}

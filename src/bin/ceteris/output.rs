@@ -1,0 +1,90 @@
+//! What the commands share to report: the progress bar of long runs, pretty JSON on stdout, and
+//! CSV text and files.
+
+use ceteris::{Dataset, Error};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::time::{Duration, Instant};
+
+/// A progress bar that appears on a terminal once a run has lasted a second.
+pub(crate) struct Progress {
+    bar: ProgressBar,
+    started: Instant,
+}
+
+impl Progress {
+    /// A hidden bar counting `unit`.
+    pub(crate) fn new(unit: &str) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{bar:40}} {{pos}}/{{len}} {unit} ({{eta}} left) {{msg}}"
+            ))
+            .expect("valid template"),
+        );
+        Progress {
+            bar,
+            started: Instant::now(),
+        }
+    }
+
+    /// Shows the bar on stderr once the run has lasted a second.
+    fn reveal(&self) {
+        if self.bar.is_hidden() && self.started.elapsed() > Duration::from_secs(1) {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+    }
+
+    /// `done` of `total`.
+    pub(crate) fn tick(&self, done: u64, total: u64) {
+        self.reveal();
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
+    /// `done` of `total`, with a message after the bar.
+    pub(crate) fn tick_with_message(&self, message: String, done: u64, total: u64) {
+        self.reveal();
+        self.bar.set_message(message);
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
+    /// Removes the bar.
+    pub(crate) fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+/// Prints `value` as pretty JSON.
+pub(crate) fn print_json<T: serde::Serialize + ?Sized>(value: &T) {
+    say!(
+        "{}",
+        serde_json::to_string_pretty(value).expect("serialisable")
+    );
+}
+
+/// A data set as CSV text: a header of column names, then one row per line (values in Rust's
+/// shortest round-trip form).
+pub(crate) fn csv_text(d: &Dataset) -> Result<String, Error> {
+    let cols: Vec<&[f64]> = d
+        .names()
+        .iter()
+        .map(|n| d.column(n))
+        .collect::<Result<_, _>>()?;
+    let mut text = d.names().join(",");
+    text.push('\n');
+    for i in 0..d.n_rows() {
+        let row: Vec<String> = cols.iter().map(|c| format!("{:?}", c[i])).collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+/// Writes `text` to `path`, naming the path on failure.
+pub(crate) fn write_text(path: &str, text: &str) -> Result<(), Error> {
+    std::fs::write(path, text).map_err(|source| Error::Io {
+        path: path.to_string(),
+        source,
+    })
+}
