@@ -33,6 +33,19 @@ pub struct GpuOptions {
     pub cpu_fallback: bool,
 }
 
+impl GpuOptions {
+    /// What the device context is asked for.
+    #[cfg(feature = "gpu")]
+    fn request(&self, hardware_only: bool) -> crate::gpu::Request {
+        crate::gpu::Request {
+            hardware_only,
+            prefer_software: self.prefer_software,
+            max_binding_bytes: self.max_binding_bytes,
+            max_workgroups_per_dimension: self.max_workgroups_per_dimension,
+        }
+    }
+}
+
 enum Backend {
     Cpu,
     #[cfg(feature = "gpu")]
@@ -137,7 +150,7 @@ impl Engine {
         #[cfg(feature = "gpu")]
         {
             Ok(Engine {
-                backend: Backend::Gpu(Box::new(Context::new(false, &opts)?)),
+                backend: Backend::Gpu(Box::new(Context::new(opts.request(false))?)),
                 fall_back: opts.cpu_fallback,
                 note: None,
             })
@@ -167,7 +180,7 @@ impl Engine {
             other => log::warn!("ignoring CETERIS_BACKEND={other} (expected auto, cpu or gpu)"),
         }
         #[cfg(feature = "gpu")]
-        let found = Context::new(true, &GpuOptions::default());
+        let found = Context::new(GpuOptions::default().request(true));
         #[cfg(not(feature = "gpu"))]
         let found: Result<std::convert::Infallible> = Err(no_gpu_feature());
         match found {

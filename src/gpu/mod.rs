@@ -27,7 +27,6 @@ pub use resident::GpuCacheStats;
 pub(crate) use pipeline::{Kernel, Shader, Slot};
 
 use crate::error::{Error, Result};
-use crate::GpuOptions;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
@@ -39,6 +38,19 @@ pub(crate) const MAX_DISPATCH: u32 = 65_535;
 /// Work items (draws, node evaluations) per submit: long runs report progress between submits
 /// and no single submit runs for long.
 pub(crate) const ITEMS_PER_SUBMIT: u64 = 1 << 28;
+
+/// What a caller may ask of a new [`Context`] (the engine passes its `GpuOptions`).
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Request {
+    /// Refuse software adapters.
+    pub hardware_only: bool,
+    /// Prefer a software adapter even when a hardware one exists.
+    pub prefer_software: bool,
+    /// Pretend bindings hold at most this many bytes.
+    pub max_binding_bytes: Option<u64>,
+    /// Pretend at most this many workgroups per dispatch dimension.
+    pub max_workgroups_per_dimension: Option<u32>,
+}
 
 /// A wgpu device and queue with the limits in use, the pipeline cache and the resident-array
 /// cache.
@@ -69,8 +81,9 @@ pub(crate) fn gpu_err(kind: &'static str, e: impl std::fmt::Display) -> Error {
 }
 
 impl Context {
-    /// Opens a device. `hardware_only` refuses software adapters (what `Engine::auto` wants).
-    pub(crate) fn new(hardware_only: bool, opts: &GpuOptions) -> Result<Self> {
+    /// Opens a device (`hardware_only` refuses software adapters: what `Engine::auto` wants).
+    pub(crate) fn new(opts: Request) -> Result<Self> {
+        let hardware_only = opts.hardware_only;
         let instance =
             wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let mut adapters = pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
