@@ -468,3 +468,72 @@ fn quantile_replicates_are_type7_quantiles_of_the_materialised_draws() {
         }
     }
 }
+
+/// BCa's acceleration under the stratified scheme is Efron & Tibshirani's eq. 15.36 (a jackknife
+/// within each stratum), as `scipy.stats.bootstrap` computes it for independent samples
+/// (`paired=False`): scipy's own reference value on its two-sample data, and a three-sample case
+/// of unequal sizes (`tests/reference/make_bca_multisample_reference.py`, scipy 1.17.1). The
+/// acceleration is deterministic, so the tolerance is floating-point only.
+#[test]
+fn bca_acceleration_of_several_samples_matches_scipy() {
+    let doc: serde_json::Value =
+        serde_json::from_str(include_str!("reference/bca_multisample_reference.json")).unwrap();
+    let f64s = |v: &serde_json::Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let accel = |stat: Statistic, data: &Dataset, strata: &str| {
+        let r = Bootstrap::new(stat)
+            .scheme(Scheme::Stratified {
+                column: strata.into(),
+            })
+            .methods(&[IntervalMethod::Bca])
+            .resamples(999)
+            .seed(1)
+            .run(&Engine::cpu(), data)
+            .unwrap();
+        r.bca.expect("BCa details").acceleration
+    };
+    for case in doc["cases"].as_array().unwrap() {
+        let want = case["acceleration"].as_f64().unwrap();
+        let got = match case["name"].as_str().unwrap() {
+            "scipy_two_sample" => {
+                let (z, y) = (f64s(&case["treated"]), f64s(&case["control"]));
+                let t: Vec<f64> = z.iter().map(|_| 1.0).chain(y.iter().map(|_| 0.0)).collect();
+                let data = Dataset::new()
+                    .with_column("y", z.iter().chain(&y).copied().collect())
+                    .unwrap()
+                    .with_column("t", t)
+                    .unwrap();
+                let stat = Statistic::DiffMeans {
+                    treatment: "t".into(),
+                    outcome: "y".into(),
+                };
+                accel(stat, &data, "t")
+            }
+            "three_samples" => {
+                let (mut x, mut g) = (Vec::new(), Vec::new());
+                for (k, s) in case["samples"].as_array().unwrap().iter().enumerate() {
+                    let s = f64s(s);
+                    g.extend(s.iter().map(|_| k as f64));
+                    x.extend(s);
+                }
+                let data = Dataset::new()
+                    .with_column("x", x)
+                    .unwrap()
+                    .with_column("g", g)
+                    .unwrap();
+                accel(mean_stat(), &data, "g")
+            }
+            other => panic!("unknown case {other}"),
+        };
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs().max(1e-3),
+            "{}: acceleration {got}, scipy {want}",
+            case["name"]
+        );
+    }
+}

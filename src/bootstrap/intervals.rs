@@ -8,9 +8,16 @@
 //! * normal (R `boot.ci(type = "norm")`): `θ̂ − bias ± z σ*`, bias `= mean(θ*) − θ̂`, σ* the
 //!   replicates' standard deviation with ddof = 1;
 //! * BCa: `z0 = Φ⁻¹((#{θ* < θ̂} + #{θ* ≤ θ̂}) / 2B)` (ties count one half, as scipy), acceleration
-//!   `a = Σ(θ̄ − θ₍ᵢ₎)³ / (6 (Σ(θ̄ − θ₍ᵢ₎)²)^{3/2})` from the leave-one-unit-out jackknife (units are
-//!   rows, or clusters under cluster resampling), then the percentile interval at
-//!   `Φ(z0 + (z0 + z)/(1 − a(z0 + z)))` for `z = z_{α/2}, z_{1−α/2}`;
+//!   from the leave-one-unit-out jackknife (units are rows, or clusters under cluster resampling),
+//!   then the percentile interval at `Φ(z0 + (z0 + z)/(1 − a(z0 + z)))` for
+//!   `z = z_{α/2}, z_{1−α/2}`. The acceleration is Efron & Tibshirani's eq. 15.36, as
+//!   `scipy.stats.bootstrap` computes it for several independent samples: with the units in
+//!   groups `k` of `n_k` units (the strata of the stratified scheme, each resampled on its own;
+//!   one group holding every unit under any other scheme), `U_ki = (n_k − 1)(θ̄_k − θ₍ᵢ₎)` with
+//!   `θ̄_k` the mean of group `k`'s jackknife values, and
+//!   `a = Σ_k Σ_i U_ki³ / n_k³ / (6 (Σ_k Σ_i U_ki² / n_k²)^{3/2})`. With one group this is the
+//!   usual `Σ(θ̄ − θ₍ᵢ₎)³ / (6 (Σ(θ̄ − θ₍ᵢ₎)²)^{3/2})` (iid, cluster, block and weight schemes: the
+//!   data are one sample);
 //! * studentized (bootstrap-t): `t* = (θ* − θ̂)/se*`, interval `[θ̂ − se q_t(1 − α/2), θ̂ − se q_t(α/2)]`
 //!   with `se` the analytic standard error on the original data (as R's `boot.ci`).
 //!
@@ -133,11 +140,38 @@ pub struct BcaDetails {
     pub levels: [f64; 2],
 }
 
-/// BCa interval; warnings are appended for degenerate inputs.
+/// BCa's acceleration from jackknife values in groups (`groups`: offsets of each group's first
+/// value, then the count; `None` for one group), eq. 15.36 of Efron & Tibshirani (see the module
+/// docs). `None` when every group's jackknife values are equal (the denominator vanishes).
+pub(crate) fn acceleration(jackknife: &[f64], groups: Option<&[u32]>) -> Option<f64> {
+    let whole = [0, jackknife.len() as u32];
+    let offsets = groups.unwrap_or(&whole);
+    let (mut num, mut den) = (0.0, 0.0);
+    for w in offsets.windows(2) {
+        let g = &jackknife[w[0] as usize..w[1] as usize];
+        if g.is_empty() {
+            continue;
+        }
+        let n = g.len() as f64;
+        let mean = g.iter().sum::<f64>() / n;
+        let (mut n3, mut n2) = (0.0, 0.0);
+        for &t in g {
+            let u = (n - 1.0) * (mean - t);
+            n3 += u * u * u;
+            n2 += u * u;
+        }
+        num += n3 / (n * n * n);
+        den += n2 / (n * n);
+    }
+    (den > 0.0).then(|| num / (6.0 * den.powf(1.5)))
+}
+
+/// BCa interval (jackknife values in `groups` as for [`acceleration`]); warnings are appended for
+/// degenerate inputs.
 pub(crate) fn bca(
     sorted: &[f64],
     estimate: f64,
-    jackknife: &[f64],
+    (jackknife, groups): (&[f64], Option<&[u32]>),
     alpha: f64,
     warnings: &mut Vec<String>,
 ) -> ([f64; 2], BcaDetails) {
@@ -161,21 +195,12 @@ pub(crate) fn bca(
             if z0 < 0.0 { "smallest" } else { "largest" },
         ));
     }
-    let jm = jackknife.iter().sum::<f64>() / jackknife.len() as f64;
-    let (mut num, mut den) = (0.0, 0.0);
-    for &t in jackknife {
-        let d = jm - t;
-        num += d * d * d;
-        den += d * d;
-    }
-    let acceleration = if den > 0.0 {
-        num / (6.0 * den.powf(1.5))
-    } else {
+    let acceleration = acceleration(jackknife, groups).unwrap_or_else(|| {
         warnings.push(
             "bca: all jackknife values are equal, so the acceleration is set to 0".to_string(),
         );
         0.0
-    };
+    });
     let level = |z: f64| -> f64 {
         if z0.is_infinite() {
             return if z0 > 0.0 { 1.0 } else { 0.0 };
@@ -234,7 +259,7 @@ mod tests {
     fn degenerate_bca_is_explained() {
         let v = [2.0; 10];
         let mut w = Vec::new();
-        let (iv, d) = bca(&v, 1.0, &[1.0, 1.0], 0.05, &mut w);
+        let (iv, d) = bca(&v, 1.0, (&[1.0, 1.0], None), 0.05, &mut w);
         assert_eq!(iv, [2.0, 2.0]);
         assert!(d.z0.is_infinite());
         assert_eq!(w.len(), 2, "{w:?}");
@@ -279,7 +304,7 @@ mod tests {
             );
             close(basic(&reps, est, alpha), vec(&case["basic"]), "basic");
             let mut w = Vec::new();
-            let (iv, d) = bca(&reps, est, &jack, alpha, &mut w);
+            let (iv, d) = bca(&reps, est, (&jack, None), alpha, &mut w);
             assert!(w.is_empty(), "{w:?}");
             assert!(
                 (d.z0 - case["bca_z0"].as_f64().unwrap()).abs() < 1e-9,

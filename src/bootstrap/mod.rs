@@ -806,7 +806,13 @@ impl Bootstrap {
                     IntervalMethod::Normal => intervals::normal(&valid, estimate, alpha),
                     IntervalMethod::Bca => {
                         let jack = Self::jackknife(setup);
-                        let (iv, d) = intervals::bca(&valid, estimate, &jack, alpha, &mut warnings);
+                        // the strata are independent samples: eq. 15.36's acceleration
+                        let groups = match &setup.plan.kind {
+                            PlanKind::Strata { offsets } => Some(offsets.as_slice()),
+                            _ => None,
+                        };
+                        let (iv, d) =
+                            intervals::bca(&valid, estimate, (&jack, groups), alpha, &mut warnings);
                         bca_details = Some(d);
                         iv
                     }
