@@ -129,6 +129,28 @@ impl Dataset {
         })
     }
 
+    /// A copy with column `name` clipped to `[lo, hi]`; values outside `[0, 1]` are refused
+    /// first (this clips probabilities).
+    pub(crate) fn clipped(&self, name: &str, lo: f64, hi: f64) -> Result<Dataset> {
+        let col = self.finite_column(name)?;
+        if let Some(row) = col.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            return Err(Error::OutOfRange {
+                column: name.into(),
+                row,
+                value: col[row],
+                expected: "a probability between 0 and 1".into(),
+            });
+        }
+        let mut out = self.clone();
+        let i = self
+            .names
+            .iter()
+            .position(|n| n == name)
+            .expect("found above");
+        out.columns[i] = col.iter().map(|v| v.clamp(lo, hi)).collect();
+        Ok(out)
+    }
+
     /// A column that must be non-empty and finite (NaN/inf reported with its row).
     pub fn finite_column(&self, name: &str) -> Result<&[f64]> {
         let col = self.column(name)?;

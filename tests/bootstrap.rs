@@ -537,3 +537,45 @@ fn bca_acceleration_of_several_samples_matches_scipy() {
         );
     }
 }
+
+/// Clipping the propensity changes the IPW estimate exactly as clipping the column beforehand
+/// does, and a clip outside (0, 0.5) is refused naming the parameter.
+#[test]
+fn clipped_propensity_equals_a_clipped_column() {
+    let n = 300;
+    let t: Vec<f64> = (0..n).map(|i| ((i * 7) % 3 == 0) as u8 as f64).collect();
+    let e: Vec<f64> = (0..n)
+        .map(|i| 0.02 + 0.96 * ((i * 31) % 97) as f64 / 96.0)
+        .collect();
+    let y: Vec<f64> = (0..n).map(|i| (i % 11) as f64 + 2.0 * t[i]).collect();
+    let clipped: Vec<f64> = e.iter().map(|v| v.clamp(0.1, 0.9)).collect();
+    let data = Dataset::new()
+        .with_column("t", t)
+        .unwrap()
+        .with_column("y", y)
+        .unwrap()
+        .with_column("e", e)
+        .unwrap()
+        .with_column("c", clipped)
+        .unwrap();
+    let ipw = |p: &str| Statistic::Ipw {
+        treatment: "t".into(),
+        outcome: "y".into(),
+        propensity: p.into(),
+    };
+    let run = |b: Bootstrap| b.resamples(300).seed(5).run(&Engine::cpu(), &data).unwrap();
+    let a = run(Bootstrap::new(ipw("e")).clip_propensity(0.1));
+    let b = run(Bootstrap::new(ipw("c")));
+    assert_eq!(a.estimate, b.estimate);
+    assert_eq!(a.std_error, b.std_error);
+    assert_eq!(a.intervals, b.intervals);
+    assert_eq!(a.overlap, b.overlap);
+    assert_eq!(a.nuisance.as_deref(), Some("fixed"));
+    for bad in [0.0, 0.5, -1.0, f64::NAN] {
+        let err = Bootstrap::new(ipw("e"))
+            .clip_propensity(bad)
+            .run(&Engine::cpu(), &data)
+            .unwrap_err();
+        assert!(err.to_string().contains("clip"), "{err}");
+    }
+}

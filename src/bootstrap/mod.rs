@@ -32,11 +32,13 @@ mod cpu;
 pub(crate) mod gpu;
 pub(crate) mod intervals;
 mod jobs;
+mod overlap;
 mod pages;
 pub(crate) mod plan;
 pub(crate) mod statistic;
 
 pub use intervals::{BcaDetails, IntervalMethod};
+pub use overlap::{ArmOverlap, Overlap};
 pub use statistic::{Roles, Statistic};
 
 use crate::data::Dataset;
@@ -193,6 +195,7 @@ pub struct Bootstrap {
     level: f64,
     methods: Vec<IntervalMethod>,
     keep_replicates: bool,
+    clip: Option<f64>,
 }
 
 /// The replicates of one shard `[start, start + values.len())` of a run.
@@ -253,8 +256,17 @@ pub struct BootstrapResult {
     pub fallback: Option<String>,
     /// Compute time in seconds (preparing data, resampling, intervals; not reading input).
     pub seconds: f64,
-    /// Degenerate cases and dropped replicates, explained.
+    /// Degenerate cases and dropped replicates, explained; fixed nuisance models and poor
+    /// overlap, flagged.
     pub warnings: Vec<String>,
+    /// How the nuisance models of `ipw`, `hajek` and `aipw` enter: `fixed` (the propensity and
+    /// outcome-model columns are taken as given in every resample). Absent for other statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nuisance: Option<String>,
+    /// Overlap diagnostics of `ipw`, `hajek` and `aipw` (of the clipped propensity when
+    /// clipping). Absent for other statistics.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overlap: Option<Overlap>,
     /// The replicates, when kept.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub replicates: Option<Vec<f64>>,
@@ -283,6 +295,8 @@ struct Setup {
     body: Body,
     estimate: f64,
     se0: f64,
+    /// Overlap diagnostics (IPW-family statistics).
+    overlap: Option<Overlap>,
 }
 
 enum Body {
@@ -314,6 +328,7 @@ impl Bootstrap {
             level: 0.95,
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
+            clip: None,
         }
     }
 
@@ -353,6 +368,28 @@ impl Bootstrap {
         self
     }
 
+    /// Clip the propensity of `ipw`, `hajek` and `aipw` to `[a, 1 − a]` (`0 < a < 0.5`) before
+    /// estimating, in the estimate and in every replicate alike (the propensity column may then
+    /// hold 0 or 1). Any other statistic refuses it.
+    ///
+    /// ```
+    /// use ceteris::{Bootstrap, Dataset, Engine, Statistic};
+    /// let n = 200;
+    /// let t: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+    /// let e: Vec<f64> = (0..n).map(|i| if i == 1 { 0.001 } else { 0.5 }).collect();
+    /// let y: Vec<f64> = (0..n).map(|i| (i % 7) as f64).collect();
+    /// let data = Dataset::new().with_column("t", t).unwrap().with_column("e", e).unwrap()
+    ///     .with_column("y", y).unwrap();
+    /// let ipw = Statistic::Ipw { treatment: "t".into(), outcome: "y".into(), propensity: "e".into() };
+    /// let r = Bootstrap::new(ipw).clip_propensity(0.05).resamples(200)
+    ///     .run(&Engine::cpu(), &data).unwrap();
+    /// assert_eq!(r.overlap.unwrap().treated.min_propensity, 0.05);
+    /// ```
+    pub fn clip_propensity(mut self, a: f64) -> Self {
+        self.clip = Some(a);
+        self
+    }
+
     fn validate(&self) -> Result<()> {
         if self.resamples == 0 {
             return Err(Error::param("resamples", "must be at least 1"));
@@ -365,6 +402,23 @@ impl Bootstrap {
                 "level",
                 format!("{} is not strictly between 0 and 1", self.level),
             ));
+        }
+        if let Some(a) = self.clip {
+            if self.statistic.propensity().is_none() {
+                return Err(Error::param(
+                    "clip",
+                    format!(
+                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}`",
+                        self.statistic.name()
+                    ),
+                ));
+            }
+            if !(a > 0.0 && a < 0.5) {
+                return Err(Error::param(
+                    "clip",
+                    format!("{a} is not strictly between 0 and 0.5"),
+                ));
+            }
         }
         Ok(())
     }
@@ -441,6 +495,22 @@ impl Bootstrap {
         if n >= u32::MAX as usize {
             return Err(Error::param("data", "more than 2^32 - 1 rows"));
         }
+        // IPW-family: the propensity as used (clipped when asked) and its overlap diagnostics
+        let clipped;
+        let (data, overlap) = match self.statistic.propensity() {
+            Some((treatment, propensity)) => {
+                let data = match self.clip {
+                    Some(a) => {
+                        clipped = data.clipped(propensity, a, 1.0 - a)?;
+                        &clipped
+                    }
+                    None => data,
+                };
+                let (t, e) = (data.column(treatment)?, data.column(propensity)?);
+                (data, Some(Overlap::of(t, e)))
+            }
+            None => (data, None),
+        };
         let prepared = self
             .statistic
             .prepare(data, self.methods.contains(&IntervalMethod::Studentized))?;
@@ -607,6 +677,7 @@ impl Bootstrap {
             body,
             estimate,
             se0,
+            overlap,
         })
     }
 
@@ -783,6 +854,23 @@ impl Bootstrap {
                 all.len()
             ));
         }
+        let nuisance = self.statistic.propensity().map(|_| {
+            warnings.push(format!(
+                "{}: the propensity{} columns are held fixed in every resample, so the interval \
+                 ignores the estimation of these nuisance models (it is too narrow when they were \
+                 fitted on these data)",
+                self.statistic.name(),
+                if matches!(self.statistic, Statistic::Aipw { .. }) {
+                    " and outcome-model"
+                } else {
+                    ""
+                }
+            ));
+            "fixed".to_string()
+        });
+        if let Some(why) = setup.overlap.as_ref().and_then(Overlap::poor) {
+            warnings.push(why);
+        }
         valid.sort_by(f64::total_cmp);
         let (mean, sd) = intervals::mean_sd(&valid);
         let estimate = setup.estimate;
@@ -868,6 +956,8 @@ impl Bootstrap {
             fallback: first.fallback.clone(),
             seconds: 0.0,
             warnings,
+            nuisance,
+            overlap: setup.overlap.clone(),
             replicates: self.keep_replicates.then_some(all),
         })
     }

@@ -260,6 +260,28 @@ impl Statistic {
         }
     }
 
+    /// The treatment and propensity columns of `ipw`, `hajek` and `aipw` (`None` otherwise).
+    pub(crate) fn propensity(&self) -> Option<(&str, &str)> {
+        match self {
+            Statistic::Ipw {
+                treatment,
+                propensity,
+                ..
+            }
+            | Statistic::Hajek {
+                treatment,
+                propensity,
+                ..
+            }
+            | Statistic::Aipw {
+                treatment,
+                propensity,
+                ..
+            } => Some((treatment, propensity)),
+            _ => None,
+        }
+    }
+
     /// Validates the columns and builds per-row features (`with_se`: also those of the analytic
     /// standard error, which studentized intervals need).
     pub(crate) fn prepare(&self, data: &Dataset, with_se: bool) -> Result<Prepared> {

@@ -342,3 +342,83 @@ fn every_scheme_runs() {
         }
     }
 }
+
+/// `ipw`, `hajek` and `aipw` report how their nuisance models enter (`fixed`), warn that the
+/// interval ignores their estimation, and carry the overlap diagnostics; `--clip` clips the
+/// propensity and is refused by a statistic without one.
+#[test]
+fn ipw_family_reports_fixed_nuisance_and_overlap() {
+    let dir = TempDir::new("overlap");
+    let data = standard_csv(&dir);
+    let cols = columns();
+    let col = |name: &str| cols.iter().find(|c| c.0 == name).unwrap().1.clone();
+    let (t, e) = (col("t"), col("e"));
+    for stat in ["ipw", "hajek", "aipw"] {
+        let mut args = vec![
+            "--statistic",
+            stat,
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--propensity",
+            "e",
+        ];
+        if stat == "aipw" {
+            args.extend(["--mu0", "mu0", "--mu1", "mu1"]);
+        }
+        let v = boot_json(&data, &args);
+        assert_eq!(v["nuisance"], "fixed", "{stat}");
+        let warned = v["warnings"].as_array().unwrap().iter().any(|w| {
+            w.as_str()
+                .unwrap()
+                .contains("ignores the estimation of these nuisance models")
+        });
+        assert!(warned, "{stat}: {}", v["warnings"]);
+        // treated weights 1/e: the closed-form Kish effective sample size
+        let w1: Vec<f64> = (0..t.len())
+            .filter(|&i| t[i] == 1.0)
+            .map(|i| 1.0 / e[i])
+            .collect();
+        let ess = w1.iter().sum::<f64>().powi(2) / w1.iter().map(|w| w * w).sum::<f64>();
+        let got = v["overlap"]["treated"]["effective_sample_size"]
+            .as_f64()
+            .unwrap();
+        assert!((got - ess).abs() < 1e-9 * ess, "{stat}: {got} vs {ess}");
+        assert_eq!(v["overlap"]["treated"]["n"], w1.len());
+        assert_eq!(v["overlap"]["outside_01_99"], 0);
+    }
+    // clipping at 0.3 moves every propensity below 0.3 up to it
+    let v = boot_json(
+        &data,
+        &[
+            "--statistic",
+            "ipw",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--propensity",
+            "e",
+            "--clip",
+            "0.3",
+        ],
+    );
+    let lo = v["overlap"]["treated"]["min_propensity"].as_f64().unwrap();
+    assert_eq!(lo, 0.3);
+    // the mean has no propensity to clip, and no nuisance key
+    let err = fails(&[
+        "bootstrap",
+        "--data",
+        data.to_str().unwrap(),
+        "--statistic",
+        "mean",
+        "--column",
+        "x",
+        "--clip",
+        "0.1",
+    ]);
+    assert!(err.contains("clip"), "{err}");
+    let v = boot_json(&data, &["--statistic", "mean", "--column", "x"]);
+    assert!(v.get("nuisance").is_none() && v.get("overlap").is_none());
+}

@@ -32,6 +32,10 @@ pub(crate) struct Args {
     mu0: Option<String>,
     #[arg(long)]
     mu1: Option<String>,
+    /// Clip the propensity to [A, 1 − A] in the estimate and every resample (ipw, hajek, aipw;
+    /// 0 < A < 0.5).
+    #[arg(long)]
+    clip: Option<f64>,
     /// Covariates of ols, comma separated.
     #[arg(long, value_delimiter = ',')]
     covariates: Vec<String>,
@@ -104,6 +108,10 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         .level(a.level)
         .methods(&methods)
         .keep_replicates(a.keep_replicates || a.plot.is_some());
+    let boot = match a.clip {
+        Some(c) => boot.clip_propensity(c),
+        None => boot,
+    };
     let progress = Progress::new("resamples");
     let tick = |done: u64, total: u64| progress.tick(done, total);
     let mut result = boot.run_with_progress(&engine, &data, Some(&tick))?;
@@ -139,6 +147,25 @@ fn print_table(r: &BootstrapResult) {
         say!("fallback    {f}");
     }
     say!("seconds     {:.4}", r.seconds);
+    if let Some(n) = &r.nuisance {
+        say!("nuisance    {n}");
+    }
+    if let Some(o) = &r.overlap {
+        for (arm, a) in [("treated", &o.treated), ("control", &o.control)] {
+            say!(
+                "overlap     {arm}: n {}, propensity [{:.4}, {:.4}], effective n {:.1}",
+                a.n,
+                a.min_propensity,
+                a.max_propensity,
+                a.effective_sample_size
+            );
+        }
+        say!(
+            "overlap     largest normalised weight {:.4}, {} outside [0.01, 0.99]",
+            o.max_normalized_weight,
+            o.outside_01_99
+        );
+    }
     say!("{:<12} {:>14} {:>14}", "interval", "low", "high");
     for (m, [lo, hi]) in &r.intervals {
         say!("{m:<12} {lo:>14.6} {hi:>14.6}");
