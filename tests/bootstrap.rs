@@ -579,3 +579,47 @@ fn clipped_propensity_equals_a_clipped_column() {
         assert!(err.to_string().contains("clip"), "{err}");
     }
 }
+
+/// Issue 19: `combine` refuses shards that leave a gap, overlap, or come from another seed,
+/// number of resamples, statistic, scheme or data set, naming the shard and the reason.
+#[test]
+fn combine_refuses_shards_of_another_run() {
+    let data = Dataset::new()
+        .with_column("x", (0..80).map(|i| ((i * 17) % 29) as f64).collect())
+        .unwrap()
+        .with_column("y", (0..80).map(|i| (i % 5) as f64).collect())
+        .unwrap();
+    let e = Engine::cpu();
+    let boot = Bootstrap::new(mean_stat()).resamples(100).seed(3);
+    let shard = |b: &Bootstrap, r: std::ops::Range<u64>| b.shard(&e, &data, r).unwrap();
+    let err = |shards: &[ceteris::Shard]| boot.combine(&data, shards).unwrap_err().to_string();
+    let (a, b) = (shard(&boot, 0..50), shard(&boot, 50..100));
+    assert!(boot.combine(&data, &[b.clone(), a.clone()]).is_ok());
+    // a gap, at either end or inside
+    assert!(err(&[a.clone()]).contains("50..100 are in no shard"));
+    assert!(err(&[b.clone()]).contains("0..50 are in no shard"));
+    let c = shard(&boot, 60..100);
+    assert!(err(&[a.clone(), c]).contains("50..60 are in no shard"));
+    // overlap
+    let d = shard(&boot, 40..100);
+    assert!(err(&[a.clone(), d]).contains("overlaps"));
+    // another seed, B, statistic, scheme, data
+    let other_seed = shard(&boot.clone().seed(4), 50..100);
+    assert!(err(&[a.clone(), other_seed]).contains("seed 4"));
+    let other_b = shard(&boot.clone().resamples(200), 50..100);
+    assert!(err(&[a.clone(), other_b]).contains("200 resamples"));
+    let other_stat = Bootstrap::new(Statistic::Mean { column: "y".into() })
+        .resamples(100)
+        .seed(3);
+    assert!(err(&[a.clone(), shard(&other_stat, 50..100)]).contains("fingerprint"));
+    let other_scheme = boot.clone().scheme(Scheme::Bayesian);
+    assert!(err(&[a.clone(), shard(&other_scheme, 50..100)]).contains("fingerprint"));
+    let changed = Dataset::new()
+        .with_column("x", (0..80).map(|i| ((i * 17) % 29) as f64 + 1.0).collect())
+        .unwrap()
+        .with_column("y", (0..80).map(|i| (i % 5) as f64).collect())
+        .unwrap();
+    let foreign = boot.shard(&e, &changed, 50..100).unwrap();
+    assert!(err(&[a, foreign]).contains("fingerprint"));
+    assert!(err(&[]).contains("no shards"));
+}

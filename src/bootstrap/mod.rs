@@ -223,6 +223,14 @@ pub struct Shard {
     pub backend: String,
     /// Why the GPU was not used, when `auto` fell back to the CPU.
     pub fallback: Option<String>,
+    /// The run's seed.
+    pub seed: u64,
+    /// The run's number of resamples `B` (the shards of one run cover `0..B`).
+    pub resamples: u64,
+    /// A hash of everything else the replicates depend on: the statistic, the scheme, the clip
+    /// and the data (names and values). Shards merge only with equal fingerprints; the hash is
+    /// stable for one build of ceteris (not across Rust releases).
+    pub fingerprint: String,
 }
 
 /// The outcome of a bootstrap run.
@@ -423,6 +431,26 @@ impl Bootstrap {
         Ok(())
     }
 
+    /// [`Shard::fingerprint`] of this run on `data`.
+    fn fingerprint(&self, data: &Dataset) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        format!(
+            "{:?}|{:?}|{:?}",
+            self.statistic,
+            self.scheme,
+            self.clip.map(f64::to_bits)
+        )
+        .hash(&mut h);
+        for name in data.names() {
+            name.hash(&mut h);
+            for v in data.column(name).expect("a listed column") {
+                v.to_bits().hash(&mut h);
+            }
+        }
+        format!("{:016x}", h.finish())
+    }
+
     /// Runs all `B` resamples and computes the intervals.
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
         self.run_with_progress(engine, data, None)
@@ -463,25 +491,79 @@ impl Bootstrap {
             ));
         }
         let setup = self.setup(data)?;
-        self.compute(engine, &setup, range.start as u32..range.end as u32, None)
+        let mut shard = self.compute(engine, &setup, range.start as u32..range.end as u32, None)?;
+        shard.fingerprint = self.fingerprint(data);
+        Ok(shard)
     }
 
-    /// Merges shards (in any order, without overlap) into a result, as if run at once.
+    /// Merges shards (in any order) into a result, exactly as if run at once. The shards must
+    /// cover replicates `0..B` once each and come from this run: the same seed, `B`, statistic,
+    /// scheme, clip and data ([`Shard::fingerprint`]); anything else is refused with an error
+    /// that says which shard and why.
+    ///
+    /// ```
+    /// use ceteris::{Bootstrap, Dataset, Engine, Statistic};
+    /// let data = Dataset::new().with_column("x", (0..50).map(f64::from).collect()).unwrap();
+    /// let boot = Bootstrap::new(Statistic::Mean { column: "x".into() }).resamples(100);
+    /// let e = Engine::cpu();
+    /// let (a, c) = (boot.shard(&e, &data, 0..40).unwrap(), boot.shard(&e, &data, 60..100).unwrap());
+    /// let gap = boot.combine(&data, &[a, c]).unwrap_err();
+    /// assert!(gap.to_string().contains("40..60"), "{gap}");
+    /// ```
     pub fn combine(&self, data: &Dataset, shards: &[Shard]) -> Result<BootstrapResult> {
         let start = Instant::now();
         self.validate()?;
         if shards.is_empty() {
             return Err(Error::param("shards", "no shards to combine"));
         }
+        let setup = self.setup(data)?;
+        let fingerprint = self.fingerprint(data);
         let mut sorted: Vec<&Shard> = shards.iter().collect();
         sorted.sort_by_key(|s| s.start);
-        for w in sorted.windows(2) {
-            if w[0].start + w[0].values.len() as u64 > w[1].start {
-                return Err(Error::param("shards", "shards overlap"));
+        let mut next = 0u64;
+        for s in &sorted {
+            let range = s.start..s.start + s.values.len() as u64;
+            let bad = |why: String| Err(Error::param("shards", format!("shard {range:?}: {why}")));
+            if s.seed != self.seed {
+                return bad(format!(
+                    "seed {}, but this run has seed {}",
+                    s.seed, self.seed
+                ));
             }
+            if s.resamples != self.resamples {
+                return bad(format!(
+                    "from a run of {} resamples, but this run has {}",
+                    s.resamples, self.resamples
+                ));
+            }
+            if s.fingerprint != fingerprint {
+                return bad(
+                    "computed for another statistic, scheme, clip or data set (its fingerprint \
+                     differs)"
+                        .into(),
+                );
+            }
+            if s.values.is_empty() || s.std_errors.len() != s.values.len() {
+                return bad("empty, or its standard errors do not match its values".into());
+            }
+            if s.start < next {
+                return bad(format!("overlaps replicates before {next}"));
+            }
+            if s.start > next {
+                return Err(Error::param(
+                    "shards",
+                    format!("replicates {next}..{} are in no shard", s.start),
+                ));
+            }
+            next = range.end;
+        }
+        if next != self.resamples {
+            return Err(Error::param(
+                "shards",
+                format!("replicates {next}..{} are in no shard", self.resamples),
+            ));
         }
         let owned: Vec<Shard> = sorted.into_iter().cloned().collect();
-        let setup = self.setup(data)?;
         let mut result = self.finish(&setup, &owned)?;
         result.seconds = start.elapsed().as_secs_f64();
         Ok(result)
@@ -758,6 +840,10 @@ impl Bootstrap {
             std_errors,
             backend: ran.backend,
             fallback: ran.fallback,
+            seed: self.seed,
+            resamples: self.resamples,
+            // set by `shard` (a whole run never merges)
+            fingerprint: String::new(),
         })
     }
 

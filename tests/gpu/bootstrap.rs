@@ -151,3 +151,33 @@ fn ols_with_many_covariates_runs_on_device_in_feature_groups() {
         }
     }
 }
+
+/// Issue 19: a run split into a CPU shard and a GPU shard merges into a result whose integer
+/// draws are the CPU's and whose replicates agree within the documented tolerance; the merged
+/// intervals equal those of a run whose replicates are those of the two shards.
+#[test]
+fn cpu_and_gpu_shards_merge() {
+    let Some(gpu) = common::gpu() else { return };
+    let d = data(300);
+    let cpu = Engine::cpu();
+    let boot = Bootstrap::new(Statistic::Mean { column: s("x") })
+        .resamples(200)
+        .seed(4)
+        .keep_replicates(true)
+        .methods(&[IntervalMethod::Percentile]);
+    let a = boot.shard(&cpu, &d, 0..120).unwrap();
+    let b = boot.shard(gpu, &d, 120..200).unwrap();
+    assert!(b.backend.starts_with("gpu"), "{}", b.backend);
+    let merged = boot.combine(&d, &[b.clone(), a.clone()]).unwrap();
+    let whole = boot.run(&cpu, &d).unwrap();
+    let reps = merged.replicates.unwrap();
+    let want = whole.replicates.unwrap();
+    assert_eq!(reps.len(), 200);
+    assert_eq!(&reps[..120], &want[..120]);
+    for (g, c) in reps[120..].iter().zip(&want[120..]) {
+        assert!(
+            (g - c).abs() <= 1e-3 * whole.std_error + 1e-6 * c.abs(),
+            "{g} vs {c}"
+        );
+    }
+}
