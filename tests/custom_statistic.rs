@@ -89,8 +89,8 @@ fn same_result(c: &BootstrapResult, r: &BootstrapResult, tol: f64, what: &str) {
         "{what} methods"
     );
     for (m, iv) in &r.intervals {
-        for i in 0..2 {
-            close(c.intervals[m][i], iv[i], tol, &format!("{what} {m}"));
+        for (a, b) in c.intervals[m].iter().zip(iv) {
+            close(*a, *b, tol, &format!("{what} {m}"));
         }
     }
     match (&c.bca, &r.bca) {

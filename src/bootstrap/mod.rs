@@ -3,8 +3,9 @@
 //! **This folder owns the bootstrap**, kernels included: `mod.rs` (the [`Bootstrap`] builder,
 //! validation, `run`, shards and their merge), `plan.rs` (a [`Scheme`] as a resampling plan and
 //! its counter-based draws), `statistic.rs` (each [`Statistic`] as per-unit features whose
-//! weighted sums, or a type-7 quantile, give a replicate), `intervals.rs` (the five interval
-//! methods), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs` (the kernels on
+//! weighted sums, or a type-7 quantile, give a replicate), `custom.rs` ([`CustomBootstrap`]: any
+//! estimator as a closure over per-row weights, on the CPU), `intervals.rs` (the five interval
+//! methods, public), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs` (the kernels on
 //! rayon, f64) and `gpu.rs` (the same kernels on the device, `shaders/{resample,sums,quantile,
 //! draws}.wgsl`).
 //!
