@@ -35,7 +35,8 @@ mod stats;
 pub mod synthetic;
 
 pub use bootstrap::{
-    BcaDetails, Bootstrap, BootstrapResult, IntervalMethod, Roles, Scheme, Shard, Statistic,
+    BcaDetails, Bootstrap, BootstrapResult, CustomBootstrap, IntervalMethod, Roles, Scheme, Shard,
+    Statistic,
 };
 pub use data::Dataset;
 pub use engine::{BackendKind, Engine, GpuOptions, ProgressFn};

@@ -327,3 +327,87 @@ fn pick(w: &[f64], owner: &[u32], job: &QuantileJob) -> QuantilePick {
         m,
     }
 }
+
+/// One replicate's weight of each unit into `w` (`plan.units` long): how often the unit was
+/// drawn (index schemes), its Poisson(1) weight, or its Bayesian weight scaled so the weights
+/// sum to the number of units (as the sums kernels normalise them).
+fn unit_weights(plan: &ResamplePlan, rep: u32, w: &mut [f64]) {
+    let mut gen = Gen::new(plan, rep, 0);
+    if plan.is_weighted() {
+        gen.fill_weights(w);
+        if matches!(plan.kind, super::plan::PlanKind::Bayesian) {
+            let scale = plan.units as f64 / w.iter().sum::<f64>();
+            w.iter_mut().for_each(|v| *v *= scale);
+        }
+    } else {
+        w.fill(0.0);
+        count_units(&mut gen, plan.draws() as usize, w);
+    }
+}
+
+/// Per-row weights from per-unit weights: row `r` gets its unit's weight (`unit_of_row`;
+/// `None` when unit `r` is row `r`).
+fn row_weights(units: &[f64], unit_of_row: Option<&[u32]>, rows: &mut [f64]) {
+    match unit_of_row {
+        None => rows.copy_from_slice(units),
+        Some(map) => {
+            for (r, &u) in rows.iter_mut().zip(map) {
+                *r = units[u as usize];
+            }
+        }
+    }
+}
+
+/// A user statistic on replicates `reps`: `f` gets each replicate's per-row weights (`rows`
+/// long) and returns `(value, standard error)`. One replicate per rayon task, so the results do
+/// not depend on the thread count.
+pub(crate) fn custom<F>(
+    plan: &ResamplePlan,
+    unit_of_row: Option<&[u32]>,
+    rows: usize,
+    reps: Range<u32>,
+    f: &F,
+) -> Vec<(f64, f64)>
+where
+    F: Fn(&[f64]) -> (f64, f64) + Sync,
+{
+    reps.into_par_iter()
+        .map_init(
+            || (vec![0.0; plan.units as usize], vec![0.0; rows]),
+            |(uw, rw), rep| {
+                unit_weights(plan, rep, uw);
+                row_weights(uw, unit_of_row, rw);
+                f(rw)
+            },
+        )
+        .collect()
+}
+
+/// Leave-one-unit-out values of a user statistic, in unit order: weights 1 except 0 on the rows
+/// of the left-out unit (`units_rows[u]`, or row `u` when `None`). `units` calls of `f`.
+pub(crate) fn custom_jackknife<F>(
+    units: usize,
+    units_rows: Option<&[Vec<usize>]>,
+    rows: usize,
+    f: &F,
+) -> Vec<f64>
+where
+    F: Fn(&[f64]) -> f64 + Sync,
+{
+    (0..units)
+        .into_par_iter()
+        .map_init(
+            || vec![1.0; rows],
+            |w, u| {
+                let out: &[usize] = match units_rows {
+                    Some(g) => &g[u],
+                    None => std::slice::from_ref(&u),
+                };
+                out.iter().for_each(|&r| w[r] = 0.0);
+                let v = f(w);
+                out.iter().for_each(|&r| w[r] = 1.0);
+                v
+            },
+        )
+        .collect()
+}

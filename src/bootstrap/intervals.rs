@@ -1,4 +1,17 @@
-//! Confidence intervals from bootstrap replicates.
+//! Confidence intervals from bootstrap replicates: the five methods of [`IntervalMethod`] as
+//! public functions, so replicates computed elsewhere get the same numbers as a [`Bootstrap`]
+//! run (`alpha` is one minus the level, computed as `1.0 - level` for the run's exact numbers;
+//! "sorted" means ascending, non-finite values removed).
+//!
+//! ```
+//! use ceteris::bootstrap::intervals;
+//! let mut reps: Vec<f64> = (0..1000).map(|i| ((i * 7919) % 1000) as f64 / 1000.0).collect();
+//! reps.sort_by(f64::total_cmp);
+//! let [lo, hi] = intervals::percentile(&reps, 0.05);
+//! assert!((lo - 0.024975).abs() < 1e-12 && (hi - 0.974025).abs() < 1e-12);
+//! ```
+//!
+//! [`Bootstrap`]: crate::Bootstrap
 //!
 //! Conventions (chosen to match `scipy.stats.bootstrap` where it has the method, and R's `boot` for
 //! the normal and studentized intervals):
@@ -92,22 +105,43 @@ fn std_normal() -> Normal {
     Normal::standard()
 }
 
-/// Percentile interval from sorted replicates.
-pub(crate) fn percentile(sorted: &[f64], alpha: f64) -> [f64; 2] {
+/// Percentile interval `[q(α/2), q(1 − α/2)]` from replicates sorted ascending (type-7
+/// quantiles); `alpha` is one minus the level (0.05 for a 95% interval).
+///
+/// ```
+/// use ceteris::bootstrap::intervals::percentile;
+/// let sorted = [1.0, 2.0, 3.0, 4.0, 5.0];
+/// assert_eq!(percentile(&sorted, 0.5), [2.0, 4.0]);
+/// ```
+pub fn percentile(sorted: &[f64], alpha: f64) -> [f64; 2] {
     [
         quantile_sorted(sorted, alpha / 2.0),
         quantile_sorted(sorted, 1.0 - alpha / 2.0),
     ]
 }
 
-/// Basic interval.
-pub(crate) fn basic(sorted: &[f64], estimate: f64, alpha: f64) -> [f64; 2] {
+/// Basic (reverse percentile) interval `[2θ̂ − q(1 − α/2), 2θ̂ − q(α/2)]` from replicates sorted
+/// ascending and the estimate `θ̂` on the original data.
+///
+/// ```
+/// use ceteris::bootstrap::intervals::basic;
+/// let sorted = [1.0, 2.0, 3.0, 4.0, 5.0];
+/// assert_eq!(basic(&sorted, 2.5, 0.5), [1.0, 3.0]);
+/// ```
+pub fn basic(sorted: &[f64], estimate: f64, alpha: f64) -> [f64; 2] {
     let [lo, hi] = percentile(sorted, alpha);
     [2.0 * estimate - hi, 2.0 * estimate - lo]
 }
 
-/// Mean and standard deviation (ddof = 1) of the replicates.
-pub(crate) fn mean_sd(v: &[f64]) -> (f64, f64) {
+/// Mean and standard deviation (ddof = 1) of the replicates: the bootstrap standard error is
+/// the second, the bias the first minus the estimate.
+///
+/// ```
+/// use ceteris::bootstrap::intervals::mean_sd;
+/// let (m, sd) = mean_sd(&[1.0, 2.0, 3.0]);
+/// assert_eq!((m, sd), (2.0, 1.0));
+/// ```
+pub fn mean_sd(v: &[f64]) -> (f64, f64) {
     let b = v.len() as f64;
     let m = v.iter().sum::<f64>() / b;
     let ss = v.iter().map(|x| (x - m) * (x - m)).sum::<f64>();
@@ -121,8 +155,17 @@ pub(crate) fn mean_sd(v: &[f64]) -> (f64, f64) {
     )
 }
 
-/// R's bias-corrected normal interval.
-pub(crate) fn normal(sorted: &[f64], estimate: f64, alpha: f64) -> [f64; 2] {
+/// R's bias-corrected normal interval `θ̂ − bias ± z σ*` (`boot.ci(type = "norm")`): bias the
+/// replicates' mean minus `θ̂`, `σ*` their standard deviation (ddof = 1). The replicates need not
+/// be sorted.
+///
+/// ```
+/// use ceteris::bootstrap::intervals::normal;
+/// let [lo, hi] = normal(&[1.0, 2.0, 3.0, 4.0, 5.0], 3.0, 0.05);
+/// let half = 1.959963984540054 * 2.5f64.sqrt();
+/// assert!((lo - (3.0 - half)).abs() < 1e-12 && (hi - (3.0 + half)).abs() < 1e-12);
+/// ```
+pub fn normal(sorted: &[f64], estimate: f64, alpha: f64) -> [f64; 2] {
     let (m, sd) = mean_sd(sorted);
     let z = std_normal().inverse_cdf(1.0 - alpha / 2.0);
     let centre = 2.0 * estimate - m;
@@ -143,7 +186,16 @@ pub struct BcaDetails {
 /// BCa's acceleration from jackknife values in groups (`groups`: offsets of each group's first
 /// value, then the count; `None` for one group), eq. 15.36 of Efron & Tibshirani (see the module
 /// docs). `None` when every group's jackknife values are equal (the denominator vanishes).
-pub(crate) fn acceleration(jackknife: &[f64], groups: Option<&[u32]>) -> Option<f64> {
+///
+/// ```
+/// use ceteris::bootstrap::intervals::acceleration;
+/// // symmetric jackknife values: no skew, no acceleration
+/// assert_eq!(acceleration(&[1.0, 2.0, 3.0], None), Some(0.0));
+/// assert_eq!(acceleration(&[2.0, 2.0], None), None);
+/// // two groups (offsets 0, 3, 5): values 0..3 and 3..5
+/// assert!(acceleration(&[1.0, 2.0, 4.0, 1.0, 3.0], Some(&[0, 3, 5])).unwrap() < 0.0);
+/// ```
+pub fn acceleration(jackknife: &[f64], groups: Option<&[u32]>) -> Option<f64> {
     let whole = [0, jackknife.len() as u32];
     let offsets = groups.unwrap_or(&whole);
     let (mut num, mut den) = (0.0, 0.0);
@@ -166,12 +218,29 @@ pub(crate) fn acceleration(jackknife: &[f64], groups: Option<&[u32]>) -> Option<
     (den > 0.0).then(|| num / (6.0 * den.powf(1.5)))
 }
 
-/// BCa interval (jackknife values in `groups` as for [`acceleration`]); warnings are appended for
-/// degenerate inputs.
-pub(crate) fn bca(
+/// BCa interval from replicates sorted ascending, the estimate, and the leave-one-unit-out
+/// jackknife values of the statistic (one per unit, in unit order); `groups` gives the offsets of
+/// each group's first jackknife value followed by their count (e.g. `[0, n0, n0 + n1]` for two
+/// strata resampled separately), `None` for one sample — see [`acceleration`]. Warnings for
+/// degenerate inputs (infinite `z0`, zero acceleration) are appended to `warnings`.
+///
+/// ```
+/// use ceteris::bootstrap::intervals::bca;
+/// let sorted: Vec<f64> = (0..101).map(|i| i as f64 / 100.0).collect();
+/// let jack = [-1.0, 0.0, 1.0];
+/// let mut warnings = Vec::new();
+/// let (iv, details) = bca(&sorted, 0.5, &jack, None, 0.1, &mut warnings);
+/// // symmetric replicates around the estimate, no acceleration: the percentile interval
+/// assert!(details.z0.abs() < 1e-9 && details.acceleration == 0.0);
+/// assert!((details.levels[0] - 0.05).abs() < 1e-9 && (details.levels[1] - 0.95).abs() < 1e-9);
+/// assert!((iv[0] - 0.05).abs() < 1e-9 && (iv[1] - 0.95).abs() < 1e-9);
+/// assert!(warnings.is_empty());
+/// ```
+pub fn bca(
     sorted: &[f64],
     estimate: f64,
-    (jackknife, groups): (&[f64], Option<&[u32]>),
+    jackknife: &[f64],
+    groups: Option<&[u32]>,
     alpha: f64,
     warnings: &mut Vec<String>,
 ) -> ([f64; 2], BcaDetails) {
@@ -225,8 +294,16 @@ pub(crate) fn bca(
     )
 }
 
-/// Bootstrap-t interval from sorted t-statistics.
-pub(crate) fn studentized(sorted_t: &[f64], estimate: f64, se: f64, alpha: f64) -> [f64; 2] {
+/// Bootstrap-t interval `[θ̂ − se q_t(1 − α/2), θ̂ − se q_t(α/2)]` from the replicates'
+/// t-statistics `t* = (θ* − θ̂)/se*` sorted ascending, the estimate `θ̂` and its standard error
+/// `se` on the original data (as R's `boot.ci`).
+///
+/// ```
+/// use ceteris::bootstrap::intervals::studentized;
+/// let t = [-2.0, -1.0, 0.0, 1.0, 2.0];
+/// assert_eq!(studentized(&t, 10.0, 0.5, 0.5), [9.5, 10.5]);
+/// ```
+pub fn studentized(sorted_t: &[f64], estimate: f64, se: f64, alpha: f64) -> [f64; 2] {
     [
         estimate - se * quantile_sorted(sorted_t, 1.0 - alpha / 2.0),
         estimate - se * quantile_sorted(sorted_t, alpha / 2.0),
@@ -259,7 +336,7 @@ mod tests {
     fn degenerate_bca_is_explained() {
         let v = [2.0; 10];
         let mut w = Vec::new();
-        let (iv, d) = bca(&v, 1.0, (&[1.0, 1.0], None), 0.05, &mut w);
+        let (iv, d) = bca(&v, 1.0, &[1.0, 1.0], None, 0.05, &mut w);
         assert_eq!(iv, [2.0, 2.0]);
         assert!(d.z0.is_infinite());
         assert_eq!(w.len(), 2, "{w:?}");
@@ -304,7 +381,7 @@ mod tests {
             );
             close(basic(&reps, est, alpha), vec(&case["basic"]), "basic");
             let mut w = Vec::new();
-            let (iv, d) = bca(&reps, est, (&jack, None), alpha, &mut w);
+            let (iv, d) = bca(&reps, est, &jack, None, alpha, &mut w);
             assert!(w.is_empty(), "{w:?}");
             assert!(
                 (d.z0 - case["bca_z0"].as_f64().unwrap()).abs() < 1e-9,

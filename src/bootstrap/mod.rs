@@ -3,8 +3,9 @@
 //! **This folder owns the bootstrap**, kernels included: `mod.rs` (the [`Bootstrap`] builder,
 //! validation, `run`, shards and their merge), `plan.rs` (a [`Scheme`] as a resampling plan and
 //! its counter-based draws), `statistic.rs` (each [`Statistic`] as per-unit features whose
-//! weighted sums, or a type-7 quantile, give a replicate), `intervals.rs` (the five interval
-//! methods), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs` (the kernels on
+//! weighted sums, or a type-7 quantile, give a replicate), `custom.rs` ([`CustomBootstrap`]: any
+//! estimator as a closure over per-row weights, on the CPU), `intervals.rs` (the five interval
+//! methods, public), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs` (the kernels on
 //! rayon, f64) and `gpu.rs` (the same kernels on the device, `shaders/{resample,sums,quantile,
 //! draws}.wgsl`).
 //!
@@ -28,15 +29,17 @@
 //! ```
 
 mod cpu;
+mod custom;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
-pub(crate) mod intervals;
+pub mod intervals;
 mod jobs;
 mod overlap;
 mod pages;
 pub(crate) mod plan;
 pub(crate) mod statistic;
 
+pub use custom::CustomBootstrap;
 pub use intervals::{BcaDetails, IntervalMethod};
 pub use overlap::{ArmOverlap, Overlap};
 pub use statistic::{Roles, Statistic};
@@ -570,13 +573,7 @@ impl Bootstrap {
     }
 
     fn setup(&self, data: &Dataset) -> Result<Setup> {
-        let n = data.n_rows();
-        if n == 0 {
-            return Err(Error::EmptyData("the data set has no rows".into()));
-        }
-        if n >= u32::MAX as usize {
-            return Err(Error::param("data", "more than 2^32 - 1 rows"));
-        }
+        check_rows(data)?;
         // IPW-family: the propensity as used (clipped when asked) and its overlap diagnostics
         let clipped;
         let (data, overlap) = match self.statistic.propensity() {
@@ -593,98 +590,11 @@ impl Bootstrap {
             }
             None => (data, None),
         };
+        let n = data.n_rows();
         let prepared = self
             .statistic
             .prepare(data, self.methods.contains(&IntervalMethod::Studentized))?;
-        // Unit order and plan.
-        let stream = Stream::new(self.seed, STREAM_RESAMPLE);
-        let iid = |units: usize| PlanKind::Strata {
-            offsets: vec![0, units as u32],
-        };
-        let block = |len: usize| -> Result<u32> {
-            if len == 0 || len > n {
-                return Err(Error::param(
-                    "block-length",
-                    format!("{len} must be between 1 and the number of rows ({n})"),
-                ));
-            }
-            Ok(len as u32)
-        };
-        // `groups`: for each unit, its rows (None: unit i is row i).
-        let (kind, groups): (PlanKind, Option<Vec<Vec<usize>>>) = match &self.scheme {
-            Scheme::Iid => (iid(n), None),
-            Scheme::Bayesian => (PlanKind::Bayesian, None),
-            Scheme::Poisson => (PlanKind::Poisson, None),
-            Scheme::MovingBlock { block_length } => (
-                PlanKind::MovingBlock {
-                    len: block(*block_length)?,
-                },
-                None,
-            ),
-            Scheme::CircularBlock { block_length } => (
-                PlanKind::CircularBlock {
-                    len: block(*block_length)?,
-                },
-                None,
-            ),
-            Scheme::Stationary { block_length } => {
-                if !(*block_length >= 1.0 && *block_length <= n as f64) {
-                    return Err(Error::param(
-                        "block-length",
-                        format!("{block_length} must be between 1 and the number of rows ({n})"),
-                    ));
-                }
-                let thr = ((4294967296.0 / block_length).floor() as u64).min(u32::MAX as u64);
-                (
-                    PlanKind::Stationary {
-                        coin_thr: thr as u32,
-                    },
-                    None,
-                )
-            }
-            Scheme::Stratified { column } => {
-                let s = data.finite_column(column)?;
-                let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
-                let mut offsets = vec![0u32];
-                for i in 1..n {
-                    if s[order[i]] != s[order[i - 1]] {
-                        offsets.push(i as u32);
-                    }
-                }
-                offsets.push(n as u32);
-                (
-                    PlanKind::Strata { offsets },
-                    Some(order.into_iter().map(|r| vec![r]).collect()),
-                )
-            }
-            Scheme::Cluster { column } => {
-                let c = data.finite_column(column)?;
-                let mut order: Vec<usize> = (0..n).collect();
-                order.sort_by(|&a, &b| c[a].total_cmp(&c[b]));
-                let mut groups: Vec<Vec<usize>> = Vec::new();
-                for (i, &r) in order.iter().enumerate() {
-                    if i == 0 || c[r] != c[order[i - 1]] {
-                        groups.push(Vec::new());
-                    }
-                    groups.last_mut().unwrap().push(r);
-                }
-                if groups.len() < 2 {
-                    return Err(Error::TooFewRows {
-                        what: format!("distinct clusters in `{column}`"),
-                        need: 2,
-                        got: groups.len(),
-                    });
-                }
-                (iid(groups.len()), Some(groups))
-            }
-        };
-        let units = groups.as_ref().map_or(n, Vec::len);
-        let plan = ResamplePlan {
-            units: units as u32,
-            kind,
-            stream,
-        };
+        let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
         let (body, estimate, se0) = match prepared {
             Prepared::Sums(s) => {
                 let total = s.total();
@@ -915,33 +825,33 @@ impl Bootstrap {
     }
 
     fn finish(&self, setup: &Setup, shards: &[Shard]) -> Result<BootstrapResult> {
-        let mut warnings = Vec::new();
-        let resamples: u64 = shards.iter().map(|s| s.values.len() as u64).sum();
-        let all: Vec<f64> = shards
+        let values: Vec<f64> = shards
             .iter()
             .flat_map(|s| s.values.iter().copied())
             .collect();
-        let mut valid: Vec<f64> = all.iter().copied().filter(|v| v.is_finite()).collect();
-        let invalid = all.len() - valid.len();
-        if valid.is_empty() {
-            return Err(Error::param(
-                "resamples",
-                format!(
-                    "the statistic was undefined in all {} resamples (e.g. an arm was never drawn); \
-                     try the stratified scheme",
-                    all.len()
-                ),
-            ));
-        }
-        if invalid > 0 {
-            warnings.push(format!(
-                "{invalid} of {} resamples left the statistic undefined (e.g. an empty arm) and were \
-                 dropped",
-                all.len()
-            ));
-        }
+        let std_errors: Vec<f64> = shards
+            .iter()
+            .flat_map(|s| s.std_errors.iter().copied())
+            .collect();
+        let no_se = format!(
+            "studentized: `{}` has no analytic standard error; interval omitted",
+            self.statistic.name()
+        );
+        let mut s = summarize(
+            &Replicates {
+                values: &values,
+                std_errors: &std_errors,
+                estimate: setup.estimate,
+                se0: setup.se0,
+            },
+            &self.methods,
+            self.level,
+            &setup.plan,
+            &mut || Self::jackknife(setup),
+            &no_se,
+        )?;
         let nuisance = self.statistic.propensity().map(|_| {
-            warnings.push(format!(
+            s.warnings.push(format!(
                 "{}: the propensity{} columns are held fixed in every resample, so the interval \
                  ignores the estimation of these nuisance models (it is too narrow when they were \
                  fitted on these data)",
@@ -955,96 +865,28 @@ impl Bootstrap {
             "fixed".to_string()
         });
         if let Some(why) = setup.overlap.as_ref().and_then(Overlap::poor) {
-            warnings.push(why);
-        }
-        valid.sort_by(f64::total_cmp);
-        let (mean, sd) = intervals::mean_sd(&valid);
-        let estimate = setup.estimate;
-        let alpha = 1.0 - self.level;
-        let mut out = BTreeMap::new();
-        let mut bca_details = None;
-        let degenerate = valid[0] == valid[valid.len() - 1];
-        if degenerate {
-            warnings.push(format!(
-                "all replicates equal {}: every interval is zero-width at that value",
-                valid[0]
-            ));
-        }
-        for &m in &self.methods {
-            let iv = if degenerate {
-                [valid[0], valid[0]]
-            } else {
-                match m {
-                    IntervalMethod::Percentile => intervals::percentile(&valid, alpha),
-                    IntervalMethod::Basic => intervals::basic(&valid, estimate, alpha),
-                    IntervalMethod::Normal => intervals::normal(&valid, estimate, alpha),
-                    IntervalMethod::Bca => {
-                        let jack = Self::jackknife(setup);
-                        // the strata are independent samples: eq. 15.36's acceleration
-                        let groups = match &setup.plan.kind {
-                            PlanKind::Strata { offsets } => Some(offsets.as_slice()),
-                            _ => None,
-                        };
-                        let (iv, d) =
-                            intervals::bca(&valid, estimate, (&jack, groups), alpha, &mut warnings);
-                        bca_details = Some(d);
-                        iv
-                    }
-                    IntervalMethod::Studentized => {
-                        if !setup.se0.is_finite() {
-                            warnings.push(format!(
-                                "studentized: `{}` has no analytic standard error; interval omitted",
-                                self.statistic.name()
-                            ));
-                            continue;
-                        }
-                        let mut t: Vec<f64> = shards
-                            .iter()
-                            .flat_map(|s| s.values.iter().zip(&s.std_errors))
-                            .filter(|(v, se)| v.is_finite() && se.is_finite() && **se > 0.0)
-                            .map(|(v, se)| (v - estimate) / se)
-                            .collect();
-                        if t.len() < 2 {
-                            warnings.push(
-                                "studentized: fewer than 2 resamples had a positive standard error; \
-                                 interval omitted"
-                                    .into(),
-                            );
-                            continue;
-                        }
-                        if t.len() < valid.len() {
-                            warnings.push(format!(
-                                "studentized: {} resamples with zero standard error were dropped",
-                                valid.len() - t.len()
-                            ));
-                        }
-                        t.sort_by(f64::total_cmp);
-                        intervals::studentized(&t, estimate, setup.se0, alpha)
-                    }
-                }
-            };
-            out.insert(m.name().to_string(), iv);
+            s.warnings.push(why);
         }
         let first = &shards[0];
         Ok(BootstrapResult {
             statistic: self.statistic.name(),
-            estimate,
-            std_error: sd,
-            bias: mean - estimate,
-            resamples,
-            valid_resamples: valid.len() as u64,
+            estimate: setup.estimate,
+            std_error: s.std_error,
+            bias: s.bias,
+            resamples: values.len() as u64,
+            valid_resamples: s.valid_resamples,
             scheme: self.scheme.name().to_string(),
             level: self.level,
             seed: self.seed,
-            intervals: out,
-            bca: bca_details,
+            intervals: s.intervals,
+            bca: s.bca,
             backend: first.backend.clone(),
             fallback: first.fallback.clone(),
             seconds: 0.0,
-            warnings,
+            warnings: s.warnings,
             nuisance,
             overlap: setup.overlap.clone(),
-            replicates: self.keep_replicates.then_some(all),
+            replicates: self.keep_replicates.then_some(values),
         })
     }
 
@@ -1058,4 +900,251 @@ impl Bootstrap {
             gpu: |ctx| gpu::draws(ctx, &setup.plan, reps.clone()))?
         .0)
     }
+}
+
+/// The number of rows, checked: at least one, and below 2^32 (draws are `u32`).
+fn check_rows(data: &Dataset) -> Result<usize> {
+    let n = data.n_rows();
+    if n == 0 {
+        return Err(Error::EmptyData("the data set has no rows".into()));
+    }
+    if n >= u32::MAX as usize {
+        return Err(Error::param("data", "more than 2^32 - 1 rows"));
+    }
+    Ok(n)
+}
+
+/// A scheme over the data as a resampling plan, and each unit's rows (`None`: unit `i` is row
+/// `i`; stratified units are single rows sorted by stratum, cluster units their clusters' rows).
+/// Checks the scheme's columns and block length. Shared by [`Bootstrap`] and
+/// [`CustomBootstrap`], so both draw the same units for replicate `b`.
+pub(crate) fn scheme_plan(
+    scheme: &Scheme,
+    seed: u64,
+    data: &Dataset,
+) -> Result<(ResamplePlan, Option<Vec<Vec<usize>>>)> {
+    let n = check_rows(data)?;
+    // Unit order and plan.
+    let stream = Stream::new(seed, STREAM_RESAMPLE);
+    let iid = |units: usize| PlanKind::Strata {
+        offsets: vec![0, units as u32],
+    };
+    let block = |len: usize| -> Result<u32> {
+        if len == 0 || len > n {
+            return Err(Error::param(
+                "block-length",
+                format!("{len} must be between 1 and the number of rows ({n})"),
+            ));
+        }
+        Ok(len as u32)
+    };
+    // `groups`: for each unit, its rows (None: unit i is row i).
+    let (kind, groups): (PlanKind, Option<Vec<Vec<usize>>>) = match scheme {
+        Scheme::Iid => (iid(n), None),
+        Scheme::Bayesian => (PlanKind::Bayesian, None),
+        Scheme::Poisson => (PlanKind::Poisson, None),
+        Scheme::MovingBlock { block_length } => (
+            PlanKind::MovingBlock {
+                len: block(*block_length)?,
+            },
+            None,
+        ),
+        Scheme::CircularBlock { block_length } => (
+            PlanKind::CircularBlock {
+                len: block(*block_length)?,
+            },
+            None,
+        ),
+        Scheme::Stationary { block_length } => {
+            if !(*block_length >= 1.0 && *block_length <= n as f64) {
+                return Err(Error::param(
+                    "block-length",
+                    format!("{block_length} must be between 1 and the number of rows ({n})"),
+                ));
+            }
+            let thr = ((4294967296.0 / block_length).floor() as u64).min(u32::MAX as u64);
+            (
+                PlanKind::Stationary {
+                    coin_thr: thr as u32,
+                },
+                None,
+            )
+        }
+        Scheme::Stratified { column } => {
+            let s = data.finite_column(column)?;
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
+            let mut offsets = vec![0u32];
+            for i in 1..n {
+                if s[order[i]] != s[order[i - 1]] {
+                    offsets.push(i as u32);
+                }
+            }
+            offsets.push(n as u32);
+            (
+                PlanKind::Strata { offsets },
+                Some(order.into_iter().map(|r| vec![r]).collect()),
+            )
+        }
+        Scheme::Cluster { column } => {
+            let c = data.finite_column(column)?;
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| c[a].total_cmp(&c[b]));
+            let mut groups: Vec<Vec<usize>> = Vec::new();
+            for (i, &r) in order.iter().enumerate() {
+                if i == 0 || c[r] != c[order[i - 1]] {
+                    groups.push(Vec::new());
+                }
+                groups.last_mut().unwrap().push(r);
+            }
+            if groups.len() < 2 {
+                return Err(Error::TooFewRows {
+                    what: format!("distinct clusters in `{column}`"),
+                    need: 2,
+                    got: groups.len(),
+                });
+            }
+            (iid(groups.len()), Some(groups))
+        }
+    };
+    let units = groups.as_ref().map_or(n, Vec::len);
+    Ok((
+        ResamplePlan {
+            units: units as u32,
+            kind,
+            stream,
+        },
+        groups,
+    ))
+}
+
+/// All replicates of a run, in replicate order (non-finite where the statistic was undefined).
+pub(crate) struct Replicates<'a> {
+    pub values: &'a [f64],
+    /// Each replicate's standard error (NaN where there is none).
+    pub std_errors: &'a [f64],
+    /// The statistic on the original data.
+    pub estimate: f64,
+    /// Its standard error on the original data (NaN: none, studentized is omitted).
+    pub se0: f64,
+}
+
+/// What the replicates give, whatever statistic produced them.
+pub(crate) struct Summary {
+    pub std_error: f64,
+    pub bias: f64,
+    pub valid_resamples: u64,
+    pub intervals: BTreeMap<String, [f64; 2]>,
+    pub bca: Option<BcaDetails>,
+    pub warnings: Vec<String>,
+}
+
+/// Standard error, bias and the intervals `methods` from the replicates (shared by
+/// [`Bootstrap`] and [`CustomBootstrap`]): non-finite replicates are dropped with a warning,
+/// an error when none is left; `jackknife` (leave-one-unit-out values, in unit order) is called
+/// only for BCa, with the strata as groups under the stratified plan; `no_se` is the warning when
+/// studentized is asked for without a standard error.
+pub(crate) fn summarize(
+    reps: &Replicates,
+    methods: &[IntervalMethod],
+    level: f64,
+    plan: &ResamplePlan,
+    jackknife: &mut dyn FnMut() -> Vec<f64>,
+    no_se: &str,
+) -> Result<Summary> {
+    let mut warnings = Vec::new();
+    let all = reps.values;
+    let mut valid: Vec<f64> = all.iter().copied().filter(|v| v.is_finite()).collect();
+    let invalid = all.len() - valid.len();
+    if valid.is_empty() {
+        return Err(Error::param(
+            "resamples",
+            format!(
+                "the statistic was undefined in all {} resamples (e.g. an arm was never drawn); \
+                 try the stratified scheme",
+                all.len()
+            ),
+        ));
+    }
+    if invalid > 0 {
+        warnings.push(format!(
+            "{invalid} of {} resamples left the statistic undefined (e.g. an empty arm) and were \
+             dropped",
+            all.len()
+        ));
+    }
+    valid.sort_by(f64::total_cmp);
+    let (mean, sd) = intervals::mean_sd(&valid);
+    let estimate = reps.estimate;
+    let alpha = 1.0 - level;
+    let mut out = BTreeMap::new();
+    let mut bca_details = None;
+    let degenerate = valid[0] == valid[valid.len() - 1];
+    if degenerate {
+        warnings.push(format!(
+            "all replicates equal {}: every interval is zero-width at that value",
+            valid[0]
+        ));
+    }
+    for &m in methods {
+        let iv = if degenerate {
+            [valid[0], valid[0]]
+        } else {
+            match m {
+                IntervalMethod::Percentile => intervals::percentile(&valid, alpha),
+                IntervalMethod::Basic => intervals::basic(&valid, estimate, alpha),
+                IntervalMethod::Normal => intervals::normal(&valid, estimate, alpha),
+                IntervalMethod::Bca => {
+                    let jack = jackknife();
+                    // the strata are independent samples: eq. 15.36's acceleration
+                    let groups = match &plan.kind {
+                        PlanKind::Strata { offsets } => Some(offsets.as_slice()),
+                        _ => None,
+                    };
+                    let (iv, d) =
+                        intervals::bca(&valid, estimate, &jack, groups, alpha, &mut warnings);
+                    bca_details = Some(d);
+                    iv
+                }
+                IntervalMethod::Studentized => {
+                    if !reps.se0.is_finite() {
+                        warnings.push(no_se.to_string());
+                        continue;
+                    }
+                    let mut t: Vec<f64> = reps
+                        .values
+                        .iter()
+                        .zip(reps.std_errors)
+                        .filter(|(v, se)| v.is_finite() && se.is_finite() && **se > 0.0)
+                        .map(|(v, se)| (v - estimate) / se)
+                        .collect();
+                    if t.len() < 2 {
+                        warnings.push(
+                            "studentized: fewer than 2 resamples had a positive standard error; \
+                             interval omitted"
+                                .into(),
+                        );
+                        continue;
+                    }
+                    if t.len() < valid.len() {
+                        warnings.push(format!(
+                            "studentized: {} resamples with zero standard error were dropped",
+                            valid.len() - t.len()
+                        ));
+                    }
+                    t.sort_by(f64::total_cmp);
+                    intervals::studentized(&t, estimate, reps.se0, alpha)
+                }
+            }
+        };
+        out.insert(m.name().to_string(), iv);
+    }
+    Ok(Summary {
+        std_error: sd,
+        bias: mean - estimate,
+        valid_resamples: valid.len() as u64,
+        intervals: out,
+        bca: bca_details,
+        warnings,
+    })
 }
