@@ -191,6 +191,17 @@ impl Context {
     /// A read-only storage buffer holding `bytes` (16 zero bytes when empty: a binding may not
     /// be empty), refused as a `limits` error when it exceeds one binding.
     pub(crate) fn storage(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
+        self.storage_as(label, bytes, wgpu::BufferUsages::STORAGE)
+    }
+
+    /// [`Context::storage`] with other usages (e.g. `STORAGE | COPY_SRC` for a buffer that
+    /// shaders write and copies read).
+    pub(crate) fn storage_as(
+        &self,
+        label: &str,
+        bytes: &[u8],
+        usage: wgpu::BufferUsages,
+    ) -> Result<wgpu::Buffer> {
         let contents: &[u8] = if bytes.is_empty() { &[0u8; 16] } else { bytes };
         if contents.len() as u64 > self.max_binding {
             return Err(gpu_err(
@@ -207,7 +218,7 @@ impl Context {
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
                 contents,
-                usage: wgpu::BufferUsages::STORAGE,
+                usage,
             }))
     }
 

@@ -659,24 +659,11 @@ impl Kci<'_> {
 
     /// A read-write storage buffer (copyable) with these contents, within one binding.
     fn rw_init(&self, label: &str, bytes: &[u8]) -> Result<wgpu::Buffer> {
-        let contents: &[u8] = if bytes.is_empty() { &[0u8; 16] } else { bytes };
-        if contents.len() as u64 > self.max_binding {
-            return Err(gpu_err(
-                "limits",
-                format!(
-                    "`{label}` needs {} bytes, more than one binding may hold ({})",
-                    contents.len(),
-                    self.max_binding
-                ),
-            ));
-        }
-        Ok(self
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-            }))
+        self.storage_as(
+            label,
+            bytes,
+            wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+        )
     }
 
     /// Records the copies of `pieces` into `mats`, then `steps` (in order) on `mats` and `out`,
