@@ -138,6 +138,33 @@ impl Scheme {
             }
             Ok(v as usize)
         };
+        let uses = |flag: &str| match flag {
+            "strata" => name == "stratified",
+            "cluster" => name == "cluster",
+            _ => matches!(name, "moving-block" | "circular-block" | "stationary"),
+        };
+        for (flag, given) in [
+            ("strata", strata.is_some()),
+            ("cluster", cluster.is_some()),
+            ("block-length", block_length.is_some()),
+        ] {
+            let known = [
+                "iid",
+                "stratified",
+                "cluster",
+                "bayesian",
+                "poisson",
+                "moving-block",
+                "circular-block",
+                "stationary",
+            ];
+            if given && known.contains(&name) && !uses(flag) {
+                return Err(Error::param(
+                    flag,
+                    format!("scheme `{name}` does not use --{flag} (it would ignore it)"),
+                ));
+            }
+        }
         Ok(match name {
             "iid" => Scheme::Iid,
             "stratified" => Scheme::Stratified {

@@ -163,7 +163,7 @@ impl Statistic {
             Some((h, a)) => (h, Some(a)),
             None => (spec, None),
         };
-        Ok(match (head, arg) {
+        let stat = match (head, arg) {
             ("mean", None) => Statistic::Mean { column: one()? },
             ("var", None) => Statistic::Variance { column: one()? },
             ("std", None) => Statistic::Std { column: one()? },
@@ -238,7 +238,57 @@ impl Statistic {
                     ),
                 ))
             }
-        })
+        };
+        stat.refuse_unused(columns, roles)?;
+        Ok(stat)
+    }
+
+    /// An error naming the first flag the statistic would ignore: a column list it does not
+    /// read, or a role (`--weights`, `--treatment`, ...) it has no use for.
+    fn refuse_unused(&self, columns: &[String], roles: &Roles) -> Result<()> {
+        let (uses_columns, used): (bool, &[&str]) = match self {
+            Statistic::Mean { .. }
+            | Statistic::Variance { .. }
+            | Statistic::Std { .. }
+            | Statistic::Quantile { .. }
+            | Statistic::RatioMeans { .. }
+            | Statistic::Corr { .. } => (true, &[]),
+            Statistic::WeightedMean { .. } => (true, &["weights"]),
+            Statistic::DiffMeans { .. } => (false, &["treatment", "outcome"]),
+            Statistic::Ols { .. } => (false, &["outcome", "covariates"]),
+            Statistic::Ipw { .. } | Statistic::Hajek { .. } => {
+                (false, &["treatment", "outcome", "propensity"])
+            }
+            Statistic::Aipw { .. } => {
+                (false, &["treatment", "outcome", "propensity", "mu0", "mu1"])
+            }
+        };
+        let name = self.name();
+        if !uses_columns && !columns.is_empty() {
+            return Err(Error::param(
+                "column",
+                format!("statistic `{name}` reads no --column/--columns (it would ignore them)"),
+            ));
+        }
+        let given = [
+            ("weights", roles.weights.is_some()),
+            ("treatment", roles.treatment.is_some()),
+            ("outcome", roles.outcome.is_some()),
+            ("propensity", roles.propensity.is_some()),
+            ("mu0", roles.mu0.is_some()),
+            ("mu1", roles.mu1.is_some()),
+            ("covariates", !roles.covariates.is_empty()),
+        ];
+        match given
+            .iter()
+            .find(|(flag, set)| *set && !used.contains(flag))
+        {
+            Some((flag, _)) => Err(Error::param(
+                *flag,
+                format!("statistic `{name}` does not use --{flag} (it would ignore it)"),
+            )),
+            None => Ok(()),
+        }
     }
 
     /// The CLI spelling.

@@ -193,3 +193,109 @@ fn plot_to_an_unwritable_path_fails_cleanly() {
     ]);
     assert!(err.contains("out.svg"), "{err}");
 }
+
+/// Issue 14: a flag the chosen statistic or scheme would ignore is an error naming it (before, a
+/// `--cluster` without `--scheme cluster` ran a silent iid bootstrap).
+#[test]
+fn flags_the_run_would_ignore_are_refused() {
+    let dir = TempDir::new("ignored");
+    let data = standard_csv(&dir);
+    let d = data.to_str().unwrap();
+    let ipw = [
+        "--statistic",
+        "ipw",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+        "--propensity",
+        "e",
+    ];
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["--column", "x", "--cluster", "g"], "--cluster"),
+        (vec!["--column", "x", "--strata", "t"], "--strata"),
+        (
+            vec!["--column", "x", "--block-length", "5"],
+            "--block-length",
+        ),
+        (
+            vec![
+                "--column",
+                "x",
+                "--scheme",
+                "cluster",
+                "--cluster",
+                "g",
+                "--strata",
+                "t",
+            ],
+            "--strata",
+        ),
+        (
+            vec![
+                "--column",
+                "x",
+                "--scheme",
+                "stationary",
+                "--block-length",
+                "5",
+                "--cluster",
+                "g",
+            ],
+            "--cluster",
+        ),
+        (vec!["--column", "x", "--weights", "w"], "--weights"),
+        (vec!["--column", "x", "--treatment", "t"], "--treatment"),
+        (
+            vec![
+                "--statistic",
+                "diff-means",
+                "--treatment",
+                "t",
+                "--outcome",
+                "y",
+                "--covariates",
+                "z",
+            ],
+            "--covariates",
+        ),
+        (
+            vec![
+                "--statistic",
+                "diff-means",
+                "--treatment",
+                "t",
+                "--outcome",
+                "y",
+                "--column",
+                "x",
+            ],
+            "--column",
+        ),
+        (
+            ipw.iter().copied().chain(["--mu0", "mu0"]).collect(),
+            "--mu0",
+        ),
+        (
+            vec!["--statistic", "corr", "--columns", "x,y", "--outcome", "y"],
+            "--outcome",
+        ),
+    ];
+    for (extra, flag) in cases {
+        let mut args = vec![
+            "bootstrap",
+            "--data",
+            d,
+            "--backend",
+            "cpu",
+            "--resamples",
+            RESAMPLES,
+        ];
+        args.extend(extra.iter().copied());
+        let err = fails(&args);
+        assert!(
+            err.contains(flag) && err.contains("ignore"),
+            "{args:?}: {err}"
+        );
+    }
+}
