@@ -331,7 +331,10 @@ fn results_do_not_depend_on_thread_count() {
             .unwrap()
             .install(|| boot.run(&Engine::cpu(), &data).unwrap().replicates)
     };
-    assert_eq!(run(1), run(3));
+    // 300 replicates over 1, 2 and 3 threads: rayon splits them into several chunks per thread
+    let one = run(1);
+    assert_eq!(one, run(2));
+    assert_eq!(one, run(3));
 }
 
 #[test]

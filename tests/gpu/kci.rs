@@ -1,7 +1,9 @@
 //! KCI on the device: the factors, the bounded Z basis and the eigenproblems are f64 on the host;
 //! Grams, cross products, projections, residuals and the Hadamard sums are f32 on the device
-//! with pairwise row sums. Statistics within 1e-4 relative (plus 1e-6 · the gamma mean, for
-//! statistics near zero), p-values within 1e-3 (see `IndependenceTest::kci`).
+//! with pairwise row sums. The documented guarantee is statistics within 1e-4 relative and
+//! p-values within 1e-3 (see `IndependenceTest::kci`); these cases assert about 100× the largest
+//! error observed on lavapipe (statistics 2.2e-7 relative, p-values 1.2e-7; seventh session), so
+//! a regression of the device path shows long before it breaks the guarantee.
 
 use super::*;
 
@@ -22,12 +24,12 @@ fn assert_kci_close(
         dp
     );
     assert!(
-        ds <= 1e-4 * c.statistic.abs() + 1e-9,
+        ds <= 2e-5 * c.statistic.abs() + 1e-9,
         "{q:?}: statistic {} vs {}",
         c.statistic,
         g.statistic
     );
-    assert!(dp <= 1e-3, "{q:?}: p {} vs {}", c.p_value, g.p_value);
+    assert!(dp <= 2e-5, "{q:?}: p {} vs {}", c.p_value, g.p_value);
 }
 
 #[test]
