@@ -466,3 +466,154 @@ fn cli_effect_shifts_table_and_counterfactual_keys() {
     assert!(j["seconds"].as_f64().unwrap() >= 0.0);
     assert!(j["backend"].as_str().unwrap().starts_with("cpu"));
 }
+
+/// The JSON contract of the SCM commands (issue 19, item 8): each prints exactly the keys the
+/// README documents, no more and no fewer.
+#[test]
+fn scm_commands_print_exactly_the_documented_keys() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    std::fs::write(path("m.json"), MODEL).unwrap();
+    let json = |args: &[&str]| -> serde_json::Value {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let want = |k: &[&str]| {
+        let mut k: Vec<String> = k.iter().map(|s| s.to_string()).collect();
+        k.sort();
+        k
+    };
+    let (m, s, cf, fit) = (
+        path("m.json"),
+        path("s.csv"),
+        path("cf.csv"),
+        path("f.json"),
+    );
+    let v = json(&[
+        "sweep",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--do",
+        "X=0,1",
+        "--samples",
+        "500",
+        "--quantiles",
+        "0.5",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(
+        keys(&v),
+        want(&["outcome", "samples", "backend", "seconds", "points"])
+    );
+    assert_eq!(
+        keys(&v["points"][0]),
+        want(&[
+            "interventions",
+            "shifts",
+            "mean",
+            "variance",
+            "std_error",
+            "quantiles"
+        ])
+    );
+    let v = json(&[
+        "effect",
+        "--model",
+        &m,
+        "--outcome",
+        "Y",
+        "--alternative",
+        "X=1",
+        "--reference",
+        "X=0",
+        "--samples",
+        "500",
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(
+        keys(&v),
+        want(&[
+            "outcome",
+            "ace",
+            "std_error",
+            "samples",
+            "alternative",
+            "reference",
+            "backend",
+            "seconds",
+        ])
+    );
+    let v = json(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--observed",
+        "Z=0.3,X=1.2,Y=2",
+        "--do",
+        "X=0",
+    ]);
+    assert_eq!(keys(&v), want(&["values", "noise", "backend", "seconds"]));
+    let v = json(&[
+        "sample",
+        "--model",
+        &m,
+        "--samples",
+        "50",
+        "--out",
+        &s,
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(
+        keys(&v),
+        want(&["out", "rows", "nodes", "backend", "seconds"])
+    );
+    let v = json(&[
+        "counterfactual",
+        "--model",
+        &m,
+        "--data",
+        &s,
+        "--do",
+        "X=0",
+        "--out",
+        &cf,
+    ]);
+    assert_eq!(
+        keys(&v),
+        want(&["out", "units", "means", "backend", "seconds"])
+    );
+    assert_eq!(
+        keys(&v["means"]["Y"]),
+        want(&["observed", "counterfactual"])
+    );
+    let v = json(&[
+        "fit",
+        "--data",
+        &s,
+        "--graph",
+        "Z->X,X->Y,Z->Y",
+        "--out",
+        &fit,
+    ]);
+    assert_eq!(keys(&v), want(&["out", "kind", "rows", "nodes", "seconds"]));
+    let _ = std::fs::remove_dir_all(&dir);
+}
