@@ -30,6 +30,7 @@
 
 mod cpu;
 mod custom;
+mod effect;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 pub mod intervals;
@@ -40,6 +41,7 @@ pub(crate) mod plan;
 pub(crate) mod statistic;
 
 pub use custom::CustomBootstrap;
+pub use effect::{EffectBootstrap, Estimator};
 pub use intervals::{BcaDetails, IntervalMethod};
 pub use overlap::{ArmOverlap, Overlap};
 pub use statistic::{Roles, Statistic};
@@ -298,9 +300,14 @@ pub struct BootstrapResult {
     /// overlap, flagged.
     pub warnings: Vec<String>,
     /// How the nuisance models of `ipw`, `hajek` and `aipw` enter: `fixed` (the propensity and
-    /// outcome-model columns are taken as given in every resample). Absent for other statistics.
+    /// outcome-model columns are taken as given in every resample) or `refit` (fit again in every
+    /// resample, [`EffectBootstrap`]). Absent for other statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nuisance: Option<String>,
+    /// Resamples whose nuisance fit failed (separation, an empty arm, no convergence), left out
+    /// of the intervals ([`EffectBootstrap`] only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_resamples: Option<u64>,
     /// Overlap diagnostics of `ipw`, `hajek` and `aipw` (of the clipped propensity when
     /// clipping). Absent for other statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -912,6 +919,7 @@ impl Bootstrap {
             seconds: 0.0,
             warnings: s.warnings,
             nuisance,
+            failed_resamples: None,
             overlap: setup.overlap.clone(),
             replicates: self.keep_replicates.then_some(values),
         })

@@ -422,3 +422,97 @@ fn ipw_family_reports_fixed_nuisance_and_overlap() {
     let v = boot_json(&data, &["--statistic", "mean", "--column", "x"]);
     assert!(v.get("nuisance").is_none() && v.get("overlap").is_none());
 }
+
+/// `ipw`, `hajek`, `aipw` and `att` with `--covariates` refit their nuisance models in every
+/// resample (`"nuisance": "refit"`, `failed_resamples`); nuisance columns together with
+/// `--covariates` are refused, and so are `att` without covariates and `--penalty` without a
+/// refit.
+#[test]
+fn covariates_refit_the_nuisance_models() {
+    let dir = TempDir::new("refit");
+    let data = standard_csv(&dir);
+    for stat in ["ipw", "hajek", "aipw", "att"] {
+        let v = boot_json(
+            &data,
+            &[
+                "--statistic",
+                stat,
+                "--treatment",
+                "t",
+                "--outcome",
+                "y",
+                "--covariates",
+                "z,x",
+                "--method",
+                "percentile",
+            ],
+        );
+        assert_eq!(v["nuisance"], "refit", "{stat}");
+        assert_eq!(v["statistic"], stat);
+        assert!(v["failed_resamples"].as_u64().is_some(), "{stat}: {v}");
+        assert!(v["overlap"]["treated"]["n"].as_u64().unwrap() > 0);
+    }
+    let v = boot_json(
+        &data,
+        &[
+            "--statistic",
+            "ipw",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--covariates",
+            "z",
+            "--penalty",
+            "l2:0.5",
+            "--method",
+            "percentile",
+        ],
+    );
+    assert_eq!(v["nuisance"], "refit");
+    let d = data.to_str().unwrap();
+    let base = [
+        "bootstrap",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+    ];
+    let fail = |extra: &[&str]| fails(&base.iter().chain(extra).copied().collect::<Vec<_>>());
+    let e = fail(&[
+        "--statistic",
+        "aipw",
+        "--covariates",
+        "z",
+        "--propensity",
+        "e",
+    ]);
+    assert!(
+        e.contains("--propensity") && e.contains("--covariates"),
+        "{e}"
+    );
+    let e = fail(&["--statistic", "att"]);
+    assert!(e.contains("--covariates"), "{e}");
+    let e = fail(&[
+        "--statistic",
+        "ipw",
+        "--propensity",
+        "e",
+        "--penalty",
+        "l2:1",
+    ]);
+    assert!(e.contains("--penalty"), "{e}");
+    let e = fail(&[
+        "--statistic",
+        "ipw",
+        "--covariates",
+        "z",
+        "--penalty",
+        "ridge",
+    ]);
+    assert!(e.contains("l2:LAMBDA"), "{e}");
+}

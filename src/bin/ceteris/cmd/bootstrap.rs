@@ -2,6 +2,7 @@
 
 use crate::output::{print_json, Progress};
 use crate::{plot, Format};
+use ceteris::bootstrap::{EffectBootstrap, Estimator};
 use ceteris::{
     Bootstrap, BootstrapResult, Dataset, Engine, Error, IntervalMethod, Roles, Scheme, Statistic,
 };
@@ -36,6 +37,10 @@ pub(crate) struct Args {
     /// 0 < A < 0.5).
     #[arg(long)]
     clip: Option<f64>,
+    /// An L2 penalty on the refit propensity's slopes, `l2:LAMBDA` (ipw, hajek, aipw, att with
+    /// --covariates).
+    #[arg(long)]
+    penalty: Option<String>,
     /// Covariates of ols, comma separated.
     #[arg(long, value_delimiter = ',')]
     covariates: Vec<String>,
@@ -88,7 +93,21 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         (None, false) => a.columns.clone(),
         (None, true) => Vec::new(),
     };
-    let statistic = Statistic::parse(&a.statistic, &columns, &roles)?;
+    let refit = matches!(a.statistic.as_str(), "ipw" | "hajek" | "aipw" | "att")
+        && !a.covariates.is_empty();
+    if a.statistic == "att" && !refit {
+        return Err(Error::param(
+            "covariates",
+            "att refits its propensity in every resample: it needs --covariates a,b",
+        ));
+    }
+    if a.penalty.is_some() && !refit {
+        return Err(Error::param(
+            "penalty",
+            "--penalty applies to the refit propensity of ipw, hajek, aipw and att with \
+             --covariates (it would be ignored)",
+        ));
+    }
     let scheme = Scheme::parse(
         &a.scheme,
         a.strata.as_deref(),
@@ -101,6 +120,10 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         .map(|m| m.parse())
         .collect::<Result<Vec<IntervalMethod>, _>>()?;
     let engine = Engine::from_name(&a.backend)?;
+    if refit {
+        return refit_run(&a, &data, &columns, scheme, &methods, &engine);
+    }
+    let statistic = Statistic::parse(&a.statistic, &columns, &roles)?;
     let boot = Bootstrap::new(statistic)
         .scheme(scheme)
         .resamples(a.resamples)
@@ -114,8 +137,16 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     };
     let progress = Progress::new("resamples");
     let tick = |done: u64, total: u64| progress.tick(done, total);
-    let mut result = boot.run_with_progress(&engine, &data, Some(&tick))?;
+    let result = boot.run_with_progress(&engine, &data, Some(&tick))?;
     progress.finish();
+    if let Some(path) = &a.plot {
+        plot::bootstrap(&result, path)?;
+    }
+    finish(&a, result)
+}
+
+/// Plots, drops the replicates unless asked to keep them, and prints the result.
+fn finish(a: &Args, mut result: BootstrapResult) -> Result<(), Error> {
     if let Some(path) = &a.plot {
         plot::bootstrap(&result, path)?;
     }
@@ -127,6 +158,80 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         Format::Table => print_table(&result),
     }
     Ok(())
+}
+
+/// `ipw`, `hajek`, `aipw` or `att` with `--covariates`: the nuisance models refit in every
+/// resample ([`EffectBootstrap`]).
+fn refit_run(
+    a: &Args,
+    data: &Dataset,
+    columns: &[String],
+    scheme: Scheme,
+    methods: &[IntervalMethod],
+    engine: &Engine,
+) -> Result<(), Error> {
+    let fixed = [
+        ("propensity", a.propensity.is_some()),
+        ("mu0", a.mu0.is_some()),
+        ("mu1", a.mu1.is_some()),
+    ];
+    if let Some((flag, _)) = fixed.iter().find(|f| f.1) {
+        return Err(Error::param(
+            *flag,
+            format!(
+                "--covariates refits the nuisance models in every resample, --{flag} gives a \
+                 fixed one: give one or the other"
+            ),
+        ));
+    }
+    let ignored = [
+        ("weights", a.weights.is_some()),
+        ("column", !columns.is_empty()),
+        ("clip", a.clip.is_some()),
+    ];
+    if let Some((flag, _)) = ignored.iter().find(|f| f.1) {
+        return Err(Error::param(
+            *flag,
+            format!(
+                "statistic `{}` with --covariates does not use --{flag} (it would ignore it)",
+                a.statistic
+            ),
+        ));
+    }
+    let need = |v: &Option<String>, flag: &str| {
+        v.clone().ok_or_else(|| {
+            Error::param(flag, format!("statistic `{}` needs --{flag}", a.statistic))
+        })
+    };
+    let (treatment, outcome) = (
+        need(&a.treatment, "treatment")?,
+        need(&a.outcome, "outcome")?,
+    );
+    let estimator = match a.statistic.as_str() {
+        "ipw" => Estimator::Ipw,
+        "hajek" => Estimator::Hajek,
+        "aipw" => Estimator::Aipw,
+        _ => Estimator::Att,
+    };
+    let covariates: Vec<&str> = a.covariates.iter().map(String::as_str).collect();
+    let mut boot = EffectBootstrap::new(estimator, &treatment, &outcome, &covariates)
+        .scheme(scheme)
+        .resamples(a.resamples)
+        .seed(a.seed)
+        .level(a.level)
+        .methods(methods)
+        .keep_replicates(a.keep_replicates || a.plot.is_some());
+    if let Some(p) = &a.penalty {
+        let lambda = p
+            .strip_prefix("l2:")
+            .and_then(|v| v.parse::<f64>().ok())
+            .ok_or_else(|| {
+                Error::param("penalty", format!("`{p}` is not of the form l2:LAMBDA"))
+            })?;
+        boot = boot.penalty(lambda);
+    }
+    let result = boot.run(engine, data)?;
+    finish(a, result)
 }
 
 /// The result as `--format table` prints it.

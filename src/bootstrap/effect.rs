@@ -1,0 +1,471 @@
+//! Effect estimators whose nuisance models are refit in every resample: the propensity by
+//! weighted logistic regression and, for AIPW, the outcome by weighted least squares per arm.
+//!
+//! With per-row replicate weights `w` (see [`CustomBootstrap`]), covariates `X = [1, x₁ … x_p]`:
+//! * **propensity**: the weighted logistic MLE `β̂ = argmax Σ wᵢ (tᵢ xᵢβ − log(1 + e^{xᵢβ}))`
+//!   (minus `λ/2 ‖β₁..p‖²` with an L2 penalty; the intercept is never penalised), by Newton/IRLS
+//!   from `β = 0`, in f64, until the step `max|Δβ| ≤ 1e-10 · (1 + max|β|)`, at most 100 steps;
+//!   `eᵢ = 1/(1 + e^{−xᵢβ̂})`;
+//! * **outcome models** (AIPW): weighted least squares of `y` on `X` within each arm, by Cholesky
+//!   of `XᵀWX`; `m₀ᵢ`, `m₁ᵢ` their predictions for every row;
+//! * the estimators, sums over rows weighted by `w`:
+//!   * `ipw = Σ w (t y/e − (1−t) y/(1−e)) / Σ w`,
+//!   * `hajek = Σ w t y/e / Σ w t/e − Σ w (1−t) y/(1−e) / Σ w (1−t)/(1−e)`,
+//!   * `aipw = Σ w (m₁ − m₀ + t (y − m₁)/e − (1−t)(y − m₀)/(1−e)) / Σ w`,
+//!   * `att = Σ w t y / Σ w t − Σ w (1−t) y e/(1−e) / Σ w (1−t) e/(1−e)` (the Hájek ATT).
+//!
+//! The estimate is the same fit on the original data (`w = 1`). A replicate whose fit fails —
+//! an arm empty or too small for its regression, quasi-complete separation (a fitted propensity
+//! within 1e-12 of 0 or 1), no convergence, a singular design — is a failed resample: counted in
+//! `failed_resamples`, left out of the intervals and explained in `warnings`, never dropped
+//! silently. The result says `"nuisance": "refit"`.
+
+use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme};
+use crate::data::Dataset;
+use crate::engine::Engine;
+use crate::error::{Error, Result};
+use faer::linalg::solvers::Solve;
+use faer::{Mat, Side};
+
+/// Which effect a refit bootstrap estimates (formulas in the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Estimator {
+    /// Horvitz–Thompson inverse-probability weighting (ATE).
+    Ipw,
+    /// Normalised (Hájek) inverse-probability weighting (ATE).
+    Hajek,
+    /// Augmented IPW, doubly robust (ATE).
+    Aipw,
+    /// Hájek-weighted effect on the treated (ATT).
+    Att,
+}
+
+impl Estimator {
+    /// The CLI spelling: `ipw`, `hajek`, `aipw`, `att`.
+    ///
+    /// ```
+    /// assert_eq!(ceteris::bootstrap::Estimator::Att.name(), "att");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            Estimator::Ipw => "ipw",
+            Estimator::Hajek => "hajek",
+            Estimator::Aipw => "aipw",
+            Estimator::Att => "att",
+        }
+    }
+}
+
+/// A bootstrap of an effect estimator with its nuisance models refit in every resample (see the
+/// module docs), on the CPU, with every scheme and the percentile, basic, normal and BCa
+/// intervals (BCa's jackknife refits once per unit: use it on a few thousand units at most).
+///
+/// ```
+/// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+/// use ceteris::{Dataset, Engine, IntervalMethod};
+/// let n = 300;
+/// let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+/// let t: Vec<f64> = (0..n).map(|i| ((i * 7919 % 13) as f64 / 13.0 < 0.4 + 0.3 * x[i]) as u8 as f64).collect();
+/// let y: Vec<f64> = (0..n).map(|i| 1.0 + 2.0 * t[i] + x[i] + ((i * 11) % 7) as f64 / 7.0).collect();
+/// let data = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+///     .with_column("x", x).unwrap();
+/// let r = EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x"])
+///     .resamples(200).seed(1).methods(&[IntervalMethod::Percentile])
+///     .run(&Engine::cpu(), &data).unwrap();
+/// assert_eq!(r.nuisance.as_deref(), Some("refit"));
+/// assert!((r.estimate - 2.0).abs() < 0.5);
+/// ```
+#[derive(Clone, Debug)]
+pub struct EffectBootstrap {
+    estimator: Estimator,
+    treatment: String,
+    outcome: String,
+    covariates: Vec<String>,
+    penalty: f64,
+    scheme: Scheme,
+    resamples: u64,
+    seed: u64,
+    level: f64,
+    methods: Vec<IntervalMethod>,
+    keep_replicates: bool,
+}
+
+/// The columns a fit reads, once: treatment, outcome and the design `[1, x…]` (row-major).
+struct Columns {
+    t: Vec<f64>,
+    y: Vec<f64>,
+    x: Vec<f64>,
+    k: usize,
+}
+
+/// Newton steps before a fit counts as not converged.
+const MAX_STEPS: usize = 100;
+
+impl EffectBootstrap {
+    /// The estimator of the effect of `treatment` (0/1) on `outcome`, adjusting for `covariates`.
+    pub fn new(estimator: Estimator, treatment: &str, outcome: &str, covariates: &[&str]) -> Self {
+        EffectBootstrap {
+            estimator,
+            treatment: treatment.into(),
+            outcome: outcome.into(),
+            covariates: covariates.iter().map(|c| c.to_string()).collect(),
+            penalty: 0.0,
+            scheme: Scheme::Iid,
+            resamples: 9999,
+            seed: 0,
+            level: 0.95,
+            methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
+            keep_replicates: false,
+        }
+    }
+
+    /// An L2 penalty `λ/2 ‖β‖²` on the propensity's slopes (`λ ≥ 0`; 0, unpenalised, by default).
+    /// The other setters ([`scheme`](Self::scheme), [`resamples`](Self::resamples),
+    /// [`seed`](Self::seed), [`level`](Self::level), [`methods`](Self::methods),
+    /// [`keep_replicates`](Self::keep_replicates)) mean what they mean on a
+    /// [`Bootstrap`](super::Bootstrap).
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::Scheme;
+    /// let b = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["age", "income"])
+    ///     .penalty(0.1).scheme(Scheme::Stratified { column: "t".into() }).resamples(999).seed(3);
+    /// # let _ = b;
+    /// ```
+    pub fn penalty(mut self, lambda: f64) -> Self {
+        self.penalty = lambda;
+        self
+    }
+
+    /// Resampling scheme.
+    pub fn scheme(mut self, scheme: Scheme) -> Self {
+        self.scheme = scheme;
+        self
+    }
+
+    /// Number of resamples.
+    pub fn resamples(mut self, b: u64) -> Self {
+        self.resamples = b;
+        self
+    }
+
+    /// Seed of the counter-based draws.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Confidence level in (0, 1).
+    pub fn level(mut self, level: f64) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// Interval methods (studentized has no standard error here and is omitted with a warning).
+    pub fn methods(mut self, methods: &[IntervalMethod]) -> Self {
+        self.methods = methods.to_vec();
+        self
+    }
+
+    /// Keep the replicates in the result.
+    pub fn keep_replicates(mut self, keep: bool) -> Self {
+        self.keep_replicates = keep;
+        self
+    }
+
+    /// Reads and checks the columns: a 0/1 treatment with both arms, finite outcome and
+    /// covariates, no constant or collinear covariate, a nonnegative penalty.
+    fn columns(&self, data: &Dataset) -> Result<Columns> {
+        if !(self.penalty >= 0.0 && self.penalty.is_finite()) {
+            return Err(Error::param(
+                "penalty",
+                format!("{} is not a finite λ ≥ 0", self.penalty),
+            ));
+        }
+        if self.covariates.is_empty() {
+            return Err(Error::param(
+                "covariates",
+                "a refit needs at least one covariate",
+            ));
+        }
+        let t = data.finite_column(&self.treatment)?;
+        let mut levels: Vec<f64> = t.to_vec();
+        levels.sort_by(f64::total_cmp);
+        levels.dedup();
+        if levels != [0.0, 1.0] {
+            return Err(Error::param(
+                "treatment",
+                format!(
+                    "`{}` must hold the two levels 0 and 1; it holds {:?}",
+                    self.treatment,
+                    &levels[..levels.len().min(10)]
+                ),
+            ));
+        }
+        let y = data.finite_column(&self.outcome)?.to_vec();
+        let n = t.len();
+        let k = self.covariates.len() + 1;
+        let cols: Vec<&[f64]> = self
+            .covariates
+            .iter()
+            .map(|c| data.finite_column(c))
+            .collect::<Result<_>>()?;
+        for (name, c) in self.covariates.iter().zip(&cols) {
+            if c.iter().all(|&v| v == c[0]) {
+                return Err(Error::param(
+                    "covariates",
+                    format!("covariate `{name}` is constant"),
+                ));
+            }
+        }
+        let mut x = Vec::with_capacity(n * k);
+        for i in 0..n {
+            x.push(1.0);
+            x.extend(cols.iter().map(|c| c[i]));
+        }
+        let cols = Columns {
+            t: t.to_vec(),
+            y,
+            x,
+            k,
+        };
+        // a collinear design is singular on the full data: name the covariate it stops at
+        let ones = vec![1.0; n];
+        if let Err(j) = cols.gram_rank(&ones) {
+            return Err(Error::param(
+                "covariates",
+                format!(
+                    "covariate `{}` is a linear combination of the intercept and the covariates \
+                     before it",
+                    self.covariates[j - 1]
+                ),
+            ));
+        }
+        Ok(cols)
+    }
+
+    /// The estimate with the nuisance models fit under per-row `weights` (all 1: the estimate
+    /// on the data), or an error when a fit fails.
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::Dataset;
+    /// let x: Vec<f64> = (0..40).map(|i| (i % 9) as f64).collect();
+    /// let t: Vec<f64> = (0..40).map(|i| ((i * 7) % 5 < 2) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..40).map(|i| x[i] + 3.0 * t[i]).collect();
+    /// let d = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let aipw = EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x"]);
+    /// assert!((aipw.estimate(&d, &vec![1.0; 40]).unwrap() - 3.0).abs() < 1e-9);
+    /// ```
+    pub fn estimate(&self, data: &Dataset, weights: &[f64]) -> Result<f64> {
+        let cols = self.columns(data)?;
+        if weights.len() != cols.n() || weights.iter().any(|w| !(*w >= 0.0 && w.is_finite())) {
+            return Err(Error::param(
+                "weights",
+                format!("{} finite nonnegative weights are needed", cols.n()),
+            ));
+        }
+        cols.estimate(self.estimator, weights, self.penalty)
+            .ok_or_else(|| {
+                Error::param(
+                    "weights",
+                    "a nuisance fit failed under these weights (separation, an empty arm or no \
+                     convergence)",
+                )
+            })
+    }
+
+    /// Runs the bootstrap (CPU; on a GPU engine the result's `backend` says so).
+    pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
+        let cols = self.columns(data)?;
+        let (estimator, penalty) = (self.estimator, self.penalty);
+        let full = vec![1.0; cols.t.len()];
+        let e_full = cols.propensity(&full, penalty).ok_or_else(|| {
+            Error::param(
+                "covariates",
+                "the propensity model does not fit the full data (separation: a fitted \
+                 propensity of 0 or 1, or no convergence)",
+            )
+        })?;
+        let overlap = Overlap::of(&cols.t, &e_full);
+        let mut result = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
+            cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
+        })
+        .name(estimator.name())
+        .scheme(self.scheme.clone())
+        .resamples(self.resamples)
+        .seed(self.seed)
+        .level(self.level)
+        .methods(&self.methods)
+        .keep_replicates(self.keep_replicates)
+        .run(engine, data)?;
+        let failed = result.resamples - result.valid_resamples;
+        result.failed_resamples = Some(failed);
+        result.nuisance = Some("refit".into());
+        if let Some(why) = overlap.poor() {
+            result.warnings.push(why);
+        }
+        result.overlap = Some(overlap);
+        Ok(result)
+    }
+}
+
+impl Columns {
+    fn n(&self) -> usize {
+        self.t.len()
+    }
+
+    fn row(&self, i: usize) -> &[f64] {
+        &self.x[i * self.k..(i + 1) * self.k]
+    }
+
+    /// `Σ wᵢ sᵢ xᵢ xᵢᵀ` and `Σ wᵢ rᵢ xᵢ` over the rows where `keep(i)`.
+    fn normal_equations(
+        &self,
+        w: &[f64],
+        keep: impl Fn(usize) -> bool,
+        s: impl Fn(usize) -> f64,
+        r: impl Fn(usize) -> f64,
+    ) -> (Mat<f64>, Mat<f64>) {
+        let k = self.k;
+        let (mut h, mut g) = (Mat::<f64>::zeros(k, k), Mat::<f64>::zeros(k, 1));
+        for (i, &wi) in w.iter().enumerate() {
+            if wi == 0.0 || !keep(i) {
+                continue;
+            }
+            let (xi, si, ri) = (self.row(i), wi * s(i), wi * r(i));
+            for a in 0..k {
+                g[(a, 0)] += ri * xi[a];
+                for b in 0..=a {
+                    h[(a, b)] += si * xi[a] * xi[b];
+                }
+            }
+        }
+        for a in 0..k {
+            for b in 0..a {
+                h[(b, a)] = h[(a, b)];
+            }
+        }
+        (h, g)
+    }
+
+    /// Checks the weighted Gram matrix of the design is of full rank; `Err(j)`: column `j` is
+    /// (to 1e-10 of its scale) a combination of the columns before it.
+    fn gram_rank(&self, w: &[f64]) -> std::result::Result<(), usize> {
+        let (h, _) = self.normal_equations(w, |_| true, |_| 1.0, |_| 0.0);
+        let k = self.k;
+        // Cholesky by hand to see which pivot vanishes
+        let mut l = Mat::<f64>::zeros(k, k);
+        for j in 0..k {
+            let mut d = h[(j, j)];
+            for p in 0..j {
+                d -= l[(j, p)] * l[(j, p)];
+            }
+            if d <= 1e-10 * h[(j, j)].max(1e-300) {
+                return Err(j);
+            }
+            l[(j, j)] = d.sqrt();
+            for i in j + 1..k {
+                let mut s = h[(i, j)];
+                for p in 0..j {
+                    s -= l[(i, p)] * l[(j, p)];
+                }
+                l[(i, j)] = s / l[(j, j)];
+            }
+        }
+        Ok(())
+    }
+
+    /// The weighted logistic fit's propensity of every row, or `None` when it fails.
+    fn propensity(&self, w: &[f64], penalty: f64) -> Option<Vec<f64>> {
+        let k = self.k;
+        let mut beta = vec![0.0; k];
+        let sigmoid = |eta: f64| 1.0 / (1.0 + (-eta).exp());
+        let eta = |beta: &[f64], i: usize| -> f64 {
+            self.row(i).iter().zip(beta).map(|(a, b)| a * b).sum()
+        };
+        let mut converged = false;
+        for _ in 0..MAX_STEPS {
+            let p: Vec<f64> = (0..self.n()).map(|i| sigmoid(eta(&beta, i))).collect();
+            let (mut h, mut g) =
+                self.normal_equations(w, |_| true, |i| p[i] * (1.0 - p[i]), |i| self.t[i] - p[i]);
+            for j in 1..k {
+                h[(j, j)] += penalty;
+                g[(j, 0)] -= penalty * beta[j];
+            }
+            let step = h.llt(Side::Lower).ok()?.solve(&g);
+            let mut largest = 0.0f64;
+            for j in 0..k {
+                beta[j] += step[(j, 0)];
+                largest = largest.max(step[(j, 0)].abs());
+            }
+            if !largest.is_finite() {
+                return None;
+            }
+            let scale = beta.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+            if largest <= 1e-10 * (1.0 + scale) {
+                converged = true;
+                break;
+            }
+        }
+        if !converged {
+            return None;
+        }
+        let e: Vec<f64> = (0..self.n()).map(|i| sigmoid(eta(&beta, i))).collect();
+        // separation: a row the replicate uses fitted at 0 or 1
+        let separated = (0..self.n()).any(|i| w[i] > 0.0 && !(1e-12..=1.0 - 1e-12).contains(&e[i]));
+        (!separated).then_some(e)
+    }
+
+    /// Weighted least squares of `y` on the design within arm `arm`: every row's prediction.
+    fn outcome_model(&self, w: &[f64], arm: f64) -> Option<Vec<f64>> {
+        let (h, g) = self.normal_equations(w, |i| self.t[i] == arm, |_| 1.0, |i| self.y[i]);
+        let coef = h.llt(Side::Lower).ok()?.solve(&g);
+        let pred: Vec<f64> = (0..self.n())
+            .map(|i| (0..self.k).map(|j| self.row(i)[j] * coef[(j, 0)]).sum())
+            .collect();
+        pred.iter().all(|v| v.is_finite()).then_some(pred)
+    }
+
+    /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
+    fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+        let (t, y) = (&self.t, &self.y);
+        // each arm must hold more weighted rows than the outcome model has coefficients
+        let rows = |arm: f64| (0..self.n()).filter(|&i| t[i] == arm && w[i] > 0.0).count();
+        let (n1, n0) = (rows(1.0), rows(0.0));
+        if n1 == 0 || n0 == 0 {
+            return None;
+        }
+        let e = self.propensity(w, penalty)?;
+        let sum = |f: &dyn Fn(usize) -> f64| -> f64 { (0..self.n()).map(|i| w[i] * f(i)).sum() };
+        let total = sum(&|_| 1.0);
+        let v = match estimator {
+            Estimator::Ipw => {
+                sum(&|i| t[i] * y[i] / e[i] - (1.0 - t[i]) * y[i] / (1.0 - e[i])) / total
+            }
+            Estimator::Hajek => {
+                sum(&|i| t[i] * y[i] / e[i]) / sum(&|i| t[i] / e[i])
+                    - sum(&|i| (1.0 - t[i]) * y[i] / (1.0 - e[i]))
+                        / sum(&|i| (1.0 - t[i]) / (1.0 - e[i]))
+            }
+            Estimator::Aipw => {
+                if n1 <= self.k || n0 <= self.k {
+                    return None;
+                }
+                let m0 = self.outcome_model(w, 0.0)?;
+                let m1 = self.outcome_model(w, 1.0)?;
+                sum(&|i| {
+                    m1[i] - m0[i] + t[i] * (y[i] - m1[i]) / e[i]
+                        - (1.0 - t[i]) * (y[i] - m0[i]) / (1.0 - e[i])
+                }) / total
+            }
+            Estimator::Att => {
+                let odds = |i: usize| e[i] / (1.0 - e[i]);
+                sum(&|i| t[i] * y[i]) / sum(&|i| t[i])
+                    - sum(&|i| (1.0 - t[i]) * y[i] * odds(i)) / sum(&|i| (1.0 - t[i]) * odds(i))
+            }
+        };
+        v.is_finite().then_some(v)
+    }
+}
