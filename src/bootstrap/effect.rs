@@ -4,7 +4,8 @@
 //! With per-row replicate weights `w` (see [`CustomBootstrap`]), covariates `X = [1, x₁ … x_p]`:
 //! * **propensity**: the weighted logistic MLE `β̂ = argmax Σ wᵢ (tᵢ xᵢβ − log(1 + e^{xᵢβ}))`
 //!   (minus `λ/2 ‖β₁..p‖²` with an L2 penalty; the intercept is never penalised), by Newton/IRLS
-//!   from `β = 0`, in f64, until the step `max|Δβ| ≤ 1e-10 · (1 + max|β|)`, at most 100 steps;
+//!   in f64 (from `β = 0` on the data, from the data's `β̂` in a resample) until the step
+//!   `max|Δβ| ≤ 1e-10 · (1 + max|β|)`, at most 100 steps;
 //!   `eᵢ = 1/(1 + e^{−xᵢβ̂})`;
 //! * **outcome models** (AIPW): weighted least squares of `y` on `X` within each arm, by Cholesky
 //!   of `XᵀWX`; `m₀ᵢ`, `m₁ᵢ` their predictions for every row;
@@ -96,6 +97,9 @@ struct Columns {
     y: Vec<f64>,
     x: Vec<f64>,
     k: usize,
+    /// Where Newton starts: zeros for the fit on the data, then that fit's coefficients for the
+    /// resamples (they converge to the same tolerance in fewer steps).
+    start: Vec<f64>,
 }
 
 /// Newton steps before a fit counts as not converged.
@@ -228,6 +232,7 @@ impl EffectBootstrap {
             y,
             x,
             k,
+            start: vec![0.0; k],
         };
         // a collinear design is singular on the full data: name the covariate it stops at
         let ones = vec![1.0; n];
@@ -278,10 +283,10 @@ impl EffectBootstrap {
 
     /// Runs the bootstrap (CPU; on a GPU engine the result's `backend` says so).
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
-        let cols = self.columns(data)?;
+        let mut cols = self.columns(data)?;
         let (estimator, penalty) = (self.estimator, self.penalty);
         let full = vec![1.0; cols.t.len()];
-        let e_full = cols.propensity(&full, penalty).ok_or_else(|| {
+        let (beta, e_full) = cols.propensity(&full, penalty).ok_or_else(|| {
             Error::param(
                 "covariates",
                 "the propensity model does not fit the full data (separation: a fitted \
@@ -289,6 +294,7 @@ impl EffectBootstrap {
             )
         })?;
         let overlap = Overlap::of(&cols.t, &e_full);
+        cols.start = beta;
         let mut result = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
             cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
         })
@@ -329,25 +335,35 @@ impl Columns {
         r: impl Fn(usize) -> f64,
     ) -> (Mat<f64>, Mat<f64>) {
         let k = self.k;
-        let (mut h, mut g) = (Mat::<f64>::zeros(k, k), Mat::<f64>::zeros(k, 1));
+        // flat accumulators (lower triangle of h), moved into faer matrices at the end
+        let (mut h, mut g) = (vec![0.0; k * k], vec![0.0; k]);
         for (i, &wi) in w.iter().enumerate() {
             if wi == 0.0 || !keep(i) {
                 continue;
             }
             let (xi, si, ri) = (self.row(i), wi * s(i), wi * r(i));
-            for a in 0..k {
-                g[(a, 0)] += ri * xi[a];
-                for b in 0..=a {
-                    h[(a, b)] += si * xi[a] * xi[b];
+            for (a, &xa) in xi.iter().enumerate() {
+                g[a] += ri * xa;
+                let sa = si * xa;
+                for (hab, &xb) in h[a * k..a * k + a + 1].iter_mut().zip(xi) {
+                    *hab += sa * xb;
                 }
             }
         }
-        for a in 0..k {
-            for b in 0..a {
-                h[(b, a)] = h[(a, b)];
-            }
-        }
-        (h, g)
+        (
+            Mat::from_fn(
+                k,
+                k,
+                |a, b| {
+                    if b <= a {
+                        h[a * k + b]
+                    } else {
+                        h[b * k + a]
+                    }
+                },
+            ),
+            Mat::from_fn(k, 1, |a, _| g[a]),
+        )
     }
 
     /// Checks the weighted Gram matrix of the design is of full rank; `Err(j)`: column `j` is
@@ -377,10 +393,11 @@ impl Columns {
         Ok(())
     }
 
-    /// The weighted logistic fit's propensity of every row, or `None` when it fails.
-    fn propensity(&self, w: &[f64], penalty: f64) -> Option<Vec<f64>> {
+    /// The weighted logistic fit's coefficients and the propensity of every row, or `None` when
+    /// it fails.
+    fn propensity(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Vec<f64>)> {
         let k = self.k;
-        let mut beta = vec![0.0; k];
+        let mut beta = self.start.clone();
         let sigmoid = |eta: f64| 1.0 / (1.0 + (-eta).exp());
         let eta = |beta: &[f64], i: usize| -> f64 {
             self.row(i).iter().zip(beta).map(|(a, b)| a * b).sum()
@@ -415,7 +432,7 @@ impl Columns {
         let e: Vec<f64> = (0..self.n()).map(|i| sigmoid(eta(&beta, i))).collect();
         // separation: a row the replicate uses fitted at 0 or 1
         let separated = (0..self.n()).any(|i| w[i] > 0.0 && !(1e-12..=1.0 - 1e-12).contains(&e[i]));
-        (!separated).then_some(e)
+        (!separated).then_some((beta, e))
     }
 
     /// Weighted least squares of `y` on the design within arm `arm`: every row's prediction.
@@ -437,7 +454,7 @@ impl Columns {
         if n1 == 0 || n0 == 0 {
             return None;
         }
-        let e = self.propensity(w, penalty)?;
+        let (_, e) = self.propensity(w, penalty)?;
         let sum = |f: &dyn Fn(usize) -> f64| -> f64 { (0..self.n()).map(|i| w[i] * f(i)).sum() };
         let total = sum(&|_| 1.0);
         let v = match estimator {
