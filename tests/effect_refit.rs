@@ -192,3 +192,71 @@ fn bad_input_is_named() {
         .to_string();
     assert!(e.contains("separation"), "{e}");
 }
+
+/// Clipping: the estimate with the fitted propensity clipped equals the formula on statsmodels'
+/// coefficients with its propensity clipped. Trimming: the estimate equals the untrimmed estimate
+/// on the units a first fit keeps (every model refit on them).
+#[test]
+fn clip_and_trim_act_on_the_refit_propensity() {
+    let r = reference();
+    let d = data(&r);
+    let n = d.n_rows();
+    let (t, y, x1, x2) = (
+        f64s(&r["columns"]["t"]),
+        f64s(&r["columns"]["y"]),
+        f64s(&r["columns"]["x1"]),
+        f64s(&r["columns"]["x2"]),
+    );
+    let b = f64s(&r["propensity_coef"]);
+    let e: Vec<f64> = (0..n)
+        .map(|i| 1.0 / (1.0 + (-(b[0] + b[1] * x1[i] + b[2] * x2[i])).exp()))
+        .collect();
+    let a = 0.3;
+    let ipw = (0..n)
+        .map(|i| {
+            let c = e[i].clamp(a, 1.0 - a);
+            t[i] * y[i] / c - (1.0 - t[i]) * y[i] / (1.0 - c)
+        })
+        .sum::<f64>()
+        / n as f64;
+    let ones = vec![1.0; n];
+    let got = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x1", "x2"])
+        .clip(a)
+        .estimate(&d, &ones)
+        .unwrap();
+    assert!((got - ipw).abs() < 1e-8, "clip: {got} vs {ipw}");
+    let clipped = e.iter().filter(|v| !(a..=1.0 - a).contains(*v)).count();
+    assert!(clipped > 20, "the case clips {clipped} units");
+    // trimming at a equals the plain estimate on the kept units
+    let keep: Vec<usize> = (0..n).filter(|&i| (a..=1.0 - a).contains(&e[i])).collect();
+    let mut kept = Dataset::new();
+    for (name, col) in [("t", &t), ("y", &y), ("x1", &x1), ("x2", &x2)] {
+        kept.push_column(name, keep.iter().map(|&i| col[i]).collect())
+            .unwrap();
+    }
+    for (est, name) in ESTIMATORS {
+        let trimmed = EffectBootstrap::new(est, "t", "y", &["x1", "x2"])
+            .trim(a)
+            .estimate(&d, &ones)
+            .unwrap();
+        let plain = EffectBootstrap::new(est, "t", "y", &["x1", "x2"])
+            .estimate(&kept, &vec![1.0; keep.len()])
+            .unwrap();
+        assert!(
+            (trimmed - plain).abs() < 1e-9,
+            "{name}: {trimmed} vs {plain}"
+        );
+    }
+    // both, or out of range, are refused naming the parameter
+    let e = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x1"])
+        .trim(0.1)
+        .clip(0.1)
+        .estimate(&d, &ones)
+        .unwrap_err();
+    assert!(e.to_string().contains("trim"), "{e}");
+    let e = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x1"])
+        .clip(0.5)
+        .estimate(&d, &ones)
+        .unwrap_err();
+    assert!(e.to_string().contains("clip"), "{e}");
+}

@@ -15,6 +15,12 @@
 //!   * `aipw = Σ w (m₁ − m₀ + t (y − m₁)/e − (1−t)(y − m₀)/(1−e)) / Σ w`,
 //!   * `att = Σ w t y / Σ w t − Σ w (1−t) y e/(1−e) / Σ w (1−t) e/(1−e)` (the Hájek ATT).
 //!
+//! Overlap: with [`EffectBootstrap::trim`] a first propensity fit drops the units outside
+//! `[a, 1 − a]` and every model is fit again on the rest; with [`EffectBootstrap::clip`] the
+//! fitted propensity is clipped to `[a, 1 − a]`. Both act in the estimate and inside every
+//! resample. The result's `overlap` describes the propensity fitted on the data (clipped when
+//! clipping).
+//!
 //! The estimate is the same fit on the original data (`w = 1`). A replicate whose fit fails —
 //! an arm empty or too small for its regression, quasi-complete separation (a fitted propensity
 //! within 1e-12 of 0 or 1), no convergence, a singular design — is a failed resample: counted in
@@ -83,6 +89,8 @@ pub struct EffectBootstrap {
     outcome: String,
     covariates: Vec<String>,
     penalty: f64,
+    trim: Option<f64>,
+    clip: Option<f64>,
     scheme: Scheme,
     resamples: u64,
     seed: u64,
@@ -100,6 +108,9 @@ struct Columns {
     /// Where Newton starts: zeros for the fit on the data, then that fit's coefficients for the
     /// resamples (they converge to the same tolerance in fewer steps).
     start: Vec<f64>,
+    /// Trim or clip the propensity at `a` ([`EffectBootstrap::trim`], [`EffectBootstrap::clip`]).
+    trim: Option<f64>,
+    clip: Option<f64>,
 }
 
 /// Newton steps before a fit counts as not converged.
@@ -114,6 +125,8 @@ impl EffectBootstrap {
             outcome: outcome.into(),
             covariates: covariates.iter().map(|c| c.to_string()).collect(),
             penalty: 0.0,
+            trim: None,
+            clip: None,
             scheme: Scheme::Iid,
             resamples: 9999,
             seed: 0,
@@ -138,6 +151,33 @@ impl EffectBootstrap {
     /// ```
     pub fn penalty(mut self, lambda: f64) -> Self {
         self.penalty = lambda;
+        self
+    }
+
+    /// Trim: in the estimate and in every resample, after the propensity fit, drop the units whose
+    /// propensity lies outside `[a, 1 − a]` (`0 < a < 0.5`) and fit the nuisance models again on
+    /// the rest. Exclusive with [`clip`](Self::clip).
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// let b = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x"]).trim(0.05);
+    /// # let _ = b;
+    /// ```
+    pub fn trim(mut self, a: f64) -> Self {
+        self.trim = Some(a);
+        self
+    }
+
+    /// Clip: in the estimate and in every resample, use the fitted propensity clipped to
+    /// `[a, 1 − a]` (`0 < a < 0.5`). Exclusive with [`trim`](Self::trim).
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// let b = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x"]).clip(0.01);
+    /// # let _ = b;
+    /// ```
+    pub fn clip(mut self, a: f64) -> Self {
+        self.clip = Some(a);
         self
     }
 
@@ -186,6 +226,19 @@ impl EffectBootstrap {
                 format!("{} is not a finite λ ≥ 0", self.penalty),
             ));
         }
+        for (name, v) in [("trim", self.trim), ("clip", self.clip)] {
+            if let Some(a) = v {
+                if !(a > 0.0 && a < 0.5) {
+                    return Err(Error::param(
+                        name,
+                        format!("{a} is not strictly between 0 and 0.5"),
+                    ));
+                }
+            }
+        }
+        if self.trim.is_some() && self.clip.is_some() {
+            return Err(Error::param("trim", "give --trim or --clip, not both"));
+        }
         if self.covariates.is_empty() {
             return Err(Error::param(
                 "covariates",
@@ -233,6 +286,8 @@ impl EffectBootstrap {
             x,
             k,
             start: vec![0.0; k],
+            trim: self.trim,
+            clip: self.clip,
         };
         // a collinear design is singular on the full data: name the covariate it stops at
         let ones = vec![1.0; n];
@@ -293,7 +348,11 @@ impl EffectBootstrap {
                  propensity of 0 or 1, or no convergence)",
             )
         })?;
-        let overlap = Overlap::of(&cols.t, &e_full);
+        let e_used: Vec<f64> = match self.clip {
+            Some(a) => e_full.iter().map(|v| v.clamp(a, 1.0 - a)).collect(),
+            None => e_full,
+        };
+        let overlap = Overlap::of(&cols.t, &e_used);
         cols.start = beta;
         let mut result = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
             cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
@@ -447,6 +506,20 @@ impl Columns {
 
     /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
     fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+        // trimming: a first fit decides which units stay; the models are then fit on those
+        let trimmed: Vec<f64>;
+        let w = match self.trim {
+            Some(a) => {
+                let (_, e) = self.propensity(w, penalty)?;
+                trimmed = w
+                    .iter()
+                    .zip(&e)
+                    .map(|(&wi, &ei)| if (a..=1.0 - a).contains(&ei) { wi } else { 0.0 })
+                    .collect();
+                &trimmed
+            }
+            None => w,
+        };
         let (t, y) = (&self.t, &self.y);
         // each arm must hold more weighted rows than the outcome model has coefficients
         let rows = |arm: f64| (0..self.n()).filter(|&i| t[i] == arm && w[i] > 0.0).count();
@@ -454,7 +527,10 @@ impl Columns {
         if n1 == 0 || n0 == 0 {
             return None;
         }
-        let (_, e) = self.propensity(w, penalty)?;
+        let (_, mut e) = self.propensity(w, penalty)?;
+        if let Some(a) = self.clip {
+            e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
+        }
         let sum = |f: &dyn Fn(usize) -> f64| -> f64 { (0..self.n()).map(|i| w[i] * f(i)).sum() };
         let total = sum(&|_| 1.0);
         let v = match estimator {

@@ -516,3 +516,44 @@ fn covariates_refit_the_nuisance_models() {
     ]);
     assert!(e.contains("l2:LAMBDA"), "{e}");
 }
+
+/// `--trim` and `--clip` act on the refit propensity; `--trim` without a refit is refused.
+#[test]
+fn trim_and_clip_with_refit() {
+    let dir = TempDir::new("trim");
+    let data = standard_csv(&dir);
+    let refit = [
+        "--statistic",
+        "aipw",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+        "--covariates",
+        "z",
+        "--method",
+        "percentile",
+    ];
+    for extra in [["--trim", "0.05"], ["--clip", "0.05"]] {
+        let args: Vec<&str> = refit.iter().chain(&extra).copied().collect();
+        let v = boot_json(&data, &args);
+        assert_eq!(v["nuisance"], "refit", "{extra:?}");
+    }
+    let d = data.to_str().unwrap();
+    let e = fails(&[
+        "bootstrap",
+        "--data",
+        d,
+        "--statistic",
+        "ipw",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+        "--propensity",
+        "e",
+        "--trim",
+        "0.05",
+    ]);
+    assert!(e.contains("--trim"), "{e}");
+}

@@ -37,6 +37,10 @@ pub(crate) struct Args {
     /// 0 < A < 0.5).
     #[arg(long)]
     clip: Option<f64>,
+    /// Drop the units whose refit propensity lies outside [A, 1 − A] and refit, in the estimate
+    /// and every resample (ipw, hajek, aipw, att with --covariates; 0 < A < 0.5).
+    #[arg(long)]
+    trim: Option<f64>,
     /// An L2 penalty on the refit propensity's slopes, `l2:LAMBDA` (ipw, hajek, aipw, att with
     /// --covariates).
     #[arg(long)]
@@ -99,6 +103,13 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         return Err(Error::param(
             "covariates",
             "att refits its propensity in every resample: it needs --covariates a,b",
+        ));
+    }
+    if a.trim.is_some() && !refit {
+        return Err(Error::param(
+            "trim",
+            "--trim refits the propensity on the units it keeps: it needs ipw, hajek, aipw or att \
+             with --covariates (it would be ignored)",
         ));
     }
     if a.penalty.is_some() && !refit {
@@ -187,7 +198,6 @@ fn refit_run(
     let ignored = [
         ("weights", a.weights.is_some()),
         ("column", !columns.is_empty()),
-        ("clip", a.clip.is_some()),
     ];
     if let Some((flag, _)) = ignored.iter().find(|f| f.1) {
         return Err(Error::param(
@@ -221,6 +231,12 @@ fn refit_run(
         .level(a.level)
         .methods(methods)
         .keep_replicates(a.keep_replicates || a.plot.is_some());
+    if let Some(t) = a.trim {
+        boot = boot.trim(t);
+    }
+    if let Some(c) = a.clip {
+        boot = boot.clip(c);
+    }
     if let Some(p) = &a.penalty {
         let lambda = p
             .strip_prefix("l2:")
