@@ -99,6 +99,17 @@ pub struct EffectBootstrap {
     keep_replicates: bool,
 }
 
+/// The nuisance models fit on the data ([`EffectBootstrap::nuisance`]), one value per row.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nuisance {
+    /// The fitted propensity.
+    pub propensity: Vec<f64>,
+    /// The control arm's outcome model, predicted for every row.
+    pub mu0: Vec<f64>,
+    /// The treated arm's outcome model, predicted for every row.
+    pub mu1: Vec<f64>,
+}
+
 /// The columns a fit reads, once: treatment, outcome and the design `[1, x…]` (row-major).
 struct Columns {
     t: Vec<f64>,
@@ -334,6 +345,53 @@ impl EffectBootstrap {
                      convergence)",
                 )
             })
+    }
+
+    /// The nuisance models fit on the data (all weights 1, after trimming or clipping when
+    /// asked): every row's propensity and both arms' outcome predictions, e.g. to inspect the fits
+    /// or to compare with a fixed-nuisance [`Bootstrap`](super::Bootstrap).
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::Dataset;
+    /// let x: Vec<f64> = (0..40).map(|i| (i % 9) as f64).collect();
+    /// let t: Vec<f64> = (0..40).map(|i| ((i * 7) % 5 < 2) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..40).map(|i| x[i] + 3.0 * t[i]).collect();
+    /// let d = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let fits = EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x"]).nuisance(&d).unwrap();
+    /// assert!(fits.propensity.iter().all(|e| *e > 0.0 && *e < 1.0));
+    /// assert!((fits.mu1[0] - fits.mu0[0] - 3.0).abs() < 1e-9);
+    /// ```
+    pub fn nuisance(&self, data: &Dataset) -> Result<Nuisance> {
+        let cols = self.columns(data)?;
+        let ones = vec![1.0; cols.n()];
+        let failed = || {
+            Error::param(
+                "covariates",
+                "a nuisance model does not fit the data (separation, an empty arm or no \
+                 convergence)",
+            )
+        };
+        let (_, mut e) = cols.propensity(&ones, self.penalty).ok_or_else(failed)?;
+        if let Some(a) = self.clip {
+            e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
+        }
+        let w: Vec<f64> = match self.trim {
+            Some(a) => e
+                .iter()
+                .map(|v| if (a..=1.0 - a).contains(v) { 1.0 } else { 0.0 })
+                .collect(),
+            None => ones,
+        };
+        if self.trim.is_some() {
+            e = cols.propensity(&w, self.penalty).ok_or_else(failed)?.1;
+        }
+        Ok(Nuisance {
+            propensity: e,
+            mu0: cols.outcome_model(&w, 0.0).ok_or_else(failed)?,
+            mu1: cols.outcome_model(&w, 1.0).ok_or_else(failed)?,
+        })
     }
 
     /// Runs the bootstrap (CPU; on a GPU engine the result's `backend` says so).

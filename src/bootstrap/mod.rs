@@ -41,7 +41,7 @@ pub(crate) mod plan;
 pub(crate) mod statistic;
 
 pub use custom::CustomBootstrap;
-pub use effect::{EffectBootstrap, Estimator};
+pub use effect::{EffectBootstrap, Estimator, Nuisance};
 pub use intervals::{BcaDetails, IntervalMethod};
 pub use overlap::{ArmOverlap, Overlap};
 pub use statistic::{Roles, Statistic};
