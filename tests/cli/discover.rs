@@ -27,6 +27,32 @@ fn discover_prints_json_dot_and_table() {
     let out = ceteris(&base);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // the JSON contract (issue 19, item 8): exactly the README's keys (PC: no `changing`)
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+    assert_eq!(
+        keys(&v),
+        [
+            "alpha",
+            "backend",
+            "borderline",
+            "edges",
+            "levels",
+            "nodes",
+            "seconds",
+            "sepsets",
+            "test",
+            "tests_run"
+        ]
+    );
+    assert_eq!(keys(&v["edges"][0]), ["from", "kind", "to"]);
+    assert_eq!(
+        keys(&v["levels"][0]),
+        ["depth", "removed", "seconds", "tests"]
+    );
     for key in [
         "nodes",
         "edges",
