@@ -148,10 +148,6 @@ impl EffectBootstrap {
     }
 
     /// An L2 penalty `λ/2 ‖β‖²` on the propensity's slopes (`λ ≥ 0`; 0, unpenalised, by default).
-    /// The other setters ([`scheme`](Self::scheme), [`resamples`](Self::resamples),
-    /// [`seed`](Self::seed), [`level`](Self::level), [`methods`](Self::methods),
-    /// [`keep_replicates`](Self::keep_replicates)) mean what they mean on a
-    /// [`Bootstrap`](super::Bootstrap).
     ///
     /// ```
     /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
@@ -192,41 +188,7 @@ impl EffectBootstrap {
         self
     }
 
-    /// Resampling scheme.
-    pub fn scheme(mut self, scheme: Scheme) -> Self {
-        self.scheme = scheme;
-        self
-    }
-
-    /// Number of resamples.
-    pub fn resamples(mut self, b: u64) -> Self {
-        self.resamples = b;
-        self
-    }
-
-    /// Seed of the counter-based draws.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Confidence level in (0, 1).
-    pub fn level(mut self, level: f64) -> Self {
-        self.level = level;
-        self
-    }
-
-    /// Interval methods (studentized has no standard error here and is omitted with a warning).
-    pub fn methods(mut self, methods: &[IntervalMethod]) -> Self {
-        self.methods = methods.to_vec();
-        self
-    }
-
-    /// Keep the replicates in the result.
-    pub fn keep_replicates(mut self, keep: bool) -> Self {
-        self.keep_replicates = keep;
-        self
-    }
+    super::run_setters!("EffectBootstrap::new(Estimator::Aipw, \"t\", \"y\", &[\"x\"])");
 
     /// Reads and checks the columns: a 0/1 treatment with both arms, finite outcome and
     /// covariates, no constant or collinear covariate, a nonnegative penalty.

@@ -58,6 +58,63 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::time::Instant;
 
+/// The setters every bootstrap builder shares ([`Bootstrap`], [`CustomBootstrap`],
+/// [`EffectBootstrap`]: types with the fields `scheme, resamples, seed, level, methods,
+/// keep_replicates`); `$new` is a constructor expression for the doc examples.
+macro_rules! run_setters {
+    ($new:literal) => {
+        /// Resampling scheme (every [`Scheme`](crate::Scheme)).
+        ///
+        #[doc = concat!("```\nuse ceteris::bootstrap::*;\nuse ceteris::*;\nlet b = ", $new, ".scheme(Scheme::Bayesian);\n# let _ = b;\n```")]
+        pub fn scheme(mut self, scheme: Scheme) -> Self {
+            self.scheme = scheme;
+            self
+        }
+
+        /// Number of resamples `B`.
+        ///
+        #[doc = concat!("```\nuse ceteris::bootstrap::*;\nuse ceteris::*;\nlet b = ", $new, ".resamples(1999);\n# let _ = b;\n```")]
+        pub fn resamples(mut self, b: u64) -> Self {
+            self.resamples = b;
+            self
+        }
+
+        /// Seed of the Philox streams: the same seed draws the same replicates in every kind of
+        /// bootstrap.
+        ///
+        #[doc = concat!("```\nuse ceteris::bootstrap::*;\nuse ceteris::*;\nlet b = ", $new, ".seed(42);\n# let _ = b;\n```")]
+        pub fn seed(mut self, seed: u64) -> Self {
+            self.seed = seed;
+            self
+        }
+
+        /// Confidence level in (0, 1).
+        ///
+        #[doc = concat!("```\nuse ceteris::bootstrap::*;\nuse ceteris::*;\nlet b = ", $new, ".level(0.9);\n# let _ = b;\n```")]
+        pub fn level(mut self, level: f64) -> Self {
+            self.level = level;
+            self
+        }
+
+        /// Interval methods to compute.
+        ///
+        #[doc = concat!("```\nuse ceteris::bootstrap::*;\nuse ceteris::*;\nlet b = ", $new, ".methods(&[IntervalMethod::Percentile]);\n# let _ = b;\n```")]
+        pub fn methods(mut self, methods: &[IntervalMethod]) -> Self {
+            self.methods = methods.to_vec();
+            self
+        }
+
+        /// Keep the replicates (all of them, non-finite ones included) in the result.
+        ///
+        #[doc = concat!("```\nuse ceteris::bootstrap::*;\nuse ceteris::*;\nlet b = ", $new, ".keep_replicates(true);\n# let _ = b;\n```")]
+        pub fn keep_replicates(mut self, keep: bool) -> Self {
+            self.keep_replicates = keep;
+            self
+        }
+    };
+}
+pub(crate) use run_setters;
+
 /// How resamples are drawn.
 ///
 /// Draw layout (the contract both backends implement; see [`crate::rng`]): for replicate `b`,
@@ -377,41 +434,7 @@ impl Bootstrap {
         }
     }
 
-    /// Resampling scheme.
-    pub fn scheme(mut self, scheme: Scheme) -> Self {
-        self.scheme = scheme;
-        self
-    }
-
-    /// Number of resamples `B`.
-    pub fn resamples(mut self, b: u64) -> Self {
-        self.resamples = b;
-        self
-    }
-
-    /// Seed of the Philox streams.
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Confidence level in (0, 1).
-    pub fn level(mut self, level: f64) -> Self {
-        self.level = level;
-        self
-    }
-
-    /// Interval methods to compute.
-    pub fn methods(mut self, methods: &[IntervalMethod]) -> Self {
-        self.methods = methods.to_vec();
-        self
-    }
-
-    /// Keep the replicates in the result.
-    pub fn keep_replicates(mut self, keep: bool) -> Self {
-        self.keep_replicates = keep;
-        self
-    }
+    run_setters!("Bootstrap::new(Statistic::Mean { column: \"x\".into() })");
 
     /// Clip the propensity of `ipw`, `hajek` and `aipw` to `[a, 1 − a]` (`0 < a < 0.5`) before
     /// estimating, in the estimate and in every replicate alike (the propensity column may then
