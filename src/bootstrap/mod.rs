@@ -4,10 +4,12 @@
 //! validation, `run`, shards and their merge), `plan.rs` (a [`Scheme`] as a resampling plan and
 //! its counter-based draws), `statistic.rs` (each [`Statistic`] as per-unit features whose
 //! weighted sums, or a type-7 quantile, give a replicate), `custom.rs` ([`CustomBootstrap`]: any
-//! estimator as a closure over per-row weights, on the CPU), `intervals.rs` (the five interval
-//! methods, public), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs` (the kernels on
-//! rayon, f64) and `gpu.rs` (the same kernels on the device, `shaders/{resample,sums,quantile,
-//! draws}.wgsl`).
+//! estimator as a closure over per-row weights, on the CPU), `effect.rs` ([`EffectBootstrap`]:
+//! IPW, Hájek, AIPW and ATT with their nuisance models refit in every resample, through
+//! `custom.rs`), `overlap.rs` (the IPW family's overlap diagnostics), `intervals.rs` (the five
+//! interval methods, public), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs`
+//! (the kernels on rayon, f64) and `gpu.rs` (the same kernels on the device,
+//! `shaders/{resample,sums,quantile,draws}.wgsl`).
 //!
 //! **It imports** the engine (`run_on!` picks `cpu::` or `gpu::`), the device context (from
 //! `gpu.rs` only) and the leaves (`data`, `rng`, `stats`, `error`); no other capability.
