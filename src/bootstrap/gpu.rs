@@ -22,7 +22,7 @@ use super::plan::{PlanKind, ResamplePlan, RUN};
 use crate::engine::ProgressFn;
 use crate::error::Result;
 use crate::gpu::dispatch::RawStep;
-use crate::gpu::{gpu_err, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT};
+use crate::gpu::{gpu_err, kernels, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT};
 use std::ops::Range;
 
 /// Threads per workgroup of the bootstrap kernels (`WG` in `shaders/resample.wgsl`).
@@ -66,21 +66,11 @@ pub(crate) static DRAWS_SHADER: Shader = Shader {
     source: || resample_source(include_str!("../../shaders/draws.wgsl")),
 };
 
-static SUMS: Kernel = Kernel {
-    shader: &SUMS_SHADER,
-    entry: "sums",
-    layout: LAYOUT,
-};
-static QUANTILE: Kernel = Kernel {
-    shader: &QUANTILE_SHADER,
-    entry: "quantile",
-    layout: LAYOUT,
-};
-static DRAWS: Kernel = Kernel {
-    shader: &DRAWS_SHADER,
-    entry: "draws",
-    layout: LAYOUT,
-};
+kernels!(LAYOUT;
+    SUMS = SUMS_SHADER."sums";
+    QUANTILE = QUANTILE_SHADER."quantile";
+    DRAWS = DRAWS_SHADER."draws";
+);
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]

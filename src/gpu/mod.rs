@@ -24,7 +24,7 @@ pub(crate) mod resident;
 
 pub use resident::GpuCacheStats;
 
-pub(crate) use pipeline::{Kernel, Shader, Slot};
+pub(crate) use pipeline::{kernels, Kernel, Shader, Slot};
 
 use crate::error::{Error, Result};
 use std::ops::Range;

@@ -40,6 +40,21 @@ pub(crate) struct Kernel {
     pub layout: &'static [Slot],
 }
 
+/// Declares `static` [`Kernel`]s sharing one layout:
+/// `kernels!(LAYOUT; NAME = SHADER."entry"; ...)`.
+macro_rules! kernels {
+    ($layout:expr; $($name:ident = $shader:ident . $entry:literal;)*) => {
+        $(
+            static $name: $crate::gpu::Kernel = $crate::gpu::Kernel {
+                shader: &$shader,
+                entry: $entry,
+                layout: $layout,
+            };
+        )*
+    };
+}
+pub(crate) use kernels;
+
 /// A built pipeline and the bind-group layout its bind groups use.
 pub(crate) struct Pipeline {
     pub pipeline: wgpu::ComputePipeline,

@@ -12,7 +12,7 @@ use super::program::{SweepProgram, PRIVATE_SLOTS};
 use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
 use crate::gpu::pipeline::Pipeline;
-use crate::gpu::{gpu_err, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT, MAX_DISPATCH};
+use crate::gpu::{gpu_err, kernels, philox, Context, Shader, Slot, ITEMS_PER_SUBMIT, MAX_DISPATCH};
 use std::sync::Arc;
 
 /// Threads per workgroup of the sweep shader.
@@ -49,19 +49,14 @@ const LAYOUT: &[Slot] = &[
     Slot::ReadWrite(5),
 ];
 
-macro_rules! kernels {
-    ($($name:ident = $shader:ident . $entry:literal;)*) => {
-        $(static $name: Kernel = Kernel { shader: &$shader, entry: $entry, layout: LAYOUT };)*
-    };
-}
-kernels! {
+kernels!(LAYOUT;
     MOMENTS = SWEEP_SHADER."sweep";
     VALUES = SWEEP_SHADER."sweep_values";
     ROWS = SWEEP_SHADER."sample_rows";
     WIDE_MOMENTS = SWEEP_WIDE_SHADER."sweep";
     WIDE_VALUES = SWEEP_WIDE_SHADER."sweep_values";
     WIDE_ROWS = SWEEP_WIDE_SHADER."sample_rows";
-}
+);
 
 /// The entry points of `shaders/sweep.wgsl` in one of its variants.
 struct SweepPipelines {

@@ -34,7 +34,7 @@
 
 use crate::error::Result;
 use crate::gpu::resident::{copy_pieces, Piece, Role};
-use crate::gpu::{gpu_err, Context, Kernel, Shader, Slot, MAX_DISPATCH};
+use crate::gpu::{gpu_err, kernels, Context, Shader, Slot, MAX_DISPATCH};
 use crate::independence::jobs::KciJob;
 use crate::independence::kci::{kept_eigenvectors, Moments};
 use faer::Mat;
@@ -68,26 +68,12 @@ const LAYOUT: &[Slot] = &[
     Slot::ReadWrite(3),
 ];
 
-static CROSS: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "cross",
-    layout: LAYOUT,
-};
-static AFFINE: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "affine",
-    layout: LAYOUT,
-};
-static HADAMARD: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "hadamard",
-    layout: LAYOUT,
-};
-static FINISH: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "finish",
-    layout: LAYOUT,
-};
+kernels!(LAYOUT;
+    CROSS = SHADER."cross";
+    AFFINE = SHADER."affine";
+    HADAMARD = SHADER."hadamard";
+    FINISH = SHADER."finish";
+);
 
 /// The layout and the entry points of `shaders/kci.wgsl`, from the engine's pipeline cache.
 struct Pipelines {

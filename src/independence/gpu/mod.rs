@@ -7,7 +7,7 @@ pub(crate) mod rff;
 
 use super::jobs::{HsicJob, PcorJob};
 use crate::error::Result;
-use crate::gpu::{gpu_err, philox, Context, Kernel, Shader, Slot, MAX_DISPATCH};
+use crate::gpu::{gpu_err, kernels, philox, Context, Shader, Slot, MAX_DISPATCH};
 use std::ops::Range;
 
 pub(crate) static HSIC_SHADER: Shader = Shader {
@@ -35,27 +35,15 @@ const THREE_IN: &[Slot] = &[
     Slot::ReadWrite(4),
 ];
 
-static HSIC_CROSS: Kernel = Kernel {
-    shader: &HSIC_SHADER,
-    entry: "hsic_cross",
-    layout: THREE_IN,
-};
-/// The permutation generator: the uniform and one read-write buffer at binding 5.
-static HSIC_PERM: Kernel = Kernel {
-    shader: &HSIC_SHADER,
-    entry: "hsic_perm",
-    layout: &[Slot::Uniform(0), Slot::ReadWrite(5)],
-};
-static CHI2MIX: Kernel = Kernel {
-    shader: &HSIC_SHADER,
-    entry: "chi2mix",
-    layout: THREE_IN,
-};
-static PCOR: Kernel = Kernel {
-    shader: &PCOR_SHADER,
-    entry: "pcor",
-    layout: THREE_IN,
-};
+kernels!(THREE_IN;
+    HSIC_CROSS = HSIC_SHADER."hsic_cross";
+    CHI2MIX = HSIC_SHADER."chi2mix";
+    PCOR = PCOR_SHADER."pcor";
+);
+// the permutation generator: the uniform and one read-write buffer at binding 5
+kernels!(&[Slot::Uniform(0), Slot::ReadWrite(5)];
+    HSIC_PERM = HSIC_SHADER."hsic_perm";
+);
 
 /// One batch of HSIC permutations (`params` = the shader's `HsicParams`): the device draws
 /// the permutations into a device buffer (`hsic_perm`), then, given the factors and their

@@ -28,7 +28,7 @@
 
 use crate::error::Result;
 use crate::gpu::resident::{copy_pieces, Piece, Role};
-use crate::gpu::{gpu_err, Context, Kernel, Shader, Slot, MAX_DISPATCH};
+use crate::gpu::{gpu_err, kernels, Context, Shader, Slot, MAX_DISPATCH};
 use crate::independence::jobs::{RffJob, RffTest};
 use crate::independence::rff::{constant_feature, Moments};
 use faer::Mat;
@@ -80,31 +80,13 @@ const LAYOUT: &[Slot] = &[
     Slot::ReadWrite(7),
 ];
 
-static FEAT_MOMENT: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "feat_moment",
-    layout: LAYOUT,
-};
-static REDUCE: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "reduce",
-    layout: LAYOUT,
-};
-static FEAT_STD: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "feat_std",
-    layout: LAYOUT,
-};
-static PROJ: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "proj",
-    layout: LAYOUT,
-};
-static COV: Kernel = Kernel {
-    shader: &SHADER,
-    entry: "cov",
-    layout: LAYOUT,
-};
+kernels!(LAYOUT;
+    FEAT_MOMENT = SHADER."feat_moment";
+    REDUCE = SHADER."reduce";
+    FEAT_STD = SHADER."feat_std";
+    PROJ = SHADER."proj";
+    COV = SHADER."cov";
+);
 
 /// The layout and the entry points of `shaders/rff.wgsl`, from the engine's pipeline cache.
 struct Pipelines {
