@@ -41,7 +41,7 @@
 //! let exact = scm.exact(&settings[0], "Y").unwrap();
 //! assert!((exact.mean - 3.0).abs() < 1e-12); // 1 + 2·1 − E[Z]
 //! let res = Sweep::new("Y", settings).samples(20_000).run(&ceteris::Engine::cpu(), &scm).unwrap();
-//! assert!((res.points[0].mean - 3.0).abs() < 5.0 * res.points[0].std_error);
+//! assert!((res.points[0].mean - 3.0).abs() < 5.0 * res.points[0].mc_error);
 //! ```
 
 mod block;

@@ -11,13 +11,20 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-/// An average causal effect with its Monte-Carlo standard error.
+/// An average causal effect of a model with the Monte-Carlo error of its sampling.
+///
+/// `mc_error` is the error of the Monte-Carlo average over the model's own samples, not the
+/// sampling error of an effect estimated from data: a model fitted to data has an effect whose
+/// standard error comes from refitting it on resampled data
+/// ([`EffectInterval`](super::EffectInterval)).
 #[derive(Clone, Debug, Serialize)]
 pub struct Effect {
-    /// `E[Y | do(alternative)] − E[Y | do(reference)]`.
+    /// `E[Y | do(alternative)] − E[Y | do(reference)]`, the Monte-Carlo average.
     pub ace: f64,
-    /// Standard error from the paired (common-random-number) differences.
-    pub std_error: f64,
+    /// Monte-Carlo standard error of `ace` (of the average of the paired, common-random-number
+    /// differences): it goes to 0 as the samples grow and says nothing of how well the model's
+    /// parameters are known.
+    pub mc_error: f64,
     /// The backend that ran (with the fallback reason, if any).
     pub backend: String,
 }
@@ -25,8 +32,8 @@ pub struct Effect {
 impl Scm {
     /// Average causal effect of `alternative` against `reference` on `outcome`, on the engine's
     /// backend: both settings are sampled with the same noise draws (those of setting 0 of
-    /// [`Sweep`]'s contract) and the standard error comes from the per-sample differences (much
-    /// smaller than from independent runs). On the CPU in f64 in constant memory; on a GPU one
+    /// [`Sweep`]'s contract) and the Monte-Carlo error `mc_error` comes from the per-sample
+    /// differences (much smaller than from independent runs). On the CPU in f64 in constant memory; on a GPU one
     /// thread evaluates both settings of a sample in f32 and the device reduces the differences
     /// around a host pivot, as for sweeps (same tolerances and fallback).
     ///
@@ -70,7 +77,7 @@ impl Scm {
         let d = &stats[0];
         Ok(Effect {
             ace: d.mean,
-            std_error: (d.variance / samples as f64).sqrt(),
+            mc_error: (d.variance / samples as f64).sqrt(),
             backend: ran.label(""),
         })
     }
@@ -87,8 +94,9 @@ pub struct SweepPoint {
     pub mean: f64,
     /// Sample variance (ddof = 1).
     pub variance: f64,
-    /// Standard error of the mean.
-    pub std_error: f64,
+    /// Monte-Carlo standard error of `mean` (`sqrt(variance / samples)`): the error of the
+    /// average over the model's samples, not of an estimate from data.
+    pub mc_error: f64,
     /// Type-7 quantiles, keyed by probability as written.
     pub quantiles: BTreeMap<String, f64>,
     /// The same summaries of the further nodes asked for with [`Sweep::nodes`], from the same
@@ -104,8 +112,9 @@ pub struct NodeSummary {
     pub mean: f64,
     /// Sample variance (ddof = 1).
     pub variance: f64,
-    /// Standard error of the mean.
-    pub std_error: f64,
+    /// Monte-Carlo standard error of `mean` (`sqrt(variance / samples)`): the error of the
+    /// average over the model's samples, not of an estimate from data.
+    pub mc_error: f64,
     /// Type-7 quantiles, keyed by probability as written.
     pub quantiles: BTreeMap<String, f64>,
 }
@@ -169,7 +178,7 @@ impl Sweep {
     ///     .run(&ceteris::Engine::cpu(), &scm)
     ///     .unwrap();
     /// let m = &r.points[0].nodes["M"];
-    /// assert!((m.mean - 1.0).abs() < 5.0 * m.std_error);
+    /// assert!((m.mean - 1.0).abs() < 5.0 * m.mc_error);
     /// assert!((r.points[0].mean - 2.0 * m.mean).abs() < 0.01); // the same samples
     /// ```
     pub fn nodes(mut self, nodes: &[&str]) -> Self {
@@ -336,7 +345,7 @@ impl Sweep {
             NodeSummary {
                 mean: st.mean,
                 variance: st.variance,
-                std_error: (st.variance / n).sqrt(),
+                mc_error: (st.variance / n).sqrt(),
                 quantiles,
             }
         };
@@ -363,7 +372,7 @@ impl Sweep {
                     shifts,
                     mean: y.mean,
                     variance: y.variance,
-                    std_error: y.std_error,
+                    mc_error: y.mc_error,
                     quantiles: y.quantiles,
                     nodes: self
                         .nodes

@@ -299,7 +299,7 @@ fn cli_counterfactual_fit_interventions_and_plot() {
     ]);
     assert!(ok, "{err}");
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines[0], "X,Z,shift_Y,mean,variance,std_error");
+    assert_eq!(lines[0], "X,Z,shift_Y,mean,variance,mc_error");
     assert!(lines[1].starts_with("1.0,,1.0,"), "{}", lines[1]);
     assert!(lines[3].starts_with(",2.0,1.0,"), "{}", lines[3]);
     std::fs::write(
@@ -410,7 +410,7 @@ fn cli_effect_shifts_table_and_counterfactual_keys() {
     assert!(ok, "{err}");
     let j: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert!((j["ace"].as_f64().unwrap() - 2.0).abs() < 1e-12);
-    assert!(j["std_error"].as_f64().unwrap() < 1e-12);
+    assert!(j["mc_error"].as_f64().unwrap() < 1e-12);
     let (ok, out, err) = run(&[
         &base[..],
         &[
@@ -529,7 +529,7 @@ fn scm_commands_print_exactly_the_documented_keys() {
             "shifts",
             "mean",
             "variance",
-            "std_error",
+            "mc_error",
             "quantiles"
         ])
     );
@@ -553,7 +553,7 @@ fn scm_commands_print_exactly_the_documented_keys() {
         want(&[
             "outcome",
             "ace",
-            "std_error",
+            "mc_error",
             "samples",
             "alternative",
             "reference",

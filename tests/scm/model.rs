@@ -50,7 +50,7 @@ fn interventional_and_observational_slopes_have_opposite_signs() {
         vec![],
     ]) {
         let e = m.exact(&set, "Y").unwrap();
-        within(p.mean, e.mean, p.std_error, "mean");
+        within(p.mean, e.mean, p.mc_error, "mean");
         let se_var = e.variance * (2.0f64 / (40_000.0 - 1.0)).sqrt();
         within(p.variance, e.variance, se_var, "variance");
     }
@@ -96,7 +96,7 @@ fn nonlinear_chain_has_known_moments() {
         .quantiles(&[0.5])
         .run(&Engine::cpu(), &m)
         .unwrap();
-    within(r.points[0].mean, 1.0, r.points[0].std_error, "E[X²]");
+    within(r.points[0].mean, 1.0, r.points[0].mc_error, "E[X²]");
     // Var of (X² + N) has sd of its sample variance ≈ sqrt((μ4 − σ⁴)/n). With A = X² − 1 (central
     // moments of χ²₁: μ2 = 2, μ4 = 60) and B = N ~ N(0, 0.5²) (μ2 = 0.25, μ4 = 3 · 0.25²),
     // μ4 of A + B = 60 + 6 · 2 · 0.25 + 0.1875 = 63.1875.
@@ -106,7 +106,7 @@ fn nonlinear_chain_has_known_moments() {
         ((63.1875f64 - 2.25 * 2.25) / n).sqrt(),
         "Var",
     );
-    within(r.points[1].mean, 4.0, r.points[1].std_error, "do(X=2)");
+    within(r.points[1].mean, 4.0, r.points[1].mc_error, "do(X=2)");
     within(
         r.points[1].quantiles["0.5"],
         4.0,
@@ -117,7 +117,7 @@ fn nonlinear_chain_has_known_moments() {
         .samples(50_000)
         .run(&Engine::cpu(), &m)
         .unwrap();
-    within(w.points[0].mean, 0.0, w.points[0].std_error, "E[tanh X]");
+    within(w.points[0].mean, 0.0, w.points[0].mc_error, "E[tanh X]");
 }
 
 #[test]
@@ -142,7 +142,7 @@ fn logistic_treatment_ace_is_exact_with_common_random_numbers() {
         .samples(40_000)
         .run(&Engine::cpu(), &m)
         .unwrap();
-    within(t.points[0].mean, 0.5, t.points[0].std_error, "P(T = 1)");
+    within(t.points[0].mean, 0.5, t.points[0].mc_error, "P(T = 1)");
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn uniform_and_laplace_noise_moments() {
         .samples(60_000)
         .run(&Engine::cpu(), &m)
         .unwrap();
-    within(r.points[0].mean, e.mean, r.points[0].std_error, "mean");
+    within(r.points[0].mean, e.mean, r.points[0].mc_error, "mean");
 }
 
 #[test]

@@ -99,7 +99,7 @@ fn intervention_sets_from_json_run_in_file_order() {
         .unwrap();
     for (p, set) in r.points.iter().zip(&sets) {
         let e = m.exact(set, "Y").unwrap();
-        within(p.mean, e.mean, p.std_error, "mean");
+        within(p.mean, e.mean, p.mc_error, "mean");
     }
     assert_eq!(r.points[1].shifts["X"], 1.0);
     assert_eq!(r.points[1].interventions["Z"], -1.0);
@@ -342,8 +342,8 @@ fn effect_is_the_mean_of_the_paired_differences() {
     let mz = z.iter().sum::<f64>() / n as f64;
     let sz = (z.iter().map(|v| (v - mz).powi(2)).sum::<f64>() / (n as f64 - 1.0)).sqrt();
     assert!((e.ace - mz).abs() < 1e-12, "{} vs {mz}", e.ace);
-    assert!((e.std_error - sz / (n as f64).sqrt()).abs() < 1e-12);
-    within(e.ace, 1.0, e.std_error, "ACE");
+    assert!((e.mc_error - sz / (n as f64).sqrt()).abs() < 1e-12);
+    within(e.ace, 1.0, e.mc_error, "ACE");
 }
 
 /// `Sweep::nodes`: every further node's summaries match the closed form within 5 standard
@@ -380,7 +380,7 @@ fn further_nodes_are_summarised_from_the_same_samples() {
         for name in ["X", "Z"] {
             let e = m.exact(set, name).unwrap();
             let q = &p.nodes[name];
-            within(q.mean, e.mean, q.std_error.max(1e-12), name);
+            within(q.mean, e.mean, q.mc_error.max(1e-12), name);
             if e.variance > 0.0 {
                 let se_var = e.variance * (2.0f64 / (20_000.0 - 1.0)).sqrt();
                 within(q.variance, e.variance, se_var, name);
@@ -433,7 +433,7 @@ fn further_nodes_are_summarised_from_the_same_samples() {
     };
     let j: serde_json::Value = serde_json::from_str(&run(&["--backend", "cpu"])).unwrap();
     let z = &j["points"][1]["nodes"]["Z"];
-    assert!(z["mean"].as_f64().unwrap().abs() < 5.0 * z["std_error"].as_f64().unwrap());
+    assert!(z["mean"].as_f64().unwrap().abs() < 5.0 * z["mc_error"].as_f64().unwrap());
     assert_eq!(j["points"][1]["nodes"]["X"]["mean"], 1.0);
     let j: serde_json::Value = serde_json::from_str(&run(&["--exact"])).unwrap();
     assert_eq!(j["points"][1]["nodes"]["Z"]["variance"], 1.0);
@@ -441,7 +441,7 @@ fn further_nodes_are_summarised_from_the_same_samples() {
     let header = csv.lines().next().unwrap();
     assert_eq!(
         header,
-        "X,mean,variance,std_error,q0.5,Z_mean,Z_variance,Z_std_error,Z_q0.5,X_mean,X_variance,X_std_error,X_q0.5"
+        "X,mean,variance,mc_error,q0.5,Z_mean,Z_variance,Z_mc_error,Z_q0.5,X_mean,X_variance,X_mc_error,X_q0.5"
     );
     assert_eq!(csv.lines().count(), 3);
 }

@@ -74,14 +74,14 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         say!("alternative  {}", a.alternative);
         say!("reference    {}", a.reference);
         say!("ace          {}", e.ace);
-        say!("std_error    {}", e.std_error);
+        say!("mc_error    {}", e.mc_error);
         say!("samples      {}", a.samples);
         say!("backend      {}", e.backend);
         say!("seconds      {seconds:.4}");
         return Ok(());
     }
     print_json(&json!({
-        "outcome": a.outcome, "ace": e.ace, "std_error": e.std_error, "samples": a.samples,
+        "outcome": a.outcome, "ace": e.ace, "mc_error": e.mc_error, "samples": a.samples,
         "alternative": a.alternative, "reference": a.reference,
         "backend": e.backend, "seconds": seconds,
     }));

@@ -18,7 +18,7 @@ pub(crate) struct Args {
     #[arg(long)]
     outcome: String,
     /// Further nodes to summarise at every setting, from the same samples (`NODE,NODE`): each
-    /// point gets `nodes: {NODE: {mean, variance, std_error, quantiles}}`.
+    /// point gets `nodes: {NODE: {mean, variance, mc_error, quantiles}}`.
     #[arg(long, value_delimiter = ',')]
     nodes: Vec<String>,
     /// `NODE=lo:hi:count` (inclusive linspace) or `NODE=v1,v2,..`; several make a cartesian grid.
@@ -168,7 +168,7 @@ fn exact_points(
                 })?;
                 qs.insert(q.to_string(), json!(v));
             }
-            let mut p = serde_json::json!({"mean": e.mean, "variance": e.variance, "std_error": 0.0, "quantiles": qs});
+            let mut p = serde_json::json!({"mean": e.mean, "variance": e.variance, "mc_error": 0.0, "quantiles": qs});
             if !a.nodes.is_empty() {
                 let mut nodes = serde_json::Map::new();
                 for name in &a.nodes {
@@ -185,7 +185,7 @@ fn exact_points(
                     }
                     nodes.insert(
                         name.clone(),
-                        json!({"mean": e.mean, "variance": e.variance, "std_error": 0.0, "quantiles": qs}),
+                        json!({"mean": e.mean, "variance": e.variance, "mc_error": 0.0, "quantiles": qs}),
                     );
                 }
                 p["nodes"] = nodes.into();
@@ -234,10 +234,10 @@ fn print_csv(out: &serde_json::Value, nodes: &[String]) {
         cols.iter()
             .cloned()
             .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
-            .chain(["mean".into(), "variance".into(), "std_error".into()])
+            .chain(["mean".into(), "variance".into(), "mc_error".into()])
             .chain(qs.iter().map(|q| format!("q{q}")))
             .chain(nodes.iter().flat_map(|n| {
-                ["mean", "variance", "std_error"]
+                ["mean", "variance", "mc_error"]
                     .iter()
                     .map(move |k| format!("{n}_{k}"))
                     .chain(qs.iter().map(move |q| format!("{n}_q{q}")))
@@ -255,7 +255,7 @@ fn print_csv(out: &serde_json::Value, nodes: &[String]) {
             .map(|c| cell(&p["interventions"][c]))
             .chain(shift_cols.iter().map(|c| cell(&p["shifts"][c])))
             .collect();
-        for k in ["mean", "variance", "std_error"] {
+        for k in ["mean", "variance", "mc_error"] {
             row.push(p[k].to_string());
         }
         for q in &qs {
@@ -263,7 +263,7 @@ fn print_csv(out: &serde_json::Value, nodes: &[String]) {
         }
         for n in nodes {
             let v = &p["nodes"][n];
-            for k in ["mean", "variance", "std_error"] {
+            for k in ["mean", "variance", "mc_error"] {
                 row.push(v[k].to_string());
             }
             for q in &qs {
