@@ -7,7 +7,8 @@
 //! (the model compiled to a flat program for `shaders/sweep.wgsl`, and its dispatch).
 //!
 //! **It imports** the engine (`run_on!`), the device context (from `gpu.rs` only) and the leaves
-//! (`data`, `rng`, `stats`, `error`); no other capability.
+//! (`data`, `rng`, `stats`, `error`); of another capability only the bootstrap's public API, from
+//! `effect_ci.rs` ([`EffectInterval`]: bootstrap intervals of a fitted model's effect).
 //!
 //! The model, its JSON reader/writer with validation and a Rust construction API; Monte-Carlo
 //! sweeps of intervention sets on the engine's backend ([`Sweep`]; the GPU's `shaders/sweep.wgsl`
@@ -15,7 +16,8 @@
 //! either backend up to f32 rounding); exact answers for linear models ([`Scm::exact`]); average
 //! causal effects ([`Scm::effect`]); raw samples ([`Scm::sample`]); counterfactuals for one
 //! observed unit ([`Scm::counterfactual`]) or a data set of them ([`Scm::counterfactuals`]); and
-//! least-squares fits from data and a graph ([`Scm::fit`]).
+//! least-squares fits from data and a graph ([`Scm::fit`]); and bootstrap intervals of the effect
+//! of a model fitted to data ([`EffectInterval`]).
 //!
 //! Noise contract: the noise of sample `i` of setting `s` comes from Philox (seed, Monte-Carlo
 //! stream), replicate `i`, blocks `s′ · b + k` with `b = ⌈m/4⌉ + ⌈m/2⌉` blocks per setting (`m`
@@ -47,6 +49,7 @@
 mod block;
 mod counterfactual;
 mod cpu;
+mod effect_ci;
 mod fit;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
@@ -59,6 +62,7 @@ mod sample;
 mod sweep;
 
 pub use counterfactual::{Counterfactual, Counterfactuals};
+pub use effect_ci::{EffectInterval, EffectIntervalResult};
 pub use fit::{parse_graph, FitKind};
 pub use model::{Func, Intervention, Node, NodeType, Noise, Term};
 pub use sample::Samples;

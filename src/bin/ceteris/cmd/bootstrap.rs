@@ -1,5 +1,6 @@
 //! `ceteris bootstrap`: its arguments, the run, and the table of a bootstrap result.
 
+use super::resample_args::{parse_methods, SchemeArgs};
 use crate::output::{print_json, Progress};
 use crate::{plot, Format};
 use ceteris::bootstrap::{EffectBootstrap, Estimator};
@@ -55,16 +56,8 @@ pub(crate) struct Args {
     /// Interval methods, comma separated: percentile,basic,normal,bca,studentized.
     #[arg(long, value_delimiter = ',', default_value = "percentile,bca")]
     method: Vec<String>,
-    /// iid stratified cluster bayesian poisson moving-block circular-block stationary
-    #[arg(long, default_value = "iid")]
-    scheme: String,
-    #[arg(long)]
-    strata: Option<String>,
-    #[arg(long)]
-    cluster: Option<String>,
-    /// Block length (moving/circular) or mean block length (stationary).
-    #[arg(long)]
-    block_length: Option<f64>,
+    #[command(flatten)]
+    resampling: SchemeArgs,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// auto, cpu or gpu.
@@ -119,17 +112,8 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
              --covariates (it would be ignored)",
         ));
     }
-    let scheme = Scheme::parse(
-        &a.scheme,
-        a.strata.as_deref(),
-        a.cluster.as_deref(),
-        a.block_length,
-    )?;
-    let methods = a
-        .method
-        .iter()
-        .map(|m| m.parse())
-        .collect::<Result<Vec<IntervalMethod>, _>>()?;
+    let scheme = a.resampling.scheme()?;
+    let methods = parse_methods(&a.method)?;
     let engine = Engine::from_name(&a.backend)?;
     if refit {
         return refit_run(&a, &data, &columns, scheme, &methods, &engine);

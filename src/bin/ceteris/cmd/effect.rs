@@ -1,17 +1,30 @@
 //! `ceteris effect`: its arguments and run, the average causal effect of one intervention set
-//! against another (`NODE=value` atomic, `NODE+=delta` shift), as JSON or a table.
+//! against another (`NODE=value` atomic, `NODE+=delta` shift), as JSON or a table: of a model
+//! file (`--model`, with the Monte-Carlo error `mc_error`), or of a model fitted to a CSV file on
+//! a graph with a bootstrap interval (`--data --graph --bootstrap B`, [`EffectInterval`]).
 
+use super::resample_args::{parse_methods, SchemeArgs};
 use super::scm_args::{parse_num, read_model};
-use crate::output::print_json;
-use ceteris::scm::Intervention;
-use ceteris::{Engine, Error};
+use crate::output::{print_json, Progress};
+use ceteris::scm::{parse_graph, EffectInterval, EffectIntervalResult, FitKind, Intervention};
+use ceteris::{Dataset, Engine, Error};
 use serde_json::json;
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    #[arg(long)]
-    model: String,
+    /// Model file (scm-json/v1). Or fit the model with --data and --graph.
+    #[arg(long, required_unless_present = "data", conflicts_with_all = ["data", "graph", "kind"])]
+    model: Option<String>,
+    /// CSV file to fit the model to on --graph, refit in every resample of --bootstrap B.
+    #[arg(long, requires = "graph")]
+    data: Option<String>,
+    /// The graph to fit: edges and paths, `Z->X->Y,Z->Y` (as `ceteris fit`).
+    #[arg(long, requires = "data")]
+    graph: Option<String>,
+    /// The fit: linear (default) or additive (as `ceteris fit`).
+    #[arg(long, requires = "data")]
+    kind: Option<String>,
     #[arg(long)]
     outcome: String,
     /// The alternative set: `NODE=value` (atomic) and `NODE+=delta` (shift), comma separated.
@@ -20,10 +33,29 @@ pub(crate) struct Args {
     /// The reference set, as `--alternative` (e.g. `X=0`, or `X+=0` for no shift).
     #[arg(long, allow_hyphen_values = true)]
     reference: String,
+    /// Monte-Carlo samples of an effect (with --data: of each refit model that is not all
+    /// linear; linear models give exact effects).
     #[arg(long, default_value_t = 100_000)]
     samples: u64,
+    /// Seed of the Monte-Carlo samples (and, with --bootstrap, of the resampling).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Bootstrap resamples B (with --data and --graph): refit the model and recompute the effect
+    /// on B resamples of the data, for `std_error` and `intervals`.
+    #[arg(long)]
+    bootstrap: Option<u64>,
+    #[command(flatten)]
+    resampling: SchemeArgs,
+    /// Confidence level of the intervals (with --bootstrap; default 0.95).
+    #[arg(long)]
+    level: Option<f64>,
+    /// Interval methods, comma separated: percentile,basic,normal,bca (with --bootstrap; default
+    /// percentile; BCa refits once per unit).
+    #[arg(long, alias = "methods", value_delimiter = ',')]
+    method: Vec<String>,
+    /// Include the replicates in the JSON output (with --bootstrap).
+    #[arg(long)]
+    keep_replicates: bool,
     #[arg(long, default_value = "auto")]
     backend: String,
     /// json or table.
@@ -31,39 +63,88 @@ pub(crate) struct Args {
     format: String,
 }
 
+/// `NODE=value` is atomic, `NODE+=delta` a shift; `what` names the option in errors.
+fn parse_set(spec: &str, what: &str) -> Result<Vec<Intervention>, Error> {
+    spec.split(',')
+        .map(|kv| {
+            let (n, v) = kv.split_once('=').ok_or_else(|| {
+                Error::param(what, format!("`{kv}` is not NODE=value or NODE+=delta"))
+            })?;
+            Ok(match n.strip_suffix('+') {
+                Some(n) => Intervention::shift(n.trim(), parse_num(v, what)?),
+                None => Intervention::atomic(n.trim(), parse_num(v, what)?),
+            })
+        })
+        .collect()
+}
+
 /// Runs `ceteris effect`.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
-    let model = read_model(&a.model)?;
-    let engine = Engine::from_name(&a.backend)?;
     if !["json", "table"].contains(&a.format.as_str()) {
         return Err(Error::param(
             "format",
             format!("unknown format `{}` (json, table)", a.format),
         ));
     }
-    // `NODE=value` is atomic, `NODE+=delta` a shift
-    let set = |spec: &str, what: &str| -> Result<Vec<Intervention>, Error> {
-        spec.split(',')
-            .map(|kv| {
-                let (n, v) = kv.split_once('=').ok_or_else(|| {
-                    Error::param(what, format!("`{kv}` is not NODE=value or NODE+=delta"))
-                })?;
-                Ok(match n.strip_suffix('+') {
-                    Some(n) => Intervention::shift(n.trim(), parse_num(v, what)?),
-                    None => Intervention::atomic(n.trim(), parse_num(v, what)?),
-                })
-            })
-            .collect()
-    };
+    if a.bootstrap.is_none() {
+        if a.data.is_some() {
+            return Err(Error::param(
+                "bootstrap",
+                "--data fits a model for a bootstrap interval: give --bootstrap B (or fit it once \
+                 with `ceteris fit` and pass --model)",
+            ));
+        }
+        let bootstrap_only = [
+            ("level", a.level.is_some()),
+            ("method", !a.method.is_empty()),
+            ("keep-replicates", a.keep_replicates),
+        ];
+        let flag = a
+            .resampling
+            .given()
+            .or_else(|| bootstrap_only.iter().find(|f| f.1).map(|f| f.0));
+        if let Some(flag) = flag {
+            return Err(Error::param(
+                flag,
+                format!(
+                    "--{flag} applies to the bootstrap interval: it needs --data, --graph and \
+                     --bootstrap B (it would be ignored)"
+                ),
+            ));
+        }
+    }
     let (alternative, reference) = (
-        set(&a.alternative, "alternative")?,
-        set(&a.reference, "reference")?,
+        parse_set(&a.alternative, "alternative")?,
+        parse_set(&a.reference, "reference")?,
     );
+    let engine = Engine::from_name(&a.backend)?;
+    match (&a.model, a.bootstrap) {
+        (Some(_), Some(_)) => Err(Error::param(
+            "bootstrap",
+            "--bootstrap refits the model on resampled data and a model file has nothing to \
+             refit: pass the data and the graph (--data F.csv --graph \"Z->X->Y,Z->Y\") instead \
+             of --model",
+        )),
+        (Some(path), None) => model_effect(&a, path, &engine, &alternative, &reference),
+        (None, Some(b)) => interval(&a, b, &engine, &alternative, &reference),
+        (None, None) => unreachable!("--data without --bootstrap is rejected above"),
+    }
+}
+
+/// `--model`: the Monte-Carlo effect of the model file.
+fn model_effect(
+    a: &Args,
+    path: &str,
+    engine: &Engine,
+    alternative: &[Intervention],
+    reference: &[Intervention],
+) -> Result<(), Error> {
+    let model = read_model(path)?;
     let start = Instant::now();
     let e = model.effect(
-        &engine,
-        &alternative,
-        &reference,
+        engine,
+        alternative,
+        reference,
         &a.outcome,
         a.samples,
         a.seed,
@@ -74,7 +155,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         say!("alternative  {}", a.alternative);
         say!("reference    {}", a.reference);
         say!("ace          {}", e.ace);
-        say!("mc_error    {}", e.mc_error);
+        say!("mc_error     {}", e.mc_error);
         say!("samples      {}", a.samples);
         say!("backend      {}", e.backend);
         say!("seconds      {seconds:.4}");
@@ -86,4 +167,81 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         "backend": e.backend, "seconds": seconds,
     }));
     Ok(())
+}
+
+/// `--data --graph --bootstrap B`: the effect of the fitted model with a bootstrap interval.
+fn interval(
+    a: &Args,
+    resamples: u64,
+    engine: &Engine,
+    alternative: &[Intervention],
+    reference: &[Intervention],
+) -> Result<(), Error> {
+    let (Some(path), Some(graph)) = (&a.data, &a.graph) else {
+        unreachable!("clap requires --data with --graph and one of --model and --data")
+    };
+    let data = Dataset::from_csv(path)?;
+    let graph = parse_graph(graph)?;
+    let kind: FitKind = a.kind.as_deref().unwrap_or("linear").parse()?;
+    let methods = if a.method.is_empty() {
+        vec![ceteris::IntervalMethod::Percentile]
+    } else {
+        parse_methods(&a.method)?
+    };
+    let progress = Progress::new("resamples");
+    let tick = |done: u64, total: u64| progress.tick(done, total);
+    let mut result = EffectInterval::new(&graph, kind, &a.outcome)
+        .alternative(alternative)
+        .reference(reference)
+        .samples(a.samples)
+        .scheme(a.resampling.scheme()?)
+        .resamples(resamples)
+        .seed(a.seed)
+        .level(a.level.unwrap_or(0.95))
+        .methods(&methods)
+        .keep_replicates(a.keep_replicates)
+        .run_with_progress(engine, &data, Some(&tick))?;
+    progress.finish();
+    if !a.keep_replicates {
+        result.replicates = None;
+    }
+    if a.format == "table" {
+        print_table(&result);
+    } else {
+        print_json(&result);
+    }
+    Ok(())
+}
+
+/// The result of `--bootstrap` as `--format table` prints it.
+fn print_table(r: &EffectIntervalResult) {
+    say!("outcome      {}", r.outcome);
+    say!("alternative  {}", r.alternative);
+    say!("reference    {}", r.reference);
+    say!("kind         {}", r.kind);
+    say!("estimate     {:.6}", r.estimate);
+    say!("std_error    {:.6}", r.std_error);
+    say!("bias         {:.6}", r.bias);
+    if r.exact {
+        say!("mc_error     0 (exact effects)");
+    } else {
+        say!("mc_error     {:.6} ({} samples)", r.mc_error, r.samples);
+    }
+    say!(
+        "resamples    {} ({} valid, {} failed refits), scheme {}, level {}",
+        r.resamples,
+        r.valid_resamples,
+        r.failed_resamples,
+        r.scheme,
+        r.level
+    );
+    say!("backend      {}", r.backend);
+    say!("seconds      {:.4}", r.seconds);
+    say!("{:<12} {:>14} {:>14}", "interval", "low", "high");
+    for (m, [lo, hi]) in &r.intervals {
+        say!("{m:<12} {lo:>14.6} {hi:>14.6}");
+    }
+    for w in &r.warnings {
+        say!("warning: {w}");
+    }
 }
