@@ -1,0 +1,322 @@
+//! Bootstrap intervals of a fitted model's effect ([`EffectInterval`]): the estimate against the
+//! fitted model's exact effect, the bootstrap standard error against the OLS closed forms, the
+//! Monte-Carlo path, failed refits, errors, and the end-to-end coverage (discover → fit →
+//! effect) on a smaller run of `examples/effect_coverage.rs`.
+
+use super::*;
+use ceteris::scm::EffectInterval;
+use ceteris::{Dataset, IntervalMethod, Scheme};
+
+#[allow(dead_code)]
+#[path = "../../examples/effect_coverage.rs"]
+mod effect_coverage;
+
+/// OLS of `y` on `[1, xs…]`: the coefficients with their classical standard errors
+/// `sqrt(σ̂² (XᵀX)⁻¹ⱼⱼ)`, `σ̂² = RSS / (n − p)`, and their HC0 (sandwich) standard errors
+/// `sqrt([(XᵀX)⁻¹ Xᵀ diag(e²) X (XᵀX)⁻¹]ⱼⱼ)`, by Gauss–Jordan on the normal equations.
+fn ols(y: &[f64], xs: &[&[f64]]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (n, p) = (y.len(), xs.len() + 1);
+    let row = |i: usize| -> Vec<f64> {
+        std::iter::once(1.0)
+            .chain(xs.iter().map(|x| x[i]))
+            .collect()
+    };
+    let mut xtx = vec![vec![0.0; p]; p];
+    let mut xty = vec![0.0; p];
+    for i in 0..n {
+        let r = row(i);
+        for a in 0..p {
+            xty[a] += r[a] * y[i];
+            for b in 0..p {
+                xtx[a][b] += r[a] * r[b];
+            }
+        }
+    }
+    // inverse of XᵀX
+    let mut m: Vec<Vec<f64>> = (0..p)
+        .map(|a| {
+            let mut v = xtx[a].clone();
+            v.extend((0..p).map(|b| (a == b) as u8 as f64));
+            v
+        })
+        .collect();
+    for c in 0..p {
+        let piv = (c..p)
+            .max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs()))
+            .unwrap();
+        m.swap(c, piv);
+        let d = m[c][c];
+        m[c].iter_mut().for_each(|v| *v /= d);
+        for r in 0..p {
+            if r != c {
+                let f = m[r][c];
+                let pivot_row = m[c].clone();
+                m[r].iter_mut()
+                    .zip(pivot_row)
+                    .for_each(|(v, q)| *v -= f * q);
+            }
+        }
+    }
+    let inv: Vec<Vec<f64>> = m.iter().map(|r| r[p..].to_vec()).collect();
+    let beta: Vec<f64> = (0..p)
+        .map(|a| (0..p).map(|b| inv[a][b] * xty[b]).sum())
+        .collect();
+    let mut rss = 0.0;
+    let mut meat = vec![vec![0.0; p]; p];
+    for i in 0..n {
+        let r = row(i);
+        let e = y[i] - r.iter().zip(&beta).map(|(x, b)| x * b).sum::<f64>();
+        rss += e * e;
+        for a in 0..p {
+            for b in 0..p {
+                meat[a][b] += r[a] * r[b] * e * e;
+            }
+        }
+    }
+    let s2 = rss / (n - p) as f64;
+    let classical = (0..p).map(|j| (s2 * inv[j][j]).sqrt()).collect();
+    let hc0 = (0..p)
+        .map(|j| {
+            let v: f64 = (0..p)
+                .flat_map(|a| (0..p).map(move |b| (a, b)))
+                .map(|(a, b)| inv[j][a] * meat[a][b] * inv[b][j])
+                .sum();
+            v.sqrt()
+        })
+        .collect();
+    (beta, classical, hc0)
+}
+
+/// `|boot − want| ≤ 4 · want / √(2(B − 1))`: the Monte-Carlo standard deviation of a standard
+/// deviation estimated from `B` near-normal replicates is `σ / √(2(B − 1))`; 4 of them.
+fn se_agrees(boot: f64, want: f64, b: u64, what: &str) {
+    let tol = 4.0 * want / (2.0 * (b - 1) as f64).sqrt();
+    assert!(
+        (boot - want).abs() <= tol,
+        "{what}: bootstrap SE {boot} vs closed form {want} (tolerance {tol})"
+    );
+}
+
+#[test]
+fn effect_interval_matches_ols_closed_forms() {
+    // the effect of X is its coefficient in Y's equation (Z confounds)
+    let truth = Scm::new(vec![
+        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("X", 0.5, &[("Z", 1.0)], Noise::Normal { scale: 1.0 }),
+        Node::linear(
+            "Y",
+            1.0,
+            &[("X", 2.0), ("Z", -1.0)],
+            Noise::Normal { scale: 1.0 },
+        ),
+    ])
+    .unwrap();
+    let n = 2000;
+    let data = truth.sample(&Engine::cpu(), &[], n, 11).unwrap().data;
+    let graph = parse_graph("Z->X->Y,Z->Y").unwrap();
+    let b = 2000;
+    let (alt, refr) = (
+        [Intervention::atomic("X", 1.0)],
+        [Intervention::atomic("X", 0.0)],
+    );
+    let r = EffectInterval::new(&graph, FitKind::Linear, "Y")
+        .alternative(&alt)
+        .reference(&refr)
+        .resamples(b)
+        .seed(5)
+        .methods(&[IntervalMethod::Percentile, IntervalMethod::Normal])
+        .run(&Engine::cpu(), &data)
+        .unwrap();
+    // the estimate is the fitted model's exact effect, bit for bit
+    let fitted = Scm::fit(&data, &graph, FitKind::Linear).unwrap();
+    let want = fitted.exact(&alt, "Y").unwrap().mean - fitted.exact(&refr, "Y").unwrap().mean;
+    assert_eq!(r.estimate, want);
+    assert!(r.exact && r.mc_error == 0.0 && r.samples == 0);
+    assert_eq!(
+        (r.resamples, r.valid_resamples, r.failed_resamples),
+        (b, b, 0)
+    );
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    // … which is the OLS coefficient of X in Y ~ 1 + X + Z
+    let (x, y, z) = (
+        data.column("X").unwrap(),
+        data.column("Y").unwrap(),
+        data.column("Z").unwrap(),
+    );
+    let (beta, classical, hc0) = ols(y, &[x, z]);
+    assert!(
+        (r.estimate - beta[1]).abs() < 1e-9,
+        "{} vs {}",
+        r.estimate,
+        beta[1]
+    );
+    // the pairs bootstrap's variance of an OLS coefficient is the sandwich (HC0) variance to
+    // O(1/n); with homoskedastic normal errors that is the classical variance up to the
+    // sampling noise of the sandwich, relative sd ≈ sqrt((E x⁴ E e⁴ / (E x² E e²)² − 1) / n) / 2
+    // = sqrt(8 / n) / 2 = 3.2 % at n = 2000 (x, e normal): a second, wider tolerance
+    eprintln!(
+        "coefficient: bootstrap SE {}, HC0 {}, classical {}",
+        r.std_error, hc0[1], classical[1]
+    );
+    se_agrees(r.std_error, hc0[1], b, "coefficient, HC0");
+    let wide = 4.0 * classical[1] * (1.0 / (2.0 * (b - 1) as f64) + 2.0 / n as f64).sqrt();
+    assert!(
+        (r.std_error - classical[1]).abs() <= wide,
+        "classical SE {} vs bootstrap {} (tolerance {wide})",
+        classical[1],
+        r.std_error
+    );
+
+    // a path product: X → M → Y, the effect of X is a·b; the delta method's variance of the
+    // product of two independent estimates (different equations' OLS, uncorrelated) is
+    // b² se_a² + a² se_b² (+ se_a² se_b², 4e-7 relative here, neglected)
+    let chain = Scm::new(vec![
+        Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("M", 0.0, &[("X", 1.0)], Noise::Normal { scale: 1.0 }),
+        Node::linear("Y", 0.0, &[("M", 2.0)], Noise::Normal { scale: 1.0 }),
+    ])
+    .unwrap();
+    let data = chain.sample(&Engine::cpu(), &[], n, 12).unwrap().data;
+    let graph = parse_graph("X->M->Y").unwrap();
+    let r = EffectInterval::new(&graph, FitKind::Linear, "Y")
+        .alternative(&[Intervention::shift("X", 1.0)])
+        .reference(&[])
+        .resamples(b)
+        .seed(6)
+        .run(&Engine::cpu(), &data)
+        .unwrap();
+    let (x, m, y) = (
+        data.column("X").unwrap(),
+        data.column("M").unwrap(),
+        data.column("Y").unwrap(),
+    );
+    let ((ba, _, sa), (bb, _, sb)) = (ols(m, &[x]), ols(y, &[m]));
+    assert!((r.estimate - ba[1] * bb[1]).abs() < 1e-9);
+    let delta = (bb[1] * bb[1] * sa[1] * sa[1] + ba[1] * ba[1] * sb[1] * sb[1]).sqrt();
+    eprintln!(
+        "path product: bootstrap SE {}, delta method {delta}",
+        r.std_error
+    );
+    se_agrees(r.std_error, delta, b, "path product, delta method (HC0)");
+    assert_eq!(r.alternative, "X+=1");
+    assert_eq!(r.reference, "");
+}
+
+#[test]
+fn effect_interval_monte_carlo_and_failures() {
+    // additive fit, a shift of Z through a nonlinear X: the effects are Monte-Carlo
+    let truth = Scm::new(vec![
+        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::additive(
+            "X",
+            0.0,
+            &[],
+            vec![unary(Func::Tanh, "Z", 2.0, 1.0)],
+            Noise::Normal { scale: 0.5 },
+        ),
+        Node::additive(
+            "Y",
+            0.0,
+            &[("Z", 0.5)],
+            vec![unary(Func::Tanh, "X", 1.0, 1.0)],
+            Noise::Normal { scale: 0.5 },
+        ),
+    ])
+    .unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], 500, 3).unwrap().data;
+    let graph = parse_graph("Z->X->Y,Z->Y").unwrap();
+    let (alt, refr) = (
+        [Intervention::shift("Z", 1.0)],
+        [Intervention::shift("Z", 0.0)],
+    );
+    let r = EffectInterval::new(&graph, FitKind::Additive, "Y")
+        .alternative(&alt)
+        .reference(&refr)
+        .samples(4000)
+        .resamples(40)
+        .seed(9)
+        .run(&Engine::cpu(), &data)
+        .unwrap();
+    let fitted = Scm::fit(&data, &graph, FitKind::Additive).unwrap();
+    let e = fitted
+        .effect(&Engine::cpu(), &alt, &refr, "Y", 4000, 9)
+        .unwrap();
+    assert!(!r.exact && r.samples == 4000);
+    assert_eq!((r.estimate, r.mc_error), (e.ace, e.mc_error));
+    assert!(r.mc_error > 0.0 && r.std_error > 0.0);
+    assert_eq!(r.valid_resamples, 40);
+
+    // a column constant in the resamples that miss its one non-zero row: those refits fail,
+    // are counted and explained, and the rest make the interval
+    let n = 20;
+    let x: Vec<f64> = (0..n).map(|i| (i == 0) as u8 as f64).collect();
+    let y: Vec<f64> = (0..n).map(|i| x[i] + (i % 5) as f64).collect();
+    let data = Dataset::new()
+        .with_column("X", x)
+        .unwrap()
+        .with_column("Y", y)
+        .unwrap();
+    let r = EffectInterval::new(&parse_graph("X->Y").unwrap(), FitKind::Linear, "Y")
+        .alternative(&[Intervention::shift("X", 1.0)])
+        .resamples(200)
+        .run(&Engine::cpu(), &data)
+        .unwrap();
+    // P(a resample misses row 0) = (1 − 1/20)^20 = 0.358: about 72 of 200
+    assert!(r.failed_resamples > 30 && r.failed_resamples < 120, "{r:?}");
+    assert_eq!(r.valid_resamples + r.failed_resamples, 200);
+    assert!(r.warnings[0].contains("refits failed"), "{:?}", r.warnings);
+    assert!(r.warnings[0].contains("constant"), "{:?}", r.warnings);
+}
+
+#[test]
+fn effect_interval_errors() {
+    let data = Dataset::new()
+        .with_column("X", vec![0.0, 1.0, 2.0, 4.0, 3.0])
+        .unwrap()
+        .with_column("Y", vec![1.0, 0.0, 3.0, 2.0, 5.0])
+        .unwrap();
+    let e = || {
+        EffectInterval::new(&parse_graph("X->Y").unwrap(), FitKind::Linear, "Y")
+            .alternative(&[Intervention::atomic("X", 1.0)])
+            .resamples(20)
+    };
+    let cpu = Engine::cpu();
+    model_err(
+        e().scheme(Scheme::Bayesian).run(&cpu, &data),
+        "scheme",
+        "whole numbers",
+    );
+    model_err(e().samples(1).run(&cpu, &data), "samples", "between 2");
+    model_err(e().resamples(1).run(&cpu, &data), "resamples", "below 2");
+    model_err(e().level(1.5).run(&cpu, &data), "level", "between 0 and 1");
+    model_err(
+        EffectInterval::new(&parse_graph("X->Y").unwrap(), FitKind::Linear, "Q").run(&cpu, &data),
+        "node",
+        "unknown node `Q`",
+    );
+    model_err(
+        e().alternative(&[Intervention::atomic("W", 1.0)])
+            .run(&cpu, &data),
+        "node",
+        "unknown node `W`",
+    );
+    match EffectInterval::new(&parse_graph("X->V").unwrap(), FitKind::Linear, "V").run(&cpu, &data)
+    {
+        Err(Error::UnknownColumn { name, .. }) => assert_eq!(name, "V"),
+        other => panic!("expected an unknown column `V`, got {other:?}"),
+    }
+}
+
+/// The end-to-end proof at a smaller size: discover (PC) → fit on the discovered graph → effect
+/// with a 95 % percentile interval, 40 repetitions. The full study (200 repetitions, BENCHMARKS.md)
+/// is `cargo run --release --example effect_coverage`.
+#[test]
+fn effect_interval_coverage_end_to_end() {
+    let c = effect_coverage::study(40, 1000, 200, 7).unwrap();
+    // P(Binomial(40, 0.93) < 32) = 3.4e-4 (scipy.stats.binom.cdf(31, 40, 0.93)): at least 32
+    // of 40 cover, allowing the percentile interval two points of undercoverage; a skipped
+    // repetition (PC left the graph partly unoriented) counts as not covering
+    eprintln!("{c:?}");
+    assert!(c.covered >= 32, "{c:?}");
+    assert!(c.skipped <= 4, "{c:?}");
+}
