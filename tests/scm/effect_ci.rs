@@ -320,3 +320,213 @@ fn effect_interval_coverage_end_to_end() {
     assert!(c.covered >= 32, "{c:?}");
     assert!(c.skipped <= 4, "{c:?}");
 }
+
+/// `ceteris effect --data --graph --bootstrap B`: the JSON keys are the library result's fields
+/// and its numbers the library's; the table; the flag relations.
+#[test]
+fn cli_effect_bootstrap() {
+    let dir = std::env::temp_dir().join(format!("ceteris-effect-ci-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = Scm::from_json(MODEL).unwrap();
+    let data = model.sample(&Engine::cpu(), &[], 300, 4).unwrap().data;
+    let mut csv = String::from("X,Y,Z,g\n");
+    let cols: Vec<&[f64]> = ["X", "Y", "Z"]
+        .iter()
+        .map(|c| data.column(c).unwrap())
+        .collect();
+    for i in 0..data.n_rows() {
+        csv += &format!("{},{},{},{}\n", cols[0][i], cols[1][i], cols[2][i], i % 30);
+    }
+    let (d, m) = (dir.join("d.csv"), dir.join("m.json"));
+    std::fs::write(&d, csv).unwrap();
+    std::fs::write(&m, MODEL).unwrap();
+    let (d, m) = (d.to_str().unwrap(), m.to_str().unwrap());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .arg("effect")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let sets = [
+        "--outcome",
+        "Y",
+        "--alternative",
+        "X=1",
+        "--reference",
+        "X=0",
+        "--backend",
+        "cpu",
+    ];
+    let fit = [&sets[..], &["--data", d, "--graph", "Z->X->Y,Z->Y"]].concat();
+    let (ok, out, err) = run(&[&fit[..], &["--bootstrap", "300", "--seed", "2"]].concat());
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let mut want = vec![
+        "outcome",
+        "alternative",
+        "reference",
+        "kind",
+        "estimate",
+        "std_error",
+        "bias",
+        "mc_error",
+        "exact",
+        "samples",
+        "resamples",
+        "valid_resamples",
+        "failed_resamples",
+        "scheme",
+        "level",
+        "seed",
+        "intervals",
+        "bca",
+        "backend",
+        "seconds",
+        "warnings",
+    ];
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    // the library's numbers (replicates do not depend on the thread count)
+    let lib = EffectInterval::new(&parse_graph("Z->X->Y,Z->Y").unwrap(), FitKind::Linear, "Y")
+        .alternative(&[Intervention::atomic("X", 1.0)])
+        .reference(&[Intervention::atomic("X", 0.0)])
+        .resamples(300)
+        .seed(2)
+        .run(&Engine::cpu(), &Dataset::from_csv(d).unwrap())
+        .unwrap();
+    // (to 1 ulp: serde_json's default float parsing may round the last bit)
+    let same = |got: &serde_json::Value, want: f64| {
+        let got = got.as_f64().unwrap();
+        assert!((got - want).abs() <= 1e-15 * want.abs(), "{got} vs {want}");
+    };
+    same(&v["estimate"], lib.estimate);
+    same(&v["std_error"], lib.std_error);
+    same(
+        &v["intervals"]["percentile"][0],
+        lib.intervals["percentile"][0],
+    );
+    same(
+        &v["intervals"]["percentile"][1],
+        lib.intervals["percentile"][1],
+    );
+    assert_eq!(v["mc_error"], 0.0);
+    assert_eq!(v["kind"], "linear");
+    assert_eq!(
+        (v["scheme"].as_str(), v["level"].as_f64()),
+        (Some("iid"), Some(0.95))
+    );
+    // scheme flags as `ceteris bootstrap`'s, --methods, --level, --keep-replicates, table
+    let (ok, out, err) = run(&[
+        &fit[..],
+        &[
+            "--bootstrap",
+            "50",
+            "--scheme",
+            "cluster",
+            "--cluster",
+            "g",
+            "--methods",
+            "percentile,normal",
+            "--level",
+            "0.9",
+            "--keep-replicates",
+        ],
+    ]
+    .concat());
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["scheme"], "cluster");
+    assert_eq!(v["level"], 0.9);
+    assert_eq!(v["replicates"].as_array().unwrap().len(), 50);
+    assert!(v["intervals"].get("normal").is_some());
+    let (ok, out, err) = run(&[
+        &fit[..],
+        &[
+            "--bootstrap",
+            "50",
+            "--kind",
+            "additive",
+            "--samples",
+            "1000",
+            "--format",
+            "table",
+        ],
+    ]
+    .concat());
+    assert!(ok, "{err}");
+    for row in [
+        "estimate",
+        "std_error",
+        "mc_error",
+        "additive",
+        "percentile",
+    ] {
+        assert!(out.contains(row), "{row} missing from\n{out}");
+    }
+    // the flag relations
+    let fails = |args: Vec<&str>, needle: &str| {
+        let (ok, _, err) = run(&args);
+        assert!(!ok, "{args:?} should fail");
+        assert!(
+            err.contains(needle),
+            "{args:?}: `{err}` should mention `{needle}`"
+        );
+    };
+    let on_model = [&sets[..], &["--model", m]].concat();
+    fails(
+        [&on_model[..], &["--bootstrap", "10"]].concat(),
+        "pass the data and the graph",
+    );
+    fails(
+        [&on_model[..], &["--data", d]].concat(),
+        "cannot be used with",
+    );
+    fails(
+        [&on_model[..], &["--kind", "linear"]].concat(),
+        "cannot be used with",
+    );
+    for flag in [
+        &["--scheme", "iid"][..],
+        &["--strata", "g"],
+        &["--cluster", "g"],
+        &["--block-length", "3"],
+        &["--level", "0.9"],
+        &["--methods", "percentile"],
+        &["--keep-replicates"],
+    ] {
+        let name = flag[0].trim_start_matches('-');
+        fails(
+            [&on_model[..], flag].concat(),
+            &format!("--{name} applies to the bootstrap interval"),
+        );
+    }
+    fails(fit.clone(), "give --bootstrap B");
+    fails(
+        [&sets[..], &["--graph", "X->Y", "--bootstrap", "10"]].concat(),
+        "--data",
+    );
+    fails(
+        [&fit[..], &["--bootstrap", "10", "--scheme", "bayesian"]].concat(),
+        "whole numbers",
+    );
+    fails(
+        [&fit[..], &["--bootstrap", "10", "--scheme", "cluster"]].concat(),
+        "--cluster",
+    );
+    fails(
+        [&fit[..], &["--bootstrap", "10", "--strata", "g"]].concat(),
+        "does not use --strata",
+    );
+    fails(
+        [&fit[..], &["--bootstrap", "10", "--kind", "cubic"]].concat(),
+        "cubic",
+    );
+}

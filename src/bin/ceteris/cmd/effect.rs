@@ -50,9 +50,9 @@ pub(crate) struct Args {
     #[arg(long)]
     level: Option<f64>,
     /// Interval methods, comma separated: percentile,basic,normal,bca (with --bootstrap; default
-    /// percentile; BCa refits once per unit).
-    #[arg(long, alias = "methods", value_delimiter = ',')]
-    method: Vec<String>,
+    /// percentile; BCa refits once per unit). `--method` (as `ceteris bootstrap`) is the same.
+    #[arg(long, alias = "method", value_delimiter = ',')]
+    methods: Vec<String>,
     /// Include the replicates in the JSON output (with --bootstrap).
     #[arg(long)]
     keep_replicates: bool,
@@ -96,7 +96,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         }
         let bootstrap_only = [
             ("level", a.level.is_some()),
-            ("method", !a.method.is_empty()),
+            ("methods", !a.methods.is_empty()),
             ("keep-replicates", a.keep_replicates),
         ];
         let flag = a
@@ -183,10 +183,10 @@ fn interval(
     let data = Dataset::from_csv(path)?;
     let graph = parse_graph(graph)?;
     let kind: FitKind = a.kind.as_deref().unwrap_or("linear").parse()?;
-    let methods = if a.method.is_empty() {
+    let methods = if a.methods.is_empty() {
         vec![ceteris::IntervalMethod::Percentile]
     } else {
-        parse_methods(&a.method)?
+        parse_methods(&a.methods)?
     };
     let progress = Progress::new("resamples");
     let tick = |done: u64, total: u64| progress.tick(done, total);
