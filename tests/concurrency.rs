@@ -73,11 +73,7 @@ fn job(engine: &Engine, data: &Dataset, k: usize) -> Vec<u64> {
                 .samples(2000)
                 .run(engine, &scm)
                 .unwrap();
-            let v: Vec<f64> = r
-                .points
-                .iter()
-                .flat_map(|p| [p.mean, p.std_error])
-                .collect();
+            let v: Vec<f64> = r.points.iter().flat_map(|p| [p.mean, p.mc_error]).collect();
             bits(&v)
         }
     }

@@ -193,7 +193,7 @@ fn scm_effects_on_device_match_cpu() {
         let c = scm.effect(&Engine::cpu(), &a, &r, outcome, n, 4).unwrap();
         let g = scm.effect(gpu, &a, &r, outcome, n, 4).unwrap();
         assert!(g.backend.starts_with("gpu"), "{}", g.backend);
-        let sd = c.std_error * (n as f64).sqrt();
+        let sd = c.mc_error * (n as f64).sqrt();
         let tol = 2e-5 * (c.ace.abs() + sd) + 2.0 * jump / n as f64;
         assert!(
             (c.ace - g.ace).abs() <= tol,
@@ -201,7 +201,7 @@ fn scm_effects_on_device_match_cpu() {
             c.ace,
             g.ace
         );
-        let (vc, vg) = (sd * sd, g.std_error.powi(2) * n as f64);
+        let (vc, vg) = (sd * sd, g.mc_error.powi(2) * n as f64);
         let vtol = 1e-4 * vc + 2.0 * jump * (jump + 2.0 * sd) / n as f64;
         assert!(
             (vc - vg).abs() <= vtol,
@@ -277,7 +277,7 @@ fn scm_sweep_chunked_on_device_gives_the_same_numbers() {
         .effect(common::gpu().unwrap(), &a, &r, "Y", 50_000, 9)
         .unwrap();
     let chunked = scm.effect(&small, &a, &r, "Y", 50_000, 9).unwrap();
-    assert_eq!((big.ace, big.std_error), (chunked.ace, chunked.std_error));
+    assert_eq!((big.ace, big.mc_error), (chunked.ace, chunked.mc_error));
 }
 
 /// `Y = exp(X) + noise`: under `do(X = 100)` the outcome overflows f32 but not f64.
@@ -401,7 +401,7 @@ fn scm_sweep_of_300_nodes_on_device_matches_cpu_and_exact() {
             for (s, p) in g.points.iter().enumerate() {
                 let e = scm.exact(&settings[s], outcome).unwrap();
                 assert!(
-                    (p.mean - e.mean).abs() <= 5.0 * p.std_error,
+                    (p.mean - e.mean).abs() <= 5.0 * p.mc_error,
                     "{outcome} setting {s}: {} vs exact {}",
                     p.mean,
                     e.mean
@@ -436,7 +436,7 @@ fn scm_sweep_of_300_nodes_on_device_matches_cpu_and_exact() {
         );
         let e = scm.exact(&a, outcome).unwrap().mean - scm.exact(&r, outcome).unwrap().mean;
         assert!(
-            (c.ace - e).abs() <= 1e-9 + 5.0 * c.std_error,
+            (c.ace - e).abs() <= 1e-9 + 5.0 * c.mc_error,
             "{} vs {e}",
             c.ace
         );

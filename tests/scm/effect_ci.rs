@@ -14,6 +14,7 @@ mod effect_coverage;
 /// OLS of `y` on `[1, xs…]`: the coefficients with their classical standard errors
 /// `sqrt(σ̂² (XᵀX)⁻¹ⱼⱼ)`, `σ̂² = RSS / (n − p)`, and their HC0 (sandwich) standard errors
 /// `sqrt([(XᵀX)⁻¹ Xᵀ diag(e²) X (XᵀX)⁻¹]ⱼⱼ)`, by Gauss–Jordan on the normal equations.
+#[allow(clippy::needless_range_loop)] // index notation, as the formulas
 fn ols(y: &[f64], xs: &[&[f64]]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
     let (n, p) = (y.len(), xs.len() + 1);
     let row = |i: usize| -> Vec<f64> {
@@ -330,12 +331,9 @@ fn cli_effect_bootstrap() {
     let model = Scm::from_json(MODEL).unwrap();
     let data = model.sample(&Engine::cpu(), &[], 300, 4).unwrap().data;
     let mut csv = String::from("X,Y,Z,g\n");
-    let cols: Vec<&[f64]> = ["X", "Y", "Z"]
-        .iter()
-        .map(|c| data.column(c).unwrap())
-        .collect();
-    for i in 0..data.n_rows() {
-        csv += &format!("{},{},{},{}\n", cols[0][i], cols[1][i], cols[2][i], i % 30);
+    let col = |c: &str| data.column(c).unwrap();
+    for (i, ((x, y), z)) in col("X").iter().zip(col("Y")).zip(col("Z")).enumerate() {
+        csv += &format!("{x},{y},{z},{}\n", i % 30);
     }
     let (d, m) = (dir.join("d.csv"), dir.join("m.json"));
     std::fs::write(&d, csv).unwrap();
