@@ -548,8 +548,25 @@ impl Pc {
                 ),
             ));
         }
+        // with test-wise deletion of missing values (a NaN marker) NaN is allowed; each test
+        // drops its own missing rows
+        let missing_ok = self.test.deletion.is_some_and(f64::is_nan);
         for n in &nodes {
-            let c = data.finite_column(n)?;
+            let c: Vec<f64> = if missing_ok {
+                let c = data.column(n)?;
+                if let Some(row) = c.iter().position(|v| v.is_infinite()) {
+                    return Err(Error::NonFinite {
+                        column: n.clone(),
+                        row,
+                    });
+                }
+                c.iter().copied().filter(|v| !v.is_nan()).collect()
+            } else {
+                data.finite_column(n)?.to_vec()
+            };
+            if c.is_empty() {
+                return Err(Error::EmptyData(format!("column `{n}` has no values")));
+            }
             if c.iter().all(|&v| v == c[0]) {
                 return Err(Error::ConstantColumn(n.clone()));
             }

@@ -157,7 +157,9 @@ impl IndependenceTest {
     }
 
     /// Test-wise deletion: per test, drop the rows where any conditioning column equals
-    /// `marker` (e.g. 0.0 for dropout zeros in single-cell data) before testing.
+    /// `marker` (e.g. 0.0 for dropout zeros in single-cell data) before testing. A NaN marker
+    /// means missing values: the rows with NaN in any column of the test (X, Y or Z) are dropped
+    /// for that test, as causal-learn's test-wise deletion does.
     ///
     /// ```
     /// let t = ceteris::independence::IndependenceTest::kci().testwise_deletion(Some(0.0));

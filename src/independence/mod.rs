@@ -154,7 +154,7 @@ pub enum TestKind {
 #[derive(Clone, Debug)]
 pub struct IndependenceTest {
     kind: TestKind,
-    deletion: Option<f64>,
+    pub(crate) deletion: Option<f64>,
     tolerance: f64,
     approx: Approx,
     num_f: usize,

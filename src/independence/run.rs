@@ -40,14 +40,27 @@ impl IndependenceTest {
         cache: &Cache,
     ) -> Result<TestResult> {
         let start = Instant::now();
-        if let (Some(marker), false) = (self.deletion, z.is_empty()) {
-            // keep the rows where no conditioning column equals the marker; test on them alone
-            let zc = z
+        let marked = match self.deletion {
+            // NaN marks missing values: drop them from every column of the test
+            Some(m) if m.is_nan() => Some((m, x.iter().chain(y).chain(z).collect::<Vec<_>>())),
+            Some(m) if !z.is_empty() => Some((m, z.iter().collect())),
+            _ => None,
+        };
+        if let Some((marker, cols)) = marked {
+            // keep the rows where no marked column holds the marker; test on them alone
+            let zc = cols
                 .iter()
                 .map(|c| data.column(c))
                 .collect::<Result<Vec<_>>>()?;
+            let hit = |v: f64| {
+                if marker.is_nan() {
+                    v.is_nan()
+                } else {
+                    v == marker
+                }
+            };
             let keep: Vec<usize> = (0..data.n_rows())
-                .filter(|&i| zc.iter().all(|c| c[i] != marker))
+                .filter(|&i| zc.iter().all(|c| !hit(c[i])))
                 .collect();
             let mut sub = Dataset::new();
             for c in x.iter().chain(y).chain(z) {

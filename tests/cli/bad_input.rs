@@ -38,8 +38,16 @@ fn bad_input_fails_cleanly_naming_the_problem() {
     // (extra args, file, substrings the message must contain)
     let cases: Vec<(Vec<&str>, &Path, Vec<&str>)> = vec![
         (vec!["--column", "nope"], data, vec!["nope", "x, y"]),
-        (vec!["--column", "b"], nan, vec!["`b`", "row 2"]),
-        (vec!["--column", "a"], inf, vec!["`a`", "row 1"]),
+        (
+            vec!["--column", "b"],
+            nan,
+            vec!["line 4, column `b`: missing value"],
+        ),
+        (
+            vec!["--column", "a"],
+            inf,
+            vec!["line 3, column `a`: a non-finite value"],
+        ),
         (vec!["--column", "b"], word, vec!["word.csv", "four"]),
         (vec!["--column", "a"], empty, vec!["empty.csv"]),
         (vec!["--column", "x"], missing, vec!["does-not-exist.csv"]),

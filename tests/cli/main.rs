@@ -14,6 +14,7 @@ mod bench;
 mod bootstrap;
 mod discover;
 mod independence;
+mod ingest;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

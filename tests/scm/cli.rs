@@ -186,7 +186,10 @@ fn cli_counterfactual_fit_interventions_and_plot() {
         .starts_with("Z,X,Y\n"));
     std::fs::write(path("bad.csv"), "Z,X\n0.3,1.2\n").unwrap();
     let (ok, _, err) = run(&["counterfactual", "--model", &m, "--data", &path("bad.csv")]);
-    assert!(!ok && err.contains("lack the column `Y`"), "{err}");
+    assert!(
+        !ok && err.contains("unknown column `Y` (available: Z, X)"),
+        "{err}"
+    );
     let (ok, _, err) = run(&["counterfactual", "--model", &m]);
     assert!(!ok && err.contains("--observed"), "{err}");
     for (observed, needle) in [

@@ -1,5 +1,6 @@
 //! `ceteris bootstrap`: its arguments, the run, and the table of a bootstrap result.
 
+use super::data_args::{check_treatment, with_report, DataArgs};
 use super::resample_args::{parse_methods, SchemeArgs};
 use crate::output::{print_json, Progress};
 use crate::{plot, Format};
@@ -10,9 +11,8 @@ use ceteris::{
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// CSV file with a header row.
-    #[arg(long)]
-    data: String,
+    #[command(flatten)]
+    data: DataArgs,
     /// mean var std median quantile:Q weighted-mean diff-means ratio-means corr ols:NAME ipw hajek aipw
     #[arg(long, default_value = "mean")]
     statistic: String,
@@ -75,7 +75,39 @@ pub(crate) struct Args {
 
 /// Runs `ceteris bootstrap`.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
-    let data = Dataset::from_csv(&a.data)?;
+    let data = read(&a)?;
+    run_on(&a, &data).map_err(|e| data.at_lines(e))
+}
+
+/// Reads the columns the statistic and the scheme use; cluster, strata and the treatment are
+/// labels (any text, factorised).
+fn read(a: &Args) -> Result<Dataset, Error> {
+    let mut used: Vec<String> = a.column.iter().cloned().collect();
+    used.extend(a.columns.iter().cloned());
+    used.extend(a.covariates.iter().cloned());
+    let roles = [
+        &a.weights,
+        &a.treatment,
+        &a.outcome,
+        &a.propensity,
+        &a.mu0,
+        &a.mu1,
+    ];
+    used.extend(roles.into_iter().flatten().cloned());
+    let labels: Vec<String> = [&a.treatment, &a.resampling.strata, &a.resampling.cluster]
+        .into_iter()
+        .flatten()
+        .cloned()
+        .collect();
+    used.extend(labels.iter().cloned());
+    let data = a.data.read(&used, &labels, false)?;
+    if let Some(t) = &a.treatment {
+        check_treatment(&data, t)?;
+    }
+    Ok(data)
+}
+
+fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
     let roles = Roles {
         weights: a.weights.clone(),
         treatment: a.treatment.clone(),
@@ -116,7 +148,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     let methods = parse_methods(&a.method)?;
     let engine = Engine::from_name(&a.backend)?;
     if refit {
-        return refit_run(&a, &data, &columns, scheme, &methods, &engine);
+        return refit_run(a, data, &columns, scheme, &methods, &engine);
     }
     let statistic = Statistic::parse(&a.statistic, &columns, &roles)?;
     let boot = Bootstrap::new(statistic)
@@ -132,16 +164,13 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     };
     let progress = Progress::new("resamples");
     let tick = |done: u64, total: u64| progress.tick(done, total);
-    let result = boot.run_with_progress(&engine, &data, Some(&tick))?;
+    let result = boot.run_with_progress(&engine, data, Some(&tick))?;
     progress.finish();
-    if let Some(path) = &a.plot {
-        plot::bootstrap(&result, path)?;
-    }
-    finish(&a, result)
+    finish(a, data, result)
 }
 
 /// Plots, drops the replicates unless asked to keep them, and prints the result.
-fn finish(a: &Args, mut result: BootstrapResult) -> Result<(), Error> {
+fn finish(a: &Args, data: &Dataset, mut result: BootstrapResult) -> Result<(), Error> {
     if let Some(path) = &a.plot {
         plot::bootstrap(&result, path)?;
     }
@@ -149,8 +178,11 @@ fn finish(a: &Args, mut result: BootstrapResult) -> Result<(), Error> {
         result.replicates = None;
     }
     match a.format {
-        Format::Json => print_json(&result),
-        Format::Table => print_table(&result),
+        Format::Json => print_json(&with_report(&result, a.data.report(data))),
+        Format::Table => {
+            print_table(&result);
+            a.data.say_report(data);
+        }
     }
     Ok(())
 }
@@ -231,7 +263,7 @@ fn refit_run(
         boot = boot.penalty(lambda);
     }
     let result = boot.run(engine, data)?;
-    finish(a, result)
+    finish(a, data, result)
 }
 
 /// The result as `--format table` prints it.

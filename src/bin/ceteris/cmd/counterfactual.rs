@@ -48,9 +48,15 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         print_json(&out);
         return Ok(());
     };
-    let data = Dataset::from_csv(path)?;
+    // the model's nodes only; other columns may hold anything
+    let data = Dataset::read_csv(
+        path,
+        &ceteris::data::CsvOptions::new().columns(&model.names()),
+    )?;
     let start = Instant::now();
-    let cf = model.counterfactuals(&data, &set)?;
+    let cf = model
+        .counterfactuals(&data, &set)
+        .map_err(|e| data.at_lines(e))?;
     let seconds = start.elapsed().as_secs_f64();
     let Some(out) = &a.out else {
         say!("{}", csv_text(&cf.values)?.trim_end());

@@ -1,6 +1,7 @@
 //! `ceteris discover`: its arguments (background knowledge included) and its run, PC-stable or
 //! CD-NOD printed as JSON, DOT or a table.
 
+use super::data_args::{with_report, DataArgs};
 use super::independence::{build_test, TestOpts};
 use crate::output::{print_json, Progress};
 use ceteris::discovery::{EdgeKind, Knowledge, Pc};
@@ -8,9 +9,8 @@ use ceteris::{Dataset, Engine, Error};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// CSV file with a header row.
-    #[arg(long)]
-    data: String,
+    #[command(flatten)]
+    data: DataArgs,
     /// Columns to use, comma separated (default: all but --domain).
     #[arg(long, value_delimiter = ',')]
     columns: Vec<String>,
@@ -44,7 +44,17 @@ pub(crate) struct Args {
 
 /// Runs `ceteris discover`.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
-    let data = Dataset::from_csv(&a.data)?;
+    // the chosen columns and the domain (a label: any text); every column without --columns
+    let mut used = a.columns.clone();
+    if !used.is_empty() {
+        used.extend(a.domain.iter().cloned());
+    }
+    let labels: Vec<String> = a.domain.iter().cloned().collect();
+    let data = a.data.read(&used, &labels, a.t.keeps_missing())?;
+    run_on(&a, &data).map_err(|e| data.at_lines(e))
+}
+
+fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
     let test = build_test(&a.t)?;
     let edge = |spec: &str, what: &str| -> Result<(String, String), Error> {
         spec.split_once("->")
@@ -95,7 +105,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     let tick = |level: usize, done: u64, total: u64| {
         progress.tick_with_message(format!("level {level}"), done, total);
     };
-    let r = pc.run_with_progress(&engine, &data, &cols, Some(&tick))?;
+    let r = pc.run_with_progress(&engine, data, &cols, Some(&tick))?;
     progress.finish();
     match format {
         "dot" => say!("{}", r.to_dot().trim_end()),
@@ -125,8 +135,9 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
                     r.alpha
                 );
             }
+            a.data.say_report(data);
         }
-        _ => print_json(&r),
+        _ => print_json(&with_report(&r, a.data.report(data))),
     }
     Ok(())
 }

@@ -1,15 +1,15 @@
 //! `ceteris independence`: its arguments and run, and the options of a conditional-independence
 //! test (`TestOpts`, `build_test`) that `ceteris discover` shares.
 
+use super::data_args::{with_report, DataArgs};
 use crate::output::{print_json, Progress};
 use crate::Format;
 use ceteris::{Dataset, Engine, Error};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// CSV file with a header row.
-    #[arg(long)]
-    data: String,
+    #[command(flatten)]
+    data: DataArgs,
     /// X columns, comma separated.
     #[arg(long, value_delimiter = ',')]
     x: Vec<String>,
@@ -47,7 +47,8 @@ pub(crate) struct TestOpts {
     #[arg(long, default_value_t = 1000)]
     samples: u32,
     /// Test-wise deletion: per test, drop rows where any conditioning column equals this value
-    /// (e.g. 0).
+    /// (e.g. 0); `nan` drops, per test, the rows with a missing value in any of its columns
+    /// (missing values are then read as NaN instead of being an error).
     #[arg(long)]
     testwise_deletion: Option<f64>,
     /// Low-rank tolerance of the kernel factors (relative residual trace; 0 = exact).
@@ -65,7 +66,17 @@ pub(crate) struct TestOpts {
 
 /// Runs `ceteris independence`: one test, or every pair with `--all-pairs`, as one batch.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
-    let data = Dataset::from_csv(&a.data)?;
+    // --all-pairs uses every column; otherwise only x, y and z are read
+    let used: Vec<String> = if a.all_pairs {
+        Vec::new()
+    } else {
+        a.x.iter().chain(&a.y).chain(&a.z).cloned().collect()
+    };
+    let data = a.data.read(&used, &[], a.t.keeps_missing())?;
+    run_on(&a, &data).map_err(|e| data.at_lines(e))
+}
+
+fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
     let test = build_test(&a.t)?;
     let engine = Engine::from_name(&a.backend)?;
     let z: Vec<&str> = a.z.iter().map(String::as_str).collect();
@@ -92,7 +103,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
             a.y.iter().map(String::as_str).collect(),
         )]
     };
-    let tester = ceteris::independence::Tester::new(&engine, &data, test);
+    let tester = ceteris::independence::Tester::new(&engine, data, test);
     let queries: Vec<_> = pairs
         .iter()
         .map(|(x, y)| {
@@ -108,8 +119,13 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         .collect::<Result<Vec<_>, _>>()?;
     progress.finish();
     match a.format {
-        Format::Json if !a.all_pairs => print_json(&results[0]),
-        Format::Json => print_json(&results),
+        Format::Json if !a.all_pairs => print_json(&with_report(&results[0], a.data.report(data))),
+        Format::Json => {
+            for (k, v) in a.data.report(data) {
+                eprintln!("note: {k} {v}");
+            }
+            print_json(&results)
+        }
         Format::Table => {
             say!(
                 "{:<20} {:<20} {:<16} {:>14} {:>12}",
@@ -129,12 +145,20 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
                     r.p_value
                 );
             }
+            a.data.say_report(data);
         }
     }
     Ok(())
 }
 
 /// The test the options describe.
+impl TestOpts {
+    /// Whether missing values are read as NaN (test-wise deletion of them).
+    pub(crate) fn keeps_missing(&self) -> bool {
+        self.testwise_deletion.is_some_and(f64::is_nan)
+    }
+}
+
 pub(crate) fn build_test(a: &TestOpts) -> Result<ceteris::independence::IndependenceTest, Error> {
     use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Width};
     let kernel = match a.kernel.split_once(':') {

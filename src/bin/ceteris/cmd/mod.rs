@@ -5,6 +5,7 @@
 pub(crate) mod bench;
 pub(crate) mod bootstrap;
 pub(crate) mod counterfactual;
+mod data_args;
 pub(crate) mod discover;
 pub(crate) mod effect;
 pub(crate) mod fit;

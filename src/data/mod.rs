@@ -1,8 +1,13 @@
-//! Named numeric columns: what every operation reads.
+//! Named numeric columns: what every operation reads, and reading them from CSV exports
+//! (`csv.rs`).
 
+mod csv;
+
+pub use self::csv::{parse_delimiter, CsvOptions, Missing, MISSING_TOKENS};
 use crate::error::{Error, Result};
 use ndarray::{Array2, ArrayView1, ArrayView2};
 use std::path::Path;
+use std::sync::Arc;
 
 /// A table of named `f64` columns of equal length.
 ///
@@ -19,6 +24,19 @@ use std::path::Path;
 pub struct Dataset {
     names: Vec<String>,
     columns: Vec<Vec<f64>>,
+    /// Per column: the labels of a factorised column (code `i` is `levels[i]`).
+    levels: Vec<Option<Vec<String>>>,
+    /// Where the rows came from, for a table read from a file.
+    origin: Option<Arc<Origin>>,
+}
+
+/// The file a table was read from: each row's line (the header is line 1) and the rows dropped
+/// for missing values.
+#[derive(Debug)]
+struct Origin {
+    source: String,
+    lines: Vec<u64>,
+    rows_dropped: usize,
 }
 
 impl Dataset {
@@ -53,7 +71,88 @@ impl Dataset {
         }
         self.names.push(name.to_string());
         self.columns.push(values);
+        self.levels.push(None);
         Ok(())
+    }
+
+    fn set_levels(&mut self, name: &str, levels: Vec<String>) {
+        if let Some(i) = self.names.iter().position(|n| n == name) {
+            self.levels[i] = Some(levels);
+        }
+    }
+
+    /// The labels of a column read as labels from text or booleans: code `i` stands for
+    /// `levels[i]` (see [`CsvOptions::labels`]); `None` for a numeric column.
+    ///
+    /// ```
+    /// use ceteris::data::CsvOptions;
+    /// let d = ceteris::Dataset::read_reader("g,y\nb,1\na,2\n".as_bytes(), "mem",
+    ///     &CsvOptions::new().labels(&["g"])).unwrap();
+    /// assert_eq!(d.column("g").unwrap(), &[1.0, 0.0]);
+    /// assert_eq!(d.levels("g").unwrap()[1], "b");
+    /// assert!(d.levels("y").is_none());
+    /// ```
+    pub fn levels(&self, name: &str) -> Option<&[String]> {
+        let i = self.names.iter().position(|n| n == name)?;
+        self.levels[i].as_deref()
+    }
+
+    /// Rows dropped for a missing value when the table was read ([`Missing::Drop`]); 0 for a
+    /// table built in memory.
+    pub fn rows_dropped(&self) -> usize {
+        self.origin.as_ref().map_or(0, |o| o.rows_dropped)
+    }
+
+    /// The file line of data row `row` (0-based) for a table read from CSV, counting the
+    /// header as line 1.
+    ///
+    /// ```
+    /// use ceteris::data::{CsvOptions, Missing};
+    /// let d = ceteris::Dataset::read_reader("x\n1\nNA\n3\n".as_bytes(), "mem",
+    ///     &CsvOptions::new().missing(Missing::Drop)).unwrap();
+    /// assert_eq!(d.line(1), Some(4));
+    /// ```
+    pub fn line(&self, row: usize) -> Option<u64> {
+        self.origin.as_ref()?.lines.get(row).copied()
+    }
+
+    /// For a table read from a file, an error that names a data row ([`Error::NonFinite`],
+    /// [`Error::OutOfRange`]) rewritten to name the file and its line; any other error as it is.
+    ///
+    /// ```
+    /// use ceteris::data::CsvOptions;
+    /// let d = ceteris::Dataset::read_reader("p\n0.5\n1.5\n".as_bytes(), "f.csv",
+    ///     &CsvOptions::new()).unwrap();
+    /// let e = ceteris::Error::OutOfRange { column: "p".into(), row: 1, value: 1.5,
+    ///     expected: "a probability".into() };
+    /// assert!(d.at_lines(e).to_string().contains("line 3"));
+    /// ```
+    pub fn at_lines(&self, e: Error) -> Error {
+        let Some(origin) = &self.origin else {
+            return e;
+        };
+        let line = |row: usize| origin.lines.get(row).copied();
+        let message = match &e {
+            Error::NonFinite { column, row } => line(*row).map(|l| {
+                format!("line {l}, column `{column}`: a non-finite value (NaN or infinity)")
+            }),
+            Error::OutOfRange {
+                column,
+                row,
+                value,
+                expected,
+            } => line(*row).map(|l| {
+                format!("line {l}, column `{column}`: value {value} is out of range ({expected})")
+            }),
+            _ => None,
+        };
+        match message {
+            Some(message) => Error::Csv {
+                path: origin.source.clone(),
+                message,
+            },
+            None => e,
+        }
     }
 
     /// Number of rows (0 for a table without columns).
@@ -166,57 +265,22 @@ impl Dataset {
         Ok(col)
     }
 
-    /// Reads a CSV file with a header row; every column must parse as a number
-    /// (empty cells, `NA` and `nan` are read as NaN and rejected when the column is used).
+    /// Reads every column of a CSV file with a header row as numbers (booleans as 1/0);
+    /// missing values ([`MISSING_TOKENS`]) are read as NaN and rejected when the column is used.
+    /// [`Dataset::read_csv`] chooses the columns, labels, delimiter and missing-value policy.
     pub fn from_csv(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref();
-        let shown = path.display().to_string();
-        let file = std::fs::File::open(path).map_err(|source| Error::Io {
-            path: shown.clone(),
-            source,
-        })?;
-        Self::from_reader(file, &shown)
+        Self::read_csv(path, &CsvOptions::new().missing(Missing::Keep))
     }
 
-    /// Reads CSV from any reader (`source` names it in errors).
+    /// [`Dataset::from_csv`] from any reader (`source` names it in errors).
+    ///
+    /// ```
+    /// let d = ceteris::Dataset::from_reader("a,b\n1,True\n3,NA\n".as_bytes(), "mem").unwrap();
+    /// assert_eq!(d.column("b").unwrap()[0], 1.0);
+    /// assert!(d.column("b").unwrap()[1].is_nan());
+    /// ```
     pub fn from_reader(reader: impl std::io::Read, source: &str) -> Result<Self> {
-        let csv_err = |message: String| Error::Csv {
-            path: source.to_string(),
-            message,
-        };
-        let mut rdr = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(reader);
-        let headers = rdr.headers().map_err(|e| csv_err(e.to_string()))?.clone();
-        if headers.is_empty() {
-            return Err(Error::EmptyData(format!("`{source}` has no header row")));
-        }
-        let mut columns: Vec<Vec<f64>> = vec![Vec::new(); headers.len()];
-        for (row, record) in rdr.records().enumerate() {
-            let record = record.map_err(|e| csv_err(e.to_string()))?;
-            for (j, cell) in record.iter().enumerate() {
-                let v = match cell {
-                    "" | "NA" | "na" | "NaN" | "nan" => f64::NAN,
-                    s => s.parse::<f64>().map_err(|_| {
-                        csv_err(format!(
-                            "row {row}, column `{}`: `{s}` is not a number",
-                            &headers[j]
-                        ))
-                    })?,
-                };
-                columns[j].push(v);
-            }
-        }
-        let mut data = Dataset::new();
-        for (name, col) in headers.iter().zip(columns) {
-            data.push_column(name, col)?;
-        }
-        if data.n_rows() == 0 {
-            return Err(Error::EmptyData(format!(
-                "`{source}` has a header but no rows"
-            )));
-        }
-        Ok(data)
+        Self::read_reader(reader, source, &CsvOptions::new().missing(Missing::Keep))
     }
 }
 
