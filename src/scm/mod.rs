@@ -50,9 +50,11 @@ mod cpu;
 mod fit;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
+mod graph;
 mod jobs;
 mod json;
 mod model;
+mod names;
 #[cfg(feature = "gpu")]
 mod program;
 mod sample;
@@ -60,7 +62,9 @@ mod sweep;
 
 pub use counterfactual::{Counterfactual, Counterfactuals};
 pub use fit::{parse_graph, FitKind};
+pub use graph::{read_graph, Graph, MAX_DAGS};
 pub use model::{Func, Intervention, Node, NodeType, Noise, Term};
+pub use names::{check_name, quote_name, split_once_unquoted, split_unquoted, unquote_name};
 pub use sample::Samples;
 pub use sweep::{Effect, NodeSummary, Sweep, SweepPoint, SweepResult};
 
@@ -180,23 +184,14 @@ impl Scm {
         }
         let mut pos = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
-            if n.name.is_empty()
-                || !n
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(perr(
-                    &n.name,
-                    format!("node name `{}` is not an ASCII identifier", n.name),
-                ));
-            }
+            check_name(&n.name, "model")?;
             if pos.insert(n.name.clone(), i).is_some() {
                 return Err(perr(&n.name, format!("duplicate node name `{}`", n.name)));
             }
         }
         for n in &nodes {
             for p in n.parents() {
+                check_name(&p, &n.name)?;
                 if !pos.contains_key(&p) {
                     return Err(perr(
                         &n.name,
