@@ -37,18 +37,21 @@ pub fn check_name(name: &str, what: &str) -> Result<()> {
 }
 
 /// `name` as written in text specs: unchanged when it is plain, else in double quotes with `"`
-/// and `\` escaped. Plain means: no separator (`,` `-` followed by `>` or `-`, `=`, `+`, `:`,
-/// `;`, quotes, backslashes, brackets), no leading or trailing space and not empty.
+/// and `\` escaped. Plain means: not empty, no whitespace (quoting it keeps messages such as
+/// `"a b" -- y` unambiguous; unquoted inner spaces are read fine) and no separator (`,`, `->`,
+/// `--`, `=`, `+`, `:`, `;`, quotes, backslashes, brackets, `#`, a leading or trailing `-`,
+/// `<` or `>`).
 ///
 /// ```
 /// use ceteris::scm::quote_name;
 /// assert_eq!(quote_name("p44/42"), "p44/42");
 /// assert_eq!(quote_name("a,b"), "\"a,b\"");
+/// assert_eq!(quote_name("age (years)"), "\"age (years)\"");
 /// assert_eq!(quote_name("say \"hi\""), r#""say \"hi\"""#);
 /// ```
 pub fn quote_name(name: &str) -> String {
     let plain = !name.is_empty()
-        && name.trim() == name
+        && !name.contains(char::is_whitespace)
         && !name.contains("->")
         && !name.contains("--")
         && !name.starts_with(['-', '<', '>'])

@@ -4,12 +4,14 @@
 //! This file holds the shared model, constructors and assertions; the tests are in the submodules:
 //! `model` (reading, validation, closed forms, exact moments), `sweep` (sweeps, joint samples,
 //! effects, further nodes), `counterfactual` (one unit and many), `fit` (fitting a graph's
-//! equations to data) and `cli` (the binary's `sweep`, `effect`, `counterfactual` and `fit`
+//! equations to data, logistic nodes against statsmodels), `graph` (node names, the graph forms,
+//! CPDAGs and their DAGs) and `cli` (the binary's `sweep`, `effect`, `counterfactual` and `fit`
 //! commands).
 
 mod cli;
 mod counterfactual;
 mod fit;
+mod graph;
 mod model;
 mod sweep;
 
