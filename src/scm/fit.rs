@@ -140,7 +140,7 @@ fn logistic_mle(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<
     let separated = |eta: &[f64]| {
         eta.iter()
             .map(|&e| sigmoid(e))
-            .any(|q| q < SATURATED || q > 1.0 - SATURATED)
+            .any(|q| !(SATURATED..=1.0 - SATURATED).contains(&q))
     };
     let separation = || {
         Error::param(

@@ -129,7 +129,8 @@ impl Graph {
     /// ```
     /// use ceteris::scm::read_graph;
     /// let g = read_graph("a -> c, b -> c").unwrap().parent_sets().unwrap();
-    /// assert_eq!(g[2], ("c".to_string(), vec!["a".to_string(), "b".to_string()]));
+    /// assert_eq!(g[1], ("c".to_string(), vec!["a".to_string(), "b".to_string()]));
+    /// assert_eq!(g[2], ("b".to_string(), vec![]));
     /// let e = read_graph("a -- b, b -> c").unwrap().parent_sets().unwrap_err();
     /// assert!(e.to_string().contains("orient these edges: a -- b"));
     /// ```

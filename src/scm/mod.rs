@@ -2,7 +2,8 @@
 //!
 //! **This folder owns the SCM capability**, kernels included: the model (`mod.rs`, `model.rs`,
 //! `json.rs`), sweeps and effects (`sweep.rs`), samples (`sample.rs`), counterfactuals
-//! (`counterfactual.rs`), fits (`fit.rs`), `jobs.rs` (what one kernel call computes), `block.rs`
+//! (`counterfactual.rs`), fits (`fit.rs`, logistic nodes for 0/1 columns), graphs for fits and
+//! the DAGs of a CPDAG (`graph.rs`), the one node-name rule and name quoting (`names.rs`), `jobs.rs` (what one kernel call computes), `block.rs`
 //! and `cpu.rs` (blocks of samples node by node on rayon, f64), and `program.rs` with `gpu.rs`
 //! (the model compiled to a flat program for `shaders/sweep.wgsl`, and its dispatch).
 //!
@@ -15,7 +16,8 @@
 //! either backend up to f32 rounding); exact answers for linear models ([`Scm::exact`]); average
 //! causal effects ([`Scm::effect`]); raw samples ([`Scm::sample`]); counterfactuals for one
 //! observed unit ([`Scm::counterfactual`]) or a data set of them ([`Scm::counterfactuals`]); and
-//! least-squares fits from data and a graph ([`Scm::fit`]).
+//! least-squares and logistic fits from data and a graph ([`Scm::fit`], [`read_graph`],
+//! [`Graph::dags`]).
 //!
 //! Noise contract: the noise of sample `i` of setting `s` comes from Philox (seed, Monte-Carlo
 //! stream), replicate `i`, blocks `s′ · b + k` with `b = ⌈m/4⌉ + ⌈m/2⌉` blocks per setting (`m`

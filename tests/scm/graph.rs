@@ -229,3 +229,47 @@ fn dags_of_an_equivalence_class_match_closed_form_counts() {
     model_err(k8.dags(), "graph", "more than 10000 DAGs");
     assert_eq!(k8.dags_up_to(50_000).unwrap().len(), 40_320);
 }
+
+/// discover's DOT quotes and escapes every name, so odd names come back as they were.
+#[test]
+fn discovery_dot_round_trips_odd_names() {
+    use ceteris::discovery::{EdgeKind, Pc};
+    use ceteris::independence::IndependenceTest;
+    let names = ["say \"hi\"", "a,b", "back\\slash"];
+    // a collider names[0] → names[2] ← names[1]: every edge directed
+    let truth = Scm::new(vec![
+        Node::linear(names[0], 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear(names[1], 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear(
+            names[2],
+            0.0,
+            &[(names[0], 1.0), (names[1], 1.0)],
+            Noise::Normal { scale: 0.5 },
+        ),
+    ])
+    .unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], 1000, 2).unwrap().data;
+    let r = Pc::new(IndependenceTest::fisher_z())
+        .run(&Engine::cpu(), &data, &names)
+        .unwrap();
+    let g = read_graph(&r.to_dot()).unwrap();
+    let mut want_dir = Vec::new();
+    let mut want_und = Vec::new();
+    for e in &r.edges {
+        match e.kind {
+            EdgeKind::Directed => want_dir.push((e.from.clone(), e.to.clone())),
+            _ => want_und.push((e.from.clone(), e.to.clone())),
+        }
+    }
+    assert_eq!(g.directed, want_dir);
+    assert_eq!(g.undirected, want_und);
+    assert_eq!(
+        g.directed,
+        [
+            (names[0].to_string(), names[2].to_string()),
+            (names[1].to_string(), names[2].to_string())
+        ]
+    );
+    let json = serde_json::to_string(&r).unwrap();
+    assert_eq!(read_graph(&json).unwrap(), g);
+}
