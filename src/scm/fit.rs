@@ -314,6 +314,18 @@ impl Scm {
     /// let fitted = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Linear).unwrap();
     /// let e = fitted.exact(&[ceteris::scm::Intervention::atomic("X", 1.0)], "Y").unwrap();
     /// assert!((e.mean - 3.0).abs() < 0.05);
+    ///
+    /// // a 0/1 column becomes a logistic node, and its samples are 0/1
+    /// let truth = Scm::new(vec![
+    ///     Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::logistic("T", 0.5, &[("Z", 1.0)], vec![]),
+    /// ]).unwrap();
+    /// let data = truth.sample(&ceteris::Engine::cpu(), &[], 5000, 2).unwrap().data;
+    /// let fitted = Scm::fit(&data, &parse_graph("Z->T").unwrap(), FitKind::Linear).unwrap();
+    /// assert_eq!(fitted.nodes()[1].kind, ceteris::scm::NodeType::Logistic);
+    /// assert!((fitted.nodes()[1].coefficients[0].1 - 1.0).abs() < 0.2); // se ≈ 0.04
+    /// let s = fitted.sample(&ceteris::Engine::cpu(), &[], 100, 3).unwrap().data;
+    /// assert!(s.column("T").unwrap().iter().all(|&t| t == 0.0 || t == 1.0));
     /// ```
     pub fn fit(data: &Dataset, graph: &[(String, Vec<String>)], kind: FitKind) -> Result<Scm> {
         if graph.is_empty() {

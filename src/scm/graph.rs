@@ -11,6 +11,10 @@ use crate::error::{Error, Result};
 use serde_json::Value;
 
 /// The most DAGs [`Graph::dags`] enumerates before it gives up with an error.
+///
+/// ```
+/// assert_eq!(ceteris::scm::MAX_DAGS, 10_000);
+/// ```
 pub const MAX_DAGS: usize = 10_000;
 
 /// A graph over named nodes with directed (`from → to`) and undirected (`a — b`) edges: a DAG
@@ -36,6 +40,12 @@ pub struct Graph {
 
 impl Graph {
     /// An empty graph.
+    ///
+    /// ```
+    /// let mut g = ceteris::scm::Graph::new();
+    /// g.add_directed("x", "y").unwrap();
+    /// assert_eq!(g.parent_sets().unwrap()[1], ("y".to_string(), vec!["x".to_string()]));
+    /// ```
     pub fn new() -> Graph {
         Graph::default()
     }
@@ -102,6 +112,14 @@ impl Graph {
 
     /// Adds the undirected edge `a — b` (and its nodes); an existing directed edge between them
     /// is an error, a repeated undirected edge is harmless.
+    ///
+    /// ```
+    /// let mut g = ceteris::scm::Graph::new();
+    /// g.add_undirected("a", "b").unwrap();
+    /// g.add_undirected("b", "a").unwrap(); // the same edge
+    /// assert_eq!(g.undirected.len(), 1);
+    /// assert_eq!(g.dags().unwrap().len(), 2);
+    /// ```
     pub fn add_undirected(&mut self, a: &str, b: &str) -> Result<()> {
         self.add_node(a)?;
         self.add_node(b)?;
