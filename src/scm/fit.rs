@@ -21,13 +21,15 @@ use faer::Mat;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FitKind {
-    /// `X = intercept + Σ b_p · p + N`.
+    /// `X = intercept + Σ b_p · p + N` (for a 0/1 column: `X ~ Bernoulli(sigmoid(intercept +
+    /// Σ b_p · p))`, a logistic node).
     Linear,
     /// The linear predictor plus, for each parent `p` with at least four distinct values, the
     /// fixed basis `c_p · tanh(z_p) + d_p · z_p²` with `z_p = (p − mean_p) / sd_p` (the parent
     /// standardised by its sample mean and standard deviation, written into the model as the
     /// terms' `inner_shift` and `inner_scale`). Parents with fewer distinct values (binary,
-    /// ternary) get only the linear term, because the basis would be collinear with it.
+    /// ternary) get only the linear term, because the basis would be collinear with it. A 0/1
+    /// column gets a logistic node whose predictor has the same terms.
     Additive,
 }
 

@@ -419,8 +419,9 @@ impl Extension {
 ///   such edges;
 /// * **DOT** (it starts with `digraph`, `graph` or `strict`, after comments): `ceteris discover
 ///   --format dot`'s output and Graphviz graphs generally: `a -> b` is directed, `a -- b` or an
-///   edge with `[dir=none]` undirected, `[dir=back]` reversed; quoted IDs with `\"` escapes;
-///   attribute statements and graph attributes are skipped; subgraphs and ports are refused;
+///   edge with `[dir=none]` undirected, `[dir=back]` reversed (`edge [dir=…]` sets the default
+///   for the edges after it); quoted IDs with `\"` escapes; other attribute statements and
+///   graph attributes are skipped; subgraphs and ports are refused;
 /// * **text**: edges and paths separated by commas or newlines, `a -> b -> c`, `a -- b` for an
 ///   undirected edge (the table's `-->` and `---` too), a lone name for a node without edges,
 ///   `#` starting a comment line; names with separators double-quoted (`"a,b" -> y`).
@@ -443,10 +444,7 @@ pub fn read_graph(text: &str) -> Result<Graph> {
     let body = skip_comments(text);
     let g = if body.starts_with('{') || body.starts_with('[') {
         read_json(text)?
-    } else if starts_with_word(body, "digraph")
-        || starts_with_word(body, "graph")
-        || starts_with_word(body, "strict")
-    {
+    } else if looks_like_dot(body) {
         read_dot(text)?
     } else {
         read_text(text)?
@@ -455,6 +453,18 @@ pub fn read_graph(text: &str) -> Result<Graph> {
         return Err(Error::param("graph", "the graph has no nodes"));
     }
     Ok(g)
+}
+
+/// `[strict] (graph|digraph) [ID] {` at the start (so a text graph whose first node is called
+/// `graph` stays text).
+fn looks_like_dot(body: &str) -> bool {
+    let starts = ["digraph", "graph", "strict"]
+        .iter()
+        .any(|w| starts_with_word(body, w));
+    starts
+        && body.split_once('{').is_some_and(|(head, _)| {
+            !head.contains("->") && !head.contains("--") && !head.contains(',')
+        })
 }
 
 fn starts_with_word(s: &str, word: &str) -> bool {
@@ -745,6 +755,8 @@ fn read_dot(text: &str) -> Result<Graph> {
     }
     i += 1;
     let mut g = Graph::new();
+    // `edge [dir=...]` sets the default direction of the edges after it
+    let mut default_dir: Option<String> = None;
     loop {
         match toks.get(i) {
             None => return Err(bad("missing the closing `}`".into())),
@@ -757,9 +769,15 @@ fn read_dot(text: &str) -> Result<Graph> {
             Some(t @ Tok::Id(..))
                 if kw(Some(t), "node") || kw(Some(t), "edge") || kw(Some(t), "graph") =>
             {
+                let is_edge = kw(Some(t), "edge");
                 i += 1;
-                let (_, next) = dot_attrs(&toks, i)?;
+                let (attrs, next) = dot_attrs(&toks, i)?;
                 i = next;
+                if is_edge {
+                    if let Some((_, v)) = attrs.into_iter().find(|(k, _)| k == "dir") {
+                        default_dir = Some(v);
+                    }
+                }
             }
             Some(t) if kw(Some(t), "subgraph") => return Err(bad("subgraphs are not read".into())),
             Some(Tok::Id(first, _)) => {
@@ -797,7 +815,8 @@ fn read_dot(text: &str) -> Result<Graph> {
                 let dir = attrs
                     .iter()
                     .find(|(k, _)| k == "dir")
-                    .map(|(_, v)| v.as_str());
+                    .map(|(_, v)| v.as_str())
+                    .or(default_dir.as_deref());
                 if ops.is_empty() {
                     g.add_node(&names[0])?;
                 }

@@ -102,6 +102,12 @@ fn the_three_graph_forms_read_alike() {
             ("x \"1\"".to_string(), "d".to_string())
         ]
     );
+    // `edge [dir=none]` makes the later edges undirected; a text graph may name a node `graph`
+    let g = read_graph("digraph { a -> b; edge [dir=none]; b -> c }").unwrap();
+    assert_eq!(g.directed, [("a".to_string(), "b".to_string())]);
+    assert_eq!(g.undirected, [("b".to_string(), "c".to_string())]);
+    let g = read_graph("graph -> y, strict -> y").unwrap();
+    assert_eq!(g.nodes, ["graph", "y", "strict"]);
     // bidirected edges, subgraphs, bad JSON and empty graphs are refused, named
     for (bad, needle) in [
         ("a <-> b", "bidirected"),
