@@ -300,7 +300,9 @@ impl DiscoveryResult {
         &self.marks
     }
 
-    /// Graphviz text of the graph.
+    /// Graphviz text of the graph: every name double-quoted with `"` and `\` escaped as `\"`
+    /// and `\\`; undirected edges carry `[dir=none]`, bidirected ones `[dir=both]`
+    /// (`ceteris::scm::read_graph` reads it back).
     ///
     /// ```
     /// # use ceteris::{Dataset, Engine, discovery::Pc, independence::IndependenceTest};
@@ -309,9 +311,11 @@ impl DiscoveryResult {
     /// assert!(r.to_dot().starts_with("digraph"));
     /// ```
     pub fn to_dot(&self) -> String {
+        // names in double quotes with `"` and `\` escaped (`ceteris::scm::read_graph` reads them)
+        let q = |n: &str| format!("\"{}\"", n.replace('\\', "\\\\").replace('"', "\\\""));
         let mut s = String::from("digraph cpdag {\n");
         for n in &self.nodes {
-            s.push_str(&format!("  \"{n}\";\n"));
+            s.push_str(&format!("  {};\n", q(n)));
         }
         for e in &self.edges {
             let attr = match e.kind {
@@ -319,7 +323,7 @@ impl DiscoveryResult {
                 EdgeKind::Undirected => " [dir=none]",
                 EdgeKind::Bidirected => " [dir=both]",
             };
-            s.push_str(&format!("  \"{}\" -> \"{}\"{attr};\n", e.from, e.to));
+            s.push_str(&format!("  {} -> {}{attr};\n", q(&e.from), q(&e.to)));
         }
         s.push_str("}\n");
         s

@@ -21,13 +21,15 @@ use faer::Mat;
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FitKind {
-    /// `X = intercept + Σ b_p · p + N`.
+    /// `X = intercept + Σ b_p · p + N` (for a 0/1 column: `X ~ Bernoulli(sigmoid(intercept +
+    /// Σ b_p · p))`, a logistic node).
     Linear,
     /// The linear predictor plus, for each parent `p` with at least four distinct values, the
     /// fixed basis `c_p · tanh(z_p) + d_p · z_p²` with `z_p = (p − mean_p) / sd_p` (the parent
     /// standardised by its sample mean and standard deviation, written into the model as the
     /// terms' `inner_shift` and `inner_scale`). Parents with fewer distinct values (binary,
-    /// ternary) get only the linear term, because the basis would be collinear with it.
+    /// ternary) get only the linear term, because the basis would be collinear with it. A 0/1
+    /// column gets a logistic node whose predictor has the same terms.
     Additive,
 }
 
@@ -57,61 +59,33 @@ impl std::str::FromStr for FitKind {
 /// lone name adds a node without edges (`"X->Y,W"`). Returns each node (in order of first
 /// appearance) with its parents, the form [`Scm::fit`] takes.
 ///
+/// Names follow the one rule of [`check_name`](super::check_name) (any non-empty name without
+/// control characters, e.g. `p44/42`); a name holding a separator is double-quoted
+/// (`"a,b"->y`). Undirected edges `a -- b` are refused and listed (a fit needs a DAG); cycles
+/// are named by [`Scm::fit`]. [`read_graph`](super::read_graph) reads files (discover's JSON
+/// and DOT too) into a [`Graph`](super::Graph).
+///
 /// ```
 /// let g = ceteris::scm::parse_graph("Z->X->Y, Z->Y, W").unwrap();
 /// assert_eq!(g[2], ("Y".to_string(), vec!["X".to_string(), "Z".to_string()]));
 /// assert_eq!(g[3], ("W".to_string(), vec![]));
 /// assert!(ceteris::scm::parse_graph("X->,Y").is_err());
+/// let g = ceteris::scm::parse_graph(r#""a,b" -> p44/42"#).unwrap();
+/// assert_eq!(g[1], ("p44/42".to_string(), vec!["a,b".to_string()]));
+/// assert!(ceteris::scm::parse_graph("a -- b").unwrap_err().to_string().contains("a -- b"));
 /// ```
 pub fn parse_graph(spec: &str) -> Result<Vec<(String, Vec<String>)>> {
-    let mut graph: Vec<(String, Vec<String>)> = Vec::new();
-    let node = |name: &str, graph: &mut Vec<(String, Vec<String>)>| -> usize {
-        match graph.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
-                graph.push((name.to_string(), Vec::new()));
-                graph.len() - 1
-            }
-        }
-    };
-    for item in spec.split(',') {
-        let path: Vec<&str> = item.split("->").map(str::trim).collect();
-        if path.iter().any(|n| n.is_empty()) {
-            return Err(Error::param(
-                "graph",
-                format!("`{}` is not NODE, A->B or A->B->C", item.trim()),
-            ));
-        }
-        let mut prev: Option<String> = None;
-        for name in path {
-            let i = node(name, &mut graph);
-            if let Some(p) = prev {
-                if !graph[i].1.contains(&p) {
-                    graph[i].1.push(p);
-                }
-            }
-            prev = Some(name.to_string());
-        }
-    }
-    Ok(graph)
+    super::graph::read_text(spec)?.parent_sets()
 }
 
-/// Least-squares fit of one node: `(coefficients, residual standard deviation)`.
-fn least_squares(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<(Vec<f64>, f64)> {
-    let n = y.len();
-    let p = design.len() + 1;
-    if n < p + 2 {
-        return Err(Error::TooFewRows {
-            what: format!("the fit of `{name}` ({} columns)", p),
-            need: p + 2,
-            got: n,
-        });
-    }
-    let a = Mat::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { design[j - 1].1[i] });
-    let qr = a.qr();
-    // without pivoting, a tiny R_jj means column j lies in the span of the columns before it
-    let r = qr.thin_R();
-    for j in 1..p {
+/// Errors when a column of the design lies in the span of the intercept and the columns before
+/// it (QR without pivoting: a tiny `R_jj`).
+fn check_collinear(
+    name: &str,
+    r: faer::MatRef<'_, f64>,
+    design: &[(String, Vec<f64>)],
+) -> Result<()> {
+    for j in 1..=design.len() {
         let norm = design[j - 1].1.iter().map(|v| v * v).sum::<f64>().sqrt();
         if r[(j, j)].abs() <= 1e-9 * norm {
             return Err(Error::param(
@@ -124,6 +98,158 @@ fn least_squares(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result
             ));
         }
     }
+    Ok(())
+}
+
+fn too_few_rows(name: &str, n: usize, p: usize) -> Result<()> {
+    if n < p + 2 {
+        return Err(Error::TooFewRows {
+            what: format!("the fit of `{name}` ({} columns)", p),
+            need: p + 2,
+            got: n,
+        });
+    }
+    Ok(())
+}
+
+/// Newton steps before a logistic fit counts as not converged.
+const MAX_NEWTON: usize = 100;
+
+/// Fitted probabilities within this of 0 or 1 mean (quasi-)complete separation.
+const SATURATED: f64 = 1e-12;
+
+/// Maximum-likelihood logistic regression of the 0/1 column `y` on an intercept and `design`,
+/// by Newton/IRLS from `β = 0` with step halving, until `max|Δβ| ≤ 1e-10 · (1 + max|β|)`.
+fn logistic_mle(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<Vec<f64>> {
+    use faer::linalg::solvers::Solve;
+    let n = y.len();
+    let p = design.len() + 1;
+    too_few_rows(name, n, p)?;
+    let x = Mat::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { design[j - 1].1[i] });
+    check_collinear(name, x.qr().thin_R(), design)?;
+    let eta = |beta: &[f64]| -> Vec<f64> {
+        (0..n)
+            .map(|i| (0..p).map(|j| x[(i, j)] * beta[j]).sum())
+            .collect()
+    };
+    let loglik = |eta: &[f64]| -> f64 {
+        eta.iter()
+            .zip(y)
+            .map(|(&e, &t)| t * e - (e.max(0.0) + (-e.abs()).exp().ln_1p()))
+            .sum()
+    };
+    let sigmoid = |e: f64| 1.0 / (1.0 + (-e).exp());
+    let separated = |eta: &[f64]| {
+        eta.iter()
+            .map(|&e| sigmoid(e))
+            .any(|q| !(SATURATED..=1.0 - SATURATED).contains(&q))
+    };
+    let separation = || {
+        Error::param(
+            name,
+            format!(
+                "the logistic fit of `{name}` does not exist: its 0/1 values are (quasi-)completely \
+                 separated by its parents (a fitted probability reaches 0 or 1); drop or merge \
+                 parents, or add data"
+            ),
+        )
+    };
+    let mut beta = vec![0.0; p];
+    let mut e = eta(&beta);
+    let mut ll = loglik(&e);
+    for _ in 0..MAX_NEWTON {
+        let q: Vec<f64> = e.iter().map(|&v| sigmoid(v)).collect();
+        let g = Mat::from_fn(p, 1, |j, _| (0..n).map(|i| x[(i, j)] * (y[i] - q[i])).sum());
+        let h = Mat::from_fn(p, p, |j, k| {
+            (0..n)
+                .map(|i| x[(i, j)] * x[(i, k)] * q[i] * (1.0 - q[i]))
+                .sum::<f64>()
+        });
+        let step = match h.llt(faer::Side::Lower) {
+            Ok(llt) => llt.solve(&g),
+            Err(_) => {
+                return Err(if separated(&e) {
+                    separation()
+                } else {
+                    not_converged(name)
+                })
+            }
+        };
+        let step: Vec<f64> = (0..p).map(|j| step[(j, 0)]).collect();
+        if !step.iter().all(|s| s.is_finite()) {
+            return Err(separation());
+        }
+        // halve the step until the likelihood does not fall
+        let mut t = 1.0;
+        let (next, next_e, next_ll) = loop {
+            let b: Vec<f64> = beta.iter().zip(&step).map(|(b, s)| b + t * s).collect();
+            let eb = eta(&b);
+            let lb = loglik(&eb);
+            if lb >= ll - 1e-12 * ll.abs() || t < 1e-6 {
+                break (b, eb, lb);
+            }
+            t *= 0.5;
+        };
+        let size = step.iter().fold(0.0f64, |m, s| m.max((t * s).abs()));
+        let scale = 1.0 + next.iter().fold(0.0f64, |m, b| m.max(b.abs()));
+        (beta, e, ll) = (next, next_e, next_ll);
+        if size <= 1e-10 * scale {
+            if separated(&e) {
+                return Err(separation());
+            }
+            return Ok(beta);
+        }
+    }
+    Err(if separated(&e) {
+        separation()
+    } else {
+        not_converged(name)
+    })
+}
+
+fn not_converged(name: &str) -> Error {
+    Error::param(
+        name,
+        format!(
+            "the logistic fit of `{name}` did not converge in {MAX_NEWTON} Newton steps \
+             (nearly collinear or extreme parents?)"
+        ),
+    )
+}
+
+/// Whether the column of `name` is binary 0/1 (then its node is logistic). Two values other
+/// than 0 and 1 are an error suggesting a recoding.
+fn is_binary(name: &str, col: &[f64]) -> Result<bool> {
+    let a = col[0];
+    let b = match col.iter().find(|&&v| v != a) {
+        Some(&b) => b,
+        None => return Ok(false),
+    };
+    if !col.iter().all(|&v| v == a || v == b) {
+        return Ok(false);
+    }
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    if (lo, hi) == (0.0, 1.0) {
+        return Ok(true);
+    }
+    Err(Error::param(
+        name,
+        format!(
+            "column `{name}` takes two values, {lo} and {hi}: a two-valued node is fitted as \
+             logistic (Bernoulli) and must be coded 0/1; recode it (e.g. {lo} → 0, {hi} → 1)"
+        ),
+    ))
+}
+
+/// Least-squares fit of one node: `(coefficients, residual standard deviation)`.
+fn least_squares(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<(Vec<f64>, f64)> {
+    let n = y.len();
+    let p = design.len() + 1;
+    too_few_rows(name, n, p)?;
+    let a = Mat::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { design[j - 1].1[i] });
+    let qr = a.qr();
+    // without pivoting, a tiny R_jj means column j lies in the span of the columns before it
+    check_collinear(name, qr.thin_R(), design)?;
     let b = Mat::from_fn(n, 1, |i, _| y[i]);
     let beta = qr.solve_lstsq(&b);
     let beta: Vec<f64> = (0..p).map(|j| beta[(j, 0)]).collect();
@@ -161,14 +287,24 @@ fn least_squares(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result
 
 impl Scm {
     /// Fits a model to `data` on the given graph (each node with its parents, as
-    /// [`parse_graph`] returns it): per node, least squares of its column on an intercept and its
-    /// parents' columns (plus the fixed nonlinear basis of [`FitKind::Additive`]), with normal
-    /// noise whose scale is the residual standard deviation `sqrt(RSS / (n − p))`.
+    /// [`parse_graph`] or [`Graph::parent_sets`](super::Graph::parent_sets) return it): per
+    /// node, least squares of its column on an intercept and its parents' columns (plus the
+    /// fixed nonlinear basis of [`FitKind::Additive`]), with normal noise whose scale is the
+    /// residual standard deviation `sqrt(RSS / (n − p))`.
+    ///
+    /// **Binary nodes.** A node whose column takes exactly the two values 0 and 1 gets a
+    /// logistic node (`X = 1{U < sigmoid(eta)}`, `X ~ Bernoulli(sigmoid(eta))`) whose predictor
+    /// `eta` has the same regressors (linear in the parents, plus the additive basis for
+    /// [`FitKind::Additive`]), estimated by maximum likelihood: Newton/IRLS from zero with step
+    /// halving until `max|Δβ| ≤ 1e-10 · (1 + max|β|)`, at most 100 steps. (Quasi-)complete
+    /// separation (a fitted probability within 1e-12 of 0 or 1, or a singular Hessian there) and
+    /// non-convergence are errors naming the node. A column with two values other than 0 and 1
+    /// is an error asking to recode it to 0/1 (it is not recoded silently). Samples of a fitted
+    /// logistic node are 0/1.
     ///
     /// Every node must be a column of `data`, finite and not constant; the graph must be acyclic
     /// (a cycle is named), the regressors of a node not collinear and the node not an exact
-    /// function of them. Columns outside the graph are ignored. Binary columns are fitted like
-    /// any other (the model has no logistic fit).
+    /// function of them. Columns outside the graph are ignored.
     ///
     /// ```
     /// use ceteris::scm::{parse_graph, FitKind, Noise, Node, Scm};
@@ -180,6 +316,18 @@ impl Scm {
     /// let fitted = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Linear).unwrap();
     /// let e = fitted.exact(&[ceteris::scm::Intervention::atomic("X", 1.0)], "Y").unwrap();
     /// assert!((e.mean - 3.0).abs() < 0.05);
+    ///
+    /// // a 0/1 column becomes a logistic node, and its samples are 0/1
+    /// let truth = Scm::new(vec![
+    ///     Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::logistic("T", 0.5, &[("Z", 1.0)], vec![]),
+    /// ]).unwrap();
+    /// let data = truth.sample(&ceteris::Engine::cpu(), &[], 5000, 2).unwrap().data;
+    /// let fitted = Scm::fit(&data, &parse_graph("Z->T").unwrap(), FitKind::Linear).unwrap();
+    /// assert_eq!(fitted.nodes()[1].kind, ceteris::scm::NodeType::Logistic);
+    /// assert!((fitted.nodes()[1].coefficients[0].1 - 1.0).abs() < 0.2); // se ≈ 0.04
+    /// let s = fitted.sample(&ceteris::Engine::cpu(), &[], 100, 3).unwrap().data;
+    /// assert!(s.column("T").unwrap().iter().all(|&t| t == 0.0 || t == 1.0));
     /// ```
     pub fn fit(data: &Dataset, graph: &[(String, Vec<String>)], kind: FitKind) -> Result<Scm> {
         if graph.is_empty() {
@@ -240,30 +388,35 @@ impl Scm {
                     }
                 }
             }
-            let (beta, scale) = least_squares(name, y, &design)?;
+            let binary = is_binary(name, y)?;
+            let (beta, noise) = if binary {
+                (logistic_mle(name, y, &design)?, None)
+            } else {
+                let (beta, scale) = least_squares(name, y, &design)?;
+                (beta, Some(Noise::Normal { scale }))
+            };
             let coef: Vec<(&str, f64)> = parents
                 .iter()
                 .zip(&beta[1..])
                 .map(|(p, b)| (p.as_str(), *b))
                 .collect();
-            let noise = Noise::Normal { scale };
-            nodes.push(if basis.is_empty() {
-                Node::linear(name, beta[0], &coef, noise)
-            } else {
-                let terms = basis
-                    .into_iter()
-                    .zip(&beta[1 + parents.len()..])
-                    .map(
-                        |((func, parent, inner_scale, inner_shift), &weight)| Term::Unary {
-                            func,
-                            parent,
-                            weight,
-                            inner_scale,
-                            inner_shift,
-                        },
-                    )
-                    .collect();
-                Node::additive(name, beta[0], &coef, terms, noise)
+            let terms: Vec<Term> = basis
+                .into_iter()
+                .zip(&beta[1 + parents.len()..])
+                .map(
+                    |((func, parent, inner_scale, inner_shift), &weight)| Term::Unary {
+                        func,
+                        parent,
+                        weight,
+                        inner_scale,
+                        inner_shift,
+                    },
+                )
+                .collect();
+            nodes.push(match noise {
+                None => Node::logistic(name, beta[0], &coef, terms),
+                Some(noise) if terms.is_empty() => Node::linear(name, beta[0], &coef, noise),
+                Some(noise) => Node::additive(name, beta[0], &coef, terms, noise),
             });
         }
         Scm::named("fitted", nodes)

@@ -2,7 +2,8 @@
 //!
 //! **This folder owns the SCM capability**, kernels included: the model (`mod.rs`, `model.rs`,
 //! `json.rs`), sweeps and effects (`sweep.rs`), samples (`sample.rs`), counterfactuals
-//! (`counterfactual.rs`), fits (`fit.rs`), `jobs.rs` (what one kernel call computes), `block.rs`
+//! (`counterfactual.rs`), fits (`fit.rs`, logistic nodes for 0/1 columns), graphs for fits and
+//! the DAGs of a CPDAG (`graph.rs`), the one node-name rule and name quoting (`names.rs`), `jobs.rs` (what one kernel call computes), `block.rs`
 //! and `cpu.rs` (blocks of samples node by node on rayon, f64), and `program.rs` with `gpu.rs`
 //! (the model compiled to a flat program for `shaders/sweep.wgsl`, and its dispatch).
 //!
@@ -16,8 +17,9 @@
 //! either backend up to f32 rounding); exact answers for linear models ([`Scm::exact`]); average
 //! causal effects ([`Scm::effect`]); raw samples ([`Scm::sample`]); counterfactuals for one
 //! observed unit ([`Scm::counterfactual`]) or a data set of them ([`Scm::counterfactuals`]); and
-//! least-squares fits from data and a graph ([`Scm::fit`]); and bootstrap intervals of the effect
-//! of a model fitted to data ([`EffectInterval`]).
+//! least-squares and logistic fits from data and a graph ([`Scm::fit`], [`read_graph`],
+//! [`Graph::dags`]); and bootstrap intervals of the effect of a model fitted to data
+//! ([`EffectInterval`]).
 //!
 //! Noise contract: the noise of sample `i` of setting `s` comes from Philox (seed, Monte-Carlo
 //! stream), replicate `i`, blocks `s′ · b + k` with `b = ⌈m/4⌉ + ⌈m/2⌉` blocks per setting (`m`
@@ -53,9 +55,11 @@ mod effect_ci;
 mod fit;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
+mod graph;
 mod jobs;
 mod json;
 mod model;
+mod names;
 #[cfg(feature = "gpu")]
 mod program;
 mod sample;
@@ -64,7 +68,9 @@ mod sweep;
 pub use counterfactual::{Counterfactual, Counterfactuals};
 pub use effect_ci::{EffectInterval, EffectIntervalResult};
 pub use fit::{parse_graph, FitKind};
+pub use graph::{read_graph, Graph, MAX_DAGS};
 pub use model::{Func, Intervention, Node, NodeType, Noise, Term};
+pub use names::{check_name, quote_name, split_once_unquoted, split_unquoted, unquote_name};
 pub use sample::Samples;
 pub use sweep::{Effect, NodeSummary, Sweep, SweepPoint, SweepResult};
 
@@ -184,23 +190,14 @@ impl Scm {
         }
         let mut pos = HashMap::new();
         for (i, n) in nodes.iter().enumerate() {
-            if n.name.is_empty()
-                || !n
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
-            {
-                return Err(perr(
-                    &n.name,
-                    format!("node name `{}` is not an ASCII identifier", n.name),
-                ));
-            }
+            check_name(&n.name, "model")?;
             if pos.insert(n.name.clone(), i).is_some() {
                 return Err(perr(&n.name, format!("duplicate node name `{}`", n.name)));
             }
         }
         for n in &nodes {
             for p in n.parents() {
+                check_name(&p, &n.name)?;
                 if !pos.contains_key(&p) {
                     return Err(perr(
                         &n.name,

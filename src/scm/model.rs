@@ -251,6 +251,42 @@ pub enum Intervention {
 }
 
 impl Intervention {
+    /// Reads a comma-separated list of interventions as the command line writes them:
+    /// `NODE=value` is atomic, `NODE+=delta` a shift, e.g. `X=1,M+=0.5`. Names follow the one
+    /// rule of [`check_name`](super::check_name); a name holding `,` `=` `+` or `:` is
+    /// double-quoted (`"x=1"=2`, `"a,b"+=1`). Errors name `what` (the option) and the item.
+    ///
+    /// ```
+    /// use ceteris::scm::Intervention;
+    /// let set = Intervention::parse_list(r#"p44/42=1, "a,b"+=0.5"#, "alternative").unwrap();
+    /// assert_eq!(set, [Intervention::atomic("p44/42", 1.0), Intervention::shift("a,b", 0.5)]);
+    /// assert!(Intervention::parse_list("X", "alternative").is_err());
+    /// assert!(Intervention::parse_list("=1", "alternative").is_err());
+    /// ```
+    pub fn parse_list(spec: &str, what: &str) -> crate::Result<Vec<Intervention>> {
+        use super::names::{split_once_unquoted, split_unquoted, unquote_name};
+        let bad =
+            |item: &str, why: &str| crate::Error::param(what, format!("`{}`: {why}", item.trim()));
+        split_unquoted(spec, ",", what)?
+            .into_iter()
+            .map(|item| {
+                let (n, v) = split_once_unquoted(item, "=", what)?
+                    .ok_or_else(|| bad(item, "not NODE=value or NODE+=delta"))?;
+                let x = v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite())
+                    .ok_or_else(|| bad(item, &format!("`{}` is not a finite number", v.trim())))?;
+                let n = n.trim_end();
+                Ok(match n.strip_suffix('+') {
+                    Some(n) => Intervention::shift(&unquote_name(n, what)?, x),
+                    None => Intervention::atomic(&unquote_name(n, what)?, x),
+                })
+            })
+            .collect()
+    }
+
     /// `do(node := value)`.
     pub fn atomic(node: &str, value: f64) -> Self {
         Intervention::Atomic {

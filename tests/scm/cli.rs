@@ -617,6 +617,207 @@ fn scm_commands_print_exactly_the_documented_keys() {
         "--out",
         &fit,
     ]);
-    assert_eq!(keys(&v), want(&["out", "kind", "rows", "nodes", "seconds"]));
+    assert_eq!(
+        keys(&v),
+        want(&["out", "kind", "rows", "nodes", "backend", "seconds"])
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `discover` on a CSV with odd column names, then `fit --graph` on its JSON, its DOT and a text
+/// file: the same model; a binary column becomes a logistic node whose samples, sweeps and
+/// effects are 0/1; CPDAGs, `--backend gpu` and bad formats are refused, named.
+#[test]
+fn cli_fit_reads_discover_output_and_fits_binary_nodes() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-graphin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = |name: &str| dir.join(name).to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    // a collider `a b` → y ← p44/42 and y → t, t binary: PC orients every edge
+    let truth = Scm::new(vec![
+        Node::linear("a b", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("p44/42", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear(
+            "y",
+            0.0,
+            &[("a b", 1.0), ("p44/42", 1.0)],
+            Noise::Normal { scale: 0.7 },
+        ),
+        Node::logistic("t", 0.0, &[("y", 1.2)], vec![]),
+    ])
+    .unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], 2000, 4).unwrap().data;
+    let names = data.names().to_vec();
+    let mut csv = names.join(",") + "\n";
+    for i in 0..data.n_rows() {
+        let row: Vec<String> = names
+            .iter()
+            .map(|n| format!("{:?}", data.column(n).unwrap()[i]))
+            .collect();
+        csv += &(row.join(",") + "\n");
+    }
+    std::fs::write(path("d.csv"), csv).unwrap();
+    let d = path("d.csv");
+    for (format, file) in [("json", "g.json"), ("dot", "g.dot")] {
+        let (ok, out, err) = run(&[
+            "discover",
+            "--data",
+            &d,
+            "--test",
+            "fisher-z",
+            "--backend",
+            "cpu",
+            "--format",
+            format,
+        ]);
+        assert!(ok, "{err}");
+        std::fs::write(path(file), out).unwrap();
+    }
+    std::fs::write(
+        path("g.txt"),
+        "# the DAG\n\"a b\" -> y\np44/42 -> y\ny -> t\n",
+    )
+    .unwrap();
+    let mut models = Vec::new();
+    for file in ["g.json", "g.dot", "g.txt"] {
+        let (ok, out, err) = run(&["fit", "--data", &d, "--graph", &path(file)]);
+        assert!(ok, "{file}: {err}");
+        models.push(out);
+    }
+    // the same nodes (the topological order may differ with the order nodes were listed)
+    let by_name = |text: &str| {
+        let mut nodes = Scm::from_json(text).unwrap().nodes().to_vec();
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        nodes
+    };
+    assert_eq!(
+        by_name(&models[0]),
+        by_name(&models[1]),
+        "JSON and DOT give different fits"
+    );
+    assert_eq!(
+        by_name(&models[0]),
+        by_name(&models[2]),
+        "discover's graph is not the DAG"
+    );
+    let m = Scm::from_json(&models[0]).unwrap();
+    let t = m.nodes().iter().find(|n| n.name == "t").unwrap();
+    assert_eq!(t.kind, ceteris::scm::NodeType::Logistic);
+    std::fs::write(path("m.json"), &models[0]).unwrap();
+    let mj = path("m.json");
+    // samples of the fitted model: t is 0/1 (it was 0.72-like draws before logistic fits)
+    let (ok, out, err) = run(&[
+        "sample",
+        "--model",
+        &mj,
+        "--samples",
+        "500",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let header: Vec<&str> = out.lines().next().unwrap().split(',').collect();
+    let col = header.iter().position(|&h| h == "t").unwrap();
+    for line in out.lines().skip(1) {
+        let v: f64 = line.split(',').nth(col).unwrap().parse().unwrap();
+        assert!(v == 0.0 || v == 1.0, "t = {v}");
+    }
+    // sweep --do with a quoted name, and on the binary node (0/1 only)
+    let (ok, out, err) = run(&[
+        "sweep",
+        "--model",
+        &mj,
+        "--outcome",
+        "t",
+        "--do",
+        "\"p44/42\"=-1,1",
+        "--samples",
+        "2000",
+        "--quantiles",
+        "0.5",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["points"][1]["interventions"]["p44/42"], 1.0);
+    let q = v["points"][1]["quantiles"]["0.5"].as_f64().unwrap();
+    assert!(q == 0.0 || q == 1.0);
+    let (ok, _, err) = run(&[
+        "sweep",
+        "--model",
+        &mj,
+        "--outcome",
+        "y",
+        "--do",
+        "t=0.5",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!ok && err.contains("logistic nodes take 0 or 1"), "{err}");
+    let (ok, out, err) = run(&[
+        "effect",
+        "--model",
+        &mj,
+        "--outcome",
+        "t",
+        "--alternative",
+        "p44/42=1",
+        "--reference",
+        "p44/42=0",
+        "--samples",
+        "2000",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(ok, "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let ace = v["ace"].as_f64().unwrap();
+    assert!(ace > 0.0 && ace < 1.0, "{ace}");
+    // the table format, and refusals
+    let (ok, out, err) = run(&[
+        "fit",
+        "--data",
+        &d,
+        "--graph",
+        &path("g.txt"),
+        "--format",
+        "table",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("logistic") && out.contains("on cpu"), "{out}");
+    std::fs::write(
+        path("cpdag.dot"),
+        "digraph { \"a b\" -> y [dir=none]; y -> t }",
+    )
+    .unwrap();
+    for (args, needle) in [
+        (
+            vec!["--graph", &path("cpdag.dot") as &str],
+            "orient these edges: \"a b\" -- y",
+        ),
+        (vec!["--graph", "\"a b\" -- y"], "orient these edges"),
+        (vec!["--graph", "y -> t -> y"], "cycle"),
+        (vec!["--graph", "y -> t", "--backend", "gpu"], "no GPU path"),
+        (
+            vec!["--graph", "y -> t", "--format", "dot"],
+            "unknown format `dot`",
+        ),
+    ] {
+        let mut all = vec!["fit", "--data", &d as &str];
+        all.extend(args);
+        let (ok, _, err) = run(&all);
+        assert!(!ok && err.contains(needle), "{all:?}: {err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }

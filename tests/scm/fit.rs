@@ -264,3 +264,180 @@ fn fit_bad_input_is_named() {
     model_err(parse_graph("X->->Y"), "graph", "X->->Y");
     model_err("quadratic".parse::<FitKind>(), "kind", "quadratic");
 }
+
+/// The statsmodels reference of `tests/reference/make_logit_reference.py`.
+fn logit_reference() -> serde_json::Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/reference/logit_reference.json"
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn numbers(v: &serde_json::Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// A 0/1 column gets a logistic node whose coefficients are statsmodels' `Logit` MLE, with the
+/// linear predictor (FitKind::Linear) and with the additive basis (FitKind::Additive).
+#[test]
+fn logistic_fit_matches_statsmodels_logit() {
+    let r = logit_reference();
+    let data = ceteris::Dataset::new()
+        .with_column("z", numbers(&r["z"]))
+        .unwrap()
+        .with_column("w", numbers(&r["w"]))
+        .unwrap()
+        .with_column("t", numbers(&r["t"]))
+        .unwrap();
+    let graph = parse_graph("z -> t, w -> t").unwrap();
+    let close = |got: f64, want: f64, what: &str| {
+        assert!(
+            (got - want).abs() <= 1e-7 * (1.0 + want.abs()),
+            "{what}: {got} vs statsmodels {want}"
+        );
+    };
+    let m = Scm::fit(&data, &graph, FitKind::Linear).unwrap();
+    let t = m.nodes().iter().find(|n| n.name == "t").unwrap();
+    assert_eq!(t.kind, ceteris::scm::NodeType::Logistic);
+    assert!(t.noise.is_none() && t.terms.is_empty());
+    let want = numbers(&r["linear"]["params"]);
+    close(t.intercept, want[0], "intercept");
+    let coef: std::collections::BTreeMap<_, _> = t.coefficients.iter().cloned().collect();
+    close(coef["z"], want[1], "z");
+    close(coef["w"], want[2], "w");
+    // the additive basis: coefficients by name, terms by (function, parent)
+    let m = Scm::fit(&data, &graph, FitKind::Additive).unwrap();
+    let t = m.nodes().iter().find(|n| n.name == "t").unwrap();
+    assert_eq!(t.kind, ceteris::scm::NodeType::Logistic);
+    let want = numbers(&r["additive"]["params"]);
+    close(t.intercept, want[0], "intercept");
+    let coef: std::collections::BTreeMap<_, _> = t.coefficients.iter().cloned().collect();
+    close(coef["z"], want[1], "z");
+    close(coef["w"], want[2], "w");
+    let v: serde_json::Value = serde_json::from_str(&m.to_json()).unwrap();
+    let node = v["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "t")
+        .unwrap();
+    assert_eq!(node["type"], "logistic");
+    assert!(node["noise"].is_null());
+    let terms = node["terms"].as_array().unwrap();
+    assert_eq!(terms.len(), 4);
+    for (k, (func, parent)) in [
+        ("tanh", "z"),
+        ("square", "z"),
+        ("tanh", "w"),
+        ("square", "w"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let term = terms
+            .iter()
+            .find(|t| t["fn"] == func && t["parents"][0] == parent)
+            .unwrap();
+        close(
+            term["weight"].as_f64().unwrap(),
+            want[3 + k],
+            &format!("{func}({parent})"),
+        );
+    }
+}
+
+/// A model fitted with a binary treatment draws 0/1 treatments and answers do(T := 0/1).
+#[test]
+fn fitted_binary_treatment_samples_zero_one_and_gives_the_effect() {
+    let truth = logistic_treatment(1.5);
+    let n = 20_000;
+    let data = truth.sample(&Engine::cpu(), &[], n, 5).unwrap().data;
+    let m = Scm::fit(
+        &data,
+        &parse_graph("Z->T->Y, Z->Y").unwrap(),
+        FitKind::Linear,
+    )
+    .unwrap();
+    let t = &m.nodes()[m.names().iter().position(|&x| x == "T").unwrap()];
+    assert_eq!(t.kind, ceteris::scm::NodeType::Logistic);
+    // logit slope 1.5: its standard error 1/√(n E[p(1−p) Z²]) is about 0.025 at this n
+    within(t.coefficients[0].1, 1.5, 0.025, "T <- Z (logit)");
+    within(t.intercept, 0.0, 0.02, "T intercept (logit)");
+    // the fitted model's samples are 0/1 in T, with the data's frequency (the MLE's score
+    // equation makes the mean fitted probability equal the data's)
+    let s = m.sample(&Engine::cpu(), &[], n, 9).unwrap().data;
+    let ts = s.column("T").unwrap();
+    assert!(ts.iter().all(|&v| v == 0.0 || v == 1.0), "non-binary draw");
+    let mean = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;
+    let (p_fit, p_data) = (mean(ts), mean(data.column("T").unwrap()));
+    within(p_fit, p_data, (0.25 * 2.0 / n as f64).sqrt(), "P(T = 1)");
+    // atomic interventions take 0/1 only; the effect of T on Y is its fitted coefficient
+    let e = m
+        .effect(
+            &Engine::cpu(),
+            &[Intervention::atomic("T", 1.0)],
+            &[Intervention::atomic("T", 0.0)],
+            "Y",
+            2000,
+            3,
+        )
+        .unwrap();
+    let (_, c, _) = fitted(&m, "Y");
+    assert!((e.ace - c["T"]).abs() < 1e-9, "{} vs {}", e.ace, c["T"]);
+    // the OLS standard error of b_T is about σ/√(n var(T | Z)) ≈ 1/√(20 000 · 0.17) ≈ 0.017
+    within(c["T"], 2.0, 0.02, "Y <- T");
+    assert!(m
+        .effect(
+            &Engine::cpu(),
+            &[Intervention::atomic("T", 0.5)],
+            &[],
+            "Y",
+            100,
+            1
+        )
+        .is_err());
+    // sweeping the treatment: its quantiles are 0/1
+    let res = Sweep::new("T", vec![vec![], vec![Intervention::atomic("Z", 2.0)]])
+        .samples(5000)
+        .quantiles(&[0.1, 0.9])
+        .run(&Engine::cpu(), &m)
+        .unwrap();
+    for p in &res.points {
+        for q in p.quantiles.values() {
+            assert!(*q == 0.0 || *q == 1.0, "{q}");
+        }
+    }
+}
+
+#[test]
+fn logistic_fit_bad_input_is_named() {
+    let z: Vec<f64> = (0..200).map(|i| (i as f64 - 99.5) / 50.0).collect();
+    let sep: Vec<f64> = z.iter().map(|&v| if v > 0.0 { 1.0 } else { 0.0 }).collect();
+    let coded: Vec<f64> = sep.iter().map(|&v| 2.0 + 3.0 * v).collect();
+    let data = ceteris::Dataset::new()
+        .with_column("z", z)
+        .unwrap()
+        .with_column("s", sep)
+        .unwrap()
+        .with_column("c", coded)
+        .unwrap();
+    model_err(
+        Scm::fit(&data, &parse_graph("z -> s").unwrap(), FitKind::Linear),
+        "s",
+        "separated",
+    );
+    model_err(
+        Scm::fit(&data, &parse_graph("z -> c").unwrap(), FitKind::Linear),
+        "c",
+        "recode",
+    );
+    // a binary root is Bernoulli(mean): its intercept is logit(mean) = 0 here
+    let m = Scm::fit(&data, &parse_graph("s").unwrap(), FitKind::Linear).unwrap();
+    assert_eq!(m.nodes()[0].kind, ceteris::scm::NodeType::Logistic);
+    assert!(m.nodes()[0].intercept.abs() < 1e-12);
+}

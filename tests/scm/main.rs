@@ -3,14 +3,17 @@
 //!
 //! This file holds the shared model, constructors and assertions; the tests are in the submodules:
 //! `model` (reading, validation, closed forms, exact moments), `sweep` (sweeps, joint samples,
-//! effects, further nodes), `counterfactual` (one unit and many), `effect_ci` (bootstrap intervals of a fitted model's effect), `fit` (fitting a graph's
-//! equations to data) and `cli` (the binary's `sweep`, `effect`, `counterfactual` and `fit`
+//! effects, further nodes), `counterfactual` (one unit and many), `effect_ci` (bootstrap intervals
+//! of a fitted model's effect), `fit` (fitting a graph's equations to data, logistic nodes against
+//! statsmodels), `graph` (node names, the graph forms, CPDAGs and their DAGs) and `cli` (the
+//! binary's `sweep`, `effect`, `counterfactual` and `fit`
 //! commands).
 
 mod cli;
 mod counterfactual;
 mod effect_ci;
 mod fit;
+mod graph;
 mod model;
 mod sweep;
 

@@ -71,7 +71,19 @@ pub(crate) fn csv_text(d: &Dataset) -> Result<String, Error> {
         .iter()
         .map(|n| d.column(n))
         .collect::<Result<_, _>>()?;
-    let mut text = d.names().join(",");
+    // RFC 4180: a header holding a comma, quote or line break is quoted, quotes doubled
+    let header: Vec<String> = d
+        .names()
+        .iter()
+        .map(|n| {
+            if n.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", n.replace('"', "\"\""))
+            } else {
+                n.clone()
+            }
+        })
+        .collect();
+    let mut text = header.join(",");
     text.push('\n');
     for i in 0..d.n_rows() {
         let row: Vec<String> = cols.iter().map(|c| format!("{:?}", c[i])).collect();

@@ -1,7 +1,9 @@
 //! Parsing shared by the model commands (`sweep`, `effect`, `counterfactual`, `sample`): the
-//! model file, finite numbers, `--do` grids and `NODE=value` lists.
+//! model file, finite numbers, `--do` grids and `NODE=value` lists. Node names follow the
+//! library's one rule (`ceteris::scm::check_name`); a name holding `,` `=` `+` or `:` is
+//! double-quoted (`"x=1"=2`).
 
-use ceteris::scm::{Intervention, Scm};
+use ceteris::scm::{split_once_unquoted, split_unquoted, unquote_name, Intervention, Scm};
 use ceteris::Error;
 
 /// The model (scm-json/v1) in the file at `path`.
@@ -24,12 +26,13 @@ pub(super) fn parse_num(v: &str, what: &str) -> Result<f64, Error> {
 
 /// `NODE=lo:hi:count` or `NODE=v1,v2,...` into (node, values).
 pub(super) fn parse_grid(spec: &str) -> Result<(String, Vec<f64>), Error> {
-    let (node, vals) = spec.split_once('=').ok_or_else(|| {
+    let (node, vals) = split_once_unquoted(spec, "=", "do")?.ok_or_else(|| {
         Error::param(
             "do",
             format!("`{spec}` is not NODE=lo:hi:count or NODE=v1,v2"),
         )
     })?;
+    let node = unquote_name(node, "do")?;
     let parts: Vec<&str> = vals.split(':').collect();
     let values = if parts.len() == 3 {
         let (lo, hi) = (parse_num(parts[0], "do")?, parse_num(parts[1], "do")?);
@@ -56,28 +59,25 @@ pub(super) fn parse_grid(spec: &str) -> Result<(String, Vec<f64>), Error> {
             format!("`{spec}` is not NODE=lo:hi:count or NODE=v1,v2"),
         ));
     };
-    Ok((node.trim().to_string(), values))
+    Ok((node, values))
 }
 
 /// `NODE=value[,NODE=value]` items (each flag may hold several) into (node, value) pairs.
 pub(super) fn parse_pairs(items: &[String], what: &str) -> Result<Vec<(String, f64)>, Error> {
-    items
-        .iter()
-        .flat_map(|item| item.split(','))
-        .map(|kv| {
-            let (n, v) = kv
-                .split_once('=')
+    let mut pairs = Vec::new();
+    for item in items {
+        for kv in split_unquoted(item, ",", what)? {
+            let (n, v) = split_once_unquoted(kv, "=", what)?
                 .ok_or_else(|| Error::param(what, format!("`{kv}` is not NODE=value")))?;
+            let n = unquote_name(n, what)?;
             let x = v.trim().parse::<f64>().ok().filter(|x| x.is_finite());
             let x = x.ok_or_else(|| {
-                Error::param(
-                    what,
-                    format!("`{}`: `{v}` is not a finite number", n.trim()),
-                )
+                Error::param(what, format!("`{n}`: `{v}` is not a finite number"))
             })?;
-            Ok((n.trim().to_string(), x))
-        })
-        .collect()
+            pairs.push((n, x));
+        }
+    }
+    Ok(pairs)
 }
 
 /// One intervention set from `--do NODE=v,..` and `--shift NODE=d,..` (applied together).

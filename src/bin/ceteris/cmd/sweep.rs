@@ -1,7 +1,7 @@
 //! `ceteris sweep`: its arguments, the settings they describe (intervention sets × shifts ×
 //! `--do` grids), the run (sampled, or closed form with `--exact`) and the JSON or CSV output.
 
-use super::scm_args::{parse_grid, parse_num, read_model};
+use super::scm_args::{parse_grid, parse_pairs, read_model};
 use crate::output::{print_json, Progress};
 use crate::plot;
 use ceteris::scm::{Intervention, Scm, Sweep};
@@ -97,16 +97,10 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
 /// The settings of the sweep: the sets of `--interventions` (or one empty set), each with the
 /// `--shift`s, then the cartesian product with the `--do` grids.
 fn settings(a: &Args) -> Result<Vec<Vec<Intervention>>, Error> {
-    let shifts = a
-        .shifts
-        .iter()
-        .map(|s| {
-            let (n, v) = s
-                .split_once('=')
-                .ok_or_else(|| Error::param("shift", format!("`{s}` is not NODE=delta")))?;
-            Ok(Intervention::shift(n.trim(), parse_num(v, "shift")?))
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let shifts: Vec<Intervention> = parse_pairs(&a.shifts, "shift")?
+        .into_iter()
+        .map(|(n, d)| Intervention::shift(&n, d))
+        .collect();
     let base = match &a.interventions {
         Some(path) => {
             Intervention::sets_from_json(&std::fs::read_to_string(path).map_err(|source| {
