@@ -309,7 +309,9 @@ impl EffectInterval {
                     .collect();
                 rep = rep.with_column(name, values).map_err(|e| e.to_string())?;
             }
-            let m = Scm::fit(&rep, &self.graph, self.kind).map_err(|e| e.to_string())?;
+            // the estimate's structure, refitted: node types and terms do not change with
+            // the resample
+            let m = model.refit(&rep).map_err(|e| e.to_string())?;
             let exact = m.nodes().iter().all(|n| n.kind == NodeType::Linear);
             match self.effect_of(&m, exact) {
                 Ok((v, _)) if v.is_finite() => Ok(v),
@@ -388,6 +390,23 @@ impl EffectInterval {
             warnings,
             replicates: r.replicates,
         })
+    }
+
+    /// The effect of the model fitted to all of `data` (no resampling): `(effect, mc_error,
+    /// exact)`.
+    pub(super) fn point(&self, data: &Dataset) -> Result<(f64, f64, bool)> {
+        if self.samples < 2 || self.samples > u32::MAX as u64 {
+            return Err(Error::param("samples", "must be between 2 and 2^32 − 1"));
+        }
+        let model = Scm::fit(data, &self.graph, self.kind)?;
+        let exact = model.nodes().iter().all(|n| n.kind == NodeType::Linear);
+        let (effect, mc) = self.effect_of(&model, exact)?;
+        Ok((effect, mc, exact))
+    }
+
+    /// The alternative and reference sets as the result spells them.
+    pub(super) fn spelled(&self) -> (String, String) {
+        (spell(&self.alternative), spell(&self.reference))
     }
 
     /// The effect of one fitted model and its Monte-Carlo error (0 when exact).

@@ -1,6 +1,6 @@
 //! Fitting a model from data and a graph: least squares per node, normal noise from the residuals.
 
-use super::{Func, Node, Noise, Scm, Term};
+use super::{Func, Node, NodeType, Noise, Scm, Term};
 use crate::error::{Error, Result};
 use crate::Dataset;
 use faer::linalg::solvers::SolveLstsq;
@@ -418,6 +418,91 @@ impl Scm {
                 Some(noise) if terms.is_empty() => Node::linear(name, beta[0], &coef, noise),
                 Some(noise) => Node::additive(name, beta[0], &coef, terms, noise),
             });
+        }
+        Scm::named("fitted", nodes)
+    }
+
+    /// The coefficients of this model's structure refitted to `data`: the same parents, node
+    /// types and terms (with their inner scales and shifts), new intercepts, coefficients, term
+    /// weights and normal noise scales, as [`Scm::fit`] estimates them (least squares; maximum
+    /// likelihood for logistic nodes). A bootstrap refits this way so that every replicate's
+    /// model has the structure of the estimate's, even where a resample changes what
+    /// [`Scm::fit`] would choose (a three-valued column that is 0/1 in one resample, a parent
+    /// with fewer distinct values).
+    ///
+    /// ```
+    /// use ceteris::scm::{parse_graph, FitKind, Node, Noise, Scm};
+    /// use ceteris::{Dataset, Engine};
+    /// let truth = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 0.5 }),
+    /// ]).unwrap();
+    /// let data = truth.sample(&Engine::cpu(), &[], 500, 1).unwrap().data;
+    /// let fitted = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Linear).unwrap();
+    /// // refitting the fitted structure to the same data gives the same model
+    /// assert_eq!(fitted.refit(&data).unwrap().to_json(), fitted.to_json());
+    /// ```
+    pub fn refit(&self, data: &Dataset) -> Result<Scm> {
+        let mut nodes = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let name = &node.name;
+            let y = data.finite_column(name)?;
+            if y.iter().all(|&v| v == y[0]) {
+                return Err(Error::ConstantColumn(name.clone()));
+            }
+            let mut design: Vec<(String, Vec<f64>)> = Vec::new();
+            for (p, _) in &node.coefficients {
+                design.push((p.clone(), data.finite_column(p)?.to_vec()));
+            }
+            for t in &node.terms {
+                design.push(match t {
+                    Term::Unary {
+                        func,
+                        parent,
+                        inner_scale,
+                        inner_shift,
+                        ..
+                    } => (
+                        format!("{}({parent})", func.name()),
+                        data.finite_column(parent)?
+                            .iter()
+                            .map(|v| func.apply(inner_scale * v + inner_shift))
+                            .collect(),
+                    ),
+                    Term::Product { parents, .. } => {
+                        let cols = parents
+                            .iter()
+                            .map(|p| data.finite_column(p))
+                            .collect::<Result<Vec<_>>>()?;
+                        (
+                            parents.join("*"),
+                            (0..y.len())
+                                .map(|i| cols.iter().map(|c| c[i]).product())
+                                .collect(),
+                        )
+                    }
+                });
+            }
+            let logistic = node.kind == NodeType::Logistic;
+            let (beta, noise) = if logistic {
+                (logistic_mle(name, y, &design)?, None)
+            } else {
+                let (beta, scale) = least_squares(name, y, &design)?;
+                (beta, Some(Noise::Normal { scale }))
+            };
+            let k = node.coefficients.len();
+            let mut out = node.clone();
+            out.intercept = beta[0];
+            for (c, b) in out.coefficients.iter_mut().zip(&beta[1..]) {
+                c.1 = *b;
+            }
+            for (t, b) in out.terms.iter_mut().zip(&beta[1 + k..]) {
+                match t {
+                    Term::Unary { weight, .. } | Term::Product { weight, .. } => *weight = *b,
+                }
+            }
+            out.noise = noise;
+            nodes.push(out);
         }
         Scm::named("fitted", nodes)
     }

@@ -56,6 +56,7 @@ mod fit;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
 mod graph;
+mod ida;
 mod jobs;
 mod json;
 mod model;
@@ -69,6 +70,7 @@ pub use counterfactual::{Counterfactual, Counterfactuals};
 pub use effect_ci::{EffectInterval, EffectIntervalResult};
 pub use fit::{parse_graph, FitKind};
 pub use graph::{read_graph, Graph, MAX_DAGS};
+pub use ida::{possible_effects, PossibleEffects};
 pub use model::{Func, Intervention, Node, NodeType, Noise, Term};
 pub use names::{check_name, quote_name, split_once_unquoted, split_unquoted, unquote_name};
 pub use sample::Samples;

@@ -247,10 +247,13 @@ fn effect_interval_monte_carlo_and_failures() {
     assert!(r.mc_error > 0.0 && r.std_error > 0.0);
     assert_eq!(r.valid_resamples, 40);
 
-    // a column constant in the resamples that miss its one non-zero row: those refits fail,
-    // are counted and explained, and the rest make the interval
+    // a column constant in the resamples that miss its two non-zero rows: those refits fail,
+    // are counted and explained, and the rest make the interval (three values, so that the fit
+    // is linear: a 0/1 column would be a logistic node)
     let n = 20;
-    let x: Vec<f64> = (0..n).map(|i| (i == 0) as u8 as f64).collect();
+    let x: Vec<f64> = (0..n)
+        .map(|i| [1.0, 2.0].get(i).copied().unwrap_or(0.0))
+        .collect();
     let y: Vec<f64> = (0..n).map(|i| x[i] + (i % 5) as f64).collect();
     let data = Dataset::new()
         .with_column("X", x)
@@ -262,8 +265,8 @@ fn effect_interval_monte_carlo_and_failures() {
         .resamples(200)
         .run(&Engine::cpu(), &data)
         .unwrap();
-    // P(a resample misses row 0) = (1 − 1/20)^20 = 0.358: about 72 of 200
-    assert!(r.failed_resamples > 30 && r.failed_resamples < 120, "{r:?}");
+    // P(a resample misses rows 0 and 1) = (1 − 2/20)^20 = 0.1216: 24.3 ± 4.6 of 200 (±4σ)
+    assert!(r.failed_resamples > 5 && r.failed_resamples < 43, "{r:?}");
     assert_eq!(r.valid_resamples + r.failed_resamples, 200);
     assert!(r.warnings[0].contains("refits failed"), "{:?}", r.warnings);
     assert!(r.warnings[0].contains("constant"), "{:?}", r.warnings);
@@ -506,7 +509,14 @@ fn cli_effect_bootstrap() {
             &format!("--{name} applies to the bootstrap interval"),
         );
     }
-    fails(fit.clone(), "give --bootstrap B");
+    // without --bootstrap: the fitted model's effect (one DAG), equal to the interval's estimate
+    let (ok, out, err) = run(&fit);
+    assert!(ok, "{err}");
+    let p: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(p["dags"], 1);
+    same(&p["effects"][0], lib.estimate);
+    same(&p["min"], lib.estimate);
+    assert_eq!(p["exact"], true);
     fails(
         [&sets[..], &["--graph", "X->Y", "--bootstrap", "10"]].concat(),
         "--data",
@@ -527,4 +537,138 @@ fn cli_effect_bootstrap() {
         [&fit[..], &["--bootstrap", "10", "--kind", "cubic"]].concat(),
         "cubic",
     );
+}
+
+/// IDA (Maathuis, Kalisch & Bühlmann 2009) on the CPDAG `Z — X — Y` of the chain `Z → X → Y`.
+/// Its three DAGs are Z → X → Y, Z ← X → Y (in both Y's only parent is X, so the fitted SEM's
+/// effect of X on Y is the X coefficient of the regression of Y on X) and Z ← X ← Y (Y causes
+/// X: effect 0). The regression is computed here by the normal equations, apart from ceteris'
+/// fit.
+#[test]
+fn possible_effects_of_a_cpdag_are_the_ida_regressions() {
+    use ceteris::scm::{possible_effects, read_graph};
+    let truth = Scm::new(vec![
+        Node::linear("Z", 0.0, &[], Noise::Normal { scale: 1.0 }),
+        Node::linear("X", 0.5, &[("Z", 1.0)], Noise::Normal { scale: 1.0 }),
+        Node::linear("Y", -1.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    ])
+    .unwrap();
+    let data = truth.sample(&Engine::cpu(), &[], 3000, 5).unwrap().data;
+    let col = |c: &str| data.column(c).unwrap().to_vec();
+    let (x, y, z) = (col("X"), col("Y"), col("Z"));
+    // (the regression on X and Z, local IDA's estimate for the parent set {Z}, differs in the
+    // sample but not in the population: Z ⫫ Y | X)
+    assert!((ols(&y, &[&x, &z]).0[1] - 2.0).abs() < 0.1);
+    let alone = ols(&y, &[&x]).0[1];
+    let want = [0.0, alone];
+    let cpdag = read_graph("Z -- X -- Y").unwrap();
+    let r = possible_effects(
+        &data,
+        &cpdag,
+        FitKind::Linear,
+        "Y",
+        &[Intervention::shift("X", 1.0)],
+        &[],
+        1000,
+        0,
+    )
+    .unwrap();
+    assert_eq!(r.dags, 3);
+    assert!(r.exact && r.mc_error == 0.0 && r.samples == 0);
+    assert_eq!(r.distinct_effects.len(), 2, "{r:?}");
+    for (got, want) in r.distinct_effects.iter().zip(want) {
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+    assert_eq!(r.effects.iter().filter(|&&e| e == 0.0).count(), 1);
+    assert_eq!(
+        (r.min, r.max),
+        (r.distinct_effects[0], r.distinct_effects[1])
+    );
+    // a DAG: one effect, the interval's estimate
+    let dag = read_graph("Z -> X -> Y").unwrap();
+    let one = possible_effects(
+        &data,
+        &dag,
+        FitKind::Linear,
+        "Y",
+        &[Intervention::shift("X", 1.0)],
+        &[],
+        1000,
+        0,
+    )
+    .unwrap();
+    assert_eq!((one.dags, one.effects.len()), (1, 1));
+    assert!((one.effects[0] - alone).abs() <= 1e-9 * alone.abs());
+
+    // the command: discover's JSON of this CPDAG into `effect --graph`; --bootstrap refuses it
+    let dir = std::env::temp_dir().join(format!("ceteris-ida-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut csv = String::from("Z,X,Y\n");
+    for i in 0..x.len() {
+        csv += &format!("{},{},{}\n", z[i], x[i], y[i]);
+    }
+    let d = dir.join("d.csv");
+    std::fs::write(&d, csv).unwrap();
+    let g = dir.join("g.json");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "discover",
+        "--data",
+        d.to_str().unwrap(),
+        "--test",
+        "fisherz",
+        "--backend",
+        "cpu",
+    ]);
+    assert!(out.status.success());
+    std::fs::write(&g, &out.stdout).unwrap();
+    let effect = |extra: &[&str]| {
+        let mut args = vec![
+            "effect",
+            "--data",
+            d.to_str().unwrap(),
+            "--graph",
+            g.to_str().unwrap(),
+            "--outcome",
+            "Y",
+            "--alternative",
+            "X+=1",
+            "--reference",
+            "X+=0",
+            "--backend",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let out = effect(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["dags"], 3, "{v}");
+    for (got, want) in v["distinct_effects"].as_array().unwrap().iter().zip(want) {
+        let got = got.as_f64().unwrap();
+        assert!(
+            (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+            "{got} vs {want}"
+        );
+    }
+    let out = effect(&["--bootstrap", "20"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("needs a DAG"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

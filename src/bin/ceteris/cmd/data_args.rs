@@ -29,25 +29,14 @@ impl DataArgs {
         labels: &[String],
         keep_missing: bool,
     ) -> Result<Dataset, Error> {
-        let missing =
-            match (keep_missing, self.dropna) {
-                (true, true) => return Err(Error::param(
-                    "dropna",
-                    "--dropna drops rows before testing and --testwise-deletion nan drops them \
-                     per test: choose one",
-                )),
-                (true, false) => Missing::Keep,
-                (false, true) => Missing::Drop,
-                (false, false) => Missing::Error,
-            };
-        let mut opts = CsvOptions::new()
-            .delimiter(parse_delimiter(&self.delimiter)?)
-            .labels(labels)
-            .missing(missing);
-        if !columns.is_empty() {
-            opts = opts.columns(columns);
-        }
-        Dataset::read_csv(&self.data, &opts)
+        read_path(
+            &self.data,
+            &self.delimiter,
+            self.dropna,
+            columns,
+            labels,
+            keep_missing,
+        )
     }
 
     /// The read's report for the JSON output: `rows_dropped` (with `--dropna`) and `levels`
@@ -100,4 +89,36 @@ pub(crate) fn check_treatment(data: &Dataset, column: &str) -> Result<(), Error>
         }
     }
     Ok(())
+}
+
+/// Reads `columns` of the CSV file at `path` (all when empty), `labels` among them factorised;
+/// missing values dropped with `dropna`, kept as NaN when `keep_missing` (test-wise deletion),
+/// else an error.
+pub(crate) fn read_path(
+    path: &str,
+    delimiter: &str,
+    dropna: bool,
+    columns: &[String],
+    labels: &[String],
+    keep_missing: bool,
+) -> Result<Dataset, Error> {
+    let missing =
+        match (keep_missing, dropna) {
+            (true, true) => return Err(Error::param(
+                "dropna",
+                "--dropna drops rows before testing and --testwise-deletion nan drops them per \
+                 test: choose one",
+            )),
+            (true, false) => Missing::Keep,
+            (false, true) => Missing::Drop,
+            (false, false) => Missing::Error,
+        };
+    let mut opts = CsvOptions::new()
+        .delimiter(parse_delimiter(delimiter)?)
+        .labels(labels)
+        .missing(missing);
+    if !columns.is_empty() {
+        opts = opts.columns(columns);
+    }
+    Dataset::read_csv(path, &opts)
 }

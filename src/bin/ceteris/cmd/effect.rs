@@ -1,12 +1,18 @@
 //! `ceteris effect`: its arguments and run, the average causal effect of one intervention set
 //! against another (`NODE=value` atomic, `NODE+=delta` shift), as JSON or a table: of a model
-//! file (`--model`, with the Monte-Carlo error `mc_error`), or of a model fitted to a CSV file on
-//! a graph with a bootstrap interval (`--data --graph --bootstrap B`, [`EffectInterval`]).
+//! file (`--model`, with the Monte-Carlo error `mc_error`), or of models fitted to a CSV file on
+//! a graph: the possible effects of a CPDAG's DAGs (one for a DAG; `--data --graph`,
+//! [`possible_effects`]), or a DAG's effect with a bootstrap interval (`--bootstrap B`,
+//! [`EffectInterval`]).
 
+use super::data_args::{read_path, with_report};
 use super::resample_args::{parse_methods, SchemeArgs};
-use super::scm_args::{parse_num, read_model};
+use super::scm_args::{graph_text, read_model};
 use crate::output::{print_json, Progress};
-use ceteris::scm::{parse_graph, EffectInterval, EffectIntervalResult, FitKind, Intervention};
+use ceteris::scm::{
+    possible_effects, read_graph, EffectInterval, EffectIntervalResult, FitKind, Graph,
+    Intervention, PossibleEffects,
+};
 use ceteris::{Dataset, Engine, Error};
 use serde_json::json;
 use std::time::Instant;
@@ -16,10 +22,20 @@ pub(crate) struct Args {
     /// Model file (scm-json/v1). Or fit the model with --data and --graph.
     #[arg(long, required_unless_present = "data", conflicts_with_all = ["data", "graph", "kind"])]
     model: Option<String>,
-    /// CSV file to fit the model to on --graph, refit in every resample of --bootstrap B.
+    /// CSV file to fit the model to on --graph (only the graph's columns are read), refit in
+    /// every resample of --bootstrap B.
     #[arg(long, requires = "graph")]
     data: Option<String>,
-    /// The graph to fit: edges and paths, `Z->X->Y,Z->Y` (as `ceteris fit`).
+    /// Field delimiter of --data: `,` (default), `;`, `|` or `tab`.
+    #[arg(long, requires = "data")]
+    delimiter: Option<String>,
+    /// Drop the rows of --data with a missing value in a graph column (reported as
+    /// `rows_dropped`); without it a missing value is an error.
+    #[arg(long, requires = "data")]
+    dropna: bool,
+    /// The graph to fit, as `ceteris fit` takes it: edges and paths `Z->X->Y,Z->Y`, or a file
+    /// (discover's JSON or DOT, or edges). A CPDAG (undirected edges) gives the possible effect
+    /// of each DAG of its class (IDA); --bootstrap needs a DAG.
     #[arg(long, requires = "data")]
     graph: Option<String>,
     /// The fit: linear (default) or additive (as `ceteris fit`).
@@ -63,21 +79,6 @@ pub(crate) struct Args {
     format: String,
 }
 
-/// `NODE=value` is atomic, `NODE+=delta` a shift; `what` names the option in errors.
-fn parse_set(spec: &str, what: &str) -> Result<Vec<Intervention>, Error> {
-    spec.split(',')
-        .map(|kv| {
-            let (n, v) = kv.split_once('=').ok_or_else(|| {
-                Error::param(what, format!("`{kv}` is not NODE=value or NODE+=delta"))
-            })?;
-            Ok(match n.strip_suffix('+') {
-                Some(n) => Intervention::shift(n.trim(), parse_num(v, what)?),
-                None => Intervention::atomic(n.trim(), parse_num(v, what)?),
-            })
-        })
-        .collect()
-}
-
 /// Runs `ceteris effect`.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
     if !["json", "table"].contains(&a.format.as_str()) {
@@ -87,13 +88,6 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         ));
     }
     if a.bootstrap.is_none() {
-        if a.data.is_some() {
-            return Err(Error::param(
-                "bootstrap",
-                "--data fits a model for a bootstrap interval: give --bootstrap B (or fit it once \
-                 with `ceteris fit` and pass --model)",
-            ));
-        }
         let bootstrap_only = [
             ("level", a.level.is_some()),
             ("methods", !a.methods.is_empty()),
@@ -114,8 +108,8 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         }
     }
     let (alternative, reference) = (
-        parse_set(&a.alternative, "alternative")?,
-        parse_set(&a.reference, "reference")?,
+        Intervention::parse_list(&a.alternative, "alternative")?,
+        Intervention::parse_list(&a.reference, "reference")?,
     );
     let engine = Engine::from_name(&a.backend)?;
     match (&a.model, a.bootstrap) {
@@ -126,9 +120,103 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
              of --model",
         )),
         (Some(path), None) => model_effect(&a, path, &engine, &alternative, &reference),
-        (None, Some(b)) => interval(&a, b, &engine, &alternative, &reference),
-        (None, None) => unreachable!("--data without --bootstrap is rejected above"),
+        (None, b) => {
+            let (Some(path), Some(graph)) = (&a.data, &a.graph) else {
+                unreachable!("clap requires --data with --graph and one of --model and --data")
+            };
+            let graph = read_graph(&graph_text(graph)?)?;
+            // the graph's columns, and the scheme's cluster or strata (labels: any text)
+            let labels: Vec<String> = [&a.resampling.strata, &a.resampling.cluster]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect();
+            let columns: Vec<String> = graph.nodes.iter().chain(&labels).cloned().collect();
+            let data = read_path(
+                path,
+                a.delimiter.as_deref().unwrap_or(","),
+                a.dropna,
+                &columns,
+                &labels,
+                false,
+            )?;
+            let run = match b {
+                Some(b) => interval(&a, b, &engine, &data, &graph, &alternative, &reference),
+                None => possible(&a, &data, &graph, &alternative, &reference),
+            };
+            run.map_err(|e| data.at_lines(e))
+        }
     }
+}
+
+/// The read's report (`rows_dropped` with --dropna) for the JSON output.
+fn report(a: &Args, data: &Dataset) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    if a.dropna {
+        m.insert("rows_dropped".into(), data.rows_dropped().into());
+    }
+    m
+}
+
+/// `--data --graph` without `--bootstrap`: the effect of the model fitted on each DAG of the
+/// graph's equivalence class (one for a DAG).
+fn possible(
+    a: &Args,
+    data: &Dataset,
+    graph: &Graph,
+    alternative: &[Intervention],
+    reference: &[Intervention],
+) -> Result<(), Error> {
+    let kind: FitKind = a.kind.as_deref().unwrap_or("linear").parse()?;
+    let r = possible_effects(
+        data,
+        graph,
+        kind,
+        &a.outcome,
+        alternative,
+        reference,
+        a.samples,
+        a.seed,
+    )?;
+    if a.format == "table" {
+        print_possible(&r);
+        if a.dropna {
+            say!("rows_dropped {}", data.rows_dropped());
+        }
+    } else {
+        print_json(&with_report(&r, report(a, data)));
+    }
+    Ok(())
+}
+
+/// Possible effects as `--format table` prints them.
+fn print_possible(r: &PossibleEffects) {
+    say!("outcome      {}", r.outcome);
+    say!("alternative  {}", r.alternative);
+    say!("reference    {}", r.reference);
+    say!("kind         {}", r.kind);
+    say!("dags         {}", r.dags);
+    if r.dags == 1 {
+        say!("effect       {:.6}", r.effects[0]);
+    } else {
+        let set: Vec<String> = r
+            .distinct_effects
+            .iter()
+            .map(|v| format!("{v:.6}"))
+            .collect();
+        say!(
+            "effects      {{{}}} (one per DAG of the class, IDA)",
+            set.join(", ")
+        );
+    }
+    if r.exact {
+        say!("mc_error     0 (exact effects)");
+    } else {
+        say!("mc_error     {:.6} ({} samples)", r.mc_error, r.samples);
+    }
+    say!("rows         {}", r.rows);
+    say!("backend      {}", r.backend);
+    say!("seconds      {:.4}", r.seconds);
 }
 
 /// `--model`: the Monte-Carlo effect of the model file.
@@ -174,14 +262,21 @@ fn interval(
     a: &Args,
     resamples: u64,
     engine: &Engine,
+    data: &Dataset,
+    graph: &Graph,
     alternative: &[Intervention],
     reference: &[Intervention],
 ) -> Result<(), Error> {
-    let (Some(path), Some(graph)) = (&a.data, &a.graph) else {
-        unreachable!("clap requires --data with --graph and one of --model and --data")
-    };
-    let data = Dataset::from_csv(path)?;
-    let graph = parse_graph(graph)?;
+    let graph = graph.parent_sets().map_err(|e| match e {
+        Error::InvalidParameter { name, reason } if !graph.undirected.is_empty() => Error::param(
+            name,
+            format!(
+                "{reason}; a bootstrap interval needs a DAG (without --bootstrap, effect gives \
+                 the possible effect of each DAG of the class)"
+            ),
+        ),
+        e => e,
+    })?;
     let kind: FitKind = a.kind.as_deref().unwrap_or("linear").parse()?;
     let methods = if a.methods.is_empty() {
         vec![ceteris::IntervalMethod::Percentile]
@@ -200,15 +295,18 @@ fn interval(
         .level(a.level.unwrap_or(0.95))
         .methods(&methods)
         .keep_replicates(a.keep_replicates)
-        .run_with_progress(engine, &data, Some(&tick))?;
+        .run_with_progress(engine, data, Some(&tick))?;
     progress.finish();
     if !a.keep_replicates {
         result.replicates = None;
     }
     if a.format == "table" {
         print_table(&result);
+        if a.dropna {
+            say!("rows_dropped {}", data.rows_dropped());
+        }
     } else {
-        print_json(&result);
+        print_json(&with_report(&result, report(a, data)));
     }
     Ok(())
 }

@@ -2,17 +2,20 @@
 //! for 0/1 columns) fitted to a CSV file on a given graph (inline edges, or a file: discover's
 //! JSON or DOT, or a text file of edges), printed or written to a file with a summary.
 
+use super::data_args::{with_report, DataArgs};
+use super::scm_args::{graph_nodes, graph_text};
 use crate::output::{print_json, write_text};
 use ceteris::scm::{read_graph, FitKind, NodeType, Noise, Scm};
-use ceteris::{Dataset, Error};
+use ceteris::Error;
 use serde_json::json;
 use std::time::Instant;
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// CSV file with a header row; one column per node.
-    #[arg(long)]
-    data: String,
+    /// The CSV file (one column per node; other columns are not read), `--delimiter`,
+    /// `--dropna`.
+    #[command(flatten)]
+    data: DataArgs,
     /// The DAG: edges and paths, `X->Y,Z->Y` or `Z->X->Y` (a lone name adds a root; quote names
     /// with separators, `"a,b"->y`), or a FILE: `ceteris discover`'s JSON or DOT output, or a
     /// text file of such edges. Undirected edges (a CPDAG) are refused and listed.
@@ -31,19 +34,6 @@ pub(crate) struct Args {
     /// json or table.
     #[arg(long, default_value = "json")]
     format: String,
-}
-
-/// The graph of `--graph`: a file's content when the path exists, else the text itself.
-fn graph_text(spec: &str) -> Result<String, Error> {
-    let path = std::path::Path::new(spec);
-    if path.is_file() {
-        std::fs::read_to_string(path).map_err(|source| Error::Io {
-            path: spec.to_string(),
-            source,
-        })
-    } else {
-        Ok(spec.to_string())
-    }
 }
 
 /// One row of the table: node, type, intercept, coefficients and terms, noise.
@@ -104,19 +94,22 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         ));
     }
     let graph = read_graph(&graph_text(&a.graph)?)?.parent_sets()?;
-    let data = Dataset::from_csv(&a.data)?;
+    let data = a.data.read(&graph_nodes(&graph), &[], false)?;
     let start = Instant::now();
-    let model = Scm::fit(&data, &graph, kind)?;
+    let model = Scm::fit(&data, &graph, kind).map_err(|e| data.at_lines(e))?;
     let seconds = start.elapsed().as_secs_f64();
     let table = a.format == "table";
     if let Some(path) = &a.out {
         write_text(path, &format!("{}\n", model.to_json()))?;
     }
     match (&a.out, table) {
-        (Some(path), false) => print_json(&json!({
-            "out": path, "kind": a.kind, "rows": data.n_rows(),
-            "nodes": model.names(), "backend": "cpu", "seconds": seconds,
-        })),
+        (Some(path), false) => print_json(&with_report(
+            &json!({
+                "out": path, "kind": a.kind, "rows": data.n_rows(),
+                "nodes": model.names(), "backend": "cpu", "seconds": seconds,
+            }),
+            a.data.report(&data),
+        )),
         (None, false) => say!("{}", model.to_json()),
         (out, true) => {
             for node in model.nodes() {
@@ -130,6 +123,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
                 out.as_ref()
                     .map_or(String::new(), |p| format!(", written to {p}"))
             );
+            a.data.say_report(&data);
         }
     }
     Ok(())

@@ -92,3 +92,29 @@ pub(super) fn parse_set(dos: &[String], shifts: &[String]) -> Result<Vec<Interve
         )
         .collect())
 }
+
+/// The graph of `--graph`: a file's content when the path exists, else the text itself.
+pub(super) fn graph_text(spec: &str) -> Result<String, Error> {
+    let path = std::path::Path::new(spec);
+    if path.is_file() {
+        std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: spec.to_string(),
+            source,
+        })
+    } else {
+        Ok(spec.to_string())
+    }
+}
+
+/// Every node a graph's parent sets name (the columns a fit reads), each once.
+pub(super) fn graph_nodes(graph: &[(String, Vec<String>)]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (node, parents) in graph {
+        for n in std::iter::once(node).chain(parents) {
+            if !names.contains(n) {
+                names.push(n.clone());
+            }
+        }
+    }
+    names
+}
