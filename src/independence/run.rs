@@ -197,9 +197,12 @@ impl IndependenceTest {
     /// Validation shared by every test (before any computation).
     pub(super) fn check(&self, data: &Dataset, x: &[&str], y: &[&str], z: &[&str]) -> Result<()> {
         let n = data.n_rows();
-        if n < MIN_ROWS {
+        if self.kind == TestKind::FisherZ {
+            // its own minimum: n − |Z| − 3 > 0 (it is not a kernel test)
+            super::fisherz::check_rows(n, z.len())?;
+        } else if n < MIN_ROWS {
             return Err(Error::TooFewRows {
-                what: "a kernel independence test".into(),
+                what: format!("a kernel independence test ({})", self.name()),
                 need: MIN_ROWS,
                 got: n,
             });
@@ -256,6 +259,36 @@ impl IndependenceTest {
                     format!("{s} is not a positive bandwidth"),
                 ));
             }
+        }
+        // options a test would ignore (a non-default kernel or width where there is none)
+        let kernel_free = match self.kind {
+            TestKind::FisherZ => Some("the Fisher-z test (a partial correlation) has no kernel"),
+            TestKind::Rcot | TestKind::Rcit => {
+                Some("RCoT/RCIT use Gaussian random features with median widths")
+            }
+            _ => None,
+        };
+        if let Some(why) = kernel_free {
+            if self.kernel != Kernel::Gaussian {
+                return Err(Error::param(
+                    "kernel",
+                    format!("{why}: it would ignore --kernel"),
+                ));
+            }
+            if self.width != Width::Empirical {
+                return Err(Error::param(
+                    "width",
+                    format!("{why}: it would ignore --width"),
+                ));
+            }
+        }
+        if matches!(self.kernel, Kernel::Linear | Kernel::Polynomial(_))
+            && self.width != Width::Empirical
+        {
+            return Err(Error::param(
+                "width",
+                "linear and polynomial kernels have no width: they would ignore --width",
+            ));
         }
         if self.kind == TestKind::FisherZ {
             if x.len() != 1 || y.len() != 1 {
