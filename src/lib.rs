@@ -45,6 +45,8 @@ pub use error::{Error, Result};
 #[cfg(feature = "gpu")]
 pub use gpu::GpuCacheStats;
 #[cfg(feature = "gpu")]
+pub use gpu::quiet_display_layers;
+#[cfg(feature = "gpu")]
 pub use kernels::{shader_source, KERNELS};
 
 /// The README's Rust example, compiled and run as a doctest.

@@ -59,6 +59,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // before any thread starts: no display-selection Vulkan layer (its stray XDG_RUNTIME_DIR
+    // errors on headless machines); see `ceteris::quiet_display_layers`
+    #[cfg(feature = "gpu")]
+    ceteris::quiet_display_layers();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {
