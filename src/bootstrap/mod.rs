@@ -52,7 +52,7 @@ pub use overlap::{ArmOverlap, Overlap};
 pub use scheme::Scheme;
 pub(crate) use scheme::{check_rows, scheme_plan};
 pub use statistic::{Roles, Statistic};
-pub(crate) use summary::{summarize, Replicates};
+pub(crate) use summary::{drawn_rows, summarize, Replicates};
 
 use crate::data::Dataset;
 use crate::engine::{run_on, Engine, ProgressFn};
@@ -247,6 +247,8 @@ struct Setup {
     se0: f64,
     /// Overlap diagnostics (IPW-family statistics).
     overlap: Option<Overlap>,
+    /// The unit of each row, when units are not rows (stratified, cluster).
+    unit_of_row: Option<Vec<u32>>,
 }
 
 enum Body {
@@ -375,7 +377,7 @@ impl Bootstrap {
         self.validate()?;
         let setup = self.setup(data)?;
         let shard = self.compute(engine, &setup, 0..self.resamples as u32, progress)?;
-        let mut result = self.finish(&setup, &[shard])?;
+        let mut result = self.finish(data, &setup, &[shard])?;
         result.seconds = start.elapsed().as_secs_f64();
         Ok(result)
     }
@@ -472,7 +474,7 @@ impl Bootstrap {
             ));
         }
         let owned: Vec<Shard> = sorted.into_iter().cloned().collect();
-        let mut result = self.finish(&setup, &owned)?;
+        let mut result = self.finish(data, &setup, &owned)?;
         result.seconds = start.elapsed().as_secs_f64();
         Ok(result)
     }
@@ -500,6 +502,13 @@ impl Bootstrap {
             .statistic
             .prepare(data, self.methods.contains(&IntervalMethod::Studentized))?;
         let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
+        let unit_of_row = groups.as_ref().map(|groups| {
+            let mut map = vec![0u32; n];
+            for (u, rows) in groups.iter().enumerate() {
+                rows.iter().for_each(|&r| map[r] = u as u32);
+            }
+            map
+        });
         let (body, estimate, se0) = match prepared {
             Prepared::Sums(s) => {
                 let total = s.total();
@@ -575,6 +584,7 @@ impl Bootstrap {
             estimate,
             se0,
             overlap,
+            unit_of_row,
         })
     }
 
@@ -729,7 +739,26 @@ impl Bootstrap {
         }
     }
 
-    fn finish(&self, setup: &Setup, shards: &[Shard]) -> Result<BootstrapResult> {
+    /// Why the statistic is undefined in replicate 0: the statistic's own checks (arms, constant
+    /// or collinear columns) on the rows that replicate drew.
+    fn why_undefined(&self, data: &Dataset, setup: &Setup) -> Option<String> {
+        let w = cpu::replicate_row_weights(
+            &setup.plan,
+            setup.unit_of_row.as_deref(),
+            data.n_rows(),
+            0,
+        );
+        let rows = drawn_rows(data, &w).ok()?;
+        match self.statistic.prepare(&rows, false) {
+            Err(e) => Some(format!(
+                "on the {} rows resample 0 drew (with repeats), {e}",
+                rows.n_rows()
+            )),
+            Ok(_) => None,
+        }
+    }
+
+    fn finish(&self, data: &Dataset, setup: &Setup, shards: &[Shard]) -> Result<BootstrapResult> {
         let values: Vec<f64> = shards
             .iter()
             .flat_map(|s| s.values.iter().copied())
@@ -754,6 +783,7 @@ impl Bootstrap {
             &setup.plan,
             &mut || Self::jackknife(setup),
             &no_se,
+            &mut || self.why_undefined(data, setup),
         )?;
         let nuisance = self.statistic.propensity().map(|_| {
             s.warnings.push(format!(

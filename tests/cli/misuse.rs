@@ -42,3 +42,41 @@ fn a_gpu_run_on_a_headless_machine_prints_no_display_errors() {
         assert!(err.starts_with("error: "), "{err}");
     }
 }
+
+/// A refit effect whose nuisance fits fail in every resample names the cause (here resample 0
+/// drew no treated row: 2 of 30 rows are treated), not another scheme.
+#[test]
+fn refit_undefined_in_every_resample_names_the_cause() {
+    let dir = TempDir::new("refit-undefined");
+    let n = 30;
+    let t: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i == 4 || i == 19))).collect();
+    let y: Vec<f64> = (0..n).map(|i| (i as f64).sin() + 2.0 * t[i]).collect();
+    let z: Vec<f64> = (0..n).map(|i| (i as f64 * 1.3).cos()).collect();
+    let data = dir.write("d.csv", &csv_text(&[("t", t), ("y", y), ("z", z)]));
+    // seed 113 is one whose two resamples both fail (found by a scan; the draws are Philox's)
+    let err = fails(&[
+        "bootstrap", "--data", data.to_str().unwrap(), "--backend", "cpu", "--statistic", "ipw",
+        "--treatment", "t", "--outcome", "y", "--covariates", "z", "--resamples", "2", "--seed",
+        "113",
+    ]);
+    assert!(err.contains("undefined in all 2 resamples"), "{err}");
+    assert!(err.contains("no row of arm t = 1"), "{err}");
+    assert!(!err.contains("stratified"), "{err}");
+}
+
+/// Too few resamples for the level is a warning in the JSON (and the table).
+#[test]
+fn too_few_resamples_for_the_level_warn() {
+    let dir = TempDir::new("few-resamples");
+    let data = standard_csv(&dir);
+    // 200 resamples (boot_json's): (200 + 1)(1 − 0.95)/2 ≈ 5 per tail; at 0.8, ≈ 20
+    let v = boot_json(&data, &["--column", "x"]);
+    let w = v["warnings"].as_array().unwrap();
+    assert!(
+        w.iter().any(|w| w.as_str().unwrap().contains("too few resamples for level 0.95")),
+        "{v}"
+    );
+    let v = boot_json(&data, &["--column", "x", "--level", "0.8"]);
+    let w = v["warnings"].as_array().unwrap();
+    assert!(!w.iter().any(|w| w.as_str().unwrap().contains("too few")), "{v}");
+}
