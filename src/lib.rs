@@ -29,6 +29,7 @@ mod gpu;
 pub mod independence;
 #[cfg(feature = "gpu")]
 mod kernels;
+mod memory;
 pub mod rng;
 pub mod scm;
 mod stats;

@@ -202,6 +202,8 @@ impl<'a> CustomBootstrap<'a> {
         let start = Instant::now();
         self.validate()?;
         let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
+        // per replicate: the (value, standard error) pair, then both unzipped
+        super::summary::check_memory(self.resamples, 32)?;
         let n = data.n_rows();
         let unit_of_row: Option<Vec<u32>> = groups.as_ref().map(|groups| {
             let mut map = vec![0u32; n];

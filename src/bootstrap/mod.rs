@@ -376,6 +376,7 @@ impl Bootstrap {
         let start = Instant::now();
         self.validate()?;
         let setup = self.setup(data)?;
+        Self::check_memory(&setup, self.resamples)?;
         let shard = self.compute(engine, &setup, 0..self.resamples as u32, progress)?;
         let mut result = self.finish(data, &setup, &[shard])?;
         result.seconds = start.elapsed().as_secs_f64();
@@ -401,6 +402,7 @@ impl Bootstrap {
             ));
         }
         let setup = self.setup(data)?;
+        Self::check_memory(&setup, range.end - range.start)?;
         let mut shard = self.compute(engine, &setup, range.start as u32..range.end as u32, None)?;
         shard.fingerprint = self.fingerprint(data);
         Ok(shard)
@@ -670,6 +672,18 @@ impl Bootstrap {
             // set by `shard` (a whole run never merges)
             fingerprint: String::new(),
         })
+    }
+
+    /// Refuses `reps` replicates that would not fit in memory: per replicate, the kernel's sums
+    /// (or quantile pick), its value and standard error, and the summary's copies.
+    fn check_memory(setup: &Setup, reps: u64) -> Result<()> {
+        let kernel = match &setup.body {
+            Body::Sums {
+                k, implicit_count, ..
+            } => 8 * (k + *implicit_count as usize) as u64,
+            Body::Quantile { .. } => std::mem::size_of::<jobs::QuantilePick>() as u64,
+        };
+        summary::check_memory(reps, kernel + 16)
     }
 
     /// Leave-one-unit-out jackknife values of the statistic, in O(n) for every statistic.

@@ -7,6 +7,29 @@ use crate::data::Dataset;
 use crate::error::{Error, Result};
 use std::collections::BTreeMap;
 
+/// Bytes per replicate that summarising holds: every value and standard error gathered from
+/// the shards, the valid values sorted, and the studentized pivots.
+pub(crate) const SUMMARY_BYTES: u64 = 4 * 8;
+
+/// Refuses a run whose `reps` replicates, at `per_replicate` bytes each (what the kernel returns
+/// plus [`SUMMARY_BYTES`]), would not fit in the available memory; the error names
+/// `resamples` and says how many would fit.
+pub(crate) fn check_memory(reps: u64, per_replicate: u64) -> Result<()> {
+    let per = per_replicate + SUMMARY_BYTES;
+    let fit = crate::memory::available()
+        .map(|b| format!("about {} would fit", b / per))
+        .unwrap_or_else(|| "fewer would fit".into());
+    crate::memory::check(
+        "resamples",
+        &format!("a bootstrap of {reps} resamples ({per} bytes per replicate)"),
+        crate::memory::product(&[reps, per]),
+        &format!(
+            "use fewer resamples ({fit}), or compute them in shards (Bootstrap::shard) on several \
+             machines and merge them (Bootstrap::combine)"
+        ),
+    )
+}
+
 /// All replicates of a run, in replicate order (non-finite where the statistic was undefined).
 pub(crate) struct Replicates<'a> {
     pub values: &'a [f64],

@@ -252,6 +252,22 @@ impl IndependenceTest {
                 format!("{} is not in [0, 1)", self.tolerance),
             ));
         }
+        // tolerance 0 factors the kernel matrices exactly: n × n each (X, Y, and for a
+        // conditional test Z and the regressed X and Y), so check the memory before building them
+        let kernel_factors = matches!(self.kind, TestKind::Kci | TestKind::Hsic | TestKind::HsicU);
+        if self.tolerance == 0.0 && kernel_factors {
+            let matrices: u64 = if z.is_empty() { 3 } else { 6 };
+            crate::memory::check(
+                "tolerance",
+                &format!(
+                    "{} with --tolerance 0 on {n} rows ({matrices} exact {n} × {n} kernel factors)",
+                    self.name()
+                ),
+                crate::memory::product(&[n as u64, n as u64, 8, matrices]),
+                "give a positive tolerance (low-rank factors; the default 1e-9 keeps statistics \
+                 within about 1e-9 of the exact ones) or test fewer rows",
+            )?;
+        }
         if let Width::Fixed(s) = self.width {
             if !(s > 0.0 && s.is_finite()) {
                 return Err(Error::param(

@@ -80,3 +80,54 @@ fn too_few_resamples_for_the_level_warn() {
     let w = v["warnings"].as_array().unwrap();
     assert!(!w.iter().any(|w| w.as_str().unwrap().contains("too few")), "{v}");
 }
+
+/// Memory is checked before allocating: a run whose replicates would not fit is an error that
+/// says how much it needs, how much is available and what to change (before, the allocator
+/// aborted with a backtrace). `CETERIS_MEMORY_LIMIT` pins what is available, so the refusal does
+/// not depend on the machine; 4e9 resamples (about 240 GiB) are refused on any machine.
+#[test]
+fn runs_too_large_for_memory_are_refused_before_allocating() {
+    let dir = TempDir::new("memory");
+    let data = standard_csv(&dir);
+    let d = data.to_str().unwrap();
+    let run = |args: &[&str], limit: Option<&str>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_ceteris"));
+        c.args(args).env_remove("CETERIS_BACKEND");
+        match limit {
+            Some(l) => c.env("CETERIS_MEMORY_LIMIT", l),
+            None => c.env_remove("CETERIS_MEMORY_LIMIT"),
+        };
+        let out = c.output().expect("run the ceteris binary");
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        text(&out.stderr)
+    };
+    let boot = |resamples: &'static str| {
+        vec![
+            "bootstrap", "--data", d, "--column", "x", "--backend", "cpu", "--resamples",
+            resamples,
+        ]
+    };
+    let err = run(&boot("1000000000"), Some("1073741824"));
+    assert!(err.starts_with("error: invalid parameter `resamples`"), "{err}");
+    assert!(err.contains("needs about") && err.contains("GiB"), "{err}");
+    assert!(err.contains("1.0 GiB is available"), "{err}");
+    assert!(err.contains("use fewer resamples (about"), "{err}");
+    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+    let err = run(&boot("4000000000"), None);
+    assert!(err.contains("needs about") && err.contains("is available"), "{err}");
+    // a huge n × n kernel request: exact factors (--tolerance 0) of 200 000 rows
+    let n = 200_000;
+    let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+    let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+    let big = dir.write("big.csv", &csv_text(&[("a", a), ("b", b)]));
+    let err = run(
+        &[
+            "independence", "--data", big.to_str().unwrap(), "--backend", "cpu", "--test", "kci",
+            "--x", "a", "--y", "b", "--tolerance", "0",
+        ],
+        None,
+    );
+    assert!(err.starts_with("error: invalid parameter `tolerance`"), "{err}");
+    assert!(err.contains("200000 × 200000") && err.contains("is available"), "{err}");
+    assert!(err.contains("positive tolerance"), "{err}");
+}
