@@ -36,6 +36,15 @@ enum Format {
     Table,
 }
 
+/// `--format` of the commands that print rows (`sample`, `counterfactual`): the rows as CSV,
+/// as JSON (`{column: [values]}` under the library result's field names) or as a table.
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum RowsFormat {
+    Json,
+    Table,
+    Csv,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Bootstrap a statistic: estimate, standard error, bias and confidence intervals.
