@@ -326,7 +326,8 @@ impl Bootstrap {
                 return Err(Error::param(
                     "clip",
                     format!(
-                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}`",
+                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}` \
+                         (it would ignore it)",
                         self.statistic.name()
                     ),
                 ));
