@@ -42,11 +42,11 @@ pub use bootstrap::{
 pub use data::Dataset;
 pub use engine::{BackendKind, Engine, GpuOptions, ProgressFn};
 pub use error::{Error, Result};
+#[cfg(feature = "gpu")]
+pub use gpu::quiet_display_layers;
 #[doc(hidden)]
 #[cfg(feature = "gpu")]
 pub use gpu::GpuCacheStats;
-#[cfg(feature = "gpu")]
-pub use gpu::quiet_display_layers;
 #[cfg(feature = "gpu")]
 pub use kernels::{shader_source, KERNELS};
 

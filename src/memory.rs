@@ -106,7 +106,10 @@ mod tests {
         assert!(check("x", "a run", Some(1024), "ask less").is_ok());
         let e = check("resamples", "a run", None, "ask less").unwrap_err();
         let m = e.to_string();
-        assert!(m.contains("resamples") && m.contains("more than 16 EiB") && m.contains("ask less"), "{m}");
+        assert!(
+            m.contains("resamples") && m.contains("more than 16 EiB") && m.contains("ask less"),
+            "{m}"
+        );
         assert_eq!(product(&[1 << 40, 1 << 30]), None);
         assert_eq!(product(&[3, 4, 5]), Some(60));
     }

@@ -401,7 +401,11 @@ impl EffectBootstrap {
     /// Why the nuisance fits fail under the weights `w` of one resample: an empty arm, a
     /// constant or collinear covariate among the rows drawn, or the propensity or outcome fit.
     fn why_failed(&self, cols: &Columns, w: &[f64]) -> String {
-        let drawn = |arm: f64| (0..cols.n()).filter(|&i| cols.t[i] == arm && w[i] > 0.0).count();
+        let drawn = |arm: f64| {
+            (0..cols.n())
+                .filter(|&i| cols.t[i] == arm && w[i] > 0.0)
+                .count()
+        };
         for arm in [1.0, 0.0] {
             if drawn(arm) == 0 {
                 return format!(

@@ -757,12 +757,8 @@ impl Bootstrap {
     /// Why the statistic is undefined in replicate 0: the statistic's own checks (arms, constant
     /// or collinear columns) on the rows that replicate drew.
     fn why_undefined(&self, data: &Dataset, setup: &Setup) -> Option<String> {
-        let w = cpu::replicate_row_weights(
-            &setup.plan,
-            setup.unit_of_row.as_deref(),
-            data.n_rows(),
-            0,
-        );
+        let w =
+            cpu::replicate_row_weights(&setup.plan, setup.unit_of_row.as_deref(), data.n_rows(), 0);
         let rows = drawn_rows(data, &w).ok()?;
         match self.statistic.prepare(&rows, false) {
             Err(e) => Some(format!(

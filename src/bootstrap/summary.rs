@@ -178,7 +178,13 @@ pub(crate) fn summarize(
 pub(crate) fn drawn_rows(data: &Dataset, weights: &[f64]) -> Result<Dataset> {
     let reps: Vec<usize> = weights
         .iter()
-        .map(|&w| if w > 0.0 { (w.round() as usize).max(1) } else { 0 })
+        .map(|&w| {
+            if w > 0.0 {
+                (w.round() as usize).max(1)
+            } else {
+                0
+            }
+        })
         .collect();
     let mut out = Dataset::new();
     for name in data.names() {
@@ -186,7 +192,7 @@ pub(crate) fn drawn_rows(data: &Dataset, weights: &[f64]) -> Result<Dataset> {
         let drawn = col
             .iter()
             .zip(&reps)
-            .flat_map(|(&v, &k)| std::iter::repeat(v).take(k))
+            .flat_map(|(&v, &k)| std::iter::repeat_n(v, k))
             .collect();
         out.push_column(name, drawn)?;
     }
@@ -219,7 +225,9 @@ mod tests {
     fn few_resamples_for_the_level_are_flagged() {
         let p = [IntervalMethod::Percentile];
         // level 0.95: (B + 1) · 0.025 ≥ 10 from B = 399 on
-        assert!(few_resamples(398, 0.95, &p).unwrap().contains("use at least 399"));
+        assert!(few_resamples(398, 0.95, &p)
+            .unwrap()
+            .contains("use at least 399"));
         assert!(few_resamples(399, 0.95, &p).is_none());
         // level 0.99: from B = 1999 on
         assert!(few_resamples(1998, 0.99, &p).is_some());

@@ -377,11 +377,18 @@ fn resamples_beyond_memory_are_refused_before_allocating() {
     let boot = Bootstrap::new(mean_x()).resamples(4_000_000_000);
     for e in [
         err(boot.run(&Engine::cpu(), &d)),
-        boot.shard(&Engine::cpu(), &d, 0..4_000_000_000).unwrap_err(),
+        boot.shard(&Engine::cpu(), &d, 0..4_000_000_000)
+            .unwrap_err(),
     ] {
         assert_param(&e, "resamples");
         let m = e.to_string();
-        assert!(m.contains("needs about") && m.contains("GiB of memory"), "{m}");
-        assert!(m.contains("available") && m.contains("use fewer resamples"), "{m}");
+        assert!(
+            m.contains("needs about") && m.contains("GiB of memory"),
+            "{m}"
+        );
+        assert!(
+            m.contains("available") && m.contains("use fewer resamples"),
+            "{m}"
+        );
     }
 }

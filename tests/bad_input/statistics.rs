@@ -294,10 +294,7 @@ fn statistic_undefined_in_every_resample_names_the_cause() {
     };
     // (statistic, data, what the cause must say): with one resample, about one seed in nine
     // draws no treated row ((10/12)^12), most seeds miss the one weighted row ((11/12)^12)
-    for (stat, data, cause) in [
-        (dm(), &d, "arm t = 1"),
-        (wmean, &dw, "`w` sums to 0"),
-    ] {
+    for (stat, data, cause) in [(dm(), &d, "arm t = 1"), (wmean, &dw, "`w` sums to 0")] {
         let mut seen = 0;
         for seed in 0..60 {
             let r = Bootstrap::new(stat.clone())
@@ -313,7 +310,10 @@ fn statistic_undefined_in_every_resample_names_the_cause() {
             assert!(m.contains("resample 0 drew") && m.contains(cause), "{m}");
             assert!(!m.contains("stratified") && !m.contains("try"), "{m}");
         }
-        assert!(seen > 0, "{stat:?}: no seed in 0..60 left every resample undefined");
+        assert!(
+            seen > 0,
+            "{stat:?}: no seed in 0..60 left every resample undefined"
+        );
     }
 }
 
@@ -323,11 +323,18 @@ fn statistic_undefined_in_every_resample_names_the_cause() {
 fn too_few_resamples_for_the_level_are_flagged() {
     let d = base(40);
     let warned = |b: u64, level: f64| {
-        run_full(mean_x(), Scheme::Iid, b, level, &[IntervalMethod::Percentile], &d)
-            .unwrap()
-            .warnings
-            .iter()
-            .any(|w| w.contains("too few resamples") && w.contains("extreme order statistics"))
+        run_full(
+            mean_x(),
+            Scheme::Iid,
+            b,
+            level,
+            &[IntervalMethod::Percentile],
+            &d,
+        )
+        .unwrap()
+        .warnings
+        .iter()
+        .any(|w| w.contains("too few resamples") && w.contains("extreme order statistics"))
     };
     // (B + 1)(1 − level)/2 ≥ 10 from B = 399 at 0.95, B = 199 at 0.9
     assert!(warned(398, 0.95));
@@ -335,8 +342,20 @@ fn too_few_resamples_for_the_level_are_flagged() {
     assert!(warned(198, 0.9));
     assert!(!warned(200, 0.9));
     // the normal interval uses no order statistics
-    let r = run_full(mean_x(), Scheme::Iid, 50, 0.95, &[IntervalMethod::Normal], &d).unwrap();
-    assert!(!r.warnings.iter().any(|w| w.contains("too few")), "{:?}", r.warnings);
+    let r = run_full(
+        mean_x(),
+        Scheme::Iid,
+        50,
+        0.95,
+        &[IntervalMethod::Normal],
+        &d,
+    )
+    .unwrap();
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("too few")),
+        "{:?}",
+        r.warnings
+    );
 }
 
 #[test]

@@ -474,7 +474,14 @@ fn independence_options_the_test_would_ignore_are_refused() {
         (vec!["--test", "hsic-u", "--seed", "1"], "--seed"),
         (vec!["--test", "kci", "--samples", "10"], "--samples"),
         (
-            vec!["--test", "hsic", "--null", "spectral", "--permutations", "9"],
+            vec![
+                "--test",
+                "hsic",
+                "--null",
+                "spectral",
+                "--permutations",
+                "9",
+            ],
             "--permutations",
         ),
         (
@@ -501,7 +508,14 @@ fn independence_options_the_test_would_ignore_are_refused() {
     }
     // --all-pairs with --x/--y would ignore them
     let err = fails(&[
-        "independence", "--data", d, "--backend", "cpu", "--all-pairs", "--x", "a",
+        "independence",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--all-pairs",
+        "--x",
+        "a",
     ]);
     assert!(err.contains("--x") && err.contains("ignore"), "{err}");
     // discover shares the test options, and refuses the same
@@ -517,7 +531,14 @@ fn independence_options_the_test_would_ignore_are_refused() {
     // the options each test does use are accepted
     for extra in [
         vec!["--test", "kci", "--kernel", "laplace", "--width", "median"],
-        vec!["--test", "hsic", "--null", "permutation", "--permutations", "19"],
+        vec![
+            "--test",
+            "hsic",
+            "--null",
+            "permutation",
+            "--permutations",
+            "19",
+        ],
         vec!["--test", "kci", "--null", "spectral", "--samples", "50"],
         vec!["--test", "rcot", "--null", "hbe"],
         vec!["--test", "hsic-u", "--width", "1.5", "--tolerance", "0"],
@@ -547,14 +568,38 @@ fn fisher_z_has_its_own_minimum_rows() {
     assert_eq!(v["n"].as_u64(), Some(5), "{v}");
     let d = data.to_str().unwrap();
     let err = fails(&[
-        "independence", "--data", d, "--backend", "cpu", "--test", "fisherz", "--x", "a", "--y",
-        "b", "--z", "m,c",
+        "independence",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--test",
+        "fisherz",
+        "--x",
+        "a",
+        "--y",
+        "b",
+        "--z",
+        "m,c",
     ]);
-    assert!(err.contains("Fisher-z") && err.contains("need at least 6"), "{err}");
+    assert!(
+        err.contains("Fisher-z") && err.contains("need at least 6"),
+        "{err}"
+    );
     assert!(!err.contains("kernel"), "{err}");
     // a kernel test on 5 rows names itself
     let err = fails(&[
-        "independence", "--data", d, "--backend", "cpu", "--test", "kci", "--x", "a", "--y", "b",
+        "independence",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--test",
+        "kci",
+        "--x",
+        "a",
+        "--y",
+        "b",
     ]);
     assert!(err.contains("kernel independence test (kci)"), "{err}");
 }

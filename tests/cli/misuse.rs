@@ -49,14 +49,30 @@ fn a_gpu_run_on_a_headless_machine_prints_no_display_errors() {
 fn refit_undefined_in_every_resample_names_the_cause() {
     let dir = TempDir::new("refit-undefined");
     let n = 30;
-    let t: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i == 4 || i == 19))).collect();
+    let t: Vec<f64> = (0..n)
+        .map(|i| f64::from(u8::from(i == 4 || i == 19)))
+        .collect();
     let y: Vec<f64> = (0..n).map(|i| (i as f64).sin() + 2.0 * t[i]).collect();
     let z: Vec<f64> = (0..n).map(|i| (i as f64 * 1.3).cos()).collect();
     let data = dir.write("d.csv", &csv_text(&[("t", t), ("y", y), ("z", z)]));
     // seed 113 is one whose two resamples both fail (found by a scan; the draws are Philox's)
     let err = fails(&[
-        "bootstrap", "--data", data.to_str().unwrap(), "--backend", "cpu", "--statistic", "ipw",
-        "--treatment", "t", "--outcome", "y", "--covariates", "z", "--resamples", "2", "--seed",
+        "bootstrap",
+        "--data",
+        data.to_str().unwrap(),
+        "--backend",
+        "cpu",
+        "--statistic",
+        "ipw",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+        "--covariates",
+        "z",
+        "--resamples",
+        "2",
+        "--seed",
         "113",
     ]);
     assert!(err.contains("undefined in all 2 resamples"), "{err}");
@@ -73,12 +89,18 @@ fn too_few_resamples_for_the_level_warn() {
     let v = boot_json(&data, &["--column", "x"]);
     let w = v["warnings"].as_array().unwrap();
     assert!(
-        w.iter().any(|w| w.as_str().unwrap().contains("too few resamples for level 0.95")),
+        w.iter().any(|w| w
+            .as_str()
+            .unwrap()
+            .contains("too few resamples for level 0.95")),
         "{v}"
     );
     let v = boot_json(&data, &["--column", "x", "--level", "0.8"]);
     let w = v["warnings"].as_array().unwrap();
-    assert!(!w.iter().any(|w| w.as_str().unwrap().contains("too few")), "{v}");
+    assert!(
+        !w.iter().any(|w| w.as_str().unwrap().contains("too few")),
+        "{v}"
+    );
 }
 
 /// Memory is checked before allocating: a run whose replicates would not fit is an error that
@@ -103,18 +125,34 @@ fn runs_too_large_for_memory_are_refused_before_allocating() {
     };
     let boot = |resamples: &'static str| {
         vec![
-            "bootstrap", "--data", d, "--column", "x", "--backend", "cpu", "--resamples",
+            "bootstrap",
+            "--data",
+            d,
+            "--column",
+            "x",
+            "--backend",
+            "cpu",
+            "--resamples",
             resamples,
         ]
     };
     let err = run(&boot("1000000000"), Some("1073741824"));
-    assert!(err.starts_with("error: invalid parameter `resamples`"), "{err}");
+    assert!(
+        err.starts_with("error: invalid parameter `resamples`"),
+        "{err}"
+    );
     assert!(err.contains("needs about") && err.contains("GiB"), "{err}");
     assert!(err.contains("1.0 GiB is available"), "{err}");
     assert!(err.contains("use fewer resamples (about"), "{err}");
-    assert!(!err.contains("panicked") && !err.contains("memory allocation"), "{err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("memory allocation"),
+        "{err}"
+    );
     let err = run(&boot("4000000000"), None);
-    assert!(err.contains("needs about") && err.contains("is available"), "{err}");
+    assert!(
+        err.contains("needs about") && err.contains("is available"),
+        "{err}"
+    );
     // a huge n × n kernel request: exact factors (--tolerance 0) of 200 000 rows
     let n = 200_000;
     let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
@@ -122,13 +160,30 @@ fn runs_too_large_for_memory_are_refused_before_allocating() {
     let big = dir.write("big.csv", &csv_text(&[("a", a), ("b", b)]));
     let err = run(
         &[
-            "independence", "--data", big.to_str().unwrap(), "--backend", "cpu", "--test", "kci",
-            "--x", "a", "--y", "b", "--tolerance", "0",
+            "independence",
+            "--data",
+            big.to_str().unwrap(),
+            "--backend",
+            "cpu",
+            "--test",
+            "kci",
+            "--x",
+            "a",
+            "--y",
+            "b",
+            "--tolerance",
+            "0",
         ],
         None,
     );
-    assert!(err.starts_with("error: invalid parameter `tolerance`"), "{err}");
-    assert!(err.contains("200000 × 200000") && err.contains("is available"), "{err}");
+    assert!(
+        err.starts_with("error: invalid parameter `tolerance`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("200000 × 200000") && err.contains("is available"),
+        "{err}"
+    );
     assert!(err.contains("positive tolerance"), "{err}");
 }
 
@@ -161,39 +216,96 @@ fn sample_and_counterfactual_take_format_and_backend() {
     let csv = ok(&cat(&sample_base, &["--backend", "cpu"]));
     assert_eq!(csv.lines().next(), Some("A,B"), "{csv}");
     assert_eq!(csv.lines().count(), 6, "{csv}");
-    let v: Value = serde_json::from_str(&ok(&cat(&sample_base, &["--backend", "cpu", "--format", "json"])))
-        .unwrap();
+    let v: Value = serde_json::from_str(&ok(&cat(
+        &sample_base,
+        &["--backend", "cpu", "--format", "json"],
+    )))
+    .unwrap();
     let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(keys, ["backend", "data", "seconds"], "{v}");
     assert!(v["backend"].as_str().unwrap().starts_with("cpu"), "{v}");
     // the JSON columns are the CSV's numbers (up to serde_json reading the shortest form back
     // an ulp off)
-    let first: Vec<f64> = csv.lines().nth(1).unwrap().split(',').map(|c| c.parse().unwrap()).collect();
+    let first: Vec<f64> = csv
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|c| c.parse().unwrap())
+        .collect();
     for (j, node) in ["A", "B"].iter().enumerate() {
         let got = v["data"][node][0].as_f64().unwrap();
-        assert!((got - first[j]).abs() <= 4.0 * f64::EPSILON * got.abs(), "{v}");
+        assert!(
+            (got - first[j]).abs() <= 4.0 * f64::EPSILON * got.abs(),
+            "{v}"
+        );
     }
-    let t = ok(&cat(&sample_base, &["--backend", "cpu", "--format", "table"]));
-    assert_eq!(t.lines().next().unwrap().split_whitespace().collect::<Vec<_>>(), ["A", "B"]);
+    let t = ok(&cat(
+        &sample_base,
+        &["--backend", "cpu", "--format", "table"],
+    ));
+    assert_eq!(
+        t.lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect::<Vec<_>>(),
+        ["A", "B"]
+    );
     assert_eq!(t.lines().count(), 6, "{t}");
     let out = dir.path("s.csv");
-    let err = fails(&cat(&sample_base, &["--out", out.to_str().unwrap(), "--format", "csv"]));
+    let err = fails(&cat(
+        &sample_base,
+        &["--out", out.to_str().unwrap(), "--format", "csv"],
+    ));
     assert!(err.contains("format") && err.contains("--out"), "{err}");
-    let t = ok(&cat(&sample_base, &["--backend", "cpu", "--out", out.to_str().unwrap(), "--format", "table"]));
-    assert!(t.contains("rows     5") && t.contains("backend  cpu"), "{t}");
+    let t = ok(&cat(
+        &sample_base,
+        &[
+            "--backend",
+            "cpu",
+            "--out",
+            out.to_str().unwrap(),
+            "--format",
+            "table",
+        ],
+    ));
+    assert!(
+        t.contains("rows     5") && t.contains("backend  cpu"),
+        "{t}"
+    );
 
     // counterfactual of one unit: A = 1, B = 3.5 gives N_B = 0.5; do(A := 0) gives B = 1.5
-    let cf_base = ["counterfactual", "--model", m, "--observed", "A=1,B=3.5", "--do", "A=0"];
+    let cf_base = [
+        "counterfactual",
+        "--model",
+        m,
+        "--observed",
+        "A=1,B=3.5",
+        "--do",
+        "A=0",
+    ];
     let v: Value = serde_json::from_str(&ok(&cat(&cf_base, &["--backend", "cpu"]))).unwrap();
     assert_eq!(v["values"]["B"].as_f64(), Some(1.5), "{v}");
     assert!(v["backend"].as_str().unwrap().starts_with("cpu"), "{v}");
     let t = ok(&cat(&cf_base, &["--format", "table"]));
-    let row: Vec<&str> = t.lines().find(|l| l.starts_with("B ")).unwrap().split_whitespace().collect();
+    let row: Vec<&str> = t
+        .lines()
+        .find(|l| l.starts_with("B "))
+        .unwrap()
+        .split_whitespace()
+        .collect();
     assert_eq!(row, ["B", "1.500000", "0.500000"], "{t}");
     assert!(t.contains("backend cpu"), "{t}");
-    assert_eq!(ok(&cat(&cf_base, &["--format", "csv"])).trim(), "A,B\n0.0,1.5");
+    assert_eq!(
+        ok(&cat(&cf_base, &["--format", "csv"])).trim(),
+        "A,B\n0.0,1.5"
+    );
     let err = fails(&cat(&cf_base, &["--backend", "gpu"]));
-    assert!(err.contains("backend") && err.contains("no GPU path"), "{err}");
+    assert!(
+        err.contains("backend") && err.contains("no GPU path"),
+        "{err}"
+    );
     // counterfactuals of a file of units: csv by default, JSON keys of `Counterfactuals`
     // unit 2: A = −1, B = 0 gives N_B = 0 − (1 − 2) = 1, so B = 2 under do(A := 0)
     let units = dir.write("u.csv", "A,B\n1,3.5\n-1,0\n");
@@ -217,7 +329,16 @@ fn sweep_exact_refuses_sampling_flags_and_prints_a_table() {
     let dir = TempDir::new("sweep-exact");
     let model = dir.write("m.json", MODEL);
     let m = model.to_str().unwrap();
-    let base = ["sweep", "--model", m, "--outcome", "B", "--do", "A=0,1", "--exact"];
+    let base = [
+        "sweep",
+        "--model",
+        m,
+        "--outcome",
+        "B",
+        "--do",
+        "A=0,1",
+        "--exact",
+    ];
     for (extra, flag) in [
         (vec!["--samples", "10"], "--samples"),
         (vec!["--seed", "1"], "--seed"),

@@ -78,7 +78,10 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
             RowsFormat::Table => {
                 say!("{:<16} {:>14} {:>14}", "node", "value", "noise");
                 for name in model.names() {
-                    let noise = cf.noise.get(name).map_or(String::new(), |v| format!("{v:.6}"));
+                    let noise = cf
+                        .noise
+                        .get(name)
+                        .map_or(String::new(), |v| format!("{v:.6}"));
                     say!("{name:<16} {:>14.6} {noise:>14}", cf.values[name]);
                 }
                 say!("backend {backend}, {seconds:.4} s");
@@ -116,7 +119,10 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
                 mean(cf.values.column(name)?)
             );
         }
-        say!("{} units to {out}; backend {backend}, {seconds:.4} s", data.n_rows());
+        say!(
+            "{} units to {out}; backend {backend}, {seconds:.4} s",
+            data.n_rows()
+        );
         return Ok(());
     }
     let mean = |c: &[f64]| c.iter().sum::<f64>() / c.len() as f64;

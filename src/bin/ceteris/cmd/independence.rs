@@ -218,7 +218,9 @@ fn refuse_ignored(a: &TestOpts) -> Result<(), Error> {
              rcot and rcit",
         ),
     ];
-    let known = ["hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z"];
+    let known = [
+        "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z",
+    ];
     if !known.contains(&test) {
         return Ok(()); // the unknown test is reported by build_test
     }

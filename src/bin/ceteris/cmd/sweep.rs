@@ -250,19 +250,21 @@ fn print_csv(out: &serde_json::Value, nodes: &[String], table: bool) {
         .unwrap_or_default();
     say!(
         "{}",
-        line(cols.iter()
-            .cloned()
-            .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
-            .chain(["mean".into(), "variance".into(), "std_error".into()])
-            .chain(qs.iter().map(|q| format!("q{q}")))
-            .chain(nodes.iter().flat_map(|n| {
-                ["mean", "variance", "std_error"]
-                    .iter()
-                    .map(move |k| format!("{n}_{k}"))
-                    .chain(qs.iter().map(move |q| format!("{n}_q{q}")))
-            }))
-            .collect::<Vec<_>>()
-    ));
+        line(
+            cols.iter()
+                .cloned()
+                .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
+                .chain(["mean".into(), "variance".into(), "std_error".into()])
+                .chain(qs.iter().map(|q| format!("q{q}")))
+                .chain(nodes.iter().flat_map(|n| {
+                    ["mean", "variance", "std_error"]
+                        .iter()
+                        .map(move |k| format!("{n}_{k}"))
+                        .chain(qs.iter().map(move |q| format!("{n}_q{q}")))
+                }))
+                .collect::<Vec<_>>()
+        )
+    );
     for p in &points {
         let cell = |v: &serde_json::Value| match v {
             serde_json::Value::Null => String::new(),
