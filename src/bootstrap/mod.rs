@@ -842,6 +842,12 @@ impl Bootstrap {
     pub fn draws(&self, engine: &Engine, data: &Dataset, reps: Range<u32>) -> Result<Vec<u32>> {
         self.validate()?;
         let setup = self.setup(data)?;
+        crate::memory::check(
+            "range",
+            &format!("the draws of {} replicates", reps.len()),
+            crate::memory::product(&[reps.len() as u64, setup.plan.draws() as u64, 4]),
+            "ask for fewer replicates at a time",
+        )?;
         Ok(run_on!(engine,
             cpu: cpu::draws(&setup.plan, reps.clone()),
             gpu: |ctx| gpu::draws(ctx, &setup.plan, reps.clone()))?

@@ -5,7 +5,8 @@
 //! flag, a lazy pipeline cache ([`pipeline`]: a capability names a `static` [`Kernel`], the
 //! context compiles it on first use), buffers within one binding, the device-resident array
 //! cache ([`resident`]), dispatch, submit and readback ([`dispatch`]), and the Philox
-//! known-answer check of the device generator ([`philox`]).
+//! known-answer check of the device generator ([`philox`]); and [`quiet_display_layers`], which
+//! keeps Mesa's display-selection Vulkan layer out of a compute-only process (the CLI calls it).
 //!
 //! **Imports:** only the leaves (`error`, `rng`). It names no capability: the bootstrap, the
 //! independence tests and the SCM sweeps each bring their own shaders, parameters and kernels

@@ -298,8 +298,10 @@ impl IndependenceTest {
                 ));
             }
         }
+        // (hsic-u, whose default width is the median rule, refuses any kernel but the Gaussian)
         if matches!(self.kernel, Kernel::Linear | Kernel::Polynomial(_))
             && self.width != Width::Empirical
+            && self.kind != TestKind::HsicU
         {
             return Err(Error::param(
                 "width",
