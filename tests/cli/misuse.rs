@@ -354,7 +354,7 @@ fn sweep_exact_refuses_sampling_flags_and_prints_a_table() {
     args.extend(["--backend", "cpu", "--format", "table"]);
     let t = ok(&args);
     let lines: Vec<Vec<&str>> = t.lines().map(|l| l.split_whitespace().collect()).collect();
-    assert_eq!(lines[0], ["A", "mean", "variance", "std_error"], "{t}");
+    assert_eq!(lines[0], ["A", "mean", "variance", "mc_error"], "{t}");
     // B = 1 + 2A + N(0, 0.25): means 1 and 3, variance 0.25
     assert_eq!(lines[1], ["0.0", "1.0", "0.25", "0.0"], "{t}");
     assert_eq!(lines[2], ["1.0", "3.0", "0.25", "0.0"], "{t}");

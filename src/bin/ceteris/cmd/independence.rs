@@ -102,11 +102,12 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
             format!("--all-pairs tests every pair of columns: it would ignore --{flag}"),
         ));
     }
-    if a.t.testwise_deletion() && z.is_empty() {
+    // a number marks rows by their conditioning columns; `nan` (missing values) by every column
+    if a.t.testwise_deletion() && !a.t.keeps_missing() && z.is_empty() {
         return Err(Error::param(
             "testwise-deletion",
-            "--testwise-deletion drops rows by their conditioning columns: without --z it would \
-             ignore it",
+            "--testwise-deletion VALUE drops rows by their conditioning columns: without --z it \
+             would ignore it (`nan` drops missing values from every column of the test)",
         ));
     }
     let pairs: Vec<(Vec<&str>, Vec<&str>)> = if a.all_pairs {
