@@ -85,6 +85,11 @@ impl IndependenceTest {
                 .fisher_z_batch(engine, data, &[(x, y, z)], cache)
                 .remove(0);
         }
+        if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
+            return self
+                .discrete_batch(engine, data, &[(x, y, z)], cache)
+                .remove(0);
+        }
         if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
             return self.rff_batch(engine, data, &[(x, y, z)], cache).remove(0);
         }
@@ -267,6 +272,26 @@ impl IndependenceTest {
                 return Err(Error::param(
                     "width",
                     format!("{s} is not a positive bandwidth"),
+                ));
+            }
+        }
+        if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
+            if x.len() != 1 || y.len() != 1 {
+                return Err(Error::param(
+                    if x.len() != 1 { "x" } else { "y" },
+                    format!(
+                        "the {} test takes exactly one X and one Y column",
+                        self.name()
+                    ),
+                ));
+            }
+            if !matches!(self.null, Null::Gamma) {
+                return Err(Error::param(
+                    "null",
+                    format!(
+                        "the {} test has a chi-square null; permutation and spectral nulls do not apply",
+                        self.name()
+                    ),
                 ));
             }
         }

@@ -1,0 +1,363 @@
+//! Discrete conditional-independence tests: Pearson's chi-square (`chisq`) and the G-test
+//! (`gsq`), as causal-learn 0.1.4.8's `Chisq_or_Gsq`.
+//!
+//! Conventions mirrored, case by case:
+//! * each column is coded by its sorted distinct values (`np.unique(..., return_inverse=True)`):
+//!   numbers as they are, text labels by the codes the CSV reader gave them; the cardinality of a
+//!   column is its number of distinct values over the whole data set;
+//! * the test of `X ⫫ Y | S` counts the `(s, x, y)` cells of every **observed** stratum `s` of
+//!   the conditioning columns (zero-count strata are dropped); a stratum's expected counts are
+//!   `E = n_sx · n_sy / n_s` (integer product, then one f64 division);
+//! * chisq is `Σ (O − E)² / E` and gsq `2 Σ O ln(O / E)` over every cell, a zero `E` replaced by 1
+//!   in the division and a zero ratio by 1 in the logarithm (so empty cells add 0);
+//! * the degrees of freedom are `Σ_s (|X| − 1 − zero rows of s)(|Y| − 1 − zero columns of s)`, a
+//!   zero row being a value of X absent from stratum `s` (so `Σ_s (x values seen in s − 1)(y
+//!   values seen in s − 1)`); with 0 degrees of freedom the p-value is 1, else the χ² upper
+//!   tail (statrs's regularised incomplete gamma).
+//!
+//! Errors: a column with one value only, or with more than [`MAX_LEVELS`] distinct values (most
+//! likely a continuous column), each naming the column.
+//!
+//! Batches ([`super::Tester::batch`]): every column of the batch is coded once (cached per
+//! tester), then the contingency tables of all tests are counted in parallel on rayon, one test
+//! per task, each in one pass over the rows of its (u16) code columns; the tables are dense
+//! `strata × |X| × |Y|` arrays when they hold at most 2²⁰ cells (strata compressed to the observed
+//! ones when their product exceeds the row count), else sorted cell keys.
+
+use super::cache::{memo, Cache};
+use super::{IndependenceTest, TestKind, TestResult};
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use rayon::prelude::*;
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Most distinct values a column of a `chisq`/`gsq` test may take.
+pub const MAX_LEVELS: usize = 1000;
+
+/// Largest dense contingency table (cells) of one test; larger ones are counted sparsely.
+const DENSE_CELLS: usize = 1 << 20;
+
+/// A column coded `0..card` by its sorted distinct values.
+pub(super) struct Codes {
+    pub codes: Vec<u16>,
+    pub card: usize,
+}
+
+/// Codes of a column by its sorted distinct values, with the one-level and [`MAX_LEVELS`] checks.
+pub(super) fn code_column(data: &Dataset, name: &str) -> Result<Codes> {
+    let c = data.finite_column(name)?;
+    let mut u = c.to_vec();
+    u.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    u.dedup();
+    if u.len() < 2 {
+        return Err(Error::param(
+            "data",
+            format!(
+                "column `{name}` takes one value only; chisq/gsq need at least two levels per column"
+            ),
+        ));
+    }
+    if u.len() > MAX_LEVELS {
+        return Err(Error::param(
+            "data",
+            format!(
+                "column `{name}` has {} distinct values, more than the cap of {MAX_LEVELS} levels \
+                 for chisq/gsq (independence::MAX_LEVELS); is it continuous? use fisherz or kci",
+                u.len()
+            ),
+        ));
+    }
+    let codes = c
+        .iter()
+        .map(|v| {
+            u.binary_search_by(|p| p.partial_cmp(v).expect("finite"))
+                .expect("value present") as u16
+        })
+        .collect();
+    Ok(Codes {
+        codes,
+        card: u.len(),
+    })
+}
+
+/// `(statistic, degrees of freedom)` of one test from its code columns (`z` may be empty).
+pub(super) fn statistic(x: &Codes, y: &Codes, z: &[&Codes], gsq: bool) -> (f64, u64) {
+    let n = x.codes.len();
+    let (cx, cy) = (x.card, y.card);
+    // stratum of every row, dense in 0..w
+    let (strata, w) = strata(z, n);
+    if w.saturating_mul(cx * cy) <= DENSE_CELLS {
+        let mut t = vec![0u32; w * cx * cy];
+        for r in 0..n {
+            t[(strata[r] as usize * cx + x.codes[r] as usize) * cy + y.codes[r] as usize] += 1;
+        }
+        let mut stat = 0.0;
+        let mut df = 0u64;
+        let mut sx = vec![0u64; cx];
+        let mut sy = vec![0u64; cy];
+        for s in 0..w {
+            let cells = &t[s * cx * cy..(s + 1) * cx * cy];
+            sx.iter_mut().for_each(|v| *v = 0);
+            sy.iter_mut().for_each(|v| *v = 0);
+            for i in 0..cx {
+                for j in 0..cy {
+                    let c = cells[i * cy + j] as u64;
+                    sx[i] += c;
+                    sy[j] += c;
+                }
+            }
+            let ns: u64 = sx.iter().sum();
+            if ns == 0 {
+                continue; // a zero-count stratum
+            }
+            for i in 0..cx {
+                for j in 0..cy {
+                    stat += cell(cells[i * cy + j] as u64, sx[i] * sy[j], ns, gsq);
+                }
+            }
+            let rows = sx.iter().filter(|&&v| v > 0).count() as u64;
+            let cols = sy.iter().filter(|&&v| v > 0).count() as u64;
+            df += (rows - 1) * (cols - 1);
+        }
+        return (if gsq { 2.0 * stat } else { stat }, df);
+    }
+    // sparse: sorted cell keys, then per stratum its observed cells and margins
+    let mut keys: Vec<u64> = (0..n)
+        .map(|r| (strata[r] as u64 * cx as u64 + x.codes[r] as u64) * cy as u64 + y.codes[r] as u64)
+        .collect();
+    keys.sort_unstable();
+    let mut cells: Vec<(u64, u64)> = Vec::new(); // (key, count)
+    for k in keys {
+        match cells.last_mut() {
+            Some((last, c)) if *last == k => *c += 1,
+            _ => cells.push((k, 1)),
+        }
+    }
+    let per = (cx * cy) as u64;
+    let (mut stat, mut df, mut total) = (0.0, 0u64, 0u64);
+    let mut start = 0;
+    let mut sx = std::collections::HashMap::new();
+    let mut sy = std::collections::HashMap::new();
+    while start < cells.len() {
+        let s = cells[start].0 / per;
+        let end = start + cells[start..].partition_point(|(k, _)| k / per == s);
+        sx.clear();
+        sy.clear();
+        let mut ns = 0;
+        for &(k, c) in &cells[start..end] {
+            let r = k % per;
+            *sx.entry(r / cy as u64).or_insert(0u64) += c;
+            *sy.entry(r % cy as u64).or_insert(0u64) += c;
+            ns += c;
+        }
+        for &(k, c) in &cells[start..end] {
+            let r = k % per;
+            let e = (sx[&(r / cy as u64)] * sy[&(r % cy as u64)]) as f64 / ns as f64;
+            stat += if gsq {
+                c as f64 * (c as f64 / e).ln()
+            } else {
+                c as f64 * c as f64 / e
+            };
+        }
+        total += ns;
+        df += (sx.len() as u64 - 1) * (sy.len() as u64 - 1);
+        start = end;
+    }
+    // chisq over every cell: Σ O²/E − 2 Σ O + Σ E, and Σ E = Σ O = n over the observed strata
+    let stat = if gsq { 2.0 * stat } else { stat - total as f64 };
+    (stat, df)
+}
+
+/// One cell's term: chisq `(O − E)² / E`, gsq `O ln(O / E)` (E = `sxy / ns`; a zero E divides by
+/// 1 and a zero ratio logs as 1, as causal-learn).
+fn cell(c: u64, sxy: u64, ns: u64, gsq: bool) -> f64 {
+    let e = sxy as f64 / ns as f64;
+    let d = if e == 0.0 { 1.0 } else { e };
+    let c = c as f64;
+    if gsq {
+        let r = c / d;
+        c * if r == 0.0 { 0.0 } else { r.ln() }
+    } else {
+        (c - e) * (c - e) / d
+    }
+}
+
+/// Dense stratum ids `0..w` of every row: the mixed-radix index of the conditioning codes,
+/// compressed to the observed strata (in index order) when the product exceeds the rows.
+fn strata(z: &[&Codes], n: usize) -> (Vec<u32>, usize) {
+    let mut ids = vec![0u64; n];
+    let mut w: u64 = 1;
+    for c in z {
+        let card = c.card as u64;
+        if w.saturating_mul(card) > n as u64 {
+            // compress the strata seen so far to their observed values first
+            let (dense, k) = compress(&ids);
+            ids = dense;
+            w = k;
+        }
+        for (id, &v) in ids.iter_mut().zip(&c.codes) {
+            *id = *id * card + v as u64;
+        }
+        w *= card;
+    }
+    if w > n as u64 {
+        let (dense, k) = compress(&ids);
+        return (dense.into_iter().map(|v| v as u32).collect(), k as usize);
+    }
+    (ids.into_iter().map(|v| v as u32).collect(), w as usize)
+}
+
+/// Ranks of `ids` among their distinct values.
+fn compress(ids: &[u64]) -> (Vec<u64>, u64) {
+    let mut u = ids.to_vec();
+    u.sort_unstable();
+    u.dedup();
+    let dense = ids
+        .iter()
+        .map(|v| u.binary_search(v).expect("present") as u64)
+        .collect();
+    (dense, u.len() as u64)
+}
+
+/// The p-value of a statistic with `df` degrees of freedom (1 when `df` is 0, as causal-learn).
+pub(super) fn p_value(stat: f64, df: u64) -> f64 {
+    if df == 0 {
+        return 1.0;
+    }
+    ChiSquared::new(df as f64)
+        .expect("positive degrees of freedom")
+        .sf(stat.max(0.0))
+}
+
+impl IndependenceTest {
+    /// Pearson's chi-square test of conditional independence of discrete columns, as
+    /// causal-learn's `chisq` (one X and one Y column; see the module docs of `discrete.rs` for
+    /// the degrees of freedom and empty cells). Columns may hold any numbers or text labels (read
+    /// with [`crate::data::CsvOptions::labels`]); each needs 2 to [`MAX_LEVELS`] distinct
+    /// values. Kernel, width and null options do not apply.
+    ///
+    /// ```
+    /// use ceteris::{Dataset, Engine, independence::IndependenceTest};
+    /// let x: Vec<f64> = (0..400).map(|i| (i % 3) as f64).collect();
+    /// let y: Vec<f64> = (0..400).map(|i| ((i % 3) + (i / 7) % 2) as f64).collect();
+    /// let data = Dataset::new().with_column("x", x).unwrap().with_column("y", y).unwrap();
+    /// let r = IndependenceTest::chisq().run(&Engine::cpu(), &data, &["x"], &["y"], &[]).unwrap();
+    /// assert!(r.p_value < 1e-10);
+    /// ```
+    pub fn chisq() -> Self {
+        IndependenceTest {
+            kind: TestKind::Chisq,
+            ..Self::kci()
+        }
+    }
+
+    /// The G-test (likelihood-ratio `2 Σ O ln(O/E)`), as causal-learn's `gsq`; otherwise as
+    /// [`IndependenceTest::chisq`].
+    ///
+    /// ```
+    /// use ceteris::{Dataset, Engine, independence::IndependenceTest};
+    /// let x: Vec<f64> = (0..400).map(|i| (i % 2) as f64).collect();
+    /// let y: Vec<f64> = (0..400).map(|i| ((i / 2) % 2) as f64).collect();
+    /// let data = Dataset::new().with_column("x", x).unwrap().with_column("y", y).unwrap();
+    /// let r = IndependenceTest::gsq().run(&Engine::cpu(), &data, &["x"], &["y"], &[]).unwrap();
+    /// assert!(r.p_value > 0.5); // x and y are balanced and unrelated
+    /// ```
+    pub fn gsq() -> Self {
+        IndependenceTest {
+            kind: TestKind::Gsq,
+            ..Self::kci()
+        }
+    }
+
+    /// chisq/gsq tests of a batch of checked queries: columns coded once (cached), then every
+    /// test's table counted and finished in parallel on the CPU (whatever the engine).
+    pub(super) fn discrete_batch(
+        &self,
+        engine: &crate::Engine,
+        data: &Dataset,
+        queries: &[(&[&str], &[&str], &[&str])],
+        cache: &Cache,
+    ) -> Vec<Result<TestResult>> {
+        let start = Instant::now();
+        let n = data.n_rows();
+        let gsq = self.kind == TestKind::Gsq;
+        let backend = match engine.kind() {
+            crate::BackendKind::Gpu => format!("{} (chisq/gsq run on the CPU)", engine.cpu_name()),
+            _ => engine.cpu_name(),
+        };
+        let get = |c: &str| memo(&cache.codes, c, || Ok(Arc::new(code_column(data, c)?)));
+        queries
+            .par_iter()
+            .map(|&(x, y, z)| {
+                let cx = get(x[0])?;
+                let cy = get(y[0])?;
+                let cz = z.iter().map(|c| get(c)).collect::<Result<Vec<_>>>()?;
+                let zr: Vec<&Codes> = cz.iter().map(|c| c.as_ref()).collect();
+                let (stat, df) = statistic(&cx, &cy, &zr, gsq);
+                Ok(self.result(
+                    (x, y, z),
+                    (stat, p_value(stat, df)),
+                    n,
+                    format!("chi2:{df}"),
+                    backend.clone(),
+                    start,
+                ))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(v: &[u16], card: usize) -> Codes {
+        Codes {
+            codes: v.to_vec(),
+            card,
+        }
+    }
+
+    /// A 2×2 table [[3, 1], [1, 3]]: chisq = 2, df 1; gsq = 2·(6 ln 1.5 + 2 ln 0.5).
+    #[test]
+    fn two_by_two_closed_form() {
+        let x = codes(&[0, 0, 0, 0, 1, 1, 1, 1], 2);
+        let y = codes(&[0, 0, 0, 1, 1, 1, 1, 0], 2);
+        let (c, df) = statistic(&x, &y, &[], false);
+        assert!((c - 2.0).abs() < 1e-14 && df == 1);
+        let (g, _) = statistic(&x, &y, &[], true);
+        let want = 2.0 * (6.0 * 1.5f64.ln() + 2.0 * 0.5f64.ln());
+        assert!((g - want).abs() < 1e-14);
+    }
+
+    /// Dense and sparse counting agree (the sparse path forced by a large stratum count).
+    #[test]
+    fn sparse_equals_dense() {
+        let n = 500;
+        let x = codes(&(0..n).map(|i| (i * 7 % 5) as u16).collect::<Vec<_>>(), 5);
+        let y = codes(
+            &(0..n)
+                .map(|i| ((i * 3 + i / 11) % 4) as u16)
+                .collect::<Vec<_>>(),
+            4,
+        );
+        let z = codes(&(0..n).map(|i| (i % 3) as u16).collect::<Vec<_>>(), 3);
+        for gsq in [false, true] {
+            let dense = statistic(&x, &y, &[&z], gsq);
+            // 1000 levels per column make 1000·1000·… cells: the sparse path
+            let big = |c: &Codes| Codes {
+                codes: c.codes.clone(),
+                card: 1000,
+            };
+            let (bx, by) = (big(&x), big(&y));
+            let sparse = statistic(&bx, &by, &[&z], gsq);
+            assert_eq!(dense.1, sparse.1);
+            assert!(
+                (dense.0 - sparse.0).abs() < 1e-9 * dense.0,
+                "{dense:?} {sparse:?}"
+            );
+        }
+    }
+}
