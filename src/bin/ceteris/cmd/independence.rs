@@ -34,9 +34,10 @@ pub(crate) struct Args {
 /// Options of a conditional-independence test, shared by `independence` and `discover`.
 #[derive(clap::Args)]
 pub(crate) struct TestOpts {
-    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit or fisherz.
+    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit, fisherz, or chisq / gsq (discrete columns,
+    /// numbers or text labels).
     #[arg(long, default_value = "kci")]
-    test: String,
+    pub(crate) test: String,
     /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
     /// gamma or chi2.
     #[arg(long, default_value = "default")]
@@ -72,7 +73,13 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     } else {
         a.x.iter().chain(&a.y).chain(&a.z).cloned().collect()
     };
-    let data = a.data.read(&used, &[], a.t.keeps_missing())?;
+    // discrete tests read their columns as labels (text factorised to codes)
+    let labels = if a.t.is_discrete() {
+        a.data.columns_or_header(&used)?
+    } else {
+        Vec::new()
+    };
+    let data = a.data.read(&used, &labels, a.t.keeps_missing())?;
     run_on(&a, &data).map_err(|e| data.at_lines(e))
 }
 
@@ -157,6 +164,11 @@ impl TestOpts {
     pub(crate) fn keeps_missing(&self) -> bool {
         self.testwise_deletion.is_some_and(f64::is_nan)
     }
+
+    /// Whether the test takes discrete columns (chisq, gsq), which are then read as labels.
+    pub(crate) fn is_discrete(&self) -> bool {
+        matches!(self.test.as_str(), "chisq" | "gsq")
+    }
 }
 
 pub(crate) fn build_test(a: &TestOpts) -> Result<ceteris::independence::IndependenceTest, Error> {
@@ -223,10 +235,14 @@ pub(crate) fn build_test(a: &TestOpts) -> Result<ceteris::independence::Independ
         "rcit" => IndependenceTest::rcit(),
         "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
         "hsic-u" => IndependenceTest::hsic_u(),
+        "chisq" => IndependenceTest::chisq(),
+        "gsq" => IndependenceTest::gsq(),
         other => {
             return Err(Error::param(
                 "test",
-                format!("unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz)"),
+                format!(
+                    "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq)"
+                ),
             ))
         }
     }
