@@ -560,13 +560,23 @@ impl Pc {
         } else {
             self.test.clone()
         };
+        // chisq/gsq: one tester for the whole search (its cache holds the coded columns)
+        let shared = matches!(self.test.kind(), TestKind::Chisq | TestKind::Gsq)
+            .then(|| Tester::new(engine, data, self.test.clone()));
         let mut backend = String::new();
         let gpu = engine.kind() == crate::BackendKind::Gpu;
         let mut res = self.search(&nodes, gpu, progress, |depth, queries, level_progress| {
             // one tester per level: factors of single columns are cheap to rebuild, and the
             // Z-regressions of one level's conditioning sets are not needed by the next
             let t = if depth == 0 { &self.test } else { &conditional };
-            let tester = Tester::new(engine, data, t.clone());
+            let own;
+            let tester = match &shared {
+                Some(s) => s,
+                None => {
+                    own = Tester::new(engine, data, t.clone());
+                    &own
+                }
+            };
             let out = tester.batch_with_progress(queries, level_progress);
             out.into_iter()
                 .map(|r| {

@@ -19,10 +19,13 @@
 //! likely a continuous column), each naming the column.
 //!
 //! Batches ([`super::Tester::batch`]): every column of the batch is coded once (cached per
-//! tester), then the contingency tables of all tests are counted in parallel on rayon, one test
-//! per task, each in one pass over the rows of its (u16) code columns; the tables are dense
-//! `strata × |X| × |Y|` arrays when they hold at most 2²⁰ cells (strata compressed to the observed
-//! ones when their product exceeds the row count), else sorted cell keys.
+//! tester; a PC search shares one tester across its levels), with one bitset of rows per value,
+//! then the contingency tables of all tests are counted in parallel on rayon, one test per task.
+//! Tables of at most 1024 cells are counted by bitsets (a stratum's rows are the AND of its
+//! values' sets, a cell the popcount of that AND the X and Y sets: `cells × n / 64` word
+//! operations); larger ones in one pass over the rows of the (u16) code columns into a dense
+//! `strata × |X| × |Y|` array (at most 2²⁰ cells; strata compressed to the observed ones when
+//! their product exceeds the row count), else as sorted cell keys.
 
 use super::cache::{memo, Cache};
 use super::{IndependenceTest, TestKind, TestResult};
@@ -39,18 +42,101 @@ pub const MAX_LEVELS: usize = 1000;
 /// Largest dense contingency table (cells) of one test; larger ones are counted sparsely.
 const DENSE_CELLS: usize = 1 << 20;
 
-/// A column coded `0..card` by its sorted distinct values.
+/// Largest table (cells) counted by bitsets; larger ones by a pass over the rows.
+const BITSET_CELLS: usize = 1024;
+
+/// A column coded `0..card` by its sorted distinct values, with one bitset of rows per value.
 pub(super) struct Codes {
     pub codes: Vec<u16>,
     pub card: usize,
+    /// `card` bitsets of `words` words: bit `r` of set `v` is whether row `r` has code `v`.
+    pub bits: Vec<u64>,
+    pub words: usize,
+}
+
+impl Codes {
+    fn new(codes: Vec<u16>, card: usize) -> Codes {
+        let words = codes.len().div_ceil(64);
+        let mut bits = vec![0u64; card * words];
+        for (r, &v) in codes.iter().enumerate() {
+            bits[v as usize * words + r / 64] |= 1 << (r % 64);
+        }
+        Codes {
+            codes,
+            card,
+            bits,
+            words,
+        }
+    }
+
+    fn set(&self, v: usize) -> &[u64] {
+        &self.bits[v * self.words..(v + 1) * self.words]
+    }
+}
+
+/// The dense `strata × cx × cy` table by bitsets: each stratum's rows as the AND of its
+/// conditioning values' sets, each cell a popcount (strata in mixed-radix order).
+fn bit_table(x: &Codes, y: &Codes, z: &[&Codes], w: usize) -> Vec<u32> {
+    let words = x.words;
+    let (cx, cy) = (x.card, y.card);
+    let mut masks: Vec<u64> = vec![u64::MAX; words];
+    for c in z {
+        let k = masks.len() / words;
+        let mut next = vec![0u64; k * c.card * words];
+        for s in 0..k {
+            let m = &masks[s * words..(s + 1) * words];
+            for v in 0..c.card {
+                let out = &mut next[(s * c.card + v) * words..(s * c.card + v + 1) * words];
+                for ((o, a), b) in out.iter_mut().zip(m).zip(c.set(v)) {
+                    *o = a & b;
+                }
+            }
+        }
+        masks = next;
+    }
+    let mut t = vec![0u32; w * cx * cy];
+    let mut mi = vec![0u64; words];
+    for s in 0..w {
+        let m = &masks[s * words..(s + 1) * words];
+        if m.iter().all(|&v| v == 0) {
+            continue;
+        }
+        for i in 0..cx {
+            let mut any = 0;
+            for ((o, a), b) in mi.iter_mut().zip(m).zip(x.set(i)) {
+                *o = a & b;
+                any |= *o;
+            }
+            if any == 0 {
+                continue;
+            }
+            for j in 0..cy {
+                t[(s * cx + i) * cy + j] = and_count(&mi, y.set(j));
+            }
+        }
+    }
+    t
 }
 
 /// Codes of a column by its sorted distinct values, with the one-level and [`MAX_LEVELS`] checks.
 pub(super) fn code_column(data: &Dataset, name: &str) -> Result<Codes> {
     let c = data.finite_column(name)?;
-    let mut u = c.to_vec();
-    u.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-    u.dedup();
+    // small non-negative integers (codes, counts): the distinct values by presence, else sorted
+    let small = c
+        .iter()
+        .all(|&v| (0.0..=65535.0).contains(&v) && v.fract() == 0.0);
+    let u: Vec<f64> = if small {
+        let mut seen = vec![false; 65536];
+        for &v in c {
+            seen[v as usize] = true;
+        }
+        (0..65536).filter(|&i| seen[i]).map(|i| i as f64).collect()
+    } else {
+        let mut u = c.to_vec();
+        u.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+        u.dedup();
+        u
+    };
     if u.len() < 2 {
         return Err(Error::param(
             "data",
@@ -69,59 +155,59 @@ pub(super) fn code_column(data: &Dataset, name: &str) -> Result<Codes> {
             ),
         ));
     }
-    let codes = c
-        .iter()
-        .map(|v| {
-            u.binary_search_by(|p| p.partial_cmp(v).expect("finite"))
-                .expect("value present") as u16
-        })
-        .collect();
-    Ok(Codes {
-        codes,
-        card: u.len(),
-    })
+    let codes = if small {
+        let mut rank = vec![0u16; 65536];
+        for (k, &v) in u.iter().enumerate() {
+            rank[v as usize] = k as u16;
+        }
+        c.iter().map(|&v| rank[v as usize]).collect()
+    } else {
+        c.iter()
+            .map(|v| {
+                u.binary_search_by(|p| p.partial_cmp(v).expect("finite"))
+                    .expect("value present") as u16
+            })
+            .collect()
+    };
+    Ok(Codes::new(codes, u.len()))
 }
 
 /// `(statistic, degrees of freedom)` of one test from its code columns (`z` may be empty).
 pub(super) fn statistic(x: &Codes, y: &Codes, z: &[&Codes], gsq: bool) -> (f64, u64) {
     let n = x.codes.len();
     let (cx, cy) = (x.card, y.card);
-    // stratum of every row, dense in 0..w
+    let radix = z
+        .iter()
+        .try_fold(1usize, |w, c| w.checked_mul(c.card))
+        .filter(|&w| w.saturating_mul(cx * cy) <= DENSE_CELLS);
+    if let Some(w) = radix {
+        if w * cx * cy <= BITSET_CELLS {
+            return finish_dense(&bit_table(x, y, z, w), w, cx, cy, gsq);
+        }
+        // one pass over the rows: the mixed-radix cell index of (S, x, y), counted densely
+        let (xc, yc) = (&x.codes[..], &y.codes[..]);
+        let cell = move |s: usize, r: usize| (s * cx + xc[r] as usize) * cy + yc[r] as usize;
+        let cells = w * cx * cy;
+        let t = match z {
+            [] => histogram(n, cells, |r| cell(0, r)),
+            [a] => histogram(n, cells, |r| cell(a.codes[r] as usize, r)),
+            [a, b] => histogram(n, cells, |r| {
+                cell(a.codes[r] as usize * b.card + b.codes[r] as usize, r)
+            }),
+            _ => histogram(n, cells, |r| {
+                cell(z.iter().fold(0, |s, c| s * c.card + c.codes[r] as usize), r)
+            }),
+        };
+        return finish_dense(&t, w, cx, cy, gsq);
+    }
+    // stratum of every row, dense in 0..w (the observed strata)
     let (strata, w) = strata(z, n);
     if w.saturating_mul(cx * cy) <= DENSE_CELLS {
         let mut t = vec![0u32; w * cx * cy];
         for r in 0..n {
             t[(strata[r] as usize * cx + x.codes[r] as usize) * cy + y.codes[r] as usize] += 1;
         }
-        let mut stat = 0.0;
-        let mut df = 0u64;
-        let mut sx = vec![0u64; cx];
-        let mut sy = vec![0u64; cy];
-        for s in 0..w {
-            let cells = &t[s * cx * cy..(s + 1) * cx * cy];
-            sx.iter_mut().for_each(|v| *v = 0);
-            sy.iter_mut().for_each(|v| *v = 0);
-            for i in 0..cx {
-                for j in 0..cy {
-                    let c = cells[i * cy + j] as u64;
-                    sx[i] += c;
-                    sy[j] += c;
-                }
-            }
-            let ns: u64 = sx.iter().sum();
-            if ns == 0 {
-                continue; // a zero-count stratum
-            }
-            for i in 0..cx {
-                for j in 0..cy {
-                    stat += cell(cells[i * cy + j] as u64, sx[i] * sy[j], ns, gsq);
-                }
-            }
-            let rows = sx.iter().filter(|&&v| v > 0).count() as u64;
-            let cols = sy.iter().filter(|&&v| v > 0).count() as u64;
-            df += (rows - 1) * (cols - 1);
-        }
-        return (if gsq { 2.0 * stat } else { stat }, df);
+        return finish_dense(&t, w, cx, cy, gsq);
     }
     // sparse: sorted cell keys, then per stratum its observed cells and margins
     let mut keys: Vec<u64> = (0..n)
@@ -168,6 +254,111 @@ pub(super) fn statistic(x: &Codes, y: &Codes, z: &[&Codes], gsq: bool) -> (f64, 
     // chisq over every cell: Σ O²/E − 2 Σ O + Σ E, and Σ E = Σ O = n over the observed strata
     let stat = if gsq { 2.0 * stat } else { stat - total as f64 };
     (stat, df)
+}
+
+/// Counts of the cell indices `idx(0..n)` (each below `cells`); small tables use four
+/// interleaved copies, so that consecutive rows hitting one cell do not wait on each other.
+fn histogram(n: usize, cells: usize, idx: impl Fn(usize) -> usize) -> Vec<u32> {
+    if cells > 4096 {
+        let mut t = vec![0u32; cells];
+        for r in 0..n {
+            t[idx(r)] += 1;
+        }
+        return t;
+    }
+    let mut t = vec![0u32; 4 * cells];
+    let (t0, rest) = t.split_at_mut(cells);
+    let (t1, rest) = rest.split_at_mut(cells);
+    let (t2, t3) = rest.split_at_mut(cells);
+    let quads = n / 4;
+    for q in 0..quads {
+        let r = 4 * q;
+        t0[idx(r)] += 1;
+        t1[idx(r + 1)] += 1;
+        t2[idx(r + 2)] += 1;
+        t3[idx(r + 3)] += 1;
+    }
+    for r in 4 * quads..n {
+        t0[idx(r)] += 1;
+    }
+    for k in 0..cells {
+        t0[k] += t1[k] + t2[k] + t3[k];
+    }
+    t.truncate(cells);
+    t
+}
+
+/// `Σ popcount(a & b)`: with the CPU's popcount instruction when it has one (AVX-512's
+/// vector popcount, else POPCNT), detected at run time; the same sum in every case.
+fn and_count(a: &[u64], b: &[u64]) -> u32 {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512vpopcntdq")
+            && std::arch::is_x86_feature_detected!("avx512f")
+        {
+            // SAFETY: both features are present (checked just above).
+            return unsafe { popcount::and_count_avx512(a, b) };
+        }
+        if std::arch::is_x86_feature_detected!("popcnt") {
+            // SAFETY: POPCNT is present (checked just above).
+            return unsafe { popcount::and_count_popcnt(a, b) };
+        }
+    }
+    and_count_plain(a, b)
+}
+
+#[inline(always)]
+fn and_count_plain(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x & y).count_ones()).sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+mod popcount {
+    /// [`super::and_count`] compiled for AVX-512 VPOPCNTDQ (the loop vectorises).
+    #[target_feature(enable = "avx512f,avx512vpopcntdq")]
+    pub(super) unsafe fn and_count_avx512(a: &[u64], b: &[u64]) -> u32 {
+        super::and_count_plain(a, b)
+    }
+
+    /// [`super::and_count`] compiled for POPCNT.
+    #[target_feature(enable = "popcnt")]
+    pub(super) unsafe fn and_count_popcnt(a: &[u64], b: &[u64]) -> u32 {
+        super::and_count_plain(a, b)
+    }
+}
+
+/// `(statistic, degrees of freedom)` from a dense `w × cx × cy` table (zero-count strata
+/// skipped).
+fn finish_dense(t: &[u32], w: usize, cx: usize, cy: usize, gsq: bool) -> (f64, u64) {
+    let mut stat = 0.0;
+    let mut df = 0u64;
+    let mut sx = vec![0u64; cx];
+    let mut sy = vec![0u64; cy];
+    for s in 0..w {
+        let cells = &t[s * cx * cy..(s + 1) * cx * cy];
+        sx.iter_mut().for_each(|v| *v = 0);
+        sy.iter_mut().for_each(|v| *v = 0);
+        for i in 0..cx {
+            for j in 0..cy {
+                let c = cells[i * cy + j] as u64;
+                sx[i] += c;
+                sy[j] += c;
+            }
+        }
+        let ns: u64 = sx.iter().sum();
+        if ns == 0 {
+            continue; // a zero-count stratum
+        }
+        for i in 0..cx {
+            for j in 0..cy {
+                stat += cell(cells[i * cy + j] as u64, sx[i] * sy[j], ns, gsq);
+            }
+        }
+        let rows = sx.iter().filter(|&&v| v > 0).count() as u64;
+        let cols = sy.iter().filter(|&&v| v > 0).count() as u64;
+        df += (rows - 1) * (cols - 1);
+    }
+    (if gsq { 2.0 * stat } else { stat }, df)
 }
 
 /// One cell's term: chisq `(O − E)² / E`, gsq `O ln(O / E)` (E = `sxy / ns`; a zero E divides by
@@ -314,10 +505,7 @@ mod tests {
     use super::*;
 
     fn codes(v: &[u16], card: usize) -> Codes {
-        Codes {
-            codes: v.to_vec(),
-            card,
-        }
+        Codes::new(v.to_vec(), card)
     }
 
     /// A 2×2 table [[3, 1], [1, 3]]: chisq = 2, df 1; gsq = 2·(6 ln 1.5 + 2 ln 0.5).
@@ -330,6 +518,31 @@ mod tests {
         let (g, _) = statistic(&x, &y, &[], true);
         let want = 2.0 * (6.0 * 1.5f64.ln() + 2.0 * 0.5f64.ln());
         assert!((g - want).abs() < 1e-14);
+    }
+
+    /// Bitset and row-pass counting agree (the row pass forced by a wide column).
+    #[test]
+    fn bitsets_equal_row_counts() {
+        let n = 777;
+        let x = codes(&(0..n).map(|i| (i * 7 % 3) as u16).collect::<Vec<_>>(), 3);
+        let y = codes(
+            &(0..n)
+                .map(|i| ((i * 5 + i / 13) % 4) as u16)
+                .collect::<Vec<_>>(),
+            4,
+        );
+        let z = codes(&(0..n).map(|i| ((i / 3) % 2) as u16).collect::<Vec<_>>(), 2);
+        let z2 = codes(&(0..n).map(|i| ((i / 7) % 3) as u16).collect::<Vec<_>>(), 3);
+        for zs in [vec![], vec![&z], vec![&z, &z2]] {
+            let w: usize = zs.iter().map(|c| c.card).product();
+            let bits = bit_table(&x, &y, &zs, w);
+            let mut rows = vec![0u32; w * 12];
+            for r in 0..n {
+                let s = zs.iter().fold(0, |s, c| s * c.card + c.codes[r] as usize);
+                rows[(s * 3 + x.codes[r] as usize) * 4 + y.codes[r] as usize] += 1;
+            }
+            assert_eq!(bits, rows);
+        }
     }
 
     /// Dense and sparse counting agree (the sparse path forced by a large stratum count).
@@ -347,10 +560,7 @@ mod tests {
         for gsq in [false, true] {
             let dense = statistic(&x, &y, &[&z], gsq);
             // 1000 levels per column make 1000·1000·… cells: the sparse path
-            let big = |c: &Codes| Codes {
-                codes: c.codes.clone(),
-                card: 1000,
-            };
+            let big = |c: &Codes| Codes::new(c.codes.clone(), 1000);
             let (bx, by) = (big(&x), big(&y));
             let sparse = statistic(&bx, &by, &[&z], gsq);
             assert_eq!(dense.1, sparse.1);
