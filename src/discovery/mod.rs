@@ -452,7 +452,8 @@ impl Pc {
     /// ```
     /// # use ceteris::{Dataset, Engine, discovery::Pc, independence::IndependenceTest};
     /// let data = Dataset::synthetic(300, 1);
-    /// let r = Pc::new(IndependenceTest::fisher_z()).stable(false).run(&Engine::cpu(), &data, &[]).unwrap();
+    /// let r = Pc::new(IndependenceTest::fisher_z()).stable(false)
+    ///     .run(&Engine::cpu(), &data, &["x", "t", "y"]).unwrap();
     /// assert!(!r.settings.stable);
     /// ```
     pub fn stable(mut self, stable: bool) -> Self {
@@ -471,7 +472,7 @@ impl Pc {
     /// # use ceteris::{Dataset, Engine, discovery::Pc, independence::IndependenceTest};
     /// let data = Dataset::synthetic(300, 1);
     /// let r = Pc::new(IndependenceTest::fisher_z()).uc_rule(1).uc_priority(3)
-    ///     .run(&Engine::cpu(), &data, &[]).unwrap();
+    ///     .run(&Engine::cpu(), &data, &["x", "t", "y"]).unwrap();
     /// assert_eq!((r.settings.uc_rule, r.settings.uc_priority), (1, 3));
     /// ```
     pub fn uc_rule(mut self, rule: u8) -> Self {
