@@ -71,14 +71,12 @@ def main():
                            capture_output=True, text=True, check=True)
         out = json.loads(r.stdout)
         best = out["seconds"] if best is None else min(best, out["seconds"])
-    order = [out["nodes"].index(n) for n in names]
     ours = np.zeros((p, p), int)
     for e in out["edges"]:
         i, j = names.index(e["from"]), names.index(e["to"])
         m = {"tail": -1, "arrow": 1, "circle": 2}
         ours[i, j] = m[e["marks"][0]]
         ours[j, i] = m[e["marks"][1]]
-    assert order == list(range(p)) or True
 
     nodes = [GraphNode(n) for n in names]
     dag = Dag(nodes)
