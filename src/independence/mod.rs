@@ -6,7 +6,7 @@
 //! (`kci.rs`, `rff.rs`, `fisherz.rs`, `discrete.rs` (chisq, gsq), `chi2mix.rs`, `null.rs`, `reference.rs`), `jobs.rs` (what
 //! one kernel call computes), `cpu.rs` (the kernels on rayon, f64) and `gpu/` (the same kernels on
 //! the device: `mod.rs` HSIC permutations, spectral draws and partial correlations, `kci.rs`,
-//! `rff.rs`; `shaders/{hsic,pcor,kci,rff}.wgsl`).
+//! `rff.rs`; `shaders/{hsic,pcor,kci,rff,counts}.wgsl`).
 //!
 //! **It imports** the engine (`run_on!`), the device context (from `gpu/` only) and the leaves
 //! (`data`, `rng`, `error`); no other capability. Discovery builds on its public API.
