@@ -85,6 +85,11 @@ impl IndependenceTest {
                 .fisher_z_batch(engine, data, &[(x, y, z)], cache)
                 .remove(0);
         }
+        if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
+            return self
+                .discrete_batch(engine, data, &[(x, y, z)], cache)
+                .remove(0);
+        }
         if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
             return self.rff_batch(engine, data, &[(x, y, z)], cache).remove(0);
         }
@@ -295,6 +300,9 @@ impl IndependenceTest {
             TestKind::Rcot | TestKind::Rcit => {
                 Some("RCoT/RCIT use Gaussian random features with median widths")
             }
+            TestKind::Chisq | TestKind::Gsq => {
+                Some("the chi-square and G tests count contingency tables")
+            }
             _ => None,
         };
         if let Some(why) = kernel_free {
@@ -320,6 +328,26 @@ impl IndependenceTest {
                 "width",
                 "linear and polynomial kernels have no width: they would ignore --width",
             ));
+        }
+        if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
+            if x.len() != 1 || y.len() != 1 {
+                return Err(Error::param(
+                    if x.len() != 1 { "x" } else { "y" },
+                    format!(
+                        "the {} test takes exactly one X and one Y column",
+                        self.name()
+                    ),
+                ));
+            }
+            if !matches!(self.null, Null::Gamma) {
+                return Err(Error::param(
+                    "null",
+                    format!(
+                        "the {} test has a chi-square null; permutation and spectral nulls do not apply",
+                        self.name()
+                    ),
+                ));
+            }
         }
         if self.kind == TestKind::FisherZ {
             if x.len() != 1 || y.len() != 1 {

@@ -21,6 +21,25 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
+    /// `columns` when given, else every column of the file's header (for reading them all as
+    /// labels).
+    pub(crate) fn columns_or_header(&self, columns: &[String]) -> Result<Vec<String>, Error> {
+        if !columns.is_empty() {
+            return Ok(columns.to_vec());
+        }
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(parse_delimiter(&self.delimiter)?)
+            .from_path(&self.data)
+            .map_err(|e| Error::param("data", format!("cannot read `{}`: {e}", self.data)))?;
+        let header = r.headers().map_err(|e| {
+            Error::param(
+                "data",
+                format!("cannot read the header of `{}`: {e}", self.data),
+            )
+        })?;
+        Ok(header.iter().map(|h| h.trim().to_string()).collect())
+    }
+
     /// Reads `columns` (all when empty), `labels` among them factorised; missing values as
     /// `--dropna` says, or kept as NaN when `keep_missing` (test-wise deletion).
     pub(crate) fn read(

@@ -36,9 +36,10 @@ pub(crate) struct Args {
 /// ([`refuse_ignored`]); their defaults are in the help text and in [`build_test`].
 #[derive(clap::Args)]
 pub(crate) struct TestOpts {
-    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit or fisherz.
+    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit, fisherz, or chisq / gsq (discrete columns,
+    /// numbers or text labels).
     #[arg(long, default_value = "kci")]
-    test: String,
+    pub(crate) test: String,
     /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
     /// gamma or chi2 (fisherz and hsic-u have one null each and take none).
     #[arg(long)]
@@ -87,7 +88,13 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     } else {
         a.x.iter().chain(&a.y).chain(&a.z).cloned().collect()
     };
-    let data = a.data.read(&used, &[], a.t.keeps_missing())?;
+    // discrete tests read their columns as labels (text factorised to codes)
+    let labels = if a.t.is_discrete() {
+        a.data.columns_or_header(&used)?
+    } else {
+        Vec::new()
+    };
+    let data = a.data.read(&used, &labels, a.t.keeps_missing())?;
     run_on(&a, &data).map_err(|e| data.at_lines(e))
 }
 
@@ -213,7 +220,7 @@ fn refuse_ignored(a: &TestOpts) -> Result<(), Error> {
             "null",
             a.null.is_some(),
             matches!(test, "hsic" | "kci" | "rcot" | "rcit"),
-            "fisherz has a normal null and hsic-u a chi-square one",
+            "fisherz has a normal null, and hsic-u, chisq and gsq chi-square ones",
         ),
         (
             "permutations",
@@ -237,7 +244,7 @@ fn refuse_ignored(a: &TestOpts) -> Result<(), Error> {
         ),
     ];
     let known = [
-        "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z",
+        "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z", "chisq", "gsq",
     ];
     if !known.contains(&test) {
         return Ok(()); // the unknown test is reported by build_test
@@ -266,6 +273,11 @@ impl TestOpts {
     /// Whether missing values are read as NaN (test-wise deletion of them).
     pub(crate) fn keeps_missing(&self) -> bool {
         self.testwise_deletion.is_some_and(f64::is_nan)
+    }
+
+    /// Whether the test takes discrete columns (chisq, gsq), which are then read as labels.
+    pub(crate) fn is_discrete(&self) -> bool {
+        matches!(self.test.as_str(), "chisq" | "gsq")
     }
 }
 
@@ -336,10 +348,14 @@ pub(crate) fn build_test(a: &TestOpts) -> Result<ceteris::independence::Independ
         "rcit" => IndependenceTest::rcit(),
         "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
         "hsic-u" => IndependenceTest::hsic_u(),
+        "chisq" => IndependenceTest::chisq(),
+        "gsq" => IndependenceTest::gsq(),
         other => {
             return Err(Error::param(
                 "test",
-                format!("unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz)"),
+                format!(
+                    "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq)"
+                ),
             ))
         }
     }
