@@ -58,8 +58,9 @@ impl DataArgs {
         )
     }
 
-    /// The read's report for the JSON output: `rows_dropped` (with `--dropna`) and `levels`
-    /// (the mapping of each factorised column: code `i` is `levels[name][i]`).
+    /// The read's report for the JSON output: `rows_dropped` (with `--dropna`) and
+    /// `label_levels` (the mapping of each factorised column: code `i` is
+    /// `label_levels[name][i]`).
     pub(crate) fn report(&self, data: &Dataset) -> Map<String, Value> {
         let mut m = Map::new();
         if self.dropna {
@@ -71,7 +72,7 @@ impl DataArgs {
             .filter_map(|n| data.levels(n).map(|l| (n.clone(), Value::from(l.to_vec()))))
             .collect();
         if !levels.is_empty() {
-            m.insert("levels".into(), Value::Object(levels));
+            m.insert("label_levels".into(), Value::Object(levels));
         }
         m
     }

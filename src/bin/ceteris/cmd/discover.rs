@@ -184,15 +184,7 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
             }
             a.data.say_report(data);
         }
-        _ => {
-            // the result's `levels` are its per-level test counts: the labels' codes go to
-            // `label_levels`
-            let mut report = a.data.report(data);
-            if let Some(l) = report.remove("levels") {
-                report.insert("label_levels".into(), l);
-            }
-            print_json(&with_report(&r, report))
-        }
+        _ => print_json(&with_report(&r, a.data.report(data))),
     }
     Ok(())
 }
