@@ -266,3 +266,69 @@ fn discover_discrete_labels_and_settings() {
     ]);
     assert!(e.contains("`b`"), "{e}");
 }
+
+/// Background knowledge naming columns that hold the separators (`,` `;` `->`), quoted.
+#[test]
+fn discover_knowledge_takes_quoted_names() {
+    let dir = TempDir::new("quoted-knowledge");
+    let model = dir.write(
+        "m.json",
+        r#"{"format":"scm-json/v1","nodes":[
+{"name":"p,q","parents":[],"type":"linear","intercept":0,"coefficients":{},"noise":{"dist":"normal","scale":1}},
+{"name":"b;r","parents":[],"type":"linear","intercept":0,"coefficients":{},"noise":{"dist":"normal","scale":1}},
+{"name":"c->d","parents":["p,q","b;r"],"type":"linear","intercept":0,"coefficients":{"p,q":1,"b;r":1},"noise":{"dist":"normal","scale":0.5}}]}"#,
+    );
+    let csv = dir.path("s.csv");
+    let out = ceteris(&[
+        "sample",
+        "--model",
+        model.to_str().unwrap(),
+        "--samples",
+        "2000",
+        "--seed",
+        "3",
+        "--out",
+        csv.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ceteris(&[
+        "discover",
+        "--data",
+        csv.to_str().unwrap(),
+        "--test",
+        "fisherz",
+        "--backend",
+        "cpu",
+        "--require",
+        r#""p,q"->"c->d""#,
+        "--forbid",
+        r#""c->d"->"b;r","b;r"->"p,q""#,
+        "--tiers",
+        r#""p,q","b;r";"c->d""#,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["settings"]["required"],
+        serde_json::json!([["p,q", "c->d"]]),
+        "{v}"
+    );
+    let edges = v["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2, "{v}");
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["to"] == "c->d" && e["kind"] == "directed"),
+        "{v}"
+    );
+    let err = fails(&[
+        "discover",
+        "--data",
+        csv.to_str().unwrap(),
+        "--test",
+        "fisherz",
+        "--forbid",
+        r#""p,q->b"#,
+    ]);
+    assert!(err.contains("forbid"), "{err}");
+}

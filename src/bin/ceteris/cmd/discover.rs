@@ -5,6 +5,7 @@ use super::data_args::{with_report, DataArgs};
 use super::independence::{build_test, TestOpts};
 use crate::output::{print_json, Progress};
 use ceteris::discovery::{EdgeKind, Knowledge, Pc};
+use ceteris::scm::{split_once_unquoted, split_unquoted, unquote_name};
 use ceteris::{Dataset, Engine, Error};
 
 #[derive(clap::Args)]
@@ -38,13 +39,14 @@ pub(crate) struct Args {
     /// CD-NOD: column holding the domain or time index.
     #[arg(long)]
     domain: Option<String>,
-    /// Forbidden edges, e.g. `a->b,c->d`.
-    #[arg(long, value_delimiter = ',')]
+    /// Forbidden edges, e.g. `a->b,c->d` (quote names holding `,`, `;` or `->`: `"p,q"->b`).
+    #[arg(long)]
     forbid: Vec<String>,
     /// Required edges, e.g. `a->b`.
-    #[arg(long, value_delimiter = ',')]
+    #[arg(long)]
     require: Vec<String>,
-    /// Tiers, earliest first: `a,b;c;d` (no edge from a later tier into an earlier one).
+    /// Tiers, earliest first: `a,b;c;d` (no edge from a later tier into an earlier one; names
+    /// quoted as in --forbid).
     #[arg(long)]
     tiers: Option<String>,
     /// auto, cpu or gpu.
@@ -73,34 +75,44 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
 
 fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
     let test = build_test(&a.t)?;
-    let edge = |spec: &str, what: &str| -> Result<(String, String), Error> {
-        spec.split_once("->")
-            .map(|(f, t)| (f.trim().to_string(), t.trim().to_string()))
-            .filter(|(f, t)| !f.is_empty() && !t.is_empty())
-            .ok_or_else(|| Error::param(what, format!("`{spec}` is not an edge FROM->TO")))
+    // edges `FROM->TO`, comma separated, names quoted where they hold a separator
+    let edges = |specs: &[String], what: &str| -> Result<Vec<(String, String)>, Error> {
+        let mut out = Vec::new();
+        for spec in specs {
+            for e in split_unquoted(spec, ",", what)? {
+                let (f, t) = split_once_unquoted(e, "->", what)?.ok_or_else(|| {
+                    Error::param(what, format!("`{}` is not an edge FROM->TO", e.trim()))
+                })?;
+                out.push((unquote_name(f, what)?, unquote_name(t, what)?));
+            }
+        }
+        Ok(out)
     };
     let mut k = Knowledge::new();
-    for e in &a.forbid {
-        let (f, t) = edge(e, "forbid")?;
+    for (f, t) in edges(&a.forbid, "forbid")? {
         k = k.forbid(&f, &t);
     }
-    for e in &a.require {
-        let (f, t) = edge(e, "require")?;
+    for (f, t) in edges(&a.require, "require")? {
         k = k.require(&f, &t);
     }
     if let Some(spec) = &a.tiers {
-        let tiers: Vec<Vec<&str>> = spec
-            .split(';')
-            .map(|t| {
-                t.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .collect()
-            })
-            .collect();
+        let mut tiers: Vec<Vec<String>> = Vec::new();
+        for t in split_unquoted(spec, ";", "tiers")? {
+            let mut tier = Vec::new();
+            for n in split_unquoted(t, ",", "tiers")? {
+                if !n.trim().is_empty() {
+                    tier.push(unquote_name(n, "tiers")?);
+                }
+            }
+            tiers.push(tier);
+        }
         if tiers.iter().any(Vec::is_empty) {
             return Err(Error::param("tiers", format!("`{spec}` has an empty tier")));
         }
+        let tiers: Vec<Vec<&str>> = tiers
+            .iter()
+            .map(|t| t.iter().map(String::as_str).collect())
+            .collect();
         let refs: Vec<&[&str]> = tiers.iter().map(Vec::as_slice).collect();
         k = k.tiers(&refs);
     }
