@@ -284,6 +284,16 @@ impl Sweep {
         if let Some(q) = self.quantiles.iter().find(|q| !(0.0..=1.0).contains(*q)) {
             return Err(Error::param("quantiles", format!("{q} is not in [0, 1]")));
         }
+        if !self.quantiles.is_empty() {
+            // quantiles keep every outcome sample of every setting (and sort a copy)
+            crate::memory::check(
+                "samples",
+                "keeping every sample for the quantiles",
+                crate::memory::product(&[self.settings.len() as u64, self.samples, 8, 2]),
+                "ask for fewer samples or settings, or no quantiles (the mean and variance keep \
+                 no samples)",
+            )?;
+        }
         let y = scm.node_index(&self.outcome)?;
         let mut targets = vec![y];
         for name in &self.nodes {

@@ -185,6 +185,34 @@ fn runs_too_large_for_memory_are_refused_before_allocating() {
         "{err}"
     );
     assert!(err.contains("positive tolerance"), "{err}");
+    // a sweep's quantiles keep every sample: 100 settings × 4e9 samples
+    let model = dir.write("m.json", MODEL);
+    let err = run(
+        &[
+            "sweep",
+            "--model",
+            model.to_str().unwrap(),
+            "--outcome",
+            "B",
+            "--do",
+            "A=0:1:100",
+            "--samples",
+            "4000000000",
+            "--quantiles",
+            "0.5",
+            "--backend",
+            "cpu",
+        ],
+        Some("1073741824"),
+    );
+    assert!(
+        err.starts_with("error: invalid parameter `samples`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("quantiles") && err.contains("1.0 GiB is available"),
+        "{err}"
+    );
 }
 
 const MODEL: &str = r#"{"format":"scm-json/v1","nodes":[
