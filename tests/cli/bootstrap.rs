@@ -17,10 +17,11 @@ const KEYS: [&str; 10] = [
 ];
 
 /// Keys the README documents beyond the main ten.
-const EXTRA_KEYS: [&str; 6] = [
+const EXTRA_KEYS: [&str; 7] = [
     "valid_resamples",
     "seed",
     "bca",
+    "analytic_std_error",
     "fallback",
     "warnings",
     "replicates",
