@@ -168,9 +168,12 @@ pub fn check_all(engine: &Engine, mut check: impl FnMut(&BootstrapResult)) -> us
 /// `sqrt(p(1 − p)/B)/f(q_p)`, f the density of t* there, so the endpoint's Monte-Carlo sd is
 /// `se·sqrt(p(1 − p)/B)/f(q_p)`. The reference stores that sd measured over S = 40 numpy seeds
 /// (`low_sd`, `high_sd`; the script asserts it agrees with the formula, `*_sd_formula`, within a
-/// factor 1.5) and the mean over the seeds. Our single run with the same B has the same sd, the
-/// reference mean an sd of sd/√S, so the difference has sd `sd·sqrt(1 + 1/S)`; we allow 4 of them
-/// (a false alarm probability of 6e-5 per endpoint). `extra` widens it for the GPU's f32.
+/// factor 1.5) and the mean over the seeds, and the same for R's boot.ci (`r_boot`). Our single
+/// run with the same B and numpy's type-7 quantiles has numpy's sd, a reference mean an sd of
+/// sd_ref/√S, so the difference has sd `sqrt(sd² + sd_ref²/S)`; we allow 4 of them (a false alarm
+/// probability of 6e-5 per endpoint). R takes the ((B + 1)p)-th order statistic where we
+/// interpolate at (B − 1)p: under one spacing of the order statistics apart (`*_spacing`,
+/// se/(B f(q))), added for R. `extra` widens it for the GPU's f32.
 pub fn check_studentized(engine: &Engine, seed: u64, extra: impl Fn(f64) -> f64) {
     let doc = reference();
     for case in doc["studentized_mc"].as_array().unwrap() {
@@ -198,16 +201,28 @@ pub fn check_studentized(engine: &Engine, seed: u64, extra: impl Fn(f64) -> f64)
             "{name}: se {:?} vs {se0}",
             r.analytic_std_error
         );
-        let seeds = case["seeds"].as_f64().unwrap();
         let [lo, hi] = r.intervals["studentized"];
-        for (ours, key) in [(lo, "low"), (hi, "high")] {
-            let mean = case[format!("{key}_mean")].as_f64().unwrap();
-            let sd = case[format!("{key}_sd")].as_f64().unwrap();
-            let tol = 4.0 * sd * (1.0 + 1.0 / seeds).sqrt() + extra(se0);
-            assert!(
-                (ours - mean).abs() <= tol,
-                "{name} {key}: ours {ours}, numpy bootstrap-t {mean} ± {tol}"
-            );
+        // our run's sd: the numpy sd (same B, same type-7 quantiles)
+        for (refname, rf, spacing) in [
+            ("numpy bootstrap-t", case, false),
+            ("R boot.ci", &case["r_boot"], true),
+        ] {
+            let seeds = rf["seeds"].as_f64().unwrap();
+            for (ours, key) in [(lo, "low"), (hi, "high")] {
+                let f = |k: &str| rf[format!("{key}_{k}")].as_f64().unwrap();
+                let sd_ours = case[format!("{key}_sd")].as_f64().unwrap();
+                let (mean, sd) = (f("mean"), f("sd"));
+                let gap = if spacing {
+                    case[format!("{key}_spacing")].as_f64().unwrap()
+                } else {
+                    0.0
+                };
+                let tol = 4.0 * (sd_ours * sd_ours + sd * sd / seeds).sqrt() + gap + extra(se0);
+                assert!(
+                    (ours - mean).abs() <= tol,
+                    "{name} {key}: ours {ours}, {refname} {mean} ± {tol}"
+                );
+            }
         }
     }
 }

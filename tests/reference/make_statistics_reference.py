@@ -38,10 +38,18 @@ coefficient of an OLS fit with heteroskedastic noise (n = 60), each run with S =
 the mean and sd (ddof = 1) across seeds of each endpoint, and the sd the quantile formula
 predicts, se * sqrt(p(1-p)/B) / f(q) with f the density of t* at its p-quantile (a Gaussian KDE of
 the pooled t*); the script asserts that the empirical and predicted sds agree within a factor 1.5.
-R's boot / boot.ci are not used: CRAN is not reachable from the machine that made the file.
+"r_boot" holds the same for R's boot / boot.ci(type = "stud") (Debian's r-cran-boot 1.3.28.1 on
+R 4.2.2; tests/reference/boot_studentized.R, set.seed(1000 + s), the statistic returning the
+estimate and its variance): R draws its own resamples and takes the ((B + 1) p)-th order statistic
+of t* (norm.inter: an integer position at B = 1999), where ceteris and numpy interpolate type 7 at
+(B - 1) p; the two differ by under one spacing of the order statistics, stored as
+"*_spacing" = se / (B f(q)).
 """
 import json
+import os
 import platform
+import subprocess
+import tempfile
 from importlib.metadata import version
 
 import numpy as np
@@ -177,10 +185,11 @@ def studentized_case(name, data, est, se0, replicate, description):
         highs.append(est - se0 * type7(tstar, alpha / 2))
     pooled = np.concatenate(pooled)
     kde = stats.gaussian_kde(pooled)
-    predicted = {}
+    predicted, spacing = {}, {}
     for key, p in (("low", 1 - alpha / 2), ("high", alpha / 2)):
         qp = np.quantile(pooled, p)
         predicted[key] = float(se0 * np.sqrt(p * (1 - p) / B_MC) / kde(qp)[0])
+        spacing[key] = float(se0 / (B_MC * kde(qp)[0]))
     out = {"name": name, "description": description, "n_resamples": B_MC, "level": LEVEL,
            "seeds": SEEDS, "estimate": float(est), "analytic_std_error": float(se0),
            "columns": {k: v.tolist() for k, v in data.items()}}
@@ -189,9 +198,37 @@ def studentized_case(name, data, est, se0, replicate, description):
         out[f"{key}_mean"] = float(v.mean())
         out[f"{key}_sd"] = float(v.std(ddof=1))
         out[f"{key}_sd_formula"] = predicted[key]
+        out[f"{key}_spacing"] = spacing[key]
         ratio = out[f"{key}_sd"] / predicted[key]
         assert 1 / 1.5 < ratio < 1.5, (name, key, ratio)
+    rb = out["r_boot"] = r_boot("mean" if "x" in data else "ols", data)
+    for key in ("low", "high"):  # numpy and R agree within their Monte-Carlo error + 1 spacing
+        tol = 4 * np.hypot(out[f"{key}_sd"], rb[f"{key}_sd"]) / np.sqrt(SEEDS) + spacing[key]
+        assert abs(out[f"{key}_mean"] - rb[f"{key}_mean"]) <= tol, (name, key, out, rb)
     return out
+
+
+R_VERSION = None
+
+
+def r_boot(kind, data):
+    """R boot.ci(type = "stud") endpoints over SEEDS seeds: their mean and sd (ddof = 1)."""
+    global R_VERSION
+    keys = list(data)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "data.csv")
+        with open(path, "w") as f:
+            f.write(",".join(keys) + "\n")
+            for row in zip(*[data[k] for k in keys]):
+                f.write(",".join(repr(float(v)) for v in row) + "\n")
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "boot_studentized.R")
+        lines = subprocess.run(["Rscript", script, kind, path, str(B_MC), str(SEEDS), str(LEVEL)],
+                               check=True, capture_output=True, text=True).stdout.splitlines()
+    R_VERSION = lines[-1].removeprefix("version ")
+    ends = np.array([[float(v) for v in line.split()] for line in lines[:-1]])
+    assert ends.shape == (SEEDS, 2)
+    return {"seeds": SEEDS, "low_mean": float(ends[:, 0].mean()), "low_sd": float(ends[:, 0].std(ddof=1)),
+            "high_mean": float(ends[:, 1].mean()), "high_sd": float(ends[:, 1].std(ddof=1))}
 
 
 def studentized_cases():
@@ -233,11 +270,11 @@ def main():
             "script": "tests/reference/make_statistics_reference.py",
             "python": platform.python_version(), "numpy": np.__version__,
             "scipy": scipy.__version__, "statsmodels": statsmodels.__version__,
-            "r_boot": "not used (CRAN unreachable; r-cran-boot not installed)",
         },
         "datasets": datasets,
         "studentized_mc": studentized_cases(),
     }
+    doc["generated_by"]["r_boot"] = R_VERSION
     with open("tests/reference/statistics_reference.json", "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")
