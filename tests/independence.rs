@@ -337,7 +337,17 @@ fn tester_batches_equal_single_runs() {
 }
 
 /// RCoT / RCIT / RIT against causal-learn 0.1.4.8 with the same random features
-/// (tests/reference/make_rcot_reference.py): statistics to 1e-6 relative, p-values to 1e-4.
+/// (tests/reference/make_rcot_reference.py), every null approximation (LPB4, HBE, gamma, χ²):
+/// * the two well-conditioned conditional cases (RCoT and RCIT, 5 Z features): statistics and
+///   p-values to n·ε·κz·κc relative and 4× that absolute (κ the recorded condition numbers; about
+///   1e-11 to 1e-8), the χ² null included;
+/// * RIT (unconditional): statistics to 1e-6 relative and p-values to 1e-4 absolute, except the χ²
+///   null, whose normalised statistic pseudo-inverts a covariance with rounding-noise eigenvalues:
+///   its p-value to 1e-3 absolute;
+/// * the other conditional cases (100 Z features, cond(Czz + 1e-10 I) near 1e12): statistics to
+///   2e-3 relative and p-values to 1e-3 absolute for LPB4, HBE and gamma; χ² not compared (its
+///   pseudo-inverse of the nearly singular covariance is not reproducible: causal-learn's own value
+///   for rcit_fork3_n250 moved from 95.5 to 388 across BLAS builds).
 #[test]
 fn rff_tests_match_causal_learn_given_the_same_features() {
     use ceteris::independence::{rff_reference, rff_sigma, Approx, Features};
@@ -354,6 +364,7 @@ fn rff_tests_match_causal_learn_given_the_same_features() {
         w: vecf(&v["w"]),
         b: vecf(&v["b"]),
     };
+    let mut well_conditioned = 0;
     for case in doc["cases"].as_array().unwrap() {
         let name = case["name"].as_str().unwrap();
         let (x, y, z) = (cols(&case["x"]), cols(&case["y"]), cols(&case["z"]));
@@ -392,7 +403,30 @@ fn rff_tests_match_causal_learn_given_the_same_features() {
                 r["statistic"].as_f64().unwrap(),
                 r["p_value"].as_f64().unwrap(),
             );
-            if z.is_empty() && key == "chi2" {
+            if case.get("num_f").is_some() {
+                // Well conditioned (5 Z and 3 X/Y features): cond(Czz + 1e-10 I) = κz and cond of
+                // the residual-product covariance = κc, both recorded, below 1e4. Sums over n rows
+                // carry n·ε of relative rounding, the ridge solve amplifies it by κz and the
+                // eigendecomposition / pseudo-inverse of the covariance by κc, so the statistic
+                // (χ²'s normalised one included) agrees to n·ε·κz·κc relative. The p-value moves by
+                // x·f(x) times the relative change of the statistic and of the null's eigenvalues,
+                // and x·f(x) ≤ √(k/2π) + 1 < 2 for k = 9 degrees of freedom: 4× that tolerance.
+                let n = x[0].len() as f64;
+                let tol = n
+                    * f64::EPSILON
+                    * r["cond_czz"].as_f64().unwrap()
+                    * r["cond_cov"].as_f64().unwrap();
+                assert!(
+                    (stat - es).abs() <= tol * es,
+                    "{name} {key}: statistic {stat} vs {es} (relative tolerance {tol:e})"
+                );
+                assert!(
+                    (p - ep).abs() <= 4.0 * tol,
+                    "{name} {key}: p {p} vs {ep} (tolerance {:e})",
+                    4.0 * tol
+                );
+                well_conditioned += (key == "chi2") as usize;
+            } else if z.is_empty() && key == "chi2" {
                 // the normalised statistic pseudo-inverts the residual product covariance, whose
                 // smallest eigenvalues are rounding noise: compare the p-value only
                 assert!((p - ep).abs() <= 1e-3, "{name} {key}: p {p} vs {ep}");
@@ -414,9 +448,11 @@ fn rff_tests_match_causal_learn_given_the_same_features() {
                 );
                 assert!((p - ep).abs() <= 1e-3, "{name} {key}: p {p} vs {ep}");
             }
-            // conditional chi2 inverts the nearly singular residual covariance: not comparable
+            // the other conditional cases' chi2 inverts a nearly singular covariance: not compared
         }
     }
+    // conditional χ²: RCoT and RCIT
+    assert_eq!(well_conditioned, 2);
 }
 
 /// Spectral null against causal-learn's `approx=False` (20 000 numpy draws each side is ours
