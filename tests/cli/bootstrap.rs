@@ -81,6 +81,15 @@ fn json_output_has_the_documented_keys_and_all_methods() {
         "estimate {est} vs CSV mean {mean}"
     );
 
+    // the studentized interval's scale: the mean's s/√n (ddof = 1)
+    let n = x.len() as f64;
+    let se = (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0) / n).sqrt();
+    let ase = v["analytic_std_error"].as_f64().unwrap();
+    assert!(
+        (ase - se).abs() <= 1e-12 * se,
+        "analytic_std_error {ase} vs {se}"
+    );
+
     let iv = v["intervals"].as_object().unwrap();
     let mut names: Vec<&str> = iv.keys().map(String::as_str).collect();
     names.sort_unstable();
