@@ -357,28 +357,53 @@ fn all_equal_replicates_give_zero_width_intervals_with_a_warning() {
 
 #[test]
 fn studentized_mean_is_close_to_t_interval_for_normal_data() {
-    // For normal data the bootstrap-t interval of the mean approximates the t interval; both are
-    // within a few percent of each other at n = 200 (second-order accurate).
+    // For normal data the bootstrap-t interval of the mean approximates the t interval. Its
+    // endpoints are m − se·q̂(1 − α/2) and m − se·q̂(α/2), q̂ the type-7 quantiles of B replicates
+    // of t* = (m* − m)/se*, se = s/√n. Tolerance, derived:
+    // * Centre. The bootstrap distribution of t* has the Edgeworth expansion
+    //   P(t* ≤ x) = Φ(x) + γ̂(2x² + 1)φ(x)/(6√n) + O(1/n), γ̂ the sample skewness (Hall 1992,
+    //   §2.6), so its p-quantile is z_p − δ with δ = γ̂(2z² + 1)/(6√n) at both tails (z² is the
+    //   same). The O(1/n) term of a normal population is the t_{n−1} correction, so the expected
+    //   endpoints are m − se(t − δ) and m + se(t + δ), t = t_{0.975, n−1}. The sample's
+    //   departure from normality in the O(1/n) term, r = z(|κ̂||z² − 3|/12 + γ̂²(z⁴ + 2z² − 3)/18)/n
+    //   (Hall's q₂₁ with the sample's excess kurtosis κ̂ and γ̂), and an O(n^{-3/2}) remainder,
+    //   taken as |z|³/n^{3/2}, are allowed in full.
+    // * Monte-Carlo error. A sample p-quantile of B draws has sd sqrt(p(1 − p)/B)/f(q_p); with
+    //   f ≈ φ (t* is nearly standard normal): sqrt(0.025·0.975/20 000)/φ(1.96) = 0.0189, in units
+    //   of se; we allow 4 of them (0.038 of the half-width, where the old undocumented tolerance
+    //   was 0.06 of it).
     let x = common::normals(200, 12);
     let n = x.len() as f64;
     let m = mean_of(&x);
-    let s = (popvar(&x) * n / (n - 1.0)).sqrt();
-    let half = 1.972 * s / n.sqrt(); // t_{0.975, 199}
-    let r = Bootstrap::new(mean_stat())
+    let m2 = popvar(&x);
+    let moment = |k: i32| x.iter().map(|v| (v - m).powi(k)).sum::<f64>() / n;
+    let (gamma, kappa) = (moment(3) / m2.powf(1.5), moment(4) / (m2 * m2) - 3.0);
+    let se = (m2 * n / (n - 1.0)).sqrt() / n.sqrt();
+    let (z, t) = (1.959964, 1.971957); // z_{0.975}, t_{0.975, 199}
+    let delta = gamma * (2.0 * z * z + 1.0) / (6.0 * n.sqrt());
+    let r = z
+        * (kappa.abs() * (z * z - 3.0).abs() / 12.0
+            + gamma * gamma * (z.powi(4) + 2.0 * z * z - 3.0) / 18.0)
+        / n
+        + z.powi(3) / n.powf(1.5);
+    let phi = (-0.5 * z * z).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    let mc = (0.025 * 0.975 / B as f64).sqrt() / phi;
+    let tol = se * (4.0 * mc + r);
+    let r_ = Bootstrap::new(mean_stat())
         .resamples(B)
         .methods(&[IntervalMethod::Studentized])
         .run(&Engine::cpu(), &common::one("x", x))
         .unwrap();
-    let [lo, hi] = r.intervals["studentized"];
+    assert!((r_.analytic_std_error.unwrap() - se).abs() <= 1e-12 * se);
+    let [lo, hi] = r_.intervals["studentized"];
+    let (lo_exp, hi_exp) = (m - se * (t - delta), m + se * (t + delta));
     assert!(
-        (lo - (m - half)).abs() < 0.06 * half,
-        "{lo} vs {}",
-        m - half
+        (lo - lo_exp).abs() <= tol,
+        "{lo} vs {lo_exp} ± {tol} (skewness {gamma}, se {se})"
     );
     assert!(
-        (hi - (m + half)).abs() < 0.06 * half,
-        "{hi} vs {}",
-        m + half
+        (hi - hi_exp).abs() <= tol,
+        "{hi} vs {hi_exp} ± {tol} (skewness {gamma}, se {se})"
     );
 }
 

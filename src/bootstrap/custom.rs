@@ -296,6 +296,7 @@ impl<'a> CustomBootstrap<'a> {
             seed: self.seed,
             intervals: s.intervals,
             bca: s.bca,
+            analytic_std_error: s.analytic_std_error,
             backend,
             fallback: None,
             seconds: start.elapsed().as_secs_f64(),

@@ -195,6 +195,11 @@ pub struct BootstrapResult {
     pub intervals: BTreeMap<String, [f64; 2]>,
     /// BCa's z0, acceleration and levels, when BCa was asked for.
     pub bca: Option<BcaDetails>,
+    /// The statistic's analytic standard error on the original data, by which the studentized
+    /// interval scales the quantiles of `t* = (θ* − θ̂)/se*`: present only when that interval
+    /// was computed (absent from the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analytic_std_error: Option<f64>,
     /// Backend that ran.
     pub backend: String,
     /// Why `auto` fell back to the CPU, if it did.
@@ -826,6 +831,7 @@ impl Bootstrap {
             seed: self.seed,
             intervals: s.intervals,
             bca: s.bca,
+            analytic_std_error: s.analytic_std_error,
             backend: first.backend.clone(),
             fallback: first.fallback.clone(),
             seconds: 0.0,

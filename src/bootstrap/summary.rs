@@ -48,6 +48,9 @@ pub(crate) struct Summary {
     pub valid_resamples: u64,
     pub intervals: BTreeMap<String, [f64; 2]>,
     pub bca: Option<BcaDetails>,
+    /// The standard error on the original data that scaled the studentized interval (`None`
+    /// when studentized was not asked for, or had no standard error).
+    pub analytic_std_error: Option<f64>,
     pub warnings: Vec<String>,
 }
 
@@ -102,6 +105,7 @@ pub(crate) fn summarize(
     }
     let mut out = BTreeMap::new();
     let mut bca_details = None;
+    let mut analytic_std_error = None;
     let degenerate = valid[0] == valid[valid.len() - 1];
     if degenerate {
         warnings.push(format!(
@@ -156,6 +160,7 @@ pub(crate) fn summarize(
                         ));
                     }
                     t.sort_by(f64::total_cmp);
+                    analytic_std_error = Some(reps.se0);
                     intervals::studentized(&t, estimate, reps.se0, alpha)
                 }
             }
@@ -168,6 +173,7 @@ pub(crate) fn summarize(
         valid_resamples: valid.len() as u64,
         intervals: out,
         bca: bca_details,
+        analytic_std_error,
         warnings,
     })
 }

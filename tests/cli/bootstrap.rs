@@ -17,10 +17,11 @@ const KEYS: [&str; 10] = [
 ];
 
 /// Keys the README documents beyond the main ten.
-const EXTRA_KEYS: [&str; 6] = [
+const EXTRA_KEYS: [&str; 7] = [
     "valid_resamples",
     "seed",
     "bca",
+    "analytic_std_error",
     "fallback",
     "warnings",
     "replicates",
@@ -78,6 +79,15 @@ fn json_output_has_the_documented_keys_and_all_methods() {
     assert!(
         (est - mean).abs() < 1e-12,
         "estimate {est} vs CSV mean {mean}"
+    );
+
+    // the studentized interval's scale: the mean's s/√n (ddof = 1)
+    let n = x.len() as f64;
+    let se = (x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0) / n).sqrt();
+    let ase = v["analytic_std_error"].as_f64().unwrap();
+    assert!(
+        (ase - se).abs() <= 1e-12 * se,
+        "analytic_std_error {ase} vs {se}"
     );
 
     let iv = v["intervals"].as_object().unwrap();

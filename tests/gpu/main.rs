@@ -13,7 +13,8 @@
 //! `draws` (Philox and integer draws), `bootstrap` (replicates of every statistic and scheme,
 //! quantiles, wide OLS), `chunking` (small bindings, passes, split dispatches, CPU fallback),
 //! `independence` (HSIC permutations, Fisher-z, PC-stable, the spectral null), `rcot`
-//! (RCoT/RCIT/RIT), `kci`, `cache` (the device cache) and `scm` (SCM sweeps, effects and samples).
+//! (RCoT/RCIT/RIT), `kci`, `cache` (the device cache), `scm` (SCM sweeps, effects and samples) and `statistics`
+//! (tests/statistics_reference.rs's references on the device).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -26,6 +27,7 @@ mod independence;
 mod kci;
 mod rcot;
 mod scm;
+mod statistics;
 
 use ceteris::{Bootstrap, Dataset, Engine, GpuOptions, IntervalMethod, Scheme, Statistic};
 
