@@ -299,7 +299,8 @@ def bootstrap(
                 f"(columns: {', '.join(names)})")
     used = cols + [c for c in roles if c] + list(covariates or [])
     labels = [c for c in (treatment, strata, cluster) if c]
-    table = to_table(data, used=used, labels=labels, dropna=dropna)
+    # no column named (e.g. an unknown statistic): read them all, the library names the error
+    table = to_table(data, used=used or None, labels=labels, dropna=dropna)
     check_treatment(table, treatment)
     cb, bar = _progress.make(progress, "resamples")
     try:

@@ -277,10 +277,11 @@ class Scm:
         abducted noises).
 
         >>> import ceteris
-        >>> m = ceteris.Scm.fit({"x": [0., 1, 2, 3], "y": [1., 3, 5, 7]}, "x->y")
+        >>> m = ceteris.Scm.fit({"x": [0., 1, 2, 3], "y": [1., 3.2, 4.8, 7]}, "x->y")
         >>> cf = m.counterfactuals({"x": [1.0], "y": [3.0]}, do={"x": 2})
-        >>> round(float(cf["y"][0]), 6)
-        5.0
+        >>> slope = m.effect({"x": 1}, {"x": 0}, "y").estimate  # y' = y + slope * (2 - 1)
+        >>> abs(float(cf["y"][0]) - (3.0 + slope)) < 1e-9
+        True
         """
         table = to_table(data, used=self.nodes, dropna=dropna)
         vals, noises = self._m.counterfactuals(table.names, table.columns, _set(do, shift))

@@ -353,6 +353,7 @@ fn bootstrap_weights<'py>(
 
 /// The options of an independence test (the CLI's `TestOpts`).
 #[derive(Clone, Debug, FromPyObject)]
+#[pyo3(from_item_all)]
 struct TestOpts {
     test: String,
     null: String,

@@ -106,7 +106,7 @@ def test_callable_on_dataframe_and_paired_tuple():
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"a": rng.normal(size=80), "b": rng.normal(size=80)})
     r = ceteris.bootstrap(df, lambda d: float(d["a"].corr(d["b"])), n_resamples=199, seed=1,
-                          method="percentile")
+                          method="percentile", bootstrap_distribution=True)
     assert r.estimate == pytest.approx(df["a"].corr(df["b"]), rel=1e-12)
     r2 = ceteris.bootstrap((df["a"].to_numpy(), df["b"].to_numpy()),
                            lambda x, y: float(np.corrcoef(x, y)[0, 1]), n_resamples=199, seed=1,
