@@ -92,3 +92,30 @@ def test_names_kept_and_ambiguous_column():
     r = ceteris.bootstrap(df, "corr", n_resamples=99, seed=0, backend="cpu",
                           method="percentile")
     assert r.estimate == pytest.approx(np.corrcoef(df["age (years)"], df["b"])[0, 1])
+
+
+def test_gil_released_during_compute():
+    """Another Python thread runs while the library computes (the GIL is released)."""
+    import threading
+    import time
+
+    x = np.random.default_rng(0).normal(size=5000)
+    done = threading.Event()
+    seconds = []
+
+    def work():
+        t0 = time.perf_counter()
+        ceteris.bootstrap(x, "mean", n_resamples=200_000, seed=0, backend="cpu",
+                          method="percentile")
+        seconds.append(time.perf_counter() - t0)
+        done.set()
+
+    worker = threading.Thread(target=work)
+    ticks = 0
+    worker.start()
+    while not done.is_set():
+        ticks += 1
+        time.sleep(0.002)
+    worker.join()
+    # with the GIL held for the whole run this loop would tick about once
+    assert seconds[0] < 0.05 or ticks >= 5, (ticks, seconds)
