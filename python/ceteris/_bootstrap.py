@@ -103,6 +103,17 @@ def _seed(seed: Optional[int]) -> int:
     return int(seed)
 
 
+def _seed_from(r: Any) -> int:
+    """A seed from scipy's ``rng``/``random_state``: an int as it is, a generator drawn once."""
+    if isinstance(r, (int, np.integer)) and not isinstance(r, bool):
+        return int(r)
+    if isinstance(r, np.random.Generator):
+        return int(r.integers(0, 2**63))
+    if isinstance(r, np.random.RandomState):
+        return int(r.randint(0, 2**62))
+    raise ParameterError(f"invalid parameter `rng`: {r!r} is not an int or a numpy generator")
+
+
 def _result(raw: str, reps: Optional[np.ndarray], table: Table, methods: List[str]
             ) -> BootstrapResult:
     d = json.loads(raw)
@@ -190,6 +201,8 @@ def bootstrap(
     bootstrap_distribution: bool = False,
     dropna: bool = False,
     progress: Any = False,
+    rng: Any = None,
+    random_state: Any = None,
 ) -> BootstrapResult:
     """Bootstrap confidence intervals, with ``scipy.stats.bootstrap``'s call and result.
 
@@ -234,6 +247,10 @@ def bootstrap(
         with ``covariates``), as the CLI's ``--clip``, ``--trim`` and ``--penalty l2:λ``.
     progress : bool or callable
         ``True`` shows a tqdm bar (when tqdm is installed); a callable gets ``(done, total)``.
+    rng, random_state
+        scipy's spellings, accepted for code written for scipy: an int is the ``seed``; a
+        ``numpy.random.Generator`` (or ``RandomState``) draws one. At most one of ``seed``,
+        ``rng`` and ``random_state``.
 
     Returns
     -------
@@ -251,6 +268,12 @@ def bootstrap(
     True
     """
     methods = _methods(method)
+    given = [k for k, v in (("seed", seed), ("rng", rng), ("random_state", random_state))
+             if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"pass at most one of {', '.join(given)}")
+    if rng is not None or random_state is not None:
+        seed = _seed_from(rng if rng is not None else random_state)
     seed = _seed(seed)
     if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) \
             or n_resamples < 1:

@@ -197,13 +197,16 @@ def fisherz(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "
 
 def independence_batch(data: Any, queries: Sequence[Tuple[Any, ...]], *, test: str = "kci",
                        backend: str = "auto", dropna: bool = False, errors: str = "raise",
-                       progress: Any = False, **options: Any) -> List[Any]:
+                       as_frame: bool = False, progress: Any = False,
+                       **options: Any) -> Any:
     """Many tests over one table in one call: ``queries`` are ``(x, y)`` or ``(x, y, z)``
     tuples of column names (each a name or a list of names). The tests run in parallel and share
     kernel factors and Z-regressions; results come in query order.
 
     ``errors="raise"`` raises the first failing query's error; ``errors="return"`` puts the
-    exception in that query's place.
+    exception in that query's place. ``as_frame=True`` returns a pandas DataFrame instead, one
+    row per query (``x``, ``y``, ``z`` joined with commas, ``statistic``, ``pvalue``, ``n``,
+    and ``error`` with ``errors="return"``).
 
     >>> import numpy as np, ceteris
     >>> rng = np.random.default_rng(4)
@@ -243,4 +246,18 @@ def independence_batch(data: Any, queries: Sequence[Tuple[Any, ...]], *, test: s
             out.append(r)
         else:
             out.append(TestResult._from_json(r))
-    return out
+    if not as_frame:
+        return out
+    import pandas as pd
+
+    rows = []
+    for (x, y, z), r in zip(qs, out):
+        row: Dict[str, Any] = {"x": ",".join(x), "y": ",".join(y), "z": ",".join(z)}
+        if isinstance(r, BaseException):
+            row.update(statistic=np.nan, pvalue=np.nan, n=0, error=str(r))
+        else:
+            row.update(statistic=r.statistic, pvalue=r.pvalue, n=r.n)
+            if errors == "return":
+                row["error"] = None
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -202,3 +202,15 @@ def test_gpu_backend_agrees_within_f32():
                           method="percentile")
     assert g.standard_error == pytest.approx(c.standard_error, rel=1e-4)
     assert not g.backend.startswith("cpu")
+
+
+def test_scipy_seed_spellings(sample):
+    kw = dict(n_resamples=99, method="percentile", backend="cpu")
+    a = ceteris.bootstrap(sample, "mean", seed=12, **kw)
+    assert ceteris.bootstrap(sample, "mean", rng=12, **kw).confidence_interval == \
+        a.confidence_interval
+    assert ceteris.bootstrap(sample, "mean", random_state=12, **kw).seed == 12
+    g = ceteris.bootstrap(sample, "mean", rng=np.random.default_rng(0), **kw)
+    assert g.seed == int(np.random.default_rng(0).integers(0, 2**63))
+    with pytest.raises(TypeError):
+        ceteris.bootstrap(sample, "mean", seed=1, rng=2)

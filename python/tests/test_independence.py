@@ -106,3 +106,16 @@ def test_options_and_errors():
     with pytest.raises(ceteris.CeterisError):
         ceteris.kci(x, x[:50])
     assert issubclass(ceteris.CeterisError, ValueError)
+
+
+def test_batch_as_frame():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=200)
+    df = pd.DataFrame({"x": z + rng.normal(size=200), "y": z + rng.normal(size=200), "z": z})
+    out = ceteris.independence_batch(df, [("x", "y"), ("x", "y", "z"), ("x", "x")],
+                                     test="fisherz", errors="return", as_frame=True)
+    assert list(out.columns) == ["x", "y", "z", "statistic", "pvalue", "n", "error"]
+    assert out["z"].tolist() == ["", "z", ""]
+    assert out["pvalue"][0] < 0.01 and pd.isna(out["error"][0])
+    assert isinstance(out["error"][2], str)
