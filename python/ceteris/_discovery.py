@@ -104,7 +104,8 @@ def discover(
     indep_test, stable=True, uc_rule=0, uc_priority=2)``. ``test``: ``kci``, ``hsic``,
     ``rcot``, ``rcit``, ``fisherz``, ``hsic-u``; test options (``kernel``, ``width``, ``null``,
     ...) as :func:`ceteris.kci`. ``forbidden``/``required``: ``(from, to)`` edges; ``tiers``: a
-    tier order (no edge from a later tier to an earlier one).
+    tier order (no edge from a later tier to an earlier one). ``progress``: ``True`` for a tqdm
+    bar per depth, or a callable ``f(depth, done, total)``.
 
     >>> import numpy as np, ceteris
     >>> rng = np.random.default_rng(0)

@@ -62,3 +62,11 @@ def test_fit_on_discovered_graph(collider):
     assert set(m.nodes) == {"a", "b", "c", "d"}
     eff = m.effect({"a": 1.0}, {"a": 0.0}, "d", backend="cpu")
     assert eff.estimate == pytest.approx(0.8, abs=0.1)
+
+
+def test_progress_per_depth(collider):
+    seen = []
+    ceteris.discover(collider, test="fisherz", backend="cpu",
+                     progress=lambda depth, done, total: seen.append((depth, done, total)))
+    assert seen and seen[0][0] == 0
+    assert any(d == t for _, d, t in seen)
