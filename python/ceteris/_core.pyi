@@ -17,6 +17,7 @@ _Set = List[Tuple[str, str, float]]
 _Progress = Optional[Callable[..., None]]
 
 def describe_backend(backend: str) -> str: ...
+def graph_parents(graph: str) -> List[Tuple[str, List[str]]]: ...
 def bootstrap(
     names: Sequence[str], columns: _Columns, statistic: str, *, column: Sequence[str] = ...,
     weights: Optional[str] = ..., treatment: Optional[str] = ..., outcome: Optional[str] = ...,

@@ -129,7 +129,9 @@ class Scm:
         True
         """
         text = _graph_text(graph)
-        table = to_table(data, dropna=dropna)
+        # only the graph's columns are read (the others may hold anything), as the CLI's fit
+        nodes = [n for n, _ in _core.graph_parents(text)]
+        table = to_table(data, used=nodes, dropna=dropna)
         obj = cls.__new__(cls)
         obj._m = _core._Scm.fit(table.names, table.columns, text, kind)
         return obj
@@ -244,7 +246,9 @@ class Scm:
 
         methods = _methods(method)
         text = _graph_text(graph) if graph is not None else _graph_of(self)
-        table = to_table(data, labels=[c for c in (strata, cluster) if c], dropna=dropna)
+        nodes = [n for n, _ in _core.graph_parents(text)]
+        labels = [c for c in (strata, cluster) if c]
+        table = to_table(data, used=nodes + labels, labels=labels, dropna=dropna)
         cb, bar = _progress.make(progress, "resamples")
         try:
             raw, reps = _core.effect_interval(

@@ -544,6 +544,15 @@ fn discover<'py>(
     Ok((json(&r)?, r.marks().to_vec(), r.to_dot()))
 }
 
+/// The nodes of a graph (text, JSON or DOT, as `read_graph` reads it) with their parents, in
+/// order: what `Scm.fit` reads of a table.
+#[pyfunction]
+fn graph_parents(graph: &str) -> PyResult<Vec<(String, Vec<String>)>> {
+    read_graph(graph)
+        .and_then(|g| g.parent_sets())
+        .map_err(py_err)
+}
+
 /// A structural causal model (scm-json v1), validated.
 #[pyclass(name = "_Scm", module = "ceteris._core", frozen)]
 struct PyScm {
@@ -778,5 +787,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(independence, m)?)?;
     m.add_function(wrap_pyfunction!(discover, m)?)?;
     m.add_function(wrap_pyfunction!(effect_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(graph_parents, m)?)?;
     Ok(())
 }

@@ -81,3 +81,18 @@ def test_fit_and_effect_interval():
     assert m2.nodes[-1] == "Y"
     with pytest.raises(ceteris.ParameterError):
         ceteris.Scm.fit(data, "Z->X", kind="cubic")
+
+
+def test_fit_reads_only_the_graph_columns():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(3)
+    n = 300
+    x = rng.normal(size=n)
+    df = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=n), "note": ["free text"] * n,
+                       "gap": [None] * n})
+    m = ceteris.Scm.fit(df, "x->y")
+    assert m.nodes == ["x", "y"]
+    e = m.effect({"x": 1.0}, {"x": 0.0}, "y", data=df, n_resamples=99, seed=1, backend="cpu")
+    assert e.standard_error > 0
+    with pytest.raises(ceteris.UnknownColumnError):
+        ceteris.Scm.fit(df, "x->w")
