@@ -33,6 +33,15 @@ class DiscoveryResult:
         ``"x|y" -> separating set`` of every removed pair.
     tests_run, test, alpha, backend, seconds, changing, details
         The rest of the library's result.
+
+    >>> import numpy as np, ceteris
+    >>> rng = np.random.default_rng(0)
+    >>> a = rng.normal(size=400); b = a + rng.normal(size=400)
+    >>> g = ceteris.discover({"a": a, "b": b}, test="fisherz")
+    >>> g.edges.to_dict("records")
+    [{'from': 'a', 'to': 'b', 'kind': 'undirected'}]
+    >>> print(g.to_dot().splitlines()[0])
+    digraph cpdag {
     """
 
     nodes: List[str]

@@ -158,7 +158,13 @@ def hsic(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "aut
 
 def hsic_u(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "auto",
            dropna: bool = False, **options: Any) -> TestResult:
-    """hyppo's ``Hsic`` (unbiased, normalised, chi-square null). Arguments as :func:`kci`."""
+    """hyppo's ``Hsic`` (unbiased, normalised, chi-square null). Arguments as :func:`kci`.
+
+    >>> import numpy as np, ceteris
+    >>> x = np.random.default_rng(5).normal(size=200)
+    >>> ceteris.hsic_u(x, np.abs(x), backend="cpu").test
+    'hsic-u'
+    """
     return _one("hsic-u", x, y, z, data, backend, dropna, options)
 
 
@@ -178,7 +184,14 @@ def rcot(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "aut
 
 def rcit(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "auto",
          dropna: bool = False, **options: Any) -> TestResult:
-    """RCIT (as RCoT with ``z`` appended to ``y``). Arguments as :func:`rcot`."""
+    """RCIT (as RCoT with ``z`` appended to ``y``). Arguments as :func:`rcot`.
+
+    >>> import numpy as np, ceteris
+    >>> rng = np.random.default_rng(6)
+    >>> z = rng.normal(size=500); x = z + rng.normal(size=500); y = x + rng.normal(size=500)
+    >>> ceteris.rcit(x, y, z, backend="cpu").pvalue < 1e-3
+    True
+    """
     return _one("rcit", x, y, z, data, backend, dropna, options)
 
 
