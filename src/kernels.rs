@@ -4,7 +4,7 @@
 use crate::gpu::Shader;
 
 /// Every shader, in [`KERNELS`] order.
-static SHADERS: [&Shader; 10] = [
+static SHADERS: [&Shader; 11] = [
     &crate::bootstrap::gpu::SUMS_SHADER,
     &crate::bootstrap::gpu::QUANTILE_SHADER,
     &crate::bootstrap::gpu::DRAWS_SHADER,
@@ -15,10 +15,11 @@ static SHADERS: [&Shader; 10] = [
     &crate::independence::gpu::rff::SHADER,
     &crate::independence::gpu::kci::SHADER,
     &crate::gpu::philox::SHADER,
+    &crate::independence::gpu::COUNTS_SHADER,
 ];
 
 /// Names of the shaders (for [`shader_source`]).
-pub const KERNELS: [&str; 10] = [
+pub const KERNELS: [&str; 11] = [
     "sums",
     "quantile",
     "draws",
@@ -29,6 +30,7 @@ pub const KERNELS: [&str; 10] = [
     "rff",
     "kci",
     "philox-kat",
+    "counts",
 ];
 
 /// The WGSL of one shader, as compiled: for the randomised ones, Philox (with the Poisson table

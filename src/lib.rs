@@ -29,6 +29,7 @@ mod gpu;
 pub mod independence;
 #[cfg(feature = "gpu")]
 mod kernels;
+mod memory;
 pub mod rng;
 pub mod scm;
 mod stats;
@@ -41,6 +42,8 @@ pub use bootstrap::{
 pub use data::Dataset;
 pub use engine::{BackendKind, Engine, GpuOptions, ProgressFn};
 pub use error::{Error, Result};
+#[cfg(feature = "gpu")]
+pub use gpu::quiet_display_layers;
 #[doc(hidden)]
 #[cfg(feature = "gpu")]
 pub use gpu::GpuCacheStats;

@@ -113,14 +113,12 @@ fn graphs_match_causal_learn() {
         let theirs = marks(case);
         let p = r.nodes.len();
         if r.marks() != theirs.as_slice() {
-            // the one documented difference: in conflicting graphs causal-learn's ancestor cache
-            // can miss a directed path, and Meek's rules then close a directed cycle, which
-            // ceteris refuses (fisherz_13 here)
-            assert!(
-                has_directed_cycle(&theirs, p) && !has_directed_cycle(r.marks(), p),
-                "{name}: graph differs"
-            );
             differ.push(name.to_string());
+        }
+        // causal-learn's ancestor record (not transitively closed) is mirrored, so even where its
+        // Meek rules close a directed cycle the graphs agree (fisherz_13 here)
+        if name == "fisherz_13" {
+            assert!(has_directed_cycle(&theirs, p), "{name}");
         }
         if domain.is_some() {
             let p = r.nodes.len();
@@ -137,7 +135,7 @@ fn graphs_match_causal_learn() {
             assert_eq!(r.changing.as_ref().unwrap(), &truth, "{name}");
         }
     }
-    assert_eq!(differ, vec!["fisherz_13".to_string()]);
+    assert!(differ.is_empty(), "graphs differ: {differ:?}");
 }
 
 /// Whether the directed edges of an endpoint-mark matrix contain a cycle.

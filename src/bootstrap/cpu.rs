@@ -358,6 +358,21 @@ fn row_weights(units: &[f64], unit_of_row: Option<&[u32]>, rows: &mut [f64]) {
     }
 }
 
+/// Replicate `rep`'s weight of each of `rows` rows (as [`custom`] hands them to a closure): what
+/// explains a statistic that is undefined in every resample.
+pub(crate) fn replicate_row_weights(
+    plan: &ResamplePlan,
+    unit_of_row: Option<&[u32]>,
+    rows: usize,
+    rep: u32,
+) -> Vec<f64> {
+    let mut uw = vec![0.0; plan.units as usize];
+    let mut rw = vec![0.0; rows];
+    unit_weights(plan, rep, &mut uw);
+    row_weights(&uw, unit_of_row, &mut rw);
+    rw
+}
+
 /// A user statistic on replicates `reps`: `f` gets each replicate's per-row weights (`rows`
 /// long) and returns `(value, standard error)`. One replicate per rayon task, so the results do
 /// not depend on the thread count.

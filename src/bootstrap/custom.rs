@@ -74,7 +74,12 @@ pub struct CustomBootstrap<'a> {
     level: f64,
     methods: Vec<IntervalMethod>,
     keep_replicates: bool,
+    /// Why the statistic is undefined under one replicate's weights (see `explain_undefined`).
+    explain: Option<ExplainFn<'a>>,
 }
+
+/// Why a statistic is undefined under some per-row weights, if it can say.
+type ExplainFn<'a> = Box<dyn Fn(&Dataset, &[f64]) -> Option<String> + Sync + 'a>;
 
 impl<'a> CustomBootstrap<'a> {
     /// A bootstrap of `statistic(data, weights)`. Defaults as [`Bootstrap::new`](super::Bootstrap::new):
@@ -99,7 +104,19 @@ impl<'a> CustomBootstrap<'a> {
             level: 0.95,
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
+            explain: None,
         }
+    }
+
+    /// What names the cause when the statistic is undefined in every resample (called with
+    /// resample 0's weights; [`EffectBootstrap`](super::EffectBootstrap) names the empty arm or
+    /// collinear covariate).
+    pub(crate) fn explain_undefined(
+        mut self,
+        explain: impl Fn(&Dataset, &[f64]) -> Option<String> + Sync + 'a,
+    ) -> Self {
+        self.explain = Some(Box::new(explain));
+        self
     }
 
     /// The standard error of the statistic under the same weights, for the studentized
@@ -185,6 +202,8 @@ impl<'a> CustomBootstrap<'a> {
         let start = Instant::now();
         self.validate()?;
         let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
+        // per replicate: the (value, standard error) pair, then both unzipped
+        super::summary::check_memory(self.resamples, 32)?;
         let n = data.n_rows();
         let unit_of_row: Option<Vec<u32>> = groups.as_ref().map(|groups| {
             let mut map = vec![0u32; n];
@@ -246,6 +265,20 @@ impl<'a> CustomBootstrap<'a> {
             &plan,
             &mut || cpu::custom_jackknife(plan.units as usize, groups.as_deref(), n, &stat),
             &no_se,
+            &mut || {
+                let w = cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), n, 0);
+                let own = self.explain.as_ref().and_then(|f| f(data, &w));
+                Some(own.unwrap_or_else(|| {
+                    let drawn = w.iter().filter(|&&v| v > 0.0).count();
+                    format!(
+                        "`{}` returned NaN or infinity under every resample's weights (it is \
+                         {estimate} on the original data; resample 0 gave weight to {drawn} of \
+                         {n} rows): the closure is undefined on resampled data, e.g. a group or \
+                         arm left without rows or a singular design inside it",
+                        self.name
+                    )
+                }))
+            },
         )?;
         let backend = match engine.kind() {
             BackendKind::Cpu => engine.cpu_name(),

@@ -384,6 +384,7 @@ impl EffectBootstrap {
         .level(self.level)
         .methods(&self.methods)
         .keep_replicates(self.keep_replicates)
+        .explain_undefined(|_: &Dataset, w: &[f64]| Some(self.why_failed(&cols, w)))
         .run(engine, data)?;
         let failed = result.resamples - result.valid_resamples;
         result.failed_resamples = Some(failed);
@@ -393,6 +394,44 @@ impl EffectBootstrap {
         }
         result.overlap = Some(overlap);
         Ok(result)
+    }
+}
+
+impl EffectBootstrap {
+    /// Why the nuisance fits fail under the weights `w` of one resample: an empty arm, a
+    /// constant or collinear covariate among the rows drawn, or the propensity or outcome fit.
+    fn why_failed(&self, cols: &Columns, w: &[f64]) -> String {
+        let drawn = |arm: f64| {
+            (0..cols.n())
+                .filter(|&i| cols.t[i] == arm && w[i] > 0.0)
+                .count()
+        };
+        for arm in [1.0, 0.0] {
+            if drawn(arm) == 0 {
+                return format!(
+                    "resample 0 drew no row of arm {} = {arm} (the arm has {} of the {} rows)",
+                    self.treatment,
+                    (0..cols.n()).filter(|&i| cols.t[i] == arm).count(),
+                    cols.n()
+                );
+            }
+        }
+        if let Err(j) = cols.gram_rank(w) {
+            return match j {
+                0 => "resample 0 has no weight".into(),
+                j => format!(
+                    "on the rows resample 0 drew, covariate `{}` is constant or a linear \
+                     combination of the intercept and the covariates before it",
+                    self.covariates[j - 1]
+                ),
+            };
+        }
+        format!(
+            "in resample 0 the propensity or outcome model of {} did not fit (separation: a \
+             fitted propensity of 0 or 1, an arm with fewer rows than coefficients, or no \
+             convergence)",
+            self.estimator.name()
+        )
     }
 }
 

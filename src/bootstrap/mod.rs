@@ -52,7 +52,7 @@ pub use overlap::{ArmOverlap, Overlap};
 pub use scheme::Scheme;
 pub(crate) use scheme::{check_rows, scheme_plan};
 pub use statistic::{Roles, Statistic};
-pub(crate) use summary::{summarize, Replicates};
+pub(crate) use summary::{drawn_rows, summarize, Replicates};
 
 use crate::data::Dataset;
 use crate::engine::{run_on, Engine, ProgressFn};
@@ -247,6 +247,8 @@ struct Setup {
     se0: f64,
     /// Overlap diagnostics (IPW-family statistics).
     overlap: Option<Overlap>,
+    /// The unit of each row, when units are not rows (stratified, cluster).
+    unit_of_row: Option<Vec<u32>>,
 }
 
 enum Body {
@@ -324,7 +326,8 @@ impl Bootstrap {
                 return Err(Error::param(
                     "clip",
                     format!(
-                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}`",
+                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}` \
+                         (it would ignore it)",
                         self.statistic.name()
                     ),
                 ));
@@ -374,8 +377,9 @@ impl Bootstrap {
         let start = Instant::now();
         self.validate()?;
         let setup = self.setup(data)?;
+        Self::check_memory(&setup, self.resamples)?;
         let shard = self.compute(engine, &setup, 0..self.resamples as u32, progress)?;
-        let mut result = self.finish(&setup, &[shard])?;
+        let mut result = self.finish(data, &setup, &[shard])?;
         result.seconds = start.elapsed().as_secs_f64();
         Ok(result)
     }
@@ -399,6 +403,7 @@ impl Bootstrap {
             ));
         }
         let setup = self.setup(data)?;
+        Self::check_memory(&setup, range.end - range.start)?;
         let mut shard = self.compute(engine, &setup, range.start as u32..range.end as u32, None)?;
         shard.fingerprint = self.fingerprint(data);
         Ok(shard)
@@ -472,7 +477,7 @@ impl Bootstrap {
             ));
         }
         let owned: Vec<Shard> = sorted.into_iter().cloned().collect();
-        let mut result = self.finish(&setup, &owned)?;
+        let mut result = self.finish(data, &setup, &owned)?;
         result.seconds = start.elapsed().as_secs_f64();
         Ok(result)
     }
@@ -500,6 +505,13 @@ impl Bootstrap {
             .statistic
             .prepare(data, self.methods.contains(&IntervalMethod::Studentized))?;
         let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
+        let unit_of_row = groups.as_ref().map(|groups| {
+            let mut map = vec![0u32; n];
+            for (u, rows) in groups.iter().enumerate() {
+                rows.iter().for_each(|&r| map[r] = u as u32);
+            }
+            map
+        });
         let (body, estimate, se0) = match prepared {
             Prepared::Sums(s) => {
                 let total = s.total();
@@ -575,6 +587,7 @@ impl Bootstrap {
             estimate,
             se0,
             overlap,
+            unit_of_row,
         })
     }
 
@@ -662,6 +675,18 @@ impl Bootstrap {
         })
     }
 
+    /// Refuses `reps` replicates that would not fit in memory: per replicate, the kernel's sums
+    /// (or quantile pick), its value and standard error, and the summary's copies.
+    fn check_memory(setup: &Setup, reps: u64) -> Result<()> {
+        let kernel = match &setup.body {
+            Body::Sums {
+                k, implicit_count, ..
+            } => 8 * (k + *implicit_count as usize) as u64,
+            Body::Quantile { .. } => std::mem::size_of::<jobs::QuantilePick>() as u64,
+        };
+        summary::check_memory(reps, kernel + 16)
+    }
+
     /// Leave-one-unit-out jackknife values of the statistic, in O(n) for every statistic.
     fn jackknife(setup: &Setup) -> Vec<f64> {
         match &setup.body {
@@ -729,7 +754,22 @@ impl Bootstrap {
         }
     }
 
-    fn finish(&self, setup: &Setup, shards: &[Shard]) -> Result<BootstrapResult> {
+    /// Why the statistic is undefined in replicate 0: the statistic's own checks (arms, constant
+    /// or collinear columns) on the rows that replicate drew.
+    fn why_undefined(&self, data: &Dataset, setup: &Setup) -> Option<String> {
+        let w =
+            cpu::replicate_row_weights(&setup.plan, setup.unit_of_row.as_deref(), data.n_rows(), 0);
+        let rows = drawn_rows(data, &w).ok()?;
+        match self.statistic.prepare(&rows, false) {
+            Err(e) => Some(format!(
+                "on the {} rows resample 0 drew (with repeats), {e}",
+                rows.n_rows()
+            )),
+            Ok(_) => None,
+        }
+    }
+
+    fn finish(&self, data: &Dataset, setup: &Setup, shards: &[Shard]) -> Result<BootstrapResult> {
         let values: Vec<f64> = shards
             .iter()
             .flat_map(|s| s.values.iter().copied())
@@ -754,6 +794,7 @@ impl Bootstrap {
             &setup.plan,
             &mut || Self::jackknife(setup),
             &no_se,
+            &mut || self.why_undefined(data, setup),
         )?;
         let nuisance = self.statistic.propensity().map(|_| {
             s.warnings.push(format!(
@@ -801,6 +842,12 @@ impl Bootstrap {
     pub fn draws(&self, engine: &Engine, data: &Dataset, reps: Range<u32>) -> Result<Vec<u32>> {
         self.validate()?;
         let setup = self.setup(data)?;
+        crate::memory::check(
+            "range",
+            &format!("the draws of {} replicates", reps.len()),
+            crate::memory::product(&[reps.len() as u64, setup.plan.draws() as u64, 4]),
+            "ask for fewer replicates at a time",
+        )?;
         Ok(run_on!(engine,
             cpu: cpu::draws(&setup.plan, reps.clone()),
             gpu: |ctx| gpu::draws(ctx, &setup.plan, reps.clone()))?

@@ -1,4 +1,5 @@
-//! Endpoint-mark graphs and the orientation rules of PC (unshielded colliders, Meek's rules).
+//! Endpoint-mark graphs and the orientation rules of PC (unshielded colliders by causal-learn's
+//! three rules and five conflict priorities, Meek's rules, definite Meek).
 //!
 //! The encoding is causal-learn's: `m[i][j]` is the mark at `i` of the edge between `i` and `j`
 //! (0: no edge, −1: tail, 1: arrowhead), so `i → j` is `m[i][j] = −1, m[j][i] = 1`, `i — j` is
@@ -11,11 +12,27 @@ use std::collections::BTreeSet;
 pub(crate) const TAIL: i8 = -1;
 pub(crate) const ARROW: i8 = 1;
 
-/// A graph of endpoint marks over `p` nodes.
+/// A graph of endpoint marks over `p` nodes, with causal-learn's ancestor record.
+///
+/// `dpath[j][i] = 1` records "`i` is an ancestor of `j`", maintained exactly as causal-learn's
+/// `GeneralGraph.dpath`: adding `i → j` makes `i` an ancestor of `j`, the ancestors of `i`
+/// ancestors of `j`, and `i` an ancestor of the descendants of `j` (not the transitive closure);
+/// removing a directed edge rebuilds the record from the remaining directed edges, in
+/// causal-learn's order. Meek's rules skip an orientation `a → b` when `b` is recorded as an
+/// ancestor of `a`, as causal-learn does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Marks {
     pub p: usize,
     m: Vec<i8>,
+    dpath: Vec<u8>,
+}
+
+fn identity(p: usize) -> Vec<u8> {
+    let mut d = vec![0; p * p];
+    for i in 0..p {
+        d[i * p + i] = 1;
+    }
+    d
 }
 
 impl Marks {
@@ -25,7 +42,11 @@ impl Marks {
         for i in 0..p {
             m[i * p + i] = 0;
         }
-        Marks { p, m }
+        Marks {
+            p,
+            m,
+            dpath: identity(p),
+        }
     }
 
     /// The empty graph.
@@ -33,13 +54,20 @@ impl Marks {
         Marks {
             p,
             m: vec![0; p * p],
+            dpath: identity(p),
         }
     }
 
     /// From a row-major mark matrix.
     pub fn from_vec(p: usize, m: Vec<i8>) -> Marks {
         assert_eq!(m.len(), p * p);
-        Marks { p, m }
+        let mut g = Marks {
+            p,
+            m,
+            dpath: identity(p),
+        };
+        g.reconstitute();
+        g
     }
 
     /// The row-major mark matrix.
@@ -55,9 +83,54 @@ impl Marks {
         self.get(i, j) != 0
     }
 
+    /// Removes the edge between `i` and `j` (a directed one rebuilds the ancestor record).
     pub fn remove(&mut self, i: usize, j: usize) {
+        let directed = self.is_directed(i, j) || self.is_directed(j, i);
         self.m[i * self.p + j] = 0;
         self.m[j * self.p + i] = 0;
+        if directed {
+            self.reconstitute();
+        }
+    }
+
+    /// causal-learn's `adjust_dpath(i, j)` after adding `i → j`.
+    fn adjust(&mut self, i: usize, j: usize) {
+        let p = self.p;
+        self.dpath[j * p + i] = 1;
+        for k in 0..p {
+            if self.dpath[i * p + k] == 1 {
+                self.dpath[j * p + k] = 1;
+            }
+            if self.dpath[k * p + j] == 1 {
+                self.dpath[k * p + i] = 1;
+            }
+        }
+    }
+
+    /// causal-learn's `reconstitute_dpath(get_graph_edges())`: the directed edges replayed from
+    /// the last pair `(i < j)` in row order to the first.
+    fn reconstitute(&mut self) {
+        self.dpath = identity(self.p);
+        let mut pairs = Vec::new();
+        for i in 0..self.p {
+            for j in i + 1..self.p {
+                if self.adjacent(i, j) {
+                    pairs.push((i, j));
+                }
+            }
+        }
+        for &(i, j) in pairs.iter().rev() {
+            if self.is_directed(i, j) {
+                self.adjust(i, j);
+            } else if self.is_directed(j, i) {
+                self.adjust(j, i);
+            }
+        }
+    }
+
+    /// Whether `a` is recorded as an ancestor of `b` (causal-learn's `is_ancestor_of`).
+    pub fn is_ancestor(&self, a: usize, b: usize) -> bool {
+        self.dpath[b * self.p + a] == 1
     }
 
     pub fn undirected(&mut self, i: usize, j: usize) {
@@ -65,10 +138,20 @@ impl Marks {
         self.m[j * self.p + i] = TAIL;
     }
 
-    /// Sets `i → j` (replacing whatever edge was there).
+    /// Sets `i ↔ j` (replacing the edge there).
+    pub fn bidirect(&mut self, i: usize, j: usize) {
+        self.remove(i, j);
+        self.m[i * self.p + j] = ARROW;
+        self.m[j * self.p + i] = ARROW;
+    }
+
+    /// Sets `i → j`, replacing whatever edge was there (causal-learn's `remove_edge` then
+    /// `add_edge`).
     pub fn direct(&mut self, i: usize, j: usize) {
+        self.remove(i, j);
         self.m[i * self.p + j] = TAIL;
         self.m[j * self.p + i] = ARROW;
+        self.adjust(i, j);
     }
 
     pub fn is_directed(&self, i: usize, j: usize) -> bool {
@@ -88,22 +171,6 @@ impl Marks {
             .map(|i| self.neighbours(i).len())
             .max()
             .unwrap_or(0)
-    }
-
-    /// Whether a directed path `from → … → to` exists (`from == to` counts).
-    pub fn reaches(&self, from: usize, to: usize) -> bool {
-        let mut seen = vec![false; self.p];
-        let mut stack = vec![from];
-        while let Some(u) = stack.pop() {
-            if u == to {
-                return true;
-            }
-            if std::mem::replace(&mut seen[u], true) {
-                continue;
-            }
-            stack.extend((0..self.p).filter(|&v| self.is_directed(u, v) && !seen[v]));
-        }
-        false
     }
 
     /// Ordered adjacency pairs in causal-learn's `find_adj` order.
@@ -148,12 +215,12 @@ impl Marks {
     }
 
     /// Triangles `(i, j, k)`, every rotation and order.
-    fn triangles(&self) -> Vec<(usize, usize, usize)> {
+    pub fn triangles(&self) -> Vec<(usize, usize, usize)> {
         self.triples(true)
     }
 
     /// Kites `(i, j, k, l)`: `i — j — l`, `i — k — l`, `i — l`, `j < k` not adjacent.
-    fn kites(&self) -> Vec<(usize, usize, usize, usize)> {
+    pub fn kites(&self) -> Vec<(usize, usize, usize, usize)> {
         let tri = self.triangles();
         let mut by_ends: std::collections::HashMap<(usize, usize), Vec<usize>> =
             std::collections::HashMap::new();
@@ -208,44 +275,239 @@ pub(crate) fn orient_by_knowledge(g: &mut Marks, k: &dyn Constraints) {
     }
 }
 
-/// Unshielded colliders by separating sets, causal-learn's `uc_sepset` with priority 2
-/// ("prioritise existing colliders"): for each unshielded triple `x — y — z` (`x < z`) whose
-/// separating set lacks `y`, orient `x → y ← z` unless `y → x` or `y → z` is already oriented.
+/// How unshielded colliders are found (causal-learn's `uc_rule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum UcRule {
+    /// 0: the middle node is not in the separating set.
+    Sepset,
+    /// 1: maxP — the largest p-value over conditioning sets without the middle node exceeds the
+    /// largest over sets with it.
+    MaxP,
+    /// 2: definite maxP — only triples that are definitely colliders or non-colliders.
+    DefiniteMaxP,
+}
+
+/// The orientation state of the collider stage: the definite colliders and non-colliders of
+/// [`UcRule::DefiniteMaxP`] (empty otherwise), which `definite_meek` uses.
+#[derive(Default)]
+pub(crate) struct Definite {
+    pub uc: Vec<(usize, usize, usize)>,
+    pub non_uc: Vec<(usize, usize, usize)>,
+}
+
+/// Whether the knowledge rules out the collider `x → y ← z`.
+fn banned(k: &dyn Constraints, x: usize, y: usize, z: usize) -> bool {
+    k.forbidden(x, y) || k.forbidden(z, y) || k.required(y, x) || k.required(y, z)
+}
+
+/// Orients the collider `x → y ← z` under conflict priority 0 (overwrite), 1 (bidirected on
+/// conflict) or 2 (only if neither edge points out of `y`); returns whether 2 oriented it.
+fn orient_collider(g: &mut Marks, x: usize, y: usize, z: usize, priority: i8) -> bool {
+    match priority {
+        0 => {
+            g.direct(x, y);
+            g.direct(z, y);
+            true
+        }
+        1 => {
+            for a in [x, z] {
+                if g.is_undirected(a, y) {
+                    g.direct(a, y);
+                } else if g.is_directed(y, a) {
+                    g.bidirect(a, y);
+                }
+            }
+            true
+        }
+        _ => {
+            if !g.is_directed(y, x) && !g.is_directed(y, z) {
+                g.direct(x, y);
+                g.direct(z, y);
+                true
+            } else {
+                false
+            }
+        }
+    }
+}
+
+/// Stable sort of scored triples: ascending (priority 3) or descending (priority 4), ties in
+/// their first order (Python's `sorted`, `reverse=True` included).
+fn by_score(
+    mut v: Vec<((usize, usize, usize), f64)>,
+    descending: bool,
+) -> Vec<(usize, usize, usize)> {
+    if descending {
+        v.sort_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal));
+    } else {
+        v.sort_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal));
+    }
+    v.into_iter().map(|(t, _)| t).collect()
+}
+
+/// The p-values a collider rule needs: `maxp(x, z, y, with)` is the largest p-value of `x ⫫ z |
+/// S` over the conditioning sets `S ⊆ adj(x)` or `S ⊆ adj(z)` that contain `y` (`with`) or not.
+pub(crate) type MaxP<'a> = &'a dyn Fn(usize, usize, usize, bool) -> f64;
+
+/// The p-values of every conditioning set of a triple, with or without the middle node (for
+/// definite maxP, which stops at the first p-value above alpha).
+pub(crate) type AllP<'a> = &'a dyn Fn(usize, usize, usize, bool) -> Vec<f64>;
+
+/// Unshielded colliders as causal-learn's `uc_sepset`, `maxp` and `definite_maxp` with conflict
+/// priority `priority` (−1: the rule's default, 3 for sepset and maxP, 4 for definite maxP).
+/// Triples `x — y — z` (`x < z`) are visited in causal-learn's order.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn colliders(
     g: &mut Marks,
+    rule: UcRule,
+    priority: i8,
+    alpha: f64,
     sepset: &dyn Fn(usize, usize) -> BTreeSet<usize>,
+    maxp: MaxP,
+    allp: AllP,
     k: &dyn Constraints,
-) -> Vec<(usize, usize, usize)> {
-    let mut oriented = Vec::new();
+) -> Definite {
+    let priority = match (priority, rule) {
+        (-1, UcRule::DefiniteMaxP) => 4,
+        (-1, _) => 3,
+        (p, _) => p,
+    };
     let triples: Vec<_> = g
         .unshielded_triples()
         .into_iter()
         .filter(|&(x, _, z)| x < z)
         .collect();
-    for (x, y, z) in triples {
-        if k.forbidden(x, y) || k.forbidden(z, y) || k.required(y, x) || k.required(y, z) {
-            continue;
+    let mut def = Definite::default();
+    let mut scored = Vec::new();
+    match rule {
+        UcRule::Sepset => {
+            for (x, y, z) in triples {
+                if banned(k, x, y, z) || sepset(x, z).contains(&y) {
+                    continue;
+                }
+                match priority {
+                    0..=2 => {
+                        orient_collider(g, x, y, z, priority);
+                    }
+                    3 => scored.push(((x, y, z), maxp(x, z, y, true))),
+                    _ => scored.push(((x, y, z), maxp(x, z, y, false))),
+                }
+            }
         }
-        if sepset(x, z).contains(&y) {
-            continue;
+        UcRule::MaxP => {
+            for (x, y, z) in triples {
+                if banned(k, x, y, z) {
+                    continue;
+                }
+                let (with, without) = (maxp(x, z, y, true), maxp(x, z, y, false));
+                if without > with {
+                    match priority {
+                        0..=2 => {
+                            orient_collider(g, x, y, z, priority);
+                        }
+                        3 => scored.push(((x, y, z), with)),
+                        _ => scored.push(((x, y, z), without)),
+                    }
+                }
+            }
         }
-        if !g.is_directed(y, x) && !g.is_directed(y, z) {
-            g.direct(x, y);
-            g.direct(z, y);
-            oriented.push((x, y, z));
+        UcRule::DefiniteMaxP => {
+            for (x, y, z) in triples {
+                let with = allp(x, z, y, true);
+                let without = allp(x, z, y, false);
+                // every set is tested: the order causal-learn stops in does not change the
+                // outcome (a break happens only where the maxima are not used)
+                let uc = with.iter().all(|&p| p <= alpha);
+                let nuc = without.iter().all(|&p| p <= alpha);
+                let mw = with.iter().fold(0.0f64, |m, &p| m.max(p));
+                let mwo = without.iter().fold(0.0f64, |m, &p| m.max(p));
+                let score = if priority == 4 { mwo } else { mw };
+                if uc {
+                    if nuc && mwo <= mw {
+                        def.non_uc.push((x, y, z));
+                    } else {
+                        scored.push(((x, y, z), score));
+                    }
+                } else if nuc {
+                    def.non_uc.push((x, y, z));
+                }
+            }
         }
     }
-    oriented
+    let order = match (rule, priority) {
+        (UcRule::DefiniteMaxP, 2) => scored.into_iter().map(|(t, _)| t).collect(),
+        (_, 3) => by_score(scored, false),
+        (_, 4) => by_score(scored, true),
+        _ => Vec::new(),
+    };
+    for (x, y, z) in order {
+        if banned(k, x, y, z) {
+            continue;
+        }
+        if orient_collider(g, x, y, z, 2) && rule == UcRule::DefiniteMaxP {
+            def.uc.push((x, y, z));
+        }
+    }
+    def
 }
 
-/// Meek's rules 1–3 to a fixed point (causal-learn's `meek`): an orientation that would close
-/// a directed cycle is skipped.
+/// causal-learn's `definite_meek`: rule 1 on the definite non-colliders, rule 2, and rule 3 on
+/// kites whose colliders are definite; orientations skipped as in [`meek`].
+pub(crate) fn definite_meek(g: &mut Marks, def: &Definite, k: &dyn Constraints) {
+    let tri = g.triangles();
+    let kites = g.kites();
+    let blocked =
+        |g: &Marks, a: usize, b: usize| k.forbidden(a, b) || k.required(b, a) || !g.adjacent(a, b);
+    loop {
+        let mut changed = false;
+        for &(i, j, l) in &def.non_uc {
+            if g.is_directed(i, j) && g.is_undirected(j, l) && !blocked(g, j, l) {
+                if g.is_ancestor(l, j) {
+                    continue;
+                }
+                g.direct(j, l);
+                changed = true;
+            } else if g.is_directed(l, j) && g.is_undirected(j, i) && !blocked(g, j, i) {
+                if g.is_ancestor(i, j) {
+                    continue;
+                }
+                g.direct(j, i);
+                changed = true;
+            }
+        }
+        for &(i, j, l) in &tri {
+            if g.is_directed(i, j)
+                && g.is_directed(j, l)
+                && g.is_undirected(i, l)
+                && !blocked(g, i, l)
+                && !g.is_ancestor(l, i)
+            {
+                g.direct(i, l);
+                changed = true;
+            }
+        }
+        for &(i, j, kk, l) in &kites {
+            let uc = def.uc.contains(&(j, l, kk)) || def.uc.contains(&(kk, l, j));
+            let nuc = def.non_uc.contains(&(j, i, kk)) || def.non_uc.contains(&(kk, i, j));
+            if uc && nuc && g.is_undirected(i, l) && !blocked(g, i, l) && !g.is_ancestor(l, i) {
+                g.direct(i, l);
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Meek's rules 1–3 to a fixed point (causal-learn's `meek`): an orientation `a → b` is skipped
+/// when `b` is recorded as an ancestor of `a` (causal-learn's record, see [`Marks`]).
 pub(crate) fn meek(g: &mut Marks, k: &dyn Constraints) {
     let ut = g.unshielded_triples();
     let tri = g.triangles();
     let kites = g.kites();
     let orient = |g: &mut Marks, a: usize, b: usize| -> bool {
-        if k.forbidden(a, b) || k.required(b, a) || g.reaches(b, a) {
+        if k.forbidden(a, b) || k.required(b, a) || g.is_ancestor(b, a) {
             return false;
         }
         g.direct(a, b);

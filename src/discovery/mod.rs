@@ -1,4 +1,5 @@
-//! Causal discovery on batched conditional-independence tests: PC-stable and CD-NOD.
+//! Causal discovery on batched conditional-independence tests: PC (stable or original, every
+//! collider rule and priority of causal-learn) and CD-NOD.
 //!
 //! **This folder owns discovery** (`mod.rs`: the [`Pc`] search and CD-NOD; `graph.rs`: the
 //! graph, background knowledge and orientation rules). It runs no kernels of its own: **it
@@ -10,24 +11,35 @@
 //! from the separating sets and Meek's rules complete the CPDAG.
 //!
 //! With the same test and the same p-values the graph equals causal-learn 0.1.4.8's
-//! `pc(data, alpha, indep_test, stable=True, uc_rule=0, uc_priority=2)`, whose conventions are
-//! mirrored:
+//! `pc(data, alpha, indep_test, stable, uc_rule, uc_priority)` for every setting (tested for all
+//! 32 valid combinations with fisherz, chisq and gsq: `tests/pc_settings.rs`), whose conventions
+//! are mirrored:
 //! * level `d` runs while some node has more than `d` neighbours (and `d ≤ max_depth`); every
 //!   conditioning set `S ⊆ adj(x) \ {y}` of size `d` is tested, from both ends of the edge, and
 //!   the edge is removed when any `p > alpha` (a p-value equal to alpha counts as dependence);
-//! * the separating set of a removed pair is the **union** of every set that separated it at
-//!   that level (causal-learn keeps every such set and asks whether the middle node is in any);
+//! * [`Pc::stable`] `true` (the default): edges are removed at the end of the level, and the
+//!   separating set of a removed pair is the **union** of every set that separated it at that
+//!   level (causal-learn keeps every such set and asks whether the middle node is in any);
+//!   `false`: the original PC — nodes in column order, each with its neighbours as they are at
+//!   its turn, an edge removed at its first separating set (which is its separating set). Both
+//!   run a level's tests as one batch: the order-dependent search needs a subset of the tests
+//!   the level's starting graph implies, and then replays causal-learn's order on the p-values;
 //! * a test of `(x, y | S)` is the test of `(min, max | S)`: the lower-indexed column is X (this
 //!   matters for KCI, whose X is augmented with Z);
-//! * collider conflicts: priority 2, "prioritise existing colliders" — `x → y ← z` is oriented
-//!   unless `y → x` or `y → z` already is; triples and Meek's rules are visited in causal-learn's
-//!   order.
+//! * colliders ([`Pc::uc_rule`], [`Pc::uc_priority`]): rule 0 by separating sets, 1 maxP, 2
+//!   definite maxP (then causal-learn's `definite_meek`); priorities 0 overwrite, 1 bidirected,
+//!   2 keep existing colliders (the default), 3 and 4 ordered by p-values, −1 the rule's
+//!   default. The p-values the maxP rules and priorities 3/4 need (every `S ⊆ adj(x)` or
+//!   `S ⊆ adj(z)` of each unshielded triple `x — y — z`) are taken from the skeleton's tests or
+//!   run as extra batches, one per set size (at most 20 adjacents per node);
+//! * triples, kites and Meek's rules are visited in causal-learn's order, and an orientation
+//!   `a → b` is skipped when `b` is recorded as an ancestor of `a` in causal-learn's ancestor
+//!   record, which is mirrored update for update (it is not transitively closed, so in
+//!   conflicting graphs both may close a directed cycle, identically).
 //!
-//! Documented differences: a Meek orientation that would close a directed cycle is skipped by an
-//! exact reachability check (causal-learn's ancestor cache is not always transitively closed, so
-//! in conflicting graphs it may orient one); required edges are never tested away, and pairs
-//! forbidden in both directions are removed before the search without tests (causal-learn tests
-//! them and may drop a required edge).
+//! Documented difference: required edges are never tested away, and pairs forbidden in both
+//! directions are removed before the search without tests (causal-learn tests them and may drop
+//! a required edge).
 //!
 //! **CD-NOD** ([`Pc::domain`]): the domain or time index `C` joins the variables as the last node,
 //! the skeleton is found as above, every edge at `C` is oriented out of `C` (nothing causes the
@@ -225,6 +237,18 @@ pub enum EdgeKind {
     Bidirected,
 }
 
+/// The mark at one end of an edge.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mark {
+    /// No arrowhead: `—`.
+    Tail,
+    /// Arrowhead: `>`.
+    Arrow,
+    /// Undetermined (`o`, in partial ancestral graphs).
+    Circle,
+}
+
 /// An edge of the output graph.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Edge {
@@ -234,6 +258,32 @@ pub struct Edge {
     pub to: String,
     /// Edge kind.
     pub kind: EdgeKind,
+    /// `[mark at from, mark at to]`: directed `[tail, arrow]`, undirected `[tail, tail]`,
+    /// bidirected `[arrow, arrow]`.
+    pub marks: [Mark; 2],
+}
+
+/// Every setting a search used (the JSON's `settings`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Settings {
+    /// PC-stable (`true`) or the original order-dependent PC.
+    pub stable: bool,
+    /// Collider rule: 0 sepset, 1 maxP, 2 definite maxP.
+    pub uc_rule: u8,
+    /// Collider conflict priority as given (−1: the rule's default).
+    pub uc_priority: i8,
+    /// Largest conditioning-set size (`None`: no limit).
+    pub max_depth: Option<usize>,
+    /// CD-NOD's domain column.
+    pub domain: Option<String>,
+    /// Forbidden edges `[from, to]`.
+    pub forbidden: Vec<[String; 2]>,
+    /// Required edges `[from, to]`.
+    pub required: Vec<[String; 2]>,
+    /// Tiers, earliest first.
+    pub tiers: Vec<Vec<String>>,
+    /// Borderline tolerance around alpha.
+    pub borderline: f64,
 }
 
 /// A test whose p-value lies within [`Pc::borderline`] of alpha: its decision could flip under
@@ -266,6 +316,8 @@ pub struct Level {
 /// The output of a search.
 #[derive(Clone, Debug, Serialize)]
 pub struct DiscoveryResult {
+    /// `pc` or `cdnod`.
+    pub algorithm: String,
     /// Node names (for CD-NOD the domain column is last).
     pub nodes: Vec<String>,
     /// Edges of the CPDAG, each pair once, in node order.
@@ -285,6 +337,8 @@ pub struct DiscoveryResult {
     pub test: String,
     /// Significance level.
     pub alpha: f64,
+    /// The search's other settings.
+    pub settings: Settings,
     /// Where the tests ran.
     pub backend: String,
     /// Compute seconds.
@@ -374,6 +428,9 @@ pub struct Pc {
     knowledge: Knowledge,
     domain: Option<String>,
     borderline: Option<f64>,
+    stable: bool,
+    uc_rule: u8,
+    uc_priority: i8,
 }
 
 impl Pc {
@@ -386,7 +443,56 @@ impl Pc {
             knowledge: Knowledge::new(),
             domain: None,
             borderline: None,
+            stable: true,
+            uc_rule: 0,
+            uc_priority: 2,
         }
+    }
+
+    /// PC-stable (`true`, the default: every test of a level sees the graph of the level's start)
+    /// or the original order-dependent PC (`false`: an edge is removed as soon as a test separates
+    /// it, and nodes are visited in column order), as causal-learn's `stable`.
+    ///
+    /// ```
+    /// # use ceteris::{Dataset, Engine, discovery::Pc, independence::IndependenceTest};
+    /// let data = Dataset::synthetic(300, 1);
+    /// let r = Pc::new(IndependenceTest::fisher_z()).stable(false)
+    ///     .run(&Engine::cpu(), &data, &["x", "t", "y"]).unwrap();
+    /// assert!(!r.settings.stable);
+    /// ```
+    pub fn stable(mut self, stable: bool) -> Self {
+        self.stable = stable;
+        self
+    }
+
+    /// How unshielded colliders `x — y — z` are found, as causal-learn's `uc_rule`: 0 (the
+    /// default) when `y` is not in the separating set of `x` and `z`; 1 (maxP) when the largest
+    /// p-value of `x ⫫ z | S` over the sets `S ⊆ adj(x)` or `S ⊆ adj(z)` without `y` exceeds the
+    /// largest over those with `y`; 2 (definite maxP) only for triples whose every test with `y`
+    /// rejects (at alpha), followed by causal-learn's `definite_meek`. Rules 1 and 2 run the
+    /// extra tests (every subset of the adjacents) as batches, one per set size.
+    ///
+    /// ```
+    /// # use ceteris::{Dataset, Engine, discovery::Pc, independence::IndependenceTest};
+    /// let data = Dataset::synthetic(300, 1);
+    /// let r = Pc::new(IndependenceTest::fisher_z()).uc_rule(1).uc_priority(3)
+    ///     .run(&Engine::cpu(), &data, &["x", "t", "y"]).unwrap();
+    /// assert_eq!((r.settings.uc_rule, r.settings.uc_priority), (1, 3));
+    /// ```
+    pub fn uc_rule(mut self, rule: u8) -> Self {
+        self.uc_rule = rule;
+        self
+    }
+
+    /// How conflicting colliders are resolved, as causal-learn's `uc_priority`: −1 the rule's
+    /// default (3 for rules 0 and 1, 4 for rule 2); 0 overwrite; 1 orient a conflicting edge
+    /// bidirected; 2 (the default) keep existing colliders (`x → y ← z` unless `y → x` or
+    /// `y → z` already is); 3 as 2 with the colliders visited by ascending largest p-value of
+    /// `x ⫫ z | S ∋ y` ("stronger colliders" first); 4 as 2 by descending largest p-value of
+    /// `x ⫫ z | S ∌ y`. Rule 2 accepts −1, 2, 3 and 4 only (as causal-learn).
+    pub fn uc_priority(mut self, priority: i8) -> Self {
+        self.uc_priority = priority;
+        self
     }
 
     /// Significance level, in (0, 1).
@@ -426,6 +532,7 @@ impl Pc {
     fn borderline_tol(&self, gpu: bool) -> f64 {
         self.borderline.unwrap_or(match self.test.kind() {
             TestKind::FisherZ if !gpu => 1e-9,
+            TestKind::Chisq | TestKind::Gsq => 1e-9,
             TestKind::Rcot | TestKind::Rcit if gpu => 2e-3,
             TestKind::Kci | TestKind::Hsic if gpu => 1e-3,
             _ => 1e-4,
@@ -458,13 +565,23 @@ impl Pc {
         } else {
             self.test.clone()
         };
+        // chisq/gsq: one tester for the whole search (its cache holds the coded columns)
+        let shared = matches!(self.test.kind(), TestKind::Chisq | TestKind::Gsq)
+            .then(|| Tester::new(engine, data, self.test.clone()));
         let mut backend = String::new();
         let gpu = engine.kind() == crate::BackendKind::Gpu;
         let mut res = self.search(&nodes, gpu, progress, |depth, queries, level_progress| {
             // one tester per level: factors of single columns are cheap to rebuild, and the
             // Z-regressions of one level's conditioning sets are not needed by the next
             let t = if depth == 0 { &self.test } else { &conditional };
-            let tester = Tester::new(engine, data, t.clone());
+            let own;
+            let tester = match &shared {
+                Some(s) => s,
+                None => {
+                    own = Tester::new(engine, data, t.clone());
+                    &own
+                }
+            };
             let out = tester.batch_with_progress(queries, level_progress);
             out.into_iter()
                 .map(|r| {
@@ -619,14 +736,41 @@ impl Pc {
                 }
             }
         }
+        if self.uc_rule > 2 {
+            return Err(Error::param(
+                "uc_rule",
+                format!(
+                    "{} is not 0 (sepset), 1 (maxP) or 2 (definite maxP)",
+                    self.uc_rule
+                ),
+            ));
+        }
+        if !(-1..=4).contains(&self.uc_priority) {
+            return Err(Error::param(
+                "uc_priority",
+                format!("{} is not -1, 0, 1, 2, 3 or 4", self.uc_priority),
+            ));
+        }
+        if self.uc_rule == 2 && matches!(self.uc_priority, 0 | 1) {
+            return Err(Error::param(
+                "uc_priority",
+                format!(
+                    "{} does not apply to uc_rule 2 (definite maxP takes -1, 2, 3 or 4, as causal-learn)",
+                    self.uc_priority
+                ),
+            ));
+        }
         let mut levels = Vec::new();
         let mut borderline = Vec::new();
         let mut tests_run = 0;
+        // every p-value computed, by (min, max, S)
+        let mut pmap: HashMap<(usize, usize, Vec<usize>), f64> = HashMap::new();
         let mut depth = 0;
         while g.max_degree() > depth && self.max_depth.is_none_or(|m| depth <= m) {
             let t0 = Instant::now();
             let adj: Vec<Vec<usize>> = (0..p).map(|i| g.neighbours(i)).collect();
-            // every test of the level, deduplicated by (min, max, S)
+            // every test of the level, deduplicated by (min, max, S); the order-dependent PC
+            // needs a subset of them (its neighbourhoods only shrink during a level)
             let mut index: HashMap<(usize, usize, Vec<usize>), usize> = HashMap::new();
             let mut keys: Vec<(usize, usize, Vec<usize>)> = Vec::new();
             let mut plan: Vec<(usize, usize, Vec<usize>)> = Vec::new(); // (x, y, test indices)
@@ -648,75 +792,70 @@ impl Pc {
                     plan.push((x, y, ids));
                 }
             }
-            let queries: Vec<Query> = keys
-                .iter()
-                .map(|(a, b, s)| {
-                    (
-                        vec![nodes[*a].clone()],
-                        vec![nodes[*b].clone()],
-                        s.iter().map(|&i| nodes[i].clone()).collect(),
-                    )
-                })
-                .collect();
+            let queries = self.queries(nodes, &keys);
             let tick = |done: u64, total: u64| {
                 if let Some(f) = progress {
                     f(depth, done, total);
                 }
             };
             let pv = run(depth, &queries, Some(&tick));
-            if pv.len() != queries.len() {
-                return Err(Error::param(
-                    "test",
-                    format!(
-                        "the test returned {} p-values for {} queries",
-                        pv.len(),
-                        queries.len()
-                    ),
-                ));
-            }
-            let pv: Vec<f64> = pv.into_iter().collect::<Result<_>>()?;
-            for (k, &pval) in pv.iter().enumerate() {
-                if !(0.0..=1.0).contains(&pval) {
-                    return Err(Error::param(
-                        "test",
-                        format!("p-value {pval} of test {k} is not in [0, 1]"),
-                    ));
-                }
-                if (pval - self.alpha).abs() <= tol {
-                    borderline.push(Borderline {
-                        x: queries[k].0[0].clone(),
-                        y: queries[k].1[0].clone(),
-                        z: queries[k].2.clone(),
-                        p_value: pval,
-                    });
-                }
-            }
+            let pv = self.checked(&queries, pv, tol, &mut borderline)?;
             tests_run += keys.len();
-            let mut removal: BTreeSet<(usize, usize)> = BTreeSet::new();
-            for (x, y, ids) in &plan {
-                let mut sep = BTreeSet::new();
-                let mut independent = false;
-                for &id in ids {
-                    if pv[id] > self.alpha {
-                        independent = true;
-                        sep.extend(keys[id].2.iter().copied());
+            for (key, &pval) in keys.iter().zip(&pv) {
+                pmap.insert(key.clone(), pval);
+            }
+            let removed = if self.stable {
+                let mut removal: BTreeSet<(usize, usize)> = BTreeSet::new();
+                for (x, y, ids) in &plan {
+                    let mut sep = BTreeSet::new();
+                    let mut independent = false;
+                    for &id in ids {
+                        if pv[id] > self.alpha {
+                            independent = true;
+                            sep.extend(keys[id].2.iter().copied());
+                        }
+                    }
+                    let pair = ((*x).min(*y), (*x).max(*y));
+                    if independent {
+                        removal.insert(pair);
+                    }
+                    if removal.contains(&pair) {
+                        sepsets.entry(pair).or_default().extend(sep);
                     }
                 }
-                let pair = ((*x).min(*y), (*x).max(*y));
-                if independent {
-                    removal.insert(pair);
+                for &(a, b) in &removal {
+                    g.remove(a, b);
                 }
-                if removal.contains(&pair) {
-                    sepsets.entry(pair).or_default().extend(sep);
+                removal.len()
+            } else {
+                // causal-learn's order: node by node, each with its neighbours as they are when
+                // its turn comes (kept for the whole turn), an edge removed at its first
+                // separating set
+                let mut removed = 0;
+                for x in 0..p {
+                    let nx = g.neighbours(x);
+                    for &y in &nx {
+                        if locked(x, y) {
+                            continue;
+                        }
+                        let rest: Vec<usize> = nx.iter().copied().filter(|&v| v != y).collect();
+                        for s in combinations(&rest, depth) {
+                            let key = (x.min(y), x.max(y), s);
+                            if pmap[&key] > self.alpha {
+                                g.remove(x, y);
+                                removed += 1;
+                                sepsets.entry((key.0, key.1)).or_default().extend(key.2);
+                                break;
+                            }
+                        }
+                    }
                 }
-            }
-            for &(a, b) in &removal {
-                g.remove(a, b);
-            }
+                removed
+            };
             levels.push(Level {
                 depth,
                 tests: keys.len(),
-                removed: removal.len(),
+                removed,
                 seconds: t0.elapsed().as_secs_f64(),
             });
             depth += 1;
@@ -737,7 +876,85 @@ impl Pc {
                 .cloned()
                 .unwrap_or_default()
         };
-        graph::colliders(&mut g, &sep, &know);
+        // maxP rules (and priorities 3, 4, and −1 with rule 0): x ⫫ z | S for every S ⊆ adj(x) or
+        // S ⊆ adj(z) of every unshielded triple, the missing ones batched by set size
+        let adj0: Vec<Vec<usize>> = (0..p).map(|i| g.neighbours(i)).collect();
+        let cond_sets = |x: usize, z: usize| -> Vec<Vec<usize>> {
+            let mut v: BTreeSet<Vec<usize>> = powerset(&adj0[x]).into_iter().collect();
+            v.extend(powerset(&adj0[z]));
+            v.into_iter().collect()
+        };
+        if self.uc_rule != 0 || matches!(self.uc_priority, -1 | 3 | 4) {
+            if let Some(v) = (0..p).find(|&v| adj0[v].len() > MAX_MAXP_DEGREE) {
+                return Err(Error::param(
+                    "uc_rule",
+                    format!(
+                        "maxP tests every subset of a node's adjacents, and `{}` has {} (at most {MAX_MAXP_DEGREE}); use uc_rule 0 with priority 0, 1 or 2",
+                        nodes[v],
+                        adj0[v].len()
+                    ),
+                ));
+            }
+            let mut missing: BTreeSet<(usize, usize, Vec<usize>)> = BTreeSet::new();
+            for (x, _, z) in g.unshielded_triples() {
+                if x < z {
+                    for s in cond_sets(x, z) {
+                        let key = (x, z, s);
+                        if !pmap.contains_key(&key) {
+                            missing.insert(key);
+                        }
+                    }
+                }
+            }
+            let max_len = missing.iter().map(|k| k.2.len()).max().unwrap_or(0);
+            for size in 0..=max_len {
+                let keys: Vec<_> = missing
+                    .iter()
+                    .filter(|k| k.2.len() == size)
+                    .cloned()
+                    .collect();
+                if keys.is_empty() {
+                    continue;
+                }
+                let queries = self.queries(nodes, &keys);
+                let pv = run(size, &queries, None);
+                let pv = self.checked(&queries, pv, tol, &mut borderline)?;
+                tests_run += keys.len();
+                for (key, pval) in keys.into_iter().zip(pv) {
+                    pmap.insert(key, pval);
+                }
+            }
+        }
+        let allp = |x: usize, z: usize, y: usize, with: bool| -> Vec<f64> {
+            cond_sets(x, z)
+                .into_iter()
+                .filter(|s| s.contains(&y) == with)
+                .map(|s| pmap[&(x, z, s)])
+                .collect()
+        };
+        let maxp = |x: usize, z: usize, y: usize, with: bool| -> f64 {
+            allp(x, z, y, with)
+                .into_iter()
+                .fold(f64::NEG_INFINITY, f64::max)
+        };
+        let rule = match self.uc_rule {
+            0 => graph::UcRule::Sepset,
+            1 => graph::UcRule::MaxP,
+            _ => graph::UcRule::DefiniteMaxP,
+        };
+        let definite = graph::colliders(
+            &mut g,
+            rule,
+            self.uc_priority,
+            self.alpha,
+            &sep,
+            &maxp,
+            &allp,
+            &know,
+        );
+        if rule == graph::UcRule::DefiniteMaxP {
+            graph::definite_meek(&mut g, &definite, &know);
+        }
         graph::meek(&mut g, &know);
         let mut edges = Vec::new();
         for i in 0..p {
@@ -747,6 +964,11 @@ impl Pc {
                     from: nodes[from].clone(),
                     to: nodes[to].clone(),
                     kind,
+                    marks: match kind {
+                        EdgeKind::Directed => [Mark::Tail, Mark::Arrow],
+                        EdgeKind::Undirected => [Mark::Tail, Mark::Tail],
+                        EdgeKind::Bidirected => [Mark::Arrow, Mark::Arrow],
+                    },
                 };
                 match (a, b) {
                     (0, _) => {}
@@ -773,7 +995,20 @@ impl Pc {
                 .map(|v| nodes[v].clone())
                 .collect()
         });
+        let pair = |(a, b): &(String, String)| [a.clone(), b.clone()];
         Ok(DiscoveryResult {
+            algorithm: if self.domain.is_some() { "cdnod" } else { "pc" }.into(),
+            settings: Settings {
+                stable: self.stable,
+                uc_rule: self.uc_rule,
+                uc_priority: self.uc_priority,
+                max_depth: self.max_depth,
+                domain: self.domain.clone(),
+                forbidden: self.knowledge.forbidden.iter().map(pair).collect(),
+                required: self.knowledge.required.iter().map(pair).collect(),
+                tiers: self.knowledge.tiers.clone(),
+                borderline: tol,
+            },
             nodes: nodes.to_vec(),
             edges,
             sepsets: sepsets_out,
@@ -788,6 +1023,70 @@ impl Pc {
             marks: g.into_vec(),
         })
     }
+}
+
+/// Most adjacents a node may have for the maxP rules (which test every subset of them).
+const MAX_MAXP_DEGREE: usize = 20;
+
+impl Pc {
+    /// The queries of test keys `(a, b, S)`.
+    fn queries(&self, nodes: &[String], keys: &[(usize, usize, Vec<usize>)]) -> Vec<Query> {
+        keys.iter()
+            .map(|(a, b, s)| {
+                (
+                    vec![nodes[*a].clone()],
+                    vec![nodes[*b].clone()],
+                    s.iter().map(|&i| nodes[i].clone()).collect(),
+                )
+            })
+            .collect()
+    }
+
+    /// The p-values of a batch, checked (one per query, each in [0, 1]), with the borderline ones
+    /// recorded.
+    fn checked(
+        &self,
+        queries: &[Query],
+        pv: Vec<Result<f64>>,
+        tol: f64,
+        borderline: &mut Vec<Borderline>,
+    ) -> Result<Vec<f64>> {
+        if pv.len() != queries.len() {
+            return Err(Error::param(
+                "test",
+                format!(
+                    "the test returned {} p-values for {} queries",
+                    pv.len(),
+                    queries.len()
+                ),
+            ));
+        }
+        let pv: Vec<f64> = pv.into_iter().collect::<Result<_>>()?;
+        for (k, &pval) in pv.iter().enumerate() {
+            if !(0.0..=1.0).contains(&pval) {
+                return Err(Error::param(
+                    "test",
+                    format!("p-value {pval} of test {k} is not in [0, 1]"),
+                ));
+            }
+            if (pval - self.alpha).abs() <= tol {
+                borderline.push(Borderline {
+                    x: queries[k].0[0].clone(),
+                    y: queries[k].1[0].clone(),
+                    z: queries[k].2.clone(),
+                    p_value: pval,
+                });
+            }
+        }
+        Ok(pv)
+    }
+}
+
+/// Every subset of `items`, by size then lexicographically.
+fn powerset(items: &[usize]) -> Vec<Vec<usize>> {
+    (0..=items.len())
+        .flat_map(|k| combinations(items, k))
+        .collect()
 }
 
 fn check_distinct(nodes: &[String]) -> Result<()> {

@@ -5,7 +5,8 @@
 //! flag, a lazy pipeline cache ([`pipeline`]: a capability names a `static` [`Kernel`], the
 //! context compiles it on first use), buffers within one binding, the device-resident array
 //! cache ([`resident`]), dispatch, submit and readback ([`dispatch`]), and the Philox
-//! known-answer check of the device generator ([`philox`]).
+//! known-answer check of the device generator ([`philox`]); and [`quiet_display_layers`], which
+//! keeps Mesa's display-selection Vulkan layer out of a compute-only process (the CLI calls it).
 //!
 //! **Imports:** only the leaves (`error`, `rng`). It names no capability: the bootstrap, the
 //! independence tests and the SCM sweeps each bring their own shaders, parameters and kernels
@@ -30,6 +31,35 @@ use crate::error::{Error, Result};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 use wgpu::util::DeviceExt;
+
+/// Keeps display-selection Vulkan layers out of a compute-only process: sets `NODEVICE_SELECT=1`
+/// unless the environment already sets it.
+///
+/// Mesa's implicit layer `VK_LAYER_MESA_device_select` (enabled on most Linux systems by
+/// `/usr/share/vulkan/implicit_layer.d/VkLayer_MESA_device_select.json`) probes Wayland and X11
+/// to choose a display GPU whenever an instance is created; on a headless machine it prints
+/// `error: XDG_RUNTIME_DIR is invalid or not set in the environment.` twice on stderr, though
+/// nothing failed. ceteris draws nothing and picks its adapter itself, so it has no use for the
+/// layer; the layer's manifest names `NODEVICE_SELECT=1` as its `disable_environment`, which
+/// every Vulkan loader honours (the loader's newer `VK_LOADER_LAYERS_DISABLE` would too, from
+/// 1.3.234 on, but is not on older systems).
+///
+/// **Call it before any thread starts** (first thing in `main`): it changes the process
+/// environment, and a `setenv` racing a `getenv` on another thread is undefined behaviour in C
+/// libraries. That is why [`crate::Engine`] does not call it when it opens a device: a library
+/// cannot know that no other thread is reading the environment. The `ceteris` binary calls it
+/// at the top of `main`; a program or a Python module may call it at start-up, or set the
+/// variable in the environment instead.
+///
+/// ```
+/// ceteris::quiet_display_layers();
+/// assert!(std::env::var_os("NODEVICE_SELECT").is_some());
+/// ```
+pub fn quiet_display_layers() {
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        std::env::set_var("NODEVICE_SELECT", "1");
+    }
+}
 
 /// Most workgroups of one dispatch dimension (WebGPU's default limit, which every adapter
 /// meets).

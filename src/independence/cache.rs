@@ -20,6 +20,8 @@ pub(super) struct Cache {
     zparts: Mutex<HashMap<String, Arc<rff::ZPart>>>,
     rff_sets: Mutex<HashMap<String, Arc<super::jobs::RffSet>>>,
     pub(super) kci_z: Mutex<HashMap<String, Arc<kci::ZPart>>>,
+    /// chisq/gsq: columns coded by their sorted distinct values.
+    pub(super) codes: Mutex<HashMap<String, Arc<super::discrete::Codes>>>,
 }
 
 impl Cache {

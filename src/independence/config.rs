@@ -238,6 +238,8 @@ impl IndependenceTest {
             TestKind::Rcit => "rcit",
             TestKind::FisherZ => "fisherz",
             TestKind::HsicU => "hsic-u",
+            TestKind::Chisq => "chisq",
+            TestKind::Gsq => "gsq",
         }
     }
 

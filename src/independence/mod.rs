@@ -3,10 +3,10 @@
 //! **This folder owns the independence tests**, kernels included: the test builder and its
 //! options (`mod.rs`, `config.rs`), one query (`run.rs`) and batches of them (`batch.rs`,
 //! `tester.rs`, `cache.rs`), kernel factors (`lowrank.rs`, `columns.rs`), the tests' maths
-//! (`kci.rs`, `rff.rs`, `fisherz.rs`, `chi2mix.rs`, `null.rs`, `reference.rs`), `jobs.rs` (what
+//! (`kci.rs`, `rff.rs`, `fisherz.rs`, `discrete.rs` (chisq, gsq), `chi2mix.rs`, `null.rs`, `reference.rs`), `jobs.rs` (what
 //! one kernel call computes), `cpu.rs` (the kernels on rayon, f64) and `gpu/` (the same kernels on
 //! the device: `mod.rs` HSIC permutations, spectral draws and partial correlations, `kci.rs`,
-//! `rff.rs`; `shaders/{hsic,pcor,kci,rff}.wgsl`).
+//! `rff.rs`; `shaders/{hsic,pcor,kci,rff,counts}.wgsl`).
 //!
 //! **It imports** the engine (`run_on!`), the device context (from `gpu/` only) and the leaves
 //! (`data`, `rng`, `error`); no other capability. Discovery builds on its public API.
@@ -60,6 +60,7 @@ mod chi2mix;
 mod columns;
 mod config;
 mod cpu;
+mod discrete;
 mod fisherz;
 #[cfg(feature = "gpu")]
 pub(crate) mod gpu;
@@ -74,6 +75,7 @@ mod tester;
 #[cfg(test)]
 mod tests;
 
+pub use discrete::MAX_LEVELS;
 pub(crate) use fisherz::partial_correlation;
 pub(crate) use kci::frob2;
 pub use null::{permutation, permutations};
@@ -142,6 +144,10 @@ pub enum TestKind {
     FisherZ,
     /// hyppo's `Hsic`: unbiased, normalised HSIC with its chi-square approximation.
     HsicU,
+    /// Pearson's chi-square test of discrete columns (causal-learn's `chisq`).
+    Chisq,
+    /// The G-test of discrete columns (causal-learn's `gsq`).
+    Gsq,
 }
 
 /// A configured kernel independence test.

@@ -85,6 +85,11 @@ impl IndependenceTest {
                 .fisher_z_batch(engine, data, &[(x, y, z)], cache)
                 .remove(0);
         }
+        if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
+            return self
+                .discrete_batch(engine, data, &[(x, y, z)], cache)
+                .remove(0);
+        }
         if matches!(self.kind, TestKind::Rcot | TestKind::Rcit) {
             return self.rff_batch(engine, data, &[(x, y, z)], cache).remove(0);
         }
@@ -210,9 +215,12 @@ impl IndependenceTest {
     /// Validation shared by every test (before any computation).
     pub(super) fn check(&self, data: &Dataset, x: &[&str], y: &[&str], z: &[&str]) -> Result<()> {
         let n = data.n_rows();
-        if n < MIN_ROWS {
+        if self.kind == TestKind::FisherZ {
+            // its own minimum: n − |Z| − 3 > 0 (it is not a kernel test)
+            super::fisherz::check_rows(n, z.len())?;
+        } else if n < MIN_ROWS {
             return Err(Error::TooFewRows {
-                what: "a kernel independence test".into(),
+                what: format!("a kernel independence test ({})", self.name()),
                 need: MIN_ROWS,
                 got: n,
             });
@@ -262,11 +270,82 @@ impl IndependenceTest {
                 format!("{} is not in [0, 1)", self.tolerance),
             ));
         }
+        // tolerance 0 factors the kernel matrices exactly: n × n each (X, Y, and for a
+        // conditional test Z and the regressed X and Y), so check the memory before building them
+        let kernel_factors = matches!(self.kind, TestKind::Kci | TestKind::Hsic | TestKind::HsicU);
+        if self.tolerance == 0.0 && kernel_factors {
+            let matrices: u64 = if z.is_empty() { 3 } else { 6 };
+            crate::memory::check(
+                "tolerance",
+                &format!(
+                    "{} with --tolerance 0 on {n} rows ({matrices} exact {n} × {n} kernel factors)",
+                    self.name()
+                ),
+                crate::memory::product(&[n as u64, n as u64, 8, matrices]),
+                "give a positive tolerance (low-rank factors; the default 1e-9 keeps statistics \
+                 within about 1e-9 of the exact ones) or test fewer rows",
+            )?;
+        }
         if let Width::Fixed(s) = self.width {
             if !(s > 0.0 && s.is_finite()) {
                 return Err(Error::param(
                     "width",
                     format!("{s} is not a positive bandwidth"),
+                ));
+            }
+        }
+        // options a test would ignore (a non-default kernel or width where there is none)
+        let kernel_free = match self.kind {
+            TestKind::FisherZ => Some("the Fisher-z test (a partial correlation) has no kernel"),
+            TestKind::Rcot | TestKind::Rcit => {
+                Some("RCoT/RCIT use Gaussian random features with median widths")
+            }
+            TestKind::Chisq | TestKind::Gsq => {
+                Some("the chi-square and G tests count contingency tables")
+            }
+            _ => None,
+        };
+        if let Some(why) = kernel_free {
+            if self.kernel != Kernel::Gaussian {
+                return Err(Error::param(
+                    "kernel",
+                    format!("{why}: it would ignore --kernel"),
+                ));
+            }
+            if self.width != Width::Empirical {
+                return Err(Error::param(
+                    "width",
+                    format!("{why}: it would ignore --width"),
+                ));
+            }
+        }
+        // (hsic-u, whose default width is the median rule, refuses any kernel but the Gaussian)
+        if matches!(self.kernel, Kernel::Linear | Kernel::Polynomial(_))
+            && self.width != Width::Empirical
+            && self.kind != TestKind::HsicU
+        {
+            return Err(Error::param(
+                "width",
+                "linear and polynomial kernels have no width: they would ignore --width",
+            ));
+        }
+        if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
+            if x.len() != 1 || y.len() != 1 {
+                return Err(Error::param(
+                    if x.len() != 1 { "x" } else { "y" },
+                    format!(
+                        "the {} test takes exactly one X and one Y column",
+                        self.name()
+                    ),
+                ));
+            }
+            if !matches!(self.null, Null::Gamma) {
+                return Err(Error::param(
+                    "null",
+                    format!(
+                        "the {} test has a chi-square null; permutation and spectral nulls do not apply",
+                        self.name()
+                    ),
                 ));
             }
         }

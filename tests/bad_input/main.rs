@@ -3,11 +3,13 @@
 //!
 //! This file holds the test data, the runner that turns a panic into a failure, the assertions on
 //! each error variant and the statistics; the cases are in the submodules: `data` (empty data, NaN
-//! and infinity, shapes, constant columns), `parameters` (treatment arms, run parameters, block
-//! lengths, clusters) and `statistics` (statistic parameters, dropped resamples, extreme
-//! magnitudes).
+//! and infinity, shapes, constant columns), `independence` (options a test would ignore, its
+//! minimum rows, the memory of exact kernel factors), `parameters` (treatment arms, run
+//! parameters, block lengths, clusters, memory) and `statistics` (statistic parameters, dropped
+//! resamples and their cause, too few resamples, extreme magnitudes).
 
 mod data;
+mod independence;
 mod parameters;
 mod statistics;
 

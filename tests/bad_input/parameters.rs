@@ -367,3 +367,28 @@ fn cluster_column_with_a_single_cluster() {
         }
     }
 }
+
+/// Issue 14: memory is checked in the one validation step, so library callers get the error too:
+/// 4e9 replicates (about 240 GiB) are refused naming `resamples`, with what they need and what
+/// is available, before anything is allocated (a shard of the same size as well).
+#[test]
+fn resamples_beyond_memory_are_refused_before_allocating() {
+    let d = base(30);
+    let boot = Bootstrap::new(mean_x()).resamples(4_000_000_000);
+    for e in [
+        err(boot.run(&Engine::cpu(), &d)),
+        boot.shard(&Engine::cpu(), &d, 0..4_000_000_000)
+            .unwrap_err(),
+    ] {
+        assert_param(&e, "resamples");
+        let m = e.to_string();
+        assert!(
+            m.contains("needs about") && m.contains("GiB of memory"),
+            "{m}"
+        );
+        assert!(
+            m.contains("available") && m.contains("use fewer resamples"),
+            "{m}"
+        );
+    }
+}

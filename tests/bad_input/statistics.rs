@@ -275,6 +275,89 @@ fn statistic_undefined_in_every_resample_is_an_error_not_a_panic() {
     }
 }
 
+/// Issue 14: a statistic undefined in every resample names the cause (the statistic's own check
+/// on the rows a resample drew: here the empty treated arm, there the zero total weight) instead
+/// of suggesting another scheme.
+#[test]
+fn statistic_undefined_in_every_resample_names_the_cause() {
+    let n = 12;
+    let mut t = vec![0.0; n];
+    t[3] = 1.0;
+    t[8] = 1.0;
+    let d = with(n, "t", t);
+    let mut w = vec![0.0; n];
+    w[0] = 1.0;
+    let dw = with(n, "w", w);
+    let wmean = Statistic::WeightedMean {
+        column: s("x"),
+        weights: s("w"),
+    };
+    // (statistic, data, what the cause must say): with one resample, about one seed in nine
+    // draws no treated row ((10/12)^12), most seeds miss the one weighted row ((11/12)^12)
+    for (stat, data, cause) in [(dm(), &d, "arm t = 1"), (wmean, &dw, "`w` sums to 0")] {
+        let mut seen = 0;
+        for seed in 0..60 {
+            let r = Bootstrap::new(stat.clone())
+                .resamples(1)
+                .seed(seed)
+                .methods(&[IntervalMethod::Percentile])
+                .run(&Engine::cpu(), data);
+            let Err(e) = r else { continue };
+            seen += 1;
+            assert_param(&e, "resamples");
+            let m = e.to_string();
+            assert!(m.contains("undefined in all 1 resamples"), "{m}");
+            assert!(m.contains("resample 0 drew") && m.contains(cause), "{m}");
+            assert!(!m.contains("stratified") && !m.contains("try"), "{m}");
+        }
+        assert!(
+            seen > 0,
+            "{stat:?}: no seed in 0..60 left every resample undefined"
+        );
+    }
+}
+
+/// Issue 14: too few resamples for the level (each tail holding fewer than 10 replicates) is
+/// flagged in the warnings; enough is not.
+#[test]
+fn too_few_resamples_for_the_level_are_flagged() {
+    let d = base(40);
+    let warned = |b: u64, level: f64| {
+        run_full(
+            mean_x(),
+            Scheme::Iid,
+            b,
+            level,
+            &[IntervalMethod::Percentile],
+            &d,
+        )
+        .unwrap()
+        .warnings
+        .iter()
+        .any(|w| w.contains("too few resamples") && w.contains("extreme order statistics"))
+    };
+    // (B + 1)(1 − level)/2 ≥ 10 from B = 399 at 0.95, B = 199 at 0.9
+    assert!(warned(398, 0.95));
+    assert!(!warned(399, 0.95));
+    assert!(warned(198, 0.9));
+    assert!(!warned(200, 0.9));
+    // the normal interval uses no order statistics
+    let r = run_full(
+        mean_x(),
+        Scheme::Iid,
+        50,
+        0.95,
+        &[IntervalMethod::Normal],
+        &d,
+    )
+    .unwrap();
+    assert!(
+        !r.warnings.iter().any(|w| w.contains("too few")),
+        "{:?}",
+        r.warnings
+    );
+}
+
 #[test]
 fn one_resample_and_one_row_do_not_panic() {
     let d = base(20);

@@ -288,6 +288,13 @@ fn flags_the_run_would_ignore_are_refused() {
             vec!["--statistic", "corr", "--columns", "x,y", "--outcome", "y"],
             "--outcome",
         ),
+        (vec!["--column", "x", "--columns", "x,y"], "--column"),
+        (
+            vec!["--column", "x", "--keep-replicates", "--format", "table"],
+            "--keep-replicates",
+        ),
+        // --clip applies to the IPW family's propensity only
+        (vec!["--column", "x", "--clip", "0.05"], "clip"),
     ];
     for (extra, flag) in cases {
         let mut args = vec![

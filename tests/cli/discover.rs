@@ -36,6 +36,7 @@ fn discover_prints_json_dot_and_table() {
     assert_eq!(
         keys(&v),
         [
+            "algorithm",
             "alpha",
             "backend",
             "borderline",
@@ -44,11 +45,31 @@ fn discover_prints_json_dot_and_table() {
             "nodes",
             "seconds",
             "sepsets",
+            "settings",
             "test",
             "tests_run"
         ]
     );
-    assert_eq!(keys(&v["edges"][0]), ["from", "kind", "to"]);
+    assert_eq!(keys(&v["edges"][0]), ["from", "kind", "marks", "to"]);
+    assert_eq!(v["algorithm"], "pc");
+    assert_eq!(
+        keys(&v["settings"]),
+        [
+            "borderline",
+            "domain",
+            "forbidden",
+            "max_depth",
+            "required",
+            "stable",
+            "tiers",
+            "uc_priority",
+            "uc_rule"
+        ]
+    );
+    assert_eq!(v["settings"]["stable"], true);
+    assert_eq!(v["settings"]["uc_rule"], 0);
+    assert_eq!(v["settings"]["uc_priority"], 2);
+    assert_eq!(v["edges"][0]["marks"], serde_json::json!(["tail", "arrow"]));
     assert_eq!(
         keys(&v["levels"][0]),
         ["depth", "removed", "seconds", "tests"]
@@ -153,4 +174,95 @@ fn sample_then_discover_finds_the_collider() {
         "{s}"
     );
     assert!(fails(&["sample", "--model", m, "--do", "Q=1"]).contains("Q"));
+}
+
+/// chisq on text labels: every column read as labels; the collider `a → c ← b` of discrete data;
+/// the settings named in the JSON; `--algorithm` and setting errors.
+#[test]
+fn discover_discrete_labels_and_settings() {
+    let dir = TempDir::new("discover-discrete");
+    let n = 1200;
+    let lv = ["low", "mid", "high"];
+    let mut text_csv = String::from("a,b,c\n");
+    for i in 0..n {
+        // a and b independent (coprime strides), c = (a + b) / 2 with 10% noise
+        let a = (i * 7 / 3) % 3;
+        let b = (i * 11 / 5) % 3;
+        let c = if i % 10 == 0 {
+            (i / 10) % 3
+        } else {
+            (a + b) / 2
+        };
+        text_csv.push_str(&format!(
+            "{},{},{}\n",
+            lv[a],
+            ["no", "yes", "maybe"][b],
+            lv[c]
+        ));
+    }
+    let data = dir.write("d.csv", &text_csv);
+    let d = data.to_str().unwrap();
+    let base = [
+        "discover",
+        "--data",
+        d,
+        "--test",
+        "chisq",
+        "--backend",
+        "cpu",
+    ];
+    let mut args = base.to_vec();
+    args.extend(["--stable", "false", "--uc-rule", "1", "--uc-priority", "-1"]);
+    let out = ceteris(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["test"], "chisq");
+    assert_eq!(v["settings"]["stable"], false);
+    assert_eq!(v["settings"]["uc_rule"], 1);
+    assert_eq!(v["settings"]["uc_priority"], -1);
+    let edges = v["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2, "{v}");
+    assert!(
+        edges
+            .iter()
+            .all(|e| e["to"] == "c" && e["kind"] == "directed"),
+        "{v}"
+    );
+    // the per-level test counts stay under `levels`; the labels' codes go to `label_levels`
+    assert!(v["levels"].is_array(), "{v}");
+    assert_eq!(
+        v["label_levels"]["a"],
+        serde_json::json!(["high", "low", "mid"])
+    );
+    // bad settings and algorithms, each named
+    for (extra, want) in [
+        (vec!["--algorithm", "fci"], "not yet available"),
+        (vec!["--algorithm", "ges"], "unknown algorithm"),
+        (vec!["--algorithm", "cdnod"], "needs --domain"),
+        (vec!["--algorithm", "pc", "--domain", "a"], "--domain"),
+        (vec!["--uc-rule", "3"], "uc_rule"),
+        (vec!["--uc-rule", "2", "--uc-priority", "0"], "uc_priority"),
+    ] {
+        let mut args = base.to_vec();
+        args.extend(extra.iter().copied());
+        let e = fails(&args);
+        assert!(e.contains(want), "{extra:?}: {e}");
+    }
+    // a column with one level, named
+    let one = dir.write(
+        "one.csv",
+        "a,b\nx,1\ny,1\nx,1\ny,1\nx,1\ny,1\nx,1\ny,1\nx,1\ny,1\nx,1\n",
+    );
+    let e = fails(&[
+        "independence",
+        "--data",
+        one.to_str().unwrap(),
+        "--x",
+        "a",
+        "--y",
+        "b",
+        "--test",
+        "gsq",
+    ]);
+    assert!(e.contains("`b`"), "{e}");
 }

@@ -29,7 +29,9 @@ fn independence_dataset() -> ceteris::Dataset {
     d
 }
 
-/// `ceteris independence --data FILE --backend cpu --seed 7 ARGS`, expected to succeed.
+/// `ceteris independence --data FILE --backend cpu [--seed 7] ARGS`, expected to succeed; the
+/// seed is passed only where the test draws (rcot, rcit, permutation and spectral nulls), since
+/// any other test refuses a `--seed` it would ignore.
 fn indep_ok(data: &Path, args: &[&str]) -> String {
     let mut all = vec![
         "independence",
@@ -37,9 +39,13 @@ fn indep_ok(data: &Path, args: &[&str]) -> String {
         data.to_str().unwrap(),
         "--backend",
         "cpu",
-        "--seed",
-        "7",
     ];
+    if args
+        .iter()
+        .any(|a| matches!(*a, "rcot" | "rcit" | "permutation" | "spectral"))
+    {
+        all.extend(["--seed", "7"]);
+    }
     all.extend_from_slice(args);
     let out = ceteris(&all);
     let err = text(&out.stderr);
@@ -380,7 +386,7 @@ fn independence_bad_input_fails_cleanly_naming_the_problem() {
         ),
         (
             vec!["--x", "a", "--y", "b", "--permutations", "0"],
-            vec!["permutations", "at least 1"],
+            vec!["--permutations", "ignore"],
         ),
         (
             vec![
@@ -393,7 +399,7 @@ fn independence_bad_input_fails_cleanly_naming_the_problem() {
                 "--permutations",
                 "0",
             ],
-            vec!["permutations", "at least 1"],
+            vec!["--permutations", "ignore"],
         ),
         (
             vec![
@@ -437,4 +443,163 @@ fn independence_bad_input_fails_cleanly_naming_the_problem() {
             assert!(err.contains(needle), "{extra:?}: `{needle}` not in {err}");
         }
     }
+}
+
+/// Issue 14: an option the chosen test, null or kernel would ignore is an error naming it
+/// (`--kernel`/`--width` with fisherz, `--permutations` without the permutation null, ...), in
+/// `independence` and `discover` alike; the Fisher-z test is never called a kernel test.
+#[test]
+fn independence_options_the_test_would_ignore_are_refused() {
+    let dir = TempDir::new("indep-ignored");
+    let data = dir.write("d.csv", &csv_text(&independence_columns()));
+    let d = data.to_str().unwrap();
+    let fz = ["--test", "fisherz"];
+    let with = |base: &[&'static str], extra: &[&'static str]| -> Vec<&'static str> {
+        base.iter().chain(extra).copied().collect()
+    };
+    // (options after the data and x/y, the flag the message must name)
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (with(&fz, &["--kernel", "linear"]), "--kernel"),
+        (with(&fz, &["--kernel", "rbf"]), "--kernel"),
+        (with(&fz, &["--width", "median"]), "--width"),
+        (with(&fz, &["--width", "0.5"]), "--width"),
+        (with(&fz, &["--null", "gamma"]), "--null"),
+        (with(&fz, &["--tolerance", "0"]), "--tolerance"),
+        (with(&fz, &["--seed", "3"]), "--seed"),
+        (with(&fz, &["--permutations", "10"]), "--permutations"),
+        (vec!["--test", "rcot", "--kernel", "laplace"], "--kernel"),
+        (vec!["--test", "rcit", "--width", "median"], "--width"),
+        (vec!["--test", "rcot", "--tolerance", "0"], "--tolerance"),
+        (vec!["--test", "hsic-u", "--null", "gamma"], "--null"),
+        (vec!["--test", "hsic-u", "--seed", "1"], "--seed"),
+        (vec!["--test", "kci", "--samples", "10"], "--samples"),
+        (
+            vec![
+                "--test",
+                "hsic",
+                "--null",
+                "spectral",
+                "--permutations",
+                "9",
+            ],
+            "--permutations",
+        ),
+        (
+            vec!["--test", "hsic", "--null", "permutation", "--samples", "9"],
+            "--samples",
+        ),
+        (vec!["--test", "kci", "--seed", "3"], "--seed"),
+        (
+            vec!["--test", "kci", "--kernel", "linear", "--width", "2"],
+            "--width",
+        ),
+        (vec!["--testwise-deletion", "0"], "--testwise-deletion"),
+    ];
+    for (extra, flag) in &cases {
+        let mut args = vec!["independence", "--data", d, "--backend", "cpu"];
+        args.extend(["--x", "a", "--y", "b"]);
+        args.extend(extra.iter().copied());
+        let err = fails(&args);
+        assert!(
+            err.contains(flag) && err.contains("ignore"),
+            "{args:?}: {err}"
+        );
+        assert!(!err.contains("kernel test"), "{args:?}: {err}");
+    }
+    // --all-pairs with --x/--y would ignore them
+    let err = fails(&[
+        "independence",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--all-pairs",
+        "--x",
+        "a",
+    ]);
+    assert!(err.contains("--x") && err.contains("ignore"), "{err}");
+    // discover shares the test options, and refuses the same
+    for (extra, flag) in cases.iter().take(3) {
+        let mut args = vec!["discover", "--data", d, "--backend", "cpu"];
+        args.extend(extra.iter().copied());
+        let err = fails(&args);
+        assert!(
+            err.contains(flag) && err.contains("ignore"),
+            "{args:?}: {err}"
+        );
+    }
+    // the options each test does use are accepted
+    for extra in [
+        vec!["--test", "kci", "--kernel", "laplace", "--width", "median"],
+        vec![
+            "--test",
+            "hsic",
+            "--null",
+            "permutation",
+            "--permutations",
+            "19",
+        ],
+        vec!["--test", "kci", "--null", "spectral", "--samples", "50"],
+        vec!["--test", "rcot", "--null", "hbe"],
+        vec!["--test", "hsic-u", "--width", "1.5", "--tolerance", "0"],
+        vec!["--test", "fisherz", "--z", "m", "--testwise-deletion", "0"],
+    ] {
+        let mut args = vec!["--x", "a", "--y", "b"];
+        args.extend(extra.iter().copied());
+        indep_json(&data, &args);
+    }
+}
+
+/// Issue 14: the Fisher-z test has its own minimum number of rows, `|Z| + 4` (so that
+/// `n − |Z| − 3 > 0`), not the kernel tests' 10, and its error does not call it a kernel test.
+#[test]
+fn fisher_z_has_its_own_minimum_rows() {
+    let dir = TempDir::new("fz-rows");
+    let cols: Vec<(&str, Vec<f64>)> = independence_columns()
+        .into_iter()
+        .map(|(name, v)| (name, v[..5].to_vec()))
+        .collect();
+    let data = dir.write("d.csv", &csv_text(&cols));
+    // 5 rows: enough for one conditioning column (needs 5), not for two (needs 6)
+    let v = indep_json(
+        &data,
+        &["--test", "fisherz", "--x", "a", "--y", "b", "--z", "m"],
+    );
+    assert_eq!(v["n"].as_u64(), Some(5), "{v}");
+    let d = data.to_str().unwrap();
+    let err = fails(&[
+        "independence",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--test",
+        "fisherz",
+        "--x",
+        "a",
+        "--y",
+        "b",
+        "--z",
+        "m,c",
+    ]);
+    assert!(
+        err.contains("Fisher-z") && err.contains("need at least 6"),
+        "{err}"
+    );
+    assert!(!err.contains("kernel"), "{err}");
+    // a kernel test on 5 rows names itself
+    let err = fails(&[
+        "independence",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--test",
+        "kci",
+        "--x",
+        "a",
+        "--y",
+        "b",
+    ]);
+    assert!(err.contains("kernel independence test (kci)"), "{err}");
 }

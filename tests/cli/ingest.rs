@@ -53,7 +53,7 @@ fn unused_string_columns_never_fail_the_file() {
         &["--statistic", "mean", "--column", "y"],
     );
     close(&r["estimate"], mean((0..12).map(y)));
-    assert!(r.get("levels").is_none() && r.get("rows_dropped").is_none());
+    assert!(r.get("label_levels").is_none() && r.get("rows_dropped").is_none());
 }
 
 #[test]
@@ -75,7 +75,7 @@ fn boolean_and_string_treatments_are_factorised_and_reported() {
             ],
         );
         close(&r["estimate"], diff_means());
-        assert_eq!(r["levels"][t], serde_json::json!(levels), "{t}");
+        assert_eq!(r["label_levels"][t], serde_json::json!(levels), "{t}");
     }
     // a numeric-only use of a boolean column: 1/0
     let r = boot_json(&f, &["--statistic", "mean", "--column", "treated"]);
@@ -113,7 +113,7 @@ fn string_clusters_and_strata() {
     );
     close(&r["estimate"], mean((0..12).map(y)));
     assert_eq!(
-        r["levels"]["site"],
+        r["label_levels"]["site"],
         serde_json::json!(["east", "north", "south"])
     );
     let r = boot_json(

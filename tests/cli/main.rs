@@ -1,6 +1,6 @@
 //! The `ceteris` binary end to end: CSV files in a temporary folder, the CPU backend, JSON and
 //! table output, plots, every statistic and scheme, bad input, the quick benchmark, discovery and
-//! independence tests.
+//! independence tests, and the issue-14 misuse checks (`misuse`).
 //!
 //! This file holds the temporary folder, the standard test file and the helpers that run the
 //! binary; the tests are in the submodules: `bootstrap` (JSON and table output, plots, every
@@ -15,6 +15,7 @@ mod bootstrap;
 mod discover;
 mod independence;
 mod ingest;
+mod misuse;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -226,3 +226,74 @@ fn spectral_null_draws_on_device_match_the_cpu() {
         }
     }
 }
+
+#[test]
+fn chisq_and_gsq_counts_on_device_equal_the_cpu() {
+    // The device counts the contingency tables with integer atomics (exact), so statistics,
+    // degrees of freedom and p-values equal the CPU's to the bit, at every level of a PC search;
+    // codes that do not fit one binding are a `limits` GPU error (which `Engine::auto` reruns on
+    // the CPU).
+    use ceteris::discovery::Pc;
+    use ceteris::independence::{IndependenceTest, Tester};
+    let Some(gpu) = common::gpu() else { return };
+    let n = 3000;
+    let a: Vec<f64> = (0..n).map(|i| ((i * 7 / 3) % 3) as f64).collect();
+    let b: Vec<f64> = (0..n).map(|i| ((i * 11 / 5) % 4) as f64).collect();
+    let c: Vec<f64> = (0..n)
+        .map(|i| {
+            if i % 9 == 0 {
+                (i / 9 % 3) as f64
+            } else {
+                ((a[i] + b[i]) / 2.0).floor()
+            }
+        })
+        .collect();
+    let d: Vec<f64> = (0..n)
+        .map(|i| if i % 7 == 0 { 1.0 } else { c[i] % 2.0 })
+        .collect();
+    let data = Dataset::new()
+        .with_column("a", a)
+        .unwrap()
+        .with_column("b", b)
+        .unwrap()
+        .with_column("c", c)
+        .unwrap()
+        .with_column("d", d)
+        .unwrap();
+    let q = |x: &str, y: &str, z: &[&str]| {
+        (
+            vec![x.to_string()],
+            vec![y.to_string()],
+            z.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        )
+    };
+    let queries = vec![
+        q("a", "b", &[]),
+        q("a", "c", &[]),
+        q("a", "b", &["c"]),
+        q("a", "d", &["c"]),
+        q("b", "d", &["a", "c"]),
+        q("a", "b", &["c", "d"]),
+    ];
+    for test in [IndependenceTest::chisq(), IndependenceTest::gsq()] {
+        let cpu = Tester::new(&Engine::cpu(), &data, test.clone()).batch(&queries);
+        let dev = Tester::new(gpu, &data, test.clone()).batch(&queries);
+        let small = gpu_engine(Some(256));
+        let limited = Tester::new(&small, &data, test.clone()).batch(&queries);
+        for ((c, g), s) in cpu.iter().zip(&dev).zip(&limited) {
+            let (c, g) = (c.as_ref().unwrap(), g.as_ref().unwrap());
+            assert!(g.backend.starts_with("gpu"), "{}", g.backend);
+            assert_eq!(
+                (c.statistic, c.p_value, &c.null),
+                (g.statistic, g.p_value, &g.null)
+            );
+            let e = s.as_ref().unwrap_err().to_string();
+            assert!(e.contains("limits") && e.contains("codes"), "{e}");
+        }
+        let cols = ["a", "b", "c", "d"];
+        let on = |e: &Engine| Pc::new(test.clone()).run(e, &data, &cols).unwrap();
+        let (rc, rg) = (on(&Engine::cpu()), on(gpu));
+        assert_eq!(rc.marks(), rg.marks());
+        assert_eq!(rc.tests_run, rg.tests_run);
+    }
+}

@@ -36,6 +36,15 @@ enum Format {
     Table,
 }
 
+/// `--format` of the commands that print rows (`sample`, `counterfactual`): the rows as CSV,
+/// as JSON (`{column: [values]}` under the library result's field names) or as a table.
+#[derive(Clone, Copy, ValueEnum, PartialEq)]
+enum RowsFormat {
+    Json,
+    Table,
+    Csv,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Bootstrap a statistic: estimate, standard error, bias and confidence intervals.
@@ -59,6 +68,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // before any thread starts: no display-selection Vulkan layer (its stray XDG_RUNTIME_DIR
+    // errors on headless machines); see `ceteris::quiet_display_layers`
+    #[cfg(feature = "gpu")]
+    ceteris::quiet_display_layers();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
     let cli = Cli::parse();
     let result = match cli.command {

@@ -100,3 +100,44 @@ pub(crate) fn write_text(path: &str, text: &str) -> Result<(), Error> {
         source,
     })
 }
+
+/// A data set as JSON, `{column: [values]}` in column order.
+pub(crate) fn columns_json(d: &Dataset) -> Result<serde_json::Value, Error> {
+    let mut m = serde_json::Map::new();
+    for name in d.names() {
+        m.insert(name.clone(), serde_json::json!(d.column(name)?));
+    }
+    Ok(serde_json::Value::Object(m))
+}
+
+/// Prints a data set as a table: a header of column names, then one row per line.
+pub(crate) fn print_rows_table(d: &Dataset) -> Result<(), Error> {
+    let cols: Vec<&[f64]> = d
+        .names()
+        .iter()
+        .map(|n| d.column(n))
+        .collect::<Result<_, _>>()?;
+    let head: Vec<String> = d.names().iter().map(|n| format!("{n:>14}")).collect();
+    say!("{}", head.join(" "));
+    for i in 0..d.n_rows() {
+        let row: Vec<String> = cols.iter().map(|c| format!("{:>14.6}", c[i])).collect();
+        say!("{}", row.join(" "));
+    }
+    Ok(())
+}
+
+/// `--backend` of a command that runs on the CPU only (deterministic work with no device
+/// path): `auto` and `cpu` run it, `gpu` is an error saying so.
+pub(crate) fn cpu_only_backend(backend: &str, command: &str) -> Result<(), Error> {
+    match backend {
+        "auto" | "cpu" => Ok(()),
+        "gpu" => Err(Error::param(
+            "backend",
+            format!("{command} has no GPU path (it runs on the CPU, deterministic): use --backend cpu or auto"),
+        )),
+        other => Err(Error::param(
+            "backend",
+            format!("unknown backend `{other}` (auto, cpu, gpu)"),
+        )),
+    }
+}

@@ -20,6 +20,10 @@ pub(crate) static HSIC_SHADER: Shader = Shader {
         )
     },
 };
+pub(crate) static COUNTS_SHADER: Shader = Shader {
+    name: "counts",
+    source: || include_str!("../../../shaders/counts.wgsl").to_string(),
+};
 pub(crate) static PCOR_SHADER: Shader = Shader {
     name: "pcor",
     source: || include_str!("../../../shaders/pcor.wgsl").to_string(),
@@ -39,6 +43,10 @@ kernels!(THREE_IN;
     HSIC_CROSS = HSIC_SHADER."hsic_cross";
     CHI2MIX = HSIC_SHADER."chi2mix";
     PCOR = PCOR_SHADER."pcor";
+);
+// contingency counts: the uniform, the code columns, the test descriptors and the tables
+kernels!(&[Slot::Uniform(0), Slot::Read(1), Slot::Read(2), Slot::ReadWrite(3)];
+    COUNTS = COUNTS_SHADER."counts";
 );
 // the permutation generator: the uniform and one read-write buffer at binding 5
 kernels!(&[Slot::Uniform(0), Slot::ReadWrite(5)];
@@ -296,6 +304,96 @@ pub(crate) fn partial_correlations(ctx: &Context, job: &PcorJob) -> Result<Vec<f
             m,
         )?;
         out.extend(words.iter().map(|&w| f32::from_bits(w) as f64));
+        lo = hi;
+    }
+    Ok(out)
+}
+
+/// Conditioning columns a device count takes per test (the shader's `MAXZ`).
+pub(crate) const COUNT_MAXZ: usize = 8;
+
+/// The contingency tables of chisq/gsq tests on the device (integer atomics, one workgroup per
+/// test): `codes` holds the used columns (`n` codes each), each test is `(x, y, z)` column
+/// indices with the cardinalities `cards`, and its table is dense (`Π |Z| · |X| · |Y|` cells,
+/// mixed-radix order, as the CPU's). Returns each test's table; tests are split over dispatches
+/// so that each output fits one binding.
+pub(crate) fn contingency_tables(
+    ctx: &Context,
+    n: usize,
+    codes: &[u32],
+    cards: &[usize],
+    tests: &[(usize, usize, Vec<usize>)],
+) -> Result<Vec<Vec<u32>>> {
+    const STRIDE: usize = 6 + 2 * COUNT_MAXZ;
+    if tests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let pipe = ctx.pipeline(&COUNTS)?;
+    let codes = ctx.storage("codes", bytemuck::cast_slice(codes))?;
+    let cells = |(x, y, z): &(usize, usize, Vec<usize>)| -> usize {
+        z.iter().map(|&c| cards[c]).product::<usize>() * cards[*x] * cards[*y]
+    };
+    let max_words = (ctx.max_binding / 4) as usize;
+    let mut out = Vec::with_capacity(tests.len());
+    let mut lo = 0;
+    while lo < tests.len() {
+        // as many tests as fit one output binding (at least one)
+        let mut hi = lo;
+        let mut words = 0;
+        while hi < tests.len() && (hi == lo || words + cells(&tests[hi]) <= max_words) {
+            words += cells(&tests[hi]);
+            hi += 1;
+        }
+        if words > max_words {
+            return Err(gpu_err(
+                "limits",
+                format!("a contingency table of {words} cells exceeds one binding"),
+            ));
+        }
+        let mut desc = Vec::with_capacity((hi - lo) * STRIDE);
+        let mut offsets = Vec::with_capacity(hi - lo);
+        let mut off = 0;
+        for t in &tests[lo..hi] {
+            let (x, y, z) = t;
+            if z.len() > COUNT_MAXZ {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "conditioning sets of {} columns exceed the shader's {COUNT_MAXZ}",
+                        z.len()
+                    ),
+                ));
+            }
+            let mut d = [0u32; STRIDE];
+            d[0] = *x as u32;
+            d[1] = *y as u32;
+            d[2] = cards[*x] as u32;
+            d[3] = cards[*y] as u32;
+            d[4] = off as u32;
+            d[5] = z.len() as u32;
+            for (k, &c) in z.iter().enumerate() {
+                d[6 + k] = c as u32;
+                d[6 + COUNT_MAXZ + k] = cards[c] as u32;
+            }
+            desc.extend_from_slice(&d);
+            offsets.push(off);
+            off += cells(t);
+        }
+        let desc = ctx.storage("descriptors", bytemuck::cast_slice(&desc))?;
+        let m = (hi - lo) as u64;
+        let gx = m.min(MAX_DISPATCH as u64) as u32;
+        let gy = m.div_ceil(gx as u64) as u32;
+        let params: [u32; 4] = [n as u32, m as u32, gx, 0];
+        let table = ctx.dispatch_once(
+            &pipe,
+            bytemuck::cast_slice(&params),
+            &[&codes, &desc],
+            (gx, gy),
+            words,
+        )?;
+        for (k, t) in tests[lo..hi].iter().enumerate() {
+            out.push(table[offsets[k]..offsets[k] + cells(t)].to_vec());
+        }
         lo = hi;
     }
     Ok(out)

@@ -117,6 +117,20 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
         mu1: a.mu1.clone(),
         covariates: a.covariates.clone(),
     };
+    if a.column.is_some() && !a.columns.is_empty() {
+        return Err(Error::param(
+            "columns",
+            "give --column (one-column statistics) or --columns (corr, ratio-means), not both: \
+             one would be ignored",
+        ));
+    }
+    if a.keep_replicates && a.format == Format::Table {
+        return Err(Error::param(
+            "keep-replicates",
+            "--keep-replicates adds the replicates to the JSON output; --format table would \
+             ignore it",
+        ));
+    }
     let columns: Vec<String> = match (&a.column, a.columns.is_empty()) {
         (Some(c), _) => vec![c.clone()],
         (None, false) => a.columns.clone(),

@@ -21,6 +21,25 @@ pub(crate) struct DataArgs {
 }
 
 impl DataArgs {
+    /// `columns` when given, else every column of the file's header (for reading them all as
+    /// labels).
+    pub(crate) fn columns_or_header(&self, columns: &[String]) -> Result<Vec<String>, Error> {
+        if !columns.is_empty() {
+            return Ok(columns.to_vec());
+        }
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(parse_delimiter(&self.delimiter)?)
+            .from_path(&self.data)
+            .map_err(|e| Error::param("data", format!("cannot read `{}`: {e}", self.data)))?;
+        let header = r.headers().map_err(|e| {
+            Error::param(
+                "data",
+                format!("cannot read the header of `{}`: {e}", self.data),
+            )
+        })?;
+        Ok(header.iter().map(|h| h.trim().to_string()).collect())
+    }
+
     /// Reads `columns` (all when empty), `labels` among them factorised; missing values as
     /// `--dropna` says, or kept as NaN when `keep_missing` (test-wise deletion).
     pub(crate) fn read(
@@ -39,8 +58,9 @@ impl DataArgs {
         )
     }
 
-    /// The read's report for the JSON output: `rows_dropped` (with `--dropna`) and `levels`
-    /// (the mapping of each factorised column: code `i` is `levels[name][i]`).
+    /// The read's report for the JSON output: `rows_dropped` (with `--dropna`) and
+    /// `label_levels` (the mapping of each factorised column: code `i` is
+    /// `label_levels[name][i]`).
     pub(crate) fn report(&self, data: &Dataset) -> Map<String, Value> {
         let mut m = Map::new();
         if self.dropna {
@@ -52,7 +72,7 @@ impl DataArgs {
             .filter_map(|n| data.levels(n).map(|l| (n.clone(), Value::from(l.to_vec()))))
             .collect();
         if !levels.is_empty() {
-            m.insert("levels".into(), Value::Object(levels));
+            m.insert("label_levels".into(), Value::Object(levels));
         }
         m
     }

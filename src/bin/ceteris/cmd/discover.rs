@@ -16,6 +16,19 @@ pub(crate) struct Args {
     columns: Vec<String>,
     #[command(flatten)]
     t: TestOpts,
+    /// pc, cdnod (needs --domain; the default when --domain is given) or fci (not yet available).
+    #[arg(long)]
+    algorithm: Option<String>,
+    /// true (PC-stable, the default) or false (the original order-dependent PC).
+    #[arg(long)]
+    stable: Option<bool>,
+    /// Unshielded colliders: 0 sepset (default), 1 maxP, 2 definite maxP (causal-learn's uc_rule).
+    #[arg(long)]
+    uc_rule: Option<u8>,
+    /// Collider conflicts: -1 rule default, 0 overwrite, 1 bidirected, 2 keep existing (default),
+    /// 3 stronger colliders first, 4 stronger* (causal-learn's uc_priority).
+    #[arg(long, allow_hyphen_values = true)]
+    uc_priority: Option<i8>,
     /// Significance level of the tests.
     #[arg(long, default_value_t = 0.05)]
     alpha: f64,
@@ -49,7 +62,11 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     if !used.is_empty() {
         used.extend(a.domain.iter().cloned());
     }
-    let labels: Vec<String> = a.domain.iter().cloned().collect();
+    let mut labels: Vec<String> = a.domain.iter().cloned().collect();
+    if a.t.is_discrete() {
+        // chisq/gsq: every column is discrete, text labels factorised
+        labels = a.data.columns_or_header(&used)?;
+    }
     let data = a.data.read(&used, &labels, a.t.keeps_missing())?;
     run_on(&a, &data).map_err(|e| data.at_lines(e))
 }
@@ -94,8 +111,38 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
             format!("unknown format `{format}` (json, dot, table)"),
         ));
     }
+    match (a.algorithm.as_deref(), &a.domain) {
+        (None | Some("pc"), None) | (None | Some("cdnod"), Some(_)) => {}
+        (Some("pc"), Some(_)) => {
+            return Err(Error::param(
+                "domain",
+                "--domain is CD-NOD's; use --algorithm cdnod (or leave --algorithm out)",
+            ))
+        }
+        (Some("cdnod"), None) => {
+            return Err(Error::param(
+                "algorithm",
+                "cdnod needs --domain (the column holding the domain or time index)",
+            ))
+        }
+        (Some("fci"), _) => {
+            return Err(Error::param(
+                "algorithm",
+                "fci is not yet available (pc, cdnod)",
+            ))
+        }
+        (Some(other), _) => {
+            return Err(Error::param(
+                "algorithm",
+                format!("unknown algorithm `{other}` (pc, cdnod, fci)"),
+            ))
+        }
+    }
     let engine = Engine::from_name(&a.backend)?;
     let pc = Pc::new(test)
+        .stable(a.stable.unwrap_or(true))
+        .uc_rule(a.uc_rule.unwrap_or(0))
+        .uc_priority(a.uc_priority.unwrap_or(2))
         .alpha(a.alpha)
         .max_depth(a.max_depth)
         .knowledge(k)

@@ -2,7 +2,8 @@
 //! interventions) printed as CSV or written to a file with a JSON summary.
 
 use super::scm_args::{parse_set, read_model};
-use crate::output::{csv_text, print_json, write_text};
+use crate::output::{columns_json, csv_text, print_json, print_rows_table, write_text};
+use crate::RowsFormat;
 use ceteris::{Engine, Error};
 use serde_json::json;
 use std::time::Instant;
@@ -29,10 +30,20 @@ pub(crate) struct Args {
     /// auto, cpu or gpu.
     #[arg(long, default_value = "auto")]
     backend: String,
+    /// csv (default without --out), json (`{"data": {node: [...]}, "backend", "seconds"}`; the
+    /// default summary with --out) or table.
+    #[arg(long, value_enum)]
+    format: Option<RowsFormat>,
 }
 
 /// Runs `ceteris sample`.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
+    if a.out.is_some() && a.format == Some(RowsFormat::Csv) {
+        return Err(Error::param(
+            "format",
+            "with --out the rows go to the file as CSV; --format json or table prints the summary",
+        ));
+    }
     let model = read_model(&a.model)?;
     let set = parse_set(&a.dos, &a.shifts)?;
     let engine = Engine::from_name(&a.backend)?;
@@ -41,15 +52,27 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     let seconds = start.elapsed().as_secs_f64();
     let d = &s.data;
     let text = csv_text(d)?;
-    match &a.out {
-        Some(path) => {
+    match (&a.out, a.format) {
+        (Some(path), Some(RowsFormat::Table)) => {
+            write_text(path, &text)?;
+            say!("out      {path}");
+            say!("rows     {}", d.n_rows());
+            say!("nodes    {}", d.names().join(","));
+            say!("backend  {}", s.backend);
+            say!("seconds  {seconds:.4}");
+        }
+        (Some(path), _) => {
             write_text(path, &text)?;
             print_json(&json!({
                 "out": path, "rows": d.n_rows(), "nodes": d.names(),
                 "backend": s.backend, "seconds": seconds,
             }));
         }
-        None => say!("{}", text.trim_end()),
+        (None, None | Some(RowsFormat::Csv)) => say!("{}", text.trim_end()),
+        (None, Some(RowsFormat::Table)) => print_rows_table(d)?,
+        (None, Some(RowsFormat::Json)) => print_json(&json!({
+            "data": columns_json(d)?, "backend": s.backend, "seconds": seconds,
+        })),
     }
     Ok(())
 }

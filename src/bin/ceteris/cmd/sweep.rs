@@ -2,7 +2,7 @@
 //! `--do` grids), the run (sampled, or closed form with `--exact`) and the JSON or CSV output.
 
 use super::scm_args::{parse_grid, parse_pairs, read_model};
-use crate::output::{print_json, Progress};
+use crate::output::{cpu_only_backend, print_json, Progress};
 use crate::plot;
 use ceteris::scm::{Intervention, Scm, Sweep};
 use ceteris::{Engine, Error};
@@ -31,22 +31,25 @@ pub(crate) struct Args {
     /// --shift and --do apply on top of each set.
     #[arg(long)]
     interventions: Option<String>,
-    #[arg(long, default_value_t = 100_000)]
+    /// Samples per setting (not with --exact, which samples nothing).
+    #[arg(long, default_value_t = 100_000, conflicts_with = "exact")]
     samples: u64,
     /// Quantiles of the outcome, comma separated.
     #[arg(long, value_delimiter = ',')]
     quantiles: Vec<f64>,
-    #[arg(long, default_value_t = 0)]
+    /// Seed of the noise draws (not with --exact).
+    #[arg(long, default_value_t = 0, conflicts_with = "exact")]
     seed: u64,
-    /// Same noise draws in every setting (lower-variance contrasts).
-    #[arg(long)]
+    /// Same noise draws in every setting (lower-variance contrasts; not with --exact).
+    #[arg(long, conflicts_with = "exact")]
     common_random_numbers: bool,
     /// Closed-form means and variances (linear models) instead of sampling.
     #[arg(long)]
     exact: bool,
+    /// auto, cpu or gpu (--exact is closed form on the CPU: auto or cpu).
     #[arg(long, default_value = "auto")]
     backend: String,
-    /// json or csv.
+    /// json, csv or table.
     #[arg(long, default_value = "json")]
     format: String,
     /// Draw the dose-response curve(s) of the mean with quantile bands (SVG).
@@ -56,8 +59,16 @@ pub(crate) struct Args {
 
 /// Runs `ceteris sweep`.
 pub(crate) fn run(a: Args) -> Result<(), Error> {
+    if !matches!(a.format.as_str(), "json" | "csv" | "table") {
+        return Err(Error::param(
+            "format",
+            format!("unknown format `{}` (json, csv, table)", a.format),
+        ));
+    }
+    if a.exact {
+        cpu_only_backend(&a.backend, "sweep --exact")?;
+    }
     let model = read_model(&a.model)?;
-    let engine = Engine::from_name(&a.backend)?;
     let settings = settings(&a)?;
     let start = Instant::now();
     let out = if a.exact {
@@ -67,6 +78,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     } else {
         let progress = Progress::new("samples");
         let tick = |done: u64, total: u64| progress.tick(done, total);
+        let engine = Engine::from_name(&a.backend)?;
         let nodes: Vec<&str> = a.nodes.iter().map(String::as_str).collect();
         let r = Sweep::new(&a.outcome, settings)
             .nodes(&nodes)
@@ -83,13 +95,8 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     }
     match a.format.as_str() {
         "json" => print_json(&out),
-        "csv" => print_csv(&out, &a.nodes),
-        other => {
-            return Err(Error::param(
-                "format",
-                format!("unknown format `{other}` (json, csv)"),
-            ))
-        }
+        "csv" => print_csv(&out, &a.nodes, false),
+        _ => print_csv(&out, &a.nodes, true),
     }
     Ok(())
 }
@@ -202,9 +209,21 @@ fn exact_points(
         .collect()
 }
 
-/// The points as CSV: one column per node intervened on in any point (empty where a point leaves
-/// it alone), then `shift_NODE` per shifted node, the outcome's summaries and those of `nodes`.
-fn print_csv(out: &serde_json::Value, nodes: &[String]) {
+/// The points as CSV (or, `table`, as right-aligned columns): one column per node intervened on
+/// in any point (empty where a point leaves it alone), then `shift_NODE` per shifted node, the
+/// outcome's summaries and those of `nodes`.
+fn print_csv(out: &serde_json::Value, nodes: &[String], table: bool) {
+    let line = |cells: Vec<String>| {
+        if table {
+            cells
+                .iter()
+                .map(|c| format!("{c:>14}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        } else {
+            cells.join(",")
+        }
+    };
     let points = out["points"].as_array().cloned().unwrap_or_default();
     let keys = |field: &str| {
         points
@@ -225,19 +244,20 @@ fn print_csv(out: &serde_json::Value, nodes: &[String]) {
         .unwrap_or_default();
     say!(
         "{}",
-        cols.iter()
-            .cloned()
-            .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
-            .chain(["mean".into(), "variance".into(), "mc_error".into()])
-            .chain(qs.iter().map(|q| format!("q{q}")))
-            .chain(nodes.iter().flat_map(|n| {
-                ["mean", "variance", "mc_error"]
-                    .iter()
-                    .map(move |k| format!("{n}_{k}"))
-                    .chain(qs.iter().map(move |q| format!("{n}_q{q}")))
-            }))
-            .collect::<Vec<_>>()
-            .join(",")
+        line(
+            cols.iter()
+                .cloned()
+                .chain(shift_cols.iter().map(|c| format!("shift_{c}")))
+                .chain(["mean".into(), "variance".into(), "mc_error".into()])
+                .chain(qs.iter().map(|q| format!("q{q}")))
+                .chain(nodes.iter().flat_map(|n| {
+                    ["mean", "variance", "mc_error"]
+                        .iter()
+                        .map(move |k| format!("{n}_{k}"))
+                        .chain(qs.iter().map(move |q| format!("{n}_q{q}")))
+                }))
+                .collect::<Vec<_>>()
+        )
     );
     for p in &points {
         let cell = |v: &serde_json::Value| match v {
@@ -264,6 +284,6 @@ fn print_csv(out: &serde_json::Value, nodes: &[String]) {
                 row.push(v["quantiles"][q].to_string());
             }
         }
-        say!("{}", row.join(","));
+        say!("{}", line(row));
     }
 }
