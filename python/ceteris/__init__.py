@@ -14,8 +14,8 @@ message (the CLI's).
 
 from ._core import CeterisError, GpuError, ParameterError, UnknownColumnError, __version__
 from ._bootstrap import BootstrapResult, ConfidenceInterval, bootstrap
-from ._independence import (TestResult, fisherz, hsic, hsic_u, independence_batch, kci, rcit,
-                            rcot)
+from ._independence import (TestResult, chisq, fisherz, gsq, hsic, hsic_u, independence_batch,
+                            kci, rcit, rcot)
 from ._discovery import DiscoveryResult, discover
 from ._scm import Effect, Scm
 from ._core import describe_backend
@@ -24,7 +24,8 @@ __all__ = [
     "__version__",
     "CeterisError", "UnknownColumnError", "ParameterError", "GpuError",
     "bootstrap", "BootstrapResult", "ConfidenceInterval",
-    "kci", "hsic", "hsic_u", "rcot", "rcit", "fisherz", "independence_batch", "TestResult",
+    "kci", "hsic", "hsic_u", "rcot", "rcit", "fisherz", "chisq", "gsq", "independence_batch",
+    "TestResult",
     "discover", "DiscoveryResult",
     "Scm", "Effect",
     "describe_backend",

@@ -11,7 +11,7 @@ import numpy as np
 from . import _core, _progress
 from ._core import ParameterError
 from ._data import frame_columns, to_table
-from ._independence import _KNOWN, test_options
+from ._independence import _KNOWN, is_discrete, test_options
 
 __all__ = ["discover", "DiscoveryResult"]
 
@@ -111,7 +111,8 @@ def discover(
 
     With the same test and p-values the graph equals causal-learn's ``pc(data, alpha,
     indep_test, stable=True, uc_rule=0, uc_priority=2)``. ``test``: ``kci``, ``hsic``,
-    ``rcot``, ``rcit``, ``fisherz``, ``hsic-u``; test options (``kernel``, ``width``, ``null``,
+    ``rcot``, ``rcit``, ``fisherz``, ``hsic-u``, ``chisq``, ``gsq`` (discrete columns, text
+    allowed); test options (``kernel``, ``width``, ``null``,
     ...) as :func:`ceteris.kci`. ``forbidden``/``required``: ``(from, to)`` edges; ``tiers``: a
     tier order (no edge from a later tier to an earlier one). ``progress``: ``True`` for a tqdm
     bar per depth, or a callable ``f(depth, done, total)``.
@@ -137,8 +138,8 @@ def discover(
     nodes = list(columns) if columns is not None else [
         n for n in frame_columns(data) if n != domain]
     used = nodes + ([domain] if domain else [])
-    table = to_table(data, used=used, labels=[domain] if domain else [], dropna=dropna,
-                     keep_missing=keep_missing)
+    labels = used if is_discrete(test) else ([domain] if domain else [])
+    table = to_table(data, used=used, labels=labels, dropna=dropna, keep_missing=keep_missing)
     cb, bar = _progress.make(progress, f"{test} tests")
     try:
         raw, marks, dot = _core.discover(

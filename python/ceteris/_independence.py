@@ -12,8 +12,8 @@ from . import _core, _progress
 from ._core import ParameterError
 from ._data import frame_columns, is_dataframe, to_table
 
-__all__ = ["TestResult", "kci", "hsic", "hsic_u", "rcot", "rcit", "fisherz", "independence_batch",
-           "test_options"]
+__all__ = ["TestResult", "kci", "hsic", "hsic_u", "rcot", "rcit", "fisherz", "chisq", "gsq",
+           "independence_batch", "test_options"]
 
 Columns = Union[str, Sequence[str]]
 
@@ -57,16 +57,27 @@ class TestResult:
                    backend=d["backend"], seconds=float(d["seconds"]), details=d)
 
 
-def test_options(test: str, *, null: str = "default", permutations: int = 1000,
-                 samples: int = 1000, testwise_deletion: Optional[float] = None,
-                 tolerance: float = 1e-9, width: Union[str, float] = "empirical",
-                 kernel: str = "rbf", seed: int = 0) -> Dict[str, Any]:
-    """The options of a test, as the CLI's flags (``--null``, ``--kernel``, ...)."""
+def test_options(test: str, *, null: Optional[str] = None, permutations: Optional[int] = None,
+                 samples: Optional[int] = None, testwise_deletion: Optional[float] = None,
+                 tolerance: Optional[float] = None, width: Union[None, str, float] = None,
+                 kernel: Optional[str] = None, seed: Optional[int] = None) -> Dict[str, Any]:
+    """The options of a test, as the CLI's flags (``--null``, ``--kernel``, ...); ``None`` is
+    an option not given (its default), and an option the test would ignore is an error."""
     if isinstance(width, (int, float)) and not isinstance(width, bool):
         width = repr(float(width))
-    return dict(test=test, null=null, permutations=int(permutations), samples=int(samples),
-                testwise_deletion=testwise_deletion, tolerance=float(tolerance),
-                width=str(width), kernel=str(kernel), seed=int(seed))
+    return dict(test=test, null=null,
+                permutations=None if permutations is None else int(permutations),
+                samples=None if samples is None else int(samples),
+                testwise_deletion=testwise_deletion,
+                tolerance=None if tolerance is None else float(tolerance),
+                width=None if width is None else str(width),
+                kernel=None if kernel is None else str(kernel),
+                seed=None if seed is None else int(seed))
+
+
+def is_discrete(test: str) -> bool:
+    """chisq and gsq take discrete columns: read as labels (text factorised, as the CLI)."""
+    return test in ("chisq", "gsq")
 
 
 _KNOWN = ("null", "permutations", "samples", "testwise_deletion", "tolerance", "width", "kernel",
@@ -99,7 +110,9 @@ def _one(test: str, x: Any, y: Any, z: Any, data: Any, backend: str, dropna: boo
     keep_missing = opts["testwise_deletion"] is not None and np.isnan(opts["testwise_deletion"])
     if data is not None:
         xs, ys, zs = _names(x), _names(y), _names(z)
-        table = to_table(data, used=xs + ys + zs, dropna=dropna, keep_missing=keep_missing)
+        used = xs + ys + zs
+        table = to_table(data, used=used, labels=used if is_discrete(test) else (),
+                         dropna=dropna, keep_missing=keep_missing)
     else:
         if _is_names(x) or _is_names(y):
             raise ParameterError("invalid parameter `data`: x and y are column names, so pass "
@@ -115,7 +128,8 @@ def _one(test: str, x: Any, y: Any, z: Any, data: Any, backend: str, dropna: boo
             for k, c in part.items():
                 cols[k] = c
                 out.append(k)
-        table = to_table(cols, dropna=dropna, keep_missing=keep_missing)
+        table = to_table(cols, labels=list(cols) if is_discrete(test) else (), dropna=dropna,
+                         keep_missing=keep_missing)
     if not xs or not ys:
         raise ParameterError("invalid parameter `x`/`y`: both need at least one column")
     res = _core.independence(table.names, table.columns, [(xs, ys, zs)], opts, backend=backend)
@@ -133,7 +147,8 @@ def kci(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "auto
     ``data`` (a DataFrame or dict of arrays). Options as the CLI's flags: ``null`` (``gamma``,
     ``permutation``, ``spectral``), ``permutations``, ``samples``, ``kernel`` (``rbf``,
     ``laplace``, ``linear``, ``polynomial[:D]``), ``width`` (``empirical``, ``median`` or a
-    number), ``tolerance``, ``testwise_deletion``, ``seed``.
+    number), ``tolerance``, ``testwise_deletion``, ``seed``; an option the test would ignore
+    (``permutations`` without the permutation null, say) is a :class:`ceteris.ParameterError`.
 
     >>> import numpy as np, ceteris
     >>> rng = np.random.default_rng(0)
@@ -208,6 +223,32 @@ def fisherz(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "
     return _one("fisherz", x, y, z, data, backend, dropna, options)
 
 
+def chisq(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "auto",
+          dropna: bool = False, **options: Any) -> TestResult:
+    """Pearson's chi-square test of conditional independence of discrete columns, as
+    causal-learn's ``chisq`` (one x and one y column; any numbers or text labels, 2 to the
+    library's maximum of distinct values each). No kernel, width or null options.
+
+    >>> import numpy as np, ceteris
+    >>> x = np.arange(400) % 3; y = (np.arange(400) % 3 + np.arange(400) // 7 % 2)
+    >>> ceteris.chisq(x, y).pvalue < 1e-10
+    True
+    """
+    return _one("chisq", x, y, z, data, backend, dropna, options)
+
+
+def gsq(x: Any, y: Any, z: Any = None, *, data: Any = None, backend: str = "auto",
+        dropna: bool = False, **options: Any) -> TestResult:
+    """The G-test (likelihood ratio), as causal-learn's ``gsq``; otherwise as :func:`chisq`.
+
+    >>> import numpy as np, ceteris
+    >>> a = np.array(["u", "v"] * 200, dtype=object); b = np.arange(400) // 2 % 2
+    >>> ceteris.gsq(a, b).pvalue > 0.5
+    True
+    """
+    return _one("gsq", x, y, z, data, backend, dropna, options)
+
+
 def independence_batch(data: Any, queries: Sequence[Tuple[Any, ...]], *, test: str = "kci",
                        backend: str = "auto", dropna: bool = False, errors: str = "raise",
                        as_frame: bool = False, progress: Any = False,
@@ -244,7 +285,8 @@ def independence_batch(data: Any, queries: Sequence[Tuple[Any, ...]], *, test: s
             used.extend(part)
     if not qs:
         return []
-    table = to_table(data, used=used, dropna=dropna, keep_missing=keep_missing)
+    table = to_table(data, used=used, labels=used if is_discrete(test) else (), dropna=dropna,
+                     keep_missing=keep_missing)
     cb, bar = _progress.make(progress, f"{test} tests")
     try:
         res = _core.independence(table.names, table.columns, qs, opts, backend=backend,

@@ -70,3 +70,17 @@ def test_progress_per_depth(collider):
                      progress=lambda depth, done, total: seen.append((depth, done, total)))
     assert seen and seen[0][0] == 0
     assert any(d == t for _, d, t in seen)
+
+
+def test_discrete_collider_with_text_labels():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(7)
+    n = 3000
+    a = rng.integers(0, 2, size=n)
+    b = rng.integers(0, 2, size=n)
+    c = np.where(rng.uniform(size=n) < 0.85, a + b, rng.integers(0, 3, size=n))
+    df = pd.DataFrame({"a": np.array(["no", "yes"], dtype=object)[a], "b": b.astype(bool),
+                       "c": c})
+    for test in ("chisq", "gsq"):
+        g = ceteris.discover(df, test=test, alpha=0.01, backend="cpu")
+        assert _edges(g) == [("a", "c", "directed"), ("b", "c", "directed")], test

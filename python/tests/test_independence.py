@@ -119,3 +119,50 @@ def test_batch_as_frame():
     assert out["z"].tolist() == ["", "z", ""]
     assert out["pvalue"][0] < 0.01 and pd.isna(out["error"][0])
     assert isinstance(out["error"][2], str)
+
+
+def _discrete_reference(x, y, z, g):
+    """causal-learn's Chisq_or_Gsq, from its documented rules: per observed stratum of z the
+    table of x and y, E = n_sx n_sy / n_s, chisq sum (O - E)^2 / E or G 2 sum O ln(O/E), degrees
+    of freedom sum over strata of (x values seen - 1)(y values seen - 1); scipy for each
+    stratum's statistic (chi2_contingency without Yates' correction)."""
+    strata = [np.zeros(len(x), dtype=bool) | True] if z is None else [z == v for v in np.unique(z)]
+    stat, dof = 0.0, 0
+    for m in strata:
+        xs, ys = x[m], y[m]
+        ux, uy = np.unique(xs), np.unique(ys)
+        if len(ux) < 2 or len(uy) < 2:
+            continue
+        table = np.array([[np.sum((xs == a) & (ys == b)) for b in uy] for a in ux])
+        res = scipy.stats.chi2_contingency(table, correction=False,
+                                           lambda_="log-likelihood" if g else None)
+        stat += res[0]
+        dof += (len(ux) - 1) * (len(uy) - 1)
+    return stat, scipy.stats.chi2.sf(stat, dof)
+
+
+@pytest.mark.parametrize("g", [False, True])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_chisq_gsq_match_scipy_contingency(g, conditional):
+    rng = np.random.default_rng(21)
+    n = 600
+    z = rng.integers(0, 3, size=n)
+    x = (z + rng.integers(0, 2, size=n)) % 3
+    y = np.where(rng.uniform(size=n) < 0.3, x, rng.integers(0, 4, size=n))
+    labels = np.array(["lo", "mid", "hi"], dtype=object)[x]  # text: factorised as the CLI
+    fn = ceteris.gsq if g else ceteris.chisq
+    r = fn(labels, y, z if conditional else None, backend="cpu")
+    codes = np.unique(labels, return_inverse=True)[1]
+    stat, p = _discrete_reference(codes, y, z if conditional else None, g)
+    assert r.statistic == pytest.approx(stat, rel=1e-10)
+    assert r.pvalue == pytest.approx(p, rel=1e-8, abs=1e-300)
+    with pytest.raises(ceteris.ParameterError, match="kernel"):
+        fn(x, y, kernel="rbf")
+
+
+def test_ignored_options_are_errors():
+    x = np.random.default_rng(0).normal(size=100)
+    with pytest.raises(ceteris.ParameterError, match="permutations"):
+        ceteris.kci(x, x ** 2, permutations=100)
+    with pytest.raises(ceteris.ParameterError, match="Fisher-z"):
+        ceteris.fisherz(x, x ** 2, width="median")
