@@ -1,0 +1,878 @@
+//! `ceteris._core`: the PyO3 extension module under the `ceteris` Python package.
+//!
+//! A thin layer over the library's public API. Tables arrive as column names and 1-D float64
+//! numpy arrays (the Python layer, `python/ceteris/_data.py`, turns DataFrames, labels, booleans
+//! and missing values into those, as the CLI does for CSV files); each array is read in place
+//! (zero-copy borrow) and copied once into the library's [`Dataset`]. Results come back as the
+//! library's serde JSON (the CLI's keys) plus numpy arrays for long vectors; the Python layer
+//! wraps them in result classes. Every computation runs with the GIL released (`py.detach`);
+//! progress callbacks and Python statistics re-attach only for their own call.
+//!
+//! Errors: [`ceteris::Error`] becomes `ceteris.CeterisError` (a `ValueError`) or one of its
+//! subclasses `UnknownColumnError`, `ParameterError` and `GpuError`, with the library's message.
+
+use ceteris::bootstrap::{EffectBootstrap, Estimator};
+use ceteris::discovery::{Knowledge, Pc};
+use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Query, Tester, Width};
+use ceteris::scm::{read_graph, EffectInterval, FitKind, Intervention, Scm, Sweep};
+use ceteris::{
+    Bootstrap, BootstrapResult, CustomBootstrap, Dataset, Engine, Error, IntervalMethod, Roles,
+    Scheme, Statistic,
+};
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::create_exception;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+create_exception!(
+    ceteris,
+    CeterisError,
+    PyValueError,
+    "An error reported by ceteris (bad data, bad parameter, GPU failure), with the library's message."
+);
+create_exception!(
+    ceteris,
+    UnknownColumnError,
+    CeterisError,
+    "A column (or node) name that is not in the data (or model)."
+);
+create_exception!(
+    ceteris,
+    ParameterError,
+    CeterisError,
+    "A parameter outside its domain, or one the call would ignore."
+);
+create_exception!(
+    ceteris,
+    GpuError,
+    CeterisError,
+    "A GPU failure (no adapter, out of memory, device lost) with backend=\"gpu\"."
+);
+
+/// The Python exception of a library error.
+fn py_err(e: Error) -> PyErr {
+    let msg = e.to_string();
+    match e {
+        Error::UnknownColumn { .. } => UnknownColumnError::new_err(msg),
+        Error::InvalidParameter { .. } => ParameterError::new_err(msg),
+        Error::Gpu { .. } | Error::NoAdapter(_) => GpuError::new_err(msg),
+        _ => CeterisError::new_err(msg),
+    }
+}
+
+/// `serde_json` to a Python-side JSON string.
+fn json<T: serde::Serialize>(v: &T) -> PyResult<String> {
+    serde_json::to_string(v).map_err(|e| CeterisError::new_err(format!("JSON: {e}")))
+}
+
+/// One engine per backend name for the life of the process: a GPU engine owns its device and
+/// its compiled pipelines, which are worth keeping between calls.
+fn engine(name: &str) -> PyResult<Arc<Engine>> {
+    static ENGINES: OnceLock<Mutex<HashMap<String, Arc<Engine>>>> = OnceLock::new();
+    let map = ENGINES.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut map = map.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(e) = map.get(name) {
+        return Ok(e.clone());
+    }
+    let e = Arc::new(Engine::from_name(name).map_err(py_err)?);
+    map.insert(name.to_string(), e.clone());
+    Ok(e)
+}
+
+/// The description of the engine `backend` names (`auto`, `cpu`, `gpu`).
+#[pyfunction]
+fn describe_backend(backend: &str) -> PyResult<String> {
+    Ok(engine(backend)?.describe())
+}
+
+/// Builds a [`Dataset`] from names and float64 columns: a contiguous array is read in place and
+/// copied once into the table; a strided one is gathered once.
+fn dataset(names: &[String], columns: &[PyReadonlyArray1<'_, f64>]) -> PyResult<Dataset> {
+    if names.len() != columns.len() {
+        return Err(PyValueError::new_err("one name per column"));
+    }
+    let mut d = Dataset::new();
+    for (name, col) in names.iter().zip(columns) {
+        let values = match col.as_slice() {
+            Ok(s) => s.to_vec(),
+            Err(_) => col.as_array().to_vec(),
+        };
+        d.push_column(name, values).map_err(py_err)?;
+    }
+    Ok(d)
+}
+
+/// A `(done, total)` progress sink calling a Python callable (with the GIL, only for the call).
+fn progress_fn(cb: &Option<Py<PyAny>>) -> Option<impl Fn(u64, u64) + Sync + '_> {
+    cb.as_ref().map(|cb| {
+        move |done: u64, total: u64| {
+            Python::attach(|py| {
+                // a failing progress bar must not fail the computation
+                let _ = cb.call1(py, (done, total));
+            })
+        }
+    })
+}
+
+fn methods(names: &[String]) -> PyResult<Vec<IntervalMethod>> {
+    names
+        .iter()
+        .map(|m| m.parse::<IntervalMethod>().map_err(py_err))
+        .collect()
+}
+
+/// The run's result as JSON, and the replicates (when kept) as a numpy array.
+fn boot_out(
+    py: Python<'_>,
+    mut r: BootstrapResult,
+) -> PyResult<(String, Option<Bound<'_, PyArray1<f64>>>)> {
+    let reps = r.replicates.take().map(|v| v.into_pyarray(py));
+    Ok((json(&r)?, reps))
+}
+
+/// A bootstrap with a built-in statistic: the CLI's `ceteris bootstrap` on a table (the same
+/// rules: `ipw`/`hajek`/`aipw`/`att` with covariates refit their nuisance models in every
+/// resample, options a statistic would ignore are errors).
+#[pyfunction]
+#[pyo3(signature = (names, columns, statistic, *, column=vec![], weights=None, treatment=None,
+    outcome=None, propensity=None, mu0=None, mu1=None, covariates=vec![], scheme="iid",
+    strata=None, cluster=None, block_length=None, n_resamples=9999, level=0.95,
+    methods=vec!["percentile".to_string(), "bca".to_string()], seed=0, backend="auto",
+    keep_replicates=false, clip=None, trim=None, penalty=None, progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn bootstrap<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    statistic: &str,
+    column: Vec<String>,
+    weights: Option<String>,
+    treatment: Option<String>,
+    outcome: Option<String>,
+    propensity: Option<String>,
+    mu0: Option<String>,
+    mu1: Option<String>,
+    covariates: Vec<String>,
+    scheme: &str,
+    strata: Option<String>,
+    cluster: Option<String>,
+    block_length: Option<f64>,
+    n_resamples: u64,
+    level: f64,
+    methods: Vec<String>,
+    seed: u64,
+    backend: &str,
+    keep_replicates: bool,
+    clip: Option<f64>,
+    trim: Option<f64>,
+    penalty: Option<f64>,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, Option<Bound<'py, PyArray1<f64>>>)> {
+    let data = dataset(&names, &columns)?;
+    let scheme = Scheme::parse(scheme, strata.as_deref(), cluster.as_deref(), block_length)
+        .map_err(py_err)?;
+    let methods = self::methods(&methods)?;
+    let engine = engine(backend)?;
+    let refit = matches!(statistic, "ipw" | "hajek" | "aipw" | "att") && !covariates.is_empty();
+    if statistic == "att" && !refit {
+        return Err(py_err(Error::param(
+            "covariates",
+            "att refits its propensity in every resample: it needs covariates",
+        )));
+    }
+    if trim.is_some() && !refit {
+        return Err(py_err(Error::param(
+            "trim",
+            "trim refits the propensity on the units it keeps: it needs ipw, hajek, aipw or att \
+             with covariates (it would be ignored)",
+        )));
+    }
+    if penalty.is_some() && !refit {
+        return Err(py_err(Error::param(
+            "penalty",
+            "penalty applies to the refit propensity of ipw, hajek, aipw and att with \
+             covariates (it would be ignored)",
+        )));
+    }
+    if refit {
+        for (flag, given) in [
+            ("propensity", propensity.is_some()),
+            ("mu0", mu0.is_some()),
+            ("mu1", mu1.is_some()),
+        ] {
+            if given {
+                return Err(py_err(Error::param(
+                    flag,
+                    format!(
+                        "covariates refit the nuisance models in every resample, `{flag}` gives \
+                         a fixed one: give one or the other"
+                    ),
+                )));
+            }
+        }
+        for (flag, given) in [
+            ("weights", weights.is_some()),
+            ("column", !column.is_empty()),
+        ] {
+            if given {
+                return Err(py_err(Error::param(
+                    flag,
+                    format!(
+                        "statistic `{statistic}` with covariates does not use `{flag}` (it would \
+                         ignore it)"
+                    ),
+                )));
+            }
+        }
+        let need = |v: &Option<String>, flag: &str| {
+            v.clone().ok_or_else(|| {
+                py_err(Error::param(
+                    flag,
+                    format!("statistic `{statistic}` needs `{flag}`"),
+                ))
+            })
+        };
+        let (t, y) = (need(&treatment, "treatment")?, need(&outcome, "outcome")?);
+        let estimator = match statistic {
+            "ipw" => Estimator::Ipw,
+            "hajek" => Estimator::Hajek,
+            "aipw" => Estimator::Aipw,
+            _ => Estimator::Att,
+        };
+        let cov: Vec<&str> = covariates.iter().map(String::as_str).collect();
+        let mut boot = EffectBootstrap::new(estimator, &t, &y, &cov)
+            .scheme(scheme)
+            .resamples(n_resamples)
+            .seed(seed)
+            .level(level)
+            .methods(&methods)
+            .keep_replicates(keep_replicates);
+        if let Some(a) = trim {
+            boot = boot.trim(a);
+        }
+        if let Some(a) = clip {
+            boot = boot.clip(a);
+        }
+        if let Some(l) = penalty {
+            boot = boot.penalty(l);
+        }
+        let r = py.detach(|| boot.run(&engine, &data)).map_err(py_err)?;
+        return boot_out(py, r);
+    }
+    let roles = Roles {
+        weights,
+        treatment,
+        outcome,
+        propensity,
+        mu0,
+        mu1,
+        covariates,
+    };
+    let stat = Statistic::parse(statistic, &column, &roles).map_err(py_err)?;
+    let mut boot = Bootstrap::new(stat)
+        .scheme(scheme)
+        .resamples(n_resamples)
+        .seed(seed)
+        .level(level)
+        .methods(&methods)
+        .keep_replicates(keep_replicates);
+    if let Some(a) = clip {
+        boot = boot.clip_propensity(a);
+    }
+    let tick = progress_fn(&progress);
+    let r = py
+        .detach(|| {
+            let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
+            boot.run_with_progress(&engine, &data, tick)
+        })
+        .map_err(py_err)?;
+    boot_out(py, r)
+}
+
+/// A bootstrap of a Python function of the per-row weights of each replicate
+/// ([`CustomBootstrap`]); `func(weights) -> float` is called once per resample and once per
+/// jackknife unit (BCa), with the GIL, from the library's worker threads. The first exception it
+/// raises is re-raised after the run.
+#[pyfunction]
+#[pyo3(signature = (names, columns, func, *, scheme="iid", strata=None, cluster=None,
+    block_length=None, n_resamples=9999, level=0.95,
+    methods=vec!["percentile".to_string(), "bca".to_string()], seed=0, keep_replicates=false))]
+#[allow(clippy::too_many_arguments)]
+fn bootstrap_weights<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    func: Py<PyAny>,
+    scheme: &str,
+    strata: Option<String>,
+    cluster: Option<String>,
+    block_length: Option<f64>,
+    n_resamples: u64,
+    level: f64,
+    methods: Vec<String>,
+    seed: u64,
+    keep_replicates: bool,
+) -> PyResult<(String, Option<Bound<'py, PyArray1<f64>>>)> {
+    let data = dataset(&names, &columns)?;
+    let scheme = Scheme::parse(scheme, strata.as_deref(), cluster.as_deref(), block_length)
+        .map_err(py_err)?;
+    let methods = self::methods(&methods)?;
+    let failure: Mutex<Option<PyErr>> = Mutex::new(None);
+    let call = |_: &Dataset, w: &[f64]| -> f64 {
+        Python::attach(|py| {
+            if failure.lock().map(|f| f.is_some()).unwrap_or(true) {
+                return f64::NAN;
+            }
+            let w = w.to_vec().into_pyarray(py);
+            match func.call1(py, (w,)).and_then(|v| v.extract::<f64>(py)) {
+                Ok(v) => v,
+                Err(e) => {
+                    if let Ok(mut f) = failure.lock() {
+                        f.get_or_insert(e);
+                    }
+                    f64::NAN
+                }
+            }
+        })
+    };
+    let boot = CustomBootstrap::new(call)
+        .scheme(scheme)
+        .resamples(n_resamples)
+        .seed(seed)
+        .level(level)
+        .methods(&methods)
+        .keep_replicates(keep_replicates);
+    let r = py.detach(|| boot.run(&Engine::cpu(), &data));
+    if let Some(e) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        return Err(e);
+    }
+    boot_out(py, r.map_err(py_err)?)
+}
+
+/// The options of an independence test (the CLI's `TestOpts`): `None` is a flag not given.
+#[derive(Clone, Debug, FromPyObject)]
+#[pyo3(from_item_all)]
+struct TestOpts {
+    test: String,
+    null: Option<String>,
+    permutations: Option<u32>,
+    samples: Option<u32>,
+    testwise_deletion: Option<f64>,
+    tolerance: Option<f64>,
+    width: Option<String>,
+    kernel: Option<String>,
+    seed: Option<u64>,
+}
+
+/// The CLI's `refuse_ignored`: an error naming the first option given that the chosen test (or
+/// null, or kernel) would ignore.
+fn refuse_ignored(a: &TestOpts) -> Result<(), Error> {
+    let test = a.test.as_str();
+    let null = a.null.as_deref().unwrap_or("default");
+    let kernel = a.kernel.as_deref().unwrap_or("rbf");
+    let widthless = kernel == "linear" || kernel.starts_with("polynomial");
+    let kernel_test = matches!(test, "hsic" | "kci");
+    let rules: [(&str, bool, bool, &str); 7] = [
+        (
+            "kernel",
+            a.kernel.is_some(),
+            kernel_test,
+            "it applies to hsic and kci",
+        ),
+        (
+            "width",
+            a.width.is_some(),
+            (kernel_test || test == "hsic-u") && !widthless,
+            "it applies to the rbf and laplace kernels of hsic, hsic-u and kci",
+        ),
+        (
+            "tolerance",
+            a.tolerance.is_some(),
+            matches!(test, "hsic" | "hsic-u" | "kci"),
+            "it applies to the kernel factors of hsic, hsic-u and kci",
+        ),
+        (
+            "null",
+            a.null.is_some(),
+            matches!(test, "hsic" | "kci" | "rcot" | "rcit"),
+            "fisherz has a normal null, and hsic-u, chisq and gsq chi-square ones",
+        ),
+        (
+            "permutations",
+            a.permutations.is_some(),
+            kernel_test && null == "permutation",
+            "it applies to null=\"permutation\" of hsic and kci",
+        ),
+        (
+            "samples",
+            a.samples.is_some(),
+            kernel_test && null == "spectral",
+            "it applies to null=\"spectral\" of hsic and kci",
+        ),
+        (
+            "seed",
+            a.seed.is_some(),
+            (kernel_test && matches!(null, "permutation" | "spectral"))
+                || matches!(test, "rcot" | "rcit"),
+            "it seeds the permutation and spectral nulls of hsic and kci and the features of \
+             rcot and rcit",
+        ),
+    ];
+    let known = [
+        "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z", "chisq", "gsq",
+    ];
+    if !known.contains(&test) {
+        return Ok(()); // the unknown test is reported by build_test
+    }
+    for (flag, given, used, why) in rules {
+        if given && !used {
+            let what = match (flag, test) {
+                ("width", "hsic" | "kci") if widthless => format!("the {kernel} kernel (no width)"),
+                ("permutations" | "samples" | "seed", "hsic" | "kci") => {
+                    format!("{test} with the {null} null")
+                }
+                _ if test.starts_with("fisher") => "the Fisher-z test".into(),
+                _ => format!("test `{test}`"),
+            };
+            return Err(Error::param(
+                flag,
+                format!("{what} does not use `{flag}` (it would ignore it): {why}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The CLI's `build_test`: an [`IndependenceTest`] from its options.
+fn build_test(a: &TestOpts) -> Result<IndependenceTest, Error> {
+    refuse_ignored(a)?;
+    let kernel_name = a.kernel.as_deref().unwrap_or("rbf");
+    let kernel = match kernel_name.split_once(':') {
+        None if kernel_name == "rbf" || kernel_name == "gaussian" => Kernel::Gaussian,
+        None if kernel_name == "laplace" => Kernel::Laplace,
+        None if kernel_name == "linear" => Kernel::Linear,
+        None if kernel_name == "polynomial" => Kernel::Polynomial(2),
+        Some(("polynomial", d)) => Kernel::Polynomial(
+            d.parse()
+                .map_err(|_| Error::param("kernel", format!("`{d}` is not a polynomial degree")))?,
+        ),
+        _ => {
+            return Err(Error::param(
+                "kernel",
+                format!(
+                    "unknown kernel `{kernel_name}` (rbf, laplace, linear, polynomial[:DEGREE])"
+                ),
+            ))
+        }
+    };
+    let width = match a.width.as_deref().unwrap_or("empirical") {
+        "empirical" => Width::Empirical,
+        "median" => Width::Median,
+        v => Width::Fixed(v.parse().map_err(|_| {
+            Error::param(
+                "width",
+                format!("`{v}` is not empirical, median or a number"),
+            )
+        })?),
+    };
+    let permutations = a.permutations.unwrap_or(1000);
+    let samples = a.samples.unwrap_or(1000);
+    if permutations == 0 {
+        return Err(Error::param("permutations", "must be at least 1"));
+    }
+    if samples == 0 {
+        return Err(Error::param("samples", "must be at least 1"));
+    }
+    let rff = a.test == "rcot" || a.test == "rcit";
+    let (null, approx) = match (a.null.as_deref().unwrap_or("default"), rff) {
+        ("default" | "gamma", false) => (Null::Gamma, Approx::Lpb4),
+        ("permutation", false) => (Null::Permutation(permutations), Approx::Lpb4),
+        ("spectral", false) => (Null::Spectral(samples), Approx::Lpb4),
+        ("default" | "lpb4", true) => (Null::Gamma, Approx::Lpb4),
+        ("hbe", true) => (Null::Gamma, Approx::Hbe),
+        ("gamma", true) => (Null::Gamma, Approx::Gamma),
+        ("chi2", true) => (Null::Gamma, Approx::Chi2),
+        (other, _) => {
+            return Err(Error::param(
+                "null",
+                format!(
+                    "unknown null `{other}` for {} (hsic/kci: gamma, permutation, spectral; \
+                     rcot/rcit: lpb4, hbe, gamma, chi2)",
+                    a.test
+                ),
+            ))
+        }
+    };
+    Ok(match a.test.as_str() {
+        "kci" => IndependenceTest::kci(),
+        "hsic" => IndependenceTest::hsic(),
+        "rcot" => IndependenceTest::rcot(),
+        "rcit" => IndependenceTest::rcit(),
+        "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
+        "hsic-u" => IndependenceTest::hsic_u(),
+        "chisq" => IndependenceTest::chisq(),
+        "gsq" => IndependenceTest::gsq(),
+        other => {
+            return Err(Error::param(
+                "test",
+                format!(
+                    "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq)"
+                ),
+            ))
+        }
+    }
+    .kernel(kernel)
+    .width(match (a.test.as_str(), width) {
+        ("hsic-u", Width::Empirical) => Width::Median,
+        (_, w) => w,
+    })
+    .null(null)
+    .approx(approx)
+    .testwise_deletion(a.testwise_deletion)
+    .tolerance(a.tolerance.unwrap_or(1e-9))
+    .seed(a.seed.unwrap_or(0)))
+}
+
+/// One test or many over one table: `queries` are `(x, y, z)` column lists; returns, per query,
+/// the result's JSON or the error (as an exception object, not raised).
+#[pyfunction]
+#[pyo3(signature = (names, columns, queries, opts, *, backend="auto", progress=None))]
+fn independence<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    queries: Vec<Query>,
+    opts: TestOpts,
+    backend: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<Vec<Py<PyAny>>> {
+    let data = dataset(&names, &columns)?;
+    let test = build_test(&opts).map_err(py_err)?;
+    let engine = engine(backend)?;
+    let tick = progress_fn(&progress);
+    let out = py.detach(|| {
+        let tester = Tester::new(&engine, &data, test);
+        let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
+        tester.batch_with_progress(&queries, tick)
+    });
+    out.into_iter()
+        .map(|r| -> PyResult<Py<PyAny>> {
+            Ok(match r {
+                Ok(r) => json(&r)?.into_pyobject(py)?.into_any().unbind(),
+                Err(e) => py_err(e).into_value(py).into_any(),
+            })
+        })
+        .collect()
+}
+
+/// PC (or CD-NOD with `domain`) over `nodes`: the result's JSON, the endpoint marks
+/// (causal-learn's encoding, row-major) and the DOT text.
+#[pyfunction]
+#[pyo3(signature = (names, columns, nodes, opts, *, alpha=0.05, max_depth=None, domain=None,
+    forbidden=vec![], required=vec![], tiers=vec![], backend="auto", progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn discover<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    nodes: Vec<String>,
+    opts: TestOpts,
+    alpha: f64,
+    max_depth: Option<usize>,
+    domain: Option<String>,
+    forbidden: Vec<(String, String)>,
+    required: Vec<(String, String)>,
+    tiers: Vec<Vec<String>>,
+    backend: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, Vec<i8>, String)> {
+    let data = dataset(&names, &columns)?;
+    let test = build_test(&opts).map_err(py_err)?;
+    let engine = engine(backend)?;
+    let mut k = Knowledge::new();
+    for (a, b) in &forbidden {
+        k = k.forbid(a, b);
+    }
+    for (a, b) in &required {
+        k = k.require(a, b);
+    }
+    if !tiers.is_empty() {
+        let t: Vec<Vec<&str>> = tiers
+            .iter()
+            .map(|t| t.iter().map(String::as_str).collect())
+            .collect();
+        let t: Vec<&[&str]> = t.iter().map(Vec::as_slice).collect();
+        k = k.tiers(&t);
+    }
+    let pc = Pc::new(test)
+        .alpha(alpha)
+        .max_depth(max_depth)
+        .knowledge(k)
+        .domain(domain.as_deref());
+    let tick = progress.as_ref().map(|cb| {
+        move |level: usize, done: u64, total: u64| {
+            Python::attach(|py| {
+                let _ = cb.call1(py, (level, done, total));
+            })
+        }
+    });
+    let cols: Vec<&str> = nodes.iter().map(String::as_str).collect();
+    let r = py
+        .detach(|| {
+            let tick = tick
+                .as_ref()
+                .map(|t| t as &(dyn Fn(usize, u64, u64) + Sync));
+            pc.run_with_progress(&engine, &data, &cols, tick)
+        })
+        .map_err(py_err)?;
+    Ok((json(&r)?, r.marks().to_vec(), r.to_dot()))
+}
+
+/// The nodes of a graph (text, JSON or DOT, as `read_graph` reads it) with their parents, in
+/// order: what `Scm.fit` reads of a table.
+#[pyfunction]
+fn graph_parents(graph: &str) -> PyResult<Vec<(String, Vec<String>)>> {
+    read_graph(graph)
+        .and_then(|g| g.parent_sets())
+        .map_err(py_err)
+}
+
+/// A structural causal model (scm-json v1), validated.
+#[pyclass(name = "_Scm", module = "ceteris._core", frozen)]
+struct PyScm {
+    scm: Scm,
+}
+
+/// One intervention set from `(node, kind, value)` triples, kind `atomic` or `shift`.
+fn interventions(set: &[(String, String, f64)]) -> PyResult<Vec<Intervention>> {
+    set.iter()
+        .map(|(node, kind, v)| match kind.as_str() {
+            "atomic" => Ok(Intervention::atomic(node, *v)),
+            "shift" => Ok(Intervention::shift(node, *v)),
+            other => Err(py_err(Error::param(
+                "intervention",
+                format!("unknown kind `{other}` (atomic, shift)"),
+            ))),
+        })
+        .collect()
+}
+
+type Set = Vec<(String, String, f64)>;
+
+#[pymethods]
+impl PyScm {
+    /// Reads scm-json v1 text.
+    #[staticmethod]
+    fn from_json(text: &str) -> PyResult<Self> {
+        Ok(PyScm {
+            scm: Scm::from_json(text).map_err(py_err)?,
+        })
+    }
+
+    /// Fits the model of `graph` (text, JSON or DOT, as `read_graph` reads) to the table.
+    #[staticmethod]
+    fn fit<'py>(
+        py: Python<'py>,
+        names: Vec<String>,
+        columns: Vec<PyReadonlyArray1<'py, f64>>,
+        graph: &str,
+        kind: &str,
+    ) -> PyResult<Self> {
+        let data = dataset(&names, &columns)?;
+        let kind: FitKind = kind.parse().map_err(py_err)?;
+        let parents = read_graph(graph)
+            .and_then(|g| g.parent_sets())
+            .map_err(py_err)?;
+        let scm = py
+            .detach(|| Scm::fit(&data, &parents, kind))
+            .map_err(py_err)?;
+        Ok(PyScm { scm })
+    }
+
+    /// scm-json v1 text.
+    fn to_json(&self) -> String {
+        self.scm.to_json()
+    }
+
+    /// Node names in topological order.
+    fn names(&self) -> Vec<String> {
+        self.scm.names().into_iter().map(String::from).collect()
+    }
+
+    /// A sweep: the result's JSON.
+    #[pyo3(signature = (outcome, settings, *, samples=10_000, quantiles=vec![], seed=0,
+        common_random_numbers=false, nodes=vec![], backend="auto", progress=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sweep(
+        &self,
+        py: Python<'_>,
+        outcome: &str,
+        settings: Vec<Set>,
+        samples: u64,
+        quantiles: Vec<f64>,
+        seed: u64,
+        common_random_numbers: bool,
+        nodes: Vec<String>,
+        backend: &str,
+        progress: Option<Py<PyAny>>,
+    ) -> PyResult<String> {
+        let sets = settings
+            .iter()
+            .map(|s| interventions(s))
+            .collect::<PyResult<Vec<_>>>()?;
+        let engine = engine(backend)?;
+        let nodes: Vec<&str> = nodes.iter().map(String::as_str).collect();
+        let sweep = Sweep::new(outcome, sets)
+            .nodes(&nodes)
+            .samples(samples)
+            .quantiles(&quantiles)
+            .seed(seed)
+            .common_random_numbers(common_random_numbers);
+        let tick = progress_fn(&progress);
+        let r = py
+            .detach(|| {
+                let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
+                sweep.run_with_progress(&engine, &self.scm, tick)
+            })
+            .map_err(py_err)?;
+        json(&r)
+    }
+
+    /// The Monte-Carlo average causal effect of `alternative` against `reference`: JSON.
+    #[pyo3(signature = (alternative, reference, outcome, *, samples=100_000, seed=0, backend="auto"))]
+    #[allow(clippy::too_many_arguments)]
+    fn effect(
+        &self,
+        py: Python<'_>,
+        alternative: Set,
+        reference: Set,
+        outcome: &str,
+        samples: u64,
+        seed: u64,
+        backend: &str,
+    ) -> PyResult<String> {
+        let (alt, reference) = (interventions(&alternative)?, interventions(&reference)?);
+        let engine = engine(backend)?;
+        let r = py
+            .detach(|| {
+                self.scm
+                    .effect(&engine, &alt, &reference, outcome, samples, seed)
+            })
+            .map_err(py_err)?;
+        json(&r)
+    }
+
+    /// Counterfactuals of every row of the table under `set`: the values' and the noises'
+    /// (names, columns).
+    #[allow(clippy::type_complexity)]
+    fn counterfactuals<'py>(
+        &self,
+        py: Python<'py>,
+        names: Vec<String>,
+        columns: Vec<PyReadonlyArray1<'py, f64>>,
+        set: Set,
+    ) -> PyResult<(
+        Vec<(String, Bound<'py, PyArray1<f64>>)>,
+        Vec<(String, Bound<'py, PyArray1<f64>>)>,
+    )> {
+        let data = dataset(&names, &columns)?;
+        let set = interventions(&set)?;
+        let cf = py
+            .detach(|| self.scm.counterfactuals(&data, &set))
+            .map_err(py_err)?;
+        let cols = |d: &Dataset| -> Vec<(String, Bound<'py, PyArray1<f64>>)> {
+            d.names()
+                .iter()
+                .map(|n| {
+                    let v = d.column(n).expect("a listed column").to_vec();
+                    (n.clone(), v.into_pyarray(py))
+                })
+                .collect()
+        };
+        Ok((cols(&cf.values), cols(&cf.noise)))
+    }
+}
+
+/// The bootstrap interval of a fitted model's effect ([`EffectInterval`]): JSON and the
+/// replicates when kept.
+#[pyfunction]
+#[pyo3(signature = (names, columns, graph, kind, outcome, alternative, reference, *,
+    samples=None, scheme="iid", strata=None, cluster=None, block_length=None, n_resamples=999,
+    level=0.95, methods=vec!["percentile".to_string(), "bca".to_string()], seed=0,
+    keep_replicates=false, backend="auto", progress=None))]
+#[allow(clippy::too_many_arguments)]
+fn effect_interval<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    graph: &str,
+    kind: &str,
+    outcome: &str,
+    alternative: Set,
+    reference: Set,
+    samples: Option<u64>,
+    scheme: &str,
+    strata: Option<String>,
+    cluster: Option<String>,
+    block_length: Option<f64>,
+    n_resamples: u64,
+    level: f64,
+    methods: Vec<String>,
+    seed: u64,
+    keep_replicates: bool,
+    backend: &str,
+    progress: Option<Py<PyAny>>,
+) -> PyResult<(String, Option<Bound<'py, PyArray1<f64>>>)> {
+    let data = dataset(&names, &columns)?;
+    let kind: FitKind = kind.parse().map_err(py_err)?;
+    let parents = read_graph(graph)
+        .and_then(|g| g.parent_sets())
+        .map_err(py_err)?;
+    let scheme = Scheme::parse(scheme, strata.as_deref(), cluster.as_deref(), block_length)
+        .map_err(py_err)?;
+    let methods = self::methods(&methods)?;
+    let engine = engine(backend)?;
+    let mut ei = EffectInterval::new(&parents, kind, outcome)
+        .alternative(&interventions(&alternative)?)
+        .reference(&interventions(&reference)?)
+        .scheme(scheme)
+        .resamples(n_resamples)
+        .seed(seed)
+        .level(level)
+        .methods(&methods)
+        .keep_replicates(keep_replicates);
+    if let Some(s) = samples {
+        ei = ei.samples(s);
+    }
+    let tick = progress_fn(&progress);
+    let mut r = py
+        .detach(|| {
+            let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
+            ei.run_with_progress(&engine, &data, tick)
+        })
+        .map_err(py_err)?;
+    let reps = r.replicates.take().map(|v| v.into_pyarray(py));
+    Ok((json(&r)?, reps))
+}
+
+/// The extension module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("CeterisError", py.get_type::<CeterisError>())?;
+    m.add("UnknownColumnError", py.get_type::<UnknownColumnError>())?;
+    m.add("ParameterError", py.get_type::<ParameterError>())?;
+    m.add("GpuError", py.get_type::<GpuError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<PyScm>()?;
+    m.add_function(wrap_pyfunction!(describe_backend, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(independence, m)?)?;
+    m.add_function(wrap_pyfunction!(discover, m)?)?;
+    m.add_function(wrap_pyfunction!(effect_interval, m)?)?;
+    m.add_function(wrap_pyfunction!(graph_parents, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+"""Independence tests: fisherz against numpy/scipy partial correlation, KCI against the stored
+causal-learn references (tests/reference/independence_reference.json), the batch call against
+single calls, and the input rules."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+import scipy.stats
+
+import ceteris
+
+
+def _fisherz_reference(x, y, z):
+    """Fisher's z of the partial correlation of x and y given z: residuals of least squares on
+    [1, z], their Pearson correlation r, z = atanh(r) sqrt(n - |Z| - 3), two-sided normal p."""
+    n = len(x)
+    design = np.column_stack([np.ones(n)] + ([z] if z is not None and z.ndim == 1 else
+                                             ([] if z is None else [z])))
+    rx = x - design @ np.linalg.lstsq(design, x, rcond=None)[0]
+    ry = y - design @ np.linalg.lstsq(design, y, rcond=None)[0]
+    r = np.corrcoef(rx, ry)[0, 1]
+    k = design.shape[1] - 1
+    stat = math.atanh(r) * math.sqrt(n - k - 3)
+    return stat, 2 * scipy.stats.norm.sf(abs(stat))
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_fisherz_matches_partial_correlation(conditional):
+    rng = np.random.default_rng(11)
+    n = 250
+    z = rng.normal(size=(n, 2))
+    x = z @ [0.8, -0.3] + rng.normal(size=n)
+    y = z @ [0.5, 0.6] + 0.2 * x + rng.normal(size=n)
+    zz = z if conditional else None
+    r = ceteris.fisherz(x, y, zz, backend="cpu")
+    stat, p = _fisherz_reference(x, y, zz)
+    assert abs(r.statistic) == pytest.approx(abs(stat), rel=1e-9)
+    assert r.pvalue == pytest.approx(p, rel=1e-7, abs=1e-12)
+    assert r.n == n and r.test == "fisherz"
+    s, pv = r  # unpacks like scipy's results
+    assert (s, pv) == (r.statistic, r.p_value)
+
+
+def test_kci_matches_causal_learn_references(reference_dir):
+    doc = json.loads((reference_dir / "independence_reference.json").read_text())
+    assert len(doc["cases"]) >= 20
+    for case in doc["cases"]:
+        x = np.array(case["x"]).T
+        y = np.array(case["y"]).T
+        z = np.array(case["z"]).T if case["z"] else None
+        r = ceteris.kci(x, y, z, width=case["width"], backend="cpu")
+        assert r.statistic == pytest.approx(case["statistic"], rel=1e-6), case["name"]
+        assert abs(r.pvalue - case["p_value"]) <= 1e-4, case["name"]
+
+
+def test_column_names_and_batch_equal_single_calls():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(5)
+    n = 200
+    z = rng.normal(size=n)
+    df = pd.DataFrame({"x": np.tanh(z) + 0.3 * rng.normal(size=n),
+                       "y": z ** 2 + 0.3 * rng.normal(size=n), "z": z})
+    single = [ceteris.kci("x", "y", data=df, backend="cpu"),
+              ceteris.kci("x", "y", "z", data=df, backend="cpu"),
+              ceteris.kci(["x", "z"], "y", data=df, backend="cpu")]
+    batch = ceteris.independence_batch(df, [("x", "y"), ("x", "y", ["z"]), (["x", "z"], "y")],
+                                       test="kci", backend="cpu")
+    for a, b in zip(single, batch):
+        assert a.pvalue == pytest.approx(b.pvalue, rel=1e-9, abs=1e-12)
+        assert a.statistic == pytest.approx(b.statistic, rel=1e-9)
+    assert batch[1].z == ["z"] and batch[2].x == ["x", "z"]
+    assert batch[0].pvalue < 0.01
+
+
+def test_batch_errors_raise_or_return():
+    data = {"a": np.arange(50.0), "b": np.sin(np.arange(50.0))}
+    with pytest.raises(ceteris.UnknownColumnError):
+        ceteris.independence_batch(data, [("a", "nope")])
+    out = ceteris.independence_batch(data, [("a", "b"), ("a", "a")], test="fisherz",
+                                     errors="return")
+    assert isinstance(out[0], ceteris.TestResult)
+
+
+@pytest.mark.parametrize("fn", [ceteris.hsic, ceteris.rcot, ceteris.rcit, ceteris.kci,
+                                ceteris.hsic_u])
+def test_each_test_detects_dependence(fn):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=400)
+    y = np.cos(2 * x) + 0.2 * rng.normal(size=400)
+    r = fn(x, y, backend="cpu")
+    assert 0.0 <= r.pvalue < 0.01 and math.isfinite(r.statistic)
+    w = rng.normal(size=400)
+    assert fn(x, w, backend="cpu").pvalue > 1e-3
+
+
+def test_options_and_errors():
+    x = np.random.default_rng(0).normal(size=100)
+    r = ceteris.hsic(x, x ** 2, null="permutation", permutations=200, seed=4, backend="cpu")
+    assert r.null.startswith("permutation")
+    with pytest.raises(ceteris.ParameterError, match="kernel"):
+        ceteris.kci(x, x, kernel="cubic")
+    with pytest.raises(ceteris.ParameterError, match="bogus"):
+        ceteris.kci(x, x, bogus=1)
+    with pytest.raises(ceteris.CeterisError):
+        ceteris.kci(x, x[:50])
+    assert issubclass(ceteris.CeterisError, ValueError)
+
+
+def test_batch_as_frame():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=200)
+    df = pd.DataFrame({"x": z + rng.normal(size=200), "y": z + rng.normal(size=200), "z": z})
+    out = ceteris.independence_batch(df, [("x", "y"), ("x", "y", "z"), ("x", "x")],
+                                     test="fisherz", errors="return", as_frame=True)
+    assert list(out.columns) == ["x", "y", "z", "statistic", "pvalue", "n", "error"]
+    assert out["z"].tolist() == ["", "z", ""]
+    assert out["pvalue"][0] < 0.01 and pd.isna(out["error"][0])
+    assert isinstance(out["error"][2], str)
+
+
+def _discrete_reference(x, y, z, g):
+    """causal-learn's Chisq_or_Gsq, from its documented rules: per observed stratum of z the
+    table of x and y, E = n_sx n_sy / n_s, chisq sum (O - E)^2 / E or G 2 sum O ln(O/E), degrees
+    of freedom sum over strata of (x values seen - 1)(y values seen - 1); scipy for each
+    stratum's statistic (chi2_contingency without Yates' correction)."""
+    strata = [np.zeros(len(x), dtype=bool) | True] if z is None else [z == v for v in np.unique(z)]
+    stat, dof = 0.0, 0
+    for m in strata:
+        xs, ys = x[m], y[m]
+        ux, uy = np.unique(xs), np.unique(ys)
+        if len(ux) < 2 or len(uy) < 2:
+            continue
+        table = np.array([[np.sum((xs == a) & (ys == b)) for b in uy] for a in ux])
+        res = scipy.stats.chi2_contingency(table, correction=False,
+                                           lambda_="log-likelihood" if g else None)
+        stat += res[0]
+        dof += (len(ux) - 1) * (len(uy) - 1)
+    return stat, scipy.stats.chi2.sf(stat, dof)
+
+
+@pytest.mark.parametrize("g", [False, True])
+@pytest.mark.parametrize("conditional", [False, True])
+def test_chisq_gsq_match_scipy_contingency(g, conditional):
+    rng = np.random.default_rng(21)
+    n = 600
+    z = rng.integers(0, 3, size=n)
+    x = (z + rng.integers(0, 2, size=n)) % 3
+    y = np.where(rng.uniform(size=n) < 0.3, x, rng.integers(0, 4, size=n))
+    labels = np.array(["lo", "mid", "hi"], dtype=object)[x]  # text: factorised as the CLI
+    fn = ceteris.gsq if g else ceteris.chisq
+    r = fn(labels, y, z if conditional else None, backend="cpu")
+    codes = np.unique(labels, return_inverse=True)[1]
+    stat, p = _discrete_reference(codes, y, z if conditional else None, g)
+    assert r.statistic == pytest.approx(stat, rel=1e-10)
+    assert r.pvalue == pytest.approx(p, rel=1e-8, abs=1e-300)
+    with pytest.raises(ceteris.ParameterError, match="kernel"):
+        fn(x, y, kernel="rbf")
+
+
+def test_ignored_options_are_errors():
+    x = np.random.default_rng(0).normal(size=100)
+    with pytest.raises(ceteris.ParameterError, match="permutations"):
+        ceteris.kci(x, x ** 2, permutations=100)
+    with pytest.raises(ceteris.ParameterError, match="Fisher-z"):
+        ceteris.fisherz(x, x ** 2, width="median")
