@@ -860,6 +860,10 @@ fn effect_interval<'py>(
 /// The extension module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    // no `XDG_RUNTIME_DIR` noise from Mesa's display-selection layer on headless machines: set
+    // at import, before this module starts any thread (Python's own threads do not read the C
+    // environment while importing)
+    ceteris::quiet_display_layers();
     let py = m.py();
     m.add("CeterisError", py.get_type::<CeterisError>())?;
     m.add("UnknownColumnError", py.get_type::<UnknownColumnError>())?;
