@@ -111,22 +111,21 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         Intervention::parse_list(&a.alternative, "alternative")?,
         Intervention::parse_list(&a.reference, "reference")?,
     );
-    let engine = if a.model.is_some() {
-        Engine::from_name(&a.backend)?
-    } else {
-        // fitting, exact effects and the refits run on the CPU (f64): auto means cpu here
-        match a.backend.as_str() {
-            "auto" | "cpu" => Engine::cpu(),
-            "gpu" => {
-                return Err(Error::param(
+    let engine =
+        if a.model.is_some() {
+            Engine::from_name(&a.backend)?
+        } else {
+            // fitting, exact effects and the refits run on the CPU (f64): auto means cpu here
+            match a.backend.as_str() {
+                "auto" | "cpu" => Engine::cpu(),
+                "gpu" => return Err(Error::param(
                     "backend",
                     "--data fits models on the CPU (f64) and has no GPU path: use --backend cpu \
                      or auto (a model file's Monte-Carlo effect, --model, runs on the GPU)",
-                ))
+                )),
+                other => Engine::from_name(other)?,
             }
-            other => Engine::from_name(other)?,
-        }
-    };
+        };
     match (&a.model, a.bootstrap) {
         (Some(_), Some(_)) => Err(Error::param(
             "bootstrap",
