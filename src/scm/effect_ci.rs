@@ -6,8 +6,9 @@
 //! independence tests' (ARCHITECTURE.md).
 //!
 //! Per replicate `b` with per-row weights `w` (those [`CustomBootstrap`] draws for the scheme and
-//! seed): the data of the replicate repeats row `i` `wᵢ` times (integer weights: every index
-//! scheme and Poisson), [`Scm::fit`] fits the graph's equations to it, and the effect
+//! seed): the estimate's model is refitted with those weights ([`Scm::refit_weighted`]: the same
+//! node types and terms, weighted least squares and maximum likelihood; whole-number weights are
+//! the resampled rows, and the Bayesian bootstrap's weights work as well), and the effect
 //! `E[Y | do(alternative)] − E[Y | do(reference)]` of that model is
 //! * exact ([`Scm::exact`], the difference of the two interventional means) when every node of
 //!   the fitted model is linear, as every [`FitKind::Linear`] fit is;
@@ -34,10 +35,9 @@ use std::time::Instant;
 /// A bootstrap confidence interval for the average causal effect of an SCM estimated from data:
 /// every replicate refits the model on resampled data and recomputes the effect (module docs).
 ///
-/// Schemes: every index scheme (iid, stratified, cluster, the block schemes) and Poisson, whose
-/// weights are whole numbers, so a replicate's data set is the rows repeated. The Bayesian
-/// bootstrap's weights are not whole numbers and [`Scm::fit`] takes no weights: it is an error
-/// for now. Runs on the CPU whatever the engine (rayon over replicates; a GPU engine's result
+/// Schemes: every scheme of the bootstrap (index schemes and Poisson give whole-number weights,
+/// a replicate's rows repeated; the Bayesian bootstrap's weights are continuous), through a
+/// weighted refit of the estimate's structure ([`Scm::refit_weighted`]). Runs on the CPU whatever the engine (rayon over replicates; a GPU engine's result
 /// says so in `backend`). BCa's jackknife refits the model once per unit (per cluster): keep it
 /// to a few thousand units.
 ///
@@ -218,8 +218,7 @@ impl EffectInterval {
     /// Fits the model on the data, computes its effect, then refits and recomputes it in every
     /// resample and forms the intervals.
     ///
-    /// Errors: the Bayesian scheme (non-integer weights; a weighted fit may come later), samples
-    /// outside 2..2³², and everything [`Scm::fit`], [`Scm::exact`], [`Scm::effect`] and
+    /// Errors: samples outside 2..2³², and everything [`Scm::fit`], [`Scm::exact`], [`Scm::effect`] and
     /// [`CustomBootstrap::run`] reject on the full data (unknown or constant columns, a cyclic
     /// graph, an unknown outcome or intervened node, bad resamples or level, a bad scheme column).
     /// A replicate whose refit fails is left out and counted in `failed_resamples`.
@@ -229,9 +228,13 @@ impl EffectInterval {
     /// use ceteris::{Dataset, Engine, Error, Scheme};
     /// let data = Dataset::new().with_column("X", vec![0.0, 1.0, 2.0, 4.0]).unwrap()
     ///     .with_column("Y", vec![1.0, 0.0, 3.0, 2.0]).unwrap();
-    /// let e = EffectInterval::new(&parse_graph("X->Y").unwrap(), FitKind::Linear, "Y")
-    ///     .scheme(Scheme::Bayesian);
+    /// // an unknown outcome is refused before any resample
+    /// let e = EffectInterval::new(&parse_graph("X->Y").unwrap(), FitKind::Linear, "Q");
     /// assert!(matches!(e.run(&Engine::cpu(), &data), Err(Error::InvalidParameter { .. })));
+    /// // the Bayesian bootstrap: continuous weights, a weighted refit
+    /// let r = EffectInterval::new(&parse_graph("X->Y").unwrap(), FitKind::Linear, "Y")
+    ///     .scheme(Scheme::Bayesian).resamples(50).run(&Engine::cpu(), &data).unwrap();
+    /// assert_eq!(r.scheme, "bayesian");
     /// ```
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<EffectIntervalResult> {
         self.run_with_progress(engine, data, None)
@@ -264,14 +267,6 @@ impl EffectInterval {
         progress: Option<ProgressFn>,
     ) -> Result<EffectIntervalResult> {
         let start = Instant::now();
-        if matches!(self.scheme, Scheme::Bayesian) {
-            return Err(Error::param(
-                "scheme",
-                "the Bayesian bootstrap's weights are not whole numbers and the SCM fit takes no \
-                 weights: use an index scheme (iid, stratified, cluster, a block scheme) or \
-                 poisson",
-            ));
-        }
         if self.samples < 2 || self.samples > u32::MAX as u64 {
             return Err(Error::param("samples", "must be between 2 and 2^32 − 1"));
         }
@@ -279,39 +274,17 @@ impl EffectInterval {
         let model = Scm::fit(data, &self.graph, self.kind)?;
         let exact = model.nodes().iter().all(|n| n.kind == NodeType::Linear);
         let (estimate, mc_error) = self.effect_of(&model, exact)?;
-        // the columns a fit reads: every node of the graph, parents included
-        let mut names: Vec<&str> = Vec::new();
-        for (node, parents) in &self.graph {
-            for n in std::iter::once(node).chain(parents) {
-                if !names.contains(&n.as_str()) {
-                    names.push(n);
-                }
-            }
-        }
-        let columns: Vec<&[f64]> = names
-            .iter()
-            .map(|n| data.column(n))
-            .collect::<Result<_>>()?;
         let done = AtomicU64::new(0);
         let failed = AtomicU64::new(0);
         let first_failure: Mutex<Option<String>> = Mutex::new(None);
         // one replicate's effect, or why it failed
         let replicate = |w: &[f64]| -> std::result::Result<f64, String> {
-            if let Some(bad) = w.iter().find(|w| w.fract() != 0.0 || **w < 0.0) {
-                return Err(format!("a replicate weight {bad} is not a whole number"));
-            }
-            let mut rep = Dataset::new();
-            for (name, col) in names.iter().zip(&columns) {
-                let values: Vec<f64> = col
-                    .iter()
-                    .zip(w)
-                    .flat_map(|(&v, &w)| std::iter::repeat_n(v, w as usize))
-                    .collect();
-                rep = rep.with_column(name, values).map_err(|e| e.to_string())?;
-            }
-            // the estimate's structure, refitted: node types and terms do not change with
-            // the resample
-            let m = model.refit(&rep).map_err(|e| e.to_string())?;
+            // the estimate's structure, refitted with the replicate's weights (whole-number
+            // counts are the resampled rows; the Bayesian bootstrap's weights work too): node
+            // types and terms do not change with the resample
+            let m = model
+                .refit_weighted(data, Some(w))
+                .map_err(|e| e.to_string())?;
             let exact = m.nodes().iter().all(|n| n.kind == NodeType::Linear);
             match self.effect_of(&m, exact) {
                 Ok((v, _)) if v.is_finite() => Ok(v),

@@ -120,13 +120,22 @@ const SATURATED: f64 = 1e-12;
 
 /// Maximum-likelihood logistic regression of the 0/1 column `y` on an intercept and `design`,
 /// by Newton/IRLS from `β = 0` with step halving, until `max|Δβ| ≤ 1e-10 · (1 + max|β|)`.
-fn logistic_mle(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<Vec<f64>> {
+/// `weights` (one per row, non-negative) weight each row's log-likelihood term: whole numbers
+/// give the fit of the data with row `i` repeated `wᵢ` times.
+fn logistic_mle(
+    name: &str,
+    y: &[f64],
+    design: &[(String, Vec<f64>)],
+    weights: Option<&[f64]>,
+) -> Result<Vec<f64>> {
     use faer::linalg::solvers::Solve;
     let n = y.len();
     let p = design.len() + 1;
-    too_few_rows(name, n, p)?;
+    let wt = |i: usize| weights.map_or(1.0, |w| w[i]);
+    too_few_rows(name, positive_rows(n, weights), p)?;
     let x = Mat::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { design[j - 1].1[i] });
-    check_collinear(name, x.qr().thin_R(), design)?;
+    let root = Mat::from_fn(n, p, |i, j| wt(i).sqrt() * x[(i, j)]);
+    check_collinear(name, root.qr().thin_R(), &weighted(design, weights))?;
     let eta = |beta: &[f64]| -> Vec<f64> {
         (0..n)
             .map(|i| (0..p).map(|j| x[(i, j)] * beta[j]).sum())
@@ -135,13 +144,16 @@ fn logistic_mle(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<
     let loglik = |eta: &[f64]| -> f64 {
         eta.iter()
             .zip(y)
-            .map(|(&e, &t)| t * e - (e.max(0.0) + (-e.abs()).exp().ln_1p()))
+            .enumerate()
+            .map(|(i, (&e, &t))| wt(i) * (t * e - (e.max(0.0) + (-e.abs()).exp().ln_1p())))
             .sum()
     };
     let sigmoid = |e: f64| 1.0 / (1.0 + (-e).exp());
     let separated = |eta: &[f64]| {
         eta.iter()
-            .map(|&e| sigmoid(e))
+            .enumerate()
+            .filter(|&(i, _)| wt(i) > 0.0)
+            .map(|(_, &e)| sigmoid(e))
             .any(|q| !(SATURATED..=1.0 - SATURATED).contains(&q))
     };
     let separation = || {
@@ -159,10 +171,12 @@ fn logistic_mle(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<
     let mut ll = loglik(&e);
     for _ in 0..MAX_NEWTON {
         let q: Vec<f64> = e.iter().map(|&v| sigmoid(v)).collect();
-        let g = Mat::from_fn(p, 1, |j, _| (0..n).map(|i| x[(i, j)] * (y[i] - q[i])).sum());
+        let g = Mat::from_fn(p, 1, |j, _| {
+            (0..n).map(|i| wt(i) * x[(i, j)] * (y[i] - q[i])).sum()
+        });
         let h = Mat::from_fn(p, p, |j, k| {
             (0..n)
-                .map(|i| x[(i, j)] * x[(i, k)] * q[i] * (1.0 - q[i]))
+                .map(|i| wt(i) * x[(i, j)] * x[(i, k)] * q[i] * (1.0 - q[i]))
                 .sum::<f64>()
         });
         let step = match h.llt(faer::Side::Lower) {
@@ -241,16 +255,48 @@ fn is_binary(name: &str, col: &[f64]) -> Result<bool> {
     ))
 }
 
-/// Least-squares fit of one node: `(coefficients, residual standard deviation)`.
-fn least_squares(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result<(Vec<f64>, f64)> {
+/// Rows with a positive weight (all rows without weights).
+fn positive_rows(n: usize, weights: Option<&[f64]>) -> usize {
+    weights.map_or(n, |w| w.iter().filter(|&&w| w > 0.0).count())
+}
+
+/// The design's columns scaled by `√wᵢ` (for the collinearity check of a weighted fit).
+fn weighted(design: &[(String, Vec<f64>)], weights: Option<&[f64]>) -> Vec<(String, Vec<f64>)> {
+    match weights {
+        None => design.to_vec(),
+        Some(w) => design
+            .iter()
+            .map(|(n, c)| {
+                (
+                    n.clone(),
+                    c.iter().zip(w).map(|(v, w)| v * w.sqrt()).collect(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Least-squares fit of one node: `(coefficients, residual standard deviation)`. With
+/// `weights`, weighted least squares (rows scaled by `√wᵢ`) and the scale
+/// `sqrt(Σ wᵢ rᵢ² / (Σ wᵢ − p))`: whole-number weights give the fit of the data with row `i`
+/// repeated `wᵢ` times.
+fn least_squares(
+    name: &str,
+    y: &[f64],
+    design: &[(String, Vec<f64>)],
+    weights: Option<&[f64]>,
+) -> Result<(Vec<f64>, f64)> {
     let n = y.len();
     let p = design.len() + 1;
-    too_few_rows(name, n, p)?;
-    let a = Mat::from_fn(n, p, |i, j| if j == 0 { 1.0 } else { design[j - 1].1[i] });
+    let wt = |i: usize| weights.map_or(1.0, |w| w[i]);
+    too_few_rows(name, positive_rows(n, weights), p)?;
+    let a = Mat::from_fn(n, p, |i, j| {
+        wt(i).sqrt() * if j == 0 { 1.0 } else { design[j - 1].1[i] }
+    });
     let qr = a.qr();
     // without pivoting, a tiny R_jj means column j lies in the span of the columns before it
-    check_collinear(name, qr.thin_R(), design)?;
-    let b = Mat::from_fn(n, 1, |i, _| y[i]);
+    check_collinear(name, qr.thin_R(), &weighted(design, weights))?;
+    let b = Mat::from_fn(n, 1, |i, _| wt(i).sqrt() * y[i]);
     let beta = qr.solve_lstsq(&b);
     let beta: Vec<f64> = (0..p).map(|j| beta[(j, 0)]).collect();
     let rss: f64 = (0..n)
@@ -261,12 +307,13 @@ fn least_squares(name: &str, y: &[f64], design: &[(String, Vec<f64>)]) -> Result
                     .zip(&beta[1..])
                     .map(|((_, col), b)| b * col[i])
                     .sum::<f64>();
-            (y[i] - fit).powi(2)
+            wt(i) * (y[i] - fit).powi(2)
         })
         .sum();
-    let scale = (rss / (n - p) as f64).sqrt();
-    let mean = y.iter().sum::<f64>() / n as f64;
-    let sd = (y.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt();
+    let total: f64 = (0..n).map(wt).sum();
+    let scale = (rss / (total - p as f64)).sqrt();
+    let mean = (0..n).map(|i| wt(i) * y[i]).sum::<f64>() / total;
+    let sd = ((0..n).map(|i| wt(i) * (y[i] - mean).powi(2)).sum::<f64>() / (total - 1.0)).sqrt();
     if !beta.iter().all(|b| b.is_finite()) || !scale.is_finite() {
         return Err(Error::param(
             name,
@@ -390,9 +437,9 @@ impl Scm {
             }
             let binary = is_binary(name, y)?;
             let (beta, noise) = if binary {
-                (logistic_mle(name, y, &design)?, None)
+                (logistic_mle(name, y, &design, None)?, None)
             } else {
-                let (beta, scale) = least_squares(name, y, &design)?;
+                let (beta, scale) = least_squares(name, y, &design, None)?;
                 (beta, Some(Noise::Normal { scale }))
             };
             let coef: Vec<(&str, f64)> = parents
@@ -443,11 +490,55 @@ impl Scm {
     /// assert_eq!(fitted.refit(&data).unwrap().to_json(), fitted.to_json());
     /// ```
     pub fn refit(&self, data: &Dataset) -> Result<Scm> {
+        self.refit_weighted(data, None)
+    }
+
+    /// [`Scm::refit`] with a non-negative weight per row (`None`: all 1): weighted least
+    /// squares and weighted maximum likelihood, the noise scale `sqrt(Σ wᵢ rᵢ² / (Σ wᵢ − p))`.
+    /// Whole-number weights give the refit of the data with row `i` repeated `wᵢ` times; any
+    /// weights (the Bayesian bootstrap's) work.
+    ///
+    /// ```
+    /// use ceteris::scm::{parse_graph, FitKind, Node, Noise, Scm};
+    /// use ceteris::{Dataset, Engine};
+    /// let truth = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 1.0, &[("X", 2.0)], Noise::Normal { scale: 0.5 }),
+    /// ]).unwrap();
+    /// let data = truth.sample(&Engine::cpu(), &[], 6, 1).unwrap().data;
+    /// let fitted = Scm::fit(&data, &parse_graph("X->Y").unwrap(), FitKind::Linear).unwrap();
+    /// // weight 2 on row 0 is the data with row 0 twice
+    /// let w = [2.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+    /// let twice = Dataset::new()
+    ///     .with_column("X", [&data.column("X").unwrap()[..1], data.column("X").unwrap()].concat()).unwrap()
+    ///     .with_column("Y", [&data.column("Y").unwrap()[..1], data.column("Y").unwrap()].concat()).unwrap();
+    /// let a = fitted.refit_weighted(&data, Some(&w)).unwrap();
+    /// let b = fitted.refit(&twice).unwrap();
+    /// let slope = |m: &Scm| m.nodes()[1].coefficients[0].1;
+    /// assert!((slope(&a) - slope(&b)).abs() < 1e-12);
+    /// ```
+    pub fn refit_weighted(&self, data: &Dataset, weights: Option<&[f64]>) -> Result<Scm> {
+        if let Some(w) = weights {
+            if w.len() != data.n_rows() {
+                return Err(Error::param(
+                    "weights",
+                    format!("{} weights for {} rows", w.len(), data.n_rows()),
+                ));
+            }
+            if let Some(bad) = w.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+                return Err(Error::param(
+                    "weights",
+                    format!("{bad} is not a non-negative weight"),
+                ));
+            }
+        }
         let mut nodes = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let name = &node.name;
             let y = data.finite_column(name)?;
-            if y.iter().all(|&v| v == y[0]) {
+            let kept = |i: usize| weights.is_none_or(|w| w[i] > 0.0);
+            let first = (0..y.len()).find(|&i| kept(i)).unwrap_or(0);
+            if (0..y.len()).filter(|&i| kept(i)).all(|i| y[i] == y[first]) {
                 return Err(Error::ConstantColumn(name.clone()));
             }
             let mut design: Vec<(String, Vec<f64>)> = Vec::new();
@@ -485,9 +576,9 @@ impl Scm {
             }
             let logistic = node.kind == NodeType::Logistic;
             let (beta, noise) = if logistic {
-                (logistic_mle(name, y, &design)?, None)
+                (logistic_mle(name, y, &design, weights)?, None)
             } else {
-                let (beta, scale) = least_squares(name, y, &design)?;
+                let (beta, scale) = least_squares(name, y, &design, weights)?;
                 (beta, Some(Noise::Normal { scale }))
             };
             let k = node.coefficients.len();
