@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python suite: builds its own virtualenv (python/.venv, git-ignored), installs maturin,
-# numpy, pandas, scipy, pytest, tqdm and networkx into it, builds the wheel with maturin (in the
-# repository's target/ directory, so the dependencies compiled by `cargo test --release` are
+# numpy, pandas, scipy, pytest, tqdm, networkx, causal-learn and dowhy (pure Python, each under
+# half a minute here; their tests compare against them) into it, builds the wheel with maturin
+# (in the repository's target/ directory, so the dependencies compiled by `cargo test --release` are
 # reused), installs the wheel and runs pytest on python/tests (and the package's doctests).
 #
 #   python/run-tests.sh [pytest args...]
@@ -17,7 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 vpy="$venv/bin/python"
 "$vpy" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9.4,<2" numpy pandas scipy pytest tqdm networkx
+  "maturin>=1.9.4,<2" numpy pandas scipy pytest tqdm networkx causal-learn dowhy
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 wheels="$CARGO_TARGET_DIR/wheels-python"
 rm -rf "$wheels"

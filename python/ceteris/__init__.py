@@ -19,6 +19,7 @@ from ._independence import (TestResult, chisq, fisherz, gsq, hsic, hsic_u, indep
 from ._discovery import DiscoveryResult, discover
 from ._scm import Effect, Scm
 from ._core import describe_backend
+from . import causallearn, dowhy
 
 __all__ = [
     "__version__",

@@ -89,6 +89,13 @@ class DiscoveryResult:
                 g.add_edge(e["to"], e["from"], kind=e["kind"])
         return g
 
+    def to_causallearn(self) -> Any:
+        """The graph as a causal-learn ``GeneralGraph`` on the column names, whose ``.graph``
+        equals :attr:`marks` (causal-learn's ``cg.G``; needs causal-learn)."""
+        from .causallearn import to_general_graph
+
+        return to_general_graph(self.nodes, self.marks)
+
 
 def discover(
     data: Any,
