@@ -620,8 +620,19 @@ impl Bootstrap {
                 };
                 let k = &(*k + *implicit_count as usize);
                 let (sums, ran) = run_on!(engine,
-                    cpu: cpu::sums(&job, reps.clone(), progress),
-                    gpu: |ctx| gpu::sums(ctx, &job, reps.clone(), progress))?;
+                cpu: cpu::sums(&job, reps.clone(), progress),
+                gpu: |ctx| {
+                    gpu::check_conditioning(
+                        &self.statistic.name(),
+                        kind,
+                        job.k,
+                        features,
+                        job.implicit_count,
+                        setup.plan.draws() as u64,
+                        &Self::jackknife(setup),
+                    )?;
+                    gpu::sums(ctx, &job, reps.clone(), progress)
+                })?;
                 let mut values = Vec::with_capacity(reps.len());
                 let mut ses = Vec::with_capacity(reps.len());
                 let mut s = vec![0.0; *k];

@@ -22,6 +22,7 @@ mod common;
 mod bootstrap;
 mod cache;
 mod chunking;
+mod conditioning;
 mod draws;
 mod independence;
 mod kci;
