@@ -629,7 +629,6 @@ impl Bootstrap {
                         features,
                         job.implicit_count,
                         setup.plan.draws() as u64,
-                        &Self::jackknife(setup),
                     )?;
                     gpu::sums(ctx, &job, reps.clone(), progress)
                 })?;
