@@ -202,7 +202,9 @@ pub struct BootstrapResult {
     pub analytic_std_error: Option<f64>,
     /// Backend that ran.
     pub backend: String,
-    /// Why `auto` fell back to the CPU, if it did.
+    /// Why `auto` fell back to the CPU, if it did: a GPU failure, or a statistic too
+    /// ill-conditioned for the device's f32 sums (`GPU error (numerics): … ill-conditioned …`;
+    /// see the README's "GPU precision").
     pub fallback: Option<String>,
     /// Compute time in seconds (preparing data, resampling, intervals; not reading input).
     pub seconds: f64,
