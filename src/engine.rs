@@ -66,8 +66,10 @@ pub enum BackendKind {
 ///
 /// * [`Engine::auto`] takes a hardware GPU when there is one and the CPU otherwise; it never
 ///   prefers a software adapter (lavapipe/llvmpipe) to the CPU. `CETERIS_BACKEND=auto|cpu|gpu`
-///   overrides its choice. When a GPU operation fails under `auto`, it reruns on the CPU and the
-///   result records why (`fallback`).
+///   overrides its choice (`gpu` names [`Engine::gpu`], which does not fall back). When a GPU
+///   operation fails under `auto`, it reruns on the CPU and the result records why (`fallback`);
+///   so does an input the device refuses before dispatch as too ill-conditioned for f32
+///   (`Error::Gpu { kind: "numerics" }`, e.g. a bootstrap `corr` at |r| → 1).
 /// * [`Engine::gpu`] accepts any adapter, software included, and returns errors instead of
 ///   falling back. Without the crate's `gpu` feature it always returns an error.
 ///

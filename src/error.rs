@@ -80,7 +80,7 @@ pub enum Error {
     #[error("GPU error ({kind}): {message}")]
     Gpu {
         /// Short category: "out-of-memory", "validation", "device-lost", "map", "limits",
-        /// "numerics" (a non-finite device result).
+        /// "numerics" (a non-finite device result, or an input too ill-conditioned for f32).
         kind: &'static str,
         /// The driver's message.
         message: String,

@@ -219,6 +219,36 @@ fn other_kernels_match_references() {
     assert_eq!(logs, 4);
 }
 
+/// A hand-computed Laplace-kernel HSIC beside the numpy-derived cases, on two 0/1 columns of
+/// 10 rows: x = 1 on rows 0–3, y = 1 on rows 0–4. Standardised (ddof = 1) the two values of x
+/// lie √3.75 apart and those of y √3.6, so with σ = 1 each kernel is
+/// K = b𝟙𝟙ᵀ + (1 − b)(hhᵀ + (𝟙 − h)(𝟙 − h)ᵀ) (h the indicator, b = e^{−distance}) and its
+/// centred H K H = 2(1 − b) u uᵀ with u = h − mean(h)·𝟙. The statistic Σ (H Kx H)∘(H Ky H) is
+/// then 4(1 − bx)(1 − by)(uₓ·u_y)², and uₓ·u_y = 4 − 10 · 0.4 · 0.5 = 2: the statistic is
+/// 16 (1 − e^{−√3.75})(1 − e^{−√3.6}) ≈ 11.6393.
+#[test]
+fn laplace_kernel_hsic_matches_a_hand_computed_statistic() {
+    let d = Dataset::new()
+        .with_column("x", (0..10).map(|i| (i < 4) as u8 as f64).collect())
+        .unwrap()
+        .with_column("y", (0..10).map(|i| (i < 5) as u8 as f64).collect())
+        .unwrap();
+    let want = 16.0 * (1.0 - (-(3.75f64).sqrt()).exp()) * (1.0 - (-(3.6f64).sqrt()).exp());
+    for tol in [1e-9, 0.0] {
+        let res = IndependenceTest::hsic()
+            .kernel(Kernel::Laplace)
+            .width(Width::Fixed(1.0))
+            .tolerance(tol)
+            .run(&Engine::cpu(), &d, &["x"], &["y"], &[])
+            .unwrap();
+        assert!(
+            (res.statistic - want).abs() <= 1e-12 * want,
+            "tolerance {tol}: {} vs {want}",
+            res.statistic
+        );
+    }
+}
+
 fn toy(n: usize) -> Dataset {
     let x: Vec<f64> = (0..n).map(|i| ((i * 7919) % 997) as f64 / 997.0).collect();
     let y: Vec<f64> = (0..n)

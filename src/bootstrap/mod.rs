@@ -202,7 +202,9 @@ pub struct BootstrapResult {
     pub analytic_std_error: Option<f64>,
     /// Backend that ran.
     pub backend: String,
-    /// Why `auto` fell back to the CPU, if it did.
+    /// Why `auto` fell back to the CPU, if it did: a GPU failure, or a statistic too
+    /// ill-conditioned for the device's f32 sums (`GPU error (numerics): … ill-conditioned …`;
+    /// see the README's "GPU precision").
     pub fallback: Option<String>,
     /// Compute time in seconds (preparing data, resampling, intervals; not reading input).
     pub seconds: f64,
@@ -620,8 +622,18 @@ impl Bootstrap {
                 };
                 let k = &(*k + *implicit_count as usize);
                 let (sums, ran) = run_on!(engine,
-                    cpu: cpu::sums(&job, reps.clone(), progress),
-                    gpu: |ctx| gpu::sums(ctx, &job, reps.clone(), progress))?;
+                cpu: cpu::sums(&job, reps.clone(), progress),
+                gpu: |ctx| {
+                    gpu::check_conditioning(
+                        &self.statistic.name(),
+                        kind,
+                        job.k,
+                        features,
+                        job.implicit_count,
+                        setup.plan.draws() as u64,
+                    )?;
+                    gpu::sums(ctx, &job, reps.clone(), progress)
+                })?;
                 let mut values = Vec::with_capacity(reps.len());
                 let mut ses = Vec::with_capacity(reps.len());
                 let mut s = vec![0.0; *k];

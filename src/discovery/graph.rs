@@ -595,6 +595,16 @@ mod tests {
         let c = cpdag(&[vec![], vec![0], vec![1]]);
         assert!(c.is_undirected(0, 1) && c.is_undirected(1, 2) && !c.adjacent(0, 2));
         assert_eq!(shd(&g, &g), 0);
+        // hand-counted: the 3-node collider against the chain's CPDAG differs in every pair
+        // (0,1: absent vs 0 — 1; 0,2: 0 → 2 vs absent; 1,2: 1 → 2 vs 1 — 2)
+        let k = cpdag(&[vec![], vec![], vec![0, 1]]);
+        assert_eq!(shd(&k, &c), 3);
+        assert_eq!(shd(&c, &k), 3);
+        // one added edge is one difference
+        let r = cpdag(&[vec![], vec![], vec![0, 1], vec![]]);
+        let mut r2 = r.clone();
+        r2.direct(3, 2);
+        assert_eq!(shd(&r, &r2), 1);
     }
 
     #[test]

@@ -11,8 +11,56 @@ fn bench_quick_json() {
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("bench stdout is not JSON ({e}):\n{}", text(&out.stdout)));
     assert_eq!(v["quick"], true);
+    // the JSON contract (issue 19, item 8): exactly these keys, per kind of row
+    fn keys(v: &Value) -> Vec<&str> {
+        let mut k: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        k
+    }
+    assert_eq!(keys(&v), ["quick", "results"]);
     let rows = v["results"].as_array().expect("a `results` array");
     assert!(!rows.is_empty());
+    let mut kinds = std::collections::BTreeSet::new();
+    for r in rows {
+        let k = keys(r);
+        let want: &[&str] = if r.get("estimate").is_some() {
+            &[
+                "backend",
+                "case",
+                "estimate",
+                "mdraws_per_s",
+                "n",
+                "resamples",
+                "seconds",
+            ]
+        } else if r.get("edges").is_some() {
+            &["backend", "case", "edges", "n", "seconds", "tests"]
+        } else if r.get("tests").is_some() {
+            &[
+                "backend",
+                "case",
+                "failed",
+                "n",
+                "seconds",
+                "tests",
+                "tests_per_s",
+            ]
+        } else {
+            &[
+                "backend",
+                "case",
+                "nodes",
+                "ns_per_node_sample",
+                "samples",
+                "seconds",
+                "settings",
+            ]
+        };
+        assert_eq!(k, want, "{r}");
+        kinds.insert(want[2]);
+    }
+    // every capability's rows are present (bootstrap, discovery, independence, SCM)
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
     for r in rows {
         assert!(r["case"].is_string(), "{r}");
         assert!(r["backend"].as_str().unwrap().starts_with("cpu"), "{r}");

@@ -9,6 +9,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod backend;
 mod bad_input;
 mod bench;
 mod bootstrap;

@@ -12,6 +12,7 @@
 //! This file holds the shared data, engines and assertions; the tests are in the submodules:
 //! `draws` (Philox and integer draws), `bootstrap` (replicates of every statistic and scheme,
 //! quantiles, wide OLS), `chunking` (small bindings, passes, split dispatches, CPU fallback),
+//! `conditioning` (ill-conditioned inputs: accurate, or refused with a CPU fallback),
 //! `independence` (HSIC permutations, Fisher-z, PC-stable, the spectral null), `rcot`
 //! (RCoT/RCIT/RIT), `kci`, `cache` (the device cache), `scm` (SCM sweeps, effects and samples) and `statistics`
 //! (tests/statistics_reference.rs's references on the device).
@@ -22,6 +23,7 @@ mod common;
 mod bootstrap;
 mod cache;
 mod chunking;
+mod conditioning;
 mod draws;
 mod independence;
 mod kci;

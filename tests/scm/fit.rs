@@ -391,16 +391,19 @@ fn fitted_binary_treatment_samples_zero_one_and_gives_the_effect() {
     assert!((e.ace - c["T"]).abs() < 1e-9, "{} vs {}", e.ace, c["T"]);
     // the OLS standard error of b_T is about σ/√(n var(T | Z)) ≈ 1/√(20 000 · 0.17) ≈ 0.017
     within(c["T"], 2.0, 0.02, "Y <- T");
-    assert!(m
+    // a binary node set to 0.5: a parameter error naming the node
+    let err = m
         .effect(
             &Engine::cpu(),
             &[Intervention::atomic("T", 0.5)],
             &[],
             "Y",
             100,
-            1
+            1,
         )
-        .is_err());
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameter { .. }), "{err:?}");
+    assert!(err.to_string().contains("`T`"), "{err}");
     // sweeping the treatment: its quantiles are 0/1
     let res = Sweep::new("T", vec![vec![], vec![Intervention::atomic("Z", 2.0)]])
         .samples(5000)

@@ -240,11 +240,15 @@ fn bad_models_and_queries_are_named() {
         .unwrap_err()
         .to_string()
         .contains("unknown node `nope`"));
-    assert!(Sweep::new("Z", vec![]).run(&e, &m).is_err());
-    assert!(Sweep::new("Z", vec![vec![]])
+    // no settings, and zero samples: parameter errors naming what is wrong
+    let err = Sweep::new("Z", vec![]).run(&e, &m).unwrap_err();
+    assert!(matches!(err, Error::InvalidParameter { .. }), "{err:?}");
+    let err = Sweep::new("Z", vec![vec![]])
         .samples(0)
         .run(&e, &m)
-        .is_err());
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidParameter { .. }), "{err:?}");
+    assert!(err.to_string().contains("samples"), "{err}");
     assert!(m
         .exact(&[], "T")
         .unwrap_err()
