@@ -31,6 +31,9 @@ pub const STREAM_RESAMPLE: u32 = 0;
 pub const STREAM_PERMUTATION: u32 = 1;
 /// Stream tag reserved for Monte-Carlo simulation (SCM sampling).
 pub const STREAM_MONTE_CARLO: u32 = 2;
+/// Stream tag of the cross-fitting fold assignment ([`crossfit_fold`]). Tags 3, 5 and 6 are
+/// taken by crate-internal streams (random features, synthetic data, SCM parameters).
+pub const STREAM_CROSSFIT: u32 = 7;
 
 #[inline(always)]
 fn mulhilo(a: u32, b: u32) -> (u32, u32) {
@@ -399,6 +402,26 @@ impl Stream {
     pub fn tag(&self) -> u32 {
         self.tag
     }
+}
+
+/// The cross-fitting fold, in `0..k`, of unit `unit` (a row of the data) under `seed`: words 0
+/// and 1 of the Philox block with counter `[unit, 0, STREAM_CROSSFIT, 0]` and key
+/// `(seed as u32, (seed >> 32) as u32)`, mapped by [`uniform_index`]`(w0, w1, k)`.
+///
+/// A pure function of `(seed, unit, k)`: the same on every backend and thread count, and the same
+/// in every bootstrap replicate. Each unit lands in a fold independently with probability `1/k`
+/// (fold sizes are multinomial, not forced equal). `k` must be at least 1.
+///
+/// ```
+/// use ceteris::rng::{crossfit_fold, philox4x32_10, uniform_index, STREAM_CROSSFIT};
+/// let seed = 0x1234_5678_9abc_def0u64;
+/// let w = philox4x32_10([42, 0, STREAM_CROSSFIT, 0], [seed as u32, (seed >> 32) as u32]);
+/// assert_eq!(crossfit_fold(seed, 42, 5), uniform_index(w[0], w[1], 5));
+/// assert!((0..1000).all(|i| crossfit_fold(seed, i, 5) < 5));
+/// ```
+pub fn crossfit_fold(seed: u64, unit: u32, k: u32) -> u32 {
+    let w = Stream::new(seed, STREAM_CROSSFIT).block(0, unit);
+    uniform_index(w[0], w[1], k)
 }
 
 /// Maps 64 random bits `(hi, lo)` to `[0, n)` as `floor((hi·2^32 + lo) · n / 2^64)`.

@@ -457,3 +457,117 @@ fn bad_inputs_are_errors() {
         other => panic!("expected empty data, got {other:?}"),
     }
 }
+
+/// A statistic of several values: each component's replicates, standard error and every interval
+/// (BCa through the same closure's jackknife, studentized through a multi-value SE closure) equal
+/// those of a one-value run of that component with the same seed, under every scheme.
+#[test]
+fn multi_value_statistics_equal_one_value_runs_componentwise() {
+    let d = data();
+    let methods = [
+        IntervalMethod::Percentile,
+        IntervalMethod::Basic,
+        IntervalMethod::Normal,
+        IntervalMethod::Bca,
+        IntervalMethod::Studentized,
+    ];
+    let both = |d: &Dataset, w: &[f64], out: &mut [f64]| {
+        out[0] = wmean(d, w);
+        out[1] = ratio(d, w);
+    };
+    let both_se = |d: &Dataset, w: &[f64], out: &mut [f64]| {
+        // the weighted mean's SE and the ratio's delta-method SE
+        let x = d.column("x").unwrap();
+        let (n, m) = (w.iter().sum::<f64>(), wmean(d, w));
+        let ss: f64 = x.iter().zip(w).map(|(x, w)| w * (x - m) * (x - m)).sum();
+        out[0] = (ss / (n - 1.0) / n).sqrt();
+        out[1] = ratio_se(d, w);
+    };
+    let mean_se = move |d: &Dataset, w: &[f64]| {
+        let mut o = [0.0; 2];
+        both_se(d, w, &mut o);
+        o[0]
+    };
+    for scheme in schemes() {
+        let multi = CustomBootstrap::new_multi(2, both)
+            .std_error_multi(both_se)
+            .scheme(scheme.clone())
+            .resamples(B)
+            .seed(9)
+            .methods(&methods)
+            .keep_replicates(true)
+            .run_multi(&Engine::cpu(), &d)
+            .unwrap();
+        assert_eq!(multi.len(), 2);
+        let singles = [
+            CustomBootstrap::new(wmean).std_error(mean_se),
+            CustomBootstrap::new(ratio).std_error(ratio_se),
+        ];
+        for (j, single) in singles.into_iter().enumerate() {
+            let one = single
+                .scheme(scheme.clone())
+                .resamples(B)
+                .seed(9)
+                .methods(&methods)
+                .keep_replicates(true)
+                .run(&Engine::cpu(), &d)
+                .unwrap();
+            let m = &multi[j];
+            let what = format!("{} component {j}", scheme.name());
+            assert_eq!(m.statistic, format!("custom[{j}]"));
+            assert_eq!(m.replicates, one.replicates, "{what}");
+            assert_eq!(m.estimate, one.estimate, "{what}");
+            assert_eq!(m.std_error, one.std_error, "{what}");
+            assert_eq!(m.valid_resamples, one.valid_resamples, "{what}");
+            assert_eq!(m.intervals, one.intervals, "{what}");
+            assert_eq!(m.intervals.len(), 5, "{what}: {:?}", m.warnings);
+            assert_eq!(
+                m.bca.as_ref().map(|b| (b.z0, b.acceleration)),
+                one.bca.as_ref().map(|b| (b.z0, b.acceleration)),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[test]
+fn multi_value_misuse_is_an_error() {
+    let d = data();
+    let two = |_: &Dataset, w: &[f64], out: &mut [f64]| {
+        out[0] = w[0];
+        out[1] = w[1];
+    };
+    let param = |r: Result<Vec<BootstrapResult>, Error>| match r {
+        Err(Error::InvalidParameter { name, reason }) => format!("{name}: {reason}"),
+        other => panic!("expected an error, got {other:?}"),
+    };
+    // `run` gives one result: a two-value statistic needs run_multi
+    match CustomBootstrap::new_multi(2, two)
+        .resamples(20)
+        .run(&Engine::cpu(), &d)
+    {
+        Err(Error::InvalidParameter { name, reason }) => {
+            assert_eq!(name, "statistic");
+            assert!(reason.contains("run_multi"), "{reason}");
+        }
+        other => panic!("expected an error, got {other:?}"),
+    }
+    // a one-value SE closure for a two-value statistic
+    let e = param(
+        CustomBootstrap::new_multi(2, two)
+            .std_error(|_: &Dataset, _: &[f64]| 1.0)
+            .resamples(20)
+            .run_multi(&Engine::cpu(), &d),
+    );
+    assert!(
+        e.starts_with("std_error:") && e.contains("std_error_multi"),
+        "{e}"
+    );
+    // a component undefined on the data is named
+    let e = param(
+        CustomBootstrap::new_multi(2, |_: &Dataset, _: &[f64], out: &mut [f64]| out[0] = 1.0)
+            .resamples(20)
+            .run_multi(&Engine::cpu(), &d),
+    );
+    assert!(e.contains("custom[1]") && e.contains("NaN"), "{e}");
+}

@@ -374,17 +374,18 @@ pub(crate) fn replicate_row_weights(
 }
 
 /// A user statistic on replicates `reps`: `f` gets each replicate's per-row weights (`rows`
-/// long) and returns `(value, standard error)`. One replicate per rayon task, so the results do
+/// long) and returns what it computes (e.g. `(value, standard error)`). One replicate per rayon task, so the results do
 /// not depend on the thread count.
-pub(crate) fn custom<F>(
+pub(crate) fn custom<F, T>(
     plan: &ResamplePlan,
     unit_of_row: Option<&[u32]>,
     rows: usize,
     reps: Range<u32>,
     f: &F,
-) -> Vec<(f64, f64)>
+) -> Vec<T>
 where
-    F: Fn(&[f64]) -> (f64, f64) + Sync,
+    F: Fn(&[f64]) -> T + Sync,
+    T: Send,
 {
     reps.into_par_iter()
         .map_init(
@@ -400,14 +401,15 @@ where
 
 /// Leave-one-unit-out values of a user statistic, in unit order: weights 1 except 0 on the rows
 /// of the left-out unit (`units_rows[u]`, or row `u` when `None`). `units` calls of `f`.
-pub(crate) fn custom_jackknife<F>(
+pub(crate) fn custom_jackknife<F, T>(
     units: usize,
     units_rows: Option<&[Vec<usize>]>,
     rows: usize,
     f: &F,
-) -> Vec<f64>
+) -> Vec<T>
 where
-    F: Fn(&[f64]) -> f64 + Sync,
+    F: Fn(&[f64]) -> T + Sync,
+    T: Send,
 {
     (0..units)
         .into_par_iter()

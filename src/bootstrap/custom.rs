@@ -8,8 +8,9 @@ use crate::engine::{BackendKind, Engine};
 use crate::error::{Error, Result};
 use std::time::Instant;
 
-/// A statistic or standard error: the data and one replicate's weight of each row.
-type WeightedFn<'a> = Box<dyn Fn(&Dataset, &[f64]) -> f64 + Sync + 'a>;
+/// A statistic or standard error of one or several values: the data and one replicate's weight
+/// of each row, writing its values into the output slice.
+type MultiFn<'a> = Box<dyn Fn(&Dataset, &[f64], &mut [f64]) + Sync + 'a>;
 
 /// A bootstrap of any estimator, given as a closure `f(data, w) -> f64` of the data and one
 /// replicate's per-row weights `w` (`w.len() == data.n_rows()`).
@@ -36,8 +37,12 @@ type WeightedFn<'a> = Box<dyn Fn(&Dataset, &[f64]) -> f64 + Sync + 'a>;
 ///
 /// It runs on the CPU (rayon over replicates, results independent of the thread count) whatever
 /// the engine; on a GPU engine the result's `backend` says so. The closures must be `Sync`: they
-/// are called from several threads at once. One value per replicate: a statistic returning
-/// several values needs one run per value (with the same seed they share their draws).
+/// are called from several threads at once.
+///
+/// A statistic of several values ([`CustomBootstrap::new_multi`], run by
+/// [`CustomBootstrap::run_multi`]) gets one result per component, each with every interval asked
+/// for; the replicates, jackknife and standard errors come from the same closure calls, so each
+/// component's result equals that of a one-value run of the component with the same seed.
 ///
 /// ```
 /// use ceteris::{Bootstrap, CustomBootstrap, Dataset, Engine, IntervalMethod, Statistic};
@@ -65,8 +70,11 @@ type WeightedFn<'a> = Box<dyn Fn(&Dataset, &[f64]) -> f64 + Sync + 'a>;
 /// assert!((c[0] - b[0]).abs() < 1e-12 && (c[1] - b[1]).abs() < 1e-12);
 /// ```
 pub struct CustomBootstrap<'a> {
-    statistic: WeightedFn<'a>,
-    std_error: Option<WeightedFn<'a>>,
+    statistic: MultiFn<'a>,
+    /// How many values the statistic writes.
+    dim: usize,
+    /// The standard-error closure and how many values it writes.
+    std_error: Option<(MultiFn<'a>, usize)>,
     name: String,
     scheme: Scheme,
     resamples: u64,
@@ -94,8 +102,43 @@ impl<'a> CustomBootstrap<'a> {
     /// # let _ = total;
     /// ```
     pub fn new(statistic: impl Fn(&Dataset, &[f64]) -> f64 + Sync + 'a) -> Self {
+        Self::new_multi(1, move |d: &Dataset, w: &[f64], out: &mut [f64]| {
+            out[0] = statistic(d, w)
+        })
+    }
+
+    /// A bootstrap of a statistic of `k` values: `statistic(data, weights, out)` writes them into
+    /// `out` (`out.len() == k`, NaN-filled before each call). Run it with
+    /// [`run_multi`](Self::run_multi): one result per component, named `"{name}[j]"`.
+    ///
+    /// ```
+    /// use ceteris::{CustomBootstrap, Dataset, Engine, IntervalMethod};
+    /// let x: Vec<f64> = (0..100).map(|i| ((i * 37) % 101) as f64 / 10.0).collect();
+    /// let data = Dataset::new().with_column("x", x).unwrap();
+    /// // the weighted mean and the weighted second moment, from one pass over the rows
+    /// let moments = |d: &Dataset, w: &[f64], out: &mut [f64]| {
+    ///     let x = d.column("x").unwrap();
+    ///     let sw: f64 = w.iter().sum();
+    ///     out[0] = x.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() / sw;
+    ///     out[1] = x.iter().zip(w).map(|(x, w)| x * x * w).sum::<f64>() / sw;
+    /// };
+    /// let rs = CustomBootstrap::new_multi(2, moments)
+    ///     .resamples(499)
+    ///     .seed(5)
+    ///     .methods(&[IntervalMethod::Percentile, IntervalMethod::Bca])
+    ///     .run_multi(&Engine::cpu(), &data)
+    ///     .unwrap();
+    /// assert_eq!(rs.len(), 2);
+    /// assert_eq!(rs[1].statistic, "custom[1]");
+    /// assert!(rs.iter().all(|r| r.intervals.contains_key("bca")));
+    /// ```
+    pub fn new_multi(
+        k: usize,
+        statistic: impl Fn(&Dataset, &[f64], &mut [f64]) + Sync + 'a,
+    ) -> Self {
         CustomBootstrap {
             statistic: Box::new(statistic),
+            dim: k,
             std_error: None,
             name: "custom".into(),
             scheme: Scheme::Iid,
@@ -148,7 +191,49 @@ impl<'a> CustomBootstrap<'a> {
     /// assert!(lo < r.estimate && r.estimate < hi);
     /// ```
     pub fn std_error(mut self, se: impl Fn(&Dataset, &[f64]) -> f64 + Sync + 'a) -> Self {
-        self.std_error = Some(Box::new(se));
+        self.std_error = Some((
+            Box::new(move |d: &Dataset, w: &[f64], out: &mut [f64]| out[0] = se(d, w)),
+            1,
+        ));
+        self
+    }
+
+    /// The standard errors of a statistic of several values ([`new_multi`](Self::new_multi)),
+    /// one per component written into `out`, for each component's studentized interval (as
+    /// [`std_error`](Self::std_error) for one value). It must write as many values as the
+    /// statistic.
+    ///
+    /// ```
+    /// use ceteris::{CustomBootstrap, Dataset, Engine, IntervalMethod};
+    /// let data = Dataset::new().with_column("x", (0..60).map(|i| (i % 7) as f64).collect()).unwrap();
+    /// let means = |d: &Dataset, w: &[f64], out: &mut [f64]| {
+    ///     let x = d.column("x").unwrap();
+    ///     let sw: f64 = w.iter().sum();
+    ///     out[0] = x.iter().zip(w).map(|(x, w)| x * w).sum::<f64>() / sw;
+    ///     out[1] = 2.0 * out[0];
+    /// };
+    /// let ses = move |d: &Dataset, w: &[f64], out: &mut [f64]| {
+    ///     let x = d.column("x").unwrap();
+    ///     let (n, mut m) = (w.iter().sum::<f64>(), [0.0; 2]);
+    ///     means(d, w, &mut m);
+    ///     let ss: f64 = x.iter().zip(w).map(|(x, w)| w * (x - m[0]) * (x - m[0])).sum();
+    ///     out[0] = (ss / (n - 1.0) / n).sqrt();
+    ///     out[1] = 2.0 * out[0];
+    /// };
+    /// let rs = CustomBootstrap::new_multi(2, means)
+    ///     .std_error_multi(ses)
+    ///     .resamples(299)
+    ///     .methods(&[IntervalMethod::Studentized])
+    ///     .run_multi(&Engine::cpu(), &data)
+    ///     .unwrap();
+    /// let ([a0, a1], [b0, b1]) = (rs[0].intervals["studentized"], rs[1].intervals["studentized"]);
+    /// assert!((2.0 * a0 - b0).abs() < 1e-9 && (2.0 * a1 - b1).abs() < 1e-9);
+    /// ```
+    pub fn std_error_multi(
+        mut self,
+        se: impl Fn(&Dataset, &[f64], &mut [f64]) + Sync + 'a,
+    ) -> Self {
+        self.std_error = Some((Box::new(se), self.dim));
         self
     }
 
@@ -167,6 +252,21 @@ impl<'a> CustomBootstrap<'a> {
     super::run_setters!("CustomBootstrap::new(|_: &Dataset, w: &[f64]| w[0])");
 
     fn validate(&self) -> Result<()> {
+        if self.dim == 0 {
+            return Err(Error::param("statistic", "a statistic of 0 values"));
+        }
+        if let Some((_, k)) = &self.std_error {
+            if *k != self.dim {
+                return Err(Error::param(
+                    "std_error",
+                    format!(
+                        "the standard-error closure gives {k} value(s), the statistic {}: use \
+                         std_error_multi with one standard error per component",
+                        self.dim
+                    ),
+                ));
+            }
+        }
         if self.resamples < 2 {
             return Err(Error::param(
                 "resamples",
@@ -199,11 +299,37 @@ impl<'a> CustomBootstrap<'a> {
     /// assert!(matches!(b.run(&Engine::cpu(), &data), Err(Error::InvalidParameter { .. })));
     /// ```
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
+        if self.dim != 1 {
+            return Err(Error::param(
+                "statistic",
+                format!(
+                    "the statistic gives {} values: run it with run_multi (one result each)",
+                    self.dim
+                ),
+            ));
+        }
+        Ok(self.run_multi(engine, data)?.remove(0))
+    }
+
+    /// Runs a statistic of one or several values ([`new_multi`](Self::new_multi)): one result
+    /// per component, in order, each with the intervals of [`run`](Self::run); the closure is
+    /// called once per replicate (and per jackknife unit) for all components. A replicate is
+    /// dropped only from the components it left undefined. Errors as [`run`](Self::run), naming
+    /// the component.
+    ///
+    /// ```
+    /// use ceteris::{CustomBootstrap, Dataset, Engine};
+    /// let data = Dataset::new().with_column("x", vec![1.0, 2.0, 4.0, 8.0]).unwrap();
+    /// let one = CustomBootstrap::new(|_: &Dataset, w: &[f64]| w[0]).resamples(99);
+    /// assert_eq!(one.run_multi(&Engine::cpu(), &data).unwrap().len(), 1);
+    /// ```
+    pub fn run_multi(&self, engine: &Engine, data: &Dataset) -> Result<Vec<BootstrapResult>> {
         let start = Instant::now();
         self.validate()?;
+        let k = self.dim;
         let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
-        // per replicate: the (value, standard error) pair, then both unzipped
-        super::summary::check_memory(self.resamples, 32)?;
+        // per replicate: k values and k standard errors, then each component's columns
+        super::summary::check_memory(self.resamples, 32 * k as u64)?;
         let n = data.n_rows();
         let unit_of_row: Option<Vec<u32>> = groups.as_ref().map(|groups| {
             let mut map = vec![0u32; n];
@@ -212,99 +338,140 @@ impl<'a> CustomBootstrap<'a> {
             }
             map
         });
+        let stat = |w: &[f64]| {
+            let mut out = vec![f64::NAN; k];
+            (self.statistic)(data, w, &mut out);
+            out
+        };
         let ones = vec![1.0; n];
-        let estimate = (self.statistic)(data, &ones);
-        if !estimate.is_finite() {
+        let estimates = stat(&ones);
+        let name = |j: usize| {
+            if k == 1 {
+                self.name.clone()
+            } else {
+                format!("{}[{j}]", self.name)
+            }
+        };
+        if let Some(j) = estimates.iter().position(|v| !v.is_finite()) {
             return Err(Error::param(
                 "statistic",
-                format!("the statistic on the original data (all weights 1) is {estimate}"),
+                format!(
+                    "`{}` on the original data (all weights 1) is {}",
+                    name(j),
+                    estimates[j]
+                ),
             ));
         }
         let se = self
             .std_error
             .as_ref()
-            .filter(|_| self.methods.contains(&IntervalMethod::Studentized));
-        let se0 = se.map_or(f64::NAN, |se| se(data, &ones));
-        let eval = |w: &[f64]| {
-            (
-                (self.statistic)(data, w),
-                se.map_or(f64::NAN, |se| se(data, w)),
-            )
+            .filter(|_| self.methods.contains(&IntervalMethod::Studentized))
+            .map(|(f, _)| f);
+        let ses = |w: &[f64]| {
+            let mut out = vec![f64::NAN; k];
+            if let Some(se) = se {
+                se(data, w, &mut out);
+            }
+            out
         };
-        let pairs = cpu::custom(
+        let se0 = ses(&ones);
+        let eval = |w: &[f64]| (stat(w), ses(w));
+        let pairs: Vec<(Vec<f64>, Vec<f64>)> = cpu::custom(
             &plan,
             unit_of_row.as_deref(),
             n,
             0..self.resamples as u32,
             &eval,
         );
-        let (values, std_errors): (Vec<f64>, Vec<f64>) = pairs.into_iter().unzip();
-        let no_se = if self.std_error.is_some() {
-            format!(
-                "studentized: the standard error of `{}` on the original data is {se0}; interval \
-                 omitted",
-                self.name
+        // the leave-one-unit-out values of every component, computed once when BCa asks
+        let mut jackknife: Option<Vec<Vec<f64>>> = None;
+        let mut results = Vec::with_capacity(k);
+        for j in 0..k {
+            let values: Vec<f64> = pairs.iter().map(|p| p.0[j]).collect();
+            let std_errors: Vec<f64> = pairs.iter().map(|p| p.1[j]).collect();
+            let (estimate, se0) = (estimates[j], se0[j]);
+            let no_se = if self.std_error.is_some() {
+                format!(
+                    "studentized: the standard error of `{}` on the original data is {se0}; \
+                     interval omitted",
+                    name(j)
+                )
+            } else {
+                format!(
+                    "studentized: `{}` has no standard-error closure (CustomBootstrap::std_error); \
+                     interval omitted",
+                    name(j)
+                )
+            };
+            let s = summarize(
+                &Replicates {
+                    values: &values,
+                    std_errors: &std_errors,
+                    estimate,
+                    se0,
+                },
+                &self.methods,
+                self.level,
+                &plan,
+                &mut || {
+                    let jk = jackknife.get_or_insert_with(|| {
+                        cpu::custom_jackknife(plan.units as usize, groups.as_deref(), n, &stat)
+                    });
+                    jk.iter().map(|v| v[j]).collect()
+                },
+                &no_se,
+                &mut || {
+                    let w = cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), n, 0);
+                    let own = self.explain.as_ref().and_then(|f| f(data, &w));
+                    Some(own.unwrap_or_else(|| {
+                        let drawn = w.iter().filter(|&&v| v > 0.0).count();
+                        format!(
+                            "`{}` returned NaN or infinity under every resample's weights (it \
+                             is {estimate} on the original data; resample 0 gave weight to \
+                             {drawn} of {n} rows): the closure is undefined on resampled data, \
+                             e.g. a group or arm left without rows or a singular design inside \
+                             it",
+                            name(j)
+                        )
+                    }))
+                },
             )
-        } else {
-            format!(
-                "studentized: `{}` has no standard-error closure (CustomBootstrap::std_error); \
-                 interval omitted",
-                self.name
-            )
-        };
-        let stat = |w: &[f64]| (self.statistic)(data, w);
-        let s = summarize(
-            &Replicates {
-                values: &values,
-                std_errors: &std_errors,
+            .map_err(|e| match (k, e) {
+                (1, e) => e,
+                (_, Error::InvalidParameter { name: p, reason }) => {
+                    Error::param(p, format!("component {j}: {reason}"))
+                }
+                (_, e) => e,
+            })?;
+            let backend = match engine.kind() {
+                BackendKind::Cpu => engine.cpu_name(),
+                BackendKind::Gpu => {
+                    format!("{} (custom statistics run on the CPU)", engine.cpu_name())
+                }
+            };
+            results.push(BootstrapResult {
+                statistic: name(j),
                 estimate,
-                se0,
-            },
-            &self.methods,
-            self.level,
-            &plan,
-            &mut || cpu::custom_jackknife(plan.units as usize, groups.as_deref(), n, &stat),
-            &no_se,
-            &mut || {
-                let w = cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), n, 0);
-                let own = self.explain.as_ref().and_then(|f| f(data, &w));
-                Some(own.unwrap_or_else(|| {
-                    let drawn = w.iter().filter(|&&v| v > 0.0).count();
-                    format!(
-                        "`{}` returned NaN or infinity under every resample's weights (it is \
-                         {estimate} on the original data; resample 0 gave weight to {drawn} of \
-                         {n} rows): the closure is undefined on resampled data, e.g. a group or \
-                         arm left without rows or a singular design inside it",
-                        self.name
-                    )
-                }))
-            },
-        )?;
-        let backend = match engine.kind() {
-            BackendKind::Cpu => engine.cpu_name(),
-            BackendKind::Gpu => format!("{} (custom statistics run on the CPU)", engine.cpu_name()),
-        };
-        Ok(BootstrapResult {
-            statistic: self.name.clone(),
-            estimate,
-            std_error: s.std_error,
-            bias: s.bias,
-            resamples: self.resamples,
-            valid_resamples: s.valid_resamples,
-            scheme: self.scheme.name().to_string(),
-            level: self.level,
-            seed: self.seed,
-            intervals: s.intervals,
-            bca: s.bca,
-            analytic_std_error: s.analytic_std_error,
-            backend,
-            fallback: None,
-            seconds: start.elapsed().as_secs_f64(),
-            warnings: s.warnings,
-            nuisance: None,
-            failed_resamples: None,
-            overlap: None,
-            replicates: self.keep_replicates.then_some(values),
-        })
+                std_error: s.std_error,
+                bias: s.bias,
+                resamples: self.resamples,
+                valid_resamples: s.valid_resamples,
+                scheme: self.scheme.name().to_string(),
+                level: self.level,
+                seed: self.seed,
+                intervals: s.intervals,
+                bca: s.bca,
+                analytic_std_error: s.analytic_std_error,
+                backend,
+                fallback: None,
+                seconds: start.elapsed().as_secs_f64(),
+                warnings: s.warnings,
+                nuisance: None,
+                failed_resamples: None,
+                overlap: None,
+                replicates: self.keep_replicates.then_some(values),
+            });
+        }
+        Ok(results)
     }
 }

@@ -26,6 +26,21 @@
 //! within 1e-12 of 0 or 1), no convergence, a singular design — is a failed resample: counted in
 //! `failed_resamples`, left out of the intervals and explained in `warnings`, never dropped
 //! silently. The result says `"nuisance": "refit"`.
+//!
+//! **Cross-fitting** ([`EffectBootstrap::crossfit`], AIPW only; DML-style, Chernozhukov et al.
+//! 2018): the units (rows) are split into `K` folds once, by [`crate::rng::crossfit_fold`]
+//! (`fold(i)` a pure function of `(seed, i)`: Philox stream [`crate::rng::STREAM_CROSSFIT`] keyed
+//! by the bootstrap's seed, so the same on every backend and thread count and in every replicate).
+//! Under replicate weights `w`, for each fold `j` the propensity and both outcome models are fit
+//! with the weights `w·[fold ≠ j]` (the replicate's weights restricted to the other `K − 1` folds)
+//! and predicted on the rows of fold `j`; the AIPW sum above then runs over every row with the
+//! cross-fitted `e`, `m₀`, `m₁` and the replicate's weights `w`. The folds are over units, not
+//! over draws: the copies of a unit drawn several times in a replicate share its fold, so a unit
+//! never sits in its own training set. Clipping clips the cross-fitted propensity; trimming drops
+//! the units whose cross-fitted propensity lies outside `[a, 1 − a]` and cross-fits again on the
+//! rest. The estimate is the same cross-fit on the data (`w = 1`): it depends on the seed through
+//! the folds. A replicate in which any fold's training set fails a fit is a failed resample. The
+//! result says `"nuisance": "crossfit"` (the fold count is the caller's `K`; it is not echoed).
 
 use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme};
 use crate::data::Dataset;
@@ -97,6 +112,7 @@ pub struct EffectBootstrap {
     level: f64,
     methods: Vec<IntervalMethod>,
     keep_replicates: bool,
+    crossfit: Option<u32>,
 }
 
 /// The nuisance models fit on the data ([`EffectBootstrap::nuisance`]), one value per row.
@@ -122,7 +138,12 @@ struct Columns {
     /// Trim or clip the propensity at `a` ([`EffectBootstrap::trim`], [`EffectBootstrap::clip`]).
     trim: Option<f64>,
     clip: Option<f64>,
+    /// Cross-fitting: the fold of every row and the fold count ([`EffectBootstrap::crossfit`]).
+    folds: Option<(Vec<u32>, u32)>,
 }
+
+/// Per-row nuisance predictions: propensity, control and treated outcome models.
+type Fits = (Vec<f64>, Vec<f64>, Vec<f64>);
 
 /// Newton steps before a fit counts as not converged.
 const MAX_STEPS: usize = 100;
@@ -144,7 +165,32 @@ impl EffectBootstrap {
             level: 0.95,
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
+            crossfit: None,
         }
+    }
+
+    /// Cross-fit the nuisance models over `k ≥ 2` folds (AIPW only; see the module docs for the
+    /// fold rule and how folds meet the replicate weights). The result says
+    /// `"nuisance": "crossfit"`.
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::{Dataset, Engine, IntervalMethod};
+    /// let n = 400;
+    /// let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+    /// let t: Vec<f64> = (0..n).map(|i| ((i * 7919 % 13) as f64 / 13.0 < 0.4 + 0.3 * x[i]) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..n).map(|i| 1.0 + 2.0 * t[i] + x[i] + ((i * 11) % 7) as f64 / 7.0).collect();
+    /// let data = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let r = EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x"])
+    ///     .crossfit(5).resamples(100).seed(3).methods(&[IntervalMethod::Percentile])
+    ///     .run(&Engine::cpu(), &data).unwrap();
+    /// assert_eq!(r.nuisance.as_deref(), Some("crossfit"));
+    /// assert!((r.estimate - 2.0).abs() < 0.5);
+    /// ```
+    pub fn crossfit(mut self, k: u32) -> Self {
+        self.crossfit = Some(k);
+        self
     }
 
     /// An L2 penalty `λ/2 ‖β‖²` on the propensity's slopes (`λ ≥ 0`; 0, unpenalised, by default).
@@ -212,6 +258,23 @@ impl EffectBootstrap {
         if self.trim.is_some() && self.clip.is_some() {
             return Err(Error::param("trim", "give --trim or --clip, not both"));
         }
+        if let Some(k) = self.crossfit {
+            if self.estimator != Estimator::Aipw {
+                return Err(Error::param(
+                    "crossfit",
+                    format!(
+                        "cross-fitting is built for aipw; {} would ignore it",
+                        self.estimator.name()
+                    ),
+                ));
+            }
+            if k < 2 {
+                return Err(Error::param(
+                    "crossfit",
+                    format!("{k} folds: cross-fitting needs at least 2"),
+                ));
+            }
+        }
         if self.covariates.is_empty() {
             return Err(Error::param(
                 "covariates",
@@ -261,7 +324,21 @@ impl EffectBootstrap {
             start: vec![0.0; k],
             trim: self.trim,
             clip: self.clip,
+            folds: self.crossfit.map(|k| {
+                let f = (0..n)
+                    .map(|i| crate::rng::crossfit_fold(self.seed, i as u32, k))
+                    .collect();
+                (f, k)
+            }),
         };
+        if let Some(k) = self.crossfit {
+            if k as usize > n {
+                return Err(Error::param(
+                    "crossfit",
+                    format!("{k} folds for {n} rows: at most one fold per row"),
+                ));
+            }
+        }
         // a collinear design is singular on the full data: name the covariate it stops at
         let ones = vec![1.0; n];
         if let Err(j) = cols.gram_rank(&ones) {
@@ -311,7 +388,9 @@ impl EffectBootstrap {
 
     /// The nuisance models fit on the data (all weights 1, after trimming or clipping when
     /// asked): every row's propensity and both arms' outcome predictions, e.g. to inspect the fits
-    /// or to compare with a fixed-nuisance [`Bootstrap`](super::Bootstrap).
+    /// or to compare with a fixed-nuisance [`Bootstrap`](super::Bootstrap). With
+    /// [`crossfit`](Self::crossfit), each row's predictions come from the models fit on the other
+    /// folds.
     ///
     /// ```
     /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
@@ -335,6 +414,15 @@ impl EffectBootstrap {
                  convergence)",
             )
         };
+        if cols.folds.is_some() {
+            // cross-fitted: every row's predictions from the models fit without its fold
+            let (e, mu0, mu1) = cols.trimmed_fits(&ones, self.penalty).ok_or_else(failed)?.1;
+            return Ok(Nuisance {
+                propensity: e,
+                mu0,
+                mu1,
+            });
+        }
         let (_, mut e) = cols.propensity(&ones, self.penalty).ok_or_else(failed)?;
         if let Some(a) = self.clip {
             e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
@@ -368,12 +456,31 @@ impl EffectBootstrap {
                  propensity of 0 or 1, or no convergence)",
             )
         })?;
-        let e_used: Vec<f64> = match self.clip {
-            Some(a) => e_full.iter().map(|v| v.clamp(a, 1.0 - a)).collect(),
-            None => e_full,
+        cols.start = beta;
+        let e_used: Vec<f64> = if cols.folds.is_some() {
+            // the cross-fitted propensity (clipped when clipping), as the estimate uses it
+            let mut e = cols
+                .cross_fits(&full, penalty)
+                .ok_or_else(|| {
+                    Error::param(
+                        "crossfit",
+                        "a fold's nuisance models do not fit the data without that fold \
+                         (separation, an arm with fewer rows than coefficients, or no \
+                         convergence): use fewer folds",
+                    )
+                })?
+                .0;
+            if let Some(a) = self.clip {
+                e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
+            }
+            e
+        } else {
+            match self.clip {
+                Some(a) => e_full.iter().map(|v| v.clamp(a, 1.0 - a)).collect(),
+                None => e_full,
+            }
         };
         let overlap = Overlap::of(&cols.t, &e_used);
-        cols.start = beta;
         let mut result = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
             cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
         })
@@ -388,7 +495,14 @@ impl EffectBootstrap {
         .run(engine, data)?;
         let failed = result.resamples - result.valid_resamples;
         result.failed_resamples = Some(failed);
-        result.nuisance = Some("refit".into());
+        result.nuisance = Some(
+            if self.crossfit.is_some() {
+                "crossfit"
+            } else {
+                "refit"
+            }
+            .into(),
+        );
         if let Some(why) = overlap.poor() {
             result.warnings.push(why);
         }
@@ -429,8 +543,13 @@ impl EffectBootstrap {
         format!(
             "in resample 0 the propensity or outcome model of {} did not fit (separation: a \
              fitted propensity of 0 or 1, an arm with fewer rows than coefficients, or no \
-             convergence)",
-            self.estimator.name()
+             convergence){}",
+            self.estimator.name(),
+            if self.crossfit.is_some() {
+                " on the rows outside one of the cross-fitting folds"
+            } else {
+                ""
+            }
         )
     }
 }
@@ -563,8 +682,81 @@ impl Columns {
         pred.iter().all(|v| v.is_finite()).then_some(pred)
     }
 
+    /// Cross-fitted predictions under weights `w`: for each fold, the models fit with `w`
+    /// restricted to the other folds, predicted on the fold's rows (rows of weight 0 get
+    /// predictions too). `None` when a fold's training set fails a fit.
+    fn cross_fits(&self, w: &[f64], penalty: f64) -> Option<Fits> {
+        let (folds, k) = self.folds.as_ref()?;
+        let n = self.n();
+        let (mut e, mut m0, mut m1) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+        let mut train = vec![0.0; n];
+        for j in 0..*k {
+            if !(0..n).any(|i| folds[i] == j) {
+                continue; // an empty fold: nothing to predict
+            }
+            for i in 0..n {
+                train[i] = if folds[i] == j { 0.0 } else { w[i] };
+            }
+            for arm in [0.0, 1.0] {
+                let rows = (0..n)
+                    .filter(|&i| self.t[i] == arm && train[i] > 0.0)
+                    .count();
+                if rows <= self.k {
+                    return None;
+                }
+            }
+            let (_, ej) = self.propensity(&train, penalty)?;
+            let m0j = self.outcome_model(&train, 0.0)?;
+            let m1j = self.outcome_model(&train, 1.0)?;
+            for i in (0..n).filter(|&i| folds[i] == j) {
+                (e[i], m0[i], m1[i]) = (ej[i], m0j[i], m1j[i]);
+            }
+        }
+        Some((e, m0, m1))
+    }
+
+    /// Cross-fitted predictions after trimming and clipping, with the weights they apply to
+    /// (`w` with the trimmed units set to 0).
+    fn trimmed_fits(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Fits)> {
+        let mut w = w.to_vec();
+        if let Some(a) = self.trim {
+            let (e, _, _) = self.cross_fits(&w, penalty)?;
+            for (wi, ei) in w.iter_mut().zip(&e) {
+                if !(a..=1.0 - a).contains(ei) {
+                    *wi = 0.0;
+                }
+            }
+        }
+        let (mut e, m0, m1) = self.cross_fits(&w, penalty)?;
+        if let Some(a) = self.clip {
+            e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
+        }
+        Some((w, (e, m0, m1)))
+    }
+
+    /// Cross-fitted AIPW under weights `w` (module docs).
+    fn crossfit_estimate(&self, w: &[f64], penalty: f64) -> Option<f64> {
+        let (w, (e, m0, m1)) = self.trimmed_fits(w, penalty)?;
+        let (t, y) = (&self.t, &self.y);
+        let (mut num, mut total) = (0.0, 0.0);
+        for i in 0..self.n() {
+            if w[i] == 0.0 {
+                continue;
+            }
+            total += w[i];
+            num += w[i]
+                * (m1[i] - m0[i] + t[i] * (y[i] - m1[i]) / e[i]
+                    - (1.0 - t[i]) * (y[i] - m0[i]) / (1.0 - e[i]));
+        }
+        let v = num / total;
+        v.is_finite().then_some(v)
+    }
+
     /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
     fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+        if self.folds.is_some() {
+            return self.crossfit_estimate(w, penalty);
+        }
         // trimming: a first fit decides which units stay; the models are then fit on those
         let trimmed: Vec<f64>;
         let w = match self.trim {

@@ -567,3 +567,65 @@ fn trim_and_clip_with_refit() {
     ]);
     assert!(e.contains("--trim"), "{e}");
 }
+
+/// `--crossfit K` cross-fits aipw's refit nuisance models (`"nuisance": "crossfit"`); with another
+/// estimator or without `--covariates` the flag would be ignored, so it is refused.
+#[test]
+fn crossfit_with_aipw_only() {
+    let dir = TempDir::new("crossfit");
+    let data = standard_csv(&dir);
+    let v = boot_json(
+        &data,
+        &[
+            "--statistic",
+            "aipw",
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--covariates",
+            "z,x",
+            "--crossfit",
+            "3",
+            "--method",
+            "percentile",
+        ],
+    );
+    assert_eq!(v["nuisance"], "crossfit");
+    assert!(v["failed_resamples"].as_u64().is_some(), "{v}");
+    let d = data.to_str().unwrap();
+    let base = [
+        "bootstrap",
+        "--data",
+        d,
+        "--backend",
+        "cpu",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+        "--crossfit",
+        "3",
+    ];
+    let fail = |extra: &[&str]| fails(&base.iter().chain(extra).copied().collect::<Vec<_>>());
+    let e = fail(&["--statistic", "ipw", "--covariates", "z"]);
+    assert!(e.contains("--crossfit") && e.contains("ipw"), "{e}");
+    let e = fail(&[
+        "--statistic",
+        "aipw",
+        "--propensity",
+        "e",
+        "--mu0",
+        "mu0",
+        "--mu1",
+        "mu1",
+    ]);
+    assert!(
+        e.contains("--crossfit") && e.contains("--covariates"),
+        "{e}"
+    );
+    let mut one: Vec<&str> = base[..base.len() - 1].to_vec();
+    one.extend(["1", "--statistic", "aipw", "--covariates", "z"]);
+    let e = fails(&one);
+    assert!(e.contains("crossfit") && e.contains("at least 2"), "{e}");
+}

@@ -31,6 +31,15 @@ everything (propensity and outcome models) refitted on every resample. Recorded 
 SE and of each endpoint: the 4000 replicates in order are split into 8 batches of 500, the
 statistic is computed per batch, and sd(batch values, ddof=1) / sqrt(8) estimates the standard
 error of the full-B value (`std_error_mc`, `percentile_mc`).
+
+Cross-fitted AIPW (`crossfit`, K = 5 folds, seed 11), ceteris' documented fold rule re-derived
+here: row i's fold is uniform_index(w0, w1, K) = floor((w0·2^32 + w1)·K / 2^64) of the Philox4x32-10
+block with counter [i, 0, 7, 0] (stream tag 7, STREAM_CROSSFIT) and key (seed mod 2^32, seed >> 32)
+(the Philox implementation is checked against the Random123 known-answer vectors). Under weights w,
+for each fold j the propensity and outcome models above are fit with weights w·[fold ≠ j] and
+predicted on fold j's rows; aipw is then the sum above with the cross-fitted e, m0, m1. Recorded:
+the folds, the estimate (w = 1) and the estimates under the three weight vectors of
+`weighted_checks`.
 """
 import json
 import sys
@@ -49,6 +58,49 @@ DATA_SEED = 20261206
 BOOT_SEED = 7
 N_BATCHES = 8
 ESTIMATORS = ("ipw", "hajek", "aipw", "att")
+
+
+CROSSFIT_K = 5
+CROSSFIT_SEED = 11
+STREAM_CROSSFIT = 7
+MASK = 0xFFFFFFFF
+
+
+def philox4x32_10(ctr, key):
+    """Philox4x32-10 (Salmon et al. 2011), one block of four 32-bit words."""
+    c, k = list(ctr), list(key)
+    for rnd in range(10):
+        if rnd > 0:
+            k = [(k[0] + 0x9E3779B9) & MASK, (k[1] + 0xBB67AE85) & MASK]
+        p0 = 0xD2511F53 * c[0]
+        p1 = 0xCD9E8D57 * c[2]
+        hi0, lo0 = p0 >> 32, p0 & MASK
+        hi1, lo1 = p1 >> 32, p1 & MASK
+        c = [hi1 ^ c[1] ^ k[0], lo1, hi0 ^ c[3] ^ k[1], lo0]
+    return c
+
+
+def crossfit_folds(seed, n, k):
+    key = [seed & MASK, seed >> 32]
+    out = []
+    for i in range(n):
+        w = philox4x32_10([i, 0, STREAM_CROSSFIT, 0], key)
+        out.append((((w[0] << 32) | w[1]) * k) >> 64)
+    return np.array(out)
+
+
+def crossfit_aipw(t, y, X, w, folds, k):
+    e, m0, m1 = np.zeros(len(t)), np.zeros(len(t)), np.zeros(len(t))
+    for j in range(k):
+        hold = folds == j
+        if not hold.any():
+            continue
+        beta, g0, g1 = fit_models(t, y, X, np.where(hold, 0.0, w))
+        e[hold] = 1.0 / (1.0 + np.exp(-(X[hold] @ beta)))
+        m0[hold] = X[hold] @ g0
+        m1[hold] = X[hold] @ g1
+    return float(np.sum(w * (m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)))
+                 / w.sum())
 
 
 def round_sig(a, sig=10):
@@ -169,6 +221,20 @@ def main():
             })
     assert sk_dev_weighted < 1e-6, sk_dev_weighted
 
+    # Random123 known answers for the Philox used by the fold rule
+    assert philox4x32_10([0] * 4, [0] * 2) == [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]
+    assert philox4x32_10([MASK] * 4, [MASK] * 2) == [0x408f276d, 0x41c83b0e, 0xa20bc7c6,
+                                                       0x6d5451fd]
+    folds = crossfit_folds(CROSSFIT_SEED, N, CROSSFIT_K)
+    crossfit = {
+        "K": CROSSFIT_K,
+        "seed": CROSSFIT_SEED,
+        "folds": [int(v) for v in folds],
+        "estimate": crossfit_aipw(t, y, X, ones, folds, CROSSFIT_K),
+        "weighted": [crossfit_aipw(t, y, X, np.array(c["weights"], dtype=float), folds,
+                                   CROSSFIT_K) for c in weighted_checks],
+    }
+
     estimators = {}
     for k in ESTIMATORS:
         r = reps[k][np.isfinite(reps[k])]
@@ -210,6 +276,7 @@ def main():
         "B": B,
         "estimators": estimators,
         "weighted_checks": weighted_checks,
+        "crossfit": crossfit,
     }
     with open("tests/reference/refit_reference.json", "w") as f:
         json.dump(out, f, indent=1)

@@ -46,6 +46,11 @@ pub(crate) struct Args {
     /// --covariates).
     #[arg(long)]
     penalty: Option<String>,
+    /// Cross-fit the refit nuisance models over K folds (aipw with --covariates; K ≥ 2): each
+    /// unit's propensity and outcome predictions come from models fit on the other folds, in the
+    /// estimate and every resample.
+    #[arg(long)]
+    crossfit: Option<u32>,
     /// Covariates of ols, comma separated.
     #[arg(long, value_delimiter = ',')]
     covariates: Vec<String>,
@@ -158,6 +163,17 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
              --covariates (it would be ignored)",
         ));
     }
+    if a.crossfit.is_some() && !(refit && a.statistic == "aipw") {
+        return Err(Error::param(
+            "crossfit",
+            format!(
+                "--crossfit cross-fits the refit nuisance models of aipw with --covariates; \
+                 statistic `{}`{} would ignore it",
+                a.statistic,
+                if refit { "" } else { " without --covariates" }
+            ),
+        ));
+    }
     let scheme = a.resampling.scheme()?;
     let methods = parse_methods(&a.method)?;
     let engine = Engine::from_name(&a.backend)?;
@@ -266,6 +282,9 @@ fn refit_run(
     }
     if let Some(c) = a.clip {
         boot = boot.clip(c);
+    }
+    if let Some(k) = a.crossfit {
+        boot = boot.crossfit(k);
     }
     if let Some(p) = &a.penalty {
         let lambda = p
