@@ -467,6 +467,7 @@ impl<'a> CustomBootstrap<'a> {
                 seconds: start.elapsed().as_secs_f64(),
                 warnings: s.warnings,
                 nuisance: None,
+                crossfit_folds: None,
                 failed_resamples: None,
                 overlap: None,
                 replicates: self.keep_replicates.then_some(values),

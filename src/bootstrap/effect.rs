@@ -495,6 +495,7 @@ impl EffectBootstrap {
         .run(engine, data)?;
         let failed = result.resamples - result.valid_resamples;
         result.failed_resamples = Some(failed);
+        result.crossfit_folds = self.crossfit.map(|k| k as u64);
         result.nuisance = Some(
             if self.crossfit.is_some() {
                 "crossfit"

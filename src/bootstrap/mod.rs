@@ -216,6 +216,10 @@ pub struct BootstrapResult {
     /// resample, [`EffectBootstrap`]). Absent for other statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nuisance: Option<String>,
+    /// The number of folds K when the nuisance models are cross-fitted (`nuisance` is
+    /// `crossfit`, [`EffectBootstrap::crossfit`]); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub crossfit_folds: Option<u64>,
     /// Resamples whose nuisance fit failed (separation, an empty arm, no convergence), left out
     /// of the intervals ([`EffectBootstrap`] only).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -849,6 +853,7 @@ impl Bootstrap {
             seconds: 0.0,
             warnings: s.warnings,
             nuisance,
+            crossfit_folds: None,
             failed_resamples: None,
             overlap: setup.overlap.clone(),
             replicates: self.keep_replicates.then_some(values),

@@ -592,6 +592,7 @@ fn crossfit_with_aipw_only() {
         ],
     );
     assert_eq!(v["nuisance"], "crossfit");
+    assert_eq!(v["crossfit_folds"], 3, "{v}");
     assert!(v["failed_resamples"].as_u64().is_some(), "{v}");
     let d = data.to_str().unwrap();
     let base = [
