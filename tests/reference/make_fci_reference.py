@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Generate tests/reference/fci_reference.json: causal-learn's FCI PAG on generated data with
+latent confounders, with the fisherz and chisq tests (and kci on a small nonlinear case).
+
+Made with: Python 3.11, numpy, scipy, causal-learn 0.1.4.8 (the versions that made the
+checked-in JSON are in its "generated_by" object).
+
+Regenerate from the crate root with:
+
+    tests/reference/.venv/bin/python tests/reference/make_fci_reference.py
+    (or /work/main/tests/reference/.venv/bin/python ...)
+
+Deterministic (numpy.random.default_rng(seed) per case). Each case draws a random DAG over
+p + latent nodes, samples it (linear-Gaussian rounded to 6 decimals, categorical with random
+CPTs, or nonlinear for kci), and DROPS the latent nodes (chosen among those with at least two
+children, so they confound observed pairs). The observed columns are named X1..Xp, as
+causal-learn names them. Stored per case: the data (column-major), the full DAG, which nodes
+were dropped, alpha, the test, optional background knowledge (forbidden edges), and the output
+`G.graph` of
+
+    fci(data, test, alpha, show_progress=False[, background_knowledge=bk])
+
+(causal-learn's encoding: graph[i][j] is the mark at i of the edge i *-* j; -1 tail, 1 arrow,
+2 circle) with causal-learn's wall time.
+"""
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+import scipy
+import causallearn
+from causallearn.search.ConstraintBased.FCI import fci
+from causallearn.graph.GraphNode import GraphNode
+from causallearn.utils.PCUtils.BackgroundKnowledge import BackgroundKnowledge
+
+try:
+    from importlib.metadata import version
+    CL_VERSION = version("causal-learn")
+except Exception:  # pragma: no cover
+    CL_VERSION = "unknown"
+
+
+def random_dag(rng, p, degree):
+    prob = degree / max(p - 1, 1)
+    return [[i for i in range(j) if rng.random() < prob] for j in range(p)]
+
+
+def linear(rng, parents, n):
+    p = len(parents)
+    x = np.zeros((n, p))
+    for j in range(p):
+        acc = np.zeros(n)
+        for i in parents[j]:
+            w = rng.uniform(0.5, 1.2) * rng.choice([-1.0, 1.0])
+            acc += w * x[:, i] / max(np.std(x[:, i]), 1e-9)
+        x[:, j] = acc + rng.standard_normal(n)
+    return np.round(x, 6)
+
+
+def nonlinear(rng, parents, n):
+    p = len(parents)
+    x = np.zeros((n, p))
+    for j in range(p):
+        acc = np.zeros(n)
+        for i in parents[j]:
+            z = x[:, i] / max(np.std(x[:, i]), 1e-9)
+            acc += np.tanh(1.5 * z) + 0.3 * z ** 2
+        x[:, j] = acc + 0.5 * rng.standard_normal(n)
+    return np.round(x, 6)
+
+
+def discrete(rng, parents, n, levels):
+    p = len(parents)
+    card = [int(rng.choice(levels)) for _ in range(p)]
+    x = np.zeros((n, p), dtype=np.int64)
+    for j in range(p):
+        configs = int(np.prod([card[i] for i in parents[j]])) if parents[j] else 1
+        cpt = rng.dirichlet(0.5 * np.ones(card[j]), size=configs)
+        idx = np.zeros(n, dtype=np.int64)
+        for i in parents[j]:
+            idx = idx * card[i] + x[:, i]
+        u = rng.random(n)
+        cum = np.cumsum(cpt[idx], axis=1)
+        x[:, j] = np.minimum((u[:, None] > cum).sum(axis=1), card[j] - 1)
+    return x
+
+
+def case(name, seed, p_obs, latent, n, degree, test, alpha, forbid=()):
+    rng = np.random.default_rng(seed)
+    total = p_obs + latent
+    parents = random_dag(rng, total, degree)
+    children = [[j for j in range(total) if i in parents[j]] for i in range(total)]
+    cand = [i for i in range(total) if len(children[i]) >= 2]
+    rng.shuffle(cand)
+    hidden = sorted(cand[:latent]) if len(cand) >= latent else sorted(
+        list(cand) + [i for i in range(total) if i not in cand][: latent - len(cand)])
+    if test == "fisherz":
+        full = linear(rng, parents, n)
+    elif test == "kci":
+        full = nonlinear(rng, parents, n)
+    else:
+        full = discrete(rng, parents, n, [2, 3]).astype(float)
+    keep = [i for i in range(total) if i not in hidden]
+    data = full[:, keep]
+    kwargs = {}
+    if forbid:
+        bk = BackgroundKnowledge()
+        for a, b in forbid:
+            bk.add_forbidden_by_node(GraphNode(f"X{a + 1}"), GraphNode(f"X{b + 1}"))
+        kwargs["background_knowledge"] = bk
+    t0 = time.time()
+    devnull = open(os.devnull, "w")
+    old = sys.stdout
+    sys.stdout = devnull  # causal-learn prints while orienting knowledge
+    try:
+        g, _ = fci(data, test, alpha, show_progress=False, **kwargs)
+    finally:
+        sys.stdout = old
+    secs = time.time() - t0
+    graph = g.graph.astype(int).tolist()
+    kinds = {}
+    for i in range(p_obs):
+        for j in range(i + 1, p_obs):
+            if graph[i][j] != 0:
+                key = f"{graph[i][j]},{graph[j][i]}"
+                kinds[key] = kinds.get(key, 0) + 1
+    print(f"{name}: {test} p={p_obs} (+{latent} latent) n={n}: {secs:.2f} s, marks {kinds}")
+    return {
+        "name": name,
+        "seed": seed,
+        "test": test,
+        "alpha": alpha,
+        "parents": parents,
+        "hidden": hidden,
+        "forbid": [[f"X{a + 1}", f"X{b + 1}"] for a, b in forbid],
+        "graph": graph,
+        "causallearn_seconds": secs,
+        "data": [data[:, j].tolist() for j in range(p_obs)],
+    }
+
+
+def main():
+    cases = [
+        case("fz_small", 1, 6, 1, 1000, 2.5, "fisherz", 0.05),
+        case("fz_two_latent", 2, 8, 2, 2000, 2.5, "fisherz", 0.05),
+        case("fz_dense", 3, 8, 1, 1500, 3.5, "fisherz", 0.01),
+        case("fz_sparse", 4, 10, 2, 800, 2.0, "fisherz", 0.05),
+        case("fz_knowledge", 5, 7, 1, 1000, 2.5, "fisherz", 0.05, forbid=((0, 1), (2, 0))),
+        case("fz_12", 6, 12, 2, 1000, 2.5, "fisherz", 0.05),
+        case("fz_20", 7, 20, 3, 2000, 2.5, "fisherz", 0.05),
+        case("chisq_small", 11, 6, 1, 2000, 2.0, "chisq", 0.05),
+        case("chisq_mid", 12, 8, 2, 3000, 2.5, "chisq", 0.05),
+        case("gsq_mid", 13, 7, 1, 2000, 2.5, "gsq", 0.05),
+        case("kci_small", 21, 5, 1, 200, 2.0, "kci", 0.05),
+    ]
+    out = {
+        "generated_by": {
+            "script": "tests/reference/make_fci_reference.py",
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "scipy": scipy.__version__,
+            "causal-learn": CL_VERSION,
+        },
+        "cases": cases,
+    }
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fci_reference.json")
+    with open(path, "w") as f:
+        json.dump(out, f)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
