@@ -67,15 +67,27 @@ fn pags_match_causal_learn() {
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 10);
     let mut differ = Vec::new();
+    let (mut pdsep_tests, mut pdsep_removed) = (0, 0);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let (r, want) = run_case(case);
         assert_eq!(r.algorithm, "fci");
+        // the stages after the skeleton: tests beyond the levels', edges beyond PC's skeleton
+        let level_tests: usize = r.levels.iter().map(|l| l.tests).sum();
+        pdsep_tests += usize::from(r.tests_run > level_tests);
+        let pc = ceteris::discovery::Pc::new(test_named(case["test"].as_str().unwrap()))
+            .alpha(case["alpha"].as_f64().unwrap())
+            .run(&Engine::cpu(), &dataset(&case["data"]), &[])
+            .unwrap();
+        pdsep_removed += usize::from(pc.edges.len() > r.edges.len());
         if r.marks() != want.as_slice() {
             differ.push(format!("{name}: got {:?}\nwant {:?}", r.marks(), want));
         }
     }
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+    // the possible-d-sep stage (and R4) ran tests in some cases and removed edges in some
+    assert!(pdsep_tests >= 3, "{pdsep_tests}");
+    assert!(pdsep_removed >= 1, "{pdsep_removed}");
 }
 
 #[test]
@@ -103,4 +115,37 @@ fn edges_carry_their_kind_and_marks() {
     for k in ["Directed", "Bidirected", "PartiallyDirected", "Nondirected"] {
         assert!(kinds.contains(k), "no {k} edge in {kinds:?}");
     }
+}
+
+/// More generated cases, from a file named by `CETERIS_FCI_EXTRA` (a JSON in the reference
+/// script's format), for exploring beyond the checked-in references.
+#[test]
+fn extra_cases_from_env() {
+    let Ok(path) = std::env::var("CETERIS_FCI_EXTRA") else {
+        return;
+    };
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut differ = Vec::new();
+    let cases = doc["cases"].as_array().unwrap();
+    for case in cases {
+        let mut case = case.clone();
+        if case.get("forbid").is_none() {
+            case["forbid"] = serde_json::json!([]);
+        }
+        let (r, want) = run_case(&case);
+        if r.marks() != want.as_slice() {
+            differ.push(format!(
+                "{} got {:?}",
+                case["name"].as_str().unwrap(),
+                r.marks()
+            ));
+        }
+    }
+    assert!(
+        differ.is_empty(),
+        "{} of {} differ: {differ:?}",
+        differ.len(),
+        cases.len()
+    );
 }
