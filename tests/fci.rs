@@ -1,6 +1,8 @@
 //! FCI against causal-learn 0.1.4.8 (tests/reference/make_fci_reference.py): the PAG of
 //! `fci(data, test, alpha)` on data with latent confounders, mark for mark, with fisherz, chisq,
-//! gsq and kci (and forbidden-edge knowledge); plus the CLI's refusals.
+//! gsq and kci (and forbidden-edge knowledge). causal-learn's own PAG depends on Python's
+//! str-hash seed on 2 of the 16 cases (its set iteration order); there ours must equal one of
+//! the PAGs it gives under PYTHONHASHSEED 0..4, everywhere else the one it always gives.
 
 use ceteris::discovery::{EdgeKind, Fci, Knowledge, Mark};
 use ceteris::independence::IndependenceTest;
@@ -67,7 +69,7 @@ fn pags_match_causal_learn() {
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 10);
     let mut differ = Vec::new();
-    let (mut pdsep_tests, mut pdsep_removed) = (0, 0);
+    let (mut pdsep_tests, mut pdsep_removed, mut deterministic) = (0, 0, 0);
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let (r, want) = run_case(case);
@@ -80,10 +82,29 @@ fn pags_match_causal_learn() {
             .run(&Engine::cpu(), &dataset(&case["data"]), &[])
             .unwrap();
         pdsep_removed += usize::from(pc.edges.len() > r.edges.len());
-        if r.marks() != want.as_slice() {
+        // causal-learn's PAG under PYTHONHASHSEED 0..4: where it differs between seeds (its
+        // set iteration order), ours must be one of them
+        let variants: Vec<Vec<i8>> = case["graphs_by_hash_seed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                let g: Vec<Vec<i8>> = serde_json::from_str(g.as_str().unwrap()).unwrap();
+                g.concat()
+            })
+            .collect();
+        assert!(variants.contains(&want), "{name}");
+        let ok = if variants.len() == 1 {
+            deterministic += 1;
+            r.marks() == want.as_slice()
+        } else {
+            variants.iter().any(|v| v.as_slice() == r.marks())
+        };
+        if !ok {
             differ.push(format!("{name}: got {:?}\nwant {:?}", r.marks(), want));
         }
     }
+    assert!(deterministic >= 12, "{deterministic}");
     assert!(differ.is_empty(), "{}", differ.join("\n"));
     // the possible-d-sep stage (and R4) ran tests in some cases and removed edges in some
     assert!(pdsep_tests >= 3, "{pdsep_tests}");

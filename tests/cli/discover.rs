@@ -256,13 +256,29 @@ fn discover_discrete_labels_and_settings() {
     args.truncate(args.len() - 1);
     args.push("dot");
     let out = ceteris(&args);
-    assert!(text(&out.stdout).contains("arrowtail=odot"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("arrowtail=odot"),
+        "{}",
+        text(&out.stdout)
+    );
     // bad settings and algorithms, each named
     for (extra, want) in [
-        (vec!["--algorithm", "fci", "--stable", "true"], "--stable is not an FCI option"),
-        (vec!["--algorithm", "fci", "--uc-rule", "1"], "--uc-rule is not an FCI option"),
-        (vec!["--algorithm", "fci", "--uc-priority", "2"], "--uc-priority"),
-        (vec!["--algorithm", "fci", "--domain", "a"], "--domain is not an FCI option"),
+        (
+            vec!["--algorithm", "fci", "--stable", "true"],
+            "--stable is not an FCI option",
+        ),
+        (
+            vec!["--algorithm", "fci", "--uc-rule", "1"],
+            "--uc-rule is not an FCI option",
+        ),
+        (
+            vec!["--algorithm", "fci", "--uc-priority", "2"],
+            "--uc-priority",
+        ),
+        (
+            vec!["--algorithm", "fci", "--domain", "a"],
+            "--domain is not an FCI option",
+        ),
         (vec!["--algorithm", "ges"], "unknown algorithm"),
         (vec!["--algorithm", "cdnod"], "needs --domain"),
         (vec!["--algorithm", "pc", "--domain", "a"], "--domain"),
