@@ -170,3 +170,27 @@ fn extra_cases_from_env() {
         cases.len()
     );
 }
+
+#[test]
+fn bad_input_is_named() {
+    let doc = reference();
+    let case = &doc["cases"].as_array().unwrap()[0];
+    let data = dataset(&case["data"]);
+    let fci = || Fci::new(IndependenceTest::fisher_z());
+    let e = fci()
+        .alpha(1.5)
+        .run(&Engine::cpu(), &data, &[])
+        .unwrap_err();
+    assert!(e.to_string().contains("alpha"), "{e}");
+    let e = fci()
+        .knowledge(Knowledge::new().forbid("X1", "nope"))
+        .run(&Engine::cpu(), &data, &[])
+        .unwrap_err();
+    assert!(e.to_string().contains("`nope`"), "{e}");
+    let e = fci().run(&Engine::cpu(), &data, &["X1"]).unwrap_err();
+    assert!(e.to_string().contains("two columns"), "{e}");
+    let e = fci()
+        .run(&Engine::cpu(), &data, &["X1", "missing"])
+        .unwrap_err();
+    assert!(e.to_string().contains("missing"), "{e}");
+}

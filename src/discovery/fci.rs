@@ -50,7 +50,7 @@ const CIRCLE: i8 = 2;
 /// bias.
 ///
 /// With the same test and the same p-values the graph equals causal-learn 0.1.4.8's
-/// `fci(data, test, alpha)` (tested with fisherz and chisq on data with latent confounders:
+/// `fci(data, test, alpha)` (tested with fisherz, chisq, gsq and kci on data with latent confounders:
 /// `tests/fci.rs`). Edges are `directed`, `bidirected`, `undirected`, `partially-directed`
 /// (`o→`), `nondirected` (`o–o`) or `partially-undirected` (`o—`), each with its `marks`.
 ///
@@ -306,11 +306,10 @@ fn orient_bk(g: &mut Pag, k: &dyn Constraints) {
             g.set(from, to, TAIL);
             g.set(to, from, ARROW);
         };
+        // causal-learn's order: forbidden a→b, forbidden b→a, required a→b, required b→a
         if k.forbidden(a, b) {
             dir(g, b, a);
-        } else if k.forbidden(b, a) {
-            dir(g, a, b);
-        } else if k.required(a, b) {
+        } else if k.forbidden(b, a) || k.required(a, b) {
             dir(g, a, b);
         } else if k.required(b, a) {
             dir(g, b, a);

@@ -1,8 +1,9 @@
 //! Causal discovery on batched conditional-independence tests: PC (stable or original, every
-//! collider rule and priority of causal-learn) and CD-NOD.
+//! collider rule and priority of causal-learn), FCI and CD-NOD.
 //!
-//! **This folder owns discovery** (`mod.rs`: the [`Pc`] search and CD-NOD; `graph.rs`: the
-//! graph, background knowledge and orientation rules). It runs no kernels of its own: **it
+//! **This folder owns discovery** (`mod.rs`: the [`Pc`] search and CD-NOD; `fci.rs`: [`Fci`],
+//! its possible-d-sep stage and orientation rules R0–R10 on a PAG; `graph.rs`: the graph,
+//! background knowledge and PC's orientation rules). It runs no kernels of its own: **it
 //! imports** the independence tests' public API ([`Tester`] batches), `data` and `error`.
 //!
 //! [`Pc`] runs the PC-stable skeleton search level by level. All tests of one level (conditioning
@@ -282,7 +283,8 @@ pub struct Edge {
     /// Edge kind.
     pub kind: EdgeKind,
     /// `[mark at from, mark at to]`: directed `[tail, arrow]`, undirected `[tail, tail]`,
-    /// bidirected `[arrow, arrow]`.
+    /// bidirected `[arrow, arrow]`, partially directed `[circle, arrow]`, nondirected
+    /// `[circle, circle]`, partially undirected `[circle, tail]`.
     pub marks: [Mark; 2],
 }
 
@@ -372,7 +374,8 @@ pub struct DiscoveryResult {
 
 impl DiscoveryResult {
     /// The endpoint-mark matrix in causal-learn's `cg.G.graph` encoding (row-major `p × p`):
-    /// `i → j` is `m[i][j] = −1, m[j][i] = 1`; undirected `−1, −1`; bidirected `1, 1`.
+    /// `i → j` is `m[i][j] = −1, m[j][i] = 1`; undirected `−1, −1`; bidirected `1, 1`; a circle
+    /// (FCI) is 2, so `i o→ j` is `m[i][j] = 2, m[j][i] = 1`.
     pub fn marks(&self) -> &[i8] {
         &self.marks
     }
