@@ -4,6 +4,8 @@
 //! str-hash seed on 2 of the 16 cases (its set iteration order); there ours must equal one of
 //! the PAGs it gives under PYTHONHASHSEED 0..4, everywhere else the one it always gives.
 
+mod common;
+
 use ceteris::discovery::{EdgeKind, Fci, Knowledge, Mark};
 use ceteris::independence::IndependenceTest;
 use ceteris::{Dataset, Engine};
@@ -193,4 +195,29 @@ fn bad_input_is_named() {
         .run(&Engine::cpu(), &data, &["X1", "missing"])
         .unwrap_err();
     assert!(e.to_string().contains("missing"), "{e}");
+}
+
+/// On a GPU engine (f32 partial correlations) the Fisher-z PAG is the CPU's where no p-value is
+/// borderline.
+#[test]
+fn gpu_engine_gives_the_cpu_pag() {
+    let Some(gpu) = common::gpu() else { return };
+    let doc = reference();
+    for name in ["fz_two_latent", "fz_pdsep_a"] {
+        let case = doc["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap();
+        let data = dataset(&case["data"]);
+        let fci = Fci::new(IndependenceTest::fisher_z()).alpha(case["alpha"].as_f64().unwrap());
+        let cpu = fci.run(&Engine::cpu(), &data, &[]).unwrap();
+        let dev = fci.run(gpu, &data, &[]).unwrap();
+        assert!(dev.backend.starts_with("gpu"), "{}", dev.backend);
+        if dev.borderline.is_empty() {
+            assert_eq!(cpu.marks(), dev.marks(), "{name}");
+            assert_eq!(cpu.tests_run, dev.tests_run, "{name}");
+        }
+    }
 }
