@@ -14,7 +14,7 @@
 //!
 //! The possible-d-sep stage and R4 are **batched by replay**: the stage is replayed on the
 //! p-values known so far; a missing p-value is taken as "dependent" for the rest of that replay
-//! and collected, every collected test is run as one batch per set size, and the replay starts
+//! and collected, every collected test is run as one batch, and the replay starts
 //! again until it needs nothing new. The final replay is the sequential algorithm on the real
 //! p-values, so the graph is causal-learn's, while the tests run in parallel batches (R4's two
 //! tests per discriminating path are fetched as soon as the replay meets them).
@@ -989,18 +989,15 @@ pub(super) fn orient(
         if missing.is_empty() {
             break out.expect("a replay with every p-value completes");
         }
-        // one batch per conditioning-set size
-        let mut by_size: BTreeMap<usize, Vec<Key>> = BTreeMap::new();
-        for key in missing {
-            by_size.entry(key.2.len()).or_default().push(key);
-        }
-        for (size, keys) in by_size {
-            let queries = pc.queries(nodes, &keys);
-            let pv = run(size, &queries, None);
-            let pv = pc.checked(&queries, pv, tol, &mut borderline)?;
-            tests_run += keys.len();
-            pmap.extend(keys.into_iter().zip(pv));
-        }
+        // one batch (every missing test has a non-empty conditioning set: the possible-d-sep
+        // stage's have two nodes or more, R4's hold the discriminating path's end)
+        let keys: Vec<Key> = missing.into_iter().collect();
+        let depth = keys.iter().map(|k| k.2.len()).min().unwrap_or(0);
+        let queries = pc.queries(nodes, &keys);
+        let pv = run(depth, &queries, None);
+        let pv = pc.checked(&queries, pv, tol, &mut borderline)?;
+        tests_run += keys.len();
+        pmap.extend(keys.into_iter().zip(pv));
     };
     let mark = |v: i8| match v {
         TAIL => Mark::Tail,
