@@ -604,9 +604,13 @@ impl Pc {
         } else {
             self.test.clone()
         };
-        // chisq/gsq: one tester for the whole search (its cache holds the coded columns)
-        let shared = matches!(self.test.kind(), TestKind::Chisq | TestKind::Gsq)
-            .then(|| Tester::new(engine, data, self.test.clone()));
+        // chisq/gsq and Fisher-z: one tester for the whole search (its cache holds the coded
+        // columns, or the pairwise correlations, which every level and FCI's later batches reuse)
+        let shared = matches!(
+            self.test.kind(),
+            TestKind::Chisq | TestKind::Gsq | TestKind::FisherZ
+        )
+        .then(|| Tester::new(engine, data, self.test.clone()));
         let mut backend = String::new();
         let gpu = engine.kind() == crate::BackendKind::Gpu;
         let mut res = self.search(&nodes, gpu, progress, |depth, queries, level_progress| {
