@@ -86,7 +86,7 @@ def main():
         cl, ce = float(np.median(cl_times)), float(np.median(ce_times))
         row = {"case": name, "nodes": p, "latent": lat, "rows": n, "test": test,
                "causallearn_s": cl, "ceteris_s": ce, "ceteris_search_s": r["seconds"],
-               "speedup": cl / ce, "same_pag": bool((got == want).all()),
+               "speedup": cl / ce, "speedup_search": cl / r["seconds"], "same_pag": bool((got == want).all()),
                "tests_run": r["tests_run"]}
         rows.append(row)
         print(json.dumps(row), flush=True)
