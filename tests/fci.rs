@@ -157,7 +157,18 @@ fn extra_cases_from_env() {
             case["forbid"] = serde_json::json!([]);
         }
         let (r, want) = run_case(&case);
-        if r.marks() != want.as_slice() {
+        let variants: Vec<Vec<i8>> = case["graphs_by_hash_seed"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|g| {
+                        let g: Vec<Vec<i8>> = serde_json::from_str(g.as_str().unwrap()).unwrap();
+                        g.concat()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if r.marks() != want.as_slice() && !variants.iter().any(|v| v.as_slice() == r.marks()) {
             differ.push(format!(
                 "{} got {:?}",
                 case["name"].as_str().unwrap(),
