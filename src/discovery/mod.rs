@@ -1,8 +1,9 @@
 //! Causal discovery on batched conditional-independence tests: PC (stable or original, every
-//! collider rule and priority of causal-learn) and CD-NOD.
+//! collider rule and priority of causal-learn), FCI and CD-NOD.
 //!
-//! **This folder owns discovery** (`mod.rs`: the [`Pc`] search and CD-NOD; `graph.rs`: the
-//! graph, background knowledge and orientation rules). It runs no kernels of its own: **it
+//! **This folder owns discovery** (`mod.rs`: the [`Pc`] search and CD-NOD; `fci.rs`: [`Fci`],
+//! its possible-d-sep stage and orientation rules R0–R10 on a PAG; `graph.rs`: the graph,
+//! background knowledge and PC's orientation rules). It runs no kernels of its own: **it
 //! imports** the independence tests' public API ([`Tester`] batches), `data` and `error`.
 //!
 //! [`Pc`] runs the PC-stable skeleton search level by level. All tests of one level (conditioning
@@ -62,7 +63,10 @@
 //! assert!(r.edges.iter().all(|e| e.to == "c" && e.kind == ceteris::discovery::EdgeKind::Directed));
 //! ```
 
+mod fci;
 mod graph;
+
+pub use fci::Fci;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
@@ -225,16 +229,36 @@ impl Constraints for Indexed {
     }
 }
 
-/// Kind of an edge of the output graph.
+/// Kind of an edge of the output graph (the last three occur in FCI's PAGs only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum EdgeKind {
     /// `from → to`.
     Directed,
-    /// `from — to` (orientation not identified).
+    /// `from — to` (orientation not identified; in a PAG: selection bias).
     Undirected,
-    /// `from ↔ to` (only from conflicting knowledge or tests).
+    /// `from ↔ to` (PC: only from conflicting knowledge or tests; FCI: a latent confounder).
     Bidirected,
+    /// `from o→ to`.
+    PartiallyDirected,
+    /// `from o–o to`.
+    Nondirected,
+    /// `from o— to`.
+    PartiallyUndirected,
+}
+
+impl EdgeKind {
+    /// The edge drawn as text: `-->`, `---`, `<->`, `o->`, `o-o`, `o--`.
+    pub fn arrow(self) -> &'static str {
+        match self {
+            EdgeKind::Directed => "-->",
+            EdgeKind::Undirected => "---",
+            EdgeKind::Bidirected => "<->",
+            EdgeKind::PartiallyDirected => "o->",
+            EdgeKind::Nondirected => "o-o",
+            EdgeKind::PartiallyUndirected => "o--",
+        }
+    }
 }
 
 /// The mark at one end of an edge.
@@ -259,7 +283,8 @@ pub struct Edge {
     /// Edge kind.
     pub kind: EdgeKind,
     /// `[mark at from, mark at to]`: directed `[tail, arrow]`, undirected `[tail, tail]`,
-    /// bidirected `[arrow, arrow]`.
+    /// bidirected `[arrow, arrow]`, partially directed `[circle, arrow]`, nondirected
+    /// `[circle, circle]`, partially undirected `[circle, tail]`.
     pub marks: [Mark; 2],
 }
 
@@ -349,7 +374,8 @@ pub struct DiscoveryResult {
 
 impl DiscoveryResult {
     /// The endpoint-mark matrix in causal-learn's `cg.G.graph` encoding (row-major `p × p`):
-    /// `i → j` is `m[i][j] = −1, m[j][i] = 1`; undirected `−1, −1`; bidirected `1, 1`.
+    /// `i → j` is `m[i][j] = −1, m[j][i] = 1`; undirected `−1, −1`; bidirected `1, 1`; a circle
+    /// (FCI) is 2, so `i o→ j` is `m[i][j] = 2, m[j][i] = 1`.
     pub fn marks(&self) -> &[i8] {
         &self.marks
     }
@@ -372,10 +398,20 @@ impl DiscoveryResult {
             s.push_str(&format!("  {};\n", q(n)));
         }
         for e in &self.edges {
+            let name = |m: Mark| match m {
+                Mark::Tail => "none",
+                Mark::Arrow => "normal",
+                Mark::Circle => "odot",
+            };
             let attr = match e.kind {
-                EdgeKind::Directed => "",
-                EdgeKind::Undirected => " [dir=none]",
-                EdgeKind::Bidirected => " [dir=both]",
+                EdgeKind::Directed => String::new(),
+                EdgeKind::Undirected => " [dir=none]".into(),
+                EdgeKind::Bidirected => " [dir=both]".into(),
+                _ => format!(
+                    " [dir=both, arrowtail={}, arrowhead={}]",
+                    name(e.marks[0]),
+                    name(e.marks[1])
+                ),
             };
             s.push_str(&format!("  {} -> {}{attr};\n", q(&e.from), q(&e.to)));
         }
@@ -431,6 +467,8 @@ pub struct Pc {
     stable: bool,
     uc_rule: u8,
     uc_priority: i8,
+    /// FCI's orientation stage after the skeleton (set by [`Fci`]).
+    fci: bool,
 }
 
 impl Pc {
@@ -446,6 +484,7 @@ impl Pc {
             stable: true,
             uc_rule: 0,
             uc_priority: 2,
+            fci: false,
         }
     }
 
@@ -565,9 +604,13 @@ impl Pc {
         } else {
             self.test.clone()
         };
-        // chisq/gsq: one tester for the whole search (its cache holds the coded columns)
-        let shared = matches!(self.test.kind(), TestKind::Chisq | TestKind::Gsq)
-            .then(|| Tester::new(engine, data, self.test.clone()));
+        // chisq/gsq and Fisher-z: one tester for the whole search (its cache holds the coded
+        // columns, or the pairwise correlations, which every level and FCI's later batches reuse)
+        let shared = matches!(
+            self.test.kind(),
+            TestKind::Chisq | TestKind::Gsq | TestKind::FisherZ
+        )
+        .then(|| Tester::new(engine, data, self.test.clone()));
         let mut backend = String::new();
         let gpu = engine.kind() == crate::BackendKind::Gpu;
         let mut res = self.search(&nodes, gpu, progress, |depth, queries, level_progress| {
@@ -760,105 +803,24 @@ impl Pc {
                 ),
             ));
         }
-        let mut levels = Vec::new();
-        let mut borderline = Vec::new();
-        let mut tests_run = 0;
-        // every p-value computed, by (min, max, S)
-        let mut pmap: HashMap<(usize, usize, Vec<usize>), f64> = HashMap::new();
-        let mut depth = 0;
-        while g.max_degree() > depth && self.max_depth.is_none_or(|m| depth <= m) {
-            let t0 = Instant::now();
-            let adj: Vec<Vec<usize>> = (0..p).map(|i| g.neighbours(i)).collect();
-            // every test of the level, deduplicated by (min, max, S); the order-dependent PC
-            // needs a subset of them (its neighbourhoods only shrink during a level)
-            let mut index: HashMap<(usize, usize, Vec<usize>), usize> = HashMap::new();
-            let mut keys: Vec<(usize, usize, Vec<usize>)> = Vec::new();
-            let mut plan: Vec<(usize, usize, Vec<usize>)> = Vec::new(); // (x, y, test indices)
-            for (x, nx) in adj.iter().enumerate() {
-                for &y in nx {
-                    if locked(x, y) {
-                        continue;
-                    }
-                    let rest: Vec<usize> = nx.iter().copied().filter(|&v| v != y).collect();
-                    let mut ids = Vec::new();
-                    for s in combinations(&rest, depth) {
-                        let key = (x.min(y), x.max(y), s);
-                        let id = *index.entry(key.clone()).or_insert_with(|| {
-                            keys.push(key);
-                            keys.len() - 1
-                        });
-                        ids.push(id);
-                    }
-                    plan.push((x, y, ids));
-                }
-            }
-            let queries = self.queries(nodes, &keys);
-            let tick = |done: u64, total: u64| {
-                if let Some(f) = progress {
-                    f(depth, done, total);
-                }
-            };
-            let pv = run(depth, &queries, Some(&tick));
-            let pv = self.checked(&queries, pv, tol, &mut borderline)?;
-            tests_run += keys.len();
-            for (key, &pval) in keys.iter().zip(&pv) {
-                pmap.insert(key.clone(), pval);
-            }
-            let removed = if self.stable {
-                let mut removal: BTreeSet<(usize, usize)> = BTreeSet::new();
-                for (x, y, ids) in &plan {
-                    let mut sep = BTreeSet::new();
-                    let mut independent = false;
-                    for &id in ids {
-                        if pv[id] > self.alpha {
-                            independent = true;
-                            sep.extend(keys[id].2.iter().copied());
-                        }
-                    }
-                    let pair = ((*x).min(*y), (*x).max(*y));
-                    if independent {
-                        removal.insert(pair);
-                    }
-                    if removal.contains(&pair) {
-                        sepsets.entry(pair).or_default().extend(sep);
-                    }
-                }
-                for &(a, b) in &removal {
-                    g.remove(a, b);
-                }
-                removal.len()
-            } else {
-                // causal-learn's order: node by node, each with its neighbours as they are when
-                // its turn comes (kept for the whole turn), an edge removed at its first
-                // separating set
-                let mut removed = 0;
-                for x in 0..p {
-                    let nx = g.neighbours(x);
-                    for &y in &nx {
-                        if locked(x, y) {
-                            continue;
-                        }
-                        let rest: Vec<usize> = nx.iter().copied().filter(|&v| v != y).collect();
-                        for s in combinations(&rest, depth) {
-                            let key = (x.min(y), x.max(y), s);
-                            if pmap[&key] > self.alpha {
-                                g.remove(x, y);
-                                removed += 1;
-                                sepsets.entry((key.0, key.1)).or_default().extend(key.2);
-                                break;
-                            }
-                        }
-                    }
-                }
-                removed
-            };
-            levels.push(Level {
-                depth,
-                tests: keys.len(),
-                removed,
-                seconds: t0.elapsed().as_secs_f64(),
-            });
-            depth += 1;
+        let Skeleton {
+            levels,
+            mut borderline,
+            mut tests_run,
+            mut pmap,
+        } = self.skeleton(
+            nodes,
+            &mut g,
+            &mut sepsets,
+            &locked,
+            tol,
+            progress,
+            &mut run,
+        )?;
+        if self.fci {
+            return fci::orient(
+                self, nodes, g, sepsets, &know, levels, borderline, tests_run, pmap, tol, &mut run,
+            );
         }
         // orientation
         if self.domain.is_some() {
@@ -967,7 +929,8 @@ impl Pc {
                     marks: match kind {
                         EdgeKind::Directed => [Mark::Tail, Mark::Arrow],
                         EdgeKind::Undirected => [Mark::Tail, Mark::Tail],
-                        EdgeKind::Bidirected => [Mark::Arrow, Mark::Arrow],
+                        // PC's graphs have no circles
+                        _ => [Mark::Arrow, Mark::Arrow],
                     },
                 };
                 match (a, b) {
@@ -1025,10 +988,141 @@ impl Pc {
     }
 }
 
+/// What the skeleton search leaves for the orientation stage.
+struct Skeleton {
+    levels: Vec<Level>,
+    borderline: Vec<Borderline>,
+    tests_run: usize,
+    /// Every p-value computed, by `(min, max, S)`.
+    pmap: HashMap<(usize, usize, Vec<usize>), f64>,
+}
+
 /// Most adjacents a node may have for the maxP rules (which test every subset of them).
 const MAX_MAXP_DEGREE: usize = 20;
 
 impl Pc {
+    /// The skeleton search on `g` (PC's and FCI's fast adjacency search): level by level, each
+    /// level's tests as one batch, PC-stable or order-dependent as [`Pc::stable`].
+    #[allow(clippy::too_many_arguments)]
+    fn skeleton(
+        &self,
+        nodes: &[String],
+        g: &mut Marks,
+        sepsets: &mut HashMap<(usize, usize), BTreeSet<usize>>,
+        locked: &dyn Fn(usize, usize) -> bool,
+        tol: f64,
+        progress: Option<LevelProgress>,
+        run: &mut impl FnMut(usize, &[Query], Option<crate::ProgressFn>) -> Vec<Result<f64>>,
+    ) -> Result<Skeleton> {
+        let p = nodes.len();
+        let mut levels = Vec::new();
+        let mut borderline = Vec::new();
+        let mut tests_run = 0;
+        // every p-value computed, by (min, max, S)
+        let mut pmap: HashMap<(usize, usize, Vec<usize>), f64> = HashMap::new();
+        let mut depth = 0;
+        while g.max_degree() > depth && self.max_depth.is_none_or(|m| depth <= m) {
+            let t0 = Instant::now();
+            let adj: Vec<Vec<usize>> = (0..p).map(|i| g.neighbours(i)).collect();
+            // every test of the level, deduplicated by (min, max, S); the order-dependent PC
+            // needs a subset of them (its neighbourhoods only shrink during a level)
+            let mut index: HashMap<(usize, usize, Vec<usize>), usize> = HashMap::new();
+            let mut keys: Vec<(usize, usize, Vec<usize>)> = Vec::new();
+            let mut plan: Vec<(usize, usize, Vec<usize>)> = Vec::new(); // (x, y, test indices)
+            for (x, nx) in adj.iter().enumerate() {
+                for &y in nx {
+                    if locked(x, y) {
+                        continue;
+                    }
+                    let rest: Vec<usize> = nx.iter().copied().filter(|&v| v != y).collect();
+                    let mut ids = Vec::new();
+                    for s in combinations(&rest, depth) {
+                        let key = (x.min(y), x.max(y), s);
+                        let id = *index.entry(key.clone()).or_insert_with(|| {
+                            keys.push(key);
+                            keys.len() - 1
+                        });
+                        ids.push(id);
+                    }
+                    plan.push((x, y, ids));
+                }
+            }
+            let queries = self.queries(nodes, &keys);
+            let tick = |done: u64, total: u64| {
+                if let Some(f) = progress {
+                    f(depth, done, total);
+                }
+            };
+            let pv = run(depth, &queries, Some(&tick));
+            let pv = self.checked(&queries, pv, tol, &mut borderline)?;
+            tests_run += keys.len();
+            for (key, &pval) in keys.iter().zip(&pv) {
+                pmap.insert(key.clone(), pval);
+            }
+            let removed = if self.stable {
+                let mut removal: BTreeSet<(usize, usize)> = BTreeSet::new();
+                for (x, y, ids) in &plan {
+                    let mut sep = BTreeSet::new();
+                    let mut independent = false;
+                    for &id in ids {
+                        if pv[id] > self.alpha {
+                            independent = true;
+                            sep.extend(keys[id].2.iter().copied());
+                        }
+                    }
+                    let pair = ((*x).min(*y), (*x).max(*y));
+                    if independent {
+                        removal.insert(pair);
+                    }
+                    if removal.contains(&pair) {
+                        sepsets.entry(pair).or_default().extend(sep);
+                    }
+                }
+                for &(a, b) in &removal {
+                    g.remove(a, b);
+                }
+                removal.len()
+            } else {
+                // causal-learn's order: node by node, each with its neighbours as they are when
+                // its turn comes (kept for the whole turn), an edge removed at its first
+                // separating set
+                let mut removed = 0;
+                for x in 0..p {
+                    let nx = g.neighbours(x);
+                    for &y in &nx {
+                        if locked(x, y) {
+                            continue;
+                        }
+                        let rest: Vec<usize> = nx.iter().copied().filter(|&v| v != y).collect();
+                        for s in combinations(&rest, depth) {
+                            let key = (x.min(y), x.max(y), s);
+                            if pmap[&key] > self.alpha {
+                                g.remove(x, y);
+                                removed += 1;
+                                sepsets.entry((key.0, key.1)).or_default().extend(key.2);
+                                break;
+                            }
+                        }
+                    }
+                }
+                removed
+            };
+            levels.push(Level {
+                depth,
+                tests: keys.len(),
+                removed,
+                seconds: t0.elapsed().as_secs_f64(),
+            });
+            depth += 1;
+        }
+        Ok(Skeleton {
+            levels,
+            borderline,
+            tests_run,
+            pmap,
+        })
+    }
+
     /// The queries of test keys `(a, b, S)`.
     fn queries(&self, nodes: &[String], keys: &[(usize, usize, Vec<usize>)]) -> Vec<Query> {
         keys.iter()

@@ -234,9 +234,51 @@ fn discover_discrete_labels_and_settings() {
         v["label_levels"]["a"],
         serde_json::json!(["high", "low", "mid"])
     );
+    // FCI: the collider's PAG a o→ c ←o b, with circle marks, in the JSON and the table
+    let mut args = base.to_vec();
+    args.extend(["--algorithm", "fci"]);
+    let out = ceteris(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["algorithm"], "fci");
+    let edges = v["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 2, "{v}");
+    for e in edges {
+        assert_eq!(e["to"], "c", "{v}");
+        assert_eq!(e["kind"], "partially-directed", "{v}");
+        assert_eq!(e["marks"], serde_json::json!(["circle", "arrow"]), "{v}");
+    }
+    args.extend(["--format", "table"]);
+    let out = ceteris(&args);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let t = text(&out.stdout);
+    assert!(t.contains("a o-> c") && t.contains("b o-> c"), "{t}");
+    args.truncate(args.len() - 1);
+    args.push("dot");
+    let out = ceteris(&args);
+    assert!(
+        text(&out.stdout).contains("arrowtail=odot"),
+        "{}",
+        text(&out.stdout)
+    );
     // bad settings and algorithms, each named
     for (extra, want) in [
-        (vec!["--algorithm", "fci"], "not yet available"),
+        (
+            vec!["--algorithm", "fci", "--stable", "true"],
+            "--stable is not an FCI option",
+        ),
+        (
+            vec!["--algorithm", "fci", "--uc-rule", "1"],
+            "--uc-rule is not an FCI option",
+        ),
+        (
+            vec!["--algorithm", "fci", "--uc-priority", "2"],
+            "--uc-priority",
+        ),
+        (
+            vec!["--algorithm", "fci", "--domain", "a"],
+            "--domain is not an FCI option",
+        ),
         (vec!["--algorithm", "ges"], "unknown algorithm"),
         (vec!["--algorithm", "cdnod"], "needs --domain"),
         (vec!["--algorithm", "pc", "--domain", "a"], "--domain"),

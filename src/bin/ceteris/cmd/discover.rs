@@ -1,10 +1,10 @@
-//! `ceteris discover`: its arguments (background knowledge included) and its run, PC-stable or
-//! CD-NOD printed as JSON, DOT or a table.
+//! `ceteris discover`: its arguments (background knowledge included) and its run, PC-stable,
+//! CD-NOD or FCI printed as JSON, DOT or a table.
 
 use super::data_args::{with_report, DataArgs};
 use super::independence::{build_test, TestOpts};
 use crate::output::{print_json, Progress};
-use ceteris::discovery::{EdgeKind, Knowledge, Pc};
+use ceteris::discovery::{Fci, Knowledge, Pc};
 use ceteris::scm::{split_once_unquoted, split_unquoted, unquote_name};
 use ceteris::{Dataset, Engine, Error};
 
@@ -17,7 +17,8 @@ pub(crate) struct Args {
     columns: Vec<String>,
     #[command(flatten)]
     t: TestOpts,
-    /// pc, cdnod (needs --domain; the default when --domain is given) or fci (not yet available).
+    /// pc, cdnod (needs --domain; the default when --domain is given) or fci (a PAG: latent
+    /// confounders allowed; takes --alpha, --max-depth and the knowledge flags).
     #[arg(long)]
     algorithm: Option<String>,
     /// true (PC-stable, the default) or false (the original order-dependent PC).
@@ -138,10 +139,19 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
             ))
         }
         (Some("fci"), _) => {
-            return Err(Error::param(
-                "algorithm",
-                "fci is not yet available (pc, cdnod)",
-            ))
+            // options FCI would ignore are refused
+            let ignored = [
+                ("domain", a.domain.is_some()),
+                ("stable", a.stable.is_some()),
+                ("uc-rule", a.uc_rule.is_some()),
+                ("uc-priority", a.uc_priority.is_some()),
+            ];
+            if let Some((flag, _)) = ignored.iter().find(|(_, given)| *given) {
+                return Err(Error::param(
+                    *flag,
+                    format!("--{flag} is not an FCI option (FCI takes --alpha, --max-depth, --forbid, --require, --tiers and the test options)"),
+                ));
+            }
         }
         (Some(other), _) => {
             return Err(Error::param(
@@ -151,6 +161,20 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
         }
     }
     let engine = Engine::from_name(&a.backend)?;
+    let cols: Vec<&str> = a.columns.iter().map(String::as_str).collect();
+    let progress = Progress::new("tests");
+    let tick = |level: usize, done: u64, total: u64| {
+        progress.tick_with_message(format!("level {level}"), done, total);
+    };
+    if a.algorithm.as_deref() == Some("fci") {
+        let fci = Fci::new(test)
+            .alpha(a.alpha)
+            .max_depth(a.max_depth)
+            .knowledge(k);
+        let r = fci.run_with_progress(&engine, data, &cols, Some(&tick))?;
+        progress.finish();
+        return print_result(a, data, &r, format);
+    }
     let pc = Pc::new(test)
         .stable(a.stable.unwrap_or(true))
         .uc_rule(a.uc_rule.unwrap_or(0))
@@ -159,23 +183,22 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
         .max_depth(a.max_depth)
         .knowledge(k)
         .domain(a.domain.as_deref());
-    let cols: Vec<&str> = a.columns.iter().map(String::as_str).collect();
-    let progress = Progress::new("tests");
-    let tick = |level: usize, done: u64, total: u64| {
-        progress.tick_with_message(format!("level {level}"), done, total);
-    };
     let r = pc.run_with_progress(&engine, data, &cols, Some(&tick))?;
     progress.finish();
+    print_result(a, data, &r, format)
+}
+
+fn print_result(
+    a: &Args,
+    data: &Dataset,
+    r: &ceteris::discovery::DiscoveryResult,
+    format: &str,
+) -> Result<(), Error> {
     match format {
         "dot" => say!("{}", r.to_dot().trim_end()),
         "table" => {
             for e in &r.edges {
-                let arrow = match e.kind {
-                    EdgeKind::Directed => "-->",
-                    EdgeKind::Undirected => "---",
-                    EdgeKind::Bidirected => "<->",
-                };
-                say!("{} {arrow} {}", e.from, e.to);
+                say!("{} {} {}", e.from, e.kind.arrow(), e.to);
             }
             say!(
                 "{} tests in {} levels, {:.3} s on {}",
@@ -196,7 +219,7 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
             }
             a.data.say_report(data);
         }
-        _ => print_json(&with_report(&r, a.data.report(data))),
+        _ => print_json(&with_report(r, a.data.report(data))),
     }
     Ok(())
 }
