@@ -1047,9 +1047,9 @@ pub(super) fn orient(
     Ok(DiscoveryResult {
         algorithm: "fci".into(),
         settings: Settings {
-            stable: true,
-            uc_rule: 0,
-            uc_priority: pc.uc_priority,
+            stable: None,
+            uc_rule: None,
+            uc_priority: None,
             max_depth: pc.max_depth,
             domain: None,
             forbidden: kn.forbidden.iter().map(pair).collect(),

@@ -291,12 +291,17 @@ pub struct Edge {
 /// Every setting a search used (the JSON's `settings`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Settings {
-    /// PC-stable (`true`) or the original order-dependent PC.
-    pub stable: bool,
-    /// Collider rule: 0 sepset, 1 maxP, 2 definite maxP.
-    pub uc_rule: u8,
-    /// Collider conflict priority as given (−1: the rule's default).
-    pub uc_priority: i8,
+    /// PC-stable (`true`) or the original order-dependent PC (PC and CD-NOD; absent for FCI,
+    /// which has no such setting).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stable: Option<bool>,
+    /// Collider rule: 0 sepset, 1 maxP, 2 definite maxP (PC and CD-NOD; absent for FCI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uc_rule: Option<u8>,
+    /// Collider conflict priority as given (−1: the rule's default; PC and CD-NOD; absent for
+    /// FCI).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub uc_priority: Option<i8>,
     /// Largest conditioning-set size (`None`: no limit).
     pub max_depth: Option<usize>,
     /// CD-NOD's domain column.
@@ -497,7 +502,7 @@ impl Pc {
     /// let data = Dataset::synthetic(300, 1);
     /// let r = Pc::new(IndependenceTest::fisher_z()).stable(false)
     ///     .run(&Engine::cpu(), &data, &["x", "t", "y"]).unwrap();
-    /// assert!(!r.settings.stable);
+    /// assert_eq!(r.settings.stable, Some(false));
     /// ```
     pub fn stable(mut self, stable: bool) -> Self {
         self.stable = stable;
@@ -516,7 +521,7 @@ impl Pc {
     /// let data = Dataset::synthetic(300, 1);
     /// let r = Pc::new(IndependenceTest::fisher_z()).uc_rule(1).uc_priority(3)
     ///     .run(&Engine::cpu(), &data, &["x", "t", "y"]).unwrap();
-    /// assert_eq!((r.settings.uc_rule, r.settings.uc_priority), (1, 3));
+    /// assert_eq!((r.settings.uc_rule, r.settings.uc_priority), (Some(1), Some(3)));
     /// ```
     pub fn uc_rule(mut self, rule: u8) -> Self {
         self.uc_rule = rule;
@@ -962,9 +967,9 @@ impl Pc {
         Ok(DiscoveryResult {
             algorithm: if self.domain.is_some() { "cdnod" } else { "pc" }.into(),
             settings: Settings {
-                stable: self.stable,
-                uc_rule: self.uc_rule,
-                uc_priority: self.uc_priority,
+                stable: Some(self.stable),
+                uc_rule: Some(self.uc_rule),
+                uc_priority: Some(self.uc_priority),
                 max_depth: self.max_depth,
                 domain: self.domain.clone(),
                 forbidden: self.knowledge.forbidden.iter().map(pair).collect(),

@@ -241,6 +241,10 @@ fn discover_discrete_labels_and_settings() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["algorithm"], "fci");
+    // only the settings FCI uses
+    for unused in ["stable", "uc_rule", "uc_priority"] {
+        assert!(v["settings"].get(unused).is_none(), "{unused} in {v}");
+    }
     let edges = v["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 2, "{v}");
     for e in edges {
