@@ -198,6 +198,22 @@ pub struct BootstrapResult {
     /// The statistic's analytic standard error on the original data, by which the studentized
     /// interval scales the quantiles of `t* = (θ* − θ̂)/se*`: present only when that interval
     /// was computed (absent from the JSON otherwise).
+    ///
+    /// ```
+    /// use ceteris::{Bootstrap, Dataset, Engine, IntervalMethod, Statistic};
+    /// let x: Vec<f64> = (0..50).map(|i| ((i * 7) % 11) as f64).collect();
+    /// let data = Dataset::new().with_column("x", x.clone()).unwrap();
+    /// let r = Bootstrap::new(Statistic::Mean { column: "x".into() })
+    ///     .resamples(499)
+    ///     .methods(&[IntervalMethod::Studentized])
+    ///     .run(&Engine::cpu(), &data)
+    ///     .unwrap();
+    /// // the mean's analytic standard error: s / √n
+    /// let n = x.len() as f64;
+    /// let m = x.iter().sum::<f64>() / n;
+    /// let s = (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    /// assert!((r.analytic_std_error.unwrap() - s / n.sqrt()).abs() < 1e-12);
+    /// ```
     #[serde(skip_serializing_if = "Option::is_none")]
     pub analytic_std_error: Option<f64>,
     /// Backend that ran.
