@@ -51,8 +51,12 @@ const NULL_SETS: u32 = 5000;
 const COVERAGE_SETS: u32 = 2000;
 /// Rows per test (n) of the null rows.
 const N_NULL: usize = 200;
-/// Rows in the null family (Bonferroni).
-const NULL_ROWS: f64 = 9.0;
+/// Rows in the null family (Bonferroni): nine with the default nulls at `NULL_SETS`, nine with
+/// the other nulls at `OTHER_SETS`, and the two rows of the χ² approximation's known bias.
+const NULL_ROWS: f64 = 20.0;
+/// Null data sets per row of the other nulls (permutation and spectral nulls cost hundreds of
+/// statistics per data set; the issue asks for at least 400).
+const OTHER_SETS: u32 = 1000;
 /// Rows in the coverage family (Bonferroni).
 const COVERAGE_ROWS: f64 = 4.0;
 const ALPHA: f64 = 0.05;
@@ -132,14 +136,14 @@ fn null_data(null: Null, stream: &Stream, set: u32, n: usize) -> Dataset {
 
 /// Rejections at α over `NULL_SETS` null data sets (data-set `s` tests with seed `s`, so RCoT/RCIT
 /// draw fresh random features for every data set).
-fn rejections(test: IndependenceTest, null: Null, tag: u32) -> u32 {
+fn rejections(test: IndependenceTest, null: Null, tag: u32, sets: u32) -> u32 {
     let engine = Engine::cpu();
     let stream = Stream::new(2028, tag);
     let z: &[&str] = match null {
         Null::Uncond => &[],
         Null::Fork | Null::LinearFork => &["z"],
     };
-    (0..NULL_SETS)
+    (0..sets)
         .map(|s| {
             let d = null_data(null, &stream, s, N_NULL);
             let r = test
@@ -154,8 +158,72 @@ fn rejections(test: IndependenceTest, null: Null, tag: u32) -> u32 {
 }
 
 fn null_row(label: &str, test: IndependenceTest, null: Null, tag: u32) {
-    let hits = rejections(test, null, tag);
+    let hits = rejections(test, null, tag, NULL_SETS);
     assert_rate(label, hits, NULL_SETS, ALPHA, NULL_ROWS);
+}
+
+/// A row of another null, at `OTHER_SETS` data sets.
+fn other_row(label: &str, test: IndependenceTest, null: Null, tag: u32) {
+    let hits = rejections(test, null, tag, OTHER_SETS);
+    assert_rate(label, hits, OTHER_SETS, ALPHA, NULL_ROWS);
+}
+
+#[test]
+#[ignore = "slow calibration run: cargo test --release --test calibration -- --ignored"]
+fn kernel_permutation_and_spectral_nulls() {
+    use ceteris::independence::Null as N;
+    let kci = IndependenceTest::kci;
+    let hsic = IndependenceTest::hsic;
+    other_row(
+        "kci permutation(500) X⫫Y²",
+        kci().null(N::Permutation(500)),
+        Null::Uncond,
+        10,
+    );
+    other_row(
+        "kci spectral(1000) X⫫Y²",
+        kci().null(N::Spectral(1000)),
+        Null::Uncond,
+        11,
+    );
+    other_row(
+        "kci spectral(1000) fork",
+        kci().null(N::Spectral(1000)),
+        Null::Fork,
+        12,
+    );
+    other_row(
+        "hsic permutation(500) X⫫Y²",
+        hsic().null(N::Permutation(500)),
+        Null::Uncond,
+        13,
+    );
+    other_row(
+        "hsic spectral(1000) X⫫Y²",
+        hsic().null(N::Spectral(1000)),
+        Null::Uncond,
+        14,
+    );
+}
+
+#[test]
+#[ignore = "slow calibration run: cargo test --release --test calibration -- --ignored"]
+fn random_feature_approximations() {
+    use ceteris::independence::Approx;
+    for (name, approx, tag) in [("hbe", Approx::Hbe, 15), ("gamma", Approx::Gamma, 16)] {
+        other_row(
+            &format!("rcot {name} fork"),
+            IndependenceTest::rcot().approx(approx),
+            Null::Fork,
+            tag,
+        );
+        other_row(
+            &format!("rcit {name} fork"),
+            IndependenceTest::rcit().approx(approx),
+            Null::Fork,
+            tag + 10,
+        );
+    }
 }
 
 #[test]
@@ -316,4 +384,47 @@ fn bonferroni_quantiles() {
     assert!((z_bonferroni(1.0) - 4.0).abs() < 1e-9);
     assert!((z_bonferroni(9.0) - 4.4925).abs() < 1e-3);
     assert!((z_bonferroni(4.0) - 4.3167).abs() < 1e-3);
+}
+
+/// The χ² approximation of conditional RCoT/RCIT (`Approx::Chi2`: `n·vec(C)ᵀ Cov⁺ vec(C)` against
+/// χ²(px·py), the R `RCIT` package's `approx = "chi2"`) is **not calibrated** at n = 200 with the
+/// default features: it inverts an ill-conditioned residual-product covariance. Its bias was
+/// measured on independent data (Philox tags 106 and 107, 2000 fork data sets each, 2026-12-06):
+/// RCoT rejects 0.0925 (185/2000) and RCIT 0.499 (998/2000) at α = 0.05. This asserts that
+/// documented bias: the rate on fresh data (1000 sets) lies within the Bonferroni band of the
+/// difference of two binomial proportions around it, `z·sqrt(p(1−p)(1/1000 + 1/2000))`.
+#[test]
+#[ignore = "slow calibration run: cargo test --release --test calibration -- --ignored"]
+fn chi2_approximation_known_bias() {
+    use ceteris::independence::Approx;
+    for (label, test, documented, tag) in [
+        (
+            "rcot chi2 fork",
+            IndependenceTest::rcot(),
+            185.0 / 2000.0,
+            17,
+        ),
+        (
+            "rcit chi2 fork",
+            IndependenceTest::rcit(),
+            998.0 / 2000.0,
+            27,
+        ),
+    ] {
+        let hits = rejections(test.approx(Approx::Chi2), Null::Fork, tag, OTHER_SETS);
+        let rate = hits as f64 / OTHER_SETS as f64;
+        let sd =
+            (documented * (1.0 - documented) * (1.0 / OTHER_SETS as f64 + 1.0 / 2000.0)).sqrt();
+        let bound = z_bonferroni(NULL_ROWS) * sd + 0.5 / OTHER_SETS as f64;
+        println!("{label}: rate {rate:.4}, documented bias {documented:.4} ± {bound:.4}");
+        assert!(
+            (rate - documented).abs() <= bound,
+            "{label}: rate {rate:.4} outside the documented {documented:.4} ± {bound:.4}"
+        );
+        // and it is liberal: above α by more than the band of a calibrated test
+        assert!(
+            rate > ALPHA
+                + z_bonferroni(NULL_ROWS) * (ALPHA * (1.0 - ALPHA) / OTHER_SETS as f64).sqrt()
+        );
+    }
 }
