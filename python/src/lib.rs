@@ -13,7 +13,7 @@
 
 use ceteris::bootstrap::{EffectBootstrap, Estimator};
 use ceteris::discovery::{Knowledge, Pc};
-use ceteris::independence::{Approx, IndependenceTest, Kernel, Null, Query, Tester, Width};
+use ceteris::independence::{IndependenceTest, Query, Tester};
 use ceteris::scm::{read_graph, EffectInterval, FitKind, Intervention, Scm, Sweep};
 use ceteris::{
     Bootstrap, BootstrapResult, CustomBootstrap, Dataset, Engine, Error, IntervalMethod, Roles,
@@ -366,173 +366,21 @@ struct TestOpts {
     seed: Option<u64>,
 }
 
-/// The CLI's `refuse_ignored`: an error naming the first option given that the chosen test (or
-/// null, or kernel) would ignore.
-fn refuse_ignored(a: &TestOpts) -> Result<(), Error> {
-    let test = a.test.as_str();
-    let null = a.null.as_deref().unwrap_or("default");
-    let kernel = a.kernel.as_deref().unwrap_or("rbf");
-    let widthless = kernel == "linear" || kernel.starts_with("polynomial");
-    let kernel_test = matches!(test, "hsic" | "kci");
-    let rules: [(&str, bool, bool, &str); 7] = [
-        (
-            "kernel",
-            a.kernel.is_some(),
-            kernel_test,
-            "it applies to hsic and kci",
-        ),
-        (
-            "width",
-            a.width.is_some(),
-            (kernel_test || test == "hsic-u") && !widthless,
-            "it applies to the rbf and laplace kernels of hsic, hsic-u and kci",
-        ),
-        (
-            "tolerance",
-            a.tolerance.is_some(),
-            matches!(test, "hsic" | "hsic-u" | "kci"),
-            "it applies to the kernel factors of hsic, hsic-u and kci",
-        ),
-        (
-            "null",
-            a.null.is_some(),
-            matches!(test, "hsic" | "kci" | "rcot" | "rcit"),
-            "fisherz has a normal null, and hsic-u, chisq and gsq chi-square ones",
-        ),
-        (
-            "permutations",
-            a.permutations.is_some(),
-            kernel_test && null == "permutation",
-            "it applies to null=\"permutation\" of hsic and kci",
-        ),
-        (
-            "samples",
-            a.samples.is_some(),
-            kernel_test && null == "spectral",
-            "it applies to null=\"spectral\" of hsic and kci",
-        ),
-        (
-            "seed",
-            a.seed.is_some(),
-            (kernel_test && matches!(null, "permutation" | "spectral"))
-                || matches!(test, "rcot" | "rcit"),
-            "it seeds the permutation and spectral nulls of hsic and kci and the features of \
-             rcot and rcit",
-        ),
-    ];
-    let known = [
-        "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z", "chisq", "gsq",
-    ];
-    if !known.contains(&test) {
-        return Ok(()); // the unknown test is reported by build_test
-    }
-    for (flag, given, used, why) in rules {
-        if given && !used {
-            let what = match (flag, test) {
-                ("width", "hsic" | "kci") if widthless => format!("the {kernel} kernel (no width)"),
-                ("permutations" | "samples" | "seed", "hsic" | "kci") => {
-                    format!("{test} with the {null} null")
-                }
-                _ if test.starts_with("fisher") => "the Fisher-z test".into(),
-                _ => format!("test `{test}`"),
-            };
-            return Err(Error::param(
-                flag,
-                format!("{what} does not use `{flag}` (it would ignore it): {why}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The CLI's `build_test`: an [`IndependenceTest`] from its options.
+/// The library's [`TestOptions`] (options named `` `name` `` in errors, as Python spells keyword
+/// arguments).
 fn build_test(a: &TestOpts) -> Result<IndependenceTest, Error> {
-    refuse_ignored(a)?;
-    let kernel_name = a.kernel.as_deref().unwrap_or("rbf");
-    let kernel = match kernel_name.split_once(':') {
-        None if kernel_name == "rbf" || kernel_name == "gaussian" => Kernel::Gaussian,
-        None if kernel_name == "laplace" => Kernel::Laplace,
-        None if kernel_name == "linear" => Kernel::Linear,
-        None if kernel_name == "polynomial" => Kernel::Polynomial(2),
-        Some(("polynomial", d)) => Kernel::Polynomial(
-            d.parse()
-                .map_err(|_| Error::param("kernel", format!("`{d}` is not a polynomial degree")))?,
-        ),
-        _ => {
-            return Err(Error::param(
-                "kernel",
-                format!(
-                    "unknown kernel `{kernel_name}` (rbf, laplace, linear, polynomial[:DEGREE])"
-                ),
-            ))
-        }
-    };
-    let width = match a.width.as_deref().unwrap_or("empirical") {
-        "empirical" => Width::Empirical,
-        "median" => Width::Median,
-        v => Width::Fixed(v.parse().map_err(|_| {
-            Error::param(
-                "width",
-                format!("`{v}` is not empirical, median or a number"),
-            )
-        })?),
-    };
-    let permutations = a.permutations.unwrap_or(1000);
-    let samples = a.samples.unwrap_or(1000);
-    if permutations == 0 {
-        return Err(Error::param("permutations", "must be at least 1"));
+    ceteris::independence::TestOptions {
+        test: a.test.clone(),
+        null: a.null.clone(),
+        permutations: a.permutations,
+        samples: a.samples,
+        testwise_deletion: a.testwise_deletion,
+        tolerance: a.tolerance,
+        width: a.width.clone(),
+        kernel: a.kernel.clone(),
+        seed: a.seed,
     }
-    if samples == 0 {
-        return Err(Error::param("samples", "must be at least 1"));
-    }
-    let rff = a.test == "rcot" || a.test == "rcit";
-    let (null, approx) = match (a.null.as_deref().unwrap_or("default"), rff) {
-        ("default" | "gamma", false) => (Null::Gamma, Approx::Lpb4),
-        ("permutation", false) => (Null::Permutation(permutations), Approx::Lpb4),
-        ("spectral", false) => (Null::Spectral(samples), Approx::Lpb4),
-        ("default" | "lpb4", true) => (Null::Gamma, Approx::Lpb4),
-        ("hbe", true) => (Null::Gamma, Approx::Hbe),
-        ("gamma", true) => (Null::Gamma, Approx::Gamma),
-        ("chi2", true) => (Null::Gamma, Approx::Chi2),
-        (other, _) => {
-            return Err(Error::param(
-                "null",
-                format!(
-                    "unknown null `{other}` for {} (hsic/kci: gamma, permutation, spectral; \
-                     rcot/rcit: lpb4, hbe, gamma, chi2)",
-                    a.test
-                ),
-            ))
-        }
-    };
-    Ok(match a.test.as_str() {
-        "kci" => IndependenceTest::kci(),
-        "hsic" => IndependenceTest::hsic(),
-        "rcot" => IndependenceTest::rcot(),
-        "rcit" => IndependenceTest::rcit(),
-        "fisherz" | "fisher-z" => IndependenceTest::fisher_z(),
-        "hsic-u" => IndependenceTest::hsic_u(),
-        "chisq" => IndependenceTest::chisq(),
-        "gsq" => IndependenceTest::gsq(),
-        other => {
-            return Err(Error::param(
-                "test",
-                format!(
-                    "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq)"
-                ),
-            ))
-        }
-    }
-    .kernel(kernel)
-    .width(match (a.test.as_str(), width) {
-        ("hsic-u", Width::Empirical) => Width::Median,
-        (_, w) => w,
-    })
-    .null(null)
-    .approx(approx)
-    .testwise_deletion(a.testwise_deletion)
-    .tolerance(a.tolerance.unwrap_or(1e-9))
-    .seed(a.seed.unwrap_or(0)))
+    .build()
 }
 
 /// One test or many over one table: `queries` are `(x, y, z)` column lists; returns, per query,
