@@ -123,12 +123,14 @@ impl TestOptions {
             "hsic-u" => IndependenceTest::hsic_u(),
             "chisq" => IndependenceTest::chisq(),
             "gsq" => IndependenceTest::gsq(),
-            other => return Err(Error::param(
-                "test",
-                format!(
+            other => {
+                return Err(Error::param(
+                    "test",
+                    format!(
                     "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq)"
                 ),
-            )),
+                ))
+            }
         }
         .kernel(kernel)
         .width(match (a.test.as_str(), width) {
