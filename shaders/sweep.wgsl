@@ -12,6 +12,9 @@
 // array into one to the storage buffer `scratch`, P.slots words per thread from `vbase`) serves
 // programs that need more slots.
 //
+// A submit holds many dispatches (tiles of settings x workgroups of samples): each writes `out`
+// from P.out_base and reads its settings' plans from `plan` row P.plan_row.
+//
 // `sweep` reduces the outcome of each workgroup of 256 samples to (count of finite values,
 // sum and sum of squares of y - pivot) by a tree in workgroup memory; the host sums the partials
 // of a setting in f64. `sweep_values` writes every outcome sample (for quantiles). Under `contrast`
@@ -36,6 +39,10 @@ struct SweepParams {
     first: u32,           // sample_rows: the first sample of the dispatch
     rows: u32,            // sample_rows: samples of the dispatch (the column stride of `out`)
     pad: u32,
+    out_base: u32,        // sweep, sweep_values: this dispatch's first word of `out`
+    plan_row: u32,        // sweep, sweep_values: the `plan` row (pair under `contrast`) of row 0
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: SweepParams;
@@ -211,11 +218,12 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
 // between the two plans of the pair (both read the pair's noise).
 fn outcome_of(row: u32, sample: u32) -> f32 {
     let setting = P.setting_offset + row;
+    let prow = P.plan_row + row;
     if (P.contrast != 0u) {
-        return eval_sample(setting, 2u * row, sample, NO_ROW)
-            - eval_sample(setting, 2u * row + 1u, sample, NO_ROW);
+        return eval_sample(setting, 2u * prow, sample, NO_ROW)
+            - eval_sample(setting, 2u * prow + 1u, sample, NO_ROW);
     }
-    return eval_sample(setting, row, sample, NO_ROW);
+    return eval_sample(setting, prow, sample, NO_ROW);
 }
 
 @compute @workgroup_size(256)
@@ -232,7 +240,8 @@ fn sweep(
     var s2 = 0.0;
     if (sample < P.samples) {
         let y = outcome_of(row, sample);
-        let e = y - fbits(plan[select(row, 2u * row, P.contrast != 0u) * P.plan_words]);
+        let prow = P.plan_row + row;
+        let e = y - fbits(plan[select(prow, 2u * prow, P.contrast != 0u) * P.plan_words]);
         if (is_finite(y) && is_finite(e * e)) {
             cnt = 1.0;
             s1 = e;
@@ -252,7 +261,7 @@ fn sweep(
         workgroupBarrier();
     }
     if (lid == 0u) {
-        let o = 3u * (row * nwg.x + wg.x);
+        let o = P.out_base + 3u * (row * nwg.x + wg.x);
         out[o] = red_n[0];
         out[o + 1u] = red_s1[0];
         out[o + 2u] = red_s2[0];
@@ -270,7 +279,7 @@ fn sweep_values(
         return;
     }
     vbase = ((wg.y * nwg.x + wg.x) * WG + lid) * P.slots;
-    out[(wg.y * nwg.x + wg.x) * WG + lid] = outcome_of(wg.y, sample);
+    out[P.out_base + (wg.y * nwg.x + wg.x) * WG + lid] = outcome_of(wg.y, sample);
 }
 
 @compute @workgroup_size(256)

@@ -1,16 +1,20 @@
 //! SCM sweeps and joint samples on the device (`shaders/sweep.wgsl`): the shader interprets the
 //! model compiled to a flat program ([`SweepProgram`]), one thread per sample, with the noise of
 //! sample `i` of setting `s` drawn from the same Philox counters as on the CPU. Value slots live
-//! in a private array of [`PRIVATE_SLOTS`] floats, or, for programs that need more, in a storage
-//! buffer (the `sweep-wide` variant, compiled on first use). Every tile of (settings × samples)
-//! is one dispatch within the binding and dispatch limits; moments are centred on a host pilot
-//! and reduced in f64 on the host.
+//! in a private array of 16, 64 or [`PRIVATE_SLOTS`] floats (the smallest that holds the
+//! program's slots: WGSL clears it for every sample), or, for programs that need more, in a
+//! storage buffer (the `sweep-wide` variant); each variant is compiled on first use. Every tile
+//! of (settings × samples) is one dispatch within the binding and dispatch limits, and the tiles
+//! are recorded into as few submits as one binding of output allows (one for the sweeps of the
+//! benchmarks), each read back once; moments are centred on a host pilot and reduced in f64 on
+//! the host.
 
 use super::block::noise_blocks;
 use super::jobs::{SampleJob, SettingStats, SweepJob};
 use super::program::{SweepProgram, PRIVATE_SLOTS};
 use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
+use crate::gpu::dispatch::RawStep;
 use crate::gpu::pipeline::Pipeline;
 use crate::gpu::{gpu_err, kernels, philox, Context, Shader, Slot, ITEMS_PER_SUBMIT, MAX_DISPATCH};
 use std::sync::Arc;
@@ -23,6 +27,30 @@ const SWEEP: &str = include_str!("../../shaders/sweep.wgsl");
 pub(crate) static SWEEP_SHADER: Shader = Shader {
     name: "sweep",
     source: || format!("{}\n{SWEEP}", philox::wgsl()),
+};
+
+/// The sweep shader with a private array of `slots` value slots (`MAXN`) in place of
+/// [`PRIVATE_SLOTS`]: WGSL zero-initialises the array for every sample, so a model that needs
+/// few slots runs a variant that clears few.
+fn sized_source(slots: u32) -> String {
+    let src = (SWEEP_SHADER.source)();
+    let decl = "const MAXN: u32 = 256u;";
+    assert!(src.contains(decl), "sweep.wgsl declares MAXN");
+    src.replace(decl, &format!("const MAXN: u32 = {slots}u;"))
+}
+
+/// Sizes of the private slot arrays of the sweep shader's variants, ascending; the last is
+/// [`PRIVATE_SLOTS`].
+pub(crate) const SLOT_SIZES: [u32; 3] = [16, 64, PRIVATE_SLOTS];
+
+pub(crate) static SWEEP16_SHADER: Shader = Shader {
+    name: "sweep-16",
+    source: || sized_source(SLOT_SIZES[0]),
+};
+
+pub(crate) static SWEEP64_SHADER: Shader = Shader {
+    name: "sweep-64",
+    source: || sized_source(SLOT_SIZES[1]),
 };
 
 /// The `sweep-wide` variant of the sweep shader: the private array of value slots becomes the
@@ -50,6 +78,12 @@ const LAYOUT: &[Slot] = &[
 ];
 
 kernels!(LAYOUT;
+    MOMENTS16 = SWEEP16_SHADER."sweep";
+    VALUES16 = SWEEP16_SHADER."sweep_values";
+    ROWS16 = SWEEP16_SHADER."sample_rows";
+    MOMENTS64 = SWEEP64_SHADER."sweep";
+    VALUES64 = SWEEP64_SHADER."sweep_values";
+    ROWS64 = SWEEP64_SHADER."sample_rows";
     MOMENTS = SWEEP_SHADER."sweep";
     VALUES = SWEEP_SHADER."sweep_values";
     ROWS = SWEEP_SHADER."sample_rows";
@@ -65,10 +99,15 @@ struct SweepPipelines {
     rows: Arc<Pipeline>,
 }
 
-/// The sweep pipelines for `program` and the words of `scratch` one thread needs (0 when
-/// its value slots fit the private array).
+/// The sweep pipelines for `program` (the variant with the smallest private array that holds
+/// its value slots, else `sweep-wide`) and the words of `scratch` one thread needs (0 when its
+/// value slots fit a private array).
 fn sweep_variant(ctx: &Context, program: &SweepProgram) -> Result<(SweepPipelines, u64)> {
-    let ([moments, values, rows], words) = if program.slots <= PRIVATE_SLOTS {
+    let ([moments, values, rows], words) = if program.slots <= SLOT_SIZES[0] {
+        ([&MOMENTS16, &VALUES16, &ROWS16], 0)
+    } else if program.slots <= SLOT_SIZES[1] {
+        ([&MOMENTS64, &VALUES64, &ROWS64], 0)
+    } else if program.slots <= PRIVATE_SLOTS {
         ([&MOMENTS, &VALUES, &ROWS], 0)
     } else {
         (
@@ -96,6 +135,38 @@ fn too_wide(ctx: &Context, m: usize, slots: u64) -> Error {
             ctx.max_binding
         ),
     )
+}
+
+/// Node evaluations per submit of a sweep: its tiles are recorded into one encoder and read
+/// back once, up to this many (2³⁴, so the GPU target's 10¹⁰ is one submit).
+const SUBMIT_ITEMS: u64 = 1 << 34;
+
+/// The uniform of one sweep dispatch: `[setting offset, group offset, out base, plan row]`.
+fn sweep_params(job: &SweepJob, program: &SweepProgram, at: [u32; 4]) -> [u32; 20] {
+    let key = job.stream.key();
+    let m = job.scm.names().len();
+    [
+        m as u32,
+        program.kept_slot,
+        job.samples,
+        noise_blocks(m).1,
+        key[0],
+        key[1],
+        job.stream.tag(),
+        job.common_random_numbers as u32,
+        at[0],
+        at[1],
+        1 + 3 * m as u32,
+        job.contrast as u32,
+        program.slots,
+        0,
+        0,
+        0,
+        at[2],
+        at[3],
+        0,
+        0,
+    ]
 }
 
 /// One summary per setting of the sweep, in setting order (the device twin of
@@ -149,17 +220,54 @@ pub(crate) fn sweep_moments(
             .map(|s| job.pilot(s) as f32)
             .collect()
     };
-    let key = job.stream.key();
     let mut sums = vec![[0.0f64; 3]; settings];
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); if job.keep_values { settings } else { 0 }];
     let total = settings as u64 * n;
     let mut done = 0u64;
+    // the tiles, settings outer and workgroups inner: (first setting, rows, first group, cols)
+    let mut tiles = Vec::new();
     for s0 in (0..settings).step_by(sy) {
         let rows = sy.min(settings - s0);
-        let mut plan = Vec::with_capacity(rows * per_row as usize * plan_words as usize);
-        let pr = per_row as usize;
-        for (k, setting) in job.plans[s0 * pr..(s0 + rows) * pr].iter().enumerate() {
-            plan.push(pivots[s0 + k / pr].to_bits());
+        let mut g0 = 0u64;
+        while g0 < groups {
+            let cols = bx.min(groups - g0) as usize;
+            tiles.push((s0, rows, g0, cols));
+            g0 += cols as u64;
+        }
+    }
+    // submits: consecutive tiles whose outputs fit one binding, whose settings' plans fit
+    // another, and with at most SUBMIT_ITEMS node evaluations (the whole sweep, unless it
+    // is very large); each submit is one encoder of dispatches and one readback
+    let pr = per_row as usize;
+    let max_words = ctx.max_binding / 4;
+    let mut t = 0;
+    while t < tiles.len() {
+        let first_setting = tiles[t].0;
+        let (mut end, mut out_words, mut items) = (t, 0u64, 0u64);
+        while end < tiles.len() {
+            let (s0, rows, _, cols) = tiles[end];
+            let w = (rows * cols) as u64 * group_words;
+            let it = (rows * cols) as u64 * wg * m as u64 * per_row;
+            let plan_rows = (s0 + rows - first_setting) as u64 * per_row;
+            if end > t
+                && (out_words + w > max_words
+                    || items + it > SUBMIT_ITEMS
+                    || plan_rows * plan_words > max_words)
+            {
+                break;
+            }
+            out_words += w;
+            items += it;
+            end += 1;
+        }
+        let last_setting = tiles[end - 1].0 + tiles[end - 1].1;
+        let mut plan =
+            Vec::with_capacity((last_setting - first_setting) * pr * plan_words as usize);
+        for (k, setting) in job.plans[first_setting * pr..last_setting * pr]
+            .iter()
+            .enumerate()
+        {
+            plan.push(pivots[first_setting + k / pr].to_bits());
             for &(atomic, delta) in setting {
                 plan.extend([
                     atomic.is_some() as u32,
@@ -169,42 +277,51 @@ pub(crate) fn sweep_moments(
             }
         }
         let plan = ctx.storage("sweep plan", bytemuck::cast_slice(&plan))?;
-        let mut g0 = 0u64;
-        while g0 < groups {
-            let cols = bx.min(groups - g0) as usize;
-            let params: [u32; 16] = [
-                m as u32,
-                program.kept_slot,
-                job.samples,
-                noise_blocks(m).1,
-                key[0],
-                key[1],
-                job.stream.tag(),
-                job.common_random_numbers as u32,
-                s0 as u32,
-                g0 as u32,
-                plan_words as u32,
-                job.contrast as u32,
-                program.slots,
-                0,
-                0,
-                0,
-            ];
-            let words = ctx.dispatch_once(
-                if job.keep_values {
-                    &pipes.values
-                } else {
-                    &pipes.moments
-                },
-                bytemuck::cast_slice(&params),
-                &[&nodes, &prog, &plan, &scratch],
-                (cols as u32, rows as u32),
-                rows * cols * group_words as usize,
-            )?;
+        let mut params = Vec::with_capacity(end - t);
+        let mut base = 0u64;
+        for &(s0, rows, g0, cols) in &tiles[t..end] {
+            params.push(sweep_params(
+                job,
+                &program,
+                [
+                    s0 as u32,
+                    g0 as u32,
+                    base as u32,
+                    (s0 - first_setting) as u32,
+                ],
+            ));
+            base += (rows * cols) as u64 * group_words;
+        }
+        let inputs = [&nodes, &prog, &plan, &scratch];
+        let steps: Vec<RawStep> = tiles[t..end]
+            .iter()
+            .zip(&params)
+            .map(|(&(_, rows, _, cols), p)| {
+                (
+                    bytemuck::cast_slice(p),
+                    &inputs[..],
+                    (cols as u32, rows as u32),
+                )
+            })
+            .collect();
+        let words = ctx.dispatch_steps(
+            if job.keep_values {
+                &pipes.values
+            } else {
+                &pipes.moments
+            },
+            &steps,
+            out_words as usize,
+        )?;
+        let mut at = 0usize;
+        for &(s0, rows, g0, cols) in &tiles[t..end] {
             let first = g0 * wg;
             let last = ((g0 + cols as u64) * wg).min(n);
+            let tile_words = rows * cols * group_words as usize;
+            let tile = &words[at..at + tile_words];
+            at += tile_words;
             for r in 0..rows {
-                let row = &words[r * cols * group_words as usize..][..cols * group_words as usize];
+                let row = &tile[r * cols * group_words as usize..][..cols * group_words as usize];
                 if job.keep_values {
                     let v = &mut values[s0 + r];
                     v.extend(
@@ -224,11 +341,11 @@ pub(crate) fn sweep_moments(
                 }
             }
             done += rows as u64 * (last - first);
-            if let Some(p) = progress {
-                p(done, total);
-            }
-            g0 += cols as u64;
         }
+        if let Some(p) = progress {
+            p(done, total);
+        }
+        t = end;
     }
     let nf = n as f64;
     let overflow = |s: usize, what: String| {
@@ -323,7 +440,7 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
     let mut first = 0u64;
     while first < n {
         let r = rows.min(n - first);
-        let params: [u32; 16] = [
+        let params: [u32; 20] = [
             m as u32,
             program.kept_slot,
             job.samples,
@@ -339,6 +456,10 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
             program.slots,
             first as u32,
             r as u32,
+            0,
+            0,
+            0,
+            0,
             0,
         ];
         let words = ctx.dispatch_once(
@@ -365,4 +486,26 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
         }
     }
     Ok(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sized variants differ from `sweep` only in `MAXN`, and validate (as `sweep` and
+    /// `sweep-wide` do in `tests/shaders.rs`).
+    #[test]
+    fn sized_variants_validate() {
+        for shader in [&SWEEP16_SHADER, &SWEEP64_SHADER] {
+            let src = (shader.source)();
+            assert!(!src.contains("const MAXN: u32 = 256u;"));
+            let module = naga::front::wgsl::parse_str(&src).expect(shader.name);
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&module)
+            .expect(shader.name);
+        }
+    }
 }

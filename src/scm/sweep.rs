@@ -247,7 +247,10 @@ impl Sweep {
     /// computed once, and only the others per setting (the same bits as sampling each setting
     /// alone); without, every (setting, chunk) is one work item with its own noise.
     /// On a GPU engine the model is compiled into a flat program run by `shaders/sweep.wgsl`, one
-    /// thread per sample, with the same noise words as the CPU (module docs), in f32: without
+    /// thread per sample (each setting draws its noise, common random numbers or not), with the
+    /// same noise words as the CPU (module docs), in f32; the tiles of settings × samples are
+    /// recorded into one submit and read back once, unless their output exceeds one binding or
+    /// they hold more than 2³⁴ node evaluations (progress is reported per submit): without
     /// quantiles, each workgroup of 256 samples reduces the count, sum and sum of squares of the
     /// outcome centred on a pivot (the f64 mean of the first 64 samples, drawn on the host) by a
     /// tree in workgroup memory, and the host adds the partials in f64; with quantiles, the
@@ -255,8 +258,9 @@ impl Sweep {
     /// taken on the host in f64. Either way a point differs from the CPU's by the f32 rounding of
     /// the structural equations (in the GPU tests: means within 1e-6 of |mean| + sd, variances
     /// within 2e-5 relative). Models of any size run on the device: a thread keeps a node's
-    /// value in a slot only until the last node that reads it, in a private array of 256 slots
-    /// when the model needs no more (any chain, however long), else in a storage buffer of
+    /// value in a slot only until the last node that reads it, in a private array of 16, 64 or
+    /// 256 slots (the smallest that holds the model's; any chain, however long, needs one), else
+    /// in a storage buffer of
     /// slots per thread, with fewer samples per dispatch so that it fits one binding. Samples
     /// that overflow f32 (where f64 may not), or any wgpu failure are [`Error::Gpu`]s, and
     /// under [`Engine::auto`] (or `cpu_fallback`) the sweep reruns on the CPU with the reason
@@ -282,7 +286,7 @@ impl Sweep {
 
     /// [`Sweep::run`] with a progress callback `(done, total)` counted in samples over all
     /// settings (`total` = settings × samples). On the CPU it is called from worker threads after
-    /// each block of samples, on a GPU after each dispatch; the library never prints.
+    /// each block of samples, on a GPU after each submit; the library never prints.
     ///
     /// ```
     /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
