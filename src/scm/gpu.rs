@@ -29,6 +29,23 @@ pub(crate) static SWEEP_SHADER: Shader = Shader {
     source: || format!("{}\n{SWEEP}", philox::wgsl()),
 };
 
+/// The declaration of the node records in `shaders/sweep.wgsl` (a uniform buffer of
+/// [`UNIFORM_NODE_WORDS`] words).
+const UNIFORM_NODES: &str = "var<uniform> nodes: array<vec4<u32>, 4096>;";
+
+/// Words of the node records' uniform buffer (64 KiB, WebGPU's default binding limit).
+const UNIFORM_NODE_WORDS: usize = 4 * 4096;
+
+/// `src` with the node records in a storage buffer (the `-large` variants, for models whose
+/// records exceed [`UNIFORM_NODE_WORDS`]).
+fn storage_nodes(src: String) -> String {
+    assert!(
+        src.contains(UNIFORM_NODES),
+        "sweep.wgsl declares its node records"
+    );
+    src.replace(UNIFORM_NODES, "var<storage, read> nodes: array<vec4<u32>>;")
+}
+
 /// The sweep shader with a private array of `slots` value slots (`MAXN`) in place of
 /// [`PRIVATE_SLOTS`]: WGSL zero-initialises the array for every sample, so a model that needs
 /// few slots runs a variant that clears few.
@@ -58,17 +75,41 @@ pub(crate) static SWEEP64_SHADER: Shader = Shader {
 /// than [`PRIVATE_SLOTS`] slots).
 pub(crate) static SWEEP_WIDE_SHADER: Shader = Shader {
     name: "sweep-wide",
-    source: || {
-        let src = format!("{}\n{SWEEP}", philox::wgsl());
-        let decl = "    var vals: array<f32, MAXN>;\n";
-        assert!(src.contains(decl), "sweep.wgsl declares its value slots");
-        src.replace(decl, "").replace("vals[", "scratch[vbase + ")
-    },
+    source: wide_source,
 };
 
-/// The sweep layout: uniform, nodes, program and plan (read), value slots and output
-/// (read-write).
+fn wide_source() -> String {
+    let src = format!("{}\n{SWEEP}", philox::wgsl());
+    let decl = "    var vals: array<f32, MAXN>;\n";
+    assert!(src.contains(decl), "sweep.wgsl declares its value slots");
+    src.replace(decl, "").replace("vals[", "scratch[vbase + ")
+}
+
+/// `sweep` with its node records in a storage buffer (models of more than 1820 nodes).
+pub(crate) static SWEEP_LARGE_SHADER: Shader = Shader {
+    name: "sweep-large",
+    source: || storage_nodes((SWEEP_SHADER.source)()),
+};
+
+/// `sweep-wide` with its node records in a storage buffer.
+pub(crate) static SWEEP_WIDE_LARGE_SHADER: Shader = Shader {
+    name: "sweep-wide-large",
+    source: || storage_nodes(wide_source()),
+};
+
+/// The sweep layout: parameters and node records (uniform), program and plan (read), value
+/// slots and output (read-write).
 const LAYOUT: &[Slot] = &[
+    Slot::Uniform(0),
+    Slot::Uniform(1),
+    Slot::Read(2),
+    Slot::Read(3),
+    Slot::ReadWrite(4),
+    Slot::ReadWrite(5),
+];
+
+/// The layout of the `-large` variants: the node records in a storage buffer.
+const LARGE_LAYOUT: &[Slot] = &[
     Slot::Uniform(0),
     Slot::Read(1),
     Slot::Read(2),
@@ -92,6 +133,15 @@ kernels!(LAYOUT;
     WIDE_ROWS = SWEEP_WIDE_SHADER."sample_rows";
 );
 
+kernels!(LARGE_LAYOUT;
+    LARGE_MOMENTS = SWEEP_LARGE_SHADER."sweep";
+    LARGE_VALUES = SWEEP_LARGE_SHADER."sweep_values";
+    LARGE_ROWS = SWEEP_LARGE_SHADER."sample_rows";
+    WIDE_LARGE_MOMENTS = SWEEP_WIDE_LARGE_SHADER."sweep";
+    WIDE_LARGE_VALUES = SWEEP_WIDE_LARGE_SHADER."sweep_values";
+    WIDE_LARGE_ROWS = SWEEP_WIDE_LARGE_SHADER."sample_rows";
+);
+
 /// The entry points of `shaders/sweep.wgsl` in one of its variants.
 struct SweepPipelines {
     moments: Arc<Pipeline>,
@@ -99,21 +149,44 @@ struct SweepPipelines {
     rows: Arc<Pipeline>,
 }
 
-/// The sweep pipelines for `program` (the variant with the smallest private array that holds
-/// its value slots, else `sweep-wide`) and the words of `scratch` one thread needs (0 when its
-/// value slots fit a private array).
-fn sweep_variant(ctx: &Context, program: &SweepProgram) -> Result<(SweepPipelines, u64)> {
-    let ([moments, values, rows], words) = if program.slots <= SLOT_SIZES[0] {
-        ([&MOMENTS16, &VALUES16, &ROWS16], 0)
-    } else if program.slots <= SLOT_SIZES[1] {
-        ([&MOMENTS64, &VALUES64, &ROWS64], 0)
-    } else if program.slots <= PRIVATE_SLOTS {
-        ([&MOMENTS, &VALUES, &ROWS], 0)
-    } else {
-        (
+/// The sweep pipelines for `program`, the words of `scratch` one thread needs (0 when its
+/// value slots fit a private array) and the buffer of its node records. The variant: node
+/// records in a uniform buffer when they fit [`UNIFORM_NODE_WORDS`] (and the adapter binds 64
+/// KiB uniforms), with the smallest private array that holds the program's slots, else
+/// `sweep-wide`; larger models take the `-large` variants (records in a storage buffer).
+fn sweep_variant(
+    ctx: &Context,
+    program: &SweepProgram,
+) -> Result<(SweepPipelines, u64, wgpu::Buffer)> {
+    let uniform = program.nodes.len() <= UNIFORM_NODE_WORDS
+        && ctx.device.limits().max_uniform_buffer_binding_size >= 4 * UNIFORM_NODE_WORDS as u64;
+    let private = program.slots <= PRIVATE_SLOTS;
+    let ([moments, values, rows], words) = match (uniform, private) {
+        (true, true) if program.slots <= SLOT_SIZES[0] => ([&MOMENTS16, &VALUES16, &ROWS16], 0),
+        (true, true) if program.slots <= SLOT_SIZES[1] => ([&MOMENTS64, &VALUES64, &ROWS64], 0),
+        (true, true) => ([&MOMENTS, &VALUES, &ROWS], 0),
+        (true, false) => (
             [&WIDE_MOMENTS, &WIDE_VALUES, &WIDE_ROWS],
             program.slots as u64,
-        )
+        ),
+        (false, true) => ([&LARGE_MOMENTS, &LARGE_VALUES, &LARGE_ROWS], 0),
+        (false, false) => (
+            [&WIDE_LARGE_MOMENTS, &WIDE_LARGE_VALUES, &WIDE_LARGE_ROWS],
+            program.slots as u64,
+        ),
+    };
+    // records padded to whole vec4s (the uniform to its declared 64 KiB)
+    let mut records = program.nodes.clone();
+    let len = if uniform {
+        UNIFORM_NODE_WORDS
+    } else {
+        records.len().div_ceil(4) * 4
+    };
+    records.resize(len, 0);
+    let nodes = if uniform {
+        ctx.scoped(|| ctx.uniform(bytemuck::cast_slice(&records)))?
+    } else {
+        ctx.storage("sweep nodes", bytemuck::cast_slice(&records))?
     };
     Ok((
         SweepPipelines {
@@ -122,6 +195,7 @@ fn sweep_variant(ctx: &Context, program: &SweepProgram) -> Result<(SweepPipeline
             rows: ctx.pipeline(rows)?,
         },
         words,
+        nodes,
     ))
 }
 
@@ -182,8 +256,7 @@ pub(crate) fn sweep_moments(
     let per_row = if job.contrast { 2 } else { 1 };
     let n = job.samples as u64;
     let program = job.scm.program(job.outcome);
-    let (pipes, slot_words) = sweep_variant(ctx, &program)?;
-    let nodes = ctx.storage("sweep nodes", bytemuck::cast_slice(&program.nodes))?;
+    let (pipes, slot_words, nodes) = sweep_variant(ctx, &program)?;
     let prog = ctx.storage("sweep program", bytemuck::cast_slice(&program.prog))?;
     // tiles of (settings × workgroups of samples): output, plan and value slots within one
     // binding, at most MAX_DISPATCH workgroups per dimension and ITEMS_PER_SUBMIT node
@@ -397,8 +470,7 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
     let m = names.len() as u64;
     let n = job.samples as u64;
     let program = job.scm.sample_program();
-    let (pipes, slot_words) = sweep_variant(ctx, &program)?;
-    let nodes = ctx.storage("sample nodes", bytemuck::cast_slice(&program.nodes))?;
+    let (pipes, slot_words, nodes) = sweep_variant(ctx, &program)?;
     let prog = ctx.storage("sample program", bytemuck::cast_slice(&program.prog))?;
     let mut plan = vec![0u32];
     for &(atomic, delta) in job.plan {
@@ -492,13 +564,18 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
 mod tests {
     use super::*;
 
-    /// The sized variants differ from `sweep` only in `MAXN`, and validate (as `sweep` and
+    /// The sized and `-large` variants differ from `sweep` and validate (as `sweep` and
     /// `sweep-wide` do in `tests/shaders.rs`).
     #[test]
     fn sized_variants_validate() {
-        for shader in [&SWEEP16_SHADER, &SWEEP64_SHADER] {
+        for shader in [
+            &SWEEP16_SHADER,
+            &SWEEP64_SHADER,
+            &SWEEP_LARGE_SHADER,
+            &SWEEP_WIDE_LARGE_SHADER,
+        ] {
             let src = (shader.source)();
-            assert!(!src.contains("const MAXN: u32 = 256u;"));
+            assert_ne!(src, (SWEEP_SHADER.source)());
             let module = naga::front::wgsl::parse_str(&src).expect(shader.name);
             naga::valid::Validator::new(
                 naga::valid::ValidationFlags::all(),
