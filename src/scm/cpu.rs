@@ -227,10 +227,10 @@ impl SweepJob<'_> {
                                 }
                             }
                         }
-                    }
-                    if let Some(p) = progress {
-                        let k = (len * outs.len()) as u64;
-                        p(done.fetch_add(k, Ordering::Relaxed) + k, total);
+                        if let Some(p) = progress {
+                            let k = (l * outs.len()) as u64;
+                            p(done.fetch_add(k, Ordering::Relaxed) + k, total);
+                        }
                     }
                     outs.into_iter()
                         .map(|(s, d, local)| {
