@@ -501,4 +501,41 @@ mod tests {
             }
         }
     }
+
+    /// The groups of outputs per work item depend on the thread count; the numbers do not.
+    #[test]
+    fn shared_noise_results_do_not_depend_on_the_thread_count() {
+        let scm = model();
+        let plans: Vec<_> = (0..40)
+            .map(|i| {
+                scm.compile(&[Intervention::atomic("B", -2.0 + 0.1 * i as f64)])
+                    .unwrap()
+            })
+            .collect();
+        let job = SweepJob {
+            scm: &scm,
+            plans: &plans,
+            outcome: scm.node_index("Y").unwrap(),
+            samples: 9000,
+            stream: Stream::new(4, STREAM_MONTE_CARLO),
+            common_random_numbers: true,
+            keep_values: false,
+            contrast: false,
+        };
+        let run = |threads: usize| -> Vec<(u64, u64)> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| job.run_cpu(None))
+                .unwrap()
+                .iter()
+                .map(|st| (st.mean.to_bits(), st.variance.to_bits()))
+                .collect()
+        };
+        let one = run(1);
+        for threads in [2, 3, 8] {
+            assert_eq!(run(threads), one, "{threads} threads");
+        }
+    }
 }
