@@ -196,7 +196,7 @@ impl SweepJob<'_> {
                 || (Block::new(m), NoiseBlock::new(m)),
                 |(blk, nz), (c, outs)| {
                     let len = BLOCK.min(n - c * BLOCK);
-                    let mut outs: Vec<(usize, Option<&mut [f64]>, Vec<f64>)> = outs
+                    let mut outs: Vec<_> = outs
                         .into_iter()
                         .map(|(s, d)| {
                             let local = if d.is_some() {
