@@ -167,13 +167,14 @@ impl SweepJob<'_> {
             .map(|j| needed[j] && self.plans.iter().any(|p| p[j].0.is_none()))
             .collect();
         // outputs per work item: enough items to keep every thread busy, enough outputs per
-        // item to share each noise draw widely
+        // item to share each noise draw widely, at most GROUP_MAX (an item holds a chunk of
+        // samples per output: 2 MB at most)
+        const GROUP_MAX: usize = 64;
         let threads = rayon::current_num_threads().max(1);
         let group = (outputs * chunks)
             .div_ceil(4 * threads)
-            .max(8)
-            .min(outputs)
-            .max(1);
+            .clamp(8, GROUP_MAX)
+            .min(outputs);
         // destinations: [chunk][output] (kept samples, or none)
         let mut dst: Vec<Vec<Option<&mut [f64]>>> = (0..chunks)
             .map(|_| (0..outputs).map(|_| None).collect())
