@@ -42,6 +42,7 @@
 //! the folds. A replicate in which any fold's training set fails a fit is a failed resample. The
 //! result says `"nuisance": "crossfit"` (the fold count is the caller's `K`; it is not echoed).
 
+use super::refit::Batched;
 use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme};
 use crate::data::Dataset;
 use crate::engine::Engine;
@@ -127,14 +128,14 @@ pub struct Nuisance {
 }
 
 /// The columns a fit reads, once: treatment, outcome and the design `[1, x…]` (row-major).
-struct Columns {
-    t: Vec<f64>,
-    y: Vec<f64>,
-    x: Vec<f64>,
-    k: usize,
+pub(crate) struct Columns {
+    pub(crate) t: Vec<f64>,
+    pub(crate) y: Vec<f64>,
+    pub(crate) x: Vec<f64>,
+    pub(crate) k: usize,
     /// Where Newton starts: zeros for the fit on the data, then that fit's coefficients for the
     /// resamples (they converge to the same tolerance in fewer steps).
-    start: Vec<f64>,
+    pub(crate) start: Vec<f64>,
     /// Trim or clip the propensity at `a` ([`EffectBootstrap::trim`], [`EffectBootstrap::clip`]).
     trim: Option<f64>,
     clip: Option<f64>,
@@ -238,7 +239,7 @@ impl EffectBootstrap {
 
     /// Reads and checks the columns: a 0/1 treatment with both arms, finite outcome and
     /// covariates, no constant or collinear covariate, a nonnegative penalty.
-    fn columns(&self, data: &Dataset) -> Result<Columns> {
+    pub(crate) fn columns(&self, data: &Dataset) -> Result<Columns> {
         if !(self.penalty >= 0.0 && self.penalty.is_finite()) {
             return Err(Error::param(
                 "penalty",
@@ -481,18 +482,25 @@ impl EffectBootstrap {
             }
         };
         let overlap = Overlap::of(&cols.t, &e_used);
-        let mut result = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
+        // without trimming or cross-fitting, the replicates' fits run in batches (refit.rs)
+        let batched = (self.trim.is_none() && cols.folds.is_none())
+            .then(|| Batched::new(&cols, estimator, penalty, self.clip));
+        let mut custom = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
             cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
-        })
-        .name(estimator.name())
-        .scheme(self.scheme.clone())
-        .resamples(self.resamples)
-        .seed(self.seed)
-        .level(self.level)
-        .methods(&self.methods)
-        .keep_replicates(self.keep_replicates)
-        .explain_undefined(|_: &Dataset, w: &[f64]| Some(self.why_failed(&cols, w)))
-        .run(engine, data)?;
+        });
+        if let Some(b) = &batched {
+            custom = custom.batched(Batched::batch_size(cols.n()), |ws| b.estimates(ws));
+        }
+        let mut result = custom
+            .name(estimator.name())
+            .scheme(self.scheme.clone())
+            .resamples(self.resamples)
+            .seed(self.seed)
+            .level(self.level)
+            .methods(&self.methods)
+            .keep_replicates(self.keep_replicates)
+            .explain_undefined(|_: &Dataset, w: &[f64]| Some(self.why_failed(&cols, w)))
+            .run(engine, data)?;
         let failed = result.resamples - result.valid_resamples;
         result.failed_resamples = Some(failed);
         result.crossfit_folds = self.crossfit.map(|k| k as u64);
@@ -556,16 +564,32 @@ impl EffectBootstrap {
 }
 
 impl Columns {
-    fn n(&self) -> usize {
+    /// A copy with clipping at `clip` and neither trimming nor folds (for the batched fits'
+    /// tests).
+    #[cfg(test)]
+    pub(crate) fn clone_fits(&self, clip: Option<f64>) -> Columns {
+        Columns {
+            t: self.t.clone(),
+            y: self.y.clone(),
+            x: self.x.clone(),
+            k: self.k,
+            start: self.start.clone(),
+            trim: None,
+            clip,
+            folds: None,
+        }
+    }
+
+    pub(crate) fn n(&self) -> usize {
         self.t.len()
     }
 
-    fn row(&self, i: usize) -> &[f64] {
+    pub(crate) fn row(&self, i: usize) -> &[f64] {
         &self.x[i * self.k..(i + 1) * self.k]
     }
 
     /// `Σ wᵢ sᵢ xᵢ xᵢᵀ` and `Σ wᵢ rᵢ xᵢ` over the rows where `keep(i)`.
-    fn normal_equations(
+    pub(crate) fn normal_equations(
         &self,
         w: &[f64],
         keep: impl Fn(usize) -> bool,
@@ -633,7 +657,7 @@ impl Columns {
 
     /// The weighted logistic fit's coefficients and the propensity of every row, or `None` when
     /// it fails.
-    fn propensity(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Vec<f64>)> {
+    pub(crate) fn propensity(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Vec<f64>)> {
         let k = self.k;
         let mut beta = self.start.clone();
         let sigmoid = |eta: f64| 1.0 / (1.0 + (-eta).exp());
@@ -754,7 +778,7 @@ impl Columns {
     }
 
     /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
-    fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+    pub(crate) fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
         if self.folds.is_some() {
             return self.crossfit_estimate(w, penalty);
         }

@@ -41,6 +41,7 @@ mod jobs;
 mod overlap;
 mod pages;
 pub(crate) mod plan;
+mod refit;
 mod scheme;
 pub(crate) mod statistic;
 mod summary;
