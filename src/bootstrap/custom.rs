@@ -86,6 +86,8 @@ pub struct CustomBootstrap<'a> {
     explain: Option<ExplainFn<'a>>,
     /// The statistic of a batch of replicates at once, and the batch size (see `batched`).
     batch: Option<(usize, BatchFn<'a>)>,
+    /// Replicate values computed elsewhere (e.g. on the device), one per resample.
+    precomputed: Option<Vec<f64>>,
 }
 
 /// A one-value statistic of several replicates at once: their per-row weights, one vector each,
@@ -155,6 +157,7 @@ impl<'a> CustomBootstrap<'a> {
             keep_replicates: false,
             explain: None,
             batch: None,
+            precomputed: None,
         }
     }
 
@@ -179,6 +182,14 @@ impl<'a> CustomBootstrap<'a> {
         batch: impl Fn(&[Vec<f64>]) -> Vec<f64> + Sync + 'a,
     ) -> Self {
         self.batch = Some((size.max(1), Box::new(batch)));
+        self
+    }
+
+    /// Takes the replicates' values as given (one per resample, computed elsewhere with the same
+    /// draws, e.g. on the device) instead of calling the statistic; the statistic still gives
+    /// the estimate and the jackknife.
+    pub(crate) fn precomputed(mut self, values: Vec<f64>) -> Self {
+        self.precomputed = Some(values);
         self
     }
 
@@ -396,8 +407,12 @@ impl<'a> CustomBootstrap<'a> {
         };
         let se0 = ses(&ones);
         let eval = |w: &[f64]| (stat(w), ses(w));
-        let pairs: Vec<(Vec<f64>, Vec<f64>)> = match &self.batch {
-            Some((size, batch)) if k == 1 && se.is_none() => {
+        let pairs: Vec<(Vec<f64>, Vec<f64>)> = match (&self.precomputed, &self.batch) {
+            (Some(values), _) if k == 1 && se.is_none() => values
+                .iter()
+                .map(|&v| (vec![v], vec![f64::NAN]))
+                .collect(),
+            (_, Some((size, batch))) if k == 1 && se.is_none() => {
                 use rayon::prelude::*;
                 let reps: Vec<u32> = (0..self.resamples as u32).collect();
                 reps.par_chunks(*size)

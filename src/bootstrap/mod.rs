@@ -42,6 +42,8 @@ mod overlap;
 mod pages;
 pub(crate) mod plan;
 mod refit;
+#[cfg(feature = "gpu")]
+mod refit_gpu;
 mod scheme;
 pub(crate) mod statistic;
 mod summary;

@@ -37,10 +37,10 @@ const BLOCK: usize = 1024;
 
 /// The data sorted by arm and what the batched fits share.
 pub(crate) struct Batched<'a> {
-    cols: &'a Columns,
-    estimator: Estimator,
-    penalty: f64,
-    clip: Option<f64>,
+    pub(super) cols: &'a Columns,
+    pub(super) estimator: Estimator,
+    pub(super) penalty: f64,
+    pub(super) clip: Option<f64>,
     /// `order[s]`: the original row of sorted row `s` (controls first).
     order: Vec<usize>,
     /// Number of control rows (the first `n0` sorted rows).
@@ -51,12 +51,12 @@ pub(crate) struct Batched<'a> {
     /// `β̂`'s propensity of every sorted row.
     e0: Vec<f64>,
     /// `H₀` (unpenalised), row-major `k × k`.
-    h0: Vec<f64>,
+    pub(super) h0: Vec<f64>,
 }
 
 /// Cholesky factor of the symmetric `k × k` row-major `h` in place (lower triangle); `false`
 /// when it is not positive definite.
-fn cholesky(h: &mut [f64], k: usize) -> bool {
+pub(super) fn cholesky(h: &mut [f64], k: usize) -> bool {
     for j in 0..k {
         let mut d = h[j * k + j];
         for p in 0..j {
@@ -79,7 +79,7 @@ fn cholesky(h: &mut [f64], k: usize) -> bool {
 }
 
 /// Solves `L Lᵀ x = b` in place, `l` from [`cholesky`].
-fn cholesky_solve(l: &[f64], k: usize, b: &mut [f64]) {
+pub(super) fn cholesky_solve(l: &[f64], k: usize, b: &mut [f64]) {
     for i in 0..k {
         let mut s = b[i];
         for p in 0..i {
