@@ -436,10 +436,16 @@ fn crossfit_folds_are_whole_clusters_under_the_cluster_scheme() {
         d.push_column(c, base.column(c).unwrap().to_vec()).unwrap();
     }
     let pattern = |i: usize| unit(i) % 3;
-    d.push_column("x1", (0..n).map(|i| (pattern(i) == 1) as u8 as f64).collect())
-        .unwrap();
-    d.push_column("x2", (0..n).map(|i| (pattern(i) == 2) as u8 as f64).collect())
-        .unwrap();
+    d.push_column(
+        "x1",
+        (0..n).map(|i| (pattern(i) == 1) as u8 as f64).collect(),
+    )
+    .unwrap();
+    d.push_column(
+        "x2",
+        (0..n).map(|i| (pattern(i) == 2) as u8 as f64).collect(),
+    )
+    .unwrap();
     d.push_column("g", (0..n).map(|i| (1000 - i / 4) as f64).collect())
         .unwrap();
     let (seed, k) = (5u64, 5u32);
@@ -458,7 +464,11 @@ fn crossfit_folds_are_whole_clusters_under_the_cluster_scheme() {
     let fold = |i: usize| ceteris::rng::crossfit_fold(seed, unit(i) as u32, k);
     for i in 0..n {
         for j in (0..n).filter(|&j| pattern(j) == pattern(i)) {
-            assert_eq!(same(&clustered, i, j), fold(i) == fold(j), "rows {i} and {j}");
+            assert_eq!(
+                same(&clustered, i, j),
+                fold(i) == fold(j),
+                "rows {i} and {j}"
+            );
         }
     }
     let iid = fits(Scheme::Iid);

@@ -408,10 +408,9 @@ impl<'a> CustomBootstrap<'a> {
         let se0 = ses(&ones);
         let eval = |w: &[f64]| (stat(w), ses(w));
         let pairs: Vec<(Vec<f64>, Vec<f64>)> = match (&self.precomputed, &self.batch) {
-            (Some(values), _) if k == 1 && se.is_none() => values
-                .iter()
-                .map(|&v| (vec![v], vec![f64::NAN]))
-                .collect(),
+            (Some(values), _) if k == 1 && se.is_none() => {
+                values.iter().map(|&v| (vec![v], vec![f64::NAN])).collect()
+            }
             (_, Some((size, batch))) if k == 1 && se.is_none() => {
                 use rayon::prelude::*;
                 let reps: Vec<u32> = (0..self.resamples as u32).collect();

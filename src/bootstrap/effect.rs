@@ -92,8 +92,8 @@ impl Estimator {
 }
 
 /// A bootstrap of an effect estimator with its nuisance models refit in every resample (see the
-/// module docs), on the CPU, with every scheme and the percentile, basic, normal and BCa
-/// intervals (BCa's jackknife refits once per unit: use it on a few thousand units at most).
+/// module docs), on the CPU or (batched refits) the device ([`run`](Self::run)), with every
+/// scheme and the percentile, basic, normal and BCa intervals (BCa's jackknife refits once per unit: use it on a few thousand units at most).
 ///
 /// ```
 /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
@@ -375,9 +375,7 @@ impl EffectBootstrap {
                 Some((_, clusters)) if k as usize > *clusters => {
                     return Err(Error::param(
                         "crossfit",
-                        format!(
-                            "{k} folds for {clusters} clusters: at most one fold per cluster"
-                        ),
+                        format!("{k} folds for {clusters} clusters: at most one fold per cluster"),
                     ));
                 }
                 None if k as usize > n => {
@@ -494,7 +492,12 @@ impl EffectBootstrap {
         })
     }
 
-    /// Runs the bootstrap (CPU; on a GPU engine the result's `backend` says so).
+    /// Runs the bootstrap. Without trimming or cross-fitting the resamples are fit in batches,
+    /// on a GPU engine on the device (`shaders/refit.wgsl`; the `p × p` steps and solves on the
+    /// host in f64; replicates within f32 accuracy of the CPU's, see `tests/gpu/refit.rs`); an
+    /// engine with the CPU fallback (`Engine::auto`) reruns them on the CPU after a device error
+    /// and says why in `fallback`. Trimming and cross-fitting run on the CPU on every engine
+    /// (the result's `backend` says so).
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
         let start = std::time::Instant::now();
         let mut cols = self.columns(data)?;
@@ -555,15 +558,23 @@ impl EffectBootstrap {
                 map
             });
             let newton = |rep: u32| {
-                let w = super::cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), cols.n(), rep);
+                let w =
+                    super::cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), cols.n(), rep);
                 cols.estimate(estimator, &w, penalty).unwrap_or(f64::NAN)
             };
             let resamples = u32::try_from(self.resamples).unwrap_or(u32::MAX);
             let (values, how) = engine.run(
                 || Ok(None),
                 |ctx| {
-                    super::refit_gpu::replicates(ctx, b, &plan, groups.as_deref(), resamples, &newton)
-                        .map(Some)
+                    super::refit_gpu::replicates(
+                        ctx,
+                        b,
+                        &plan,
+                        groups.as_deref(),
+                        resamples,
+                        &newton,
+                    )
+                    .map(Some)
                 },
             )?;
             if let Some(values) = values {

@@ -127,7 +127,9 @@ pub(crate) fn replicates(
                 };
                 bases.push(base);
                 base += r * c.len() * width;
-                let inputs = vec![&rows, &coef, &up.empty, &up.empty, &up.strata, &up.seg, &up.ranks];
+                let inputs = vec![
+                    &rows, &coef, &up.empty, &up.empty, &up.strata, &up.seg, &up.ranks,
+                ];
                 (params, inputs, (c.len() as u32, r as u32))
             })
             .collect();
@@ -135,7 +137,8 @@ pub(crate) fn replicates(
         let mut out = vec![0.0f64; r * width];
         for (c, &b0) in chunks.iter().zip(&bases) {
             for rep in 0..r {
-                for part in words[b0 + rep * c.len() * width..][..c.len() * width].chunks_exact(width)
+                for part in
+                    words[b0 + rep * c.len() * width..][..c.len() * width].chunks_exact(width)
                 {
                     for (o, &w) in out[rep * width..(rep + 1) * width].iter_mut().zip(part) {
                         *o += f32::from_bits(w) as f64;
@@ -146,7 +149,10 @@ pub(crate) fn replicates(
         Ok(out)
     };
     if (BATCH as usize * per_rep * (q + k + 1) * 4) as u64 > ctx.max_binding {
-        return Err(gpu_err("limits", "a refit batch's output is larger than one binding"));
+        return Err(gpu_err(
+            "limits",
+            "a refit batch's output is larger than one binding",
+        ));
     }
     let lambda = b.penalty;
     let mut values = Vec::with_capacity(reps as usize);
@@ -182,7 +188,11 @@ pub(crate) fn replicates(
                 let gc = &g[c * (k + 3)..(c + 1) * (k + 3)];
                 let (separated, draws_w, rows_w) = (gc[k], gc[k + 1], gc[k + 2]);
                 // Bayesian weights: scaled to sum to the number of units, as on the CPU
-                let scale = if bayesian { plan.units as f64 / draws_w } else { 1.0 };
+                let scale = if bayesian {
+                    plan.units as f64 / draws_w
+                } else {
+                    1.0
+                };
                 let beta = &mut coefs[c * 3 * k..c * 3 * k + k];
                 let mut step: Vec<f64> = (0..k)
                     .map(|a| scale * gc[a] - if a > 0 { lambda * beta[a] } else { 0.0 })
@@ -204,7 +214,11 @@ pub(crate) fn replicates(
                 }
                 let size = beta.iter().fold(0.0f64, |m, v| m.max(v.abs()));
                 if largest / (1.0 - rho.min(0.5)) <= TOL * (1.0 + size) {
-                    state[c] = if separated > 0.0 { State::Failed } else { State::Done };
+                    state[c] = if separated > 0.0 {
+                        State::Failed
+                    } else {
+                        State::Done
+                    };
                     continue;
                 }
                 beta.iter_mut().zip(&step).for_each(|(v, s)| *v += s);

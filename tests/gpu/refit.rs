@@ -82,7 +82,11 @@ fn refit_falls_back_to_cpu_with_reason() {
     }
     let r = b.run(&super::fallback_gpu(Some(1024)), &d).unwrap();
     assert!(r.backend.starts_with("cpu"), "{}", r.backend);
-    assert!(r.fallback.as_deref().unwrap_or("").contains("limits"), "{:?}", r.fallback);
+    assert!(
+        r.fallback.as_deref().unwrap_or("").contains("limits"),
+        "{:?}",
+        r.fallback
+    );
     let c = b.run(&Engine::cpu(), &d).unwrap();
     assert_eq!(r.replicates, c.replicates);
 }
