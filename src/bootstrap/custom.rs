@@ -188,6 +188,7 @@ impl<'a> CustomBootstrap<'a> {
     /// Takes the replicates' values as given (one per resample, computed elsewhere with the same
     /// draws, e.g. on the device) instead of calling the statistic; the statistic still gives
     /// the estimate and the jackknife.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn precomputed(mut self, values: Vec<f64>) -> Self {
         self.precomputed = Some(values);
         self

@@ -546,6 +546,7 @@ impl EffectBootstrap {
         }
         // on a GPU engine the batched fits run on the device (refit_gpu.rs); under `auto` a
         // device error reruns them on the CPU, and the result says why
+        #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
         let mut ran: Option<crate::engine::Ran> = None;
         #[cfg(feature = "gpu")]
         if let (Some(b), crate::engine::BackendKind::Gpu) = (&batched, engine.kind()) {

@@ -102,7 +102,7 @@ pub(super) fn cholesky_solve(l: &[f64], k: usize, b: &mut [f64]) {
 /// float-to-integer conversion). Within a few ulp of `f64::exp`.
 #[inline(always)]
 fn exp_nonpositive(x: f64) -> f64 {
-    const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+    const LN2_HI: f64 = 6.931_471_803_691_238e-1;
     const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
     const SHIFTER: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52: adding it rounds to an integer
     let x = x.max(-708.0);
@@ -329,11 +329,9 @@ impl<'a> Batched<'a> {
                     1.0,
                     Par::Seq,
                 );
-                for c in 0..r {
-                    if state[c] == State::Active {
-                        let (b, ec) = (buf.col_as_slice_mut(c), e.col_as_slice_mut(c));
-                        residuals(b, ec, w.col_as_slice(c), n0);
-                    }
+                for (c, _) in state.iter().enumerate().filter(|s| *s.1 == State::Active) {
+                    let (b, ec) = (buf.col_as_slice_mut(c), e.col_as_slice_mut(c));
+                    residuals(b, ec, w.col_as_slice(c), n0);
                 }
             }
             matmul(
@@ -570,16 +568,15 @@ mod tests {
             state ^= state << 17;
             (state >> 11) as f64 / (1u64 << 53) as f64
         };
-        let mut cols = vec![vec![0.0; n]; 5];
-        for i in 0..n {
+        let mut cols: Vec<Vec<f64>> = vec![Vec::new(); 5];
+        for _ in 0..n {
             let x: Vec<f64> = (0..3).map(|_| 2.0 * unif() - 1.0 + unif() - 0.5).collect();
             let e = 1.0 / (1.0 + (-(0.3 + x[0] - 0.7 * x[1] + 0.4 * x[2])).exp());
             let t = (unif() < e) as u8 as f64;
-            cols[0][i] = t;
-            cols[1][i] = 1.0 + 2.0 * t + x[0] + 0.5 * x[1] * t + unif();
-            cols[2][i] = x[0];
-            cols[3][i] = x[1];
-            cols[4][i] = x[2];
+            let y = 1.0 + 2.0 * t + x[0] + 0.5 * x[1] * t + unif();
+            for (c, v) in cols.iter_mut().zip([t, y, x[0], x[1], x[2]]) {
+                c.push(v);
+            }
         }
         let mut d = Dataset::new();
         for (name, c) in ["t", "y", "a", "b", "c"].iter().zip(cols) {
