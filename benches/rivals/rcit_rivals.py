@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Single RCoT/RCIT tests: ceteris (CPU) against causal-learn's own RCIT, per call, same run.
+
+For each n, one data set (numpy default_rng(7 + n)): z ~ N(0, 1), x = tanh(z) + 0.5 e1,
+y = sin(1.5 z) + 0.5 e2 (a fork; |Z| = 1, as the issue's measurement), written to a temporary
+CSV. Then, back to back in the same run:
+* causal-learn 0.1.4.8: `causallearn.utils.RCIT.RCIT.RCIT(approx="lpd4", rcit=...)`
+  `.compute_pvalue(x, y, z)` (the class `cit.CIT(data, "rcit")` calls; 100 Z features, 5 X/Y
+  features, LPB4), timed in this process with time.perf_counter(), REPS calls after one warm-up;
+* ceteris: `target/release/examples/rcit_timing DATA.csv REPS rcot rcit` (IndependenceTest::rcot()
+  / rcit() with the same defaults and null, LPB4), which times each call in its own process after
+  reading the CSV, so neither side counts process start-up or data loading; its first call is
+  dropped as the warm-up.
+Both sides compute the whole test each call: standardising, bandwidths, features, the Z
+regression and the null. Reported: the median per-call seconds and the speed-up.
+
+momentchi2 calls `np.math`, removed in numpy 2: it is restored first so LPB4 really runs.
+
+Usage (after `cargo build --release --example rcit_timing`):
+    python3 benches/rivals/rcit_rivals.py [--sizes 2000 5000 20000 100000] [--reps 7]
+Made with Python 3.11.7, numpy 2.4.6, causal-learn 0.1.4.8. Run it with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset (as BENCHMARKS.md says for every rival).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+np.math = math  # momentchi2 under numpy 2
+from causallearn.utils.RCIT.RCIT import RCIT  # noqa: E402
+from importlib.metadata import version  # noqa: E402
+
+EXAMPLE = "./target/release/examples/rcit_timing"
+
+
+def data(n):
+    rng = np.random.default_rng(7 + n)
+    z = rng.standard_normal(n)
+    x = np.tanh(z) + 0.5 * rng.standard_normal(n)
+    y = np.sin(1.5 * z) + 0.5 * rng.standard_normal(n)
+    return x, y, z
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 20000, 100000])
+    ap.add_argument("--reps", type=int, default=7)
+    args = ap.parse_args()
+    print(f"# causal-learn {version('causal-learn')}, numpy {np.__version__}, "
+          f"python {platform.python_version()}; load {os.getloadavg()}")
+    print("| n | test | causal-learn s | ceteris s | speed-up | causal-learn p | ceteris p |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for n in args.sizes:
+        x, y, z = data(n)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "d.csv")
+            np.savetxt(path, np.column_stack([x, y, z]), delimiter=",", header="x,y,z",
+                       comments="", fmt="%.17g")
+            ours = {}
+            out = subprocess.run([EXAMPLE, path, str(args.reps + 1), "rcot", "rcit"],
+                                 check=True, capture_output=True, text=True).stdout
+            for line in out.splitlines():
+                r = json.loads(line)
+                ours[r["test"]] = r
+        for name, rcit in [("rcot", False), ("rcit", True)]:
+            t = RCIT(approx="lpd4", rcit=rcit)
+            X, Y, Z = x[:, None], y[:, None], z[:, None]
+            t.compute_pvalue(X, Y, Z)  # warm-up
+            times = []
+            for _ in range(args.reps):
+                s = time.perf_counter()
+                p, _ = t.compute_pvalue(X, Y, Z)
+                times.append(time.perf_counter() - s)
+            cl = statistics.median(times)
+            ce = statistics.median(ours[name]["seconds"][1:])
+            rows.append(dict(n=n, test=name, causal_learn=cl, ceteris=ce,
+                             p_causal_learn=float(p), p_ceteris=ours[name]["p_value"]))
+            print(f"| {n} | {name} | {cl:.4g} | {ce:.3g} | {cl / ce:.0f}× | {float(p):.3f} | "
+                  f"{ours[name]['p_value']:.3f} |", flush=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
