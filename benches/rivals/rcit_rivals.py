@@ -61,6 +61,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 20000, 100000])
     ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--before", metavar="BIN",
+                    help="also time this build of the rcit_timing example (e.g. one built from an "
+                         "earlier commit), in the same run")
     ap.add_argument("--one-thread", action="store_true",
                     help="one thread on each side (OpenBLAS and rayon)")
     args = ap.parse_args()
@@ -77,12 +80,15 @@ def main():
             path = os.path.join(tmp, "d.csv")
             np.savetxt(path, np.column_stack([x, y, z]), delimiter=",", header="x,y,z",
                        comments="", fmt="%.17g")
-            ours = {}
-            out = subprocess.run([EXAMPLE, path, str(args.reps + 1), "rcot", "rcit"],
-                                 check=True, capture_output=True, text=True).stdout
-            for line in out.splitlines():
-                r = json.loads(line)
-                ours[r["test"]] = r
+            ours, before = {}, {}
+            for exe, into in [(EXAMPLE, ours), (args.before, before)]:
+                if exe is None:
+                    continue
+                out = subprocess.run([exe, path, str(args.reps + 1), "rcot", "rcit"],
+                                     check=True, capture_output=True, text=True).stdout
+                for line in out.splitlines():
+                    r = json.loads(line)
+                    into[r["test"]] = r
         for name, rcit in [("rcot", False), ("rcit", True)]:
             t = RCIT(approx="lpd4", rcit=rcit)
             X, Y, Z = x[:, None], y[:, None], z[:, None]
@@ -97,9 +103,14 @@ def main():
             rows.append(dict(n=n, test=name, causal_learn=cl, causal_learn_best=clb,
                              ceteris=ce, ceteris_best=ceb,
                              p_causal_learn=float(p), p_ceteris=ours[name]["p_value"]))
+            extra = ""
+            if before:
+                b = before[name]["seconds"][1:]
+                rows[-1].update(before=statistics.median(b), before_best=min(b))
+                extra = f" before: {statistics.median(b):.3g} / {min(b):.3g} s"
             print(f"| {n} | {name} | {cl:.3g} / {clb:.3g} | {ce:.3g} / {ceb:.3g} | "
                   f"{cl / ce:.0f}× / {clb / ceb:.0f}× | {float(p):.3f} | "
-                  f"{ours[name]['p_value']:.3f} |", flush=True)
+                  f"{ours[name]['p_value']:.3f} |{extra}", flush=True)
     print(json.dumps(rows))
 
 

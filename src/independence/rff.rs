@@ -90,30 +90,30 @@ pub(crate) fn draw_features(seed: u64, role: u32, nf: usize, d: usize, sigma: f6
 ///
 /// One feature column at a time (rayon over columns), each a contiguous loop: the argument
 /// `Σ_j w_kj u_ij + b_k` in the same order as before, a branch-free cosine ([`cos_reduced`],
-/// within 2 ulp of `f64::cos`; arguments beyond ±1e5 take `f64::cos`), then the column's mean and
+/// within 2.5e-16 of `f64::cos`; arguments beyond ±1e5 take `f64::cos`), then the column's mean and
 /// standard deviation (ddof = 1) and the standardisation, all while the column is in cache.
 pub(crate) fn feature_matrix(rows: &[f64], d: usize, f: &Features) -> Result<Mat<f64>> {
+    let v = feature_columns(rows, d, f)?;
+    Ok(faer::MatRef::from_column_major_slice(&v, rows.len() / d, f.b.len()).to_owned())
+}
+
+/// [`feature_matrix`] as a column-major buffer (`n · nf`), from a zeroed allocation that the
+/// columns fill in parallel (no serial fill pass over the n × nf matrix first).
+fn feature_columns(rows: &[f64], d: usize, f: &Features) -> Result<Vec<f64>> {
     let n = rows.len() / d;
-    let nf = f.b.len();
     let cols: Vec<Vec<f64>> = (0..d)
         .map(|j| rows.iter().skip(j).step_by(d).copied().collect())
         .collect();
-    let mut m = Mat::<f64>::zeros(n, nf);
-    let ok = m
-        .par_col_iter_mut()
+    let mut v = vec![0.0f64; n * f.b.len()];
+    let ok = v
+        .par_chunks_mut(n.max(1))
         .enumerate()
-        .map(|(k, col)| {
-            let out = col
-                .try_as_col_major_mut()
-                .expect("an owned matrix is column-major")
-                .as_slice_mut();
-            feature_column(&cols, &f.w[k * d..(k + 1) * d], f.b[k], out)
-        })
+        .map(|(k, out)| feature_column(&cols, &f.w[k * d..(k + 1) * d], f.b[k], out))
         .all(|ok| ok);
     if !ok {
         return Err(constant_feature());
     }
-    Ok(m)
+    Ok(v)
 }
 
 /// One standardised feature column into `out` (false when it is constant).
@@ -137,10 +137,15 @@ unsafe fn feature_column_avx2(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f
 fn feature_column_generic(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64]) -> bool {
     let n = out.len();
     // the argument, summed as Σ_j w_j u_j (from 0) and then + b
-    out.fill(0.0);
-    for (c, &wj) in cols.iter().zip(w) {
-        for (o, &u) in out.iter_mut().zip(c) {
-            *o += wj * u;
+    for (j, (c, &wj)) in cols.iter().zip(w).enumerate() {
+        if j == 0 {
+            for (o, &u) in out.iter_mut().zip(c) {
+                *o = wj * u;
+            }
+        } else {
+            for (o, &u) in out.iter_mut().zip(c) {
+                *o += wj * u;
+            }
         }
     }
     for chunk in out.chunks_mut(256) {
@@ -193,7 +198,7 @@ const COS_LIMIT: f64 = 1e5;
 /// `cos x` for `|x| ≤` [`COS_LIMIT`], without branches (so loops over it vectorise): `x = kπ/2 + r`
 /// with `k` rounded by the 1.5·2⁵² trick and `r` by Cody–Waite with fdlibm's three-part π/2,
 /// then fdlibm's `__kernel_sin` / `__kernel_cos` polynomials on `|r| ≤ π/4`, picked and signed
-/// by `k mod 4` from the low bits of the rounded sum. Within 2 ulp of `f64::cos` (unit test).
+/// by `k mod 4` from the low bits of the rounded sum. Within 2.5e-16 of `f64::cos` (unit test).
 #[inline(always)]
 fn cos_reduced(x: f64) -> f64 {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2⁵²
@@ -240,7 +245,9 @@ pub(crate) fn constant_feature() -> Error {
 /// features): the standardised Z features and `(Czz + 1e-10 I)⁻¹`; for the GPU
 /// path, also the ridge basis (see [`ZPart::basis`]).
 pub(crate) struct ZPart {
-    mz: Mat<f64>,
+    /// The standardised Z features, column-major `n × nf_z` (see [`ZPart::mz`]).
+    mz: Vec<f64>,
+    n: usize,
     icz: Mat<f64>,
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// Lower Cholesky factor `L` of `Czz + 1e-10 I`.
@@ -253,7 +260,12 @@ impl ZPart {
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// Number of Z features.
     pub(crate) fn features(&self) -> usize {
-        self.mz.ncols()
+        self.mz.len() / self.n
+    }
+
+    /// The standardised Z features as an `n × nf_z` matrix.
+    fn mz(&self) -> faer::MatRef<'_, f64> {
+        faer::MatRef::from_column_major_slice(&self.mz, self.n, self.mz.len() / self.n)
     }
 
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
@@ -281,9 +293,9 @@ impl ZPart {
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     /// [`ZPart::basis`] in f64 (`n × nf_z`).
     fn basis_f64(&self) -> Mat<f64> {
-        let n = self.mz.nrows();
+        let n = self.n;
         // L Bᵀ = F_zᵀ, then scaled
-        let mut bt = self.mz.transpose().to_owned();
+        let mut bt = self.mz().transpose().to_owned();
         faer::linalg::triangular_solve::solve_lower_triangular_in_place(
             self.chol.as_ref(),
             bt.as_mut(),
@@ -296,8 +308,9 @@ impl ZPart {
 /// [`ZPart`] of row-major standardised `z` (n × dz) with features `fz`.
 pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features) -> Result<ZPart> {
     let nn = (z.len() / dz) as f64;
-    let mz = feature_matrix(z, dz, fz)?;
-    let mut czz = gram(mz.as_ref()) * (1.0 / (nn - 1.0));
+    let n = z.len() / dz;
+    let mz = feature_columns(z, dz, fz)?;
+    let mut czz = gram(faer::MatRef::from_column_major_slice(&mz, n, fz.b.len())) * (1.0 / (nn - 1.0));
     for k in 0..czz.nrows() {
         czz[(k, k)] += 1e-10;
     }
@@ -311,6 +324,7 @@ pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features) -> Result<ZPart> {
     let chol = llt.L().to_owned();
     Ok(ZPart {
         mz,
+        n,
         icz,
         chol,
         basis: OnceLock::new(),
@@ -336,12 +350,13 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
     let nn = n as f64;
     let (px, py) = (mx.ncols(), my.ncols());
     let (cxy, rx, ry) = match z {
-        Some(ZPart { mz, icz, .. }) => {
+        Some(zp @ ZPart { icz, .. }) => {
+            let mz = zp.mz();
             // X and Y side by side, so each pass over the n × nf_z Z features serves both
             let mut m = Mat::<f64>::zeros(n, px + py);
             m.as_mut().subcols_mut(0, px).copy_from(mx);
             m.as_mut().subcols_mut(px, py).copy_from(my);
-            let czm = cross(mz.as_ref(), m.as_ref()) * (1.0 / (nn - 1.0));
+            let czm = cross(mz, m.as_ref()) * (1.0 / (nn - 1.0));
             let (czx, czy) = (czm.subcols(0, px), czm.subcols(px, py));
             let coef = icz * &czm;
             let mut r = m;
@@ -626,13 +641,13 @@ mod tests {
         let cxy = (mx.transpose() * &mx - px.transpose() * &px) * (1.0 / (nn - 1.0));
         let rx = &mx - &b * &px;
         // independent route: eigenvectors of Czz
-        let czz = zp.mz.transpose() * &zp.mz * (1.0 / (nn - 1.0));
+        let czz = zp.mz().transpose() * zp.mz() * (1.0 / (nn - 1.0));
         let evd = czz.self_adjoint_eigen(Side::Lower).unwrap();
         let s = evd.S().column_vector();
         let g = Mat::from_fn(s.nrows(), s.nrows(), |i, k| {
             evd.U()[(i, k)] / ((s[k] + 1e-10) * (nn - 1.0)).sqrt()
         });
-        let b2 = &zp.mz * g;
+        let b2 = zp.mz() * g;
         let px2 = b2.transpose() * &mx;
         let cxy2 = (mx.transpose() * &mx - px2.transpose() * &px2) * (1.0 / (nn - 1.0));
         assert!(worst(&cxy, &cxy2) < 1e-8, "{}", worst(&cxy, &cxy2));
@@ -640,8 +655,8 @@ mod tests {
         // the CPU's explicit inverse: the same numbers up to its own conditioning noise
         let cpu = moments(&mx, &mx, Some(&zp));
         assert!(worst(&cxy, &cpu.cxy) < 1e-4, "{}", worst(&cxy, &cpu.cxy));
-        let czx = zp.mz.transpose() * &mx * (1.0 / (nn - 1.0));
-        let rx_cpu = &mx - &zp.mz * (&zp.icz * czx);
+        let czx = zp.mz().transpose() * &mx * (1.0 / (nn - 1.0));
+        let rx_cpu = &mx - zp.mz() * (&zp.icz * czx);
         assert!(worst(&rx, &rx_cpu) < 1e-3, "{}", worst(&rx, &rx_cpu));
     }
 }
