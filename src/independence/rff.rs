@@ -24,8 +24,8 @@ use super::chi2mix;
 use super::kci::frob2;
 use crate::error::{Error, Result};
 use crate::rng::{normal, open_unit, Stream};
-use faer::linalg::solvers::DenseSolveCore;
 use faer::linalg::matmul::triangular::BlockStructure;
+use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
 use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
@@ -163,8 +163,8 @@ fn feature_column_generic(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64])
     let mut ss = [0.0f64; 4];
     let mut it = out.chunks_exact(4);
     for q in &mut it {
-        for l in 0..4 {
-            ss[l] += (q[l] - mean) * (q[l] - mean);
+        for (s, v) in ss.iter_mut().zip(q) {
+            *s += (v - mean) * (v - mean);
         }
     }
     let tail: f64 = it.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
@@ -184,8 +184,8 @@ fn sum4(v: &[f64]) -> f64 {
     let mut s = [0.0f64; 4];
     let mut it = v.chunks_exact(4);
     for q in &mut it {
-        for l in 0..4 {
-            s[l] += q[l];
+        for (acc, v) in s.iter_mut().zip(q) {
+            *acc += v;
         }
     }
     (s[0] + s[1]) + (s[2] + s[3]) + it.remainder().iter().sum::<f64>()
@@ -210,14 +210,14 @@ fn cos_reduced(x: f64) -> f64 {
     let k = t - MAGIC;
     let r = ((x - k * PIO2_1) - k * PIO2_2) - k * PIO2_2T;
     let z = r * r;
-    let sin = r
-        + r * z
-            * (-1.666_666_666_666_663_243_48e-1
-                + z * (8.333_333_333_322_489_461_24e-3
-                    + z * (-1.984_126_982_985_794_931_34e-4
-                        + z * (2.755_731_370_707_006_767_89e-6
-                            + z * (-2.505_076_025_340_686_341_95e-8
-                                + z * 1.589_690_995_211_550_102_21e-10)))));
+    let sin = r + r
+        * z
+        * (-1.666_666_666_666_663_243_48e-1
+            + z * (8.333_333_333_322_489_461_24e-3
+                + z * (-1.984_126_982_985_794_931_34e-4
+                    + z * (2.755_731_370_707_006_767_89e-6
+                        + z * (-2.505_076_025_340_686_341_95e-8
+                            + z * 1.589_690_995_211_550_102_21e-10)))));
     let cos = 1.0 - 0.5 * z
         + z * z
             * (4.166_666_666_666_660_190_37e-2
@@ -310,7 +310,8 @@ pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features) -> Result<ZPart> {
     let nn = (z.len() / dz) as f64;
     let n = z.len() / dz;
     let mz = feature_columns(z, dz, fz)?;
-    let mut czz = gram(faer::MatRef::from_column_major_slice(&mz, n, fz.b.len())) * (1.0 / (nn - 1.0));
+    let mut czz =
+        gram(faer::MatRef::from_column_major_slice(&mz, n, fz.b.len())) * (1.0 / (nn - 1.0));
     for k in 0..czz.nrows() {
         czz[(k, k)] += 1e-10;
     }
@@ -360,19 +361,21 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
             let (czx, czy) = (czm.subcols(0, px), czm.subcols(px, py));
             let coef = icz * &czm;
             let mut r = m;
-            r.par_row_chunks_mut(ROWS).enumerate().for_each(|(c, mut rows)| {
-                let zc = mz.subrows(c * ROWS, rows.nrows());
-                faer::linalg::matmul::matmul(
-                    rows.as_mut(),
-                    faer::Accum::Add,
-                    zc,
-                    &coef,
-                    -1.0,
-                    faer::Par::Seq,
-                );
-            });
-            let cxy = cross(mx.as_ref(), my.as_ref()) * (1.0 / (nn - 1.0))
-                - czx.transpose() * icz * czy;
+            r.par_row_chunks_mut(ROWS)
+                .enumerate()
+                .for_each(|(c, mut rows)| {
+                    let zc = mz.subrows(c * ROWS, rows.nrows());
+                    faer::linalg::matmul::matmul(
+                        rows.as_mut(),
+                        faer::Accum::Add,
+                        zc,
+                        &coef,
+                        -1.0,
+                        faer::Par::Seq,
+                    );
+                });
+            let cxy =
+                cross(mx.as_ref(), my.as_ref()) * (1.0 / (nn - 1.0)) - czx.transpose() * icz * czy;
             (
                 cxy,
                 r.subcols(0, px).to_owned(),
