@@ -200,6 +200,7 @@ const COS_LIMIT: f64 = 1e5;
 /// then fdlibm's `__kernel_sin` / `__kernel_cos` polynomials on `|r| ≤ π/4`, picked and signed
 /// by `k mod 4` from the low bits of the rounded sum. Within 2.5e-16 of `f64::cos` (unit test).
 #[inline(always)]
+#[allow(clippy::excessive_precision)] // fdlibm's published constants, digit for digit
 fn cos_reduced(x: f64) -> f64 {
     const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2⁵²
     const PIO2_1: f64 = 1.570_796_326_734_125_614_17e0;
