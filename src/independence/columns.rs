@@ -37,26 +37,35 @@ pub(super) fn std_columns(
 /// distance matrix (each pair twice) is the same number.
 pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option<f64> {
     let n = (rows.len() / d).min(max_rows);
-    let mut dists = Vec::with_capacity(n * n.saturating_sub(1) / 2);
+    // squared distances, columns apart so the loop over partners vectorises; the median is taken
+    // among the squares (the root is monotone) and only the chosen ones are rooted
+    let cols: Vec<Vec<f64>> = (0..d)
+        .map(|k| (0..n).map(|i| rows[i * d + k]).collect())
+        .collect();
+    let mut sq = Vec::with_capacity(n * n.saturating_sub(1) / 2);
     for i in 0..n {
-        for j in i + 1..n {
-            let s: f64 = (0..d)
-                .map(|k| (rows[i * d + k] - rows[j * d + k]).powi(2))
-                .sum();
-            if s > 0.0 {
-                dists.push(s.sqrt());
+        let at = sq.len();
+        sq.resize(at + n - i - 1, 0.0);
+        let out = &mut sq[at..];
+        for c in &cols {
+            let ci = c[i];
+            for (o, &cj) in out.iter_mut().zip(&c[i + 1..]) {
+                *o += (ci - cj) * (ci - cj);
             }
         }
     }
-    if dists.is_empty() {
+    // the zeros (coinciding rows) sort first: the non-zero median is past them
+    let zeros = sq.iter().filter(|&&s| s == 0.0).count();
+    let m = sq.len() - zeros;
+    if m == 0 {
         return None;
     }
-    dists.sort_by(f64::total_cmp);
-    let m = dists.len();
+    let (lower, &mut upper, _) = sq.select_nth_unstable_by(zeros + m / 2, f64::total_cmp);
     Some(if m % 2 == 1 {
-        dists[m / 2]
+        upper.sqrt()
     } else {
-        0.5 * (dists[m / 2 - 1] + dists[m / 2])
+        let below = lower.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        0.5 * (below.sqrt() + upper.sqrt())
     })
 }
 

@@ -38,6 +38,7 @@ use crate::gpu::{gpu_err, kernels, Context, Shader, Slot, MAX_DISPATCH};
 use crate::independence::jobs::KciJob;
 use crate::independence::kci::{kept_eigenvectors, Moments};
 use faer::Mat;
+use rayon::prelude::*;
 use std::collections::HashMap;
 use wgpu::util::DeviceExt;
 
@@ -493,16 +494,20 @@ impl Kci<'_> {
         let mats_buf = self.packed("kci matrices", at, wgpu::BufferUsages::COPY_SRC)?;
         let out1 = self.rw_init("kci products", &vec![0u8; 4 * o1.max(4)])?;
         let first = self.kci_run(n, &[s1, s2, s3], &pieces, &mats_buf, &out1, 0, o1)?;
-        // host: statistics, unconditional moments, kept eigenvectors per pair
-        let mut q_of: HashMap<(usize, usize), Result<Mat<f64>>> = HashMap::new();
-        for &(f, z) in &sub.pairs {
-            let rf = r(f);
-            let g = &first[mm_off[&(f, z)]..mm_off[&(f, z)] + rf * rf];
-            let gm = Mat::from_fn(rf, rf, |i, j| {
-                0.5 * (g[i * rf + j] as f64 + g[j * rf + i] as f64)
-            });
-            q_of.insert((f, z), kept_eigenvectors(&gm, job.threshold));
-        }
+        // host: statistics, unconditional moments, kept eigenvectors per pair (the
+        // eigendecompositions in parallel, rayon)
+        let q_of: HashMap<(usize, usize), Result<Mat<f64>>> = sub
+            .pairs
+            .par_iter()
+            .map(|&(f, z)| {
+                let rf = r(f);
+                let g = &first[mm_off[&(f, z)]..mm_off[&(f, z)] + rf * rf];
+                let gm = Mat::from_fn(rf, rf, |i, j| {
+                    0.5 * (g[i * rf + j] as f64 + g[j * rf + i] as f64)
+                });
+                ((f, z), kept_eigenvectors(&gm, job.threshold))
+            })
+            .collect();
         let mut results: Vec<(usize, Result<Moments>)> = Vec::new();
         let mut cond: Vec<(usize, usize, f64)> = Vec::new(); // (sub index, test, statistic)
         for (i, &t) in sub.tests.iter().enumerate() {

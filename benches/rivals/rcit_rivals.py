@@ -1,0 +1,118 @@
+#!/usr/bin/env python3
+"""Single RCoT/RCIT tests: ceteris (CPU) against causal-learn's own RCIT, per call, same run.
+
+For each n, one data set (numpy default_rng(7 + n)): z ~ N(0, 1), x = tanh(z) + 0.5 e1,
+y = sin(1.5 z) + 0.5 e2 (a fork; |Z| = 1, as the issue's measurement), written to a temporary
+CSV. Then, back to back in the same run:
+* causal-learn 0.1.4.8: `causallearn.utils.RCIT.RCIT.RCIT(approx="lpd4", rcit=...)`
+  `.compute_pvalue(x, y, z)` (the class `cit.CIT(data, "rcit")` calls; 100 Z features, 5 X/Y
+  features, LPB4), timed in this process with time.perf_counter(), REPS calls after one warm-up;
+* ceteris: `target/release/examples/rcit_timing DATA.csv REPS rcot rcit` (IndependenceTest::rcot()
+  / rcit() with the same defaults and null, LPB4), which times each call in its own process after
+  reading the CSV, so neither side counts process start-up or data loading; its first call is
+  dropped as the warm-up.
+Both sides compute the whole test each call: standardising, bandwidths, features, the Z
+regression and the null. Reported: the median and the best per-call seconds of each side and the
+speed-ups (on a loaded, shared machine the best is the steadier figure).
+
+momentchi2 calls `np.math`, removed in numpy 2: it is restored first so LPB4 really runs.
+
+Usage (after `cargo build --release --example rcit_timing`):
+    python3 benches/rivals/rcit_rivals.py [--sizes 2000 5000 20000 100000] [--reps 7] [--one-thread]
+With --one-thread both sides run on one thread (OPENBLAS_NUM_THREADS=1 for numpy,
+RAYON_NUM_THREADS=1 for ceteris): a per-core comparison that a loaded, shared machine disturbs
+less than two threads each.
+Made with Python 3.11.7, numpy 2.4.6, causal-learn 0.1.4.8. Run it with OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset (as BENCHMARKS.md says for every rival).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+if "--one-thread" in sys.argv:
+    # before numpy loads OpenBLAS; the ceteris example inherits RAYON_NUM_THREADS
+    os.environ.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", RAYON_NUM_THREADS="1")
+import platform
+import statistics
+import subprocess
+import tempfile
+import time
+
+import numpy as np
+
+np.math = math  # momentchi2 under numpy 2
+from causallearn.utils.RCIT.RCIT import RCIT  # noqa: E402
+from importlib.metadata import version  # noqa: E402
+
+EXAMPLE = "./target/release/examples/rcit_timing"
+
+
+def data(n):
+    rng = np.random.default_rng(7 + n)
+    z = rng.standard_normal(n)
+    x = np.tanh(z) + 0.5 * rng.standard_normal(n)
+    y = np.sin(1.5 * z) + 0.5 * rng.standard_normal(n)
+    return x, y, z
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[2000, 5000, 20000, 100000])
+    ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--before", metavar="BIN",
+                    help="also time this build of the rcit_timing example (e.g. one built from an "
+                         "earlier commit), in the same run")
+    ap.add_argument("--one-thread", action="store_true",
+                    help="one thread on each side (OpenBLAS and rayon)")
+    args = ap.parse_args()
+    print(f"# causal-learn {version('causal-learn')}, numpy {np.__version__}, "
+          f"python {platform.python_version()}; one thread each: {args.one_thread}; "
+          f"load {os.getloadavg()}")
+    print("| n | test | causal-learn s (median / best) | ceteris s (median / best) | speed-up "
+          "(median / best) | causal-learn p | ceteris p |")
+    print("|---|---|---|---|---|---|---|")
+    rows = []
+    for n in args.sizes:
+        x, y, z = data(n)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "d.csv")
+            np.savetxt(path, np.column_stack([x, y, z]), delimiter=",", header="x,y,z",
+                       comments="", fmt="%.17g")
+            ours, before = {}, {}
+            for exe, into in [(EXAMPLE, ours), (args.before, before)]:
+                if exe is None:
+                    continue
+                out = subprocess.run([exe, path, str(args.reps + 1), "rcot", "rcit"],
+                                     check=True, capture_output=True, text=True).stdout
+                for line in out.splitlines():
+                    r = json.loads(line)
+                    into[r["test"]] = r
+        for name, rcit in [("rcot", False), ("rcit", True)]:
+            t = RCIT(approx="lpd4", rcit=rcit)
+            X, Y, Z = x[:, None], y[:, None], z[:, None]
+            t.compute_pvalue(X, Y, Z)  # warm-up
+            times = []
+            for _ in range(args.reps):
+                s = time.perf_counter()
+                p, _ = t.compute_pvalue(X, Y, Z)
+                times.append(time.perf_counter() - s)
+            cl, clb = statistics.median(times), min(times)
+            ce, ceb = statistics.median(ours[name]["seconds"][1:]), min(ours[name]["seconds"][1:])
+            rows.append(dict(n=n, test=name, causal_learn=cl, causal_learn_best=clb,
+                             ceteris=ce, ceteris_best=ceb,
+                             p_causal_learn=float(p), p_ceteris=ours[name]["p_value"]))
+            extra = ""
+            if before:
+                b = before[name]["seconds"][1:]
+                rows[-1].update(before=statistics.median(b), before_best=min(b))
+                extra = f" before: {statistics.median(b):.3g} / {min(b):.3g} s"
+            print(f"| {n} | {name} | {cl:.3g} / {clb:.3g} | {ce:.3g} / {ceb:.3g} | "
+                  f"{cl / ce:.0f}× / {clb / ceb:.0f}× | {float(p):.3f} | "
+                  f"{ours[name]['p_value']:.3f} |{extra}", flush=True)
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()

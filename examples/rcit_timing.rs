@@ -1,0 +1,57 @@
+//! Per-call time of single RCoT/RCIT tests, for `benches/rivals/rcit_rivals.py`.
+//!
+//! `cargo run --release --example rcit_timing -- DATA.csv REPS [rcot|rcit ...]`: reads the CSV
+//! (columns `x`, `y` and `z*`), then runs each named test REPS times in this process, every call a
+//! fresh [`IndependenceTest::run`] on the CPU engine (nothing cached between calls: standardising,
+//! bandwidths, features, the Z regression and the null every time). Prints one JSON line per
+//! test: the per-call seconds, the statistic and the p-value. Reading the CSV is not timed.
+
+use ceteris::independence::IndependenceTest;
+use ceteris::{Dataset, Engine};
+use std::time::Instant;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (path, reps) = match args.as_slice() {
+        [p, r, ..] => (p.clone(), r.parse::<usize>()?),
+        _ => return Err("usage: rcit_timing DATA.csv REPS [rcot|rcit ...]".into()),
+    };
+    let tests: Vec<&str> = if args.len() > 2 {
+        args[2..].iter().map(String::as_str).collect()
+    } else {
+        vec!["rcot", "rcit"]
+    };
+    let data = Dataset::from_csv(&path)?;
+    let names = data.names();
+    let z: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|c| c.starts_with('z'))
+        .collect();
+    let engine = Engine::cpu();
+    for name in tests {
+        let test = match name {
+            "rcot" => IndependenceTest::rcot(),
+            "rcit" => IndependenceTest::rcit(),
+            other => return Err(format!("unknown test {other}").into()),
+        };
+        let mut seconds = Vec::with_capacity(reps);
+        let mut last = None;
+        for _ in 0..reps {
+            let t = Instant::now();
+            let r = test.run(&engine, &data, &["x"], &["y"], &z)?;
+            seconds.push(t.elapsed().as_secs_f64());
+            last = Some(r);
+        }
+        let r = last.ok_or("REPS must be at least 1")?;
+        println!(
+            "{{\"test\":\"{name}\",\"n\":{},\"z\":{},\"seconds\":{:?},\"statistic\":{},\"p_value\":{}}}",
+            data.n_rows(),
+            z.len(),
+            seconds,
+            r.statistic,
+            r.p_value
+        );
+    }
+    Ok(())
+}
