@@ -20,12 +20,13 @@
 //! `Error::Gpu { kind: "numerics" }`, which `Engine::auto` reruns on the CPU.
 
 use super::jobs::{QuantileJob, QuantilePick, SumsJob};
-use super::plan::{PlanKind, ResamplePlan, RUN};
+use super::plan::{iid_words, PlanKind, ResamplePlan, RUN};
 use super::statistic::SumKind;
 use crate::engine::ProgressFn;
 use crate::error::Result;
 use crate::gpu::dispatch::RawStep;
 use crate::gpu::{gpu_err, kernels, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT};
+use crate::rng::iid_segments;
 use std::ops::Range;
 
 /// Threads per workgroup of the bootstrap kernels (`WG` in `shaders/resample.wgsl`).
@@ -99,7 +100,8 @@ struct Params {
     chunk_offset: u32,
     out_base: u32,
     phase: u32,
-    _pad: [u32; 3],
+    strata_rep0: u32,
+    _pad: [u32; 2],
 }
 
 /// A resampling job's inputs on the device: the feature pages (each within one binding; [`PAGES`]
@@ -109,6 +111,10 @@ struct Upload {
     /// Bound in place of the pages a pass lacks.
     empty: wgpu::Buffer,
     strata: wgpu::Buffer,
+    /// Blocks of the iid contract (`n_strata` of them), when they are not all whole strata:
+    /// their position starts then differ per replicate and are bound per batch
+    /// ([`Upload::bind_reps`]).
+    blocked: bool,
     seg: wgpu::Buffer,
     ranks: wgpu::Buffer,
     params: Params,
@@ -125,6 +131,27 @@ impl Upload {
         let span = PAGES as u64 * self.params.page_units as u64;
         let units = self.params.units as u64;
         (units.min(p as u64 * span) as u32)..(units.min((p as u64 + 1) * span) as u32)
+    }
+
+    /// Binds the iid block starts of replicates `reps` (a strata plan with blocks; nothing to do
+    /// otherwise): `plan::iid_words`, with `strata_rep0 = reps.start`.
+    fn bind_reps(&mut self, ctx: &Context, plan: &ResamplePlan, reps: Range<u32>) -> Result<()> {
+        if self.blocked {
+            self.params.strata_rep0 = reps.start;
+            let words = iid_words(plan, reps);
+            self.strata = ctx.storage("strata", bytemuck::cast_slice(&words))?;
+        }
+        Ok(())
+    }
+
+    /// The most replicates one batch may bind ([`Upload::bind_reps`] within one binding).
+    fn max_reps(&self, ctx: &Context) -> u64 {
+        if self.blocked {
+            let per = self.params.n_strata as u64 + 1;
+            (ctx.max_binding / 4 / per).saturating_sub(1).max(1)
+        } else {
+            u64::MAX
+        }
     }
 
     /// Bindings 1–7 of pass `p`: its four pages, strata, segments, ranks.
@@ -167,9 +194,14 @@ fn upload(
             pages.push(ctx.storage("features", bytemuck::cast_slice(&data))?);
         }
     }
-    let (strata, n_strata) = match &plan.kind {
-        PlanKind::Strata { offsets } => (offsets.clone(), offsets.len() as u32 - 1),
-        _ => (Vec::new(), 0),
+    let (strata, n_strata, blocked) = match &plan.kind {
+        PlanKind::Strata { offsets } => {
+            let seg = iid_segments(offsets);
+            let blocked = seg != *offsets;
+            let n = seg.len() as u32 - 1;
+            (seg, n, blocked)
+        }
+        _ => (Vec::new(), 0, false),
     };
     let (block_len, coin_thr) = match plan.kind {
         PlanKind::MovingBlock { len } | PlanKind::CircularBlock { len } => (len, 0),
@@ -199,12 +231,14 @@ fn upload(
         chunk_offset: 0,
         out_base: 0,
         phase: 0,
-        _pad: [0; 3],
+        strata_rep0: u32::MAX,
+        _pad: [0; 2],
     };
     Ok(Upload {
         pages,
         empty: ctx.storage("features", &[])?,
         strata: ctx.storage("strata", bytemuck::cast_slice(&strata))?,
+        blocked,
         seg: ctx.storage("segments", bytemuck::cast_slice(seg))?,
         ranks: ctx.storage("ranks", bytemuck::cast_slice(ranks))?,
         params,
@@ -319,11 +353,13 @@ pub(crate) fn sums(
     let generated = (chunks_per_rep * CHUNK as u64).min(draws.max(1) as u64 * up.passes() as u64);
     let per_batch = (ctx.max_binding / 4 / per_rep_words)
         .min(ITEMS_PER_SUBMIT / generated)
+        .min(up.max_reps(ctx))
         .max(1);
     let total = reps.len() as u64;
     let mut out = Vec::with_capacity(reps.len() * kk);
     for batch in ctx.batches(reps.clone(), per_batch) {
         let n = batch.len();
+        up.bind_reps(ctx, job.plan, batch.clone())?;
         let mut base = 0usize;
         let mut bases = Vec::with_capacity(steps.len());
         let grid: Vec<Step> = steps
@@ -420,11 +456,13 @@ pub(crate) fn quantiles(
     let passes = 2 * steps as u64 + 1;
     let per_batch = (ITEMS_PER_SUBMIT / (passes * draws.max(1) as u64))
         .min(ctx.max_binding / 4 / per_rep_words)
+        .min(up.max_reps(ctx))
         .max(1);
     let total = reps.len() as u64;
     let mut out = Vec::with_capacity(reps.len());
     for batch in ctx.batches(reps.clone(), per_batch) {
         let n = batch.len();
+        up.bind_reps(ctx, job.plan, batch.clone())?;
         let params = Params {
             rep_offset: batch.start,
             out_base: (n * QUANTILE_STATE) as u32,
@@ -478,12 +516,15 @@ pub(crate) fn quantiles(
 /// The raw draws of `reps` (`reps.len() × draws`): unit indices for index schemes, integer
 /// weights or f32 weight bits for weight schemes.
 pub(crate) fn draws(ctx: &Context, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
-    let up = upload(ctx, plan, 0, None, &[], &[])?;
+    let mut up = upload(ctx, plan, 0, None, &[], &[])?;
     let draws = plan.draws();
-    let per_batch = (ctx.max_binding / 4 / draws.max(1) as u64).max(1);
+    let per_batch = (ctx.max_binding / 4 / draws.max(1) as u64)
+        .min(up.max_reps(ctx))
+        .max(1);
     let mut out = Vec::with_capacity(reps.len() * draws as usize);
     for batch in ctx.batches(reps, per_batch) {
         let n = batch.len();
+        up.bind_reps(ctx, plan, batch.clone())?;
         let steps: Vec<Step> = ctx
             .split(chunk_range(0, draws))
             .map(|c| {
