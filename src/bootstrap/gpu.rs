@@ -8,8 +8,12 @@
 //! each, four bound at a time, and a table of more pages is summed in several passes over unit
 //! ranges (each pass regenerates the same draws and adds those whose unit its pages hold); more
 //! than 65 535 chunks of draws per replicate (~1.07e9 draws) run as several dispatches; quantiles
-//! count resampled rows exactly in u32 (Bayesian weights in f32) and search ranks in short
-//! dispatches, one workgroup per chunk of draws.
+//! count resampled rows exactly in u32 (Bayesian weights in f32). Quantiles of the iid-contract
+//! and weight schemes count each unit's weight once per replicate (an iid block's draws in
+//! workgroup memory) and then locate the ranks (four dispatches per batch); those of the block
+//! schemes search ranks by bisection in short dispatches, one workgroup per chunk of draws.
+//! Strata plans whose blocks are not whole strata bind each batch's block totals (drawn on the
+//! host, `plan::iid_words`) as the `strata` input.
 //!
 //! What still refuses (`Error::Gpu { kind: "limits" }`): segments/ranks of a quantile job larger
 //! than one binding (more than `max_binding / 4` rows), Bayesian-weight quantiles of 2^24 − 2^16
@@ -115,6 +119,9 @@ struct Upload {
     /// their position starts then differ per replicate and are bound per batch
     /// ([`Upload::bind_reps`]).
     blocked: bool,
+    /// The largest block total of the last [`Upload::bind_reps`] (the largest stratum block
+    /// otherwise).
+    max_block_total: u32,
     seg: wgpu::Buffer,
     ranks: wgpu::Buffer,
     params: Params,
@@ -139,6 +146,12 @@ impl Upload {
         if self.blocked {
             self.params.strata_rep0 = reps.start;
             let words = iid_words(plan, reps);
+            let per = self.params.n_strata as usize + 1;
+            self.max_block_total = words[per..]
+                .chunks_exact(per)
+                .flat_map(|st| st.windows(2).map(|w| w[1] - w[0]))
+                .max()
+                .unwrap_or(0);
             self.strata = ctx.storage("strata", bytemuck::cast_slice(&words))?;
         }
         Ok(())
@@ -239,6 +252,7 @@ fn upload(
         empty: ctx.storage("features", &[])?,
         strata: ctx.storage("strata", bytemuck::cast_slice(&strata))?,
         blocked,
+        max_block_total: strata.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0),
         seg: ctx.storage("segments", bytemuck::cast_slice(seg))?,
         ranks: ctx.storage("ranks", bytemuck::cast_slice(ranks))?,
         params,
@@ -429,6 +443,9 @@ pub(crate) fn quantiles(
             format!("a resampling unit of {largest} rows: the device counts resampled rows in u32"),
         ));
     }
+    if matches!(job.plan.code(), 0 | 4 | 5) {
+        return quantiles_by_counting(ctx, job, reps, progress);
+    }
     let mut up = upload(ctx, job.plan, 0, None, job.seg, job.ranks)?;
     up.params.n_ranks = job.n_ranks;
     up.params.normalize = job.normalize as u32;
@@ -481,6 +498,106 @@ pub(crate) fn quantiles(
                 }
             } else {
                 grid.push((Params { phase, ..params }, up.inputs(0), (1, n as u32)));
+            }
+        }
+        let words = run_steps(ctx, &QUANTILE, &grid, n * per_rep_words as usize)?;
+        for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
+            let m = if bayesian {
+                f32::from_bits(w[3]) as f64
+            } else if w[3] >= 1 << 31 {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "a resample of {} rows or more: the device counts resampled rows in \
+                         u32, up to 2^31",
+                        w[3]
+                    ),
+                ));
+            } else {
+                w[3] as f64
+            };
+            out.push(QuantilePick {
+                r1: w[0],
+                r2: w[1],
+                h: f32::from_bits(w[2]) as f64,
+                m,
+            });
+        }
+        if let Some(p) = progress {
+            p((batch.end - reps.start) as u64, total);
+        }
+    }
+    Ok(out)
+}
+
+/// Units per block of the counting path of `shaders/quantile.wgsl` (`QBLOCK`, the iid
+/// contract's `IID_BLOCK`).
+const QBLOCK: u32 = crate::rng::IID_BLOCK;
+
+/// Quantiles of the iid, stratified, cluster, Poisson and Bayesian schemes (the counting path
+/// of `shaders/quantile.wgsl`): each replicate's weight of every unit is counted once (an iid
+/// block's draws in workgroup memory), the ranks' weights are summed in chunks, and both ranks
+/// are located from the chunk, run and rank sums; four dispatches per batch, as the CPU's
+/// `quantiles` counts once and picks.
+fn quantiles_by_counting(
+    ctx: &Context,
+    job: &QuantileJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<QuantilePick>> {
+    let bayesian = job.plan.code() == 5;
+    let units = job.seg.len() - 1;
+    // rank -> unit (bound where the bisection binds the ranks)
+    let mut owner = vec![0u32; job.n_ranks as usize];
+    for u in 0..units {
+        for &r in &job.ranks[job.seg[u] as usize..job.seg[u + 1] as usize] {
+            owner[r as usize] = u as u32;
+        }
+    }
+    let mut up = upload(ctx, job.plan, 0, None, job.seg, &owner)?;
+    up.params.n_ranks = job.n_ranks;
+    up.params.normalize = job.normalize as u32;
+    up.params.q = job.q as f32;
+    let rank_chunks = job.n_ranks.div_ceil(CHUNK).max(1);
+    let fill_groups = if job.plan.code() == 0 {
+        up.params.n_strata
+    } else {
+        job.plan.units.div_ceil(QBLOCK)
+    };
+    let per_rep_words = QUANTILE_STATE as u64 + rank_chunks as u64 + units as u64;
+    let work = job.plan.draws() as u64 + job.n_ranks as u64;
+    let per_batch = (ITEMS_PER_SUBMIT / work.max(1))
+        .min(ctx.max_binding / 4 / per_rep_words)
+        .min(up.max_reps(ctx))
+        .max(1);
+    let total = reps.len() as u64;
+    let mut out = Vec::with_capacity(reps.len());
+    for batch in ctx.batches(reps.clone(), per_batch) {
+        let n = batch.len();
+        up.bind_reps(ctx, job.plan, batch.clone())?;
+        if up.max_block_total > 0xffff {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "a block of {} draws: the device counts a block's draws in 16 bits",
+                    up.max_block_total
+                ),
+            ));
+        }
+        let params = Params {
+            rep_offset: batch.start,
+            out_base: (n * QUANTILE_STATE) as u32,
+            ..up.params
+        };
+        let mut grid: Vec<Step> = Vec::new();
+        for (phase, groups) in [(10u32, fill_groups), (11, rank_chunks), (12, 1), (13, 1)] {
+            for c in ctx.split(0..groups) {
+                let p = Params {
+                    phase,
+                    chunk_offset: c.start,
+                    ..params
+                };
+                grid.push((p, up.inputs(0), (c.len() as u32, n as u32)));
             }
         }
         let words = run_steps(ctx, &QUANTILE, &grid, n * per_rep_words as usize)?;
