@@ -44,7 +44,7 @@ const RESAMPLE: &str = include_str!("../../shaders/resample.wgsl");
 
 /// The layout of every bootstrap kernel: the uniform, seven read-only inputs (four feature
 /// pages, strata, segments, ranks) and the output.
-const LAYOUT: &[Slot] = &[
+pub(super) const LAYOUT: &[Slot] = &[
     Slot::Uniform(0),
     Slot::Read(1),
     Slot::Read(2),
@@ -57,7 +57,7 @@ const LAYOUT: &[Slot] = &[
 ];
 
 /// Philox + the shared generator (`resample.wgsl`) + `body`.
-fn resample_source(body: &str) -> String {
+pub(super) fn resample_source(body: &str) -> String {
     format!("{}\n{RESAMPLE}\n{body}", philox::wgsl())
 }
 
@@ -82,39 +82,39 @@ kernels!(LAYOUT;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    units: u32,
-    draws: u32,
-    k: u32,
-    scheme: u32,
-    block_len: u32,
-    coin_thr: u32,
-    key0: u32,
-    key1: u32,
-    tag: u32,
-    rep_offset: u32,
-    n_strata: u32,
-    page_units: u32,
-    n_ranks: u32,
-    normalize: u32,
-    q: f32,
-    implicit_count: u32,
-    unit_lo: u32,
-    unit_hi: u32,
-    chunk_offset: u32,
-    out_base: u32,
-    phase: u32,
-    strata_rep0: u32,
-    _pad: [u32; 2],
+pub(super) struct Params {
+    pub(super) units: u32,
+    pub(super) draws: u32,
+    pub(super) k: u32,
+    pub(super) scheme: u32,
+    pub(super) block_len: u32,
+    pub(super) coin_thr: u32,
+    pub(super) key0: u32,
+    pub(super) key1: u32,
+    pub(super) tag: u32,
+    pub(super) rep_offset: u32,
+    pub(super) n_strata: u32,
+    pub(super) page_units: u32,
+    pub(super) n_ranks: u32,
+    pub(super) normalize: u32,
+    pub(super) q: f32,
+    pub(super) implicit_count: u32,
+    pub(super) unit_lo: u32,
+    pub(super) unit_hi: u32,
+    pub(super) chunk_offset: u32,
+    pub(super) out_base: u32,
+    pub(super) phase: u32,
+    pub(super) strata_rep0: u32,
+    pub(super) _pad: [u32; 2],
 }
 
 /// A resampling job's inputs on the device: the feature pages (each within one binding; [`PAGES`]
 /// of them are bound per pass), strata, unit segments and ranks, and the job's parameters.
-struct Upload {
-    pages: Vec<wgpu::Buffer>,
+pub(super) struct Upload {
+    pub(super) pages: Vec<wgpu::Buffer>,
     /// Bound in place of the pages a pass lacks.
-    empty: wgpu::Buffer,
-    strata: wgpu::Buffer,
+    pub(super) empty: wgpu::Buffer,
+    pub(super) strata: wgpu::Buffer,
     /// Blocks of the iid contract (`n_strata` of them), when they are not all whole strata:
     /// their position starts then differ per replicate and are bound per batch
     /// ([`Upload::bind_reps`]).
@@ -122,9 +122,9 @@ struct Upload {
     /// The largest block total of the last [`Upload::bind_reps`] (the largest stratum block
     /// otherwise).
     max_block_total: u32,
-    seg: wgpu::Buffer,
-    ranks: wgpu::Buffer,
-    params: Params,
+    pub(super) seg: wgpu::Buffer,
+    pub(super) ranks: wgpu::Buffer,
+    pub(super) params: Params,
 }
 
 impl Upload {
@@ -142,7 +142,12 @@ impl Upload {
 
     /// Binds the iid block starts of replicates `reps` (a strata plan with blocks; nothing to do
     /// otherwise): `plan::iid_words`, with `strata_rep0 = reps.start`.
-    fn bind_reps(&mut self, ctx: &Context, plan: &ResamplePlan, reps: Range<u32>) -> Result<()> {
+    pub(super) fn bind_reps(
+        &mut self,
+        ctx: &Context,
+        plan: &ResamplePlan,
+        reps: Range<u32>,
+    ) -> Result<()> {
         if self.blocked {
             self.params.strata_rep0 = reps.start;
             let words = iid_words(plan, reps);
@@ -158,7 +163,7 @@ impl Upload {
     }
 
     /// The most replicates one batch may bind ([`Upload::bind_reps`] within one binding).
-    fn max_reps(&self, ctx: &Context) -> u64 {
+    pub(super) fn max_reps(&self, ctx: &Context) -> u64 {
         if self.blocked {
             let per = self.params.n_strata as u64 + 1;
             (ctx.max_binding / 4 / per).saturating_sub(1).max(1)
@@ -178,12 +183,12 @@ impl Upload {
 }
 
 /// One dispatch of a batch: its parameters, bindings 1..=7 and workgroup grid.
-type Step<'a> = (Params, Vec<&'a wgpu::Buffer>, (u32, u32));
+pub(super) type Step<'a> = (Params, Vec<&'a wgpu::Buffer>, (u32, u32));
 
 /// Uploads the job's shared inputs (feature pages, strata, segments, ranks). The feature table
 /// is split into pages of whole units, each within one binding; a table of more than
 /// [`PAGES`] pages is summed in several passes ([`Upload::passes`]).
-fn upload(
+pub(super) fn upload(
     ctx: &Context,
     plan: &ResamplePlan,
     k: usize,
@@ -261,7 +266,7 @@ fn upload(
 
 /// Runs one batch of resampling dispatches (`steps`, in order, sharing one output buffer):
 /// one submit, one readback of `out_words`.
-fn run_steps(
+pub(super) fn run_steps(
     ctx: &Context,
     kernel: &'static Kernel,
     steps: &[Step],
@@ -322,10 +327,10 @@ fn sums_in_groups(
 const QUANTILE_STATE: usize = 10;
 
 /// Positions per chunk (one workgroup of the sums and draws kernels).
-const CHUNK: u32 = WG * RUN;
+pub(super) const CHUNK: u32 = WG * RUN;
 
 /// The chunks covering positions `lo..hi` (at least one).
-fn chunk_range(lo: u32, hi: u32) -> Range<u32> {
+pub(super) fn chunk_range(lo: u32, hi: u32) -> Range<u32> {
     let a = lo / CHUNK;
     a..hi.div_ceil(CHUNK).max(a + 1)
 }
