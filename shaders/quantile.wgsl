@@ -1,6 +1,8 @@
-// Type-7 quantile of each resample, by bisection over the ranks of the sorted data: one workgroup
-// per replicate; every pass regenerates the replicate's draws (counter-based, so no index array is
-// stored) and counts the resampled rows whose rank is <= mid. The search runs as a sequence of
+// Type-7 quantile of each resample. The iid, stratified, cluster, Poisson and Bayesian schemes
+// count each unit's weight once per replicate and then locate the ranks (the counting path,
+// phases 10-13 below). The block schemes search by bisection over the ranks of the sorted data:
+// one workgroup per replicate; every pass regenerates the replicate's draws (counter-based, so no
+// index array is stored) and counts the resampled rows whose rank is <= mid. The search runs as a sequence of
 // dispatches, one pass each (see `quantile` below), its state kept in `out`. Integer weights
 // (index schemes, Poisson) are counted exactly in u32, saturating at 2^32 - 1 (resamples of 2^31
 // rows or more are not searched, and the host refuses them); Bayesian weights are summed in f32.
@@ -174,6 +176,178 @@ fn init(lid: u32, base: u32, total: u32) {
     }
 }
 
+// ---- Counting path (schemes 0, 4, 5: iid/stratified/cluster, Poisson, Bayesian) ----
+// One weight per unit and replicate is counted once (phase 10), then the ranks are summed in
+// chunks (11), the goals set (12) and both ranks located by walking the chunk, run and rank
+// sums (13): four dispatches in place of the bisection's 4⌈log₂ n⌉ + 3 (the bisection below
+// stays for the block schemes, whose draws are not block-local). Layout of `out` after the
+// states: rank-chunk partials from out_base (replicate r's chunk c at out_base + r ·
+// rank_chunks() + c), then the weights (replicate r's unit u at wbase + r · units + u, wbase =
+// out_base + replicates · rank_chunks()).
+
+const QBLOCK: u32 = 4096u;   // units per block: rng::IID_BLOCK
+// 16-bit counters, two per word (8 KB): a block's total is at most 65 535 (the host checks)
+var<workgroup> cnt: array<atomic<u32>, 2048>;
+
+fn rank_chunks() -> u32 {
+    let c = WG * RUN;
+    return P.n_ranks / c + select(0u, 1u, P.n_ranks % c != 0u);
+}
+
+// Phase 10, workgroup (x, replicate r): scheme 0 counts the draws of iid block x in workgroup
+// memory (they all land in the block) and writes the block's counts; weight schemes write the
+// weights of units [x · QBLOCK, (x + 1) · QBLOCK).
+fn fill_weights(r: u32, rep: u32, lid: u32, x: u32, wbase: u32) {
+    let w0 = wbase + r * P.units;
+    if (P.scheme == 0u) {
+        let u0 = strata[x];
+        let size = strata[x + 1u] - u0;
+        for (var i = lid; i < QBLOCK / 2u; i = i + WG) { atomicStore(&cnt[i], 0u); }
+        workgroupBarrier();
+        let p0 = block_pos(rep, x);
+        let m = block_pos(rep, x + 1u) - p0;
+        let per = (m + WG - 1u) / WG;
+        let a = min(m, lid * per);
+        let b = min(m, a + per);
+        if (a < b) {
+            var g = gen_begin(rep, p0 + a);
+            for (var t = a; t < b; t = t + 1u) {
+                let i = gen_next(&g).unit - u0;
+                atomicAdd(&cnt[i >> 1u], 1u << (16u * (i & 1u)));
+            }
+        }
+        workgroupBarrier();
+        for (var i = lid; i < size; i = i + WG) {
+            out[w0 + u0 + i] = (atomicLoad(&cnt[i >> 1u]) >> (16u * (i & 1u))) & 0xffffu;
+        }
+    } else {
+        let a = x * QBLOCK + lid * (QBLOCK / WG);
+        let b = min(P.units, a + QBLOCK / WG);
+        if (a < b) {
+            var g = gen_begin(rep, a);
+            for (var t = a; t < b; t = t + 1u) {
+                out[w0 + t] = gen_next(&g).wbits;
+            }
+        }
+    }
+}
+
+// Weight of rank k: its unit's (`ranks` holds the rank -> unit map on this path).
+fn rank_weight(w0: u32, k: u32) -> u32 {
+    return out[w0 + ranks[k]];
+}
+
+// Sum of the weights of ranks [a, b) (one thread: b - a <= RUN), saturating / f32 bits.
+fn run_sum(w0: u32, a: u32, b: u32) -> u32 {
+    var c = 0u;
+    var cf = 0.0;
+    for (var k = a; k < b; k = k + 1u) {
+        let w = rank_weight(w0, k);
+        c = sat_add(c, w);
+        cf = cf + bitcast<f32>(w);
+    }
+    return select(bitcast<u32>(cf), c, P.scheme != 5u);
+}
+
+fn add_w(a: u32, b: u32) -> u32 {
+    if (P.scheme != 5u) { return sat_add(a, b); }
+    return bitcast<u32>(bitcast<f32>(a) + bitcast<f32>(b));
+}
+
+fn reached(cum: u32, goal: u32, scale: f32) -> bool {
+    if (P.scheme != 5u) { return cum >= goal; }
+    return bitcast<f32>(cum) * scale >= bitcast<f32>(goal);
+}
+
+var<workgroup> runs: array<u32, 256>;
+
+// The first rank whose cumulative weight reaches `goal` (the last rank if none does), by chunk
+// partials, then the chunk's run sums, then the run's ranks; every thread gets it.
+fn locate(lid: u32, r: u32, w0: u32, goal: u32, scale: f32) -> u32 {
+    let nc = rank_chunks();
+    let pbase = P.out_base + r * nc;
+    if (lid == 0u) {
+        var cum = 0u;
+        var c = 0u;
+        while (c + 1u < nc && !reached(add_w(cum, out[pbase + c]), goal, scale)) {
+            cum = add_w(cum, out[pbase + c]);
+            c = c + 1u;
+        }
+        st[0] = c;
+        st[1] = cum;
+    }
+    let c = workgroupUniformLoad(&st[0]);
+    let a = min(P.n_ranks, (c * WG + lid) * RUN);
+    runs[lid] = run_sum(w0, a, min(P.n_ranks, a + RUN));
+    workgroupBarrier();
+    if (lid == 0u) {
+        var cum = st[1];
+        var k = c * WG * RUN;
+        var i = 0u;
+        while (i + 1u < WG && !reached(add_w(cum, runs[i]), goal, scale)) {
+            cum = add_w(cum, runs[i]);
+            i = i + 1u;
+        }
+        k = k + i * RUN;
+        let end = min(P.n_ranks, k + RUN);
+        var found = P.n_ranks - 1u;
+        while (k < end) {
+            cum = add_w(cum, rank_weight(w0, k));
+            if (reached(cum, goal, scale)) { found = k; break; }
+            k = k + 1u;
+        }
+        st[2] = found;
+    }
+    return workgroupUniformLoad(&st[2]);
+}
+
+fn counting_phase(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) {
+    let r = wid.y;
+    let rep = P.rep_offset + r;
+    let base = r * STATE;
+    let wbase = P.out_base + nwg.y * rank_chunks();
+    let w0 = wbase + r * P.units;
+    switch P.phase {
+        case 10u: {
+            fill_weights(r, rep, lid, P.chunk_offset + wid.x, wbase);
+        }
+        case 11u: {
+            let c = P.chunk_offset + wid.x;
+            let a = min(P.n_ranks, (c * WG + lid) * RUN);
+            let t = reduce(lid, run_sum(w0, a, min(P.n_ranks, a + RUN)));
+            if (lid == 0u) { out[P.out_base + r * rank_chunks() + c] = t; }
+        }
+        case 12u: {
+            let nc = rank_chunks();
+            var c = 0u;
+            var cf = 0.0;
+            for (var i = lid; i < nc; i = i + WG) {
+                let w = out[P.out_base + r * nc + i];
+                c = sat_add(c, w);
+                cf = cf + bitcast<f32>(w);
+            }
+            init(lid, base, reduce(lid, select(bitcast<u32>(cf), c, P.scheme != 5u)));
+        }
+        default: {
+            // 13: both ranks
+            if (lid == 0u) {
+                for (var i = 0u; i < STATE; i = i + 1u) { st[i] = out[base + i]; }
+            }
+            let searching = workgroupUniformLoad(&st[9]);
+            if (searching == 0u) { return; }
+            let g1 = workgroupUniformLoad(&st[6]);
+            let g2 = workgroupUniformLoad(&st[7]);
+            let scale = bitcast<f32>(workgroupUniformLoad(&st[8]));
+            let r1 = locate(lid, r, w0, g1, scale);
+            let r2 = locate(lid, r, w0, g2, scale);
+            if (lid == 0u) {
+                out[base] = r1;
+                out[base + 1u] = r2;
+            }
+        }
+    }
+}
+
 // The host dispatches the phases in order, in one submit; no dispatch runs long (lavapipe stops
 // a shader invocation after 65 535 loop iterations). Workgroup y is the replicate of the batch.
 // Count phases run one workgroup per chunk of draws (x = chunk_offset + chunk) and write chunk
@@ -183,8 +357,13 @@ fn init(lid: u32, base: u32, total: u32) {
 // weight reaches goal1; the last rank if none does); 4 = r1 = lo, then search [r1, last] for r2
 // (or r2 = r1 when goal2 = goal1); 5 = step towards r2; 6 = r2 = lo.
 @compute @workgroup_size(256)
-fn quantile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
+fn quantile(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
+            @builtin(num_workgroups) nwg: vec3<u32>) {
     let lid = lid3.x;
+    if (P.phase >= 10u) {
+        counting_phase(wid, nwg, lid);
+        return;
+    }
     let r = wid.y;
     let rep = P.rep_offset + r;
     let base = r * STATE;

@@ -24,6 +24,8 @@ struct Params {
     chunk_offset: u32,   // sums, draws: chunk of workgroup x = 0 (dispatches split in x)
     out_base: u32,       // sums: first output word of this dispatch
     phase: u32,          // quantile: which step of the rank search this dispatch runs
+    strata_rep0: u32,    // scheme 0: first replicate whose block starts `strata` holds, or
+                         //   0xffffffff when every block is a whole stratum (positions = units)
 }
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -31,7 +33,10 @@ struct Params {
 @group(0) @binding(2) var<storage, read> f1: array<f32>;
 @group(0) @binding(3) var<storage, read> f2: array<f32>;
 @group(0) @binding(4) var<storage, read> f3: array<f32>;
-@group(0) @binding(5) var<storage, read> strata: array<u32>;   // n_strata + 1 offsets into positions
+// scheme 0 (the iid contract of rng.rs): n_strata blocks; strata[0..=n_strata] are their unit
+// starts (then the end), followed, unless strata_rep0 = 0xffffffff, by n_strata + 1 position
+// starts per replicate from strata_rep0 on (the block totals, drawn on the host)
+@group(0) @binding(5) var<storage, read> strata: array<u32>;
 @group(0) @binding(6) var<storage, read> seg: array<u32>;      // units + 1 offsets into ranks
 @group(0) @binding(7) var<storage, read> ranks: array<u32>;    // per unit, its rows' ranks, ascending
 @group(0) @binding(8) var<storage, read_write> out: array<u32>;
@@ -72,6 +77,12 @@ struct Gen {
     thr: u32,     // Lemire rejection threshold 2^32 mod size
 }
 
+// First position of iid block s in replicate rep (s = n_strata: the draws).
+fn block_pos(rep: u32, s: u32) -> u32 {
+    if (P.strata_rep0 == 0xffffffffu) { return strata[s]; }
+    return strata[(P.n_strata + 1u) * (1u + rep - P.strata_rep0) + s];
+}
+
 fn enter_stratum(g: ptr<function, Gen>, s: u32) {
     (*g).stratum = s;
     (*g).s0 = strata[s];
@@ -110,16 +121,16 @@ fn gen_next(g: ptr<function, Gen>) -> Draw {
     switch P.scheme {
         case 0u: {
             if (fresh) {
-                // binary search: last s with strata[s] <= t
+                // binary search: last block s that starts at or before t
                 var lo = 0u;
                 var hi = P.n_strata - 1u;
                 while (lo < hi) {
                     let mid = (lo + hi + 1u) / 2u;
-                    if (strata[mid] <= t) { lo = mid; } else { hi = mid - 1u; }
+                    if (block_pos((*g).rep, mid) <= t) { lo = mid; } else { hi = mid - 1u; }
                 }
                 enter_stratum(g, lo);
             }
-            while (t >= strata[(*g).stratum + 1u]) {
+            while (t >= block_pos((*g).rep, (*g).stratum + 1u)) {
                 enter_stratum(g, (*g).stratum + 1u);
             }
             if (fresh || (t & 3u) == 0u) {

@@ -14,6 +14,27 @@
 //! match bit for bit across backends. [`uniform_index`] maps 64 random bits to `[0, n)` by a
 //! multiply-high, whose bias is at most `n / 2^64`.
 //!
+//! **The iid contract (iid, stratified and cluster schemes).** A replicate's counts are
+//! Multinomial(n; 1/n, …, 1/n) within each stratum. They are drawn in two exact steps, so that the
+//! draws of one replicate touch one cache-sized block of units at a time:
+//!
+//! 1. *Block totals.* Each stratum's units are cut into consecutive blocks of [`IID_BLOCK`] units
+//!    (the last block of a stratum may be shorter; [`iid_segments`] lists them). The stratum's
+//!    draws are split over its blocks by conditional binomials, block after block:
+//!    `m_i ~ Binomial(draws left, L_i / units left)`, the last block taking what is left
+//!    ([`Stream::iid_block_totals`]). The binomials are `rand_distr::Binomial` (0.5.1) driven by
+//!    the words of counters `[c, replicate, stream, 2]`, `c = 0, 1, …`, in order ([`BlockWords`]).
+//!    A stratum of one block (at most [`IID_BLOCK`] units) uses no binomial. The host computes the
+//!    totals (in f64, with the platform's `ln`/`exp`) and the device reads them, so both backends
+//!    use the same totals.
+//! 2. *Within-block draws.* A replicate's positions are ordered block by block: block `i`'s
+//!    `m_i` positions follow those of the blocks before it, and position `t` draws uniformly in
+//!    its block by Lemire's method from word `t mod 4` of block `⌊t/4⌋` (counter word 3 = 0),
+//!    with the rare rejected word redrawn from [`Stream::fallback_block`] (word 3 = 1).
+//!
+//! With every stratum of at most [`IID_BLOCK`] units, step 1 is empty and the draws are exactly
+//! those of the earlier contract (each position uniform over its stratum).
+//!
 //! ```
 //! use ceteris::rng::philox4x32_10;
 //! // Random123 known-answer vector: zero counter, zero key.
@@ -290,6 +311,100 @@ mod avx2 {
     }
 }
 
+/// Units per block of the iid contract (see the module docs): 4096 units, 32 KB of one f64
+/// feature, so a block of the table stays in L1 while the draws that land in it are summed.
+pub const IID_BLOCK: u32 = 4096;
+
+/// Counter word 3 of the block-total words of the iid contract ([`BlockWords`]).
+pub const WORD3_BLOCK_TOTALS: u32 = 2;
+
+/// The unit starts of the blocks of the iid contract: each stratum `[strata[s], strata[s + 1])`
+/// cut into blocks of [`IID_BLOCK`] units (the last one of a stratum may be shorter), followed by
+/// the end of the last stratum. Strata must be non-empty and ascending.
+///
+/// ```
+/// use ceteris::rng::{iid_segments, IID_BLOCK};
+/// assert_eq!(iid_segments(&[0, 10, 20]), vec![0, 10, 20]);
+/// let n = 2 * IID_BLOCK + 5;
+/// assert_eq!(iid_segments(&[0, n]), vec![0, IID_BLOCK, 2 * IID_BLOCK, n]);
+/// ```
+pub fn iid_segments(strata: &[u32]) -> Vec<u32> {
+    let mut out = Vec::with_capacity(strata.len());
+    for w in strata.windows(2) {
+        let mut u = w[0];
+        while u < w[1] {
+            out.push(u);
+            u = u.saturating_add(IID_BLOCK).min(w[1]);
+        }
+    }
+    out.push(*strata.last().unwrap_or(&0));
+    out
+}
+
+/// The words of counters `[c, replicate, tag, 2]`, `c = 0, 1, …`, in order, as a
+/// `rand_core::RngCore` (`next_u64` is two words, low first): what drives the block-total
+/// binomials of the iid contract.
+///
+/// ```
+/// use ceteris::rng::{philox4x32_10, BlockWords, Stream};
+/// use rand_core::RngCore;
+/// let s = Stream::new(9, 0);
+/// let mut w = BlockWords::new(&s, 4);
+/// let b0 = philox4x32_10([0, 4, 0, 2], s.key());
+/// assert_eq!(w.next_u32(), b0[0]);
+/// assert_eq!(w.next_u64(), (u64::from(b0[2]) << 32) | u64::from(b0[1]));
+/// ```
+#[derive(Clone, Debug)]
+pub struct BlockWords {
+    key: [u32; 2],
+    tag: u32,
+    rep: u32,
+    ctr: u32,
+    buf: [u32; 4],
+    at: usize,
+}
+
+impl BlockWords {
+    /// The block-total words of `replicate` in `stream`, from counter 0.
+    pub fn new(stream: &Stream, replicate: u32) -> Self {
+        BlockWords {
+            key: stream.key,
+            tag: stream.tag,
+            rep: replicate,
+            ctr: 0,
+            buf: [0; 4],
+            at: 4,
+        }
+    }
+}
+
+impl rand_core::RngCore for BlockWords {
+    #[inline]
+    fn next_u32(&mut self) -> u32 {
+        if self.at == 4 {
+            self.buf = philox4x32_10([self.ctr, self.rep, self.tag, WORD3_BLOCK_TOTALS], self.key);
+            self.ctr = self.ctr.wrapping_add(1);
+            self.at = 0;
+        }
+        self.at += 1;
+        self.buf[self.at - 1]
+    }
+
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        let lo = self.next_u32();
+        let hi = self.next_u32();
+        (u64::from(hi) << 32) | u64::from(lo)
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        for chunk in dst.chunks_mut(4) {
+            let w = self.next_u32().to_le_bytes();
+            chunk.copy_from_slice(&w[..chunk.len()]);
+        }
+    }
+}
+
 /// A keyed stream: the seed plus a purpose tag.
 ///
 /// ```
@@ -391,6 +506,58 @@ impl Stream {
     #[inline(always)]
     pub fn fallback_block(&self, replicate: u32, position: u32) -> [u32; 4] {
         philox4x32_10([position, replicate, self.tag, 1], self.key)
+    }
+
+    /// The position starts of the blocks of the iid contract for `replicate` (see the module
+    /// docs): `starts[i]` is the first position that draws from block `i` of `segments`
+    /// ([`iid_segments`]`(strata)`), and `starts[last]` the number of positions. Each stratum's
+    /// positions are its units' range; its draws are split over its blocks by conditional
+    /// binomials from [`BlockWords`].
+    ///
+    /// ```
+    /// use ceteris::rng::{iid_segments, Stream, IID_BLOCK};
+    /// let s = Stream::new(3, 0);
+    /// let strata = [0, 10, 3 * IID_BLOCK];
+    /// let seg = iid_segments(&strata);
+    /// let mut starts = Vec::new();
+    /// s.iid_block_totals(7, &strata, &seg, &mut starts);
+    /// assert_eq!(starts.len(), seg.len());
+    /// assert_eq!((starts[0], starts[1], starts[seg.len() - 1]), (0, 10, 3 * IID_BLOCK));
+    /// assert!(starts.windows(2).all(|w| w[0] <= w[1]));
+    /// ```
+    pub fn iid_block_totals(
+        &self,
+        replicate: u32,
+        strata: &[u32],
+        segments: &[u32],
+        starts: &mut Vec<u32>,
+    ) {
+        use rand_distr::Distribution;
+        starts.clear();
+        let mut words: Option<BlockWords> = None;
+        let mut i = 0;
+        for w in strata.windows(2) {
+            let (lo, hi) = (w[0], w[1]);
+            let mut pos = lo;
+            let mut draws_left = u64::from(hi - lo);
+            let mut units_left = hi - lo;
+            while i + 1 < segments.len() && segments[i] < hi {
+                let len = segments[i + 1] - segments[i];
+                starts.push(pos);
+                let m = if len >= units_left {
+                    draws_left
+                } else {
+                    let p = f64::from(len) / f64::from(units_left);
+                    let bin = rand_distr::Binomial::new(draws_left, p).expect("p in [0, 1]");
+                    bin.sample(words.get_or_insert_with(|| BlockWords::new(self, replicate)))
+                };
+                pos += m as u32;
+                draws_left -= m;
+                units_left -= len;
+                i += 1;
+            }
+        }
+        starts.push(*strata.last().unwrap_or(&0));
     }
 
     /// Philox key words (as uploaded to the shaders).

@@ -1,11 +1,13 @@
-//! The bootstrap on the CPU: rayon over replicates, f64 arithmetic, one replicate per task so
-//! results do not depend on the number of threads.
+//! The bootstrap on the CPU: rayon over replicates (tiles of a few replicates for the sums, see
+//! [`sums`]), f64 arithmetic; each replicate's values are computed in its own order, so results
+//! do not depend on the number of threads or the tiling.
 
 use super::jobs::{QuantileJob, QuantilePick, SumsJob};
 use super::pages;
-use super::plan::{Gen, ResamplePlan};
+use super::plan::{Gen, PlanKind, ResamplePlan};
 use crate::engine::ProgressFn;
 use crate::error::Result;
+use crate::rng::IID_BLOCK;
 use rayon::prelude::*;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,6 +117,70 @@ fn gather_sums(features: &[f64], k: usize, gen: &mut Gen, draws: usize, acc: &mu
     }
 }
 
+/// `acc[j] += Σ features[u·k + j]` over the next `m` units of `gen` (an index scheme), all of
+/// them in one block of the iid contract: drawn in one run (so the Philox words come 64 at a
+/// time from aligned positions), then summed with four accumulators from a block of the table
+/// that is in L1 (no prefetching).
+fn block_sums(
+    features: &[f64],
+    k: usize,
+    gen: &mut Gen,
+    m: usize,
+    buf: &mut Vec<u32>,
+    acc: &mut [f64],
+) {
+    fn fixed<const K: usize>(features: &[f64], units: &[u32], acc: &mut [f64]) {
+        let row = |u: u32| -> &[f64; K] {
+            features[u as usize * K..u as usize * K + K]
+                .try_into()
+                .expect("row of K features")
+        };
+        let mut a = [[0.0f64; K]; 4];
+        let quads = units.chunks_exact(4);
+        let rest = quads.remainder();
+        for q in quads {
+            let (r0, r1, r2, r3) = (row(q[0]), row(q[1]), row(q[2]), row(q[3]));
+            for j in 0..K {
+                a[0][j] += r0[j];
+                a[1][j] += r1[j];
+                a[2][j] += r2[j];
+                a[3][j] += r3[j];
+            }
+        }
+        for (l, &u) in rest.iter().enumerate() {
+            let r = row(u);
+            for j in 0..K {
+                a[l][j] += r[j];
+            }
+        }
+        for j in 0..K {
+            acc[j] += (a[0][j] + a[1][j]) + (a[2][j] + a[3][j]);
+        }
+    }
+    if buf.len() < m {
+        buf.resize(m, 0);
+    }
+    let units = &mut buf[..m];
+    gen.fill_units(units);
+    match k {
+        1 => fixed::<1>(features, units, acc),
+        2 => fixed::<2>(features, units, acc),
+        3 => fixed::<3>(features, units, acc),
+        4 => fixed::<4>(features, units, acc),
+        5 => fixed::<5>(features, units, acc),
+        6 => fixed::<6>(features, units, acc),
+        7 => fixed::<7>(features, units, acc),
+        _ => {
+            for &u in units.iter() {
+                let row = &features[u as usize * k..(u as usize + 1) * k];
+                for (a, &f) in acc.iter_mut().zip(row) {
+                    *a += f;
+                }
+            }
+        }
+    }
+}
+
 fn tick(progress: Option<ProgressFn>, done: &AtomicU64, total: u64) {
     if let Some(p) = progress {
         let d = done.fetch_add(1, Ordering::Relaxed) + 1;
@@ -124,7 +190,22 @@ fn tick(progress: Option<ProgressFn>, done: &AtomicU64, total: u64) {
     }
 }
 
+/// Replicates per tile, at most: a tile walks the feature table once, block by block, and
+/// every replicate of the tile draws (or weighs) that block's rows while it is in L1/L2.
+const TILE: usize = 16;
+
+/// Rows per tile step of the weight schemes (a multiple of [`BUF`], so every replicate's sums
+/// are added in the same order as row by row).
+const WEIGHT_BLOCK: usize = 4 * BUF;
+
 /// `reps.len() × job.outputs()` sums, replicate-major.
+///
+/// Replicates run in tiles of at most [`TILE`] (fewer when there are few replicates per
+/// thread). Index schemes with blocks (the iid contract of [`crate::rng`], strata of more than
+/// `IID_BLOCK` units) walk the blocks in order and let every replicate of the tile draw its
+/// block total from the block, whose rows are then in L1; weight schemes walk the rows in
+/// blocks of [`WEIGHT_BLOCK`] the same way. Each replicate's sums are added in its own position
+/// order whatever the tiling, so the results do not depend on tiles or threads.
 pub(crate) fn sums(
     job: &SumsJob,
     reps: Range<u32>,
@@ -135,49 +216,83 @@ pub(crate) fn sums(
     let draws = job.plan.draws();
     let total = reps.len() as u64;
     let done = AtomicU64::new(0);
+    let blocked = match &job.plan.kind {
+        PlanKind::Strata { offsets } => offsets.windows(2).any(|w| w[1] - w[0] > IID_BLOCK),
+        _ => false,
+    };
     // Random gathers from a table of several MB go to huge pages when the draws outnumber
-    // the rows (the copy then costs far less than the TLB misses it saves).
+    // the rows (the copy then costs far less than the TLB misses it saves); blocked draws
+    // stay within one block at a time and need no copy.
     let huge = (!job.plan.is_weighted()
+        && !blocked
         && std::mem::size_of_val(job.features) >= pages::MIN_BYTES
         && draws as u64 * total >= 4 * (job.features.len() / k) as u64)
         .then(|| pages::PagedBuf::copy_of(job.features));
     let features = huge.as_ref().map_or(job.features, |t| t.as_slice());
     let mut out = vec![0.0; reps.len() * kk];
-    out.par_chunks_mut(kk)
-        .zip(reps.into_par_iter())
-        .for_each(|(acc, rep)| {
-            let mut gen = Gen::new(job.plan, rep, 0);
+    let tile = (reps.len() / (4 * rayon::current_num_threads()).max(1)).clamp(1, TILE);
+    let first = reps.start;
+    out.par_chunks_mut(kk * tile)
+        .enumerate()
+        .for_each(|(i, accs)| {
+            let r0 = first + (i * tile) as u32;
+            let mut gens: Vec<Gen> = (0..accs.len() / kk)
+                .map(|r| Gen::new(job.plan, r0 + r as u32, 0))
+                .collect();
             if job.plan.is_weighted() {
                 // weight schemes stream the rows in order: no gathers
                 let mut wbuf = [0.0f64; BUF];
-                let mut weight = 0.0;
-                let mut t = 0usize;
-                while t < draws as usize {
-                    let m = BUF.min(draws as usize - t);
-                    gen.fill_weights(&mut wbuf[..m]);
-                    weight += wbuf[..m].iter().sum::<f64>();
-                    let rows = &job.features[t * k..(t + m) * k];
-                    for (j, a) in acc[..k].iter_mut().enumerate() {
-                        *a += rows
-                            .iter()
-                            .skip(j)
-                            .step_by(k)
-                            .zip(&wbuf[..m])
-                            .map(|(f, w)| f * w)
-                            .sum::<f64>();
+                let mut weight = vec![0.0; gens.len()];
+                for b in (0..draws as usize).step_by(WEIGHT_BLOCK) {
+                    let b1 = (b + WEIGHT_BLOCK).min(draws as usize);
+                    for ((gen, acc), wt) in
+                        gens.iter_mut().zip(accs.chunks_mut(kk)).zip(&mut weight)
+                    {
+                        let mut t = b;
+                        while t < b1 {
+                            let m = BUF.min(b1 - t);
+                            gen.fill_weights(&mut wbuf[..m]);
+                            *wt += wbuf[..m].iter().sum::<f64>();
+                            let rows = &job.features[t * k..(t + m) * k];
+                            for (j, a) in acc[..k].iter_mut().enumerate() {
+                                *a += rows
+                                    .iter()
+                                    .skip(j)
+                                    .step_by(k)
+                                    .zip(&wbuf[..m])
+                                    .map(|(f, w)| f * w)
+                                    .sum::<f64>();
+                            }
+                            t += m;
+                        }
                     }
-                    t += m;
                 }
                 if job.implicit_count {
-                    acc[k] = weight;
+                    for (acc, wt) in accs.chunks_mut(kk).zip(&weight) {
+                        acc[k] = *wt;
+                    }
+                }
+            } else if blocked {
+                // the replicates' block totals, then block by block
+                let starts: Vec<Vec<u32>> = gens.iter().map(|g| g.blocks().1.to_vec()).collect();
+                let mut buf = Vec::new();
+                for s in 0..starts[0].len() - 1 {
+                    for ((gen, acc), st) in gens.iter_mut().zip(accs.chunks_mut(kk)).zip(&starts) {
+                        let m = (st[s + 1] - st[s]) as usize;
+                        block_sums(features, k, gen, m, &mut buf, &mut acc[..k]);
+                    }
                 }
             } else {
-                gather_sums(features, k, &mut gen, draws as usize, &mut acc[..k]);
-                if job.implicit_count {
-                    acc[k] = draws as f64;
+                for (gen, acc) in gens.iter_mut().zip(accs.chunks_mut(kk)) {
+                    gather_sums(features, k, gen, draws as usize, &mut acc[..k]);
                 }
             }
-            tick(progress, &done, total);
+            for acc in accs.chunks_mut(kk) {
+                if job.implicit_count && !job.plan.is_weighted() {
+                    acc[k] = draws as f64;
+                }
+                tick(progress, &done, total);
+            }
         });
     Ok(out)
 }

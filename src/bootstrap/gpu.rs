@@ -8,8 +8,12 @@
 //! each, four bound at a time, and a table of more pages is summed in several passes over unit
 //! ranges (each pass regenerates the same draws and adds those whose unit its pages hold); more
 //! than 65 535 chunks of draws per replicate (~1.07e9 draws) run as several dispatches; quantiles
-//! count resampled rows exactly in u32 (Bayesian weights in f32) and search ranks in short
-//! dispatches, one workgroup per chunk of draws.
+//! count resampled rows exactly in u32 (Bayesian weights in f32). Quantiles of the iid-contract
+//! and weight schemes count each unit's weight once per replicate (an iid block's draws in
+//! workgroup memory) and then locate the ranks (four dispatches per batch); those of the block
+//! schemes search ranks by bisection in short dispatches, one workgroup per chunk of draws.
+//! Strata plans whose blocks are not whole strata bind each batch's block totals (drawn on the
+//! host, `plan::iid_words`) as the `strata` input.
 //!
 //! What still refuses (`Error::Gpu { kind: "limits" }`): segments/ranks of a quantile job larger
 //! than one binding (more than `max_binding / 4` rows), Bayesian-weight quantiles of 2^24 − 2^16
@@ -20,12 +24,13 @@
 //! `Error::Gpu { kind: "numerics" }`, which `Engine::auto` reruns on the CPU.
 
 use super::jobs::{QuantileJob, QuantilePick, SumsJob};
-use super::plan::{PlanKind, ResamplePlan, RUN};
+use super::plan::{iid_words, PlanKind, ResamplePlan, RUN};
 use super::statistic::SumKind;
 use crate::engine::ProgressFn;
 use crate::error::Result;
 use crate::gpu::dispatch::RawStep;
 use crate::gpu::{gpu_err, kernels, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT};
+use crate::rng::iid_segments;
 use std::ops::Range;
 
 /// Threads per workgroup of the bootstrap kernels (`WG` in `shaders/resample.wgsl`).
@@ -99,7 +104,8 @@ pub(super) struct Params {
     pub(super) chunk_offset: u32,
     pub(super) out_base: u32,
     pub(super) phase: u32,
-    pub(super) _pad: [u32; 3],
+    pub(super) strata_rep0: u32,
+    pub(super) _pad: [u32; 2],
 }
 
 /// A resampling job's inputs on the device: the feature pages (each within one binding; [`PAGES`]
@@ -109,6 +115,13 @@ pub(super) struct Upload {
     /// Bound in place of the pages a pass lacks.
     pub(super) empty: wgpu::Buffer,
     pub(super) strata: wgpu::Buffer,
+    /// Blocks of the iid contract (`n_strata` of them), when they are not all whole strata:
+    /// their position starts then differ per replicate and are bound per batch
+    /// ([`Upload::bind_reps`]).
+    blocked: bool,
+    /// The largest block total of the last [`Upload::bind_reps`] (the largest stratum block
+    /// otherwise).
+    max_block_total: u32,
     pub(super) seg: wgpu::Buffer,
     pub(super) ranks: wgpu::Buffer,
     pub(super) params: Params,
@@ -125,6 +138,38 @@ impl Upload {
         let span = PAGES as u64 * self.params.page_units as u64;
         let units = self.params.units as u64;
         (units.min(p as u64 * span) as u32)..(units.min((p as u64 + 1) * span) as u32)
+    }
+
+    /// Binds the iid block starts of replicates `reps` (a strata plan with blocks; nothing to do
+    /// otherwise): `plan::iid_words`, with `strata_rep0 = reps.start`.
+    pub(super) fn bind_reps(
+        &mut self,
+        ctx: &Context,
+        plan: &ResamplePlan,
+        reps: Range<u32>,
+    ) -> Result<()> {
+        if self.blocked {
+            self.params.strata_rep0 = reps.start;
+            let words = iid_words(plan, reps);
+            let per = self.params.n_strata as usize + 1;
+            self.max_block_total = words[per..]
+                .chunks_exact(per)
+                .flat_map(|st| st.windows(2).map(|w| w[1] - w[0]))
+                .max()
+                .unwrap_or(0);
+            self.strata = ctx.storage("strata", bytemuck::cast_slice(&words))?;
+        }
+        Ok(())
+    }
+
+    /// The most replicates one batch may bind ([`Upload::bind_reps`] within one binding).
+    pub(super) fn max_reps(&self, ctx: &Context) -> u64 {
+        if self.blocked {
+            let per = self.params.n_strata as u64 + 1;
+            (ctx.max_binding / 4 / per).saturating_sub(1).max(1)
+        } else {
+            u64::MAX
+        }
     }
 
     /// Bindings 1–7 of pass `p`: its four pages, strata, segments, ranks.
@@ -167,9 +212,14 @@ pub(super) fn upload(
             pages.push(ctx.storage("features", bytemuck::cast_slice(&data))?);
         }
     }
-    let (strata, n_strata) = match &plan.kind {
-        PlanKind::Strata { offsets } => (offsets.clone(), offsets.len() as u32 - 1),
-        _ => (Vec::new(), 0),
+    let (strata, n_strata, blocked) = match &plan.kind {
+        PlanKind::Strata { offsets } => {
+            let seg = iid_segments(offsets);
+            let blocked = seg != *offsets;
+            let n = seg.len() as u32 - 1;
+            (seg, n, blocked)
+        }
+        _ => (Vec::new(), 0, false),
     };
     let (block_len, coin_thr) = match plan.kind {
         PlanKind::MovingBlock { len } | PlanKind::CircularBlock { len } => (len, 0),
@@ -199,12 +249,15 @@ pub(super) fn upload(
         chunk_offset: 0,
         out_base: 0,
         phase: 0,
-        _pad: [0; 3],
+        strata_rep0: u32::MAX,
+        _pad: [0; 2],
     };
     Ok(Upload {
         pages,
         empty: ctx.storage("features", &[])?,
         strata: ctx.storage("strata", bytemuck::cast_slice(&strata))?,
+        blocked,
+        max_block_total: strata.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0),
         seg: ctx.storage("segments", bytemuck::cast_slice(seg))?,
         ranks: ctx.storage("ranks", bytemuck::cast_slice(ranks))?,
         params,
@@ -319,11 +372,13 @@ pub(crate) fn sums(
     let generated = (chunks_per_rep * CHUNK as u64).min(draws.max(1) as u64 * up.passes() as u64);
     let per_batch = (ctx.max_binding / 4 / per_rep_words)
         .min(ITEMS_PER_SUBMIT / generated)
+        .min(up.max_reps(ctx))
         .max(1);
     let total = reps.len() as u64;
     let mut out = Vec::with_capacity(reps.len() * kk);
     for batch in ctx.batches(reps.clone(), per_batch) {
         let n = batch.len();
+        up.bind_reps(ctx, job.plan, batch.clone())?;
         let mut base = 0usize;
         let mut bases = Vec::with_capacity(steps.len());
         let grid: Vec<Step> = steps
@@ -393,6 +448,9 @@ pub(crate) fn quantiles(
             format!("a resampling unit of {largest} rows: the device counts resampled rows in u32"),
         ));
     }
+    if matches!(job.plan.code(), 0 | 4 | 5) {
+        return quantiles_by_counting(ctx, job, reps, progress);
+    }
     let mut up = upload(ctx, job.plan, 0, None, job.seg, job.ranks)?;
     up.params.n_ranks = job.n_ranks;
     up.params.normalize = job.normalize as u32;
@@ -420,11 +478,13 @@ pub(crate) fn quantiles(
     let passes = 2 * steps as u64 + 1;
     let per_batch = (ITEMS_PER_SUBMIT / (passes * draws.max(1) as u64))
         .min(ctx.max_binding / 4 / per_rep_words)
+        .min(up.max_reps(ctx))
         .max(1);
     let total = reps.len() as u64;
     let mut out = Vec::with_capacity(reps.len());
     for batch in ctx.batches(reps.clone(), per_batch) {
         let n = batch.len();
+        up.bind_reps(ctx, job.plan, batch.clone())?;
         let params = Params {
             rep_offset: batch.start,
             out_base: (n * QUANTILE_STATE) as u32,
@@ -475,15 +535,118 @@ pub(crate) fn quantiles(
     Ok(out)
 }
 
+/// Units per block of the counting path of `shaders/quantile.wgsl` (`QBLOCK`, the iid
+/// contract's `IID_BLOCK`).
+const QBLOCK: u32 = crate::rng::IID_BLOCK;
+
+/// Quantiles of the iid, stratified, cluster, Poisson and Bayesian schemes (the counting path
+/// of `shaders/quantile.wgsl`): each replicate's weight of every unit is counted once (an iid
+/// block's draws in workgroup memory), the ranks' weights are summed in chunks, and both ranks
+/// are located from the chunk, run and rank sums; four dispatches per batch, as the CPU's
+/// `quantiles` counts once and picks.
+fn quantiles_by_counting(
+    ctx: &Context,
+    job: &QuantileJob,
+    reps: Range<u32>,
+    progress: Option<ProgressFn>,
+) -> Result<Vec<QuantilePick>> {
+    let bayesian = job.plan.code() == 5;
+    let units = job.seg.len() - 1;
+    // rank -> unit (bound where the bisection binds the ranks)
+    let mut owner = vec![0u32; job.n_ranks as usize];
+    for u in 0..units {
+        for &r in &job.ranks[job.seg[u] as usize..job.seg[u + 1] as usize] {
+            owner[r as usize] = u as u32;
+        }
+    }
+    let mut up = upload(ctx, job.plan, 0, None, job.seg, &owner)?;
+    up.params.n_ranks = job.n_ranks;
+    up.params.normalize = job.normalize as u32;
+    up.params.q = job.q as f32;
+    let rank_chunks = job.n_ranks.div_ceil(CHUNK).max(1);
+    let fill_groups = if job.plan.code() == 0 {
+        up.params.n_strata
+    } else {
+        job.plan.units.div_ceil(QBLOCK)
+    };
+    let per_rep_words = QUANTILE_STATE as u64 + rank_chunks as u64 + units as u64;
+    let work = job.plan.draws() as u64 + job.n_ranks as u64;
+    let per_batch = (ITEMS_PER_SUBMIT / work.max(1))
+        .min(ctx.max_binding / 4 / per_rep_words)
+        .min(up.max_reps(ctx))
+        .max(1);
+    let total = reps.len() as u64;
+    let mut out = Vec::with_capacity(reps.len());
+    for batch in ctx.batches(reps.clone(), per_batch) {
+        let n = batch.len();
+        up.bind_reps(ctx, job.plan, batch.clone())?;
+        if up.max_block_total > 0xffff {
+            return Err(gpu_err(
+                "limits",
+                format!(
+                    "a block of {} draws: the device counts a block's draws in 16 bits",
+                    up.max_block_total
+                ),
+            ));
+        }
+        let params = Params {
+            rep_offset: batch.start,
+            out_base: (n * QUANTILE_STATE) as u32,
+            ..up.params
+        };
+        let mut grid: Vec<Step> = Vec::new();
+        for (phase, groups) in [(10u32, fill_groups), (11, rank_chunks), (12, 1), (13, 1)] {
+            for c in ctx.split(0..groups) {
+                let p = Params {
+                    phase,
+                    chunk_offset: c.start,
+                    ..params
+                };
+                grid.push((p, up.inputs(0), (c.len() as u32, n as u32)));
+            }
+        }
+        let words = run_steps(ctx, &QUANTILE, &grid, n * per_rep_words as usize)?;
+        for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
+            let m = if bayesian {
+                f32::from_bits(w[3]) as f64
+            } else if w[3] >= 1 << 31 {
+                return Err(gpu_err(
+                    "limits",
+                    format!(
+                        "a resample of {} rows or more: the device counts resampled rows in \
+                         u32, up to 2^31",
+                        w[3]
+                    ),
+                ));
+            } else {
+                w[3] as f64
+            };
+            out.push(QuantilePick {
+                r1: w[0],
+                r2: w[1],
+                h: f32::from_bits(w[2]) as f64,
+                m,
+            });
+        }
+        if let Some(p) = progress {
+            p((batch.end - reps.start) as u64, total);
+        }
+    }
+    Ok(out)
+}
+
 /// The raw draws of `reps` (`reps.len() × draws`): unit indices for index schemes, integer
 /// weights or f32 weight bits for weight schemes.
 pub(crate) fn draws(ctx: &Context, plan: &ResamplePlan, reps: Range<u32>) -> Result<Vec<u32>> {
-    let up = upload(ctx, plan, 0, None, &[], &[])?;
+    let mut up = upload(ctx, plan, 0, None, &[], &[])?;
     let draws = plan.draws();
-    let per_batch = (ctx.max_binding / 4 / draws.max(1) as u64).max(1);
+    let per_batch = (ctx.max_binding / 4 / draws.max(1) as u64)
+        .min(up.max_reps(ctx))
+        .max(1);
     let mut out = Vec::with_capacity(reps.len() * draws as usize);
     for batch in ctx.batches(reps, per_batch) {
         let n = batch.len();
+        up.bind_reps(ctx, plan, batch.clone())?;
         let steps: Vec<Step> = ctx
             .split(chunk_range(0, draws))
             .map(|c| {

@@ -5,7 +5,11 @@
 //! run can start anywhere (the generator re-derives its state from the counter), which is what
 //! makes replicates and positions independent of threads, workgroups and shards.
 
-use crate::rng::{lemire_index, lemire_threshold, open_unit, poisson1, uniform_index, Stream};
+use crate::rng::{
+    iid_segments, lemire_index, lemire_threshold, open_unit, poisson1, uniform_index, Stream,
+    IID_BLOCK,
+};
+use std::borrow::Cow;
 
 /// Positions handled consecutively by one thread (same constant as the shaders).
 #[cfg(feature = "gpu")]
@@ -14,9 +18,10 @@ pub(crate) const RUN: u32 = 64;
 /// How positions map to units.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum PlanKind {
-    /// Each position draws uniformly within its stratum; `offsets` has `n_strata + 1` entries
-    /// (iid is one stratum `[0, units]`). Four positions per Philox block (Lemire's method, with a
-    /// fallback block for the rare rejected word).
+    /// Multinomial counts within each stratum; `offsets` has `n_strata + 1` entries (iid is one
+    /// stratum `[0, units]`). By the iid contract of [`crate::rng`]: block totals over blocks of
+    /// [`IID_BLOCK`] units, then each position uniform within its block, four positions per
+    /// Philox block (Lemire's method, with a fallback block for the rare rejected word).
     Strata { offsets: Vec<u32> },
     /// Moving blocks of `len` positions, starts uniform in `[0, units - len]`.
     MovingBlock { len: u32 },
@@ -84,10 +89,59 @@ pub(crate) struct Gen<'a> {
     s0: u32,
     size: u32,
     thr: u32,
+    /// Iid contract: unit starts of the blocks (segments), then the end of the last stratum.
+    useg: Cow<'a, [u32]>,
+    /// Iid contract: this replicate's first position of each block, then the draws.
+    pseg: Cow<'a, [u32]>,
+}
+
+/// The blocks of the iid contract for replicate `rep` of a strata plan: `(unit starts, position
+/// starts)`, each with one entry per block plus the end. Strata of at most [`IID_BLOCK`] units
+/// are their own blocks (borrowed, nothing drawn).
+pub(crate) fn iid_layout<'a>(
+    stream: &Stream,
+    offsets: &'a [u32],
+    rep: u32,
+) -> (Cow<'a, [u32]>, Cow<'a, [u32]>) {
+    if offsets.windows(2).all(|w| w[1] - w[0] <= IID_BLOCK) {
+        return (Cow::Borrowed(offsets), Cow::Borrowed(offsets));
+    }
+    let seg = iid_segments(offsets);
+    let mut starts = Vec::with_capacity(seg.len());
+    stream.iid_block_totals(rep, offsets, &seg, &mut starts);
+    (Cow::Owned(seg), Cow::Owned(starts))
+}
+
+/// What binding 5 (`strata`) of `shaders/resample.wgsl` holds for a strata plan whose blocks
+/// are not all whole strata ([`iid_layout`]), for replicates `reps`: the blocks' unit starts (and
+/// the end), then each replicate's position starts ([`Stream::iid_block_totals`]); the shader's
+/// `strata_rep0` is then `reps.start`. Any kernel built on `gen_begin`/`gen_next` binds this.
+#[cfg(feature = "gpu")]
+pub(crate) fn iid_words(plan: &ResamplePlan, reps: std::ops::Range<u32>) -> Vec<u32> {
+    use rayon::prelude::*;
+    let PlanKind::Strata { offsets } = &plan.kind else {
+        return Vec::new();
+    };
+    let seg = iid_segments(offsets);
+    let per: Vec<Vec<u32>> = reps
+        .into_par_iter()
+        .map(|r| {
+            let mut st = Vec::with_capacity(seg.len());
+            plan.stream.iid_block_totals(r, offsets, &seg, &mut st);
+            st
+        })
+        .collect();
+    let mut out = seg;
+    per.iter().for_each(|st| out.extend_from_slice(st));
+    out
 }
 
 impl<'a> Gen<'a> {
     pub fn new(plan: &'a ResamplePlan, rep: u32, t0: u32) -> Self {
+        let (useg, pseg) = match &plan.kind {
+            PlanKind::Strata { offsets } => iid_layout(&plan.stream, offsets, rep),
+            _ => (Cow::Borrowed(&[][..]), Cow::Borrowed(&[][..])),
+        };
         Gen {
             plan,
             rep,
@@ -99,15 +153,30 @@ impl<'a> Gen<'a> {
             s0: 0,
             size: 1,
             thr: 0,
+            useg,
+            pseg,
         }
     }
 
+    /// The iid contract's blocks of this replicate (strata plans): `(unit starts, position
+    /// starts)`, one entry per block plus the end.
+    pub fn blocks(&self) -> (&[u32], &[u32]) {
+        (&self.useg, &self.pseg)
+    }
+
+    /// Enters block `s` of the iid contract.
     #[inline(always)]
-    fn enter_stratum(&mut self, offsets: &[u32], s: usize) {
+    fn enter_stratum(&mut self, s: usize) {
         self.stratum = s;
-        self.s0 = offsets[s];
-        self.size = offsets[s + 1] - offsets[s];
+        self.s0 = self.useg[s];
+        self.size = self.useg[s + 1] - self.useg[s];
         self.thr = lemire_threshold(self.size);
+    }
+
+    /// One past the last position of the current block.
+    #[inline(always)]
+    fn block_end(&self) -> u32 {
+        self.pseg[self.stratum + 1]
     }
 
     /// Uniform draw in the current stratum for position `t` from word `w`.
@@ -169,26 +238,26 @@ impl<'a> Gen<'a> {
     /// Fills `units` with the next `units.len()` draws of an index scheme (a tight loop for the
     /// iid/stratified case; the same values as repeated [`Gen::next_draw`]).
     pub fn fill_units(&mut self, units: &mut [u32]) {
-        if let PlanKind::Strata { offsets } = &self.plan.kind {
+        if let PlanKind::Strata { .. } = &self.plan.kind {
             let mut i = 0;
             while i < units.len() {
                 let t = self.t;
                 if self.fresh {
-                    let s = offsets.partition_point(|&o| o <= t) - 1;
-                    self.enter_stratum(offsets, s);
+                    let s = self.pseg.partition_point(|&o| o <= t) - 1;
+                    self.enter_stratum(s);
                     self.fresh = false;
                 }
-                // positions up to the next block boundary and within the stratum
+                // positions up to the next Philox block boundary and within the iid block
                 let end_block = (t | 3) + 1;
                 let end = end_block
-                    .min(offsets[self.stratum + 1])
+                    .min(self.block_end())
                     .min(t + (units.len() - i) as u32);
-                if t >= offsets[self.stratum + 1] {
-                    self.enter_stratum(offsets, self.stratum + 1);
+                if t >= self.block_end() {
+                    self.enter_stratum(self.stratum + 1);
                     continue;
                 }
-                // aligned runs of eight blocks (32 positions) inside the stratum
-                let avail = (offsets[self.stratum + 1] - t).min((units.len() - i) as u32);
+                // aligned runs of eight blocks (32 positions) inside the iid block
+                let avail = (self.block_end() - t).min((units.len() - i) as u32);
                 if t & 3 == 0 && avail >= 64 {
                     // runs of sixteen blocks (64 positions), Philox and Lemire in AVX2
                     let out: &mut [u32; 64] =
@@ -266,13 +335,13 @@ impl<'a> Gen<'a> {
             wbits: 1,
         };
         match &self.plan.kind {
-            PlanKind::Strata { offsets } => {
+            PlanKind::Strata { .. } => {
                 if fresh {
-                    let s = offsets.partition_point(|&o| o <= t) - 1;
-                    self.enter_stratum(offsets, s);
+                    let s = self.pseg.partition_point(|&o| o <= t) - 1;
+                    self.enter_stratum(s);
                 }
-                while t >= offsets[self.stratum + 1] {
-                    self.enter_stratum(offsets, self.stratum + 1);
+                while t >= self.block_end() {
+                    self.enter_stratum(self.stratum + 1);
                 }
                 if fresh || t & 3 == 0 {
                     self.words = self.block(t >> 2);
@@ -360,14 +429,23 @@ mod tests {
             PlanKind::Poisson,
             PlanKind::Bayesian,
         ];
-        kinds
+        let mut plans: Vec<ResamplePlan> = kinds
             .into_iter()
             .map(|kind| ResamplePlan {
                 units: 1000,
                 kind,
                 stream,
             })
-            .collect()
+            .collect();
+        // strata of more than IID_BLOCK units: blocks with binomial totals
+        for offsets in [vec![0, 20_000], vec![0, 5, 15_000, 20_000]] {
+            plans.push(ResamplePlan {
+                units: 20_000,
+                kind: PlanKind::Strata { offsets },
+                stream,
+            });
+        }
+        plans
     }
 
     /// The batched fills give exactly the draws of the per-draw generator, from any start and in
@@ -378,7 +456,7 @@ mod tests {
             for (rep, t0) in [(0u32, 0u32), (5, 3), (9, 517)] {
                 let reference: Vec<Draw> = {
                     let mut g = Gen::new(&plan, rep, t0);
-                    (t0..1000).map(|_| g.next_draw()).collect()
+                    (t0..plan.units).map(|_| g.next_draw()).collect()
                 };
                 let mut g = Gen::new(&plan, rep, t0);
                 let mut got = Vec::new();
@@ -408,6 +486,55 @@ mod tests {
                     .collect();
                 assert_eq!(got, want, "{:?} rep {rep} from {t0}", plan.kind);
             }
+        }
+    }
+
+    /// The iid contract's counts: every draw lands in its block, each block's total is
+    /// Binomial(n, L/n) (mean within 5 standard errors over 3000 replicates, variance within
+    /// 5 standard errors of its estimate, sd(s²) ≈ σ²·√(2/(R−1))), and the totals of a stratum
+    /// add up to its size.
+    #[test]
+    fn block_totals_are_multinomial() {
+        let n = 3 * IID_BLOCK + 1000;
+        let plan = ResamplePlan {
+            units: n,
+            kind: PlanKind::Strata {
+                offsets: vec![0, 7, n],
+            },
+            stream: Stream::new(41, 0),
+        };
+        let reps = 3000u32;
+        let mut totals = vec![Vec::new(); 5];
+        let mut u = vec![0u32; n as usize];
+        for rep in 0..reps {
+            let mut g = Gen::new(&plan, rep, 0);
+            let (useg, pseg) = (g.blocks().0.to_vec(), g.blocks().1.to_vec());
+            assert_eq!(
+                useg,
+                vec![0, 7, 7 + IID_BLOCK, 7 + 2 * IID_BLOCK, 7 + 3 * IID_BLOCK, n]
+            );
+            assert_eq!((pseg[0], pseg[1], pseg[5]), (0, 7, n));
+            g.fill_units(&mut u);
+            for s in 0..5 {
+                let m = pseg[s + 1] - pseg[s];
+                totals[s].push(m as f64);
+                let drawn = &u[pseg[s] as usize..pseg[s + 1] as usize];
+                assert!(drawn.iter().all(|&x| x >= useg[s] && x < useg[s + 1]));
+            }
+        }
+        let big = (n - 7) as f64;
+        for (s, tot) in totals.iter().enumerate().skip(1) {
+            let len = if s < 4 { IID_BLOCK as f64 } else { 993.0 };
+            let (mu, var) = (len, big * (len / big) * (1.0 - len / big));
+            let r = reps as f64;
+            let mean = tot.iter().sum::<f64>() / r;
+            let v = tot.iter().map(|m| (m - mean).powi(2)).sum::<f64>() / (r - 1.0);
+            assert!(
+                (mean - mu).abs() < 5.0 * (var / r).sqrt(),
+                "block {s}: mean {mean} vs {mu}"
+            );
+            let sd_v = var * (2.0 / (r - 1.0)).sqrt();
+            assert!((v - var).abs() < 5.0 * sd_v, "block {s}: var {v} vs {var}");
         }
     }
 

@@ -26,7 +26,7 @@
 //! binding.
 
 use super::effect::Estimator;
-use super::gpu::{chunk_range, resample_source, run_steps, upload, Params, Step, LAYOUT};
+use super::gpu::{chunk_range, resample_source, run_steps, upload, Params, Step, Upload, LAYOUT};
 use super::plan::{PlanKind, ResamplePlan};
 use super::refit::Batched;
 use crate::error::Result;
@@ -105,49 +105,51 @@ pub(crate) fn replicates(
     let per_rep: usize = chunks.iter().map(|c| c.len()).sum();
     let bayesian = matches!(plan.kind, PlanKind::Bayesian);
     // one dispatch per chunk range; the f64 sums of every replicate's partials
-    let run = |phase: u32, batch: std::ops::Range<u32>, coefs: &[f32]| -> Result<Vec<f64>> {
-        let width = match phase {
-            0 => k + 3,
-            1 | 2 => q + k + 1,
-            _ => 12,
-        };
-        let coef = ctx.storage("refit coefficients", bytemuck::cast_slice(coefs))?;
-        let r = batch.len();
-        let mut base = 0usize;
-        let mut bases = Vec::with_capacity(chunks.len());
-        let steps: Vec<Step> = chunks
-            .iter()
-            .map(|c| {
-                let params = Params {
-                    rep_offset: batch.start,
-                    chunk_offset: c.start,
-                    out_base: base as u32,
-                    phase,
-                    ..up.params
-                };
-                bases.push(base);
-                base += r * c.len() * width;
-                let inputs = vec![
-                    &rows, &coef, &up.empty, &up.empty, &up.strata, &up.seg, &up.ranks,
-                ];
-                (params, inputs, (c.len() as u32, r as u32))
-            })
-            .collect();
-        let words = run_steps(ctx, &REFIT, &steps, base)?;
-        let mut out = vec![0.0f64; r * width];
-        for (c, &b0) in chunks.iter().zip(&bases) {
-            for rep in 0..r {
-                for part in
-                    words[b0 + rep * c.len() * width..][..c.len() * width].chunks_exact(width)
-                {
-                    for (o, &w) in out[rep * width..(rep + 1) * width].iter_mut().zip(part) {
-                        *o += f32::from_bits(w) as f64;
+    // `up` is an argument: each batch binds its own iid block totals first (`bind_reps`)
+    let run =
+        |up: &Upload, phase: u32, batch: std::ops::Range<u32>, coefs: &[f32]| -> Result<Vec<f64>> {
+            let width = match phase {
+                0 => k + 3,
+                1 | 2 => q + k + 1,
+                _ => 12,
+            };
+            let coef = ctx.storage("refit coefficients", bytemuck::cast_slice(coefs))?;
+            let r = batch.len();
+            let mut base = 0usize;
+            let mut bases = Vec::with_capacity(chunks.len());
+            let steps: Vec<Step> = chunks
+                .iter()
+                .map(|c| {
+                    let params = Params {
+                        rep_offset: batch.start,
+                        chunk_offset: c.start,
+                        out_base: base as u32,
+                        phase,
+                        ..up.params
+                    };
+                    bases.push(base);
+                    base += r * c.len() * width;
+                    let inputs = vec![
+                        &rows, &coef, &up.empty, &up.empty, &up.strata, &up.seg, &up.ranks,
+                    ];
+                    (params, inputs, (c.len() as u32, r as u32))
+                })
+                .collect();
+            let words = run_steps(ctx, &REFIT, &steps, base)?;
+            let mut out = vec![0.0f64; r * width];
+            for (c, &b0) in chunks.iter().zip(&bases) {
+                for rep in 0..r {
+                    for part in
+                        words[b0 + rep * c.len() * width..][..c.len() * width].chunks_exact(width)
+                    {
+                        for (o, &w) in out[rep * width..(rep + 1) * width].iter_mut().zip(part) {
+                            *o += f32::from_bits(w) as f64;
+                        }
                     }
                 }
             }
-        }
-        Ok(out)
-    };
+            Ok(out)
+        };
     if (BATCH as usize * per_rep * (q + k + 1) * 4) as u64 > ctx.max_binding {
         return Err(gpu_err(
             "limits",
@@ -157,9 +159,11 @@ pub(crate) fn replicates(
     let lambda = b.penalty;
     let mut values = Vec::with_capacity(reps as usize);
     let mut start = 0u32;
+    let batch_len = (BATCH as u64).min(up.max_reps(ctx)) as u32;
     while start < reps {
-        let batch = start..(start + BATCH).min(reps);
+        let batch = start..(start + batch_len).min(reps);
         start = batch.end;
+        up.bind_reps(ctx, plan, batch.clone())?;
         let r = batch.len();
         // per replicate: [β, c0, c1]
         let mut coefs = vec![0.0f64; r * 3 * k];
@@ -180,7 +184,7 @@ pub(crate) fn replicates(
             if !state.contains(&State::Active) {
                 break;
             }
-            let g = run(0, batch.clone(), &f32s(&coefs))?;
+            let g = run(&up, 0, batch.clone(), &f32s(&coefs))?;
             for c in 0..r {
                 if state[c] != State::Active {
                     continue;
@@ -227,7 +231,7 @@ pub(crate) fn replicates(
         }
         if b.estimator == Estimator::Aipw {
             for arm in 0..2 {
-                let gram = run(1 + arm as u32, batch.clone(), &f32s(&coefs))?;
+                let gram = run(&up, 1 + arm as u32, batch.clone(), &f32s(&coefs))?;
                 for c in 0..r {
                     if state[c] != State::Done {
                         continue;
@@ -251,7 +255,7 @@ pub(crate) fn replicates(
                 }
             }
         }
-        let s = run(3, batch.clone(), &f32s(&coefs))?;
+        let s = run(&up, 3, batch.clone(), &f32s(&coefs))?;
         for c in 0..r {
             let v = match state[c] {
                 State::Done => {

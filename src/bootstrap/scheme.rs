@@ -11,9 +11,12 @@ use crate::rng::{Stream, STREAM_RESAMPLE};
 ///
 /// Draw layout (the contract both backends implement; see [`crate::rng`]): for replicate `b`,
 /// Philox block `j` has counter `[j, b, 0, 0]`.
-/// * `Iid`, `Stratified`, `Cluster`: position `t` draws from block `t/2` (words 0–1 for even `t`,
-///   2–3 for odd), a 64-bit uniform mapped to its stratum's `[start, start + size)`; units are rows,
-///   rows sorted by stratum, or clusters.
+/// * `Iid`, `Stratified`, `Cluster` (the iid contract of [`crate::rng`]; units are rows, rows
+///   sorted by stratum, or clusters): each stratum's multinomial counts are split exactly over
+///   blocks of [`crate::rng::IID_BLOCK`] units by conditional binomials (counters
+///   `[c, b, 0, 2]`), the positions are ordered block by block, and position `t` draws uniformly
+///   in its block by Lemire's method from word `t mod 4` of block `t / 4` (a rejected word is
+///   redrawn from counter `[t, b, 0, 1]`). A stratum of at most `IID_BLOCK` units is one block.
 /// * `MovingBlock`/`CircularBlock` of length `L`: position `t` is offset `t mod L` in block `t / L`,
 ///   whose start comes from Philox block `t / L`; moving starts lie in `[0, n − L]`, circular starts
 ///   in `[0, n)` and wrap.

@@ -41,3 +41,22 @@ fn integer_draws_match_bit_for_bit() {
         assert_draws_match(&c, &g, &scheme);
     }
 }
+
+/// Strata of more than `IID_BLOCK` units: the iid contract's block totals (drawn on the host,
+/// bound per batch) and the within-block draws give the CPU's draws bit for bit, for the iid and
+/// the stratified scheme, and the mean's replicates agree within `assert_close`'s allowance.
+#[test]
+fn blocked_iid_draws_match_bit_for_bit() {
+    let Some(gpu) = common::gpu() else { return };
+    let d = data(20_000);
+    for scheme in [Scheme::Iid, Scheme::Stratified { column: s("t") }] {
+        let boot = Bootstrap::new(Statistic::Mean { column: s("x") })
+            .scheme(scheme.clone())
+            .seed(13);
+        let c = boot.draws(&Engine::cpu(), &d, 5..9).unwrap();
+        let g = boot.draws(gpu, &d, 5..9).unwrap();
+        assert_draws_match(&c, &g, &scheme);
+        let mean = Statistic::Mean { column: s("x") };
+        assert_close(&mean, &scheme, &Engine::cpu(), gpu, &d);
+    }
+}

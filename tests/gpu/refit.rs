@@ -90,3 +90,36 @@ fn refit_falls_back_to_cpu_with_reason() {
     let c = b.run(&Engine::cpu(), &d).unwrap();
     assert_eq!(r.replicates, c.replicates);
 }
+
+/// More than `IID_BLOCK` rows (eng18a): the iid and stratified draws come from block totals the
+/// host binds per batch (`Upload::bind_reps`), and the device's refit replicates still match the
+/// CPU's to the tolerance above.
+#[test]
+fn refit_replicates_match_cpu_with_iid_blocks() {
+    let Some(gpu) = super::common::gpu() else {
+        return;
+    };
+    let d = data(9000);
+    for scheme in [
+        ceteris::Scheme::Iid,
+        ceteris::Scheme::Stratified { column: "t".into() },
+    ] {
+        let b = EffectBootstrap::new(Estimator::Aipw, "t", "y", &["z", "x"])
+            .scheme(scheme.clone())
+            .resamples(6)
+            .seed(4)
+            .methods(&[IntervalMethod::Percentile])
+            .keep_replicates(true);
+        let c = b.run(&Engine::cpu(), &d).unwrap();
+        let g = b.run(gpu, &d).unwrap();
+        assert_eq!(g.fallback, None);
+        let (cr, gr) = (c.replicates.unwrap(), g.replicates.unwrap());
+        for (x, y) in cr.iter().zip(&gr) {
+            let tol = 1e-3 * c.std_error + 1e-5 * (1.0 + x.abs());
+            assert!(
+                (x - y).abs() <= tol,
+                "{scheme:?}: cpu {x} gpu {y} (tol {tol})"
+            );
+        }
+    }
+}
