@@ -14,7 +14,7 @@ use crate::error::Result;
 /// use ceteris::independence::{rff_reference, Approx, Features};
 /// let x: Vec<f64> = (0..50).map(|i| (i as f64 * 0.37).sin()).collect();
 /// let y: Vec<f64> = (0..50).map(|i| (i as f64 * 0.11).cos()).collect();
-/// let f = |s: f64| Features { w: (0..5).map(|k| s * (k as f64 - 2.0)).collect(), b: vec![0.1, 0.7, 1.3, 2.9, 4.1] };
+/// let f = |s: f64| Features { w: (0..5).map(|k| s * (k as f64 - 2.5)).collect(), b: vec![0.1, 0.7, 1.3, 2.9, 4.1] };
 /// let (stat, p) = rff_reference(&[x], &[y], &[], false, &f(1.0), &f(0.5), None, Approx::Hbe).unwrap();
 /// assert!(stat >= 0.0 && (0.0..=1.0).contains(&p));
 /// ```
