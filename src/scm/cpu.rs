@@ -50,7 +50,7 @@ impl SweepJob<'_> {
         if self.common_random_numbers {
             0
         } else {
-            s as u32
+            self.first_setting + s as u32
         }
     }
 

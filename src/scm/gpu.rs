@@ -181,7 +181,7 @@ pub(crate) fn sweep_moments(
                 key[1],
                 job.stream.tag(),
                 job.common_random_numbers as u32,
-                s0 as u32,
+                job.first_setting + s0 as u32,
                 g0 as u32,
                 plan_words as u32,
                 job.contrast as u32,
