@@ -13,13 +13,15 @@
 //! from the running thread; any other thread sets it with [`Cancel::cancel`].
 
 use crate::error::{Error, Result};
+use std::panic::RefUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// How many slices a run with a token is cut into (at most): a Ctrl-C waits for one of them.
 pub(crate) const SLICES: u64 = 128;
 
-type Poll = Arc<dyn Fn() -> bool + Send + Sync>;
+/// A poll (unwind-safe, so that runs holding a token stay `RefUnwindSafe`).
+type Poll = Arc<dyn Fn() -> bool + Send + Sync + RefUnwindSafe>;
 
 /// A cancellation token: cheap to clone (the clones share one flag).
 ///
@@ -67,7 +69,7 @@ impl Cancel {
     /// assert!(c.check().is_err());
     /// assert!(c.is_cancelled());
     /// ```
-    pub fn with_poll(poll: impl Fn() -> bool + Send + Sync + 'static) -> Self {
+    pub fn with_poll(poll: impl Fn() -> bool + Send + Sync + RefUnwindSafe + 'static) -> Self {
         Cancel {
             flag: Arc::default(),
             poll: Some(Arc::new(poll)),
@@ -113,7 +115,7 @@ pub(crate) fn check(cancel: &Option<Cancel>) -> Result<()> {
 /// at least `min` long (one slice, the whole range, without a token).
 pub(crate) fn slices(cancel: &Option<Cancel>, n: u64, min: u64) -> Vec<std::ops::Range<u64>> {
     if cancel.is_none() || n == 0 {
-        return vec![0..n];
+        return std::iter::once(0..n).collect();
     }
     let step = n.div_ceil(SLICES).max(min).max(1);
     (0..n)

@@ -230,7 +230,8 @@ fn bootstrap_options_pick_the_run_and_refuse_ignored_options() {
     r.roles.covariates = vec!["x".into(), "z".into()];
     r.crossfit = Some(2);
     assert!(matches!(r.build().unwrap(), BootstrapRun::Refit(_)));
-    let cases: Vec<(&str, Box<dyn Fn(&mut BootstrapOptions)>)> = vec![
+    type Set = Box<dyn Fn(&mut BootstrapOptions)>;
+    let cases: Vec<(&str, Set)> = vec![
         ("mu0", Box::new(|o| o.roles.mu0 = Some("y".into()))),
         ("weights", Box::new(|o| o.roles.weights = Some("y".into()))),
         ("column", Box::new(|o| o.columns = vec!["y".into()])),
@@ -267,4 +268,36 @@ fn bootstrap_options_pick_the_run_and_refuse_ignored_options() {
         .contains("`outcome`"));
     let att = BootstrapOptions::new("att").build().unwrap_err();
     assert!(att.to_string().contains("covariates"), "{att}");
+}
+
+#[test]
+fn custom_bootstrap_with_a_token_is_the_same_run() {
+    let d = data();
+    let e = Engine::cpu();
+    let mean = |d: &Dataset, w: &[f64]| {
+        let y = d.column("y").unwrap();
+        y.iter().zip(w).map(|(y, w)| y * w).sum::<f64>() / w.iter().sum::<f64>()
+    };
+    let plain = ceteris::CustomBootstrap::new(mean)
+        .resamples(20_000)
+        .seed(2)
+        .methods(&[IntervalMethod::Percentile])
+        .run(&e, &d)
+        .unwrap();
+    let token = ceteris::CustomBootstrap::new(mean)
+        .resamples(20_000)
+        .seed(2)
+        .methods(&[IntervalMethod::Percentile])
+        .cancel(&Cancel::new())
+        .run(&e, &d)
+        .unwrap();
+    assert_eq!(plain.intervals, token.intervals);
+    assert_eq!(plain.std_error.to_bits(), token.std_error.to_bits());
+    let (c, polls) = cancel_at(4);
+    let r = ceteris::CustomBootstrap::new(mean)
+        .resamples(20_000)
+        .cancel(&c)
+        .run(&e, &d);
+    assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+    assert_eq!(polls.load(Ordering::Relaxed), 4);
 }

@@ -401,7 +401,9 @@ fn bootstrap_weights<'py>(
             }
         })
     };
+    let stop = Interrupt::new();
     let boot = CustomBootstrap::new(call)
+        .cancel(&stop.cancel)
         .scheme(scheme)
         .resamples(n_resamples)
         .seed(seed)
@@ -412,7 +414,7 @@ fn bootstrap_weights<'py>(
     if let Some(e) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e);
     }
-    boot_out(py, r.map_err(py_err)?)
+    boot_out(py, r.map_err(|e| stop.err(e))?)
 }
 
 /// The options of an independence test (the CLI's `TestOpts`): `None` is a flag not given.

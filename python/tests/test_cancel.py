@@ -71,3 +71,22 @@ def test_ctrl_c_stops_a_long_batch_of_tests():
 def test_cancelled_is_keyboard_interrupt_not_an_error():
     # the library's Error::Cancelled is not a CeterisError: `except ValueError` does not eat it
     assert not issubclass(KeyboardInterrupt, ceteris.CeterisError)
+
+
+def test_ctrl_c_stops_a_callable_bootstrap():
+    x = np.random.default_rng(2).normal(size=200)
+    calls = []
+
+    def stat(s):
+        calls.append(1)
+        return float(np.mean(s))
+
+    def boot(b):
+        return lambda: ceteris.bootstrap((x,), stat, n_resamples=b, seed=0,
+                                         method="percentile")
+
+    full = 50 * _timed(boot(2_000))
+    calls.clear()
+    waited = _interrupted(boot(100_000), after=min(0.5, full / 8))
+    assert len(calls) < 100_000 // 2, (len(calls), waited, full)
+    assert waited < full / 4, (waited, full)

@@ -84,6 +84,7 @@ pub struct CustomBootstrap<'a> {
     keep_replicates: bool,
     /// Why the statistic is undefined under one replicate's weights (see `explain_undefined`).
     explain: Option<ExplainFn<'a>>,
+    cancel: Option<crate::Cancel>,
 }
 
 /// Why a statistic is undefined under some per-row weights, if it can say.
@@ -148,7 +149,25 @@ impl<'a> CustomBootstrap<'a> {
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
             explain: None,
+            cancel: None,
         }
+    }
+
+    /// A [`Cancel`](crate::Cancel) token checked between slices of the replicates (as
+    /// [`Bootstrap::cancel`](super::Bootstrap::cancel): the same replicates, in up to 128
+    /// slices of at least 64); once cancelled the run returns [`Error::Cancelled`].
+    ///
+    /// ```
+    /// use ceteris::{Cancel, CustomBootstrap, Dataset, Engine, Error};
+    /// let data = Dataset::new().with_column("x", vec![1.0, 2.0, 4.0]).unwrap();
+    /// let c = Cancel::new();
+    /// c.cancel();
+    /// let b = CustomBootstrap::new(|_: &Dataset, w: &[f64]| w[0]).cancel(&c);
+    /// assert!(matches!(b.run(&Engine::cpu(), &data), Err(Error::Cancelled)));
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
     }
 
     /// What names the cause when the statistic is undefined in every resample (called with
@@ -376,13 +395,18 @@ impl<'a> CustomBootstrap<'a> {
         };
         let se0 = ses(&ones);
         let eval = |w: &[f64]| (stat(w), ses(w));
-        let pairs: Vec<(Vec<f64>, Vec<f64>)> = cpu::custom(
-            &plan,
-            unit_of_row.as_deref(),
-            n,
-            0..self.resamples as u32,
-            &eval,
-        );
+        let mut pairs: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(self.resamples as usize);
+        for r in crate::cancel::slices(&self.cancel, self.resamples, 64) {
+            crate::cancel::check(&self.cancel)?;
+            pairs.extend(cpu::custom(
+                &plan,
+                unit_of_row.as_deref(),
+                n,
+                r.start as u32..r.end as u32,
+                &eval,
+            ));
+        }
+        crate::cancel::check(&self.cancel)?;
         // the leave-one-unit-out values of every component, computed once when BCa asks
         let mut jackknife: Option<Vec<Vec<f64>>> = None;
         let mut results = Vec::with_capacity(k);
