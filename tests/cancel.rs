@@ -10,6 +10,9 @@ use ceteris::scm::{Intervention, Node, Noise, Scm, Sweep};
 use ceteris::{Bootstrap, Cancel, Dataset, Engine, Error, IntervalMethod, Statistic};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+#[path = "common/mod.rs"]
+mod common;
+
 fn data() -> Dataset {
     Dataset::synthetic(400, 3)
 }
@@ -300,4 +303,39 @@ fn custom_bootstrap_with_a_token_is_the_same_run() {
         .run(&e, &d);
     assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
     assert_eq!(polls.load(Ordering::Relaxed), 4);
+}
+
+/// On the device (lavapipe in CI): a sweep shard reads the noise of its settings' whole-sweep
+/// indices (the shader's `setting_offset`), and a bootstrap's shards merge into the run.
+#[test]
+fn gpu_shards_and_slices_are_the_same_run() {
+    let Some(e) = common::gpu() else { return };
+    let scm = model();
+    let sets: Vec<Vec<Intervention>> = (0..9)
+        .map(|k| vec![Intervention::shift("M", k as f64)])
+        .collect();
+    let sweep = Sweep::new("Y", sets).samples(5000).seed(8);
+    let whole = sweep.run(e, &scm).unwrap();
+    let part = sweep.shard(e, &scm, 4..9).unwrap();
+    assert_eq!(whole.backend, part.backend);
+    for (a, b) in whole.points[4..].iter().zip(&part.points) {
+        assert_eq!(a.mean.to_bits(), b.mean.to_bits());
+        assert_eq!(a.variance.to_bits(), b.variance.to_bits());
+    }
+    // GPU shards of a bootstrap (the slices a token cuts, 2^18 replicates each on a GPU: too
+    // slow for a software adapter here) merge exactly: tests/gpu/bootstrap.rs
+    // (cpu_and_gpu_shards_merge) and here
+    let d = data();
+    let boot = Bootstrap::new(Statistic::Mean { column: "y".into() })
+        .resamples(2000)
+        .seed(1)
+        .methods(&[IntervalMethod::Percentile]);
+    let plain = boot.run(e, &d).unwrap();
+    let parts = [
+        boot.shard(e, &d, 0..700).unwrap(),
+        boot.shard(e, &d, 700..2000).unwrap(),
+    ];
+    let merged = boot.combine(&d, &parts).unwrap();
+    assert_eq!(plain.intervals, merged.intervals);
+    assert_eq!(plain.std_error.to_bits(), merged.std_error.to_bits());
 }
