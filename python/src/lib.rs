@@ -772,13 +772,15 @@ fn effect_interval<'py>(
     if let Some(s) = samples {
         ei = ei.samples(s);
     }
+    let stop = Interrupt::new();
+    let ei = ei.cancel(&stop.cancel);
     let tick = progress_fn(&progress);
     let mut r = py
         .detach(|| {
             let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
             ei.run_with_progress(&engine, &data, tick)
         })
-        .map_err(py_err)?;
+        .map_err(|e| stop.err(e))?;
     let reps = r.replicates.take().map(|v| v.into_pyarray(py));
     Ok((json(&r)?, reps))
 }
