@@ -47,7 +47,8 @@ impl<'a> Tester<'a> {
         }
     }
 
-    /// A [`Cancel`](crate::Cancel) token checked between chunks of a batch (up to 128 per batch;
+    /// A [`Cancel`](crate::Cancel) token checked between chunks of a batch (up to 128 per batch,
+    /// of at least 8 queries, 1024 on a GPU;
     /// each query's result does not depend on its chunk): once cancelled, the queries not yet run
     /// answer [`Error::Cancelled`](crate::Error::Cancelled).
     ///
@@ -88,7 +89,12 @@ impl<'a> Tester<'a> {
         }
         let total = queries.len() as u64;
         let mut out = Vec::with_capacity(queries.len());
-        for r in crate::cancel::slices(&self.cancel, total, 8) {
+        // a GPU chunk is one job (one submit) for the batched tests: large ones only
+        let min = match self.engine.kind() {
+            crate::BackendKind::Gpu => 1024,
+            _ => 8,
+        };
+        for r in crate::cancel::slices(&self.cancel, total, min) {
             if crate::cancel::check(&self.cancel).is_err() {
                 out.resize_with(queries.len(), || Err(crate::Error::Cancelled));
                 return out;

@@ -169,6 +169,7 @@ impl Sweep {
     }
 
     /// A [`Cancel`](crate::Cancel) token checked between groups of settings (up to 128 per sweep,
+    /// of at least 256 settings on a GPU,
     /// each computed as a [`Sweep::shard`], so the points are the same as without a token): once
     /// cancelled the sweep returns [`Error::Cancelled`].
     ///
@@ -353,7 +354,12 @@ impl Sweep {
         let passes = 1 + self.nodes.len() as u64;
         let done = std::sync::atomic::AtomicU64::new(0);
         let mut whole: Option<SweepResult> = None;
-        for r in crate::cancel::slices(&self.cancel, n, 1) {
+        // (on a GPU a group is its own uploads and dispatches: large groups only)
+        let min = match engine.kind() {
+            crate::BackendKind::Gpu => 256,
+            _ => 1,
+        };
+        for r in crate::cancel::slices(&self.cancel, n, min) {
             crate::cancel::check(&self.cancel)?;
             let base = done.load(std::sync::atomic::Ordering::Relaxed);
             let tick = progress.map(|p| {
