@@ -2,6 +2,8 @@
 //! ([`Scm::random_linear`]: 50 nodes, every one an ancestor of the outcome `n49`), on the CPU
 //! backend and (when a hardware adapter exists) the GPU backend. Sizes are scaled down from the
 //! issue's cases; `ceteris bench --only scm` and `benches/rivals/scm_rivals.py` run the full ones.
+//! The sweep runs with the default common random numbers (the noise drawn once for all settings
+//! on the CPU).
 
 mod common;
 use ceteris::scm::{Intervention, Scm, Sweep};

@@ -12,6 +12,9 @@
 // array into one to the storage buffer `scratch`, P.slots words per thread from `vbase`) serves
 // programs that need more slots.
 //
+// A submit holds many dispatches (tiles of settings x workgroups of samples): each writes `out`
+// from P.out_base and reads its settings' plans from `plan` row P.plan_row.
+//
 // `sweep` reduces the outcome of each workgroup of 256 samples to (count of finite values,
 // sum and sum of squares of y - pivot) by a tree in workgroup memory; the host sums the partials
 // of a setting in f64. `sweep_values` writes every outcome sample (for quantiles). Under `contrast`
@@ -36,11 +39,18 @@ struct SweepParams {
     first: u32,           // sample_rows: the first sample of the dispatch
     rows: u32,            // sample_rows: samples of the dispatch (the column stride of `out`)
     pad: u32,
+    out_base: u32,        // sweep, sweep_values: this dispatch's first word of `out`
+    plan_row: u32,        // sweep, sweep_values: the `plan` row (pair under `contrast`) of row 0
+    pad1: u32,
+    pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> P: SweepParams;
-// per node: flags, p0, p1, intercept, coef offset, coef count, term offset, term count
-@group(0) @binding(1) var<storage, read> nodes: array<u32>;
+// per node (NODE_WORDS words from 9 j, read through `node`): flags, p0, p1, intercept, coef offset,
+// coef count, term offset, term count, value slot. A uniform buffer (64 KiB: models of up to 1820
+// nodes), which every thread reads at the same address; the `-large` variants
+// (src/scm/gpu.rs) make it a storage buffer for larger models.
+@group(0) @binding(1) var<uniform> nodes: array<vec4<u32>, 4096>;
 // coefficients (parent, weight); terms (fn, weight, inner scale, inner shift, parent | offset, count)
 @group(0) @binding(2) var<storage, read> prog: array<u32>;
 // per setting of the dispatch: pivot, then per node (atomic?, value, shift)
@@ -61,6 +71,11 @@ var<workgroup> red_s1: array<f32, 256>;
 var<workgroup> red_s2: array<f32, 256>;
 // this thread's first word of `scratch` (the `sweep-wide` variant)
 var<private> vbase: u32;
+
+// Word i of the node records.
+fn node(i: u32) -> u32 {
+    return nodes[i >> 2u][i & 3u];
+}
 
 fn fbits(w: u32) -> f32 {
     return bitcast<f32>(w);
@@ -129,7 +144,7 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
     var bm = vec2<f32>(0.0);
     for (var j = 0u; j < P.n_nodes; j = j + 1u) {
         let rec = j * NODE_WORDS;
-        let flags = nodes[rec];
+        let flags = node(rec);
         if ((flags & 2u) == 0u) {
             continue;   // not needed (the outcome does not depend on this node)
         }
@@ -138,14 +153,14 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
         if (plan[pl] != 0u) {
             v = fbits(plan[pl + 1u]);
         } else {
-            var eta = fbits(nodes[rec + 3u]);
-            let co = nodes[rec + 4u];
-            for (var c = 0u; c < nodes[rec + 5u]; c = c + 1u) {
+            var eta = fbits(node(rec + 3u));
+            let co = node(rec + 4u);
+            for (var c = 0u; c < node(rec + 5u); c = c + 1u) {
                 let at = co + 2u * c;
                 eta = eta + fbits(prog[at + 1u]) * vals[prog[at]];
             }
-            let to = nodes[rec + 6u];
-            for (var t = 0u; t < nodes[rec + 7u]; t = t + 1u) {
+            let to = node(rec + 6u);
+            for (var t = 0u; t < node(rec + 7u); t = t + 1u) {
                 let at = to + 6u * t;
                 let code = prog[at];
                 let w = fbits(prog[at + 1u]);
@@ -181,7 +196,7 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
                 v = select(0.0, 1.0, open_unit(words[own]) < p);
             } else {
                 let dist = (flags >> 2u) & 3u;
-                let p0 = fbits(nodes[rec + 1u]);
+                let p0 = fbits(node(rec + 1u));
                 if (dist == 0u) {
                     var g: f32;
                     if ((flags & 16u) != 0u) {
@@ -191,7 +206,7 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
                     }
                     v = eta + p0 * g;
                 } else if (dist == 1u) {
-                    v = eta + (p0 + (fbits(nodes[rec + 2u]) - p0) * open_unit(words[own]));
+                    v = eta + (p0 + (fbits(node(rec + 2u)) - p0) * open_unit(words[own]));
                 } else {
                     v = eta + laplace(words[own], p0);
                 }
@@ -199,7 +214,7 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
             v = v + fbits(plan[pl + 2u]);
         }
         // every parent has been read: the node may take over a parent's slot
-        vals[nodes[rec + 8u]] = v;
+        vals[node(rec + 8u)] = v;
         if (write != NO_ROW) {
             out[j * P.rows + write] = v;
         }
@@ -211,11 +226,12 @@ fn eval_sample(setting: u32, row: u32, sample: u32, write: u32) -> f32 {
 // between the two plans of the pair (both read the pair's noise).
 fn outcome_of(row: u32, sample: u32) -> f32 {
     let setting = P.setting_offset + row;
+    let prow = P.plan_row + row;
     if (P.contrast != 0u) {
-        return eval_sample(setting, 2u * row, sample, NO_ROW)
-            - eval_sample(setting, 2u * row + 1u, sample, NO_ROW);
+        return eval_sample(setting, 2u * prow, sample, NO_ROW)
+            - eval_sample(setting, 2u * prow + 1u, sample, NO_ROW);
     }
-    return eval_sample(setting, row, sample, NO_ROW);
+    return eval_sample(setting, prow, sample, NO_ROW);
 }
 
 @compute @workgroup_size(256)
@@ -232,7 +248,8 @@ fn sweep(
     var s2 = 0.0;
     if (sample < P.samples) {
         let y = outcome_of(row, sample);
-        let e = y - fbits(plan[select(row, 2u * row, P.contrast != 0u) * P.plan_words]);
+        let prow = P.plan_row + row;
+        let e = y - fbits(plan[select(prow, 2u * prow, P.contrast != 0u) * P.plan_words]);
         if (is_finite(y) && is_finite(e * e)) {
             cnt = 1.0;
             s1 = e;
@@ -252,7 +269,7 @@ fn sweep(
         workgroupBarrier();
     }
     if (lid == 0u) {
-        let o = 3u * (row * nwg.x + wg.x);
+        let o = P.out_base + 3u * (row * nwg.x + wg.x);
         out[o] = red_n[0];
         out[o + 1u] = red_s1[0];
         out[o + 2u] = red_s2[0];
@@ -270,7 +287,7 @@ fn sweep_values(
         return;
     }
     vbase = ((wg.y * nwg.x + wg.x) * WG + lid) * P.slots;
-    out[(wg.y * nwg.x + wg.x) * WG + lid] = outcome_of(wg.y, sample);
+    out[P.out_base + (wg.y * nwg.x + wg.x) * WG + lid] = outcome_of(wg.y, sample);
 }
 
 @compute @workgroup_size(256)

@@ -314,7 +314,10 @@ fn gpu_shards_and_slices_are_the_same_run() {
     let sets: Vec<Vec<Intervention>> = (0..9)
         .map(|k| vec![Intervention::shift("M", k as f64)])
         .collect();
-    let sweep = Sweep::new("Y", sets).samples(5000).seed(8);
+    let sweep = Sweep::new("Y", sets)
+        .samples(5000)
+        .seed(8)
+        .common_random_numbers(false);
     let whole = sweep.run(e, &scm).unwrap();
     let part = sweep.shard(e, &scm, 4..9).unwrap();
     assert_eq!(whole.backend, part.backend);

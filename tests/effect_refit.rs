@@ -390,3 +390,95 @@ fn crossfit_bad_input_is_named() {
     let many = err(EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x1"]).crossfit(401));
     assert!(many.starts_with("crossfit:"), "{many}");
 }
+
+/// The batched refit (no trimming, no cross-fitting) gives the same replicates whatever the
+/// thread count: the batches are fixed runs of replicate numbers.
+#[test]
+fn batched_refit_is_thread_independent() {
+    let r = reference();
+    let d = data(&r);
+    let run = || {
+        EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x1", "x2"])
+            .resamples(300)
+            .seed(11)
+            .methods(&[IntervalMethod::Percentile])
+            .keep_replicates(true)
+            .run(&Engine::cpu(), &d)
+            .unwrap()
+    };
+    let many = run();
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(run);
+    assert_eq!(one.replicates, many.replicates);
+    assert_eq!(many.valid_resamples, 300);
+}
+
+/// Under the cluster scheme every row of a cluster lands in its cluster's fold, fold
+/// `crossfit_fold(seed, u, K)` for cluster `u` (clusters in ascending order of their value).
+/// The covariates take three patterns, one per cluster (`u mod 3`): two rows with the same
+/// pattern get the same cross-fitted predictions exactly when their folds agree (the same
+/// fold's models; different training rows give different fits). With folds per row (iid
+/// scheme) rows of one cluster get different predictions.
+#[test]
+fn crossfit_folds_are_whole_clusters_under_the_cluster_scheme() {
+    let r = reference();
+    let base = data(&r);
+    let n = base.n_rows();
+    // clusters of 4 consecutive rows, labelled in descending order: row i is in cluster
+    // u = units − 1 − i/4 of the ascending order
+    let units = n.div_ceil(4);
+    let unit = |i: usize| units - 1 - i / 4;
+    let mut d = Dataset::new();
+    for c in ["t", "y"] {
+        d.push_column(c, base.column(c).unwrap().to_vec()).unwrap();
+    }
+    let pattern = |i: usize| unit(i) % 3;
+    d.push_column(
+        "x1",
+        (0..n).map(|i| (pattern(i) == 1) as u8 as f64).collect(),
+    )
+    .unwrap();
+    d.push_column(
+        "x2",
+        (0..n).map(|i| (pattern(i) == 2) as u8 as f64).collect(),
+    )
+    .unwrap();
+    d.push_column("g", (0..n).map(|i| (1000 - i / 4) as f64).collect())
+        .unwrap();
+    let (seed, k) = (5u64, 5u32);
+    let fits = |scheme: Scheme| {
+        EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x1", "x2"])
+            .crossfit(k)
+            .seed(seed)
+            .scheme(scheme)
+            .nuisance(&d)
+            .unwrap()
+    };
+    let same = |f: &ceteris::bootstrap::Nuisance, i: usize, j: usize| {
+        f.propensity[i] == f.propensity[j] && f.mu0[i] == f.mu0[j] && f.mu1[i] == f.mu1[j]
+    };
+    let clustered = fits(Scheme::Cluster { column: "g".into() });
+    let fold = |i: usize| ceteris::rng::crossfit_fold(seed, unit(i) as u32, k);
+    for i in 0..n {
+        for j in (0..n).filter(|&j| pattern(j) == pattern(i)) {
+            assert_eq!(
+                same(&clustered, i, j),
+                fold(i) == fold(j),
+                "rows {i} and {j}"
+            );
+        }
+    }
+    let iid = fits(Scheme::Iid);
+    assert!((0..n).any(|i| !same(&iid, i, i - i % 4)));
+    // too many folds for the clusters
+    let err = EffectBootstrap::new(Estimator::Aipw, "t", "y", &["x1", "x2"])
+        .crossfit(units as u32 + 1)
+        .scheme(Scheme::Cluster { column: "g".into() })
+        .resamples(10)
+        .run(&Engine::cpu(), &d)
+        .unwrap_err();
+    assert!(err.to_string().contains("clusters"), "{err}");
+}

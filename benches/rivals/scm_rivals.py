@@ -6,7 +6,9 @@ ancestor of the outcome (written by
 `ceteris bench --save-model`), 100 settings do(n0 = v) for v in linspace(-3, 3, 100), 10 000
 samples each, summarising the last node n49 (mean). Timed:
 
-* ceteris: `ceteris bench --only scm --backend cpu --format json` (its own compute seconds), and
+* ceteris: `ceteris bench --only scm --backend cpu --format json` (its own compute seconds; the
+  sweep's default common random numbers, so every setting shares the noise, where DoWhy and numpy
+  draw per setting: each point's mean is the same estimate either way), and
   from the same command the naive single-threaded Rust loop (per sample, per node, one Philox
   block and the standard library's Box–Muller per node);
 * numpy: per setting, ancestral sampling of all 50 nodes, vectorised over the samples, with the

@@ -85,7 +85,15 @@ pub struct CustomBootstrap<'a> {
     /// Why the statistic is undefined under one replicate's weights (see `explain_undefined`).
     explain: Option<ExplainFn<'a>>,
     cancel: Option<crate::Cancel>,
+    /// The statistic of a batch of replicates at once, and the batch size (see `batched`).
+    batch: Option<(usize, BatchFn<'a>)>,
+    /// Replicate values computed elsewhere (e.g. on the device), one per resample.
+    precomputed: Option<Vec<f64>>,
 }
+
+/// A one-value statistic of several replicates at once: their per-row weights, one vector each,
+/// to one value each.
+type BatchFn<'a> = Box<dyn Fn(&[Vec<f64>]) -> Vec<f64> + Sync + 'a>;
 
 /// Why a statistic is undefined under some per-row weights, if it can say.
 type ExplainFn<'a> = Box<dyn Fn(&Dataset, &[f64]) -> Option<String> + Sync + 'a>;
@@ -150,6 +158,8 @@ impl<'a> CustomBootstrap<'a> {
             keep_replicates: false,
             explain: None,
             cancel: None,
+            batch: None,
+            precomputed: None,
         }
     }
 
@@ -178,6 +188,28 @@ impl<'a> CustomBootstrap<'a> {
         explain: impl Fn(&Dataset, &[f64]) -> Option<String> + Sync + 'a,
     ) -> Self {
         self.explain = Some(Box::new(explain));
+        self
+    }
+
+    /// Computes the replicates `size` at a time with `batch` (the values the one-value statistic
+    /// gives under each replicate's weights, e.g. from batched fits); the statistic itself still
+    /// gives the estimate and the jackknife. Batches run in parallel; the results do not depend
+    /// on the thread count.
+    pub(crate) fn batched(
+        mut self,
+        size: usize,
+        batch: impl Fn(&[Vec<f64>]) -> Vec<f64> + Sync + 'a,
+    ) -> Self {
+        self.batch = Some((size.max(1), Box::new(batch)));
+        self
+    }
+
+    /// Takes the replicates' values as given (one per resample, computed elsewhere with the same
+    /// draws, e.g. on the device) instead of calling the statistic; the statistic still gives
+    /// the estimate and the jackknife.
+    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
+    pub(crate) fn precomputed(mut self, values: Vec<f64>) -> Self {
+        self.precomputed = Some(values);
         self
     }
 
@@ -395,17 +427,42 @@ impl<'a> CustomBootstrap<'a> {
         };
         let se0 = ses(&ones);
         let eval = |w: &[f64]| (stat(w), ses(w));
-        let mut pairs: Vec<(Vec<f64>, Vec<f64>)> = Vec::with_capacity(self.resamples as usize);
-        for r in crate::cancel::slices(&self.cancel, self.resamples, 64) {
-            crate::cancel::check(&self.cancel)?;
-            pairs.extend(cpu::custom(
-                &plan,
-                unit_of_row.as_deref(),
-                n,
-                r.start as u32..r.end as u32,
-                &eval,
-            ));
-        }
+        let pairs: Vec<(Vec<f64>, Vec<f64>)> = match (&self.precomputed, &self.batch) {
+            (Some(values), _) if k == 1 && se.is_none() => {
+                values.iter().map(|&v| (vec![v], vec![f64::NAN])).collect()
+            }
+            (_, Some((size, batch))) if k == 1 && se.is_none() => {
+                use rayon::prelude::*;
+                crate::cancel::check(&self.cancel)?;
+                let reps: Vec<u32> = (0..self.resamples as u32).collect();
+                reps.par_chunks(*size)
+                    .flat_map_iter(|chunk| {
+                        let ws: Vec<Vec<f64>> = chunk
+                            .iter()
+                            .map(|&rep| {
+                                cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), n, rep)
+                            })
+                            .collect();
+                        batch(&ws).into_iter().map(|v| (vec![v], vec![f64::NAN]))
+                    })
+                    .collect()
+            }
+            _ => {
+                // with a token, slices of the replicates one at a time, checked in between
+                let mut pairs = Vec::with_capacity(self.resamples as usize);
+                for r in crate::cancel::slices(&self.cancel, self.resamples, 64) {
+                    crate::cancel::check(&self.cancel)?;
+                    pairs.extend(cpu::custom(
+                        &plan,
+                        unit_of_row.as_deref(),
+                        n,
+                        r.start as u32..r.end as u32,
+                        &eval,
+                    ));
+                }
+                pairs
+            }
+        };
         crate::cancel::check(&self.cancel)?;
         // the leave-one-unit-out values of every component, computed once when BCa asks
         let mut jackknife: Option<Vec<Vec<f64>>> = None;

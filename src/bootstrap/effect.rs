@@ -6,9 +6,18 @@
 //!   (minus `λ/2 ‖β₁..p‖²` with an L2 penalty; the intercept is never penalised), by Newton/IRLS
 //!   in f64 (from `β = 0` on the data, from the data's `β̂` in a resample) until the step
 //!   `max|Δβ| ≤ 1e-10 · (1 + max|β|)`, at most 100 steps;
-//!   `eᵢ = 1/(1 + e^{−xᵢβ̂})`;
+//!   `eᵢ = 1/(1 + e^{−xᵢβ̂})`. Without trimming or cross-fitting the resamples are fit in
+//!   batches of up to 32 (every pass over the rows one dense product for the whole batch): from
+//!   the data's `β̂`, the fixed-point iteration `β ← β + P⁻¹ ∇ℓ_w(β)` with `P` the data's Hessian
+//!   at `β̂` (scaled by `Σ w / n`, plus the penalty), which contracts at a rate of order `1/√n`
+//!   and costs `O(n p)` per step instead of Newton's `O(n p²)`; it stops when the estimated
+//!   distance to the solution, `|step| / (1 − ρ)` (`ρ` the ratio of the last two steps), is at
+//!   most the same `1e-10 · (1 + max|β|)`; a resample whose steps do not shrink at least by half
+//!   falls back to the Newton fit above (same failure rules). The estimates agree with the
+//!   per-resample Newton fits to about 1e-10 relative;
 //! * **outcome models** (AIPW): weighted least squares of `y` on `X` within each arm, by Cholesky
-//!   of `XᵀWX`; `m₀ᵢ`, `m₁ᵢ` their predictions for every row;
+//!   of `XᵀWX` (batched: the Gram matrices of the batch from one product); `m₀ᵢ`, `m₁ᵢ` their
+//!   predictions for every row;
 //! * the estimators, sums over rows weighted by `w`:
 //!   * `ipw = Σ w (t y/e − (1−t) y/(1−e)) / Σ w`,
 //!   * `hajek = Σ w t y/e / Σ w t/e − Σ w (1−t) y/(1−e) / Σ w (1−t)/(1−e)`,
@@ -28,9 +37,12 @@
 //! silently. The result says `"nuisance": "refit"`.
 //!
 //! **Cross-fitting** ([`EffectBootstrap::crossfit`], AIPW only; DML-style, Chernozhukov et al.
-//! 2018): the units (rows) are split into `K` folds once, by [`crate::rng::crossfit_fold`]
+//! 2018): the units are split into `K` folds once, by [`crate::rng::crossfit_fold`]
 //! (`fold(i)` a pure function of `(seed, i)`: Philox stream [`crate::rng::STREAM_CROSSFIT`] keyed
 //! by the bootstrap's seed, so the same on every backend and thread count and in every replicate).
+//! The units are the rows, or under [`Scheme::Cluster`] the clusters: `i` is then the cluster's
+//! index in ascending order of its value (as the scheme numbers them), and every row of a
+//! cluster goes to its cluster's fold, so no cluster is split between training and prediction.
 //! Under replicate weights `w`, for each fold `j` the propensity and both outcome models are fit
 //! with the weights `w·[fold ≠ j]` (the replicate's weights restricted to the other `K − 1` folds)
 //! and predicted on the rows of fold `j`; the AIPW sum above then runs over every row with the
@@ -42,6 +54,7 @@
 //! the folds. A replicate in which any fold's training set fails a fit is a failed resample. The
 //! result says `"nuisance": "crossfit"` (the fold count is the caller's `K`; it is not echoed).
 
+use super::refit::Batched;
 use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme};
 use crate::data::Dataset;
 use crate::engine::Engine;
@@ -79,8 +92,8 @@ impl Estimator {
 }
 
 /// A bootstrap of an effect estimator with its nuisance models refit in every resample (see the
-/// module docs), on the CPU, with every scheme and the percentile, basic, normal and BCa
-/// intervals (BCa's jackknife refits once per unit: use it on a few thousand units at most).
+/// module docs), on the CPU or (batched refits) the device ([`run`](Self::run)), with every
+/// scheme and the percentile, basic, normal and BCa intervals (BCa's jackknife refits once per unit: use it on a few thousand units at most).
 ///
 /// ```
 /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
@@ -127,14 +140,14 @@ pub struct Nuisance {
 }
 
 /// The columns a fit reads, once: treatment, outcome and the design `[1, x…]` (row-major).
-struct Columns {
-    t: Vec<f64>,
-    y: Vec<f64>,
-    x: Vec<f64>,
-    k: usize,
+pub(crate) struct Columns {
+    pub(crate) t: Vec<f64>,
+    pub(crate) y: Vec<f64>,
+    pub(crate) x: Vec<f64>,
+    pub(crate) k: usize,
     /// Where Newton starts: zeros for the fit on the data, then that fit's coefficients for the
     /// resamples (they converge to the same tolerance in fewer steps).
-    start: Vec<f64>,
+    pub(crate) start: Vec<f64>,
     /// Trim or clip the propensity at `a` ([`EffectBootstrap::trim`], [`EffectBootstrap::clip`]).
     trim: Option<f64>,
     clip: Option<f64>,
@@ -238,7 +251,7 @@ impl EffectBootstrap {
 
     /// Reads and checks the columns: a 0/1 treatment with both arms, finite outcome and
     /// covariates, no constant or collinear covariate, a nonnegative penalty.
-    fn columns(&self, data: &Dataset) -> Result<Columns> {
+    pub(crate) fn columns(&self, data: &Dataset) -> Result<Columns> {
         if !(self.penalty >= 0.0 && self.penalty.is_finite()) {
             return Err(Error::param(
                 "penalty",
@@ -316,6 +329,23 @@ impl EffectBootstrap {
             x.push(1.0);
             x.extend(cols.iter().map(|c| c[i]));
         }
+        // under the cluster scheme the cross-fitting units are the clusters: each row's cluster
+        // index (the clusters in ascending order of their value, as the scheme numbers them)
+        // and the number of clusters
+        let units: Option<(Vec<u32>, usize)> = match (&self.scheme, self.crossfit) {
+            (Scheme::Cluster { column }, Some(_)) => {
+                let c = data.finite_column(column)?;
+                let mut values = c.to_vec();
+                values.sort_by(f64::total_cmp);
+                values.dedup();
+                let unit = c
+                    .iter()
+                    .map(|v| values.partition_point(|u| u.total_cmp(v).is_lt()) as u32)
+                    .collect();
+                Some((unit, values.len()))
+            }
+            _ => None,
+        };
         let cols = Columns {
             t: t.to_vec(),
             y,
@@ -324,19 +354,37 @@ impl EffectBootstrap {
             start: vec![0.0; k],
             trim: self.trim,
             clip: self.clip,
-            folds: self.crossfit.map(|k| {
-                let f = (0..n)
-                    .map(|i| crate::rng::crossfit_fold(self.seed, i as u32, k))
-                    .collect();
-                (f, k)
-            }),
+            folds: match (self.crossfit, &units) {
+                (Some(k), Some((unit, _))) => Some((
+                    unit.iter()
+                        .map(|&u| crate::rng::crossfit_fold(self.seed, u, k))
+                        .collect(),
+                    k,
+                )),
+                (Some(k), None) => Some((
+                    (0..n)
+                        .map(|i| crate::rng::crossfit_fold(self.seed, i as u32, k))
+                        .collect(),
+                    k,
+                )),
+                (None, _) => None,
+            },
         };
         if let Some(k) = self.crossfit {
-            if k as usize > n {
-                return Err(Error::param(
-                    "crossfit",
-                    format!("{k} folds for {n} rows: at most one fold per row"),
-                ));
+            match &units {
+                Some((_, clusters)) if k as usize > *clusters => {
+                    return Err(Error::param(
+                        "crossfit",
+                        format!("{k} folds for {clusters} clusters: at most one fold per cluster"),
+                    ));
+                }
+                None if k as usize > n => {
+                    return Err(Error::param(
+                        "crossfit",
+                        format!("{k} folds for {n} rows: at most one fold per row"),
+                    ));
+                }
+                _ => {}
             }
         }
         // a collinear design is singular on the full data: name the covariate it stops at
@@ -444,8 +492,14 @@ impl EffectBootstrap {
         })
     }
 
-    /// Runs the bootstrap (CPU; on a GPU engine the result's `backend` says so).
+    /// Runs the bootstrap. Without trimming or cross-fitting the resamples are fit in batches,
+    /// on a GPU engine on the device (`shaders/refit.wgsl`; the `p × p` steps and solves on the
+    /// host in f64; replicates within f32 accuracy of the CPU's, see `tests/gpu/refit.rs`); an
+    /// engine with the CPU fallback (`Engine::auto`) reruns them on the CPU after a device error
+    /// and says why in `fallback`. Trimming and cross-fitting run on the CPU on every engine
+    /// (the result's `backend` says so).
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
+        let start = std::time::Instant::now();
         let mut cols = self.columns(data)?;
         let (estimator, penalty) = (self.estimator, self.penalty);
         let full = vec![1.0; cols.t.len()];
@@ -481,18 +535,70 @@ impl EffectBootstrap {
             }
         };
         let overlap = Overlap::of(&cols.t, &e_used);
-        let mut result = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
+        // without trimming or cross-fitting, the replicates' fits run in batches (refit.rs)
+        let batched = (self.trim.is_none() && cols.folds.is_none())
+            .then(|| Batched::new(&cols, estimator, penalty, self.clip));
+        let mut custom = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
             cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
-        })
-        .name(estimator.name())
-        .scheme(self.scheme.clone())
-        .resamples(self.resamples)
-        .seed(self.seed)
-        .level(self.level)
-        .methods(&self.methods)
-        .keep_replicates(self.keep_replicates)
-        .explain_undefined(|_: &Dataset, w: &[f64]| Some(self.why_failed(&cols, w)))
-        .run(engine, data)?;
+        });
+        if let Some(b) = &batched {
+            custom = custom.batched(Batched::batch_size(cols.n()), |ws| b.estimates(ws));
+        }
+        // on a GPU engine the batched fits run on the device (refit_gpu.rs); under `auto` a
+        // device error reruns them on the CPU, and the result says why
+        #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
+        let mut ran: Option<crate::engine::Ran> = None;
+        #[cfg(feature = "gpu")]
+        if let (Some(b), crate::engine::BackendKind::Gpu) = (&batched, engine.kind()) {
+            let (plan, groups) = super::scheme_plan(&self.scheme, self.seed, data)?;
+            let unit_of_row: Option<Vec<u32>> = groups.as_ref().map(|groups| {
+                let mut map = vec![0u32; cols.n()];
+                for (u, rows) in groups.iter().enumerate() {
+                    rows.iter().for_each(|&r| map[r] = u as u32);
+                }
+                map
+            });
+            let newton = |rep: u32| {
+                let w =
+                    super::cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), cols.n(), rep);
+                cols.estimate(estimator, &w, penalty).unwrap_or(f64::NAN)
+            };
+            let resamples = u32::try_from(self.resamples).unwrap_or(u32::MAX);
+            let (values, how) = engine.run(
+                || Ok(None),
+                |ctx| {
+                    super::refit_gpu::replicates(
+                        ctx,
+                        b,
+                        &plan,
+                        groups.as_deref(),
+                        resamples,
+                        &newton,
+                    )
+                    .map(Some)
+                },
+            )?;
+            if let Some(values) = values {
+                custom = custom.precomputed(values);
+            }
+            ran = Some(how);
+        }
+        let mut result = custom
+            .name(estimator.name())
+            .scheme(self.scheme.clone())
+            .resamples(self.resamples)
+            .seed(self.seed)
+            .level(self.level)
+            .methods(&self.methods)
+            .keep_replicates(self.keep_replicates)
+            .explain_undefined(|_: &Dataset, w: &[f64]| Some(self.why_failed(&cols, w)))
+            .run(engine, data)?;
+        if let Some(how) = ran {
+            result.backend = how.backend;
+            result.fallback = how.fallback;
+        }
+        // the fits on the data and the device's replicates count too
+        result.seconds = start.elapsed().as_secs_f64();
         let failed = result.resamples - result.valid_resamples;
         result.failed_resamples = Some(failed);
         result.crossfit_folds = self.crossfit.map(|k| k as u64);
@@ -556,16 +662,32 @@ impl EffectBootstrap {
 }
 
 impl Columns {
-    fn n(&self) -> usize {
+    /// A copy with clipping at `clip` and neither trimming nor folds (for the batched fits'
+    /// tests).
+    #[cfg(test)]
+    pub(crate) fn clone_fits(&self, clip: Option<f64>) -> Columns {
+        Columns {
+            t: self.t.clone(),
+            y: self.y.clone(),
+            x: self.x.clone(),
+            k: self.k,
+            start: self.start.clone(),
+            trim: None,
+            clip,
+            folds: None,
+        }
+    }
+
+    pub(crate) fn n(&self) -> usize {
         self.t.len()
     }
 
-    fn row(&self, i: usize) -> &[f64] {
+    pub(crate) fn row(&self, i: usize) -> &[f64] {
         &self.x[i * self.k..(i + 1) * self.k]
     }
 
     /// `Σ wᵢ sᵢ xᵢ xᵢᵀ` and `Σ wᵢ rᵢ xᵢ` over the rows where `keep(i)`.
-    fn normal_equations(
+    pub(crate) fn normal_equations(
         &self,
         w: &[f64],
         keep: impl Fn(usize) -> bool,
@@ -633,7 +755,7 @@ impl Columns {
 
     /// The weighted logistic fit's coefficients and the propensity of every row, or `None` when
     /// it fails.
-    fn propensity(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Vec<f64>)> {
+    pub(crate) fn propensity(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Vec<f64>)> {
         let k = self.k;
         let mut beta = self.start.clone();
         let sigmoid = |eta: f64| 1.0 / (1.0 + (-eta).exp());
@@ -754,7 +876,7 @@ impl Columns {
     }
 
     /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
-    fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+    pub(crate) fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
         if self.folds.is_some() {
             return self.crossfit_estimate(w, penalty);
         }

@@ -39,7 +39,7 @@ const RESAMPLE: &str = include_str!("../../shaders/resample.wgsl");
 
 /// The layout of every bootstrap kernel: the uniform, seven read-only inputs (four feature
 /// pages, strata, segments, ranks) and the output.
-const LAYOUT: &[Slot] = &[
+pub(super) const LAYOUT: &[Slot] = &[
     Slot::Uniform(0),
     Slot::Read(1),
     Slot::Read(2),
@@ -52,7 +52,7 @@ const LAYOUT: &[Slot] = &[
 ];
 
 /// Philox + the shared generator (`resample.wgsl`) + `body`.
-fn resample_source(body: &str) -> String {
+pub(super) fn resample_source(body: &str) -> String {
     format!("{}\n{RESAMPLE}\n{body}", philox::wgsl())
 }
 
@@ -77,41 +77,41 @@ kernels!(LAYOUT;
 
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
-struct Params {
-    units: u32,
-    draws: u32,
-    k: u32,
-    scheme: u32,
-    block_len: u32,
-    coin_thr: u32,
-    key0: u32,
-    key1: u32,
-    tag: u32,
-    rep_offset: u32,
-    n_strata: u32,
-    page_units: u32,
-    n_ranks: u32,
-    normalize: u32,
-    q: f32,
-    implicit_count: u32,
-    unit_lo: u32,
-    unit_hi: u32,
-    chunk_offset: u32,
-    out_base: u32,
-    phase: u32,
-    _pad: [u32; 3],
+pub(super) struct Params {
+    pub(super) units: u32,
+    pub(super) draws: u32,
+    pub(super) k: u32,
+    pub(super) scheme: u32,
+    pub(super) block_len: u32,
+    pub(super) coin_thr: u32,
+    pub(super) key0: u32,
+    pub(super) key1: u32,
+    pub(super) tag: u32,
+    pub(super) rep_offset: u32,
+    pub(super) n_strata: u32,
+    pub(super) page_units: u32,
+    pub(super) n_ranks: u32,
+    pub(super) normalize: u32,
+    pub(super) q: f32,
+    pub(super) implicit_count: u32,
+    pub(super) unit_lo: u32,
+    pub(super) unit_hi: u32,
+    pub(super) chunk_offset: u32,
+    pub(super) out_base: u32,
+    pub(super) phase: u32,
+    pub(super) _pad: [u32; 3],
 }
 
 /// A resampling job's inputs on the device: the feature pages (each within one binding; [`PAGES`]
 /// of them are bound per pass), strata, unit segments and ranks, and the job's parameters.
-struct Upload {
-    pages: Vec<wgpu::Buffer>,
+pub(super) struct Upload {
+    pub(super) pages: Vec<wgpu::Buffer>,
     /// Bound in place of the pages a pass lacks.
-    empty: wgpu::Buffer,
-    strata: wgpu::Buffer,
-    seg: wgpu::Buffer,
-    ranks: wgpu::Buffer,
-    params: Params,
+    pub(super) empty: wgpu::Buffer,
+    pub(super) strata: wgpu::Buffer,
+    pub(super) seg: wgpu::Buffer,
+    pub(super) ranks: wgpu::Buffer,
+    pub(super) params: Params,
 }
 
 impl Upload {
@@ -138,12 +138,12 @@ impl Upload {
 }
 
 /// One dispatch of a batch: its parameters, bindings 1..=7 and workgroup grid.
-type Step<'a> = (Params, Vec<&'a wgpu::Buffer>, (u32, u32));
+pub(super) type Step<'a> = (Params, Vec<&'a wgpu::Buffer>, (u32, u32));
 
 /// Uploads the job's shared inputs (feature pages, strata, segments, ranks). The feature table
 /// is split into pages of whole units, each within one binding; a table of more than
 /// [`PAGES`] pages is summed in several passes ([`Upload::passes`]).
-fn upload(
+pub(super) fn upload(
     ctx: &Context,
     plan: &ResamplePlan,
     k: usize,
@@ -213,7 +213,7 @@ fn upload(
 
 /// Runs one batch of resampling dispatches (`steps`, in order, sharing one output buffer):
 /// one submit, one readback of `out_words`.
-fn run_steps(
+pub(super) fn run_steps(
     ctx: &Context,
     kernel: &'static Kernel,
     steps: &[Step],
@@ -274,10 +274,10 @@ fn sums_in_groups(
 const QUANTILE_STATE: usize = 10;
 
 /// Positions per chunk (one workgroup of the sums and draws kernels).
-const CHUNK: u32 = WG * RUN;
+pub(super) const CHUNK: u32 = WG * RUN;
 
 /// The chunks covering positions `lo..hi` (at least one).
-fn chunk_range(lo: u32, hi: u32) -> Range<u32> {
+pub(super) fn chunk_range(lo: u32, hi: u32) -> Range<u32> {
     let a = lo / CHUNK;
     a..hi.div_ceil(CHUNK).max(a + 1)
 }

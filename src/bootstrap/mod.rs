@@ -43,6 +43,9 @@ mod options;
 mod overlap;
 mod pages;
 pub(crate) mod plan;
+mod refit;
+#[cfg(feature = "gpu")]
+mod refit_gpu;
 mod scheme;
 pub(crate) mod statistic;
 mod summary;

@@ -44,6 +44,22 @@ impl Block {
     }
 }
 
+/// The noise of one block of samples, per node ([`Scm::draw_noise`]): `m × LANES` values,
+/// column-major, and the Philox words they came from.
+pub(crate) struct NoiseBlock {
+    z: Vec<f64>,
+    words: [[u32; LANES]; 4],
+}
+
+impl NoiseBlock {
+    pub fn new(m: usize) -> NoiseBlock {
+        NoiseBlock {
+            z: vec![0.0; m * LANES],
+            words: [[0; LANES]; 4],
+        }
+    }
+}
+
 /// `ln u` for `u` in (0, 1) (the [`open_unit`] uniforms), branch-free: `u = 2^e · m` with
 /// `m ∈ [√½, √2)`, `ln m = 2 atanh s`, `s = (m − 1)/(m + 1)`, by its Taylor series to `s²¹`
 /// (`|s| ≤ 0.172`: truncation below 1e-18 relative) by Estrin's scheme. Accurate to a few ulp.
@@ -264,6 +280,198 @@ impl Scm {
                     for (v, &z) in col.iter_mut().zip(z) {
                         *v = *v + scale * z + shift;
                     }
+                }
+            }
+        }
+    }
+
+    /// The noise of samples `first .. first + len` (`len ≤ LANES`) for `setting` into `nz`,
+    /// per node with `noisy[j]` (the contract of the module docs; the same numbers
+    /// [`Scm::draw_block`] draws): a normal node's standard normal, a uniform or Laplace node's
+    /// draw, a logistic node's uniform. Drawn once, it serves every setting of a sweep under
+    /// common random numbers ([`Scm::eval_block`]).
+    pub(crate) fn draw_noise(
+        &self,
+        noisy: &[bool],
+        stream: &Stream,
+        first: u32,
+        len: usize,
+        setting: u32,
+        nz: &mut NoiseBlock,
+    ) {
+        debug_assert!(len <= LANES);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the features are present (checked just above).
+                return unsafe { self.draw_noise_avx2(noisy, stream, first, len, setting, nz) };
+            }
+        }
+        self.draw_noise_body(noisy, stream, first, len, setting, nz)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn draw_noise_avx2(
+        &self,
+        noisy: &[bool],
+        stream: &Stream,
+        first: u32,
+        len: usize,
+        setting: u32,
+        nz: &mut NoiseBlock,
+    ) {
+        self.draw_noise_body(noisy, stream, first, len, setting, nz)
+    }
+
+    #[inline(always)]
+    fn draw_noise_body(
+        &self,
+        noisy: &[bool],
+        stream: &Stream,
+        first: u32,
+        len: usize,
+        setting: u32,
+        nz: &mut NoiseBlock,
+    ) {
+        let m = self.nodes.len();
+        let (quads, nb) = noise_blocks(m);
+        let wide = len.div_ceil(GROUP) * GROUP;
+        let is_normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
+        let NoiseBlock { z, words } = nz;
+        let mut have = None; // the block whose words are in `words`
+        for q in 0..m.div_ceil(2) {
+            let pair = 2 * q..(2 * q + 2).min(m);
+            if !pair.clone().any(|j| noisy[j]) {
+                continue;
+            }
+            let shared = 2 * q + 1 < m && is_normal(2 * q) && is_normal(2 * q + 1);
+            let block = setting * nb + if shared { q / 2 } else { quads + q } as u32;
+            if have != Some(block) {
+                have = Some(block);
+                let [w0, w1, w2, w3] = words;
+                stream.fill_replicates(
+                    block,
+                    first,
+                    [
+                        &mut w0[..wide],
+                        &mut w1[..wide],
+                        &mut w2[..wide],
+                        &mut w3[..wide],
+                    ],
+                );
+            }
+            if shared {
+                let (even, odd) = z[2 * q * LANES..(2 * q + 2) * LANES].split_at_mut(LANES);
+                let o = 2 * (q % 2);
+                for i in 0..wide {
+                    (even[i], odd[i]) = box_muller(words[o][i], words[o + 1][i]);
+                }
+                continue;
+            }
+            for j in pair.filter(|&j| noisy[j]) {
+                let own = 2 * (j % 2);
+                let (w0, w1) = (&words[own][..wide], &words[own + 1][..wide]);
+                let col = &mut z[j * LANES..j * LANES + wide];
+                match &self.nodes[j].noise {
+                    None => {
+                        for (u, &w) in col.iter_mut().zip(w0) {
+                            *u = open_unit(w);
+                        }
+                    }
+                    Some(Noise::Normal { .. }) => {
+                        for ((g, &a), &b) in col.iter_mut().zip(w0).zip(w1) {
+                            *g = box_muller(a, b).0;
+                        }
+                    }
+                    Some(law) => {
+                        for (g, &w) in col.iter_mut().zip(w0) {
+                            *g = law.draw(w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Evaluates the nodes with `eval[j]` for samples of the block whose noise is in `nz`
+    /// ([`Scm::draw_noise`]) under `plan` into `blk.cols`, the other columns left as they were
+    /// (the parents they hold must be current). The same operations in the same order as
+    /// [`Scm::draw_block`]: the same bits.
+    pub(crate) fn eval_block(
+        &self,
+        plan: &[(Option<f64>, f64)],
+        eval: &[bool],
+        nz: &NoiseBlock,
+        len: usize,
+        blk: &mut Block,
+    ) {
+        debug_assert!(len <= LANES);
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                // SAFETY: the features are present (checked just above).
+                return unsafe { self.eval_block_avx2(plan, eval, nz, len, blk) };
+            }
+        }
+        self.eval_block_body::<false>(plan, eval, nz, len, blk)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn eval_block_avx2(
+        &self,
+        plan: &[(Option<f64>, f64)],
+        eval: &[bool],
+        nz: &NoiseBlock,
+        len: usize,
+        blk: &mut Block,
+    ) {
+        self.eval_block_body::<true>(plan, eval, nz, len, blk)
+    }
+
+    #[inline(always)]
+    fn eval_block_body<const AVX2: bool>(
+        &self,
+        plan: &[(Option<f64>, f64)],
+        eval: &[bool],
+        nz: &NoiseBlock,
+        len: usize,
+        blk: &mut Block,
+    ) {
+        let wide = len.div_ceil(GROUP) * GROUP;
+        for j in (0..self.nodes.len()).filter(|&j| eval[j]) {
+            let (done, rest) = blk.cols.split_at_mut(j * LANES);
+            let col = &mut rest[..wide];
+            let (set, shift) = plan[j];
+            if let Some(v) = set {
+                col.fill(v);
+                continue;
+            }
+            let z = &nz.z[j * LANES..j * LANES + wide];
+            let scale = match &self.nodes[j].noise {
+                None => {
+                    self.predictor::<AVX2, false>(j, done, col, &[], 0.0, 0.0);
+                    self.terms_block(j, done, col);
+                    for (v, &u) in col.iter_mut().zip(z) {
+                        *v = (u < 1.0 / (1.0 + (-*v).exp())) as u8 as f64 + shift;
+                    }
+                    continue;
+                }
+                Some(Noise::Normal { scale }) => *scale,
+                Some(_) => 1.0,
+            };
+            if self.terms[j].is_empty() {
+                self.predictor::<AVX2, true>(j, done, col, z, scale, shift);
+            } else {
+                self.predictor::<AVX2, false>(j, done, col, z, 0.0, 0.0);
+                self.terms_block(j, done, col);
+                for (v, &z) in col.iter_mut().zip(z) {
+                    *v = *v + scale * z + shift;
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! blocks of [`LANES`] samples node by node in f64, rayon over blocks; and the host pilot that
 //! gives the device's reductions their centring pivots.
 
-use super::block::{Block, LANES};
+use super::block::{Block, NoiseBlock, LANES};
 use super::jobs::{SampleJob, SettingStats, SweepJob};
 use super::{CTerm, Scm, BLOCK};
 use crate::engine::ProgressFn;
@@ -119,6 +119,141 @@ impl SweepJob<'_> {
         )
     }
 
+    /// The plans output `s` evaluates: setting `s`, or under `contrast` the pair `(2s, 2s + 1)`.
+    fn output_plans(&self, s: usize) -> &[Vec<(Option<f64>, f64)>] {
+        if self.contrast {
+            &self.plans[2 * s..2 * s + 2]
+        } else {
+            &self.plans[s..s + 1]
+        }
+    }
+
+    /// The per-chunk moments of every output under common random numbers, in the order
+    /// [`SweepJob::run_cpu`] merges them (by output, chunks ascending), the same numbers as
+    /// [`SweepJob::outcomes`] gives each output alone. A work item is one chunk of [`BLOCK`]
+    /// samples of a group of outputs: per [`LANES`] samples it draws the noise once
+    /// ([`Scm::draw_noise`]), evaluates once the needed nodes that no plan intervenes on or
+    /// shifts and that descend from none that a plan does, then, per plan of the group, only
+    /// the others ([`Scm::eval_block`]). Groups are sized for the thread count, which the
+    /// numbers do not depend on.
+    fn shared_noise_parts(
+        &self,
+        needed: &[bool],
+        kept: &mut [Vec<f64>],
+        progress: Option<ProgressFn>,
+        done: &AtomicU64,
+    ) -> Vec<(usize, Moments)> {
+        let scm = self.scm;
+        let m = scm.nodes.len();
+        let n = self.samples as usize;
+        let outputs = self.outputs();
+        let total = outputs as u64 * self.samples as u64;
+        let chunks = n.div_ceil(BLOCK);
+        // nodes whose value may differ between plans: intervened on or shifted by one, or a
+        // descendant of such a node (+0.0 shifts are no shift: adding one changes no bit that
+        // matters, and -0.0 is kept as a shift)
+        let mut varies = vec![false; m];
+        for j in 0..m {
+            varies[j] = self
+                .plans
+                .iter()
+                .any(|p| p[j].0.is_some() || p[j].1.to_bits() != 0)
+                || scm.parent_indices(j).iter().any(|&p| varies[p]);
+        }
+        let once: Vec<bool> = (0..m).map(|j| needed[j] && !varies[j]).collect();
+        let each: Vec<bool> = (0..m).map(|j| needed[j] && varies[j]).collect();
+        // noise of the needed nodes that some plan samples
+        let noisy: Vec<bool> = (0..m)
+            .map(|j| needed[j] && self.plans.iter().any(|p| p[j].0.is_none()))
+            .collect();
+        // outputs per work item: enough items to keep every thread busy, enough outputs per
+        // item to share each noise draw widely, at most GROUP_MAX (an item holds a chunk of
+        // samples per output: 2 MB at most)
+        const GROUP_MAX: usize = 64;
+        let threads = rayon::current_num_threads().max(1);
+        let group = (outputs * chunks)
+            .div_ceil(4 * threads)
+            .clamp(8, GROUP_MAX)
+            .min(outputs);
+        // destinations: [chunk][output] (kept samples, or none)
+        let mut dst: Vec<Vec<Option<&mut [f64]>>> = (0..chunks)
+            .map(|_| (0..outputs).map(|_| None).collect())
+            .collect();
+        for (s, ys) in kept.iter_mut().enumerate() {
+            for (c, piece) in ys.chunks_mut(BLOCK).enumerate() {
+                dst[c][s] = Some(piece);
+            }
+        }
+        let mut items = Vec::new();
+        for (c, row) in dst.into_iter().enumerate() {
+            let mut row = row.into_iter().enumerate().peekable();
+            while row.peek().is_some() {
+                items.push((c, row.by_ref().take(group).collect::<Vec<_>>()));
+            }
+        }
+        let parts: Vec<Vec<(usize, Moments)>> = items
+            .into_par_iter()
+            .map_init(
+                || (Block::new(m), NoiseBlock::new(m)),
+                |(blk, nz), (c, outs)| {
+                    let len = BLOCK.min(n - c * BLOCK);
+                    let mut outs: Vec<_> = outs
+                        .into_iter()
+                        .map(|(s, d)| {
+                            let local = if d.is_some() {
+                                Vec::new()
+                            } else {
+                                vec![0.0; len]
+                            };
+                            (s, d, local)
+                        })
+                        .collect();
+                    for sub in (0..len).step_by(LANES) {
+                        let l = LANES.min(len - sub);
+                        let first = (c * BLOCK + sub) as u32;
+                        scm.draw_noise(&noisy, &self.stream, first, l, 0, nz);
+                        scm.eval_block(&self.plans[0], &once, nz, l, blk);
+                        for (s, d, local) in outs.iter_mut() {
+                            let ys = match d {
+                                Some(d) => &mut d[sub..sub + l],
+                                None => &mut local[sub..sub + l],
+                            };
+                            let plans = self.output_plans(*s);
+                            scm.eval_block(&plans[0], &each, nz, l, blk);
+                            ys.copy_from_slice(blk.col(self.outcome, l));
+                            if let Some(other) = plans.get(1) {
+                                scm.eval_block(other, &each, nz, l, blk);
+                                for (y, v) in ys.iter_mut().zip(blk.col(self.outcome, l)) {
+                                    *y -= v;
+                                }
+                            }
+                        }
+                        if let Some(p) = progress {
+                            let k = (l * outs.len()) as u64;
+                            p(done.fetch_add(k, Ordering::Relaxed) + k, total);
+                        }
+                    }
+                    outs.into_iter()
+                        .map(|(s, d, local)| {
+                            let ys = d.map_or(&local[..], |d| &d[..]);
+                            (s, Moments::of(ys))
+                        })
+                        .collect()
+                },
+            )
+            .collect();
+        // by output, chunks ascending (the merge order of `run_cpu`)
+        let mut by_output: Vec<Vec<Moments>> = vec![Vec::with_capacity(chunks); outputs];
+        for (s, mo) in parts.into_iter().flatten() {
+            by_output[s].push(mo);
+        }
+        by_output
+            .into_iter()
+            .enumerate()
+            .flat_map(|(s, v)| v.into_iter().map(move |mo| (s, mo)))
+            .collect()
+    }
+
     /// The CPU implementation: every (output, chunk of [`BLOCK`] samples) is one parallel work
     /// item, sampled [`LANES`] at a time by [`Scm::draw_block`] (only the nodes the outcome
     /// depends on). A chunk reduces its samples to count, mean and sum of squared deviations (two
@@ -137,37 +272,41 @@ impl SweepJob<'_> {
         } else {
             Vec::new()
         };
-        let mut items: Vec<(usize, usize, Option<&mut [f64]>)> = Vec::new();
-        if self.keep_values {
-            for (s, ys) in kept.iter_mut().enumerate() {
-                for (c, chunk) in ys.chunks_mut(BLOCK).enumerate() {
-                    items.push((s, c, Some(chunk)));
+        let parts: Vec<(usize, Moments)> = if self.common_random_numbers {
+            self.shared_noise_parts(&needed, &mut kept, progress, &done)
+        } else {
+            let mut items: Vec<(usize, usize, Option<&mut [f64]>)> = Vec::new();
+            if self.keep_values {
+                for (s, ys) in kept.iter_mut().enumerate() {
+                    for (c, chunk) in ys.chunks_mut(BLOCK).enumerate() {
+                        items.push((s, c, Some(chunk)));
+                    }
+                }
+            } else {
+                for s in 0..settings {
+                    items.extend((0..n.div_ceil(BLOCK)).map(|c| (s, c, None)));
                 }
             }
-        } else {
-            for s in 0..settings {
-                items.extend((0..n.div_ceil(BLOCK)).map(|c| (s, c, None)));
-            }
-        }
-        let parts: Vec<(usize, Moments)> = items
-            .into_par_iter()
-            .map_init(
-                || ([Block::new(m), Block::new(m)], vec![0.0; BLOCK]),
-                |(blk, local), (s, c, dst)| {
-                    let len = BLOCK.min(n - c * BLOCK);
-                    let ys = match dst {
-                        Some(d) => d,
-                        None => &mut local[..len],
-                    };
-                    self.outcomes(s, &needed, c * BLOCK, ys, blk);
-                    if let Some(p) = progress {
-                        let len = len as u64;
-                        p(done.fetch_add(len, Ordering::Relaxed) + len, total);
-                    }
-                    (s, Moments::of(ys))
-                },
-            )
-            .collect();
+            items
+                .into_par_iter()
+                .map_init(
+                    || ([Block::new(m), Block::new(m)], vec![0.0; BLOCK]),
+                    |(blk, local), (s, c, dst)| {
+                        let len = BLOCK.min(n - c * BLOCK);
+                        let ys = match dst {
+                            Some(d) => d,
+                            None => &mut local[..len],
+                        };
+                        self.outcomes(s, &needed, c * BLOCK, ys, blk);
+                        if let Some(p) = progress {
+                            let len = len as u64;
+                            p(done.fetch_add(len, Ordering::Relaxed) + len, total);
+                        }
+                        (s, Moments::of(ys))
+                    },
+                )
+                .collect()
+        };
         let mut merged = vec![Moments::default(); settings];
         for (s, part) in parts {
             merged[s] = merged[s].merge(part);
@@ -257,6 +396,149 @@ impl Moments {
             n,
             mean: self.mean + d * (o.n / n),
             m2: self.m2 + o.m2 + d * d * (self.n * o.n / n),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rng::{Stream, STREAM_MONTE_CARLO};
+    use crate::scm::{Intervention, Node, Noise, Term};
+
+    /// Every node type, noise law and term; `U` and `V` descend from no intervened node.
+    fn model() -> Scm {
+        let n = |s: f64| Noise::Normal { scale: s };
+        Scm::new(vec![
+            Node::linear("U", 0.2, &[], n(1.0)),
+            Node::linear("A", 0.3, &[("U", 0.5)], n(1.0)),
+            Node::linear(
+                "V",
+                0.0,
+                &[("U", 1.0)],
+                Noise::Uniform {
+                    low: -1.0,
+                    high: 2.0,
+                },
+            ),
+            Node::linear("B", 0.0, &[("A", 0.7)], n(2.0)),
+            Node::linear("C", 0.0, &[("B", -0.4)], Noise::Laplace { scale: 0.5 }),
+            Node::additive(
+                "D",
+                0.1,
+                &[("C", 1.0), ("V", 0.3)],
+                vec![
+                    Term::Product {
+                        parents: vec!["A".into(), "C".into()],
+                        weight: 0.5,
+                    },
+                    Term::Unary {
+                        func: crate::scm::Func::Tanh,
+                        parent: "V".into(),
+                        weight: 1.5,
+                        inner_scale: 1.0,
+                        inner_shift: 0.0,
+                    },
+                ],
+                n(0.3),
+            ),
+            Node::logistic("E", 0.0, &[("D", 1.0)], vec![]),
+            Node::linear("Y", 0.0, &[("E", 2.0), ("D", 1.0), ("U", -1.0)], n(1.0)),
+        ])
+        .unwrap()
+    }
+
+    /// Under common random numbers the shared-noise path gives every output the bits of
+    /// sampling it alone (`outcomes`, which draws the noise per setting), for plain sweeps,
+    /// paired contrasts and kept samples.
+    #[test]
+    fn shared_noise_matches_sampling_each_setting_alone() {
+        let scm = model();
+        let sets = [
+            vec![Intervention::atomic("A", 1.0)],
+            vec![Intervention::shift("B", -0.5)],
+            vec![],
+            vec![
+                Intervention::atomic("A", -1.0),
+                Intervention::atomic("E", 1.0),
+            ],
+            vec![Intervention::atomic("C", 0.25)],
+        ];
+        let plans: Vec<_> = sets.iter().map(|s| scm.compile(s).unwrap()).collect();
+        let y = scm.node_index("Y").unwrap();
+        for (contrast, keep) in [(false, false), (false, true), (true, false)] {
+            let plans = if contrast { &plans[..4] } else { &plans[..] };
+            let job = SweepJob {
+                scm: &scm,
+                plans,
+                outcome: y,
+                samples: 5000,
+                stream: Stream::new(9, STREAM_MONTE_CARLO),
+                common_random_numbers: true,
+                first_setting: 0,
+                keep_values: keep,
+                contrast,
+            };
+            let got = job.run_cpu(None).unwrap();
+            let needed = scm.needed_for(y);
+            let mut blk = [Block::new(scm.nodes.len()), Block::new(scm.nodes.len())];
+            for (s, st) in got.iter().enumerate() {
+                let mut ys = vec![0.0; 5000];
+                let mut merged = Moments::default();
+                for (c, chunk) in ys.chunks_mut(BLOCK).enumerate() {
+                    job.outcomes(s, &needed, c * BLOCK, chunk, &mut blk);
+                    merged = merged.merge(Moments::of(chunk));
+                }
+                assert_eq!(
+                    st.mean.to_bits(),
+                    merged.mean.to_bits(),
+                    "{contrast} {keep} {s}"
+                );
+                let var = merged.m2 / (merged.n - 1.0);
+                assert_eq!(st.variance.to_bits(), var.to_bits());
+                if keep {
+                    ys.sort_by(f64::total_cmp);
+                    assert_eq!(st.sorted, ys);
+                }
+            }
+        }
+    }
+
+    /// The groups of outputs per work item depend on the thread count; the numbers do not.
+    #[test]
+    fn shared_noise_results_do_not_depend_on_the_thread_count() {
+        let scm = model();
+        let plans: Vec<_> = (0..40)
+            .map(|i| {
+                scm.compile(&[Intervention::atomic("B", -2.0 + 0.1 * i as f64)])
+                    .unwrap()
+            })
+            .collect();
+        let job = SweepJob {
+            scm: &scm,
+            plans: &plans,
+            outcome: scm.node_index("Y").unwrap(),
+            samples: 9000,
+            stream: Stream::new(4, STREAM_MONTE_CARLO),
+            common_random_numbers: true,
+            first_setting: 0,
+            keep_values: false,
+            contrast: false,
+        };
+        let run = |threads: usize| -> Vec<(u64, u64)> {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| job.run_cpu(None))
+                .unwrap()
+                .iter()
+                .map(|st| (st.mean.to_bits(), st.variance.to_bits()))
+                .collect()
+        };
+        let one = run(1);
+        for threads in [2, 3, 8] {
+            assert_eq!(run(threads), one, "{threads} threads");
         }
     }
 }

@@ -1,16 +1,20 @@
 //! SCM sweeps and joint samples on the device (`shaders/sweep.wgsl`): the shader interprets the
 //! model compiled to a flat program ([`SweepProgram`]), one thread per sample, with the noise of
 //! sample `i` of setting `s` drawn from the same Philox counters as on the CPU. Value slots live
-//! in a private array of [`PRIVATE_SLOTS`] floats, or, for programs that need more, in a storage
-//! buffer (the `sweep-wide` variant, compiled on first use). Every tile of (settings × samples)
-//! is one dispatch within the binding and dispatch limits; moments are centred on a host pilot
-//! and reduced in f64 on the host.
+//! in a private array of 16, 64 or [`PRIVATE_SLOTS`] floats (the smallest that holds the
+//! program's slots: WGSL clears it for every sample), or, for programs that need more, in a
+//! storage buffer (the `sweep-wide` variant); each variant is compiled on first use. Every tile
+//! of (settings × samples) is one dispatch within the binding and dispatch limits, and the tiles
+//! are recorded into as few submits as one binding of output allows (one for the sweeps of the
+//! benchmarks), each read back once; moments are centred on a host pilot and reduced in f64 on
+//! the host.
 
 use super::block::noise_blocks;
 use super::jobs::{SampleJob, SettingStats, SweepJob};
 use super::program::{SweepProgram, PRIVATE_SLOTS};
 use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
+use crate::gpu::dispatch::RawStep;
 use crate::gpu::pipeline::Pipeline;
 use crate::gpu::{gpu_err, kernels, philox, Context, Shader, Slot, ITEMS_PER_SUBMIT, MAX_DISPATCH};
 use std::sync::Arc;
@@ -25,22 +29,87 @@ pub(crate) static SWEEP_SHADER: Shader = Shader {
     source: || format!("{}\n{SWEEP}", philox::wgsl()),
 };
 
+/// The declaration of the node records in `shaders/sweep.wgsl` (a uniform buffer of
+/// [`UNIFORM_NODE_WORDS`] words).
+const UNIFORM_NODES: &str = "var<uniform> nodes: array<vec4<u32>, 4096>;";
+
+/// Words of the node records' uniform buffer (64 KiB, WebGPU's default binding limit).
+const UNIFORM_NODE_WORDS: usize = 4 * 4096;
+
+/// `src` with the node records in a storage buffer (the `-large` variants, for models whose
+/// records exceed [`UNIFORM_NODE_WORDS`]).
+fn storage_nodes(src: String) -> String {
+    assert!(
+        src.contains(UNIFORM_NODES),
+        "sweep.wgsl declares its node records"
+    );
+    src.replace(UNIFORM_NODES, "var<storage, read> nodes: array<vec4<u32>>;")
+}
+
+/// The sweep shader with a private array of `slots` value slots (`MAXN`) in place of
+/// [`PRIVATE_SLOTS`]: WGSL zero-initialises the array for every sample, so a model that needs
+/// few slots runs a variant that clears few.
+fn sized_source(slots: u32) -> String {
+    let src = (SWEEP_SHADER.source)();
+    let decl = "const MAXN: u32 = 256u;";
+    assert!(src.contains(decl), "sweep.wgsl declares MAXN");
+    src.replace(decl, &format!("const MAXN: u32 = {slots}u;"))
+}
+
+/// Sizes of the private slot arrays of the sweep shader's variants, ascending; the last is
+/// [`PRIVATE_SLOTS`].
+pub(crate) const SLOT_SIZES: [u32; 3] = [16, 64, PRIVATE_SLOTS];
+
+pub(crate) static SWEEP16_SHADER: Shader = Shader {
+    name: "sweep-16",
+    source: || sized_source(SLOT_SIZES[0]),
+};
+
+pub(crate) static SWEEP64_SHADER: Shader = Shader {
+    name: "sweep-64",
+    source: || sized_source(SLOT_SIZES[1]),
+};
+
 /// The `sweep-wide` variant of the sweep shader: the private array of value slots becomes the
 /// storage buffer `scratch`, `P.slots` words per thread from `vbase` (for programs with more
 /// than [`PRIVATE_SLOTS`] slots).
 pub(crate) static SWEEP_WIDE_SHADER: Shader = Shader {
     name: "sweep-wide",
-    source: || {
-        let src = format!("{}\n{SWEEP}", philox::wgsl());
-        let decl = "    var vals: array<f32, MAXN>;\n";
-        assert!(src.contains(decl), "sweep.wgsl declares its value slots");
-        src.replace(decl, "").replace("vals[", "scratch[vbase + ")
-    },
+    source: wide_source,
 };
 
-/// The sweep layout: uniform, nodes, program and plan (read), value slots and output
-/// (read-write).
+fn wide_source() -> String {
+    let src = format!("{}\n{SWEEP}", philox::wgsl());
+    let decl = "    var vals: array<f32, MAXN>;\n";
+    assert!(src.contains(decl), "sweep.wgsl declares its value slots");
+    src.replace(decl, "").replace("vals[", "scratch[vbase + ")
+}
+
+/// `sweep` with its node records in a storage buffer (models of more than 1820 nodes).
+pub(crate) static SWEEP_LARGE_SHADER: Shader = Shader {
+    name: "sweep-large",
+    source: || storage_nodes((SWEEP_SHADER.source)()),
+};
+
+/// `sweep-wide` with its node records in a storage buffer.
+pub(crate) static SWEEP_WIDE_LARGE_SHADER: Shader = Shader {
+    name: "sweep-wide-large",
+    source: || storage_nodes(wide_source()),
+};
+
+/// The sweep layout: parameters and node records (uniform), program and plan (read), value
+/// slots and output (read-write).
 const LAYOUT: &[Slot] = &[
+    Slot::Uniform(0),
+    Slot::Uniform(1),
+    Slot::Read(2),
+    Slot::Read(3),
+    Slot::ReadWrite(4),
+    Slot::ReadWrite(5),
+];
+
+/// The layout of the `-large` variants: the node records in a storage buffer.
+const LARGE_LAYOUT: &[Slot] = &[
     Slot::Uniform(0),
     Slot::Read(1),
     Slot::Read(2),
@@ -50,12 +119,27 @@ const LAYOUT: &[Slot] = &[
 ];
 
 kernels!(LAYOUT;
+    MOMENTS16 = SWEEP16_SHADER."sweep";
+    VALUES16 = SWEEP16_SHADER."sweep_values";
+    ROWS16 = SWEEP16_SHADER."sample_rows";
+    MOMENTS64 = SWEEP64_SHADER."sweep";
+    VALUES64 = SWEEP64_SHADER."sweep_values";
+    ROWS64 = SWEEP64_SHADER."sample_rows";
     MOMENTS = SWEEP_SHADER."sweep";
     VALUES = SWEEP_SHADER."sweep_values";
     ROWS = SWEEP_SHADER."sample_rows";
     WIDE_MOMENTS = SWEEP_WIDE_SHADER."sweep";
     WIDE_VALUES = SWEEP_WIDE_SHADER."sweep_values";
     WIDE_ROWS = SWEEP_WIDE_SHADER."sample_rows";
+);
+
+kernels!(LARGE_LAYOUT;
+    LARGE_MOMENTS = SWEEP_LARGE_SHADER."sweep";
+    LARGE_VALUES = SWEEP_LARGE_SHADER."sweep_values";
+    LARGE_ROWS = SWEEP_LARGE_SHADER."sample_rows";
+    WIDE_LARGE_MOMENTS = SWEEP_WIDE_LARGE_SHADER."sweep";
+    WIDE_LARGE_VALUES = SWEEP_WIDE_LARGE_SHADER."sweep_values";
+    WIDE_LARGE_ROWS = SWEEP_WIDE_LARGE_SHADER."sample_rows";
 );
 
 /// The entry points of `shaders/sweep.wgsl` in one of its variants.
@@ -65,16 +149,44 @@ struct SweepPipelines {
     rows: Arc<Pipeline>,
 }
 
-/// The sweep pipelines for `program` and the words of `scratch` one thread needs (0 when
-/// its value slots fit the private array).
-fn sweep_variant(ctx: &Context, program: &SweepProgram) -> Result<(SweepPipelines, u64)> {
-    let ([moments, values, rows], words) = if program.slots <= PRIVATE_SLOTS {
-        ([&MOMENTS, &VALUES, &ROWS], 0)
-    } else {
-        (
+/// The sweep pipelines for `program`, the words of `scratch` one thread needs (0 when its
+/// value slots fit a private array) and the buffer of its node records. The variant: node
+/// records in a uniform buffer when they fit [`UNIFORM_NODE_WORDS`] (and the adapter binds 64
+/// KiB uniforms), with the smallest private array that holds the program's slots, else
+/// `sweep-wide`; larger models take the `-large` variants (records in a storage buffer).
+fn sweep_variant(
+    ctx: &Context,
+    program: &SweepProgram,
+) -> Result<(SweepPipelines, u64, wgpu::Buffer)> {
+    let uniform = program.nodes.len() <= UNIFORM_NODE_WORDS
+        && ctx.device.limits().max_uniform_buffer_binding_size >= 4 * UNIFORM_NODE_WORDS as u64;
+    let private = program.slots <= PRIVATE_SLOTS;
+    let ([moments, values, rows], words) = match (uniform, private) {
+        (true, true) if program.slots <= SLOT_SIZES[0] => ([&MOMENTS16, &VALUES16, &ROWS16], 0),
+        (true, true) if program.slots <= SLOT_SIZES[1] => ([&MOMENTS64, &VALUES64, &ROWS64], 0),
+        (true, true) => ([&MOMENTS, &VALUES, &ROWS], 0),
+        (true, false) => (
             [&WIDE_MOMENTS, &WIDE_VALUES, &WIDE_ROWS],
             program.slots as u64,
-        )
+        ),
+        (false, true) => ([&LARGE_MOMENTS, &LARGE_VALUES, &LARGE_ROWS], 0),
+        (false, false) => (
+            [&WIDE_LARGE_MOMENTS, &WIDE_LARGE_VALUES, &WIDE_LARGE_ROWS],
+            program.slots as u64,
+        ),
+    };
+    // records padded to whole vec4s (the uniform to its declared 64 KiB)
+    let mut records = program.nodes.clone();
+    let len = if uniform {
+        UNIFORM_NODE_WORDS
+    } else {
+        records.len().div_ceil(4) * 4
+    };
+    records.resize(len, 0);
+    let nodes = if uniform {
+        ctx.scoped(|| ctx.uniform(bytemuck::cast_slice(&records)))?
+    } else {
+        ctx.storage("sweep nodes", bytemuck::cast_slice(&records))?
     };
     Ok((
         SweepPipelines {
@@ -83,6 +195,7 @@ fn sweep_variant(ctx: &Context, program: &SweepProgram) -> Result<(SweepPipeline
             rows: ctx.pipeline(rows)?,
         },
         words,
+        nodes,
     ))
 }
 
@@ -98,6 +211,38 @@ fn too_wide(ctx: &Context, m: usize, slots: u64) -> Error {
     )
 }
 
+/// Node evaluations per submit of a sweep: its tiles are recorded into one encoder and read
+/// back once, up to this many (2³⁴, so the GPU target's 10¹⁰ is one submit).
+const SUBMIT_ITEMS: u64 = 1 << 34;
+
+/// The uniform of one sweep dispatch: `[setting offset, group offset, out base, plan row]`.
+fn sweep_params(job: &SweepJob, program: &SweepProgram, at: [u32; 4]) -> [u32; 20] {
+    let key = job.stream.key();
+    let m = job.scm.names().len();
+    [
+        m as u32,
+        program.kept_slot,
+        job.samples,
+        noise_blocks(m).1,
+        key[0],
+        key[1],
+        job.stream.tag(),
+        job.common_random_numbers as u32,
+        at[0],
+        at[1],
+        1 + 3 * m as u32,
+        job.contrast as u32,
+        program.slots,
+        0,
+        0,
+        0,
+        at[2],
+        at[3],
+        0,
+        0,
+    ]
+}
+
 /// One summary per setting of the sweep, in setting order (the device twin of
 /// `SweepJob::run_cpu`); `progress` counts samples over all settings.
 pub(crate) fn sweep_moments(
@@ -111,8 +256,7 @@ pub(crate) fn sweep_moments(
     let per_row = if job.contrast { 2 } else { 1 };
     let n = job.samples as u64;
     let program = job.scm.program(job.outcome);
-    let (pipes, slot_words) = sweep_variant(ctx, &program)?;
-    let nodes = ctx.storage("sweep nodes", bytemuck::cast_slice(&program.nodes))?;
+    let (pipes, slot_words, nodes) = sweep_variant(ctx, &program)?;
     let prog = ctx.storage("sweep program", bytemuck::cast_slice(&program.prog))?;
     // tiles of (settings × workgroups of samples): output, plan and value slots within one
     // binding, at most MAX_DISPATCH workgroups per dimension and ITEMS_PER_SUBMIT node
@@ -149,17 +293,54 @@ pub(crate) fn sweep_moments(
             .map(|s| job.pilot(s) as f32)
             .collect()
     };
-    let key = job.stream.key();
     let mut sums = vec![[0.0f64; 3]; settings];
     let mut values: Vec<Vec<f64>> = vec![Vec::new(); if job.keep_values { settings } else { 0 }];
     let total = settings as u64 * n;
     let mut done = 0u64;
+    // the tiles, settings outer and workgroups inner: (first setting, rows, first group, cols)
+    let mut tiles = Vec::new();
     for s0 in (0..settings).step_by(sy) {
         let rows = sy.min(settings - s0);
-        let mut plan = Vec::with_capacity(rows * per_row as usize * plan_words as usize);
-        let pr = per_row as usize;
-        for (k, setting) in job.plans[s0 * pr..(s0 + rows) * pr].iter().enumerate() {
-            plan.push(pivots[s0 + k / pr].to_bits());
+        let mut g0 = 0u64;
+        while g0 < groups {
+            let cols = bx.min(groups - g0) as usize;
+            tiles.push((s0, rows, g0, cols));
+            g0 += cols as u64;
+        }
+    }
+    // submits: consecutive tiles whose outputs fit one binding, whose settings' plans fit
+    // another, and with at most SUBMIT_ITEMS node evaluations (the whole sweep, unless it
+    // is very large); each submit is one encoder of dispatches and one readback
+    let pr = per_row as usize;
+    let max_words = ctx.max_binding / 4;
+    let mut t = 0;
+    while t < tiles.len() {
+        let first_setting = tiles[t].0;
+        let (mut end, mut out_words, mut items) = (t, 0u64, 0u64);
+        while end < tiles.len() {
+            let (s0, rows, _, cols) = tiles[end];
+            let w = (rows * cols) as u64 * group_words;
+            let it = (rows * cols) as u64 * wg * m as u64 * per_row;
+            let plan_rows = (s0 + rows - first_setting) as u64 * per_row;
+            if end > t
+                && (out_words + w > max_words
+                    || items + it > SUBMIT_ITEMS
+                    || plan_rows * plan_words > max_words)
+            {
+                break;
+            }
+            out_words += w;
+            items += it;
+            end += 1;
+        }
+        let last_setting = tiles[end - 1].0 + tiles[end - 1].1;
+        let mut plan =
+            Vec::with_capacity((last_setting - first_setting) * pr * plan_words as usize);
+        for (k, setting) in job.plans[first_setting * pr..last_setting * pr]
+            .iter()
+            .enumerate()
+        {
+            plan.push(pivots[first_setting + k / pr].to_bits());
             for &(atomic, delta) in setting {
                 plan.extend([
                     atomic.is_some() as u32,
@@ -169,42 +350,52 @@ pub(crate) fn sweep_moments(
             }
         }
         let plan = ctx.storage("sweep plan", bytemuck::cast_slice(&plan))?;
-        let mut g0 = 0u64;
-        while g0 < groups {
-            let cols = bx.min(groups - g0) as usize;
-            let params: [u32; 16] = [
-                m as u32,
-                program.kept_slot,
-                job.samples,
-                noise_blocks(m).1,
-                key[0],
-                key[1],
-                job.stream.tag(),
-                job.common_random_numbers as u32,
-                job.first_setting + s0 as u32,
-                g0 as u32,
-                plan_words as u32,
-                job.contrast as u32,
-                program.slots,
-                0,
-                0,
-                0,
-            ];
-            let words = ctx.dispatch_once(
-                if job.keep_values {
-                    &pipes.values
-                } else {
-                    &pipes.moments
-                },
-                bytemuck::cast_slice(&params),
-                &[&nodes, &prog, &plan, &scratch],
-                (cols as u32, rows as u32),
-                rows * cols * group_words as usize,
-            )?;
+        let mut params = Vec::with_capacity(end - t);
+        let mut base = 0u64;
+        for &(s0, rows, g0, cols) in &tiles[t..end] {
+            params.push(sweep_params(
+                job,
+                &program,
+                [
+                    // the noise of the setting's index in the whole sweep (Sweep::shard)
+                    job.first_setting + s0 as u32,
+                    g0 as u32,
+                    base as u32,
+                    (s0 - first_setting) as u32,
+                ],
+            ));
+            base += (rows * cols) as u64 * group_words;
+        }
+        let inputs = [&nodes, &prog, &plan, &scratch];
+        let steps: Vec<RawStep> = tiles[t..end]
+            .iter()
+            .zip(&params)
+            .map(|(&(_, rows, _, cols), p)| {
+                (
+                    bytemuck::cast_slice(p),
+                    &inputs[..],
+                    (cols as u32, rows as u32),
+                )
+            })
+            .collect();
+        let words = ctx.dispatch_steps(
+            if job.keep_values {
+                &pipes.values
+            } else {
+                &pipes.moments
+            },
+            &steps,
+            out_words as usize,
+        )?;
+        let mut at = 0usize;
+        for &(s0, rows, g0, cols) in &tiles[t..end] {
             let first = g0 * wg;
             let last = ((g0 + cols as u64) * wg).min(n);
+            let tile_words = rows * cols * group_words as usize;
+            let tile = &words[at..at + tile_words];
+            at += tile_words;
             for r in 0..rows {
-                let row = &words[r * cols * group_words as usize..][..cols * group_words as usize];
+                let row = &tile[r * cols * group_words as usize..][..cols * group_words as usize];
                 if job.keep_values {
                     let v = &mut values[s0 + r];
                     v.extend(
@@ -224,11 +415,11 @@ pub(crate) fn sweep_moments(
                 }
             }
             done += rows as u64 * (last - first);
-            if let Some(p) = progress {
-                p(done, total);
-            }
-            g0 += cols as u64;
         }
+        if let Some(p) = progress {
+            p(done, total);
+        }
+        t = end;
     }
     let nf = n as f64;
     let overflow = |s: usize, what: String| {
@@ -280,8 +471,7 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
     let m = names.len() as u64;
     let n = job.samples as u64;
     let program = job.scm.sample_program();
-    let (pipes, slot_words) = sweep_variant(ctx, &program)?;
-    let nodes = ctx.storage("sample nodes", bytemuck::cast_slice(&program.nodes))?;
+    let (pipes, slot_words, nodes) = sweep_variant(ctx, &program)?;
     let prog = ctx.storage("sample program", bytemuck::cast_slice(&program.prog))?;
     let mut plan = vec![0u32];
     for &(atomic, delta) in job.plan {
@@ -323,7 +513,7 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
     let mut first = 0u64;
     while first < n {
         let r = rows.min(n - first);
-        let params: [u32; 16] = [
+        let params: [u32; 20] = [
             m as u32,
             program.kept_slot,
             job.samples,
@@ -339,6 +529,10 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
             program.slots,
             first as u32,
             r as u32,
+            0,
+            0,
+            0,
+            0,
             0,
         ];
         let words = ctx.dispatch_once(
@@ -365,4 +559,31 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
         }
     }
     Ok(cols)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sized and `-large` variants differ from `sweep` and validate (as `sweep` and
+    /// `sweep-wide` do in `tests/shaders.rs`).
+    #[test]
+    fn sized_variants_validate() {
+        for shader in [
+            &SWEEP16_SHADER,
+            &SWEEP64_SHADER,
+            &SWEEP_LARGE_SHADER,
+            &SWEEP_WIDE_LARGE_SHADER,
+        ] {
+            let src = (shader.source)();
+            assert_ne!(src, (SWEEP_SHADER.source)());
+            let module = naga::front::wgsl::parse_str(&src).expect(shader.name);
+            naga::valid::Validator::new(
+                naga::valid::ValidationFlags::all(),
+                naga::valid::Capabilities::empty(),
+            )
+            .validate(&module)
+            .expect(shader.name);
+        }
+    }
 }

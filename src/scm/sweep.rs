@@ -153,7 +153,7 @@ pub struct Sweep {
 
 impl Sweep {
     /// Settings to evaluate for `outcome` (10 000 samples, seed 0, no quantiles, common random
-    /// numbers off).
+    /// numbers on: see [`Sweep::common_random_numbers`]).
     pub fn new(outcome: &str, settings: Vec<Vec<Intervention>>) -> Self {
         Sweep {
             outcome: outcome.into(),
@@ -162,7 +162,7 @@ impl Sweep {
             samples: 10_000,
             quantiles: Vec::new(),
             seed: 0,
-            common_random_numbers: false,
+            common_random_numbers: true,
             first_setting: 0,
             cancel: None,
         }
@@ -273,7 +273,32 @@ impl Sweep {
         self
     }
 
-    /// Every setting sees the same noise draws (lower-variance contrasts).
+    /// Whether every setting sees the same noise draws (common random numbers; **on by
+    /// default**). On, sample `i` of every setting is the same unit under different
+    /// interventions: a dose-response curve is smooth (its points' Monte-Carlo errors move
+    /// together, so differences between points are far more precise than each point), and the
+    /// CPU draws each sample's noise once for all settings and computes the nodes that descend
+    /// from no intervened or shifted node once (several times faster than drawing per setting).
+    /// Off, every setting draws its own noise (setting `s` reads the noise of setting `s` of the
+    /// contract in [`crate::scm`]): the points are independent, which a caller who combines
+    /// them as independent estimates needs. Each point's mean, variance and `mc_error` are the
+    /// same estimates either way.
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
+    /// let scm = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 0.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    /// ]).unwrap();
+    /// let settings = vec![vec![Intervention::atomic("X", 0.0)], vec![Intervention::atomic("X", 0.5)]];
+    /// let engine = ceteris::Engine::cpu();
+    /// let crn = Sweep::new("Y", settings.clone()).samples(1000).run(&engine, &scm).unwrap();
+    /// // the same noise: the two points differ by exactly the effect, 2 · 0.5
+    /// assert!((crn.points[1].mean - crn.points[0].mean - 1.0).abs() < 1e-12);
+    /// let own = Sweep::new("Y", settings).samples(1000).common_random_numbers(false)
+    ///     .run(&engine, &scm).unwrap();
+    /// assert!((own.points[1].mean - own.points[0].mean - 1.0).abs() > 1e-6);
+    /// ```
     pub fn common_random_numbers(mut self, on: bool) -> Self {
         self.common_random_numbers = on;
         self
@@ -281,13 +306,20 @@ impl Sweep {
 
     /// Samples every setting on the engine's backend.
     ///
-    /// On the CPU (rayon, f64) every chunk of 4096 samples of a setting is one work item,
-    /// sampled column-wise 256 samples at a time (vectorised Philox and Box–Muller, only the
-    /// nodes the outcome depends on) and reduced to its count, mean and sum of squared
-    /// deviations; the chunks are merged in sample order, so the result does not depend on the
-    /// thread count and memory does not grow with the samples unless quantiles are asked for.
+    /// On the CPU (rayon, f64) every chunk of 4096 samples of a setting is sampled column-wise
+    /// 256 samples at a time (vectorised Philox and Box–Muller, only the nodes the outcome
+    /// depends on) and reduced to its count, mean and sum of squared deviations; the chunks are
+    /// merged in sample order, so the result does not depend on the thread count and memory
+    /// does not grow with the samples unless quantiles are asked for. Under common random
+    /// numbers (the default) a work item is one chunk of a group of settings: per 256 samples
+    /// the noise is drawn once, the nodes that descend from no intervened or shifted node are
+    /// computed once, and only the others per setting (the same bits as sampling each setting
+    /// alone); without, every (setting, chunk) is one work item with its own noise.
     /// On a GPU engine the model is compiled into a flat program run by `shaders/sweep.wgsl`, one
-    /// thread per sample, with the same noise words as the CPU (module docs), in f32: without
+    /// thread per sample (each setting draws its noise, common random numbers or not), with the
+    /// same noise words as the CPU (module docs), in f32; the tiles of settings × samples are
+    /// recorded into one submit and read back once, unless their output exceeds one binding or
+    /// they hold more than 2³⁴ node evaluations (progress is reported per submit): without
     /// quantiles, each workgroup of 256 samples reduces the count, sum and sum of squares of the
     /// outcome centred on a pivot (the f64 mean of the first 64 samples, drawn on the host) by a
     /// tree in workgroup memory, and the host adds the partials in f64; with quantiles, the
@@ -295,8 +327,9 @@ impl Sweep {
     /// taken on the host in f64. Either way a point differs from the CPU's by the f32 rounding of
     /// the structural equations (in the GPU tests: means within 1e-6 of |mean| + sd, variances
     /// within 2e-5 relative). Models of any size run on the device: a thread keeps a node's
-    /// value in a slot only until the last node that reads it, in a private array of 256 slots
-    /// when the model needs no more (any chain, however long), else in a storage buffer of
+    /// value in a slot only until the last node that reads it, in a private array of 16, 64 or
+    /// 256 slots (the smallest that holds the model's; any chain, however long, needs one), else
+    /// in a storage buffer of
     /// slots per thread, with fewer samples per dispatch so that it fits one binding. Samples
     /// that overflow f32 (where f64 may not), or any wgpu failure are [`Error::Gpu`]s, and
     /// under [`Engine::auto`] (or `cpu_fallback`) the sweep reruns on the CPU with the reason
@@ -322,7 +355,7 @@ impl Sweep {
 
     /// [`Sweep::run`] with a progress callback `(done, total)` counted in samples over all
     /// settings (`total` = settings × samples). On the CPU it is called from worker threads after
-    /// each block of samples, on a GPU after each dispatch; the library never prints.
+    /// each block of samples, on a GPU after each submit; the library never prints.
     ///
     /// ```
     /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};

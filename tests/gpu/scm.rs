@@ -648,3 +648,46 @@ fn scm_sweep_further_nodes_on_device() {
         );
     }
 }
+
+#[test]
+fn scm_sweep_of_2000_nodes_on_device_matches_cpu() {
+    // More than 1820 nodes: the node records exceed the 64 KiB uniform buffer, so the `-large`
+    // variants (records in a storage buffer) run: a 2000-node chain Xj = 0.1 + 0.9 X(j−1) + N
+    // (one value slot), and the same chain with a last node reading every 4th node (501 slots:
+    // the wide variant). The module comment's sweep tolerance.
+    let Some(gpu) = common::gpu() else { return };
+    for wide in [false, true] {
+        let k = 2000;
+        let names: Vec<String> = (0..k).map(|j| format!("X{j}")).collect();
+        let normal = Noise::Normal { scale: 1.0 };
+        let mut nodes = vec![Node::linear(&names[0], 0.5, &[], normal.clone())];
+        for j in 1..k {
+            nodes.push(Node::linear(
+                &names[j],
+                0.1,
+                &[(&names[j - 1], 0.9)],
+                normal.clone(),
+            ));
+        }
+        if wide {
+            let coef: Vec<(&str, f64)> = names
+                .iter()
+                .step_by(4)
+                .map(|s| (s.as_str(), 0.05))
+                .collect();
+            nodes.push(Node::linear("Y", 1.0, &coef, normal.clone()));
+        }
+        let scm = Scm::new(nodes).unwrap();
+        let outcome = if wide { "Y" } else { "X1999" };
+        let sweep = Sweep::new(
+            outcome,
+            vec![vec![Intervention::atomic("X1990", 2.0)], vec![]],
+        )
+        .samples(600)
+        .seed(3);
+        let c = sweep.run(&Engine::cpu(), &scm).unwrap();
+        let g = sweep.run(gpu, &scm).unwrap();
+        assert!(!g.backend.contains("fallback"), "{}", g.backend);
+        assert_sweeps_close(&c, &g, 0.0);
+    }
+}

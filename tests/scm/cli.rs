@@ -821,3 +821,55 @@ fn cli_fit_reads_discover_output_and_fits_binary_nodes() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `sweep` uses common random numbers by default (two points of `do(X)` differ by exactly the
+/// effect, −1 per unit of X, in the model `Y = 1 − X + 3Z + N`), as with a bare
+/// `--common-random-numbers`; `--common-random-numbers false` draws per setting.
+#[test]
+fn cli_sweep_common_random_numbers_default_on() {
+    let dir = std::env::temp_dir().join(format!("ceteris-scm-crn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = dir.join("m.json");
+    std::fs::write(&model, MODEL).unwrap();
+    let m = model.to_str().unwrap();
+    let diff = |extra: &[&str]| -> Result<f64, String> {
+        let mut args = vec![
+            "sweep",
+            "--model",
+            m,
+            "--outcome",
+            "Y",
+            "--do",
+            "X=0,1",
+            "--samples",
+            "2000",
+            "--backend",
+            "cpu",
+        ];
+        args.extend(extra);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ceteris"))
+            .args(&args)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            return Err(String::from_utf8_lossy(&out.stderr).to_string());
+        }
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mean = |i: usize| v["points"][i]["mean"].as_f64().unwrap();
+        Ok(mean(1) - mean(0))
+    };
+    for extra in [
+        &[][..],
+        &["--common-random-numbers"],
+        &["--common-random-numbers", "true"],
+    ] {
+        let d = diff(extra).unwrap();
+        assert!((d + 1.0).abs() < 1e-9, "{extra:?}: {d}");
+    }
+    // independent draws: the difference of the means carries Monte-Carlo error (sd about 0.1)
+    let d = diff(&["--common-random-numbers", "false"]).unwrap();
+    assert!((d + 1.0).abs() > 1e-6 && (d + 1.0).abs() < 0.6, "{d}");
+    let err = diff(&["--common-random-numbers", "maybe"]).unwrap_err();
+    assert!(err.contains("common-random-numbers"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

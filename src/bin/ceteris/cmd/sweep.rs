@@ -40,8 +40,12 @@ pub(crate) struct Args {
     /// Seed of the noise draws (not with --exact).
     #[arg(long, default_value_t = 0, conflicts_with = "exact")]
     seed: u64,
-    /// Same noise draws in every setting (lower-variance contrasts; not with --exact).
-    #[arg(long, conflicts_with = "exact")]
+    /// Same noise draws in every setting: on by default (smooth dose-response curves, precise
+    /// differences between points, and each draw shared by all settings, so faster);
+    /// `--common-random-numbers false` gives every setting its own draws (independent points).
+    /// Not with --exact.
+    #[arg(long, conflicts_with = "exact", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = clap::ArgAction::Set, value_name = "BOOL")]
     common_random_numbers: bool,
     /// Closed-form means and variances (linear models) instead of sampling.
     #[arg(long)]

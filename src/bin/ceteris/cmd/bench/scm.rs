@@ -14,7 +14,8 @@ use std::time::Instant;
 /// SCM cases of `ceteris bench`: a 50-node linear-Gaussian DAG whose every node is an ancestor
 /// of the outcome `n49` (so the sweep skips no node), 100 values of `do(n0)` × 10 000 samples,
 /// on the CPU and on a GPU engine (software adapters only with --quick or --backend gpu, as for
-/// the other cases); the same sweep as a naive single-threaded Rust loop (per sample, per node,
+/// the other cases), with the default common random numbers, and on the CPU with every setting
+/// drawing its own noise (`scm/own-noise…`); the same sweep as a naive single-threaded Rust loop (per sample, per node,
 /// one Philox block and a library-function Box–Muller per node); and the counterfactuals of
 /// 100 000 observed units under `do(n0 := 1)` (CPU).
 pub(super) fn run(a: &Args, scale: usize, rows: &mut Vec<serde_json::Value>) -> Result<(), Error> {
@@ -56,6 +57,22 @@ pub(super) fn run(a: &Args, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
         );
     }
     if a.backend != "gpu" {
+        // the same sweep with every setting drawing its own noise (the work of the naive loop
+        // and the rivals, which share nothing between settings)
+        let start = Instant::now();
+        let r = Sweep::new(&outcome, settings.clone())
+            .samples(samples)
+            .common_random_numbers(false)
+            .run(&Engine::cpu(), &scm)?;
+        let secs = start.elapsed().as_secs_f64();
+        report(
+            rows,
+            format!("scm/own-noise{values}x{samples} m=50"),
+            values,
+            samples,
+            secs,
+            &r.backend,
+        );
         let start = Instant::now();
         let means = naive_sweep(&scm, &settings, samples as u32)?;
         let secs = start.elapsed().as_secs_f64();
