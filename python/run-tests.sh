@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python suite: builds its own virtualenv (python/.venv, git-ignored), installs maturin,
-# numpy, pandas, scipy, pytest, tqdm, networkx, causal-learn and dowhy (pure Python, each under
-# half a minute here; their tests compare against them) into it, builds the wheel with maturin
+# numpy, pandas, scipy, pytest, tqdm, networkx, causal-learn, dowhy and hyppo (their tests compare
+# against them) and ray (the ceteris.distributed tests run a local Ray cluster; they are skipped,
+# with the reason, only where ray cannot be imported) into it, builds the wheel with maturin
 # (in the repository's target/ directory, so the dependencies compiled by `cargo test --release` are
 # reused), installs the wheel and runs pytest on python/tests (and the package's doctests).
 #
@@ -18,7 +19,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 vpy="$venv/bin/python"
 "$vpy" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.9.4,<2" numpy pandas scipy pytest tqdm networkx causal-learn dowhy
+  "maturin>=1.9.4,<2" numpy pandas scipy pytest tqdm networkx causal-learn dowhy hyppo ray
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
 wheels="$CARGO_TARGET_DIR/wheels-python"
 rm -rf "$wheels"

@@ -101,6 +101,9 @@ pub enum Error {
         /// What went wrong, with the line where known.
         message: String,
     },
+    /// The run was stopped through its [`Cancel`](crate::Cancel) token, between batches.
+    #[error("cancelled")]
+    Cancelled,
 }
 
 /// Result alias.

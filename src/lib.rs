@@ -20,6 +20,7 @@
 //! ```
 
 pub mod bootstrap;
+mod cancel;
 pub mod data;
 pub mod discovery;
 mod engine;
@@ -39,6 +40,7 @@ pub use bootstrap::{
     BcaDetails, Bootstrap, BootstrapResult, CustomBootstrap, IntervalMethod, Roles, Scheme, Shard,
     Statistic,
 };
+pub use cancel::Cancel;
 pub use data::Dataset;
 pub use engine::{BackendKind, Engine, GpuOptions, ProgressFn};
 pub use error::{Error, Result};

@@ -9,7 +9,8 @@ True
 
 Errors are :class:`CeterisError` (a ``ValueError``) or one of its subclasses
 :class:`UnknownColumnError`, :class:`ParameterError` and :class:`GpuError`, with the library's
-message (the CLI's).
+message (the CLI's). Ctrl-C stops a long run between batches (KeyboardInterrupt).
+:mod:`ceteris.distributed` runs the bootstrap, batches of tests and sweeps as Ray tasks.
 """
 
 from ._core import CeterisError, GpuError, ParameterError, UnknownColumnError, __version__
@@ -19,7 +20,7 @@ from ._independence import (TestResult, chisq, fisherz, gsq, hsic, hsic_u, indep
 from ._discovery import DiscoveryResult, discover
 from ._scm import Effect, Scm
 from ._core import describe_backend
-from . import causallearn, dowhy
+from . import causallearn, distributed, dowhy
 
 __all__ = [
     "__version__",

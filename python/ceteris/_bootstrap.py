@@ -198,6 +198,7 @@ def bootstrap(
     clip: Optional[float] = None,
     trim: Optional[float] = None,
     penalty: Optional[float] = None,
+    crossfit: Optional[int] = None,
     bootstrap_distribution: bool = False,
     dropna: bool = False,
     progress: Any = False,
@@ -245,6 +246,9 @@ def bootstrap(
     clip, trim, penalty
         Propensity clipping (``ipw``/``hajek``/``aipw``), trimming and an L2 penalty (refit
         with ``covariates``), as the CLI's ``--clip``, ``--trim`` and ``--penalty l2:λ``.
+    crossfit : int or None
+        Cross-fit the refit nuisance models of ``aipw`` with ``covariates`` over K folds (the
+        CLI's ``--crossfit``).
     progress : bool or callable
         ``True`` shows a tqdm bar (when tqdm is installed); a callable gets ``(done, total)``.
     rng, random_state
@@ -267,23 +271,15 @@ def bootstrap(
     >>> round(r2.estimate, 6) == round(float(np.median(x)), 6)
     True
     """
-    methods = _methods(method)
-    given = [k for k, v in (("seed", seed), ("rng", rng), ("random_state", random_state))
-             if v is not None]
-    if len(given) > 1:
-        raise TypeError(f"pass at most one of {', '.join(given)}")
-    if rng is not None or random_state is not None:
-        seed = _seed_from(rng if rng is not None else random_state)
-    seed = _seed(seed)
-    if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) \
-            or n_resamples < 1:
-        raise ParameterError(f"invalid parameter `resamples`: {n_resamples!r} is not an "
-                             "integer >= 1")
     if callable(statistic):
+        methods = _methods(method)
+        seed = _seeds(seed, rng, random_state)
+        _check_resamples(n_resamples)
         for name, given in [("covariates", covariates), ("treatment", treatment),
                             ("outcome", outcome), ("column", column), ("weights", weights),
                             ("propensity", propensity), ("mu0", mu0), ("mu1", mu1),
-                            ("clip", clip), ("trim", trim), ("penalty", penalty)]:
+                            ("clip", clip), ("trim", trim), ("penalty", penalty),
+                            ("crossfit", crossfit)]:
             if given is not None:
                 raise ParameterError(
                     f"invalid parameter `{name}`: a callable statistic does not use it "
@@ -292,6 +288,52 @@ def bootstrap(
             data, statistic, n_resamples=int(n_resamples), confidence_level=confidence_level,
             methods=methods, scheme=scheme, strata=strata, cluster=cluster,
             block_length=block_length, seed=seed, keep=bootstrap_distribution, dropna=dropna)
+    table, opts, methods = _prepare(
+        data, statistic, n_resamples=n_resamples, confidence_level=confidence_level,
+        method=method, scheme=scheme, strata=strata, cluster=cluster, block_length=block_length,
+        covariates=covariates, treatment=treatment, outcome=outcome, seed=seed, column=column,
+        weights=weights, propensity=propensity, mu0=mu0, mu1=mu1, clip=clip, trim=trim,
+        penalty=penalty, crossfit=crossfit, bootstrap_distribution=bootstrap_distribution,
+        dropna=dropna, rng=rng, random_state=random_state)
+    cb, bar = _progress.make(progress, "resamples")
+    try:
+        raw, reps = _core.bootstrap(table.names, table.columns, opts, backend=backend,
+                                    progress=cb)
+    finally:
+        bar.close()
+    return _result(raw, reps, table, methods)
+
+
+def _seeds(seed: Any, rng: Any, random_state: Any) -> int:
+    given = [k for k, v in (("seed", seed), ("rng", rng), ("random_state", random_state))
+             if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"pass at most one of {', '.join(given)}")
+    if rng is not None or random_state is not None:
+        seed = _seed_from(rng if rng is not None else random_state)
+    return _seed(seed)
+
+
+def _check_resamples(n_resamples: Any) -> None:
+    if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) \
+            or n_resamples < 1:
+        raise ParameterError(f"invalid parameter `resamples`: {n_resamples!r} is not an "
+                             "integer >= 1")
+
+
+def _prepare(data: Any, statistic: Any, *, n_resamples: int, confidence_level: float,
+             method: Union[str, Sequence[str]], scheme: str, strata: Optional[str],
+             cluster: Optional[str], block_length: Optional[float],
+             covariates: Optional[Sequence[str]], treatment: Optional[str],
+             outcome: Optional[str], seed: Optional[int], column: Any, weights: Optional[str],
+             propensity: Optional[str], mu0: Optional[str], mu1: Optional[str],
+             clip: Optional[float], trim: Optional[float], penalty: Optional[float],
+             crossfit: Optional[int], bootstrap_distribution: bool, dropna: bool, rng: Any,
+             random_state: Any) -> "tuple[Table, Dict[str, Any], List[str]]":
+    """A built-in statistic's table and the options of ``_core.bootstrap`` (every key)."""
+    methods = _methods(method)
+    seed = _seeds(seed, rng, random_state)
+    _check_resamples(n_resamples)
     if not isinstance(statistic, str):
         raise TypeError("statistic must be a built-in name (str) or a callable")
     if isinstance(data, tuple):
@@ -325,18 +367,14 @@ def bootstrap(
     # no column named (e.g. an unknown statistic): read them all, the library names the error
     table = to_table(data, used=used or None, labels=labels, dropna=dropna)
     check_treatment(table, treatment)
-    cb, bar = _progress.make(progress, "resamples")
-    try:
-        raw, reps = _core.bootstrap(
-            table.names, table.columns, statistic, column=cols, weights=weights,
-            treatment=treatment, outcome=outcome, propensity=propensity, mu0=mu0, mu1=mu1,
-            covariates=list(covariates or []), scheme=scheme, strata=strata, cluster=cluster,
-            block_length=block_length, n_resamples=int(n_resamples), level=confidence_level,
-            methods=methods, seed=seed, backend=backend, keep_replicates=bootstrap_distribution,
-            clip=clip, trim=trim, penalty=penalty, progress=cb)
-    finally:
-        bar.close()
-    return _result(raw, reps, table, methods)
+    opts = dict(
+        statistic=statistic, column=cols, weights=weights, treatment=treatment, outcome=outcome,
+        propensity=propensity, mu0=mu0, mu1=mu1, covariates=list(covariates or []),
+        scheme=scheme, strata=strata, cluster=cluster, block_length=block_length,
+        n_resamples=int(n_resamples), level=confidence_level, methods=methods, seed=seed,
+        keep_replicates=bool(bootstrap_distribution), clip=clip, trim=trim, penalty=penalty,
+        crossfit=None if crossfit is None else int(crossfit))
+    return table, opts, methods
 
 
 def _bootstrap_callable(data: Any, f: Callable[..., float], *, n_resamples: int,

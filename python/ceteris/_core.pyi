@@ -18,16 +18,21 @@ _Progress = Optional[Callable[..., None]]
 
 def describe_backend(backend: str) -> str: ...
 def graph_parents(graph: str) -> List[Tuple[str, List[str]]]: ...
+_Array = npt.NDArray[np.float64]
+# a bootstrap shard: (start, values, std_errors, backend, fallback, fingerprint)
+_Shard = Tuple[int, _Array, _Array, str, Optional[str], str]
+
 def bootstrap(
-    names: Sequence[str], columns: _Columns, statistic: str, *, column: Sequence[str] = ...,
-    weights: Optional[str] = ..., treatment: Optional[str] = ..., outcome: Optional[str] = ...,
-    propensity: Optional[str] = ..., mu0: Optional[str] = ..., mu1: Optional[str] = ...,
-    covariates: Sequence[str] = ..., scheme: str = ..., strata: Optional[str] = ...,
-    cluster: Optional[str] = ..., block_length: Optional[float] = ..., n_resamples: int = ...,
-    level: float = ..., methods: Sequence[str] = ..., seed: int = ..., backend: str = ...,
-    keep_replicates: bool = ..., clip: Optional[float] = ..., trim: Optional[float] = ...,
-    penalty: Optional[float] = ..., progress: _Progress = ...,
-) -> Tuple[str, Optional[npt.NDArray[np.float64]]]: ...
+    names: Sequence[str], columns: _Columns, opts: Dict[str, Any], *, backend: str = ...,
+    progress: _Progress = ...,
+) -> Tuple[str, Optional[_Array]]: ...
+def bootstrap_shard(
+    names: Sequence[str], columns: _Columns, opts: Dict[str, Any], start: int, end: int, *,
+    backend: str = ...,
+) -> Tuple[_Array, _Array, str, Optional[str], str]: ...
+def bootstrap_combine(
+    names: Sequence[str], columns: _Columns, opts: Dict[str, Any], shards: Sequence[_Shard],
+) -> Tuple[str, Optional[_Array]]: ...
 def bootstrap_weights(
     names: Sequence[str], columns: _Columns, func: Callable[[npt.NDArray[np.float64]], float],
     *, scheme: str = ..., strata: Optional[str] = ..., cluster: Optional[str] = ...,
@@ -65,6 +70,7 @@ class _Scm:
         self, outcome: str, settings: Sequence[_Set], *, samples: int = ...,
         quantiles: Sequence[float] = ..., seed: int = ..., common_random_numbers: bool = ...,
         nodes: Sequence[str] = ..., backend: str = ..., progress: _Progress = ...,
+        range: Optional[Tuple[int, int]] = ...,
     ) -> str: ...
     def effect(
         self, alternative: _Set, reference: _Set, outcome: str, *, samples: int = ...,

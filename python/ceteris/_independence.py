@@ -272,6 +272,23 @@ def independence_batch(data: Any, queries: Sequence[Tuple[Any, ...]], *, test: s
     """
     if errors not in ("raise", "return"):
         raise ParameterError("invalid parameter `errors`: `raise` or `return`")
+    prepared = _batch_inputs(data, queries, test, dropna, options)
+    if prepared is None:
+        return []
+    table, qs, opts = prepared
+    cb, bar = _progress.make(progress, f"{test} tests")
+    try:
+        res = _core.independence(table.names, table.columns, qs, opts, backend=backend,
+                                 progress=cb)
+    finally:
+        bar.close()
+    return _batch_outputs(res, qs, errors, as_frame)
+
+
+def _batch_inputs(data: Any, queries: Sequence[Tuple[Any, ...]], test: str, dropna: bool,
+                  options: Dict[str, Any]) -> Any:
+    """The table, the ``(x, y, z)`` name lists and the test options of a batch (None when it
+    has no queries)."""
     opts = _opts(test, options)
     keep_missing = opts["testwise_deletion"] is not None and np.isnan(opts["testwise_deletion"])
     qs = []
@@ -284,15 +301,15 @@ def independence_batch(data: Any, queries: Sequence[Tuple[Any, ...]], *, test: s
         for part in triple:
             used.extend(part)
     if not qs:
-        return []
+        return None
     table = to_table(data, used=used, labels=used if is_discrete(test) else (), dropna=dropna,
                      keep_missing=keep_missing)
-    cb, bar = _progress.make(progress, f"{test} tests")
-    try:
-        res = _core.independence(table.names, table.columns, qs, opts, backend=backend,
-                                 progress=cb)
-    finally:
-        bar.close()
+    return table, qs, opts
+
+
+def _batch_outputs(res: List[Any], qs: List[Any], errors: str, as_frame: bool) -> Any:
+    """A batch's results (JSON or exception per query) as :func:`independence_batch` returns
+    them."""
     out: List[Any] = []
     for r in res:
         if isinstance(r, BaseException):

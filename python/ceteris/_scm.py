@@ -173,16 +173,7 @@ class Scm:
         >>> list(df.columns)
         ['x', 'mean', 'variance', 'mc_error', 'q0.5']
         """
-        if isinstance(settings, Mapping):
-            keys = list(settings)
-            grid = [dict(zip(keys, vals)) for vals in
-                    itertools.product(*[list(settings[k]) for k in keys])]
-        else:
-            grid = [dict(s) for s in settings]
-        if shifts is not None and len(shifts) != len(grid):
-            raise ParameterError(f"invalid parameter `shifts`: {len(shifts)} shift sets for "
-                                 f"{len(grid)} settings")
-        sets = [_set(s, shifts[i] if shifts is not None else None) for i, s in enumerate(grid)]
+        sets = _sweep_sets(settings, shifts)
         cb, bar = _progress.make(progress, "settings")
         try:
             raw = self._m.sweep(outcome, sets, samples=int(samples),
@@ -191,26 +182,7 @@ class Scm:
                                 nodes=list(nodes), backend=backend, progress=cb)
         finally:
             bar.close()
-        d = json.loads(raw)
-        rows = []
-        for pt in d["points"]:
-            row: Dict[str, Any] = dict(pt["interventions"])
-            row.update({f"shift:{k}": v for k, v in pt["shifts"].items()})
-            row.update(mean=pt["mean"], variance=pt["variance"], mc_error=pt["mc_error"])
-            row.update({f"q{k}": v for k, v in pt["quantiles"].items()})
-            for node, s in pt.get("nodes", {}).items():
-                row.update({f"{node}:mean": s["mean"], f"{node}:variance": s["variance"],
-                            f"{node}:mc_error": s["mc_error"]})
-                row.update({f"{node}:q{k}": v for k, v in s["quantiles"].items()})
-            rows.append(row)
-        try:
-            import pandas as pd
-        except ImportError:  # pragma: no cover
-            return rows
-        df = pd.DataFrame(rows)
-        df.attrs.update(outcome=d["outcome"], samples=d["samples"], backend=d["backend"],
-                        seconds=d["seconds"])
-        return df
+        return _sweep_frame(json.loads(raw))
 
     def effect(self, alternative: Setting, reference: Setting, outcome: str, *,
                alternative_shift: Optional[Setting] = None,
@@ -303,3 +275,41 @@ class Scm:
 def _graph_of(m: Scm) -> str:
     d = m.to_dict()
     return _graph_text({n["name"]: n.get("parents", []) for n in d["nodes"]})
+
+
+def _sweep_sets(settings: Any, shifts: Optional[Sequence[Setting]]) -> List[Any]:
+    """A sweep's settings (a list of dicts, or a dict of value lists whose product is swept) as
+    ``(node, kind, value)`` sets."""
+    if isinstance(settings, Mapping):
+        keys = list(settings)
+        grid = [dict(zip(keys, vals)) for vals in
+                itertools.product(*[list(settings[k]) for k in keys])]
+    else:
+        grid = [dict(s) for s in settings]
+    if shifts is not None and len(shifts) != len(grid):
+        raise ParameterError(f"invalid parameter `shifts`: {len(shifts)} shift sets for "
+                             f"{len(grid)} settings")
+    return [_set(s, shifts[i] if shifts is not None else None) for i, s in enumerate(grid)]
+
+
+def _sweep_frame(d: Dict[str, Any]) -> Any:
+    """A sweep result's JSON as :meth:`Scm.sweep`'s DataFrame."""
+    rows = []
+    for pt in d["points"]:
+        row: Dict[str, Any] = dict(pt["interventions"])
+        row.update({f"shift:{k}": v for k, v in pt["shifts"].items()})
+        row.update(mean=pt["mean"], variance=pt["variance"], mc_error=pt["mc_error"])
+        row.update({f"q{k}": v for k, v in pt["quantiles"].items()})
+        for node, s in pt.get("nodes", {}).items():
+            row.update({f"{node}:mean": s["mean"], f"{node}:variance": s["variance"],
+                        f"{node}:mc_error": s["mc_error"]})
+            row.update({f"{node}:q{k}": v for k, v in s["quantiles"].items()})
+        rows.append(row)
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        return rows
+    df = pd.DataFrame(rows)
+    df.attrs.update(outcome=d["outcome"], samples=d["samples"], backend=d["backend"],
+                    seconds=d["seconds"])
+    return df

@@ -11,17 +11,17 @@
 //! Errors: [`ceteris::Error`] becomes `ceteris.CeterisError` (a `ValueError`) or one of its
 //! subclasses `UnknownColumnError`, `ParameterError` and `GpuError`, with the library's message.
 
-use ceteris::bootstrap::{EffectBootstrap, Estimator};
+use ceteris::bootstrap::{BootstrapOptions, BootstrapRun};
 use ceteris::discovery::{Knowledge, Pc};
 use ceteris::independence::{IndependenceTest, Query, Tester};
 use ceteris::scm::{read_graph, EffectInterval, FitKind, Intervention, Scm, Sweep};
 use ceteris::{
-    Bootstrap, BootstrapResult, CustomBootstrap, Dataset, Engine, Error, IntervalMethod, Roles,
-    Scheme, Statistic,
+    BootstrapResult, Cancel, CustomBootstrap, Dataset, Engine, Error, IntervalMethod, Roles,
+    Scheme, Shard,
 };
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::create_exception;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyKeyboardInterrupt, PyValueError};
 use pyo3::prelude::*;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -58,7 +58,45 @@ fn py_err(e: Error) -> PyErr {
         Error::UnknownColumn { .. } => UnknownColumnError::new_err(msg),
         Error::InvalidParameter { .. } => ParameterError::new_err(msg),
         Error::Gpu { .. } | Error::NoAdapter(_) => GpuError::new_err(msg),
+        Error::Cancelled => PyKeyboardInterrupt::new_err(msg),
         _ => CeterisError::new_err(msg),
+    }
+}
+
+/// Ctrl-C for a run with the GIL released: a [`Cancel`] token whose poll, between the library's
+/// batches, re-attaches the GIL and runs Python's signal handlers (`py.check_signals()`); an
+/// exception they raise (KeyboardInterrupt) cancels the run and is raised after it.
+struct Interrupt {
+    cancel: Cancel,
+    raised: Arc<Mutex<Option<PyErr>>>,
+}
+
+impl Interrupt {
+    fn new() -> Self {
+        let raised: Arc<Mutex<Option<PyErr>>> = Arc::default();
+        let keep = raised.clone();
+        let cancel = Cancel::with_poll(move || {
+            Python::attach(|py| match py.check_signals() {
+                Ok(()) => false,
+                Err(e) => {
+                    keep.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get_or_insert(e);
+                    true
+                }
+            })
+        });
+        Interrupt { cancel, raised }
+    }
+
+    /// The Python exception of a library error: the signal handler's own for a cancelled run.
+    fn err(&self, e: Error) -> PyErr {
+        if matches!(e, Error::Cancelled) {
+            if let Some(raised) = self.raised.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                return raised;
+            }
+        }
+        py_err(e)
     }
 }
 
@@ -132,21 +170,12 @@ fn boot_out(
     Ok((json(&r)?, reps))
 }
 
-/// A bootstrap with a built-in statistic: the CLI's `ceteris bootstrap` on a table (the same
-/// rules: `ipw`/`hajek`/`aipw`/`att` with covariates refit their nuisance models in every
-/// resample, options a statistic would ignore are errors).
-#[pyfunction]
-#[pyo3(signature = (names, columns, statistic, *, column=vec![], weights=None, treatment=None,
-    outcome=None, propensity=None, mu0=None, mu1=None, covariates=vec![], scheme="iid",
-    strata=None, cluster=None, block_length=None, n_resamples=9999, level=0.95,
-    methods=vec!["percentile".to_string(), "bca".to_string()], seed=0, backend="auto",
-    keep_replicates=false, clip=None, trim=None, penalty=None, progress=None))]
-#[allow(clippy::too_many_arguments)]
-fn bootstrap<'py>(
-    py: Python<'py>,
-    names: Vec<String>,
-    columns: Vec<PyReadonlyArray1<'py, f64>>,
-    statistic: &str,
+/// The options of a bootstrap with a built-in statistic, as the Python layer passes them (a dict
+/// with every key; `None` is an option not given): the library's [`BootstrapOptions`].
+#[derive(Clone, Debug, FromPyObject)]
+#[pyo3(from_item_all)]
+struct BootOpts {
+    statistic: String,
     column: Vec<String>,
     weights: Option<String>,
     treatment: Option<String>,
@@ -155,7 +184,7 @@ fn bootstrap<'py>(
     mu0: Option<String>,
     mu1: Option<String>,
     covariates: Vec<String>,
-    scheme: &str,
+    scheme: String,
     strata: Option<String>,
     cluster: Option<String>,
     block_length: Option<f64>,
@@ -163,131 +192,166 @@ fn bootstrap<'py>(
     level: f64,
     methods: Vec<String>,
     seed: u64,
-    backend: &str,
     keep_replicates: bool,
     clip: Option<f64>,
     trim: Option<f64>,
     penalty: Option<f64>,
+    crossfit: Option<u32>,
+}
+
+/// The run the options make, by the library's rules (the CLI's: `ipw`/`hajek`/`aipw`/`att` with
+/// covariates refit their nuisance models in every resample; an option the run would ignore is
+/// an error).
+fn boot_run(o: &BootOpts) -> Result<BootstrapRun, Error> {
+    BootstrapOptions {
+        columns: o.column.clone(),
+        roles: Roles {
+            weights: o.weights.clone(),
+            treatment: o.treatment.clone(),
+            outcome: o.outcome.clone(),
+            propensity: o.propensity.clone(),
+            mu0: o.mu0.clone(),
+            mu1: o.mu1.clone(),
+            covariates: o.covariates.clone(),
+        },
+        clip: o.clip,
+        trim: o.trim,
+        penalty: o.penalty,
+        crossfit: o.crossfit,
+        scheme: Scheme::parse(
+            &o.scheme,
+            o.strata.as_deref(),
+            o.cluster.as_deref(),
+            o.block_length,
+        )?,
+        resamples: o.n_resamples,
+        seed: o.seed,
+        level: o.level,
+        methods: o
+            .methods
+            .iter()
+            .map(|m| m.parse::<IntervalMethod>())
+            .collect::<Result<_, _>>()?,
+        keep_replicates: o.keep_replicates,
+        ..BootstrapOptions::new(&o.statistic)
+    }
+    .build()
+}
+
+/// The built-in run of a sharded bootstrap (a refit has no shards).
+fn boot_sharded(o: &BootOpts) -> PyResult<ceteris::Bootstrap> {
+    match boot_run(o).map_err(py_err)? {
+        BootstrapRun::Statistic(b) => Ok(b),
+        BootstrapRun::Refit(_) => Err(py_err(Error::param(
+            "shards",
+            format!(
+                "statistic `{}` with covariates refits its nuisance models in every resample, \
+                 which runs in one process only: use ceteris.bootstrap",
+                o.statistic
+            ),
+        ))),
+    }
+}
+
+/// A bootstrap with a built-in statistic: the CLI's `ceteris bootstrap` on a table.
+#[pyfunction]
+#[pyo3(signature = (names, columns, opts, *, backend="auto", progress=None))]
+fn bootstrap<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    opts: BootOpts,
+    backend: &str,
     progress: Option<Py<PyAny>>,
 ) -> PyResult<(String, Option<Bound<'py, PyArray1<f64>>>)> {
     let data = dataset(&names, &columns)?;
-    let scheme = Scheme::parse(scheme, strata.as_deref(), cluster.as_deref(), block_length)
-        .map_err(py_err)?;
-    let methods = self::methods(&methods)?;
+    let run = boot_run(&opts).map_err(py_err)?;
     let engine = engine(backend)?;
-    let refit = matches!(statistic, "ipw" | "hajek" | "aipw" | "att") && !covariates.is_empty();
-    if statistic == "att" && !refit {
-        return Err(py_err(Error::param(
-            "covariates",
-            "att refits its propensity in every resample: it needs covariates",
-        )));
-    }
-    if trim.is_some() && !refit {
-        return Err(py_err(Error::param(
-            "trim",
-            "trim refits the propensity on the units it keeps: it needs ipw, hajek, aipw or att \
-             with covariates (it would be ignored)",
-        )));
-    }
-    if penalty.is_some() && !refit {
-        return Err(py_err(Error::param(
-            "penalty",
-            "penalty applies to the refit propensity of ipw, hajek, aipw and att with \
-             covariates (it would be ignored)",
-        )));
-    }
-    if refit {
-        for (flag, given) in [
-            ("propensity", propensity.is_some()),
-            ("mu0", mu0.is_some()),
-            ("mu1", mu1.is_some()),
-        ] {
-            if given {
-                return Err(py_err(Error::param(
-                    flag,
-                    format!(
-                        "covariates refit the nuisance models in every resample, `{flag}` gives \
-                         a fixed one: give one or the other"
-                    ),
-                )));
-            }
-        }
-        for (flag, given) in [
-            ("weights", weights.is_some()),
-            ("column", !column.is_empty()),
-        ] {
-            if given {
-                return Err(py_err(Error::param(
-                    flag,
-                    format!(
-                        "statistic `{statistic}` with covariates does not use `{flag}` (it would \
-                         ignore it)"
-                    ),
-                )));
-            }
-        }
-        let need = |v: &Option<String>, flag: &str| {
-            v.clone().ok_or_else(|| {
-                py_err(Error::param(
-                    flag,
-                    format!("statistic `{statistic}` needs `{flag}`"),
-                ))
-            })
-        };
-        let (t, y) = (need(&treatment, "treatment")?, need(&outcome, "outcome")?);
-        let estimator = match statistic {
-            "ipw" => Estimator::Ipw,
-            "hajek" => Estimator::Hajek,
-            "aipw" => Estimator::Aipw,
-            _ => Estimator::Att,
-        };
-        let cov: Vec<&str> = covariates.iter().map(String::as_str).collect();
-        let mut boot = EffectBootstrap::new(estimator, &t, &y, &cov)
-            .scheme(scheme)
-            .resamples(n_resamples)
-            .seed(seed)
-            .level(level)
-            .methods(&methods)
-            .keep_replicates(keep_replicates);
-        if let Some(a) = trim {
-            boot = boot.trim(a);
-        }
-        if let Some(a) = clip {
-            boot = boot.clip(a);
-        }
-        if let Some(l) = penalty {
-            boot = boot.penalty(l);
-        }
-        let r = py.detach(|| boot.run(&engine, &data)).map_err(py_err)?;
-        return boot_out(py, r);
-    }
-    let roles = Roles {
-        weights,
-        treatment,
-        outcome,
-        propensity,
-        mu0,
-        mu1,
-        covariates,
+    let stop = Interrupt::new();
+    let run = match run {
+        BootstrapRun::Statistic(b) => BootstrapRun::Statistic(b.cancel(&stop.cancel)),
+        r => r,
     };
-    let stat = Statistic::parse(statistic, &column, &roles).map_err(py_err)?;
-    let mut boot = Bootstrap::new(stat)
-        .scheme(scheme)
-        .resamples(n_resamples)
-        .seed(seed)
-        .level(level)
-        .methods(&methods)
-        .keep_replicates(keep_replicates);
-    if let Some(a) = clip {
-        boot = boot.clip_propensity(a);
-    }
     let tick = progress_fn(&progress);
     let r = py
         .detach(|| {
             let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
-            boot.run_with_progress(&engine, &data, tick)
+            run.run_with_progress(&engine, &data, tick)
         })
+        .map_err(|e| stop.err(e))?;
+    boot_out(py, r)
+}
+
+/// Replicates `start..end` of a bootstrap with a built-in statistic ([`ceteris::Bootstrap::shard`]):
+/// `(values, std_errors, backend, fallback, fingerprint)`, the [`Shard`]'s fields.
+#[pyfunction]
+#[pyo3(signature = (names, columns, opts, start, end, *, backend="auto"))]
+#[allow(clippy::type_complexity)]
+fn bootstrap_shard<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    opts: BootOpts,
+    start: u64,
+    end: u64,
+    backend: &str,
+) -> PyResult<(
+    Bound<'py, PyArray1<f64>>,
+    Bound<'py, PyArray1<f64>>,
+    String,
+    Option<String>,
+    String,
+)> {
+    let data = dataset(&names, &columns)?;
+    let boot = boot_sharded(&opts)?;
+    let engine = engine(backend)?;
+    let s = py
+        .detach(|| boot.shard(&engine, &data, start..end))
         .map_err(py_err)?;
+    Ok((
+        s.values.into_pyarray(py),
+        s.std_errors.into_pyarray(py),
+        s.backend,
+        s.fallback,
+        s.fingerprint,
+    ))
+}
+
+/// The shards' merge ([`ceteris::Bootstrap::combine`]): `shards` are `(start, values, std_errors,
+/// backend, fallback, fingerprint)`; the result as [`bootstrap`]'s.
+#[pyfunction]
+#[pyo3(signature = (names, columns, opts, shards))]
+#[allow(clippy::type_complexity)]
+fn bootstrap_combine<'py>(
+    py: Python<'py>,
+    names: Vec<String>,
+    columns: Vec<PyReadonlyArray1<'py, f64>>,
+    opts: BootOpts,
+    shards: Vec<(
+        u64,
+        PyReadonlyArray1<'py, f64>,
+        PyReadonlyArray1<'py, f64>,
+        String,
+        Option<String>,
+        String,
+    )>,
+) -> PyResult<(String, Option<Bound<'py, PyArray1<f64>>>)> {
+    let data = dataset(&names, &columns)?;
+    let boot = boot_sharded(&opts)?;
+    let shards: Vec<Shard> = shards
+        .into_iter()
+        .map(|(start, v, se, backend, fallback, fingerprint)| Shard {
+            start,
+            values: v.as_array().to_vec(),
+            std_errors: se.as_array().to_vec(),
+            backend,
+            fallback,
+            seed: opts.seed,
+            resamples: opts.n_resamples,
+            fingerprint,
+        })
+        .collect();
+    let r = py.detach(|| boot.combine(&data, &shards)).map_err(py_err)?;
     boot_out(py, r)
 }
 
@@ -337,7 +401,9 @@ fn bootstrap_weights<'py>(
             }
         })
     };
+    let stop = Interrupt::new();
     let boot = CustomBootstrap::new(call)
+        .cancel(&stop.cancel)
         .scheme(scheme)
         .resamples(n_resamples)
         .seed(seed)
@@ -348,7 +414,7 @@ fn bootstrap_weights<'py>(
     if let Some(e) = failure.lock().unwrap_or_else(|p| p.into_inner()).take() {
         return Err(e);
     }
-    boot_out(py, r.map_err(py_err)?)
+    boot_out(py, r.map_err(|e| stop.err(e))?)
 }
 
 /// The options of an independence test (the CLI's `TestOpts`): `None` is a flag not given.
@@ -400,11 +466,15 @@ fn independence<'py>(
     let test = build_test(&opts).map_err(py_err)?;
     let engine = engine(backend)?;
     let tick = progress_fn(&progress);
+    let stop = Interrupt::new();
     let out = py.detach(|| {
-        let tester = Tester::new(&engine, &data, test);
+        let tester = Tester::new(&engine, &data, test).cancel(&stop.cancel);
         let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
         tester.batch_with_progress(&queries, tick)
     });
+    if stop.cancel.is_cancelled() {
+        return Err(stop.err(Error::Cancelled));
+    }
     out.into_iter()
         .map(|r| -> PyResult<Py<PyAny>> {
             Ok(match r {
@@ -454,7 +524,9 @@ fn discover<'py>(
         let t: Vec<&[&str]> = t.iter().map(Vec::as_slice).collect();
         k = k.tiers(&t);
     }
+    let stop = Interrupt::new();
     let pc = Pc::new(test)
+        .cancel(&stop.cancel)
         .alpha(alpha)
         .max_depth(max_depth)
         .knowledge(k)
@@ -474,7 +546,7 @@ fn discover<'py>(
                 .map(|t| t as &(dyn Fn(usize, u64, u64) + Sync));
             pc.run_with_progress(&engine, &data, &cols, tick)
         })
-        .map_err(py_err)?;
+        .map_err(|e| stop.err(e))?;
     Ok((json(&r)?, r.marks().to_vec(), r.to_dot()))
 }
 
@@ -549,9 +621,9 @@ impl PyScm {
         self.scm.names().into_iter().map(String::from).collect()
     }
 
-    /// A sweep: the result's JSON.
+    /// A sweep (or, with `range`, settings `range` of it, [`Sweep::shard`]): the result's JSON.
     #[pyo3(signature = (outcome, settings, *, samples=10_000, quantiles=vec![], seed=0,
-        common_random_numbers=false, nodes=vec![], backend="auto", progress=None))]
+        common_random_numbers=false, nodes=vec![], backend="auto", progress=None, range=None))]
     #[allow(clippy::too_many_arguments)]
     fn sweep(
         &self,
@@ -565,6 +637,7 @@ impl PyScm {
         nodes: Vec<String>,
         backend: &str,
         progress: Option<Py<PyAny>>,
+        range: Option<(usize, usize)>,
     ) -> PyResult<String> {
         let sets = settings
             .iter()
@@ -578,13 +651,18 @@ impl PyScm {
             .quantiles(&quantiles)
             .seed(seed)
             .common_random_numbers(common_random_numbers);
+        let stop = Interrupt::new();
+        let sweep = sweep.cancel(&stop.cancel);
         let tick = progress_fn(&progress);
         let r = py
             .detach(|| {
                 let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
-                sweep.run_with_progress(&engine, &self.scm, tick)
+                match range {
+                    Some((a, b)) => sweep.shard_with_progress(&engine, &self.scm, a..b, tick),
+                    None => sweep.run_with_progress(&engine, &self.scm, tick),
+                }
             })
-            .map_err(py_err)?;
+            .map_err(|e| stop.err(e))?;
         json(&r)
     }
 
@@ -694,13 +772,15 @@ fn effect_interval<'py>(
     if let Some(s) = samples {
         ei = ei.samples(s);
     }
+    let stop = Interrupt::new();
+    let ei = ei.cancel(&stop.cancel);
     let tick = progress_fn(&progress);
     let mut r = py
         .detach(|| {
             let tick = tick.as_ref().map(|t| t as &(dyn Fn(u64, u64) + Sync));
             ei.run_with_progress(&engine, &data, tick)
         })
-        .map_err(py_err)?;
+        .map_err(|e| stop.err(e))?;
     let reps = r.replicates.take().map(|v| v.into_pyarray(py));
     Ok((json(&r)?, reps))
 }
@@ -722,6 +802,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(describe_backend, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap, m)?)?;
     m.add_function(wrap_pyfunction!(bootstrap_weights, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_shard, m)?)?;
+    m.add_function(wrap_pyfunction!(bootstrap_combine, m)?)?;
     m.add_function(wrap_pyfunction!(independence, m)?)?;
     m.add_function(wrap_pyfunction!(discover, m)?)?;
     m.add_function(wrap_pyfunction!(effect_interval, m)?)?;

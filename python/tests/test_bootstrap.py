@@ -164,6 +164,16 @@ def test_ipw_overlap_and_refit():
     with pytest.raises(ceteris.ParameterError, match="propensity"):
         ceteris.bootstrap(df, "ipw", treatment="t", outcome="y", propensity="e",
                           covariates=["x"], n_resamples=99)
+    # the library's rules (BootstrapOptions, shared with the CLI): crossfit is aipw-refit only
+    xfit = ceteris.bootstrap(df, "aipw", treatment="t", outcome="y", covariates=["x"],
+                             crossfit=2, n_resamples=99, seed=0, method="percentile",
+                             backend="cpu")
+    assert xfit.details["crossfit_folds"] == 2
+    with pytest.raises(ceteris.ParameterError, match="`crossfit`"):
+        ceteris.bootstrap(df, "ipw", treatment="t", outcome="y", covariates=["x"], crossfit=2,
+                          n_resamples=99)
+    with pytest.raises(ceteris.ParameterError, match="`trim`"):
+        ceteris.bootstrap(df, "mean", column="y", trim=0.05, n_resamples=99)
 
 
 def test_stratified_with_text_labels():

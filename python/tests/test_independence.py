@@ -166,3 +166,46 @@ def test_ignored_options_are_errors():
         ceteris.kci(x, x ** 2, permutations=100)
     with pytest.raises(ceteris.ParameterError, match="Fisher-z"):
         ceteris.fisherz(x, x ** 2, width="median")
+
+
+def _check_chi2_p(name, ours, ref_p, ref_stat, n, ds):
+    """hyppo's p-value chi2.sf(n·s + 1, 1): within 1e-6 when p >= 1e-4; below, −ln p against
+    chi2.logsf within the change of −ln sf that the statistic's tolerance ds makes (its
+    derivative in s is n times the χ²₁ hazard, below n·(1/2 + 1/x) at x = n·s + 1), as
+    tests/independence.rs's check_chi2_p."""
+    if ref_p >= 1e-4:
+        assert abs(ours - ref_p) <= 1e-6, (name, ours, ref_p)
+        return
+    x = n * ref_stat + 1.0
+    lr = -scipy.stats.chi2.logsf(x, 1)
+    tol = n * (0.5 + 1.0 / x) * ds + 1e-12 * lr
+    assert abs(-math.log(ours) - lr) <= tol, (name, ours, lr, tol)
+
+
+def test_hsic_u_matches_hyppo(reference_dir):
+    """ceteris.hsic_u against hyppo's ``Hsic().test`` on the cases of
+    tests/reference/hyppo_reference.json: live when hyppo is installed (python/run-tests.sh
+    installs it; its first call compiles numba kernels, cached afterwards), else the values that
+    tests/reference/make_hyppo_reference.py stored from hyppo 0.5.2. The statistic to 1e-6
+    relative (plus 1e-9 absolute: independent cases sit near 0)."""
+    try:
+        from hyppo.independence import Hsic
+    except ImportError:
+        Hsic = None
+    doc = json.loads((reference_dir / "hyppo_reference.json").read_text())
+    assert len(doc["cases"]) >= 7
+    for case in doc["cases"]:
+        x = np.array(case["x"], dtype=float).T
+        y = np.array(case["y"], dtype=float).T
+        n = x.shape[0]
+        if Hsic is not None:
+            ref_stat, ref_p = (float(v) for v in Hsic().test(x, y))
+        else:
+            ref_stat, ref_p = case["statistic"], case["p_value"]
+        data = {f"x{i}": x[:, i] for i in range(x.shape[1])}
+        data.update({f"y{i}": y[:, i] for i in range(y.shape[1])})
+        r = ceteris.hsic_u([f"x{i}" for i in range(x.shape[1])],
+                           [f"y{i}" for i in range(y.shape[1])], data=data, backend="cpu")
+        ds = 1e-6 * abs(ref_stat) + 1e-9
+        assert abs(r.statistic - ref_stat) <= ds, (case["name"], r.statistic, ref_stat)
+        _check_chi2_p(case["name"], r.pvalue, ref_p, ref_stat, n, ds)

@@ -84,6 +84,7 @@ pub struct CustomBootstrap<'a> {
     keep_replicates: bool,
     /// Why the statistic is undefined under one replicate's weights (see `explain_undefined`).
     explain: Option<ExplainFn<'a>>,
+    cancel: Option<crate::Cancel>,
     /// The statistic of a batch of replicates at once, and the batch size (see `batched`).
     batch: Option<(usize, BatchFn<'a>)>,
     /// Replicate values computed elsewhere (e.g. on the device), one per resample.
@@ -156,9 +157,27 @@ impl<'a> CustomBootstrap<'a> {
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
             explain: None,
+            cancel: None,
             batch: None,
             precomputed: None,
         }
+    }
+
+    /// A [`Cancel`](crate::Cancel) token checked between slices of the replicates (as
+    /// [`Bootstrap::cancel`](super::Bootstrap::cancel): the same replicates, in up to 128
+    /// slices of at least 64); once cancelled the run returns [`Error::Cancelled`].
+    ///
+    /// ```
+    /// use ceteris::{Cancel, CustomBootstrap, Dataset, Engine, Error};
+    /// let data = Dataset::new().with_column("x", vec![1.0, 2.0, 4.0]).unwrap();
+    /// let c = Cancel::new();
+    /// c.cancel();
+    /// let b = CustomBootstrap::new(|_: &Dataset, w: &[f64]| w[0]).cancel(&c);
+    /// assert!(matches!(b.run(&Engine::cpu(), &data), Err(Error::Cancelled)));
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
     }
 
     /// What names the cause when the statistic is undefined in every resample (called with
@@ -414,6 +433,7 @@ impl<'a> CustomBootstrap<'a> {
             }
             (_, Some((size, batch))) if k == 1 && se.is_none() => {
                 use rayon::prelude::*;
+                crate::cancel::check(&self.cancel)?;
                 let reps: Vec<u32> = (0..self.resamples as u32).collect();
                 reps.par_chunks(*size)
                     .flat_map_iter(|chunk| {
@@ -427,14 +447,23 @@ impl<'a> CustomBootstrap<'a> {
                     })
                     .collect()
             }
-            _ => cpu::custom(
-                &plan,
-                unit_of_row.as_deref(),
-                n,
-                0..self.resamples as u32,
-                &eval,
-            ),
+            _ => {
+                // with a token, slices of the replicates one at a time, checked in between
+                let mut pairs = Vec::with_capacity(self.resamples as usize);
+                for r in crate::cancel::slices(&self.cancel, self.resamples, 64) {
+                    crate::cancel::check(&self.cancel)?;
+                    pairs.extend(cpu::custom(
+                        &plan,
+                        unit_of_row.as_deref(),
+                        n,
+                        r.start as u32..r.end as u32,
+                        &eval,
+                    ));
+                }
+                pairs
+            }
         };
+        crate::cancel::check(&self.cancel)?;
         // the leave-one-unit-out values of every component, computed once when BCa asks
         let mut jackknife: Option<Vec<Vec<f64>>> = None;
         let mut results = Vec::with_capacity(k);

@@ -10,7 +10,8 @@
 //! `custom.rs`), `overlap.rs` (the IPW family's overlap diagnostics), `intervals.rs` (the five
 //! interval methods, public), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs`
 //! (the kernels on rayon, f64) and `gpu.rs` (the same kernels on the device,
-//! `shaders/{resample,sums,quantile,draws}.wgsl`).
+//! `shaders/{resample,sums,quantile,draws}.wgsl`); `options.rs` ([`BootstrapOptions`]: a run
+//! from named options, the refit rules the CLI and the Python binding share).
 //!
 //! **It imports** the engine (`run_on!` picks `cpu::` or `gpu::`), the device context (from
 //! `gpu.rs` only) and the leaves (`data`, `rng`, `stats`, `error`); no other capability.
@@ -38,6 +39,7 @@ mod effect;
 pub(crate) mod gpu;
 pub mod intervals;
 mod jobs;
+mod options;
 mod overlap;
 mod pages;
 pub(crate) mod plan;
@@ -51,6 +53,7 @@ mod summary;
 pub use custom::CustomBootstrap;
 pub use effect::{EffectBootstrap, Estimator, Nuisance};
 pub use intervals::{BcaDetails, IntervalMethod};
+pub use options::{BootstrapOptions, BootstrapRun};
 pub use overlap::{ArmOverlap, Overlap};
 pub use scheme::Scheme;
 pub(crate) use scheme::{check_rows, scheme_plan};
@@ -136,6 +139,7 @@ pub struct Bootstrap {
     methods: Vec<IntervalMethod>,
     keep_replicates: bool,
     clip: Option<f64>,
+    cancel: Option<crate::Cancel>,
 }
 
 /// The replicates of one shard `[start, start + values.len())` of a run.
@@ -311,10 +315,26 @@ impl Bootstrap {
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
             clip: None,
+            cancel: None,
         }
     }
 
     run_setters!("Bootstrap::new(Statistic::Mean { column: \"x\".into() })");
+
+    /// A [`Cancel`](crate::Cancel) token checked between slices of the replicates (up to 128 per
+    /// run, at least 1024 replicates each, 2^18 on a GPU; each computed as a shard would be, so
+    /// the result is the same as without a token);
+    /// once cancelled the run returns [`Error::Cancelled`].
+    ///
+    /// ```
+    /// use ceteris::{Bootstrap, Cancel, Statistic};
+    /// let b = Bootstrap::new(Statistic::Mean { column: "x".into() }).cancel(&Cancel::new());
+    /// # let _ = b;
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
 
     /// Clip the propensity of `ipw`, `hajek` and `aipw` to `[a, 1 − a]` (`0 < a < 0.5`) before
     /// estimating, in the estimate and in every replicate alike (the propensity column may then
@@ -408,8 +428,23 @@ impl Bootstrap {
         self.validate()?;
         let setup = self.setup(data)?;
         Self::check_memory(&setup, self.resamples)?;
-        let shard = self.compute(engine, &setup, 0..self.resamples as u32, progress)?;
-        let mut result = self.finish(data, &setup, &[shard])?;
+        // with a token, slices of the replicates one at a time (shards of the one run: the same
+        // replicates), checked in between
+        let mut shards = Vec::new();
+        // (a GPU slice is one submit and read-back: large ones only)
+        let min = match engine.kind() {
+            crate::BackendKind::Gpu => 1 << 18,
+            _ => 1024,
+        };
+        for r in crate::cancel::slices(&self.cancel, self.resamples, min) {
+            crate::cancel::check(&self.cancel)?;
+            let offset = r.start;
+            let tick = progress.map(|p| move |done: u64, _: u64| p(offset + done, self.resamples));
+            let tick = tick.as_ref().map(|t| t as ProgressFn);
+            shards.push(self.compute(engine, &setup, r.start as u32..r.end as u32, tick)?);
+        }
+        crate::cancel::check(&self.cancel)?;
+        let mut result = self.finish(data, &setup, &shards)?;
         result.seconds = start.elapsed().as_secs_f64();
         Ok(result)
     }

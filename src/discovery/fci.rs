@@ -112,6 +112,18 @@ impl Fci {
         self
     }
 
+    /// A [`Cancel`](crate::Cancel) token ([`Pc::cancel`]).
+    ///
+    /// ```
+    /// use ceteris::{discovery::Fci, independence::IndependenceTest, Cancel};
+    /// let f = Fci::new(IndependenceTest::fisher_z()).cancel(&Cancel::new());
+    /// # let _ = f;
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.pc = self.pc.cancel(token);
+        self
+    }
+
     /// Runs FCI on `columns` of `data` (all columns when empty).
     pub fn run(
         &self,

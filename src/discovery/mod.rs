@@ -333,6 +333,7 @@ pub struct Pc {
     uc_priority: i8,
     /// FCI's orientation stage after the skeleton (set by [`Fci`]).
     fci: bool,
+    cancel: Option<crate::Cancel>,
 }
 
 impl Pc {
@@ -349,6 +350,39 @@ impl Pc {
             uc_rule: 0,
             uc_priority: 2,
             fci: false,
+            cancel: None,
+        }
+    }
+
+    /// A [`Cancel`](crate::Cancel) token checked between the levels of the search and between
+    /// chunks of a level's tests ([`Tester::cancel`]): once cancelled the search returns
+    /// [`Error::Cancelled`].
+    ///
+    /// ```
+    /// use ceteris::{Cancel, Dataset, Engine, Error};
+    /// use ceteris::{discovery::Pc, independence::IndependenceTest};
+    /// let data = Dataset::synthetic(200, 1);
+    /// let cancel = Cancel::new();
+    /// cancel.cancel();
+    /// let pc = Pc::new(IndependenceTest::fisher_z()).cancel(&cancel);
+    /// assert!(matches!(pc.run(&Engine::cpu(), &data, &[]), Err(Error::Cancelled)));
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// A tester of this search (with its token).
+    fn tester<'a>(
+        &self,
+        engine: &'a Engine,
+        data: &'a Dataset,
+        test: IndependenceTest,
+    ) -> Tester<'a> {
+        let t = Tester::new(engine, data, test);
+        match &self.cancel {
+            Some(c) => t.cancel(c),
+            None => t,
         }
     }
 
@@ -462,6 +496,7 @@ impl Pc {
         progress: Option<LevelProgress>,
     ) -> Result<DiscoveryResult> {
         let start = Instant::now();
+        crate::cancel::check(&self.cancel)?;
         let nodes = self.nodes(data, columns)?;
         let conditional = if matches!(self.test.kind(), TestKind::Hsic | TestKind::HsicU) {
             self.test.clone().into_kci()
@@ -474,7 +509,7 @@ impl Pc {
             self.test.kind(),
             TestKind::Chisq | TestKind::Gsq | TestKind::FisherZ
         )
-        .then(|| Tester::new(engine, data, self.test.clone()));
+        .then(|| self.tester(engine, data, self.test.clone()));
         let mut backend = String::new();
         let gpu = engine.kind() == crate::BackendKind::Gpu;
         let mut res = self.search(&nodes, gpu, progress, |depth, queries, level_progress| {
@@ -485,7 +520,7 @@ impl Pc {
             let tester = match &shared {
                 Some(s) => s,
                 None => {
-                    own = Tester::new(engine, data, t.clone());
+                    own = self.tester(engine, data, t.clone());
                     &own
                 }
             };

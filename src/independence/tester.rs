@@ -29,6 +29,7 @@ pub struct Tester<'a> {
     data: &'a Dataset,
     test: IndependenceTest,
     cache: Cache,
+    cancel: Option<crate::Cancel>,
 }
 
 /// One query of a batch: (X columns, Y columns, Z columns).
@@ -42,7 +43,28 @@ impl<'a> Tester<'a> {
             data,
             test,
             cache: Cache::default(),
+            cancel: None,
         }
+    }
+
+    /// A [`Cancel`](crate::Cancel) token checked between chunks of a batch (up to 128 per batch,
+    /// of at least 8 queries, 1024 on a GPU;
+    /// each query's result does not depend on its chunk): once cancelled, the queries not yet run
+    /// answer [`Error::Cancelled`](crate::Error::Cancelled).
+    ///
+    /// ```
+    /// use ceteris::{Cancel, Dataset, Engine, Error, independence::{IndependenceTest, Tester}};
+    /// let data = Dataset::synthetic(100, 1);
+    /// let engine = Engine::cpu();
+    /// let cancel = Cancel::new();
+    /// cancel.cancel();
+    /// let tester = Tester::new(&engine, &data, IndependenceTest::kci()).cancel(&cancel);
+    /// let q = vec![(vec!["t".to_string()], vec!["y".to_string()], vec![])];
+    /// assert!(matches!(tester.batch(&q)[0], Err(Error::Cancelled)));
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
     }
 
     /// One test, reusing (and filling) the cache.
@@ -58,6 +80,35 @@ impl<'a> Tester<'a> {
 
     /// [`Tester::batch`] with a progress callback `(tests done, total)`.
     pub fn batch_with_progress(
+        &self,
+        queries: &[Query],
+        progress: Option<crate::ProgressFn>,
+    ) -> Vec<Result<TestResult>> {
+        if self.cancel.is_none() {
+            return self.batch_all(queries, progress);
+        }
+        let total = queries.len() as u64;
+        let mut out = Vec::with_capacity(queries.len());
+        // a GPU chunk is one job (one submit) for the batched tests: large ones only
+        let min = match self.engine.kind() {
+            crate::BackendKind::Gpu => 1024,
+            _ => 8,
+        };
+        for r in crate::cancel::slices(&self.cancel, total, min) {
+            if crate::cancel::check(&self.cancel).is_err() {
+                out.resize_with(queries.len(), || Err(crate::Error::Cancelled));
+                return out;
+            }
+            let offset = r.start;
+            let tick = progress.map(|p| move |done: u64, _: u64| p(offset + done, total));
+            let tick = tick.as_ref().map(|t| t as crate::ProgressFn);
+            out.extend(self.batch_all(&queries[r.start as usize..r.end as usize], tick));
+        }
+        out
+    }
+
+    /// The batch in one go.
+    fn batch_all(
         &self,
         queries: &[Query],
         progress: Option<crate::ProgressFn>,

@@ -50,7 +50,7 @@ impl SweepJob<'_> {
         if self.common_random_numbers {
             0
         } else {
-            s as u32
+            self.first_setting + s as u32
         }
     }
 
@@ -475,6 +475,7 @@ mod tests {
                 samples: 5000,
                 stream: Stream::new(9, STREAM_MONTE_CARLO),
                 common_random_numbers: true,
+                first_setting: 0,
                 keep_values: keep,
                 contrast,
             };
@@ -520,6 +521,7 @@ mod tests {
             samples: 9000,
             stream: Stream::new(4, STREAM_MONTE_CARLO),
             common_random_numbers: true,
+            first_setting: 0,
             keep_values: false,
             contrast: false,
         };

@@ -77,6 +77,7 @@ pub struct EffectInterval {
     level: f64,
     methods: Vec<IntervalMethod>,
     keep_replicates: bool,
+    cancel: Option<crate::Cancel>,
 }
 
 /// The result of [`EffectInterval::run`]; the fields shared with
@@ -168,7 +169,23 @@ impl EffectInterval {
             level: 0.95,
             methods: vec![IntervalMethod::Percentile],
             keep_replicates: false,
+            cancel: None,
         }
+    }
+
+    /// A [`Cancel`](crate::Cancel) token checked between slices of the resamples
+    /// ([`CustomBootstrap::cancel`]); once cancelled the run returns
+    /// [`Error::Cancelled`](crate::Error::Cancelled).
+    ///
+    /// ```
+    /// use ceteris::scm::{EffectInterval, FitKind};
+    /// let parents = vec![("X".to_string(), vec![]), ("Y".to_string(), vec!["X".to_string()])];
+    /// let ei = EffectInterval::new(&parents, FitKind::Linear, "Y").cancel(&ceteris::Cancel::new());
+    /// # let _ = ei;
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
     }
 
     /// The alternative intervention set.
@@ -311,15 +328,20 @@ impl EffectInterval {
             }
             value.unwrap_or(f64::NAN)
         };
-        let r = CustomBootstrap::new(statistic)
-            .name("effect")
-            .scheme(self.scheme.clone())
-            .resamples(self.resamples)
-            .seed(self.seed)
-            .level(self.level)
-            .methods(&self.methods)
-            .keep_replicates(self.keep_replicates)
-            .run(engine, data)?;
+        let r = {
+            let mut boot = CustomBootstrap::new(statistic)
+                .name("effect")
+                .scheme(self.scheme.clone())
+                .resamples(self.resamples)
+                .seed(self.seed)
+                .level(self.level)
+                .methods(&self.methods)
+                .keep_replicates(self.keep_replicates);
+            if let Some(c) = &self.cancel {
+                boot = boot.cancel(c);
+            }
+            boot.run(engine, data)?
+        };
         let failed_resamples = failed.into_inner();
         let mut warnings = r.warnings;
         if let Some(reason) = first_failure

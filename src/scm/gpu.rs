@@ -357,7 +357,8 @@ pub(crate) fn sweep_moments(
                 job,
                 &program,
                 [
-                    s0 as u32,
+                    // the noise of the setting's index in the whole sweep (Sweep::shard)
+                    job.first_setting + s0 as u32,
                     g0 as u32,
                     base as u32,
                     (s0 - first_setting) as u32,

@@ -12,6 +12,9 @@ pub(crate) struct SweepJob<'a> {
     pub samples: u32,
     pub stream: crate::rng::Stream,
     pub common_random_numbers: bool,
+    /// Index, in the noise contract, of `plans[0]`'s setting: 0 for a whole sweep,
+    /// `range.start` for a [`Sweep::shard`](super::Sweep::shard).
+    pub first_setting: u32,
     /// Return every setting's outcome samples, sorted (for quantiles).
     pub keep_values: bool,
     /// Paired contrasts: the plans come in pairs `(2k, 2k + 1)` that read the same noise (that

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::rng::{Stream, STREAM_MONTE_CARLO};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::time::Instant;
 
 /// An average causal effect of a model with the Monte-Carlo error of its sampling.
@@ -68,6 +69,7 @@ impl Scm {
             samples: samples as u32,
             stream: Stream::new(seed, STREAM_MONTE_CARLO),
             common_random_numbers: true,
+            first_setting: 0,
             keep_values: false,
             contrast: true,
         };
@@ -144,6 +146,9 @@ pub struct Sweep {
     quantiles: Vec<f64>,
     seed: u64,
     common_random_numbers: bool,
+    /// Index of `settings[0]` in the noise contract (set by [`Sweep::shard`]).
+    first_setting: usize,
+    cancel: Option<crate::Cancel>,
 }
 
 impl Sweep {
@@ -158,7 +163,71 @@ impl Sweep {
             quantiles: Vec::new(),
             seed: 0,
             common_random_numbers: true,
+            first_setting: 0,
+            cancel: None,
         }
+    }
+
+    /// A [`Cancel`](crate::Cancel) token checked between groups of settings (up to 128 per sweep,
+    /// of at least 256 settings on a GPU,
+    /// each computed as a [`Sweep::shard`], so the points are the same as without a token): once
+    /// cancelled the sweep returns [`Error::Cancelled`].
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Sweep};
+    /// let s = Sweep::new("Y", vec![vec![Intervention::atomic("X", 1.0)]]).cancel(&ceteris::Cancel::new());
+    /// # let _ = s;
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// Settings `range` of this sweep only, with the noise they have in the whole sweep: the
+    /// result's points are `points[range]` of [`Sweep::run`]'s, bit for bit (to spread a grid
+    /// of settings across machines and concatenate the points in order).
+    ///
+    /// ```
+    /// use ceteris::scm::{Intervention, Noise, Node, Scm, Sweep};
+    /// let scm = Scm::new(vec![
+    ///     Node::linear("X", 0.0, &[], Noise::Normal { scale: 1.0 }),
+    ///     Node::linear("Y", 0.0, &[("X", 2.0)], Noise::Normal { scale: 1.0 }),
+    /// ]).unwrap();
+    /// let sets: Vec<_> = (0..5).map(|k| vec![Intervention::atomic("X", k as f64)]).collect();
+    /// let sweep = Sweep::new("Y", sets).samples(1000).seed(3);
+    /// let e = ceteris::Engine::cpu();
+    /// let whole = sweep.run(&e, &scm).unwrap();
+    /// let part = sweep.shard(&e, &scm, 2..4).unwrap();
+    /// assert_eq!(part.points[0].mean, whole.points[2].mean);
+    /// assert_eq!(part.points[1].variance, whole.points[3].variance);
+    /// ```
+    pub fn shard(&self, engine: &Engine, scm: &Scm, range: Range<usize>) -> Result<SweepResult> {
+        self.shard_with_progress(engine, scm, range, None)
+    }
+
+    /// [`Sweep::shard`] with a progress callback (as [`Sweep::run_with_progress`]'s, over the
+    /// shard's settings).
+    pub fn shard_with_progress(
+        &self,
+        engine: &Engine,
+        scm: &Scm,
+        range: Range<usize>,
+        progress: Option<crate::ProgressFn>,
+    ) -> Result<SweepResult> {
+        if range.start >= range.end || range.end > self.settings.len() {
+            return Err(Error::param(
+                "range",
+                format!(
+                    "{range:?} is empty or beyond the {} settings of this sweep",
+                    self.settings.len()
+                ),
+            ));
+        }
+        let mut part = self.clone();
+        part.settings = self.settings[range.clone()].to_vec();
+        part.first_setting = self.first_setting + range.start;
+        part.cancel = None;
+        part.run_all(engine, scm, progress)
     }
 
     /// Further nodes to summarise at every setting, besides the outcome (each point's `nodes`).
@@ -307,6 +376,58 @@ impl Sweep {
         scm: &Scm,
         progress: Option<crate::ProgressFn>,
     ) -> Result<SweepResult> {
+        if self.cancel.is_none() || self.settings.len() < 2 {
+            crate::cancel::check(&self.cancel)?;
+            return self.run_all(engine, scm, progress);
+        }
+        // with a token: groups of settings one at a time (shards of the one sweep: the same
+        // noise), checked in between; progress counts over all of them (one pass per node)
+        let start = Instant::now();
+        let n = self.settings.len() as u64;
+        let passes = 1 + self.nodes.len() as u64;
+        let done = std::sync::atomic::AtomicU64::new(0);
+        let mut whole: Option<SweepResult> = None;
+        // (on a GPU a group is its own uploads and dispatches: large groups only)
+        let min = match engine.kind() {
+            crate::BackendKind::Gpu => 256,
+            _ => 1,
+        };
+        for r in crate::cancel::slices(&self.cancel, n, min) {
+            crate::cancel::check(&self.cancel)?;
+            let base = done.load(std::sync::atomic::Ordering::Relaxed);
+            let tick = progress.map(|p| {
+                let done = &done;
+                move |d: u64, _: u64| {
+                    done.fetch_max(base + d, std::sync::atomic::Ordering::Relaxed);
+                    p(base + d, passes * n * self.samples)
+                }
+            });
+            let tick = tick.as_ref().map(|t| t as crate::ProgressFn);
+            let part =
+                self.shard_with_progress(engine, scm, r.start as usize..r.end as usize, tick)?;
+            match &mut whole {
+                None => whole = Some(part),
+                Some(w) => {
+                    if part.backend.contains("fallback") {
+                        w.backend = part.backend;
+                    }
+                    w.points.extend(part.points);
+                }
+            }
+        }
+        crate::cancel::check(&self.cancel)?;
+        let mut whole = whole.expect("at least one group");
+        whole.seconds = start.elapsed().as_secs_f64();
+        Ok(whole)
+    }
+
+    /// Every setting in one go.
+    fn run_all(
+        &self,
+        engine: &Engine,
+        scm: &Scm,
+        progress: Option<crate::ProgressFn>,
+    ) -> Result<SweepResult> {
         let start = Instant::now();
         if self.settings.is_empty() {
             return Err(Error::param("do", "the sweep has no settings"));
@@ -360,6 +481,7 @@ impl Sweep {
                 samples: self.samples as u32,
                 stream: Stream::new(self.seed, STREAM_MONTE_CARLO),
                 common_random_numbers: self.common_random_numbers,
+                first_setting: self.first_setting as u32,
                 keep_values: !self.quantiles.is_empty(),
                 contrast: false,
             };

@@ -4,10 +4,8 @@ use super::data_args::{check_treatment, with_report, DataArgs};
 use super::resample_args::{parse_methods, SchemeArgs};
 use crate::output::{print_json, Progress};
 use crate::{plot, Format};
-use ceteris::bootstrap::{EffectBootstrap, Estimator};
-use ceteris::{
-    Bootstrap, BootstrapResult, Dataset, Engine, Error, IntervalMethod, Roles, Scheme, Statistic,
-};
+use ceteris::bootstrap::BootstrapOptions;
+use ceteris::{BootstrapResult, Dataset, Engine, Error, Roles};
 
 #[derive(clap::Args)]
 pub(crate) struct Args {
@@ -141,60 +139,37 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
         (None, false) => a.columns.clone(),
         (None, true) => Vec::new(),
     };
-    let refit = matches!(a.statistic.as_str(), "ipw" | "hajek" | "aipw" | "att")
-        && !a.covariates.is_empty();
-    if a.statistic == "att" && !refit {
-        return Err(Error::param(
-            "covariates",
-            "att refits its propensity in every resample: it needs --covariates a,b",
-        ));
-    }
-    if a.trim.is_some() && !refit {
-        return Err(Error::param(
-            "trim",
-            "--trim refits the propensity on the units it keeps: it needs ipw, hajek, aipw or att \
-             with --covariates (it would be ignored)",
-        ));
-    }
-    if a.penalty.is_some() && !refit {
-        return Err(Error::param(
-            "penalty",
-            "--penalty applies to the refit propensity of ipw, hajek, aipw and att with \
-             --covariates (it would be ignored)",
-        ));
-    }
-    if a.crossfit.is_some() && !(refit && a.statistic == "aipw") {
-        return Err(Error::param(
-            "crossfit",
-            format!(
-                "--crossfit cross-fits the refit nuisance models of aipw with --covariates; \
-                 statistic `{}`{} would ignore it",
-                a.statistic,
-                if refit { "" } else { " without --covariates" }
-            ),
-        ));
-    }
-    let scheme = a.resampling.scheme()?;
-    let methods = parse_methods(&a.method)?;
-    let engine = Engine::from_name(&a.backend)?;
-    if refit {
-        return refit_run(a, data, &columns, scheme, &methods, &engine);
-    }
-    let statistic = Statistic::parse(&a.statistic, &columns, &roles)?;
-    let boot = Bootstrap::new(statistic)
-        .scheme(scheme)
-        .resamples(a.resamples)
-        .seed(a.seed)
-        .level(a.level)
-        .methods(&methods)
-        .keep_replicates(a.keep_replicates || a.plot.is_some());
-    let boot = match a.clip {
-        Some(c) => boot.clip_propensity(c),
-        None => boot,
+    let penalty = match &a.penalty {
+        None => None,
+        Some(p) => Some(
+            p.strip_prefix("l2:")
+                .and_then(|v| v.parse::<f64>().ok())
+                .ok_or_else(|| {
+                    Error::param("penalty", format!("`{p}` is not of the form l2:LAMBDA"))
+                })?,
+        ),
     };
+    // the refit and option rules are the library's (shared with the Python binding)
+    let options = BootstrapOptions {
+        columns,
+        roles,
+        clip: a.clip,
+        trim: a.trim,
+        penalty,
+        crossfit: a.crossfit,
+        scheme: a.resampling.scheme()?,
+        resamples: a.resamples,
+        seed: a.seed,
+        level: a.level,
+        methods: parse_methods(&a.method)?,
+        keep_replicates: a.keep_replicates || a.plot.is_some(),
+        ..BootstrapOptions::new(&a.statistic)
+    };
+    let run = options.build_spelled(&|f| format!("--{f}"))?;
+    let engine = Engine::from_name(&a.backend)?;
     let progress = Progress::new("resamples");
     let tick = |done: u64, total: u64| progress.tick(done, total);
-    let result = boot.run_with_progress(&engine, data, Some(&tick))?;
+    let result = run.run_with_progress(&engine, data, Some(&tick))?;
     progress.finish();
     finish(a, data, result)
 }
@@ -215,88 +190,6 @@ fn finish(a: &Args, data: &Dataset, mut result: BootstrapResult) -> Result<(), E
         }
     }
     Ok(())
-}
-
-/// `ipw`, `hajek`, `aipw` or `att` with `--covariates`: the nuisance models refit in every
-/// resample ([`EffectBootstrap`]).
-fn refit_run(
-    a: &Args,
-    data: &Dataset,
-    columns: &[String],
-    scheme: Scheme,
-    methods: &[IntervalMethod],
-    engine: &Engine,
-) -> Result<(), Error> {
-    let fixed = [
-        ("propensity", a.propensity.is_some()),
-        ("mu0", a.mu0.is_some()),
-        ("mu1", a.mu1.is_some()),
-    ];
-    if let Some((flag, _)) = fixed.iter().find(|f| f.1) {
-        return Err(Error::param(
-            *flag,
-            format!(
-                "--covariates refits the nuisance models in every resample, --{flag} gives a \
-                 fixed one: give one or the other"
-            ),
-        ));
-    }
-    let ignored = [
-        ("weights", a.weights.is_some()),
-        ("column", !columns.is_empty()),
-    ];
-    if let Some((flag, _)) = ignored.iter().find(|f| f.1) {
-        return Err(Error::param(
-            *flag,
-            format!(
-                "statistic `{}` with --covariates does not use --{flag} (it would ignore it)",
-                a.statistic
-            ),
-        ));
-    }
-    let need = |v: &Option<String>, flag: &str| {
-        v.clone().ok_or_else(|| {
-            Error::param(flag, format!("statistic `{}` needs --{flag}", a.statistic))
-        })
-    };
-    let (treatment, outcome) = (
-        need(&a.treatment, "treatment")?,
-        need(&a.outcome, "outcome")?,
-    );
-    let estimator = match a.statistic.as_str() {
-        "ipw" => Estimator::Ipw,
-        "hajek" => Estimator::Hajek,
-        "aipw" => Estimator::Aipw,
-        _ => Estimator::Att,
-    };
-    let covariates: Vec<&str> = a.covariates.iter().map(String::as_str).collect();
-    let mut boot = EffectBootstrap::new(estimator, &treatment, &outcome, &covariates)
-        .scheme(scheme)
-        .resamples(a.resamples)
-        .seed(a.seed)
-        .level(a.level)
-        .methods(methods)
-        .keep_replicates(a.keep_replicates || a.plot.is_some());
-    if let Some(t) = a.trim {
-        boot = boot.trim(t);
-    }
-    if let Some(c) = a.clip {
-        boot = boot.clip(c);
-    }
-    if let Some(k) = a.crossfit {
-        boot = boot.crossfit(k);
-    }
-    if let Some(p) = &a.penalty {
-        let lambda = p
-            .strip_prefix("l2:")
-            .and_then(|v| v.parse::<f64>().ok())
-            .ok_or_else(|| {
-                Error::param("penalty", format!("`{p}` is not of the form l2:LAMBDA"))
-            })?;
-        boot = boot.penalty(lambda);
-    }
-    let result = boot.run(engine, data)?;
-    finish(a, data, result)
 }
 
 /// The result as `--format table` prints it.
