@@ -404,7 +404,7 @@ fn discover_discrete_bad_input_and_mixed_data() {
             "--algorithm",
             algorithm,
         ]);
-        assert!(e.contains("`k`") && e.contains("one value"), "{e}");
+        assert!(e.contains("`k`") && e.contains("constant"), "{e}");
         let e = fails(&[
             "discover",
             "--data",
