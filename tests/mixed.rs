@@ -32,8 +32,11 @@ fn reference() -> serde_json::Value {
     serde_json::from_str(include_str!("reference/mixed_reference.json")).unwrap()
 }
 
-/// A data set from named columns: `Ok` numbers, `Err` labels (read as text labels).
-fn dataset(cols: &[(&str, Result<Vec<f64>, Vec<String>>)]) -> Dataset {
+/// A column's values: `Ok` numbers, `Err` labels (read as text labels).
+type Column = Result<Vec<f64>, Vec<String>>;
+
+/// A data set from named columns.
+fn dataset(cols: &[(&str, Column)]) -> Dataset {
     let n = match &cols[0].1 {
         Ok(v) => v.len(),
         Err(v) => v.len(),
@@ -64,7 +67,7 @@ fn matches_statsmodels_and_closed_form() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    let cols: Vec<(&str, Result<Vec<f64>, Vec<String>>)> = r["columns"]
+    let cols: Vec<(&str, Column)> = r["columns"]
         .as_object()
         .unwrap()
         .iter()

@@ -116,7 +116,7 @@ fn log_det(cols: &[&[f64]], n: usize) -> Option<f64> {
         // unit-variance columns: a pivot² below 1e-10 is a column that is (to 1e-10 of its
         // variance) a linear combination of the ones before it
         let d = l[(i, i)] * l[(i, i)];
-        if !(d > 1e-10) {
+        if d.is_nan() || d <= 1e-10 {
             return None;
         }
         ld += d.ln();
