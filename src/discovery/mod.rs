@@ -469,7 +469,7 @@ impl Pc {
     fn borderline_tol(&self, gpu: bool) -> f64 {
         self.borderline.unwrap_or(match self.test.kind() {
             TestKind::FisherZ if !gpu => 1e-9,
-            TestKind::Chisq | TestKind::Gsq => 1e-9,
+            TestKind::Chisq | TestKind::Gsq | TestKind::Dg => 1e-9,
             TestKind::Rcot | TestKind::Rcit if gpu => 2e-3,
             TestKind::Kci | TestKind::Hsic if gpu => 1e-3,
             _ => 1e-4,
@@ -507,7 +507,7 @@ impl Pc {
         // columns, or the pairwise correlations, which every level and FCI's later batches reuse)
         let shared = matches!(
             self.test.kind(),
-            TestKind::Chisq | TestKind::Gsq | TestKind::FisherZ
+            TestKind::Chisq | TestKind::Gsq | TestKind::FisherZ | TestKind::Dg
         )
         .then(|| self.tester(engine, data, self.test.clone()));
         let mut backend = String::new();

@@ -22,6 +22,8 @@ pub(super) struct Cache {
     pub(super) kci_z: Mutex<HashMap<String, Arc<kci::ZPart>>>,
     /// chisq/gsq: columns coded by their sorted distinct values.
     pub(super) codes: Mutex<HashMap<String, Arc<super::discrete::Codes>>>,
+    /// dg: columns embedded (discrete ones as indicators), centred and scaled.
+    pub(super) mixed: Mutex<HashMap<String, Arc<super::mixed::Embedded>>>,
 }
 
 impl Cache {

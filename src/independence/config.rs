@@ -240,6 +240,7 @@ impl IndependenceTest {
             TestKind::HsicU => "hsic-u",
             TestKind::Chisq => "chisq",
             TestKind::Gsq => "gsq",
+            TestKind::Dg => "dg",
         }
     }
 

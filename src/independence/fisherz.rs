@@ -19,6 +19,7 @@ use crate::engine::{run_on, Engine};
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Pearson correlation of two finite, non-constant columns of equal length.
@@ -105,26 +106,29 @@ impl IndependenceTest {
         let start = Instant::now();
         let n = data.n_rows();
         let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();
-        // columns in first-use order, each checked once
+        // columns in first-use order, each checked once per batch (a column that passed is not
+        // looked up again: no key allocation or cache lock per query)
         let mut cols: Vec<&str> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
         let mut ok: Vec<usize> = Vec::new();
         for (q, (x, y, z)) in queries.iter().enumerate() {
             let checked = x
                 .iter()
                 .chain(y.iter())
                 .chain(z.iter())
-                .try_for_each(|c| cache.std_column(data, c))
+                .try_for_each(|c| {
+                    if index.contains_key(c) {
+                        return Ok(());
+                    }
+                    cache.std_column(data, c)?;
+                    index.insert(c, cols.len() as u32);
+                    cols.push(c);
+                    Ok(())
+                })
                 .and_then(|_| check_rows(n, z.len()));
             match checked {
                 Err(e) => out[q] = Some(Err(e)),
-                Ok(()) => {
-                    for c in x.iter().chain(y.iter()).chain(z.iter()) {
-                        if !cols.contains(c) {
-                            cols.push(c);
-                        }
-                    }
-                    ok.push(q);
-                }
+                Ok(()) => ok.push(q),
             }
         }
         let p = cols.len();
@@ -146,7 +150,7 @@ impl IndependenceTest {
                 }
             }
         }
-        let idx = |c: &str| cols.iter().position(|v| *v == c).expect("indexed") as u32;
+        let idx = |c: &str| index[c];
         let mut depths: Vec<usize> = ok.iter().map(|&q| queries[q].2.len()).collect();
         depths.sort_unstable();
         depths.dedup();

@@ -123,11 +123,12 @@ impl TestOptions {
             "hsic-u" => IndependenceTest::hsic_u(),
             "chisq" => IndependenceTest::chisq(),
             "gsq" => IndependenceTest::gsq(),
+            "dg" => IndependenceTest::dg(),
             other => {
                 return Err(Error::param(
                     "test",
                     format!(
-                    "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq)"
+                    "unknown test `{other}` (hsic, hsic-u, kci, rcot, rcit, fisherz, chisq, gsq, dg)"
                 ),
                 ))
             }
@@ -178,7 +179,7 @@ impl TestOptions {
                 "null",
                 a.null.is_some(),
                 matches!(test, "hsic" | "kci" | "rcot" | "rcit"),
-                "fisherz has a normal null, and hsic-u, chisq and gsq chi-square ones",
+                "fisherz has a normal null, and hsic-u, chisq, gsq and dg chi-square ones",
             ),
             (
                 "permutations",
@@ -202,7 +203,7 @@ impl TestOptions {
             ),
         ];
         let known = [
-            "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z", "chisq", "gsq",
+            "hsic", "hsic-u", "kci", "rcot", "rcit", "fisherz", "fisher-z", "chisq", "gsq", "dg",
         ];
         if !known.contains(&test) {
             return Ok(()); // the unknown test is reported by build_test

@@ -85,6 +85,9 @@ impl IndependenceTest {
                 .fisher_z_batch(engine, data, &[(x, y, z)], cache)
                 .remove(0);
         }
+        if self.kind == TestKind::Dg {
+            return self.dg_run(engine, data, (x, y, z), cache);
+        }
         if matches!(self.kind, TestKind::Chisq | TestKind::Gsq) {
             return self
                 .discrete_batch(engine, data, &[(x, y, z)], cache)
@@ -303,6 +306,7 @@ impl IndependenceTest {
             TestKind::Chisq | TestKind::Gsq => {
                 Some("the chi-square and G tests count contingency tables")
             }
+            TestKind::Dg => Some("the dg test is a Gaussian likelihood ratio (no kernel)"),
             _ => None,
         };
         if let Some(why) = kernel_free {
@@ -348,6 +352,12 @@ impl IndependenceTest {
                     ),
                 ));
             }
+        }
+        if self.kind == TestKind::Dg && !matches!(self.null, Null::Gamma) {
+            return Err(Error::param(
+                "null",
+                "the dg test has a chi-square null; permutation and spectral nulls do not apply",
+            ));
         }
         if self.kind == TestKind::FisherZ {
             if x.len() != 1 || y.len() != 1 {

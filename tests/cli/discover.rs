@@ -378,3 +378,138 @@ fn discover_knowledge_takes_quoted_names() {
     ]);
     assert!(err.contains("forbid"), "{err}");
 }
+
+/// Issue 16's bad input on `discover` itself (not only `independence`): a discrete column with
+/// one level and one with more levels than the cap, each named, for chisq and FCI; and the mixed
+/// test `dg`: text columns discrete, numbers continuous, found by PC and refused options.
+#[test]
+fn discover_discrete_bad_input_and_mixed_data() {
+    let dir = TempDir::new("discover-bad-discrete");
+    let mut one = String::from("a,b,k\n");
+    let mut many = String::from("a,b,wide\n");
+    for i in 0..1500 {
+        let (a, b) = (["x", "y"][i % 2], ["u", "v", "w"][(i / 2) % 3]);
+        one.push_str(&format!("{a},{b},same\n"));
+        many.push_str(&format!("{a},{b},{i}\n"));
+    }
+    let one = dir.write("one.csv", &one);
+    let many = dir.write("many.csv", &many);
+    for algorithm in ["pc", "fci"] {
+        let e = fails(&[
+            "discover",
+            "--data",
+            one.to_str().unwrap(),
+            "--test",
+            "chisq",
+            "--algorithm",
+            algorithm,
+        ]);
+        assert!(e.contains("`k`") && e.contains("constant"), "{e}");
+        let e = fails(&[
+            "discover",
+            "--data",
+            many.to_str().unwrap(),
+            "--test",
+            "gsq",
+            "--algorithm",
+            algorithm,
+        ]);
+        assert!(
+            e.contains("`wide`") && e.contains("1500 distinct values") && e.contains("1000"),
+            "{e}"
+        );
+    }
+    let e = fails(&["discover", "--data", one.to_str().unwrap(), "--test", "dg"]);
+    assert!(e.contains("`k`") && e.contains("constant"), "{e}");
+
+    // mixed: z (number) -> g (text, 3 levels) -> y (number); z -> x (number)
+    let mut mixed = String::from("z,g,y,x\n");
+    let mut s: u64 = 7;
+    let mut normal = || {
+        // Box-Muller on a 64-bit LCG (deterministic, independent of the library)
+        let mut u = || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((s >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        let (u1, u2) = (u(), u());
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    };
+    for _ in 0..2000 {
+        let z = normal();
+        let t = z + normal();
+        let g = if t < -0.6 {
+            "lo"
+        } else if t < 0.6 {
+            "mid"
+        } else {
+            "hi"
+        };
+        let y = if g == "hi" { 0.8 } else { 0.0 } + normal();
+        let x = 0.7 * z + normal();
+        mixed.push_str(&format!("{z},{g},{y},{x}\n"));
+    }
+    let mixed = dir.write("mixed.csv", &mixed);
+    let m = mixed.to_str().unwrap();
+    let out = ceteris(&["discover", "--data", m, "--test", "dg", "--backend", "cpu"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["test"], "dg");
+    let mut pairs: Vec<String> = v["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let mut p = [e["from"].as_str().unwrap(), e["to"].as_str().unwrap()];
+            p.sort();
+            p.join("-")
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(pairs, ["g-y", "g-z", "x-z"], "{v}");
+    assert_eq!(
+        v["label_levels"]["g"],
+        serde_json::json!(["hi", "lo", "mid"])
+    );
+    let out = ceteris(&[
+        "independence",
+        "--data",
+        m,
+        "--test",
+        "dg",
+        "--x",
+        "x",
+        "--y",
+        "g",
+        "--z",
+        "z",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["test"].as_str(), v["null"].as_str()),
+        (Some("dg"), Some("chi2"))
+    );
+    assert!(v["p_value"].as_f64().unwrap() > 1e-3, "{v}");
+    for (flag, value) in [
+        ("--kernel", "linear"),
+        ("--null", "permutation"),
+        ("--width", "median"),
+    ] {
+        let e = fails(&[
+            "independence",
+            "--data",
+            m,
+            "--test",
+            "dg",
+            "--x",
+            "x",
+            "--y",
+            "g",
+            flag,
+            value,
+        ]);
+        assert!(e.contains(flag), "{flag}: {e}");
+    }
+}

@@ -67,7 +67,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
     }
     let mut labels: Vec<String> = a.domain.iter().cloned().collect();
     if a.t.is_discrete() {
-        // chisq/gsq: every column is discrete, text labels factorised
+        // chisq/gsq: every column is discrete, text labels factorised (dg: the text ones)
         labels = a.data.columns_or_header(&used)?;
     }
     let data = a.data.read(&used, &labels, a.t.keeps_missing())?;

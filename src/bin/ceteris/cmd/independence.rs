@@ -37,8 +37,9 @@ pub(crate) struct Args {
 /// ([`TestOptions`]); their defaults are in the help text and in [`TestOptions`].
 #[derive(clap::Args)]
 pub(crate) struct TestOpts {
-    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit, fisherz, or chisq / gsq (discrete columns,
-    /// numbers or text labels).
+    /// hsic, hsic-u (hyppo's Hsic), kci, rcot, rcit, fisherz, chisq / gsq (discrete columns,
+    /// numbers or text labels), or dg (mixed data: text columns discrete, numbers continuous;
+    /// degenerate-Gaussian likelihood ratio, Andrews, Ramsey & Cooper 2019).
     #[arg(long, default_value = "kci")]
     pub(crate) test: String,
     /// hsic/kci: gamma (default), permutation or spectral; rcot/rcit: lpb4 (default), hbe,
@@ -196,9 +197,10 @@ impl TestOpts {
         self.testwise_deletion.is_some_and(f64::is_nan)
     }
 
-    /// Whether the test takes discrete columns (chisq, gsq), which are then read as labels.
+    /// Whether the test takes discrete columns (chisq, gsq; dg's mixed ones), which are then read
+    /// as labels (text factorised, numbers kept: dg treats the factorised ones as discrete).
     pub(crate) fn is_discrete(&self) -> bool {
-        matches!(self.test.as_str(), "chisq" | "gsq")
+        matches!(self.test.as_str(), "chisq" | "gsq" | "dg")
     }
 }
 
