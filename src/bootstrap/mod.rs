@@ -356,7 +356,7 @@ impl Bootstrap {
                 return Err(Error::param(
                     "clip",
                     format!(
-                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}` \
+                        "clipping applies to the propensity of ipw, hajek, aipw and aipw-att, not to `{}` \
                          (it would ignore it)",
                         self.statistic.name()
                     ),
@@ -842,7 +842,10 @@ impl Bootstrap {
                  ignores the estimation of these nuisance models (it is too narrow when they were \
                  fitted on these data)",
                 self.statistic.name(),
-                if matches!(self.statistic, Statistic::Aipw { .. }) {
+                if matches!(
+                    self.statistic,
+                    Statistic::Aipw { .. } | Statistic::AipwAtt { .. }
+                ) {
                     " and outcome-model"
                 } else {
                     ""

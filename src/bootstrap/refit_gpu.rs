@@ -15,9 +15,15 @@
 //!   `1e-6 · (1 + max|β|)` (f32 gradients resolve about 1e-7 of their terms), and a replicate
 //!   whose steps stop shrinking by half is fit by the exact Newton fit on the host in f64
 //!   (with the CPU's failure rules);
-//! * AIPW's outcome models: one dispatch per arm gives every replicate's Gram matrix,
+//! * AIPW's outcome models (AIPW-ATT: the control arm's only): one dispatch per arm gives every replicate's Gram matrix,
 //!   right-hand side and arm weight (an arm of weight 0 fails the replicate, as does a Gram
-//!   matrix that is not positive definite), solved on the host in f64;
+//!   matrix that is not positive definite), solved on the host in f64. The CPU also fails an
+//!   arm with no more *distinct* drawn rows than coefficients; the device counts weight, not
+//!   distinct rows (that needs a per-row, per-replicate flag: `n × 256` words a batch, or
+//!   atomics on them, to save a test the Gram matrix's Cholesky nearly always makes anyway:
+//!   fewer than `k` distinct rows make it singular). So a replicate with exactly `k` distinct
+//!   rows in an arm (its least squares an interpolation) can give a value on the device where
+//!   the CPU reports a failed resample;
 //! * one dispatch gives the sums every estimator needs (module docs of `effect.rs`).
 //!
 //! Replicates agree with the CPU's to f32 accuracy (`tests/gpu/refit.rs` states the bound).
@@ -109,7 +115,7 @@ pub(crate) fn replicates(
         let width = match phase {
             0 => k + 3,
             1 | 2 => q + k + 1,
-            _ => 12,
+            _ => 14,
         };
         let coef = ctx.storage("refit coefficients", bytemuck::cast_slice(coefs))?;
         let r = batch.len();
@@ -148,7 +154,7 @@ pub(crate) fn replicates(
         }
         Ok(out)
     };
-    if (BATCH as usize * per_rep * (q + k + 1) * 4) as u64 > ctx.max_binding {
+    if (BATCH as usize * per_rep * (q + k + 1).max(14) * 4) as u64 > ctx.max_binding {
         return Err(gpu_err(
             "limits",
             "a refit batch's output is larger than one binding",
@@ -225,8 +231,13 @@ pub(crate) fn replicates(
                 last[c] = largest;
             }
         }
-        if b.estimator == Estimator::Aipw {
-            for arm in 0..2 {
+        let arms = match b.estimator {
+            Estimator::Aipw => 2,
+            Estimator::AipwAtt => 1,
+            _ => 0,
+        };
+        if arms > 0 {
+            for arm in 0..arms {
                 let gram = run(1 + arm as u32, batch.clone(), &f32s(&coefs))?;
                 for c in 0..r {
                     if state[c] != State::Done {
@@ -255,7 +266,7 @@ pub(crate) fn replicates(
         for c in 0..r {
             let v = match state[c] {
                 State::Done => {
-                    let s = &s[c * 12..(c + 1) * 12];
+                    let s = &s[c * 14..(c + 1) * 14];
                     if s[2] <= 0.0 || s[0] - s[2] <= 0.0 {
                         f64::NAN
                     } else {
@@ -264,6 +275,7 @@ pub(crate) fn replicates(
                             Estimator::Hajek => s[5] / s[4] - s[8] / s[7],
                             Estimator::Att => s[3] / s[2] - s[10] / s[9],
                             Estimator::Aipw => (s[1] + s[6] - s[11]) / s[0],
+                            Estimator::AipwAtt => (s[12] - s[13]) / s[2],
                         }
                     }
                 }

@@ -14,6 +14,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     data: DataArgs,
     /// mean var std median quantile:Q weighted-mean diff-means ratio-means corr ols:NAME ipw hajek aipw
+    /// aipw-att (--propensity --mu0), att (with --covariates)
     #[arg(long, default_value = "mean")]
     statistic: String,
     /// Column of one-column statistics.
@@ -34,19 +35,21 @@ pub(crate) struct Args {
     mu0: Option<String>,
     #[arg(long)]
     mu1: Option<String>,
-    /// Clip the propensity to [A, 1 − A] in the estimate and every resample (ipw, hajek, aipw;
+    /// Clip the propensity to [A, 1 − A] in the estimate and every resample (ipw, hajek, aipw,
+    /// aipw-att;
     /// 0 < A < 0.5).
     #[arg(long)]
     clip: Option<f64>,
     /// Drop the units whose refit propensity lies outside [A, 1 − A] and refit, in the estimate
-    /// and every resample (ipw, hajek, aipw, att with --covariates; 0 < A < 0.5).
+    /// and every resample (ipw, hajek, aipw, att, aipw-att with --covariates; 0 < A < 0.5).
     #[arg(long)]
     trim: Option<f64>,
-    /// An L2 penalty on the refit propensity's slopes, `l2:LAMBDA` (ipw, hajek, aipw, att with
-    /// --covariates).
+    /// An L2 penalty on the refit propensity's slopes, `l2:LAMBDA` (ipw, hajek, aipw, att,
+    /// aipw-att with --covariates).
     #[arg(long)]
     penalty: Option<String>,
-    /// Cross-fit the refit nuisance models over K folds (aipw with --covariates; K ≥ 2): each
+    /// Cross-fit the refit nuisance models over K folds (aipw, aipw-att with --covariates;
+    /// K ≥ 2): each
     /// unit's propensity and outcome predictions come from models fit on the other folds, in the
     /// estimate and every resample.
     #[arg(long)]
@@ -141,7 +144,10 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
         (None, false) => a.columns.clone(),
         (None, true) => Vec::new(),
     };
-    let refit = matches!(a.statistic.as_str(), "ipw" | "hajek" | "aipw" | "att")
+    let refit = matches!(
+        a.statistic.as_str(),
+        "ipw" | "hajek" | "aipw" | "att" | "aipw-att"
+    )
         && !a.covariates.is_empty();
     if a.statistic == "att" && !refit {
         return Err(Error::param(
@@ -152,22 +158,23 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
     if a.trim.is_some() && !refit {
         return Err(Error::param(
             "trim",
-            "--trim refits the propensity on the units it keeps: it needs ipw, hajek, aipw or att \
-             with --covariates (it would be ignored)",
+            "--trim refits the propensity on the units it keeps: it needs ipw, hajek, aipw, att \
+             or aipw-att with --covariates (it would be ignored)",
         ));
     }
     if a.penalty.is_some() && !refit {
         return Err(Error::param(
             "penalty",
-            "--penalty applies to the refit propensity of ipw, hajek, aipw and att with \
-             --covariates (it would be ignored)",
+            "--penalty applies to the refit propensity of ipw, hajek, aipw, att and aipw-att \
+             with --covariates (it would be ignored)",
         ));
     }
-    if a.crossfit.is_some() && !(refit && a.statistic == "aipw") {
+    if a.crossfit.is_some() && !(refit && matches!(a.statistic.as_str(), "aipw" | "aipw-att")) {
         return Err(Error::param(
             "crossfit",
             format!(
-                "--crossfit cross-fits the refit nuisance models of aipw with --covariates; \
+                "--crossfit cross-fits the refit nuisance models of aipw and aipw-att with \
+                 --covariates; \
                  statistic `{}`{} would ignore it",
                 a.statistic,
                 if refit { "" } else { " without --covariates" }
@@ -217,7 +224,7 @@ fn finish(a: &Args, data: &Dataset, mut result: BootstrapResult) -> Result<(), E
     Ok(())
 }
 
-/// `ipw`, `hajek`, `aipw` or `att` with `--covariates`: the nuisance models refit in every
+/// `ipw`, `hajek`, `aipw`, `att` or `aipw-att` with `--covariates`: the nuisance models refit in every
 /// resample ([`EffectBootstrap`]).
 fn refit_run(
     a: &Args,
@@ -267,6 +274,7 @@ fn refit_run(
         "ipw" => Estimator::Ipw,
         "hajek" => Estimator::Hajek,
         "aipw" => Estimator::Aipw,
+        "aipw-att" => Estimator::AipwAtt,
         _ => Estimator::Att,
     };
     let covariates: Vec<&str> = a.covariates.iter().map(String::as_str).collect();
