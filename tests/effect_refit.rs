@@ -281,7 +281,10 @@ fn crossfit_aipw_att_matches_statsmodels() {
         .seed(seed);
     let want = att["estimate"].as_f64().unwrap();
     let got = b.estimate(&d, &vec![1.0; n]).unwrap();
-    assert!((got - want).abs() < 1e-8, "crossfit aipw-att: {got} vs {want}");
+    assert!(
+        (got - want).abs() < 1e-8,
+        "crossfit aipw-att: {got} vs {want}"
+    );
     for (case, want) in r["weighted_checks"]
         .as_array()
         .unwrap()
@@ -559,7 +562,11 @@ fn fixed_aipw_att_with_the_reference_fits_gives_the_reference_estimate() {
     .run(&Engine::cpu(), &d)
     .unwrap();
     let want = r["estimators"]["aipw-att"]["estimate"].as_f64().unwrap();
-    assert!((res.estimate - want).abs() < 1e-8, "{} vs {want}", res.estimate);
+    assert!(
+        (res.estimate - want).abs() < 1e-8,
+        "{} vs {want}",
+        res.estimate
+    );
     assert_eq!(res.statistic, "aipw-att");
     assert_eq!(res.nuisance.as_deref(), Some("fixed"));
     assert!(res.std_error > 0.0 && res.std_error.is_finite());

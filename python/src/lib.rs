@@ -175,7 +175,8 @@ fn bootstrap<'py>(
         .map_err(py_err)?;
     let methods = self::methods(&methods)?;
     let engine = engine(backend)?;
-    let refit = matches!(statistic, "ipw" | "hajek" | "aipw" | "att") && !covariates.is_empty();
+    let refit = matches!(statistic, "ipw" | "hajek" | "aipw" | "att" | "aipw-att")
+        && !covariates.is_empty();
     if statistic == "att" && !refit {
         return Err(py_err(Error::param(
             "covariates",
@@ -239,6 +240,7 @@ fn bootstrap<'py>(
             "ipw" => Estimator::Ipw,
             "hajek" => Estimator::Hajek,
             "aipw" => Estimator::Aipw,
+            "aipw-att" => Estimator::AipwAtt,
             _ => Estimator::Att,
         };
         let cov: Vec<&str> = covariates.iter().map(String::as_str).collect();

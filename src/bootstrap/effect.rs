@@ -474,7 +474,10 @@ impl EffectBootstrap {
         };
         if cols.folds.is_some() {
             // cross-fitted: every row's predictions from the models fit without its fold
-            let (e, mu0, mu1) = cols.trimmed_fits(&ones, self.penalty, true).ok_or_else(failed)?.1;
+            let (e, mu0, mu1) = cols
+                .trimmed_fits(&ones, self.penalty, true)
+                .ok_or_else(failed)?
+                .1;
             return Ok(Nuisance {
                 propensity: e,
                 mu0,
@@ -887,8 +890,7 @@ impl Columns {
                 // normalised by the treated arm's weight
                 total += w[i] * t[i];
                 num += w[i]
-                    * (t[i] * (y[i] - m0[i])
-                        - (1.0 - t[i]) * e[i] / (1.0 - e[i]) * (y[i] - m0[i]));
+                    * (t[i] * (y[i] - m0[i]) - (1.0 - t[i]) * e[i] / (1.0 - e[i]) * (y[i] - m0[i]));
                 continue;
             }
             total += w[i];

@@ -638,28 +638,49 @@ fn crossfit_with_aipw_only() {
 fn aipw_att_refit_fixed_and_misuse() {
     let dir = TempDir::new("aipw-att");
     let data = standard_csv(&dir);
-    let common = ["--statistic", "aipw-att", "--treatment", "t", "--outcome", "y"];
+    let common = [
+        "--statistic",
+        "aipw-att",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+    ];
     fn with<'a>(common: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
         common.iter().chain(extra).copied().collect()
     }
     let with = |extra: &[&'static str]| with(&common, extra);
-    let v = boot_json(&data, &with(&["--covariates", "z,x", "--method", "percentile"]));
+    let v = boot_json(
+        &data,
+        &with(&["--covariates", "z,x", "--method", "percentile"]),
+    );
     assert_eq!(v["statistic"], "aipw-att", "{v}");
     assert_eq!(v["nuisance"], "refit", "{v}");
     let v = boot_json(
         &data,
-        &with(&["--covariates", "z,x", "--crossfit", "3", "--method", "percentile"]),
+        &with(&[
+            "--covariates",
+            "z,x",
+            "--crossfit",
+            "3",
+            "--method",
+            "percentile",
+        ]),
     );
     assert_eq!(v["nuisance"], "crossfit", "{v}");
     let v = boot_json(
         &data,
-        &with(&["--propensity", "e", "--mu0", "mu0", "--method", "percentile"]),
+        &with(&[
+            "--propensity",
+            "e",
+            "--mu0",
+            "mu0",
+            "--method",
+            "percentile",
+        ]),
     );
     assert_eq!(v["nuisance"], "fixed", "{v}");
-    assert!(
-        v["warnings"].to_string().contains("outcome-model"),
-        "{v}"
-    );
+    assert!(v["warnings"].to_string().contains("outcome-model"), "{v}");
     let d = data.to_str().unwrap();
     let run = |extra: &[&str]| {
         let mut a = vec!["bootstrap", "--data", d, "--backend", "cpu"];

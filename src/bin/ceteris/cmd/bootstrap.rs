@@ -147,8 +147,7 @@ fn run_on(a: &Args, data: &Dataset) -> Result<(), Error> {
     let refit = matches!(
         a.statistic.as_str(),
         "ipw" | "hajek" | "aipw" | "att" | "aipw-att"
-    )
-        && !a.covariates.is_empty();
+    ) && !a.covariates.is_empty();
     if a.statistic == "att" && !refit {
         return Err(Error::param(
             "covariates",
