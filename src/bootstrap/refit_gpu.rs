@@ -17,13 +17,20 @@
 //!   (with the CPU's failure rules);
 //! * AIPW's outcome models (AIPW-ATT: the control arm's only): one dispatch per arm gives every replicate's Gram matrix,
 //!   right-hand side and arm weight (an arm of weight 0 fails the replicate, as does a Gram
-//!   matrix that is not positive definite), solved on the host in f64. The CPU also fails an
-//!   arm with no more *distinct* drawn rows than coefficients; the device counts weight, not
-//!   distinct rows (that needs a per-row, per-replicate flag: `n × 256` words a batch, or
-//!   atomics on them, to save a test the Gram matrix's Cholesky nearly always makes anyway:
-//!   fewer than `k` distinct rows make it singular). So a replicate with exactly `k` distinct
-//!   rows in an arm (its least squares an interpolation) can give a value on the device where
-//!   the CPU reports a failed resample;
+//!   matrix that is not positive definite), solved on the host in f64. **Not matched to the
+//!   CPU's rule**: the CPU fails an arm with no more *distinct* drawn rows than coefficients
+//!   (`k`); the device sees only sums over draws, which cannot count distinct rows. Counting
+//!   them needs a per-row flag per replicate (`n/32` words per replicate, 256 replicates a
+//!   batch, set with atomics in a read-write binding the shared resample layout does not have,
+//!   then a pass to count them per arm), and the usual shortcut, Cauchy–Schwarz
+//!   `distinct ≥ (Σ w)² / Σ W²` with `W` a row's total weight, needs `Σ W²` per row, not the
+//!   per-draw `Σ w²` the kernel could sum (a row drawn twice as two draws of weight 1 counts 2,
+//!   not 4). Fewer than `k` distinct rows make the Gram matrix singular in exact arithmetic,
+//!   but its f32 sums can round it to positive definite; exactly `k` distinct rows (least
+//!   squares an interpolation) pass. In both cases the device gives a value where the CPU
+//!   reports a failed resample. This needs an arm of a handful of rows; on data whose smaller
+//!   arm holds a few dozen rows or more it does not occur in practice (`tests/gpu/refit.rs`
+//!   checks the failed counts agree);
 //! * one dispatch gives the sums every estimator needs (module docs of `effect.rs`).
 //!
 //! Replicates agree with the CPU's to f32 accuracy (`tests/gpu/refit.rs` states the bound).
