@@ -80,7 +80,21 @@ pub enum Estimator {
     Aipw,
     /// Hájek-weighted effect on the treated (ATT).
     Att,
-    /// Augmented IPW effect on the treated, doubly robust (ATT; control outcome model only).
+    /// Augmented IPW effect on the treated, doubly robust (ATT; control outcome model only;
+    /// Moodie, Saarela & Stephens 2018, both terms normalised by the treated weight).
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::Dataset;
+    /// let x: Vec<f64> = (0..40).map(|i| (i % 9) as f64).collect();
+    /// let t: Vec<f64> = (0..40).map(|i| ((i * 7) % 5 < 2) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..40).map(|i| x[i] + 3.0 * t[i]).collect();
+    /// let d = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let att = EffectBootstrap::new(Estimator::AipwAtt, "t", "y", &["x"]);
+    /// assert_eq!(Estimator::AipwAtt.name(), "aipw-att");
+    /// assert!((att.estimate(&d, &vec![1.0; 40]).unwrap() - 3.0).abs() < 1e-9);
+    /// ```
     AipwAtt,
 }
 
