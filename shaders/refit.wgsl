@@ -15,7 +15,7 @@
 //   (rows fitted within 1e-12 of 0 or 1: separation), Σ w over draws, Σ w over rows;
 // 1, 2: the control (1) or treated (2) arm's least squares, width k(k+1)/2 + k + 1:
 //   Σ w x_a x_b (b ≤ a, row-major lower triangle), Σ w x y, Σ w;
-// 3: the estimators' sums, width 12 (src/bootstrap/refit_gpu.rs names them).
+// 3: the estimators' sums, width 14 (src/bootstrap/refit_gpu.rs names them).
 
 const MAXACC: u32 = 128u;
 var<workgroup> red: array<f32, 256>;
@@ -48,7 +48,7 @@ fn width() -> u32 {
     switch P.phase {
         case 0u: { return P.k + 3u; }
         case 1u, 2u: { return P.k * (P.k + 1u) / 2u + P.k + 1u; }
-        default: { return 12u; }
+        default: { return 14u; }
     }
 }
 
@@ -112,6 +112,7 @@ fn refit(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
                             acc[4] = acc[4] + w / e;
                             acc[5] = acc[5] + w * y / e;
                             acc[6] = acc[6] + w * (y - m1) / e;
+                            acc[12] = acc[12] + w * (y - m0);
                         } else {
                             let o = e / (1.0 - e);
                             acc[7] = acc[7] + w / (1.0 - e);
@@ -119,6 +120,7 @@ fn refit(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) li
                             acc[9] = acc[9] + w * o;
                             acc[10] = acc[10] + w * y * o;
                             acc[11] = acc[11] + w * (y - m0) / (1.0 - e);
+                            acc[13] = acc[13] + w * o * (y - m0);
                         }
                     }
                 }

@@ -45,7 +45,7 @@ class BootstrapResult:
     intervals : dict
         ``method -> ConfidenceInterval`` for every method asked (``"bca"``, ``"percentile"``...).
     overlap : dict or None
-        Overlap diagnostics of ``ipw``, ``hajek`` and ``aipw`` (per arm: propensity range,
+        Overlap diagnostics of ``ipw``, ``hajek``, ``aipw``, ``att`` and ``aipw-att`` (per arm: propensity range,
         effective sample size).
     warnings : list of str
         Degenerate cases and dropped replicates, explained.
@@ -219,7 +219,8 @@ def bootstrap(
         ``outcome``), ``ratio-means``, ``corr`` (two columns), ``ols:NAME`` (``outcome``,
         ``covariates``), ``ipw``, ``hajek``, ``aipw`` (``treatment``, ``outcome``, and either a
         fixed ``propensity`` [and ``mu0``, ``mu1``] or ``covariates`` to refit the nuisance
-        models in every resample), ``att`` (``covariates``). Built-ins run on the GPU or the CPU
+        models in every resample), ``att`` (``covariates``), ``aipw-att`` (the doubly robust ATT:
+        ``covariates``, or a fixed ``propensity`` and ``mu0``). Built-ins run on the GPU or the CPU
         (``backend``).
 
         Or a Python callable ``f(sample) -> float`` called on the resampled rows (a 1-D array, a
@@ -244,10 +245,10 @@ def bootstrap(
     bootstrap_distribution : bool
         Keep the replicates (``result.bootstrap_distribution``).
     clip, trim, penalty
-        Propensity clipping (``ipw``/``hajek``/``aipw``), trimming and an L2 penalty (refit
+        Propensity clipping (``ipw``/``hajek``/``aipw``/``aipw-att``), trimming and an L2 penalty (refit
         with ``covariates``), as the CLI's ``--clip``, ``--trim`` and ``--penalty l2:λ``.
     crossfit : int or None
-        Cross-fit the refit nuisance models of ``aipw`` with ``covariates`` over K folds (the
+        Cross-fit the refit nuisance models of ``aipw`` or ``aipw-att`` with ``covariates`` over K folds (the
         CLI's ``--crossfit``).
     progress : bool or callable
         ``True`` shows a tqdm bar (when tqdm is installed); a callable gets ``(done, total)``.

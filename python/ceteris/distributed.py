@@ -199,7 +199,7 @@ def _sweep_shard(model: str, outcome: str, sets: List[Any], kw: Dict[str, Any], 
 def sweep(scm: Any, outcome: str, settings: Any, *, shards: int = 4,
           remote_options: Optional[Dict[str, Any]] = None, shifts: Any = None,
           samples: int = 10_000, quantiles: Sequence[float] = (), seed: int = 0,
-          common_random_numbers: bool = False, nodes: Sequence[str] = (),
+          common_random_numbers: bool = True, nodes: Sequence[str] = (),
           backend: str = "auto", progress: Any = False) -> Any:
     """``scm.sweep(outcome, settings, ...)`` (:meth:`ceteris.Scm.sweep`, same arguments) with
     the settings split into ``shards`` Ray tasks; every row is the in-process one bit for bit.

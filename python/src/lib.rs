@@ -270,7 +270,7 @@ fn bootstrap<'py>(
     let stop = Interrupt::new();
     let run = match run {
         BootstrapRun::Statistic(b) => BootstrapRun::Statistic(b.cancel(&stop.cancel)),
-        r => r,
+        BootstrapRun::Refit(b) => BootstrapRun::Refit(b.cancel(&stop.cancel)),
     };
     let tick = progress_fn(&progress);
     let r = py
@@ -623,7 +623,7 @@ impl PyScm {
 
     /// A sweep (or, with `range`, settings `range` of it, [`Sweep::shard`]): the result's JSON.
     #[pyo3(signature = (outcome, settings, *, samples=10_000, quantiles=vec![], seed=0,
-        common_random_numbers=false, nodes=vec![], backend="auto", progress=None, range=None))]
+        common_random_numbers=true, nodes=vec![], backend="auto", progress=None, range=None))]
     #[allow(clippy::too_many_arguments)]
     fn sweep(
         &self,

@@ -433,10 +433,18 @@ impl<'a> CustomBootstrap<'a> {
             }
             (_, Some((size, batch))) if k == 1 && se.is_none() => {
                 use rayon::prelude::*;
-                crate::cancel::check(&self.cancel)?;
                 let reps: Vec<u32> = (0..self.resamples as u32).collect();
-                reps.par_chunks(*size)
-                    .flat_map_iter(|chunk| {
+                let batches: Vec<&[u32]> = reps.chunks(*size).collect();
+                // with a token, groups of whole batches one at a time (about 128 groups),
+                // checked in between: the batches, and so the values, stay the same
+                let per = match &self.cancel {
+                    Some(_) => batches.len().div_ceil(128).max(1),
+                    None => batches.len().max(1),
+                };
+                let mut pairs = Vec::with_capacity(reps.len());
+                for group in batches.chunks(per) {
+                    crate::cancel::check(&self.cancel)?;
+                    pairs.par_extend(group.par_iter().flat_map_iter(|chunk| {
                         let ws: Vec<Vec<f64>> = chunk
                             .iter()
                             .map(|&rep| {
@@ -444,8 +452,9 @@ impl<'a> CustomBootstrap<'a> {
                             })
                             .collect();
                         batch(&ws).into_iter().map(|v| (vec![v], vec![f64::NAN]))
-                    })
-                    .collect()
+                    }));
+                }
+                pairs
             }
             _ => {
                 // with a token, slices of the replicates one at a time, checked in between

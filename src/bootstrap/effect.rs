@@ -22,7 +22,14 @@
 //!   * `ipw = Σ w (t y/e − (1−t) y/(1−e)) / Σ w`,
 //!   * `hajek = Σ w t y/e / Σ w t/e − Σ w (1−t) y/(1−e) / Σ w (1−t)/(1−e)`,
 //!   * `aipw = Σ w (m₁ − m₀ + t (y − m₁)/e − (1−t)(y − m₀)/(1−e)) / Σ w`,
-//!   * `att = Σ w t y / Σ w t − Σ w (1−t) y e/(1−e) / Σ w (1−t) e/(1−e)` (the Hájek ATT).
+//!   * `att = Σ w t y / Σ w t − Σ w (1−t) y e/(1−e) / Σ w (1−t) e/(1−e)` (the Hájek ATT),
+//!   * `aipw-att = [Σ w t (y − m₀) − Σ w (1−t) e/(1−e) (y − m₀)] / Σ w t`, the doubly robust
+//!     ATT of Moodie, Saarela & Stephens (2018, *Stat* 7:e205, eq. for `τ̂_DR-ATT`): both terms
+//!     normalised by the treated arm's weight `Σ w t`, the control term **not** by its own weight
+//!     sum `Σ w (1−t) e/(1−e)` (Sant'Anna & Zhao 2020's `τ̂^dr` normalises it by that sum
+//!     instead; the two agree in expectation and both are doubly robust). Only the control
+//!     arm's outcome model `m₀` is fit, so only the control arm must hold more rows than
+//!     coefficients (the treated arm at least one).
 //!
 //! Overlap: with [`EffectBootstrap::trim`] a first propensity fit drops the units outside
 //! `[a, 1 − a]` and every model is fit again on the rest; with [`EffectBootstrap::clip`] the
@@ -36,7 +43,7 @@
 //! `failed_resamples`, left out of the intervals and explained in `warnings`, never dropped
 //! silently. The result says `"nuisance": "refit"`.
 //!
-//! **Cross-fitting** ([`EffectBootstrap::crossfit`], AIPW only; DML-style, Chernozhukov et al.
+//! **Cross-fitting** ([`EffectBootstrap::crossfit`], AIPW and AIPW-ATT; DML-style, Chernozhukov et al.
 //! 2018): the units are split into `K` folds once, by [`crate::rng::crossfit_fold`]
 //! (`fold(i)` a pure function of `(seed, i)`: Philox stream [`crate::rng::STREAM_CROSSFIT`] keyed
 //! by the bootstrap's seed, so the same on every backend and thread count and in every replicate).
@@ -73,10 +80,26 @@ pub enum Estimator {
     Aipw,
     /// Hájek-weighted effect on the treated (ATT).
     Att,
+    /// Augmented IPW effect on the treated, doubly robust (ATT; control outcome model only;
+    /// Moodie, Saarela & Stephens 2018, both terms normalised by the treated weight).
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::Dataset;
+    /// let x: Vec<f64> = (0..40).map(|i| (i % 9) as f64).collect();
+    /// let t: Vec<f64> = (0..40).map(|i| ((i * 7) % 5 < 2) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..40).map(|i| x[i] + 3.0 * t[i]).collect();
+    /// let d = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let att = EffectBootstrap::new(Estimator::AipwAtt, "t", "y", &["x"]);
+    /// assert_eq!(Estimator::AipwAtt.name(), "aipw-att");
+    /// assert!((att.estimate(&d, &vec![1.0; 40]).unwrap() - 3.0).abs() < 1e-9);
+    /// ```
+    AipwAtt,
 }
 
 impl Estimator {
-    /// The CLI spelling: `ipw`, `hajek`, `aipw`, `att`.
+    /// The CLI spelling: `ipw`, `hajek`, `aipw`, `att`, `aipw-att`.
     ///
     /// ```
     /// assert_eq!(ceteris::bootstrap::Estimator::Att.name(), "att");
@@ -87,6 +110,7 @@ impl Estimator {
             Estimator::Hajek => "hajek",
             Estimator::Aipw => "aipw",
             Estimator::Att => "att",
+            Estimator::AipwAtt => "aipw-att",
         }
     }
 }
@@ -126,6 +150,7 @@ pub struct EffectBootstrap {
     methods: Vec<IntervalMethod>,
     keep_replicates: bool,
     crossfit: Option<u32>,
+    cancel: Option<crate::Cancel>,
 }
 
 /// The nuisance models fit on the data ([`EffectBootstrap::nuisance`]), one value per row.
@@ -179,10 +204,36 @@ impl EffectBootstrap {
             methods: vec![IntervalMethod::Percentile, IntervalMethod::Bca],
             keep_replicates: false,
             crossfit: None,
+            cancel: None,
         }
     }
 
-    /// Cross-fit the nuisance models over `k ≥ 2` folds (AIPW only; see the module docs for the
+    /// Stops the run between batches of replicates once `token` is cancelled (as
+    /// [`Bootstrap::cancel`](super::Bootstrap::cancel); the same replicates with or without a
+    /// token); once cancelled the run returns [`Error::Cancelled`]. The device path
+    /// (`Engine::gpu`) checks the token before and after its batches only.
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::{Cancel, Dataset, Engine, Error};
+    /// let n = 200;
+    /// let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+    /// let t: Vec<f64> = (0..n).map(|i| ((i * 7919 % 13) as f64 / 13.0 < 0.5) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..n).map(|i| t[i] + x[i]).collect();
+    /// let data = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let token = Cancel::new();
+    /// token.cancel();
+    /// let r = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x"]).cancel(&token)
+    ///     .run(&Engine::cpu(), &data);
+    /// assert!(matches!(r, Err(Error::Cancelled)));
+    /// ```
+    pub fn cancel(mut self, token: &crate::Cancel) -> Self {
+        self.cancel = Some(token.clone());
+        self
+    }
+
+    /// Cross-fit the nuisance models over `k ≥ 2` folds (AIPW and AIPW-ATT; see the module docs for the
     /// fold rule and how folds meet the replicate weights). The result says
     /// `"nuisance": "crossfit"`.
     ///
@@ -272,11 +323,11 @@ impl EffectBootstrap {
             return Err(Error::param("trim", "give --trim or --clip, not both"));
         }
         if let Some(k) = self.crossfit {
-            if self.estimator != Estimator::Aipw {
+            if !matches!(self.estimator, Estimator::Aipw | Estimator::AipwAtt) {
                 return Err(Error::param(
                     "crossfit",
                     format!(
-                        "cross-fitting is built for aipw; {} would ignore it",
+                        "cross-fitting is built for aipw and aipw-att; {} would ignore it",
                         self.estimator.name()
                     ),
                 ));
@@ -464,7 +515,10 @@ impl EffectBootstrap {
         };
         if cols.folds.is_some() {
             // cross-fitted: every row's predictions from the models fit without its fold
-            let (e, mu0, mu1) = cols.trimmed_fits(&ones, self.penalty).ok_or_else(failed)?.1;
+            let (e, mu0, mu1) = cols
+                .trimmed_fits(&ones, self.penalty, true)
+                .ok_or_else(failed)?
+                .1;
             return Ok(Nuisance {
                 propensity: e,
                 mu0,
@@ -514,7 +568,7 @@ impl EffectBootstrap {
         let e_used: Vec<f64> = if cols.folds.is_some() {
             // the cross-fitted propensity (clipped when clipping), as the estimate uses it
             let mut e = cols
-                .cross_fits(&full, penalty)
+                .cross_fits(&full, penalty, estimator != Estimator::AipwAtt)
                 .ok_or_else(|| {
                     Error::param(
                         "crossfit",
@@ -541,6 +595,10 @@ impl EffectBootstrap {
         let mut custom = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
             cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
         });
+        if let Some(c) = &self.cancel {
+            crate::cancel::check(&self.cancel)?;
+            custom = custom.cancel(c);
+        }
         if let Some(b) = &batched {
             custom = custom.batched(Batched::batch_size(cols.n()), |ws| b.estimates(ws));
         }
@@ -808,7 +866,8 @@ impl Columns {
     /// Cross-fitted predictions under weights `w`: for each fold, the models fit with `w`
     /// restricted to the other folds, predicted on the fold's rows (rows of weight 0 get
     /// predictions too). `None` when a fold's training set fails a fit.
-    fn cross_fits(&self, w: &[f64], penalty: f64) -> Option<Fits> {
+    /// Without `both` (AIPW-ATT) only the control arm's outcome model is fit (`m₁` stays 0).
+    fn cross_fits(&self, w: &[f64], penalty: f64, both: bool) -> Option<Fits> {
         let (folds, k) = self.folds.as_ref()?;
         let n = self.n();
         let (mut e, mut m0, mut m1) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
@@ -824,13 +883,18 @@ impl Columns {
                 let rows = (0..n)
                     .filter(|&i| self.t[i] == arm && train[i] > 0.0)
                     .count();
-                if rows <= self.k {
+                // the treated arm needs more rows than coefficients only for its outcome model
+                if rows <= if arm == 0.0 || both { self.k } else { 0 } {
                     return None;
                 }
             }
             let (_, ej) = self.propensity(&train, penalty)?;
             let m0j = self.outcome_model(&train, 0.0)?;
-            let m1j = self.outcome_model(&train, 1.0)?;
+            let m1j = if both {
+                self.outcome_model(&train, 1.0)?
+            } else {
+                vec![0.0; n]
+            };
             for i in (0..n).filter(|&i| folds[i] == j) {
                 (e[i], m0[i], m1[i]) = (ej[i], m0j[i], m1j[i]);
             }
@@ -840,30 +904,38 @@ impl Columns {
 
     /// Cross-fitted predictions after trimming and clipping, with the weights they apply to
     /// (`w` with the trimmed units set to 0).
-    fn trimmed_fits(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Fits)> {
+    fn trimmed_fits(&self, w: &[f64], penalty: f64, both: bool) -> Option<(Vec<f64>, Fits)> {
         let mut w = w.to_vec();
         if let Some(a) = self.trim {
-            let (e, _, _) = self.cross_fits(&w, penalty)?;
+            let (e, _, _) = self.cross_fits(&w, penalty, both)?;
             for (wi, ei) in w.iter_mut().zip(&e) {
                 if !(a..=1.0 - a).contains(ei) {
                     *wi = 0.0;
                 }
             }
         }
-        let (mut e, m0, m1) = self.cross_fits(&w, penalty)?;
+        let (mut e, m0, m1) = self.cross_fits(&w, penalty, both)?;
         if let Some(a) = self.clip {
             e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
         }
         Some((w, (e, m0, m1)))
     }
 
-    /// Cross-fitted AIPW under weights `w` (module docs).
-    fn crossfit_estimate(&self, w: &[f64], penalty: f64) -> Option<f64> {
-        let (w, (e, m0, m1)) = self.trimmed_fits(w, penalty)?;
+    /// Cross-fitted AIPW or AIPW-ATT under weights `w` (module docs).
+    fn crossfit_estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+        let att = estimator == Estimator::AipwAtt;
+        let (w, (e, m0, m1)) = self.trimmed_fits(w, penalty, !att)?;
         let (t, y) = (&self.t, &self.y);
         let (mut num, mut total) = (0.0, 0.0);
         for i in 0..self.n() {
             if w[i] == 0.0 {
+                continue;
+            }
+            if att {
+                // normalised by the treated arm's weight
+                total += w[i] * t[i];
+                num += w[i]
+                    * (t[i] * (y[i] - m0[i]) - (1.0 - t[i]) * e[i] / (1.0 - e[i]) * (y[i] - m0[i]));
                 continue;
             }
             total += w[i];
@@ -878,7 +950,7 @@ impl Columns {
     /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
     pub(crate) fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
         if self.folds.is_some() {
-            return self.crossfit_estimate(w, penalty);
+            return self.crossfit_estimate(estimator, w, penalty);
         }
         // trimming: a first fit decides which units stay; the models are then fit on those
         let trimmed: Vec<f64>;
@@ -931,6 +1003,16 @@ impl Columns {
                 let odds = |i: usize| e[i] / (1.0 - e[i]);
                 sum(&|i| t[i] * y[i]) / sum(&|i| t[i])
                     - sum(&|i| (1.0 - t[i]) * y[i] * odds(i)) / sum(&|i| (1.0 - t[i]) * odds(i))
+            }
+            Estimator::AipwAtt => {
+                // only the control arm's outcome model is fit
+                if n0 <= self.k {
+                    return None;
+                }
+                let m0 = self.outcome_model(w, 0.0)?;
+                let odds = |i: usize| e[i] / (1.0 - e[i]);
+                sum(&|i| t[i] * (y[i] - m0[i]) - (1.0 - t[i]) * odds(i) * (y[i] - m0[i]))
+                    / sum(&|i| t[i])
             }
         };
         v.is_finite().then_some(v)

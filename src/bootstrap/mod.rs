@@ -6,7 +6,7 @@
 //! (replicates to standard error, bias and intervals), `statistic.rs` (each [`Statistic`] as per-unit features whose
 //! weighted sums, or a type-7 quantile, give a replicate), `custom.rs` ([`CustomBootstrap`]: any
 //! estimator as a closure over per-row weights, on the CPU), `effect.rs` ([`EffectBootstrap`]:
-//! IPW, Hájek, AIPW and ATT with their nuisance models refit in every resample, through
+//! IPW, Hájek, AIPW, ATT and AIPW-ATT with their nuisance models refit in every resample, through
 //! `custom.rs`), `overlap.rs` (the IPW family's overlap diagnostics), `intervals.rs` (the five
 //! interval methods, public), `jobs.rs` (what one kernel call computes), `cpu.rs` with `pages.rs`
 //! (the kernels on rayon, f64) and `gpu.rs` (the same kernels on the device,
@@ -234,7 +234,7 @@ pub struct BootstrapResult {
     /// Degenerate cases and dropped replicates, explained; fixed nuisance models and poor
     /// overlap, flagged.
     pub warnings: Vec<String>,
-    /// How the nuisance models of `ipw`, `hajek` and `aipw` enter: `fixed` (the propensity and
+    /// How the nuisance models of `ipw`, `hajek`, `aipw`, `att` and `aipw-att` enter: `fixed` (the propensity and
     /// outcome-model columns are taken as given in every resample) or `refit` (fit again in every
     /// resample, [`EffectBootstrap`]). Absent for other statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -247,7 +247,7 @@ pub struct BootstrapResult {
     /// of the intervals ([`EffectBootstrap`] only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failed_resamples: Option<u64>,
-    /// Overlap diagnostics of `ipw`, `hajek` and `aipw` (of the clipped propensity when
+    /// Overlap diagnostics of `ipw`, `hajek`, `aipw`, `att` and `aipw-att` (of the clipped propensity when
     /// clipping). Absent for other statistics.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overlap: Option<Overlap>,
@@ -376,7 +376,7 @@ impl Bootstrap {
                 return Err(Error::param(
                     "clip",
                     format!(
-                        "clipping applies to the propensity of ipw, hajek and aipw, not to `{}` \
+                        "clipping applies to the propensity of ipw, hajek, aipw and aipw-att, not to `{}` \
                          (it would ignore it)",
                         self.statistic.name()
                     ),
@@ -877,7 +877,10 @@ impl Bootstrap {
                  ignores the estimation of these nuisance models (it is too narrow when they were \
                  fitted on these data)",
                 self.statistic.name(),
-                if matches!(self.statistic, Statistic::Aipw { .. }) {
+                if matches!(
+                    self.statistic,
+                    Statistic::Aipw { .. } | Statistic::AipwAtt { .. }
+                ) {
                     " and outcome-model"
                 } else {
                     ""

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 
 /// A bootstrap as named options (the CLI's flags, the Python keyword arguments).
 ///
-/// `ipw`, `hajek`, `aipw` and `att` with `covariates` refit their nuisance models in every
+/// `ipw`, `hajek`, `aipw`, `att` and `aipw-att` with `covariates` refit their nuisance models in every
 /// resample ([`EffectBootstrap`]); every other statistic, and those without covariates, use the
 /// columns given ([`Bootstrap`], `Statistic::parse`'s rules). An option the chosen run would
 /// ignore is an error naming it.
@@ -47,7 +47,7 @@ pub struct BootstrapOptions {
     pub trim: Option<f64>,
     /// L2 penalty on the refit propensity's slopes (refit only).
     pub penalty: Option<f64>,
-    /// Cross-fitting folds (aipw refit only).
+    /// Cross-fitting folds (aipw and aipw-att refit only).
     pub crossfit: Option<u32>,
     /// Resampling scheme.
     pub scheme: Scheme,
@@ -117,8 +117,10 @@ impl BootstrapOptions {
     /// Whether the statistic refits its nuisance models (`ipw`, `hajek`, `aipw`, `att` with
     /// covariates).
     pub fn refits(&self) -> bool {
-        matches!(self.statistic.as_str(), "ipw" | "hajek" | "aipw" | "att")
-            && !self.roles.covariates.is_empty()
+        matches!(
+            self.statistic.as_str(),
+            "ipw" | "hajek" | "aipw" | "att" | "aipw-att"
+        ) && !self.roles.covariates.is_empty()
     }
 
     /// The run, options named `` `name` `` in errors (see [`BootstrapOptions::build_spelled`]).
@@ -151,8 +153,8 @@ impl BootstrapOptions {
             return Err(Error::param(
                 "trim",
                 format!(
-                    "{} refits the propensity on the units it keeps: it needs ipw, hajek, aipw \
-                     or att with {} (it would be ignored)",
+                    "{} refits the propensity on the units it keeps: it needs ipw, hajek, aipw, \
+                     att or aipw-att with {} (it would be ignored)",
                     spell("trim"),
                     spell("covariates")
                 ),
@@ -162,18 +164,18 @@ impl BootstrapOptions {
             return Err(Error::param(
                 "penalty",
                 format!(
-                    "{} applies to the refit propensity of ipw, hajek, aipw and att with {} (it \
+                    "{} applies to the refit propensity of ipw, hajek, aipw, att and aipw-att with {} (it \
                      would be ignored)",
                     spell("penalty"),
                     spell("covariates")
                 ),
             ));
         }
-        if self.crossfit.is_some() && !(refit && stat == "aipw") {
+        if self.crossfit.is_some() && !(refit && matches!(stat.as_str(), "aipw" | "aipw-att")) {
             return Err(Error::param(
                 "crossfit",
                 format!(
-                    "{} cross-fits the refit nuisance models of aipw with {}; statistic `{stat}`{} \
+                    "{} cross-fits the refit nuisance models of aipw and aipw-att with {}; statistic `{stat}`{} \
                      would ignore it",
                     spell("crossfit"),
                     spell("covariates"),
@@ -243,6 +245,7 @@ impl BootstrapOptions {
             "ipw" => Estimator::Ipw,
             "hajek" => Estimator::Hajek,
             "aipw" => Estimator::Aipw,
+            "aipw-att" => Estimator::AipwAtt,
             _ => Estimator::Att,
         };
         let covariates: Vec<&str> = r.covariates.iter().map(String::as_str).collect();

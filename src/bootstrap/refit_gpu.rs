@@ -15,9 +15,22 @@
 //!   `1e-6 · (1 + max|β|)` (f32 gradients resolve about 1e-7 of their terms), and a replicate
 //!   whose steps stop shrinking by half is fit by the exact Newton fit on the host in f64
 //!   (with the CPU's failure rules);
-//! * AIPW's outcome models: one dispatch per arm gives every replicate's Gram matrix,
+//! * AIPW's outcome models (AIPW-ATT: the control arm's only): one dispatch per arm gives every replicate's Gram matrix,
 //!   right-hand side and arm weight (an arm of weight 0 fails the replicate, as does a Gram
-//!   matrix that is not positive definite), solved on the host in f64;
+//!   matrix that is not positive definite), solved on the host in f64. **Not matched to the
+//!   CPU's rule**: the CPU fails an arm with no more *distinct* drawn rows than coefficients
+//!   (`k`); the device sees only sums over draws, which cannot count distinct rows. Counting
+//!   them needs a per-row flag per replicate (`n/32` words per replicate, 256 replicates a
+//!   batch, set with atomics in a read-write binding the shared resample layout does not have,
+//!   then a pass to count them per arm), and the usual shortcut, Cauchy–Schwarz
+//!   `distinct ≥ (Σ w)² / Σ W²` with `W` a row's total weight, needs `Σ W²` per row, not the
+//!   per-draw `Σ w²` the kernel could sum (a row drawn twice as two draws of weight 1 counts 2,
+//!   not 4). Fewer than `k` distinct rows make the Gram matrix singular in exact arithmetic,
+//!   but its f32 sums can round it to positive definite; exactly `k` distinct rows (least
+//!   squares an interpolation) pass. In both cases the device gives a value where the CPU
+//!   reports a failed resample. This needs an arm of a handful of rows; on data whose smaller
+//!   arm holds a few dozen rows or more it does not occur in practice (`tests/gpu/refit.rs`
+//!   checks the failed counts agree);
 //! * one dispatch gives the sums every estimator needs (module docs of `effect.rs`).
 //!
 //! Replicates agree with the CPU's to f32 accuracy (`tests/gpu/refit.rs` states the bound).
@@ -111,7 +124,7 @@ pub(crate) fn replicates(
             let width = match phase {
                 0 => k + 3,
                 1 | 2 => q + k + 1,
-                _ => 12,
+                _ => 14,
             };
             let coef = ctx.storage("refit coefficients", bytemuck::cast_slice(coefs))?;
             let r = batch.len();
@@ -150,7 +163,7 @@ pub(crate) fn replicates(
             }
             Ok(out)
         };
-    if (BATCH as usize * per_rep * (q + k + 1) * 4) as u64 > ctx.max_binding {
+    if (BATCH as usize * per_rep * (q + k + 1).max(14) * 4) as u64 > ctx.max_binding {
         return Err(gpu_err(
             "limits",
             "a refit batch's output is larger than one binding",
@@ -229,8 +242,13 @@ pub(crate) fn replicates(
                 last[c] = largest;
             }
         }
-        if b.estimator == Estimator::Aipw {
-            for arm in 0..2 {
+        let arms = match b.estimator {
+            Estimator::Aipw => 2,
+            Estimator::AipwAtt => 1,
+            _ => 0,
+        };
+        if arms > 0 {
+            for arm in 0..arms {
                 let gram = run(&up, 1 + arm as u32, batch.clone(), &f32s(&coefs))?;
                 for c in 0..r {
                     if state[c] != State::Done {
@@ -259,7 +277,7 @@ pub(crate) fn replicates(
         for c in 0..r {
             let v = match state[c] {
                 State::Done => {
-                    let s = &s[c * 12..(c + 1) * 12];
+                    let s = &s[c * 14..(c + 1) * 14];
                     if s[2] <= 0.0 || s[0] - s[2] <= 0.0 {
                         f64::NAN
                     } else {
@@ -268,6 +286,7 @@ pub(crate) fn replicates(
                             Estimator::Hajek => s[5] / s[4] - s[8] / s[7],
                             Estimator::Att => s[3] / s[2] - s[10] / s[9],
                             Estimator::Aipw => (s[1] + s[6] - s[11]) / s[0],
+                            Estimator::AipwAtt => (s[12] - s[13]) / s[2],
                         }
                     }
                 }

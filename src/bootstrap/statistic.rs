@@ -111,6 +111,20 @@ pub enum Statistic {
         /// Outcome prediction under treatment.
         mu1: String,
     },
+    /// Doubly robust (augmented IPW) effect on the treated with fixed nuisance columns:
+    /// `Σ [T (Y − μ0) − (1 − T) e/(1 − e) (Y − μ0)] / Σ T` (Moodie, Saarela & Stephens 2018;
+    /// both terms normalised by the treated count, see `EffectBootstrap`'s module docs), a
+    /// ratio of means with the delta-method standard error of `ratio-means`.
+    AipwAtt {
+        /// Treatment (0/1).
+        treatment: String,
+        /// Outcome.
+        outcome: String,
+        /// Propensity in (0, 1).
+        propensity: String,
+        /// Outcome prediction under control.
+        mu0: String,
+    },
 }
 
 /// Column roles for [`Statistic::parse`] (the CLI's flags).
@@ -139,7 +153,7 @@ fn need(role: &Option<String>, flag: &str, stat: &str) -> Result<String> {
 
 impl Statistic {
     /// Parses the CLI spelling (`mean var std median quantile:Q weighted-mean diff-means
-    /// ratio-means corr ols:NAME ipw hajek aipw`), with `columns` the `--column`/`--columns` list.
+    /// ratio-means corr ols:NAME ipw hajek aipw aipw-att`), with `columns` the `--column`/`--columns` list.
     pub fn parse(spec: &str, columns: &[String], roles: &Roles) -> Result<Self> {
         let one = || -> Result<String> {
             match columns {
@@ -205,7 +219,7 @@ impl Statistic {
                     coefficient: name.to_string(),
                 }
             }
-            ("ipw", None) | ("hajek", None) | ("aipw", None) => {
+            ("ipw", None) | ("hajek", None) | ("aipw", None) | ("aipw-att", None) => {
                 let treatment = need(&roles.treatment, "treatment", spec)?;
                 let outcome = need(&roles.outcome, "outcome", spec)?;
                 let propensity = need(&roles.propensity, "propensity", spec)?;
@@ -219,6 +233,12 @@ impl Statistic {
                         treatment,
                         outcome,
                         propensity,
+                    },
+                    "aipw-att" => Statistic::AipwAtt {
+                        treatment,
+                        outcome,
+                        propensity,
+                        mu0: need(&roles.mu0, "mu0", spec)?,
                     },
                     _ => Statistic::Aipw {
                         treatment,
@@ -234,7 +254,8 @@ impl Statistic {
                     "statistic",
                     format!(
                         "unknown statistic `{spec}` (expected mean, var, std, median, quantile:Q, \
-                         weighted-mean, diff-means, ratio-means, corr, ols:NAME, ipw, hajek, aipw)"
+                         weighted-mean, diff-means, ratio-means, corr, ols:NAME, ipw, hajek, aipw, \
+                         aipw-att)"
                     ),
                 ))
             }
@@ -262,6 +283,7 @@ impl Statistic {
             Statistic::Aipw { .. } => {
                 (false, &["treatment", "outcome", "propensity", "mu0", "mu1"])
             }
+            Statistic::AipwAtt { .. } => (false, &["treatment", "outcome", "propensity", "mu0"]),
         };
         let name = self.name();
         if !uses_columns && !columns.is_empty() {
@@ -307,10 +329,12 @@ impl Statistic {
             Statistic::Ipw { .. } => "ipw".into(),
             Statistic::Hajek { .. } => "hajek".into(),
             Statistic::Aipw { .. } => "aipw".into(),
+            Statistic::AipwAtt { .. } => "aipw-att".into(),
         }
     }
 
-    /// The treatment and propensity columns of `ipw`, `hajek` and `aipw` (`None` otherwise).
+    /// The treatment and propensity columns of `ipw`, `hajek`, `aipw` and `aipw-att` (`None`
+    /// otherwise).
     pub(crate) fn propensity(&self) -> Option<(&str, &str)> {
         match self {
             Statistic::Ipw {
@@ -324,6 +348,11 @@ impl Statistic {
                 ..
             }
             | Statistic::Aipw {
+                treatment,
+                propensity,
+                ..
+            }
+            | Statistic::AipwAtt {
                 treatment,
                 propensity,
                 ..
@@ -499,6 +528,30 @@ impl Statistic {
                     })
                     .collect();
                 mean_features(&psi, with_se)
+            }
+            Statistic::AipwAtt {
+                treatment,
+                outcome,
+                propensity,
+                mu0,
+            } => {
+                let (t, y, e) = causal_columns(data, treatment, outcome, propensity)?;
+                let m0 = col(data, mu0)?;
+                // mean(ψ) / mean(t), ψ = t (y − μ0) − (1 − t) e/(1 − e) (y − μ0)
+                let psi: Vec<f64> = (0..n)
+                    .map(|i| {
+                        let r = y[i] - m0[i];
+                        t[i] * r - (1.0 - t[i]) * e[i] / (1.0 - e[i]) * r
+                    })
+                    .collect();
+                let (ca, cb) = (mean(&psi), mean(&t));
+                let rows = (0..n)
+                    .map(|i| {
+                        let (da, db) = (psi[i] - ca, t[i] - cb);
+                        [da, db, da * da, db * db, da * db]
+                    })
+                    .collect::<Vec<_>>();
+                Prepared::sums(SumKind::RatioMeans { ca, cb }, &rows)
             }
             Statistic::Hajek {
                 treatment,

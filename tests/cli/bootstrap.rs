@@ -630,3 +630,70 @@ fn crossfit_with_aipw_only() {
     let e = fails(&one);
     assert!(e.contains("crossfit") && e.contains("at least 2"), "{e}");
 }
+
+/// `--statistic aipw-att`: refit with `--covariates` (also cross-fitted), fixed with
+/// `--propensity --mu0` (`"nuisance": "fixed"` and the warning); `--mu1` is an error in both
+/// (the ATT has no treated outcome model), as is a fixed run without `--mu0`.
+#[test]
+fn aipw_att_refit_fixed_and_misuse() {
+    let dir = TempDir::new("aipw-att");
+    let data = standard_csv(&dir);
+    let common = [
+        "--statistic",
+        "aipw-att",
+        "--treatment",
+        "t",
+        "--outcome",
+        "y",
+    ];
+    fn with<'a>(common: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        common.iter().chain(extra).copied().collect()
+    }
+    let with = |extra: &[&'static str]| with(&common, extra);
+    let v = boot_json(
+        &data,
+        &with(&["--covariates", "z,x", "--method", "percentile"]),
+    );
+    assert_eq!(v["statistic"], "aipw-att", "{v}");
+    assert_eq!(v["nuisance"], "refit", "{v}");
+    let v = boot_json(
+        &data,
+        &with(&[
+            "--covariates",
+            "z,x",
+            "--crossfit",
+            "3",
+            "--method",
+            "percentile",
+        ]),
+    );
+    assert_eq!(v["nuisance"], "crossfit", "{v}");
+    let v = boot_json(
+        &data,
+        &with(&[
+            "--propensity",
+            "e",
+            "--mu0",
+            "mu0",
+            "--method",
+            "percentile",
+        ]),
+    );
+    assert_eq!(v["nuisance"], "fixed", "{v}");
+    assert!(v["warnings"].to_string().contains("outcome-model"), "{v}");
+    let d = data.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["bootstrap", "--data", d, "--backend", "cpu"];
+        a.extend(common);
+        a.extend(extra.iter().copied());
+        fails(&a)
+    };
+    let e = run(&["--propensity", "e", "--mu0", "mu0", "--mu1", "mu1"]);
+    assert!(e.contains("--mu1"), "{e}");
+    let e = run(&["--covariates", "z", "--mu1", "mu1"]);
+    assert!(e.contains("--mu1"), "{e}");
+    let e = run(&["--propensity", "e"]);
+    assert!(e.contains("--mu0"), "{e}");
+    let e = run(&["--propensity", "e", "--mu0", "mu0", "--crossfit", "3"]);
+    assert!(e.contains("--crossfit"), "{e}");
+}

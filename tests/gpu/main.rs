@@ -137,6 +137,12 @@ fn statistics() -> Vec<Statistic> {
             mu0: s("mu0"),
             mu1: s("mu1"),
         },
+        Statistic::AipwAtt {
+            treatment: s("t"),
+            outcome: s("y"),
+            propensity: s("e"),
+            mu0: s("mu0"),
+        },
     ]
 }
 

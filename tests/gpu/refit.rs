@@ -27,7 +27,9 @@ fn refit_replicates_match_cpu_for_every_estimator_and_scheme() {
             (Estimator::Hajek, 0.0, None),
             (Estimator::Aipw, 0.0, None),
             (Estimator::Att, 0.0, None),
+            (Estimator::AipwAtt, 0.0, None),
             (Estimator::Aipw, 0.5, Some(0.05)),
+            (Estimator::AipwAtt, 0.5, Some(0.05)),
         ] {
             let mut b = EffectBootstrap::new(est, "t", "y", &["z", "x"])
                 .penalty(penalty)

@@ -1,4 +1,5 @@
-"""Refit-per-resample bootstrap references for the IPW, Hájek, AIPW and ATT effect estimators.
+"""Refit-per-resample bootstrap references for the IPW, Hájek, AIPW, ATT and AIPW-ATT effect
+estimators.
 
 Writes tests/reference/refit_reference.json. Run from the crate root:
     tests/reference/.venv/bin/python tests/reference/make_refit_reference.py
@@ -22,6 +23,8 @@ For per-row weights w (frequency weights; rows with w = 0 drop out of every fit 
 * hajek = Σ w t y / e / Σ w t / e − Σ w (1−t) y / (1−e) / Σ w (1−t) / (1−e)
 * aipw  = Σ w (m1 − m0 + t (y − m1) / e − (1−t) (y − m0) / (1−e)) / Σ w
 * att   = Σ w t y / Σ w t − Σ w (1−t) y e/(1−e) / Σ w (1−t) e/(1−e)
+* aipw-att = [Σ w t (y − m0) − Σ w (1−t) e/(1−e) (y − m0)] / Σ w t  (the doubly robust ATT of
+  Moodie, Saarela & Stephens 2018, both terms normalised by the treated weight Σ w t)
 
 Bootstrap: B = 4000 iid resamples, w = bincount(rng2.integers(0, n, n), minlength=n) with
 rng2 = numpy.random.default_rng(7); one shared set of weight vectors for all four estimators,
@@ -39,7 +42,7 @@ block with counter [i, 0, 7, 0] (stream tag 7, STREAM_CROSSFIT) and key (seed mo
 for each fold j the propensity and outcome models above are fit with weights w·[fold ≠ j] and
 predicted on fold j's rows; aipw is then the sum above with the cross-fitted e, m0, m1. Recorded:
 the folds, the estimate (w = 1) and the estimates under the three weight vectors of
-`weighted_checks`.
+`weighted_checks`; the same for aipw-att with the cross-fitted e and m0 (`crossfit_att`).
 """
 import json
 import sys
@@ -57,7 +60,7 @@ B = 4000
 DATA_SEED = 20261206
 BOOT_SEED = 7
 N_BATCHES = 8
-ESTIMATORS = ("ipw", "hajek", "aipw", "att")
+ESTIMATORS = ("ipw", "hajek", "aipw", "att", "aipw-att")
 
 
 CROSSFIT_K = 5
@@ -89,7 +92,7 @@ def crossfit_folds(seed, n, k):
     return np.array(out)
 
 
-def crossfit_aipw(t, y, X, w, folds, k):
+def crossfit_aipw(t, y, X, w, folds, k, att=False):
     e, m0, m1 = np.zeros(len(t)), np.zeros(len(t)), np.zeros(len(t))
     for j in range(k):
         hold = folds == j
@@ -99,6 +102,9 @@ def crossfit_aipw(t, y, X, w, folds, k):
         e[hold] = 1.0 / (1.0 + np.exp(-(X[hold] @ beta)))
         m0[hold] = X[hold] @ g0
         m1[hold] = X[hold] @ g1
+    if att:
+        r = y - m0
+        return float(np.sum(w * (t * r - (1 - t) * e / (1 - e) * r)) / np.sum(w * t))
     return float(np.sum(w * (m1 - m0 + t * (y - m1) / e - (1 - t) * (y - m0) / (1 - e)))
                  / w.sum())
 
@@ -147,7 +153,8 @@ def estimates(t, y, X, w):
     odds = e / (1 - e)
     att = (np.sum(w * t * y) / np.sum(w * t)
            - np.sum(w * (1 - t) * y * odds) / np.sum(w * (1 - t) * odds))
-    vals = {"ipw": ipw, "hajek": hajek, "aipw": aipw, "att": att}
+    aipw_att = (np.sum(w * t * (y - m0)) - np.sum(w * (1 - t) * odds * (y - m0))) / np.sum(w * t)
+    vals = {"ipw": ipw, "hajek": hajek, "aipw": aipw, "att": att, "aipw-att": aipw_att}
     return {k: float(v) for k, v in vals.items()}, (beta, g0, g1)
 
 
@@ -235,6 +242,12 @@ def main():
                                    CROSSFIT_K) for c in weighted_checks],
     }
 
+    crossfit_att = {
+        "estimate": crossfit_aipw(t, y, X, ones, folds, CROSSFIT_K, att=True),
+        "weighted": [crossfit_aipw(t, y, X, np.array(c["weights"], dtype=float), folds,
+                                   CROSSFIT_K, att=True) for c in weighted_checks],
+    }
+
     estimators = {}
     for k in ESTIMATORS:
         r = reps[k][np.isfinite(reps[k])]
@@ -277,6 +290,7 @@ def main():
         "estimators": estimators,
         "weighted_checks": weighted_checks,
         "crossfit": crossfit,
+        "crossfit_att": crossfit_att,
     }
     with open("tests/reference/refit_reference.json", "w") as f:
         json.dump(out, f, indent=1)

@@ -12,6 +12,7 @@ pub(crate) struct Args {
     #[command(flatten)]
     data: DataArgs,
     /// mean var std median quantile:Q weighted-mean diff-means ratio-means corr ols:NAME ipw hajek aipw
+    /// aipw-att (--propensity --mu0), att (with --covariates)
     #[arg(long, default_value = "mean")]
     statistic: String,
     /// Column of one-column statistics.
@@ -32,19 +33,21 @@ pub(crate) struct Args {
     mu0: Option<String>,
     #[arg(long)]
     mu1: Option<String>,
-    /// Clip the propensity to [A, 1 − A] in the estimate and every resample (ipw, hajek, aipw;
+    /// Clip the propensity to [A, 1 − A] in the estimate and every resample (ipw, hajek, aipw,
+    /// aipw-att;
     /// 0 < A < 0.5).
     #[arg(long)]
     clip: Option<f64>,
     /// Drop the units whose refit propensity lies outside [A, 1 − A] and refit, in the estimate
-    /// and every resample (ipw, hajek, aipw, att with --covariates; 0 < A < 0.5).
+    /// and every resample (ipw, hajek, aipw, att, aipw-att with --covariates; 0 < A < 0.5).
     #[arg(long)]
     trim: Option<f64>,
-    /// An L2 penalty on the refit propensity's slopes, `l2:LAMBDA` (ipw, hajek, aipw, att with
-    /// --covariates).
+    /// An L2 penalty on the refit propensity's slopes, `l2:LAMBDA` (ipw, hajek, aipw, att,
+    /// aipw-att with --covariates).
     #[arg(long)]
     penalty: Option<String>,
-    /// Cross-fit the refit nuisance models over K folds (aipw with --covariates; K ≥ 2): each
+    /// Cross-fit the refit nuisance models over K folds (aipw, aipw-att with --covariates;
+    /// K ≥ 2): each
     /// unit's propensity and outcome predictions come from models fit on the other folds, in the
     /// estimate and every resample.
     #[arg(long)]
