@@ -1,7 +1,7 @@
-// HSIC permutation null: for permutation p (workgroup y) and factor-column pair (a, b)
-// (workgroup x = a * ry + b), the cross moment  C_p[a, b] = sum_t Lx[t, a] * Ly[perm_p(t), b]
-// of the centred low-rank Gram factors. Each of 256 threads sums a strided slice, then a tree
-// reduction; the host squares and sums C_p in f64. The permutations are generated on the device
+// HSIC permutation null: for permutation p (workgroup y) the cross moments
+// C_p[a, b] = sum_t Lx[t, a] * Ly[perm_p(t), b] of the centred low-rank Gram factors, every (a, b)
+// of a 64 x 64 output window (workgroup x) at once, from row tiles staged in workgroup memory
+// (hsic_cross below); the host squares and sums C_p in f64. The permutations are generated on the device
 // by hsic_perm (one thread per permutation): Fisher-Yates from the Philox permutation stream,
 // bit-identical to independence::permutation (the indices the CPU backend uses). Prepended with
 // philox.wgsl. chi2mix draws the spectral null (a weighted chi-square mixture).
@@ -26,33 +26,103 @@ struct HsicParams {
 
 var<workgroup> part: array<f32, 256>;
 
+// hsic_cross stages a tile of rows in workgroup memory: the workgroup's (at most 64) columns of
+// lx and of the permuted ly rows, TILE_W floats each (rows = TILE_W / padded width).
+const TILE_W: u32 = 1024u;
+var<workgroup> sx: array<f32, 1024>;
+var<workgroup> sy: array<f32, 1024>;
+
+// One workgroup per (permutation p = workgroup y, output window = workgroup x): the window is up
+// to 64 columns a of lx by up to 64 columns b of ly. Each active thread owns a 4 x 4 register block
+// of the window's outputs and a row lane: with nb blocks in the window, 256 / nb lanes split the
+// rows of each staged tile; the lanes' partial sums are then added in a fixed order. The factors
+// are read once per permutation (lx rows coalesced, ly rows gathered through the permutation),
+// against once per (pair, permutation) before.
 @compute @workgroup_size(256)
 fn hsic_cross(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>) {
     let lid = lid3.x;
-    let pair = wid.x;
     let p = wid.y;
-    let a = pair / H.ry;
-    let b = pair % H.ry;
-    var s = 0.0;
-    for (var t = lid; t < H.n; t = t + 256u) {
-        let u = perm[p * H.n + t];
-        s = s + lx[t * H.rx + a] * ly[u * H.ry + b];
-    }
-    part[lid] = s;
-    workgroupBarrier();
-    for (var w = 128u; w > 0u; w = w >> 1u) {
-        if (lid < w) { part[lid] = part[lid] + part[lid + w]; }
+    let wy = (H.ry + 63u) / 64u;
+    let a0 = (wid.x / wy) * 64u;
+    let b0 = (wid.x % wy) * 64u;
+    let aw = min(64u, H.rx - a0);
+    let bw = min(64u, H.ry - b0);
+    // padded widths (multiples of 4), 4 x 4 blocks and row lanes
+    let awp = (aw + 3u) & ~3u;
+    let bwp = (bw + 3u) & ~3u;
+    let nby = bwp / 4u;
+    let nb = (awp / 4u) * nby;
+    let lanes = 256u / nb;
+    let rows = TILE_W / max(awp, bwp);
+    let blk = lid % nb;
+    let lane = lid / nb;
+    let busy = lane < lanes;
+    let ba = (blk / nby) * 4u;
+    let bb = (blk % nby) * 4u;
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
+    let pbase = p * H.n;
+    for (var t0 = 0u; t0 < H.n; t0 = t0 + rows) {
+        let tr = min(rows, H.n - t0);
+        // stage the tile: columns beyond the window (padding) and rows beyond n are zero
+        for (var i = lid; i < rows * awp; i = i + 256u) {
+            let r = i / awp;
+            let c = i - r * awp;
+            var v = 0.0;
+            if (r < tr && c < aw) { v = lx[(t0 + r) * H.rx + a0 + c]; }
+            sx[i] = v;
+        }
+        for (var i = lid; i < rows * bwp; i = i + 256u) {
+            let r = i / bwp;
+            let c = i - r * bwp;
+            var v = 0.0;
+            if (r < tr && c < bw) { v = ly[perm[pbase + t0 + r] * H.ry + b0 + c]; }
+            sy[i] = v;
+        }
+        workgroupBarrier();
+        if (busy) {
+            for (var r = lane; r < tr; r = r + lanes) {
+                let xo = r * awp + ba;
+                let yo = r * bwp + bb;
+                let y = vec4<f32>(sy[yo], sy[yo + 1u], sy[yo + 2u], sy[yo + 3u]);
+                acc0 = acc0 + sx[xo] * y;
+                acc1 = acc1 + sx[xo + 1u] * y;
+                acc2 = acc2 + sx[xo + 2u] * y;
+                acc3 = acc3 + sx[xo + 3u] * y;
+            }
+        }
         workgroupBarrier();
     }
-    if (lid == 0u) {
-        cross[p * H.rx * H.ry + pair] = part[0];
+    // add the lanes' partial sums, one of the 16 block entries at a time
+    let out = p * H.rx * H.ry;
+    for (var e = 0u; e < 16u; e = e + 1u) {
+        let i = e / 4u;
+        let j = e % 4u;
+        var v = acc0[j];
+        if (i == 1u) { v = acc1[j]; }
+        if (i == 2u) { v = acc2[j]; }
+        if (i == 3u) { v = acc3[j]; }
+        part[lid] = v;
+        workgroupBarrier();
+        if (lid < nb) {
+            var s = 0.0;
+            for (var l = 0u; l < lanes; l = l + 1u) { s = s + part[l * nb + lid]; }
+            let a = a0 + ba + i;
+            let b = b0 + bb + j;
+            if (ba + i < aw && bb + j < bw) { cross[out + a * H.ry + b] = s; }
+        }
+        workgroupBarrier();
     }
 }
 
 // Permutation first + q of 0..n into perm_out[q * n ..]: step s (i = n - 1 - s down to 1) swaps i
 // with j in [0, i] from word s mod 4 of block s / 4 (Lemire's method; on rejection the fallback
-// block of position s, counter word 3 = 1, through uniform_index).
-@compute @workgroup_size(64)
+// block of position s, counter word 3 = 1, through uniform_index). The Fisher-Yates chain is
+// sequential per permutation (the CPU's contract), so permutations run one per thread in
+// workgroups of 16: 1000 permutations spread over 63 workgroups (compute units), not 16.
+@compute @workgroup_size(16)
 fn hsic_perm(@builtin(global_invocation_id) gid: vec3<u32>) {
     let q = gid.x;
     if (q >= H.perms) { return; }
@@ -69,7 +139,10 @@ fn hsic_perm(@builtin(global_invocation_id) gid: vec3<u32>) {
         let range = i + 1u;
         let w = words[step % 4u];
         var j = mulhi32(w, range);
-        if (w * range < (0u - range) % range) {
+        // Lemire: the threshold (2^32 - range) mod range (< range) only when the low word is below
+        // range, so the divide is rare; the same rejections as always testing it
+        let lo = w * range;
+        if (lo < range && lo < (0u - range) % range) {
             let f = philox4x32_10(vec4<u32>(step, p, H.tag, 1u), key);
             j = uniform_index(f.x, f.y, range);
         }

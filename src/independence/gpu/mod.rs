@@ -55,7 +55,8 @@ kernels!(&[Slot::Uniform(0), Slot::ReadWrite(5)];
 
 /// One batch of HSIC permutations (`params` = the shader's `HsicParams`): the device draws
 /// the permutations into a device buffer (`hsic_perm`), then, given the factors and their
-/// column pairs, the cross moments (`hsic_cross`) read them; one submit, one readback of
+/// column pairs, the cross moments (`hsic_cross`, one workgroup per permutation and 64 × 64
+/// window of column pairs) read them; one submit, one readback of
 /// `perms × pairs` words (without factors: of the `perms × n` permutation indices).
 fn hsic_batch(
     ctx: &Context,
@@ -97,16 +98,20 @@ fn hsic_batch(
     let mut steps = vec![(
         &perm_pipe.pipeline,
         ctx.bind(&perm_pipe, &[(0, &uniform), (5, &perm)]),
-        ((count as u32).div_ceil(64), 1),
+        ((count as u32).div_ceil(16), 1),
     )];
-    if let (Some((lx, ly, pairs)), Some(pipe)) = (cross, &cross_pipe) {
+    if let (Some((lx, ly, _)), Some(pipe)) = (cross, &cross_pipe) {
         steps.push((
             &pipe.pipeline,
             ctx.bind(
                 pipe,
                 &[(0, &uniform), (1, lx), (2, ly), (3, &perm), (4, &out)],
             ),
-            (pairs as u32, count as u32),
+            // one workgroup per (64 × 64 output window, permutation)
+            (
+                params[1].div_ceil(64) * params[2].div_ceil(64),
+                count as u32,
+            ),
         ));
     }
     let mut enc = ctx
@@ -397,4 +402,79 @@ pub(crate) fn contingency_tables(
         lo = hi;
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gpu::Request;
+
+    /// `hsic_cross` tiles the column pairs in 64 × 64 windows of 4 × 4 register blocks: factors
+    /// wider than one window (several workgroups per permutation) and widths that are not
+    /// multiples of 4 (padded blocks) give the CPU's statistics within the f32 bound. Each cross
+    /// moment `C[a, b] = Σ_t x_ta y_π(t)b` summed in f32 from f32-rounded inputs is off by at most
+    /// `e_ab = (n + 2)·2⁻²⁴·Σ_t |x_ta y_π(t)b|`, so `‖C‖²` by at most `Σ 2|C_ab|·e_ab + e_ab²`
+    /// (plus the host's f64 rounding, far below).
+    #[test]
+    fn hsic_cross_windows_match_the_cpu_within_the_f32_bound() {
+        let ctx = match Context::new(Request {
+            prefer_software: true,
+            ..Request::default()
+        }) {
+            Ok(ctx) => ctx,
+            Err(e) if std::env::var("CETERIS_REQUIRE_GPU").as_deref() == Ok("1") => {
+                panic!("CETERIS_REQUIRE_GPU=1 but no device: {e}")
+            }
+            Err(_) => return,
+        };
+        let n = 203;
+        // a deterministic, sign-mixed fill (an LCG's top bits)
+        let fill = |len: usize, s: u64| -> Vec<f64> {
+            let mut state = s;
+            (0..len)
+                .map(|_| {
+                    state = state
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    (state >> 40) as f64 / (1u64 << 24) as f64 - 0.5
+                })
+                .collect()
+        };
+        for (rx, ry) in [(70, 5), (3, 130), (1, 1), (64, 64), (66, 67)] {
+            let (lx, ly) = (fill(n * rx, rx as u64), fill(n * ry, 1000 + ry as u64));
+            let job = HsicJob {
+                n,
+                rx,
+                ry,
+                lx: &lx,
+                ly: &ly,
+                seed: 9,
+            };
+            let perms = 2..7;
+            let cpu = crate::independence::cpu::hsic_permutations(&job, perms.clone()).unwrap();
+            let gpu = hsic_permutations(&ctx, &job, perms.clone()).unwrap();
+            for (k, p) in perms.enumerate() {
+                let perm = crate::independence::permutation(9, p, n);
+                let mut bound = 0.0;
+                for a in 0..rx {
+                    for b in 0..ry {
+                        let (mut c, mut abs) = (0.0f64, 0.0f64);
+                        for t in 0..n {
+                            let v = lx[t * rx + a] * ly[perm[t] as usize * ry + b];
+                            c += v;
+                            abs += v.abs();
+                        }
+                        let e = (n + 2) as f64 * 2f64.powi(-24) * abs;
+                        bound += 2.0 * c.abs() * e + e * e;
+                    }
+                }
+                assert!(
+                    (cpu[k] - gpu[k]).abs() <= bound + 1e-12 * cpu[k],
+                    "{rx} × {ry}, permutation {p}: {} vs {} (bound {bound})",
+                    cpu[k],
+                    gpu[k]
+                );
+            }
+        }
+    }
 }
