@@ -15,8 +15,45 @@ use crate::error::{Error, Result};
 #[cfg(feature = "gpu")]
 use crate::gpu::Context;
 
-/// Progress sink: called with (done, total).
+/// Progress sink: called with (done, total). Calls come from worker threads one at a time,
+/// with `done` increasing; the last call of a run has `done == total`.
 pub type ProgressFn<'a> = &'a (dyn Fn(u64, u64) + Sync);
+
+/// Counts items finished on many threads and reports every `every`-th and the last to a
+/// [`ProgressFn`], one call at a time and in increasing order (a count overtaken by a larger
+/// one already reported is skipped), so a sink's last call is `(total, total)`.
+pub(crate) struct Ticks<'a> {
+    progress: Option<ProgressFn<'a>>,
+    total: u64,
+    every: u64,
+    done: std::sync::atomic::AtomicU64,
+    shown: std::sync::Mutex<u64>,
+}
+
+impl<'a> Ticks<'a> {
+    pub(crate) fn new(progress: Option<ProgressFn<'a>>, total: u64, every: u64) -> Self {
+        Ticks {
+            progress,
+            total,
+            every: every.max(1),
+            done: Default::default(),
+            shown: Default::default(),
+        }
+    }
+
+    /// One more item done.
+    pub(crate) fn tick(&self) {
+        let Some(p) = self.progress else { return };
+        let d = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if d == self.total || d % self.every == 0 {
+            let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
+            if d > *shown {
+                *shown = d;
+                p(d, self.total);
+            }
+        }
+    }
+}
 
 /// Options for [`Engine::gpu_with`].
 #[derive(Clone, Debug, Default)]

@@ -15,7 +15,7 @@ message (the CLI's). Ctrl-C stops a long run between batches (KeyboardInterrupt)
 
 from ._core import CeterisError, GpuError, ParameterError, UnknownColumnError, __version__
 from ._bootstrap import BootstrapResult, ConfidenceInterval, bootstrap
-from ._independence import (TestResult, chisq, fisherz, gsq, hsic, hsic_u, independence_batch,
+from ._independence import (TestResult, chisq, dg, fisherz, gsq, hsic, hsic_u, independence_batch,
                             kci, rcit, rcot)
 from ._discovery import DiscoveryResult, discover
 from ._scm import Effect, Scm
@@ -26,7 +26,7 @@ __all__ = [
     "__version__",
     "CeterisError", "UnknownColumnError", "ParameterError", "GpuError",
     "bootstrap", "BootstrapResult", "ConfidenceInterval",
-    "kci", "hsic", "hsic_u", "rcot", "rcit", "fisherz", "chisq", "gsq", "independence_batch",
+    "kci", "hsic", "hsic_u", "rcot", "rcit", "fisherz", "chisq", "gsq", "dg", "independence_batch",
     "TestResult",
     "discover", "DiscoveryResult",
     "Scm", "Effect",

@@ -42,13 +42,14 @@ def bootstrap_weights(
 def independence(
     names: Sequence[str], columns: _Columns,
     queries: Sequence[Tuple[List[str], List[str], List[str]]], opts: Dict[str, Any], *,
-    backend: str = ..., progress: _Progress = ...,
+    backend: str = ..., progress: _Progress = ..., levels: Dict[str, List[str]] = ...,
 ) -> List[Union[str, CeterisError]]: ...
 def discover(
     names: Sequence[str], columns: _Columns, nodes: Sequence[str], opts: Dict[str, Any], *,
     alpha: float = ..., max_depth: Optional[int] = ..., domain: Optional[str] = ...,
     forbidden: Sequence[Tuple[str, str]] = ..., required: Sequence[Tuple[str, str]] = ...,
     tiers: Sequence[Sequence[str]] = ..., backend: str = ..., progress: _Progress = ...,
+    levels: Dict[str, List[str]] = ...,
 ) -> Tuple[str, List[int], str]: ...
 def effect_interval(
     names: Sequence[str], columns: _Columns, graph: str, kind: str, outcome: str,

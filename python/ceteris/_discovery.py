@@ -119,7 +119,8 @@ def discover(
     With the same test and p-values the graph equals causal-learn's ``pc(data, alpha,
     indep_test, stable=True, uc_rule=0, uc_priority=2)``. ``test``: ``kci``, ``hsic``,
     ``rcot``, ``rcit``, ``fisherz``, ``hsic-u``, ``chisq``, ``gsq`` (discrete columns, text
-    allowed); test options (``kernel``, ``width``, ``null``,
+    allowed), ``dg`` (mixed: text columns discrete, numeric ones continuous); test options
+    (``kernel``, ``width``, ``null``,
     ...) as :func:`ceteris.kci`. ``forbidden``/``required``: ``(from, to)`` edges; ``tiers``: a
     tier order (no edge from a later tier to an earlier one). ``progress``: ``True`` for a tqdm
     bar per depth, or a callable ``f(depth, done, total)``.
@@ -153,7 +154,7 @@ def discover(
             table.names, table.columns, nodes, opts, alpha=alpha, max_depth=max_depth,
             domain=domain, forbidden=[tuple(e) for e in forbidden],
             required=[tuple(e) for e in required], tiers=[list(t) for t in tiers],
-            backend=backend, progress=cb)
+            backend=backend, progress=cb, levels=table.levels)
     finally:
         bar.close()
     d = json.loads(raw)

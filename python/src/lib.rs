@@ -142,6 +142,17 @@ fn dataset(names: &[String], columns: &[PyReadonlyArray1<'_, f64>]) -> PyResult<
     Ok(d)
 }
 
+/// `data` with the label columns' levels set (text columns factorised by the Python side), so the
+/// tests that tell discrete from continuous columns (`dg`) see them as the CLI's would.
+fn labelled(mut data: Dataset, levels: HashMap<String, Vec<String>>) -> PyResult<Dataset> {
+    let mut names: Vec<_> = levels.into_iter().collect();
+    names.sort();
+    for (name, lv) in names {
+        data.set_labels(&name, lv).map_err(py_err)?;
+    }
+    Ok(data)
+}
+
 /// A `(done, total)` progress sink calling a Python callable (with the GIL, only for the call).
 fn progress_fn(cb: &Option<Py<PyAny>>) -> Option<impl Fn(u64, u64) + Sync + '_> {
     cb.as_ref().map(|cb| {
@@ -452,7 +463,9 @@ fn build_test(a: &TestOpts) -> Result<IndependenceTest, Error> {
 /// One test or many over one table: `queries` are `(x, y, z)` column lists; returns, per query,
 /// the result's JSON or the error (as an exception object, not raised).
 #[pyfunction]
-#[pyo3(signature = (names, columns, queries, opts, *, backend="auto", progress=None))]
+#[pyo3(signature = (names, columns, queries, opts, *, backend="auto", progress=None,
+    levels=HashMap::new()))]
+#[allow(clippy::too_many_arguments)]
 fn independence<'py>(
     py: Python<'py>,
     names: Vec<String>,
@@ -461,8 +474,9 @@ fn independence<'py>(
     opts: TestOpts,
     backend: &str,
     progress: Option<Py<PyAny>>,
+    levels: HashMap<String, Vec<String>>,
 ) -> PyResult<Vec<Py<PyAny>>> {
-    let data = dataset(&names, &columns)?;
+    let data = labelled(dataset(&names, &columns)?, levels)?;
     let test = build_test(&opts).map_err(py_err)?;
     let engine = engine(backend)?;
     let tick = progress_fn(&progress);
@@ -489,7 +503,8 @@ fn independence<'py>(
 /// (causal-learn's encoding, row-major) and the DOT text.
 #[pyfunction]
 #[pyo3(signature = (names, columns, nodes, opts, *, alpha=0.05, max_depth=None, domain=None,
-    forbidden=vec![], required=vec![], tiers=vec![], backend="auto", progress=None))]
+    forbidden=vec![], required=vec![], tiers=vec![], backend="auto", progress=None,
+    levels=HashMap::new()))]
 #[allow(clippy::too_many_arguments)]
 fn discover<'py>(
     py: Python<'py>,
@@ -505,8 +520,9 @@ fn discover<'py>(
     tiers: Vec<Vec<String>>,
     backend: &str,
     progress: Option<Py<PyAny>>,
+    levels: HashMap<String, Vec<String>>,
 ) -> PyResult<(String, Vec<i8>, String)> {
-    let data = dataset(&names, &columns)?;
+    let data = labelled(dataset(&names, &columns)?, levels)?;
     let test = build_test(&opts).map_err(py_err)?;
     let engine = engine(backend)?;
     let mut k = Knowledge::new();

@@ -10,6 +10,7 @@ import pytest
 import scipy.stats
 
 import ceteris
+import pandas as pd
 
 
 def _fisherz_reference(x, y, z):
@@ -209,3 +210,53 @@ def test_hsic_u_matches_hyppo(reference_dir):
         ds = 1e-6 * abs(ref_stat) + 1e-9
         assert abs(r.statistic - ref_stat) <= ds, (case["name"], r.statistic, ref_stat)
         _check_chi2_p(case["name"], r.pvalue, ref_p, ref_stat, n, ds)
+
+
+def _dg_closed_form(x, y, z):
+    """numpy closed form of the degenerate-Gaussian LRT (Andrews, Ramsey & Cooper 2019): text
+    columns as indicators of their levels but the first (sorted), ML covariances."""
+    from scipy import stats
+
+    def embed(cols):
+        out = []
+        for c in cols:
+            c = np.asarray(c)
+            if c.dtype == object:
+                levels = sorted(set(c))
+                out += [(c == lv).astype(float) for lv in levels[1:]]
+            else:
+                out.append(c.astype(float))
+        return out
+
+    ex, ey, ez = embed(x), embed(y), embed(z)
+
+    def ldet(cols):
+        if not cols:
+            return 0.0
+        m = np.column_stack(cols)
+        return np.linalg.slogdet(np.atleast_2d(np.cov(m, rowvar=False, bias=True)))[1]
+
+    n = len(ex[0])
+    lr = n * (ldet(ex + ez) + ldet(ey + ez) - ldet(ex + ey + ez) - ldet(ez))
+    return lr, stats.chi2.sf(lr, len(ex) * len(ey))
+
+
+def test_dg_matches_the_closed_form_on_mixed_columns():
+    rng = np.random.default_rng(11)
+    n = 800
+    g = rng.choice(np.array(["lo", "mid", "hi"], dtype=object), size=n)
+    z = rng.normal(size=n)
+    x = z + 0.3 * (g == "mid") + rng.normal(size=n)
+    h = rng.choice(np.array(["p", "q"], dtype=object), size=n)
+    df = pd.DataFrame({"g": g, "z": z, "x": x, "h": h})
+    for xs, ys, zs in ((["x"], ["g"], ["z"]), (["g"], ["h"], []), (["x"], ["h"], ["g", "z"])):
+        r = ceteris.dg(xs, ys, zs or None, data=df)
+        stat, p = _dg_closed_form([df[c].to_numpy() for c in xs], [df[c].to_numpy() for c in ys],
+                                  [df[c].to_numpy() for c in zs])
+        assert r.statistic == pytest.approx(stat, rel=1e-8, abs=1e-10)
+        assert r.pvalue == pytest.approx(p, rel=1e-6, abs=1e-12)
+    # the same test in a batch and in discovery (text columns discrete there too)
+    rs = ceteris.independence_batch(df, [("x", "g", "z")], test="dg")
+    assert rs[0].pvalue == pytest.approx(ceteris.dg("x", "g", "z", data=df).pvalue, rel=1e-12)
+    g2 = ceteris.discover(df[["g", "z", "x"]], test="dg", alpha=0.01)
+    assert set(g2.nodes) == {"g", "z", "x"}

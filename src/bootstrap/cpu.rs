@@ -10,7 +10,6 @@ use crate::error::Result;
 use crate::rng::IID_BLOCK;
 use rayon::prelude::*;
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Draws generated ahead of the gathers (keeps many cache misses in flight).
 const BUF: usize = 1024;
@@ -181,15 +180,6 @@ fn block_sums(
     }
 }
 
-fn tick(progress: Option<ProgressFn>, done: &AtomicU64, total: u64) {
-    if let Some(p) = progress {
-        let d = done.fetch_add(1, Ordering::Relaxed) + 1;
-        if d == total || d % 64 == 0 {
-            p(d, total);
-        }
-    }
-}
-
 /// Replicates per tile, at most: a tile walks the feature table once, block by block, and
 /// every replicate of the tile draws (or weighs) that block's rows while it is in L1/L2.
 const TILE: usize = 16;
@@ -215,7 +205,7 @@ pub(crate) fn sums(
     let kk = job.outputs();
     let draws = job.plan.draws();
     let total = reps.len() as u64;
-    let done = AtomicU64::new(0);
+    let ticks = crate::engine::Ticks::new(progress, total, 64);
     let blocked = match &job.plan.kind {
         PlanKind::Strata { offsets } => offsets.windows(2).any(|w| w[1] - w[0] > IID_BLOCK),
         _ => false,
@@ -291,7 +281,7 @@ pub(crate) fn sums(
                 if job.implicit_count && !job.plan.is_weighted() {
                     acc[k] = draws as f64;
                 }
-                tick(progress, &done, total);
+                ticks.tick();
             }
         });
     Ok(out)
@@ -314,7 +304,7 @@ pub(crate) fn quantiles(
         }
     }
     let total = reps.len() as u64;
-    let done = AtomicU64::new(0);
+    let ticks = crate::engine::Ticks::new(progress, total, 64);
     Ok(reps
         .into_par_iter()
         .map_init(
@@ -328,7 +318,7 @@ pub(crate) fn quantiles(
                     w.fill(0.0);
                     count_units(&mut gen, draws, w);
                 }
-                tick(progress, &done, total);
+                ticks.tick();
                 pick(w, &owner, job)
             },
         )

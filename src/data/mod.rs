@@ -75,6 +75,43 @@ impl Dataset {
         Ok(())
     }
 
+    /// Marks column `name` as read from labels: its values are the codes `0..levels.len()` and
+    /// code `i` stands for `levels[i]` (as [`Dataset::read_csv`] does for a label column). Tests
+    /// that tell discrete columns from continuous ones (the `dg` test) read this. An unknown
+    /// column, no levels, or a value that is not one of the codes is an error naming the column.
+    ///
+    /// ```
+    /// let mut d = ceteris::Dataset::new().with_column("g", vec![1.0, 0.0, 2.0]).unwrap();
+    /// d.set_labels("g", vec!["a".into(), "b".into(), "c".into()]).unwrap();
+    /// assert_eq!(d.levels("g").unwrap()[2], "c");
+    /// assert!(d.set_labels("g", vec!["a".into()]).is_err());
+    /// ```
+    pub fn set_labels(&mut self, name: &str, levels: Vec<String>) -> Result<()> {
+        let values = self.column(name)?;
+        if levels.is_empty() {
+            return Err(Error::param(
+                "levels",
+                format!("column `{name}`: a label column needs at least one level"),
+            ));
+        }
+        let k = levels.len() as f64;
+        if let Some(v) = values
+            .iter()
+            .find(|v| !(v.fract() == 0.0 && **v >= 0.0 && **v < k))
+        {
+            return Err(Error::param(
+                "levels",
+                format!(
+                    "column `{name}`: value {v} is not a code of its {} levels (0 to {})",
+                    levels.len(),
+                    levels.len() - 1
+                ),
+            ));
+        }
+        self.set_levels(name, levels);
+        Ok(())
+    }
+
     fn set_levels(&mut self, name: &str, levels: Vec<String>) {
         if let Some(i) = self.names.iter().position(|n| n == name) {
             self.levels[i] = Some(levels);

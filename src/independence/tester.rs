@@ -113,8 +113,8 @@ impl<'a> Tester<'a> {
         queries: &[Query],
         progress: Option<crate::ProgressFn>,
     ) -> Vec<Result<TestResult>> {
-        let done = std::sync::atomic::AtomicU64::new(0);
         let total = queries.len() as u64;
+        let ticks = crate::engine::Ticks::new(progress, total, 1);
         if self.test.kind == TestKind::FisherZ && self.test.deletion.is_none() {
             // one correlation matrix and one dispatch per conditioning-set size
             let refs: Vec<(Vec<&str>, Vec<&str>, Vec<&str>)> = queries
@@ -201,10 +201,7 @@ impl<'a> Tester<'a> {
                     v.iter().map(String::as_str).collect()
                 }
                 let out = self.test(&r(x), &r(y), &r(z));
-                if let Some(p) = progress {
-                    let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    p(d, total);
-                }
+                ticks.tick();
                 out
             })
             .collect()
