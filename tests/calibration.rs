@@ -422,11 +422,19 @@ fn chi2_approximation_known_bias() {
             (rate - documented).abs() <= bound,
             "{label}: rate {rate:.4} outside the documented {documented:.4} ± {bound:.4}"
         );
-        // and it is liberal: above α by more than the band of a calibrated test
-        assert!(
-            rate > ALPHA
-                + z_bonferroni(NULL_ROWS) * (ALPHA * (1.0 - ALPHA) / OTHER_SETS as f64).sqrt()
-        );
+        // and it is liberal: above α by more than the band of a calibrated test, asserted
+        // where the documented bias's own band lies wholly above that band (RCIT); RCoT's
+        // documented 0.0925 is 1.25 standard deviations of a 1000-set rate above the band's
+        // edge, too close for 1000 sets to tell apart reliably (about 1 run in 10 would fall
+        // below it), so only the first assertion holds it
+        let calibrated =
+            ALPHA + z_bonferroni(NULL_ROWS) * (ALPHA * (1.0 - ALPHA) / OTHER_SETS as f64).sqrt();
+        if documented - bound > calibrated {
+            assert!(
+                rate > calibrated,
+                "{label}: rate {rate:.4} within a calibrated test's band (≤ {calibrated:.4})"
+            );
+        }
     }
 }
 
