@@ -31,6 +31,7 @@ pub mod independence;
 #[cfg(feature = "gpu")]
 mod kernels;
 mod memory;
+mod profile;
 pub mod rng;
 pub mod scm;
 mod stats;
@@ -44,6 +45,7 @@ pub use cancel::Cancel;
 pub use data::Dataset;
 pub use engine::{BackendKind, Engine, GpuOptions, ProgressFn};
 pub use error::{Error, Result};
+pub use profile::{KernelProfile, Profile};
 #[cfg(feature = "gpu")]
 pub use gpu::quiet_display_layers;
 #[doc(hidden)]
