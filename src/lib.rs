@@ -45,7 +45,6 @@ pub use cancel::Cancel;
 pub use data::Dataset;
 pub use engine::{BackendKind, Engine, GpuOptions, ProgressFn};
 pub use error::{Error, Result};
-pub use profile::{KernelProfile, Profile};
 #[cfg(feature = "gpu")]
 pub use gpu::quiet_display_layers;
 #[doc(hidden)]
@@ -53,6 +52,7 @@ pub use gpu::quiet_display_layers;
 pub use gpu::GpuCacheStats;
 #[cfg(feature = "gpu")]
 pub use kernels::{shader_source, KERNELS};
+pub use profile::{KernelProfile, Profile};
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

@@ -158,7 +158,8 @@ impl Context {
             ));
         }
         // timestamp queries only when profiling, and only when the adapter offers them
-        let timestamps = opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let timestamps =
+            opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
         let required_features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
         } else {

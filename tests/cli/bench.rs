@@ -99,7 +99,14 @@ fn bench_profile_with_the_cpu_backend_fails() {
 #[test]
 fn bench_profile_reports_each_gpu_case() {
     let out = ceteris(&[
-        "bench", "--quick", "--backend", "gpu", "--only", "bootstrap", "--profile", "--format",
+        "bench",
+        "--quick",
+        "--backend",
+        "gpu",
+        "--only",
+        "bootstrap",
+        "--profile",
+        "--format",
         "json",
     ]);
     let err = text(&out.stderr);
@@ -112,7 +119,11 @@ fn bench_profile_reports_each_gpu_case() {
         let p = &r["profile"];
         let mut k: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
         k.sort_unstable();
-        assert_eq!(k, ["bytes_read_back", "bytes_uploaded", "kernels", "submits"], "{r}");
+        assert_eq!(
+            k,
+            ["bytes_read_back", "bytes_uploaded", "kernels", "submits"],
+            "{r}"
+        );
         assert!(p["submits"].as_u64().unwrap() >= 1, "{r}");
         // at least one f32 per resample comes back
         assert!(p["bytes_read_back"].as_u64().unwrap() >= 4 * r["resamples"].as_u64().unwrap());

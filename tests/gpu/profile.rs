@@ -30,7 +30,10 @@ fn a_profiled_bootstrap_counts_dispatches_submits_and_bytes() {
     eprintln!("{p:?}");
     assert!(p.submits >= 1);
     assert!(!p.kernels.is_empty());
-    assert!(p.kernels.iter().all(|k| !k.name.is_empty() && k.dispatches > 0));
+    assert!(p
+        .kernels
+        .iter()
+        .all(|k| !k.name.is_empty() && k.dispatches > 0));
     // the result needs one f32 per replicate: at least that comes back, and not much more
     // (staging buffers round up; a handful of small readbacks besides)
     assert!(p.bytes_read_back >= 4 * b, "{p:?}");
@@ -38,7 +41,11 @@ fn a_profiled_bootstrap_counts_dispatches_submits_and_bytes() {
     // the data went up: at least one f32 per row
     assert!(p.bytes_uploaded >= 4 * n as u64, "{p:?}");
     // every pass was timed, and the GPU time is within the wall time of the run
-    let gpu: f64 = p.kernels.iter().map(|k| k.gpu_seconds.expect("timestamps")).sum();
+    let gpu: f64 = p
+        .kernels
+        .iter()
+        .map(|k| k.gpu_seconds.expect("timestamps"))
+        .sum();
     assert!(gpu > 0.0 && gpu <= wall, "gpu {gpu} s, wall {wall} s");
     e.reset_profile();
     let z = e.profile().unwrap();
@@ -51,7 +58,11 @@ fn a_profiled_permutation_null_names_its_kernel() {
     use ceteris::independence::{IndependenceTest, Null, Tester};
     let e = profiled();
     let data = Dataset::synthetic(300, 4);
-    let t = Tester::new(&e, &data, IndependenceTest::hsic().null(Null::Permutation(50)));
+    let t = Tester::new(
+        &e,
+        &data,
+        IndependenceTest::hsic().null(Null::Permutation(50)),
+    );
     t.test(&["x"], &["y"], &[]).unwrap();
     let p = e.profile().unwrap();
     assert!(p.kernels.iter().any(|k| k.name.contains("perm")), "{p:?}");
