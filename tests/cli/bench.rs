@@ -98,6 +98,15 @@ fn bench_profile_with_the_cpu_backend_fails() {
 
 #[test]
 fn bench_profile_reports_each_gpu_case() {
+    // needs an adapter (lavapipe will do), as the GPU tests do (CETERIS_REQUIRE_GPU=1: required)
+    if let Err(e) = ceteris::Engine::gpu() {
+        assert!(
+            std::env::var("CETERIS_REQUIRE_GPU").as_deref() != Ok("1"),
+            "{e}"
+        );
+        eprintln!("SKIPPED: no GPU adapter ({e})");
+        return;
+    }
     let out = ceteris(&[
         "bench",
         "--quick",

@@ -1,20 +1,25 @@
 //! `Engine::profile`: the counters and pass timestamps of a profiled GPU engine (lavapipe
-//! offers timestamp queries), and `None` without profiling.
+//! offers timestamp queries), and `None` without profiling. Skipped without an adapter, as
+//! every test of this binary (`common::gpu`).
 
+use super::common;
 use ceteris::{Bootstrap, Dataset, Engine, GpuOptions, IntervalMethod, Statistic};
 use std::time::Instant;
 
-fn profiled() -> Engine {
-    Engine::gpu_with(GpuOptions {
-        profile: true,
-        ..Default::default()
-    })
-    .unwrap()
+fn profiled() -> Option<Engine> {
+    common::gpu()?;
+    Some(
+        Engine::gpu_with(GpuOptions {
+            profile: true,
+            ..Default::default()
+        })
+        .unwrap(),
+    )
 }
 
 #[test]
 fn a_profiled_bootstrap_counts_dispatches_submits_and_bytes() {
-    let e = profiled();
+    let Some(e) = profiled() else { return };
     let (n, b) = (1000usize, 200u64);
     let data = Dataset::synthetic(n, 3);
     let start = Instant::now();
@@ -56,7 +61,7 @@ fn a_profiled_bootstrap_counts_dispatches_submits_and_bytes() {
 #[test]
 fn a_profiled_permutation_null_names_its_kernel() {
     use ceteris::independence::{IndependenceTest, Null, Tester};
-    let e = profiled();
+    let Some(e) = profiled() else { return };
     let data = Dataset::synthetic(300, 4);
     let t = Tester::new(
         &e,
@@ -71,11 +76,11 @@ fn a_profiled_permutation_null_names_its_kernel() {
 #[test]
 fn engines_without_profiling_report_none() {
     assert_eq!(Engine::cpu().profile(), None);
-    let e = Engine::gpu().unwrap();
+    let Some(e) = common::gpu() else { return };
     let data = Dataset::synthetic(200, 1);
     Bootstrap::new(Statistic::Mean { column: "x".into() })
         .resamples(50)
-        .run(&e, &data)
+        .run(e, &data)
         .unwrap();
     assert_eq!(e.profile(), None);
     e.reset_profile();
