@@ -68,6 +68,10 @@ pub struct GpuOptions {
     pub prefer_software: bool,
     /// On a GPU failure, rerun on the CPU and record why (what [`Engine::auto`] does).
     pub cpu_fallback: bool,
+    /// Count dispatches, submits, uploaded and read-back bytes, and time every compute pass
+    /// with timestamp queries when the adapter offers them; read with [`Engine::profile`]. Off
+    /// by default, and free when off (nothing is counted and no query set is created).
+    pub profile: bool,
 }
 
 impl GpuOptions {
@@ -79,6 +83,7 @@ impl GpuOptions {
             prefer_software: self.prefer_software,
             max_binding_bytes: self.max_binding_bytes,
             max_workgroups_per_dimension: self.max_workgroups_per_dimension,
+            profile: self.profile,
         }
     }
 }
@@ -316,6 +321,47 @@ impl Engine {
         match &self.backend {
             Backend::Cpu => None,
             Backend::Gpu(g) => Some(g.cache_stats()),
+        }
+    }
+
+    /// What a profiled GPU engine ([`GpuOptions::profile`]) did since it was opened or since
+    /// [`Engine::reset_profile`]: per kernel (by entry point, or by the name of a pass running
+    /// several pipelines) its dispatches and GPU seconds, and the submits and the bytes uploaded
+    /// and read back. `None` on the CPU, and on a GPU engine opened without `profile`.
+    ///
+    /// ```
+    /// assert_eq!(ceteris::Engine::cpu().profile(), None);
+    /// // on a device (lavapipe included):
+    /// if let Ok(e) = ceteris::Engine::gpu_with(ceteris::GpuOptions { profile: true, ..Default::default() }) {
+    ///     let data = ceteris::Dataset::synthetic(1000, 1);
+    ///     ceteris::Bootstrap::new(ceteris::Statistic::Mean { column: "x".into() })
+    ///         .resamples(100)
+    ///         .run(&e, &data)
+    ///         .unwrap();
+    ///     let p = e.profile().unwrap();
+    ///     assert!(p.submits >= 1 && p.kernels.iter().all(|k| k.dispatches > 0));
+    ///     e.reset_profile();
+    ///     assert_eq!(e.profile().unwrap().submits, 0);
+    /// }
+    /// ```
+    pub fn profile(&self) -> Option<crate::Profile> {
+        match &self.backend {
+            Backend::Cpu => None,
+            #[cfg(feature = "gpu")]
+            Backend::Gpu(g) => g.profile(),
+        }
+    }
+
+    /// Zeroes the counters of [`Engine::profile`] (nothing when the engine does not profile).
+    ///
+    /// ```
+    /// ceteris::Engine::cpu().reset_profile();
+    /// ```
+    pub fn reset_profile(&self) {
+        match &self.backend {
+            Backend::Cpu => {}
+            #[cfg(feature = "gpu")]
+            Backend::Gpu(g) => g.reset_profile(),
         }
     }
 

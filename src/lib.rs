@@ -31,6 +31,7 @@ pub mod independence;
 #[cfg(feature = "gpu")]
 mod kernels;
 mod memory;
+mod profile;
 pub mod rng;
 pub mod scm;
 mod stats;
@@ -51,6 +52,7 @@ pub use gpu::quiet_display_layers;
 pub use gpu::GpuCacheStats;
 #[cfg(feature = "gpu")]
 pub use kernels::{shader_source, KERNELS};
+pub use profile::{KernelProfile, Profile};
 
 /// The README's Rust example, compiled and run as a doctest.
 #[cfg(doctest)]

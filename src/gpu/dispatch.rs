@@ -45,6 +45,7 @@ impl Context {
 
     /// A uniform buffer holding `bytes`.
     pub(crate) fn uniform(&self, bytes: &[u8]) -> wgpu::Buffer {
+        self.count_upload(bytes.len() as u64);
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some("params"),
@@ -104,10 +105,11 @@ impl Context {
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
         for (bind, groups) in &binds {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-            pass.set_pipeline(&pipe.pipeline);
-            pass.set_bind_group(0, bind, &[]);
-            pass.dispatch_workgroups(groups.0, groups.1, 1);
+            self.pass(&mut enc, pipe.name, 1, |pass| {
+                pass.set_pipeline(&pipe.pipeline);
+                pass.set_bind_group(0, bind, &[]);
+                pass.dispatch_workgroups(groups.0, groups.1, 1);
+            });
         }
         enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
         self.submit_and_read(enc, scopes, &staging, out_words)
@@ -133,6 +135,7 @@ impl Context {
         words: usize,
     ) -> Result<Vec<u32>> {
         self.queue.submit([enc.finish()]);
+        let timed = self.profile_submit(staging.size());
         if let Some(e) = pollster::block_on(val.pop()) {
             return Err(gpu_err("validation", e));
         }
@@ -147,6 +150,7 @@ impl Context {
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| gpu_err("device-lost", e))?;
         self.check_lost()?;
+        self.profile_read(timed);
         rx.recv()
             .map_err(|e| gpu_err("map", e))?
             .map_err(|e| gpu_err("map", e))?;

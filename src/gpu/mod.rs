@@ -5,10 +5,11 @@
 //! flag, a lazy pipeline cache ([`pipeline`]: a capability names a `static` [`Kernel`], the
 //! context compiles it on first use), buffers within one binding, the device-resident array
 //! cache ([`resident`]), dispatch, submit and readback ([`dispatch`]), and the Philox
-//! known-answer check of the device generator ([`philox`]); and [`quiet_display_layers`], which
+//! known-answer check of the device generator ([`philox`]), the optional profiling counters
+//! and pass timestamps ([`profile`]); and [`quiet_display_layers`], which
 //! keeps Mesa's display-selection Vulkan layer out of a compute-only process (the CLI calls it).
 //!
-//! **Imports:** only the leaves (`error`, `rng`). It names no capability: the bootstrap, the
+//! **Imports:** only the leaves (`error`, `rng`, `profile`). It names no capability: the bootstrap, the
 //! independence tests and the SCM sweeps each bring their own shaders, parameters and kernels
 //! (`bootstrap/gpu.rs`, `independence/gpu/`, `scm/gpu.rs`) and call the context.
 //!
@@ -21,6 +22,7 @@
 pub(crate) mod dispatch;
 pub(crate) mod philox;
 pub(crate) mod pipeline;
+pub(crate) mod profile;
 pub(crate) mod resident;
 
 pub use resident::GpuCacheStats;
@@ -80,6 +82,8 @@ pub(crate) struct Request {
     pub max_binding_bytes: Option<u64>,
     /// Pretend at most this many workgroups per dispatch dimension.
     pub max_workgroups_per_dimension: Option<u32>,
+    /// Keep the counters of [`profile`] (and time passes when the adapter offers timestamps).
+    pub profile: bool,
 }
 
 /// A wgpu device and queue with the limits in use, the pipeline cache and the resident-array
@@ -95,6 +99,8 @@ pub(crate) struct Context {
     pipelines: pipeline::Cache,
     resident: Mutex<resident::DeviceCache<wgpu::Buffer>>,
     lost: Arc<Mutex<Option<String>>>,
+    /// The counters when profiling (`None` otherwise: nothing is counted or timed).
+    profiler: Option<profile::Profiler>,
 }
 
 /// Whether an adapter is a software rasteriser (lavapipe, llvmpipe, WARP, SwiftShader).
@@ -151,8 +157,17 @@ impl Context {
                 ),
             ));
         }
+        // timestamp queries only when profiling, and only when the adapter offers them
+        let timestamps =
+            opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
+        let required_features = if timestamps {
+            wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("ceteris"),
+            required_features,
             required_limits: limits.clone(),
             ..Default::default()
         }))
@@ -186,6 +201,7 @@ impl Context {
             pipelines: pipeline::Cache::default(),
             resident: Mutex::new(resident::DeviceCache::new(cache_cap)),
             lost,
+            profiler: opts.profile.then(|| profile::Profiler::new(timestamps)),
         })
     }
 
@@ -243,6 +259,7 @@ impl Context {
                 ),
             ));
         }
+        self.count_upload(contents.len() as u64);
         Ok(self
             .device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {

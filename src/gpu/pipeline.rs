@@ -57,6 +57,8 @@ pub(crate) use kernels;
 
 /// A built pipeline and the bind-group layout its bind groups use.
 pub(crate) struct Pipeline {
+    /// The kernel's entry point (the name its passes are profiled under).
+    pub name: &'static str,
     pub pipeline: wgpu::ComputePipeline,
     pub layout: wgpu::BindGroupLayout,
 }
@@ -153,7 +155,11 @@ impl Context {
                 .remove(kernel.shader.name);
             return Err(gpu_err("validation", e));
         }
-        let p = Arc::new(Pipeline { pipeline, layout });
+        let p = Arc::new(Pipeline {
+            name: kernel.entry,
+            pipeline,
+            layout,
+        });
         self.pipelines
             .pipelines
             .lock()

@@ -223,6 +223,7 @@ impl Context {
                 usage: wgpu::BufferUsages::COPY_SRC,
             });
         let bytes = 4 * data.len() as u64;
+        self.count_upload(bytes);
         self.resident
             .lock()
             .expect("cache lock")

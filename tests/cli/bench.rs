@@ -1,4 +1,4 @@
-//! `ceteris bench --quick`: its JSON rows, and an unknown backend refused.
+//! `ceteris bench --quick`: its JSON rows, an unknown backend refused, and `--profile`.
 
 use super::*;
 
@@ -88,4 +88,58 @@ fn bench_quick_json() {
 fn bench_unknown_backend_fails() {
     let err = fails(&["bench", "--quick", "--backend", "tpu", "--format", "json"]);
     assert!(err.contains("tpu"), "{err}");
+}
+
+#[test]
+fn bench_profile_with_the_cpu_backend_fails() {
+    let err = fails(&["bench", "--quick", "--backend", "cpu", "--profile"]);
+    assert!(err.contains("profile"), "{err}");
+}
+
+#[test]
+fn bench_profile_reports_each_gpu_case() {
+    // needs an adapter (lavapipe will do), as the GPU tests do (CETERIS_REQUIRE_GPU=1: required)
+    if let Err(e) = ceteris::Engine::gpu() {
+        assert!(
+            std::env::var("CETERIS_REQUIRE_GPU").as_deref() != Ok("1"),
+            "{e}"
+        );
+        eprintln!("SKIPPED: no GPU adapter ({e})");
+        return;
+    }
+    let out = ceteris(&[
+        "bench",
+        "--quick",
+        "--backend",
+        "gpu",
+        "--only",
+        "bootstrap",
+        "--profile",
+        "--format",
+        "json",
+    ]);
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "bench failed: {err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["results"].as_array().unwrap();
+    assert!(!rows.is_empty());
+    for r in rows {
+        assert!(r["backend"].as_str().unwrap().starts_with("gpu"), "{r}");
+        let p = &r["profile"];
+        let mut k: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+        k.sort_unstable();
+        assert_eq!(
+            k,
+            ["bytes_read_back", "bytes_uploaded", "kernels", "submits"],
+            "{r}"
+        );
+        assert!(p["submits"].as_u64().unwrap() >= 1, "{r}");
+        // at least one f32 per resample comes back
+        assert!(p["bytes_read_back"].as_u64().unwrap() >= 4 * r["resamples"].as_u64().unwrap());
+        for kernel in p["kernels"].as_array().unwrap() {
+            assert!(!kernel["name"].as_str().unwrap().is_empty(), "{r}");
+            assert!(kernel["dispatches"].as_u64().unwrap() >= 1, "{r}");
+            assert!(kernel["gpu_seconds"].as_f64().unwrap() > 0.0, "{r}");
+        }
+    }
 }

@@ -14,7 +14,7 @@
 //! quantiles, wide OLS), `chunking` (small bindings, passes, split dispatches, CPU fallback),
 //! `conditioning` (ill-conditioned inputs: accurate, or refused with a CPU fallback),
 //! `independence` (HSIC permutations, Fisher-z, PC-stable, the spectral null), `rcot`
-//! (RCoT/RCIT/RIT), `kci`, `refit` (the effect estimators' nuisance refits), `cache` (the device cache), `scm` (SCM sweeps, effects and samples) and `statistics`
+//! (RCoT/RCIT/RIT), `kci`, `profile` (`Engine::profile`), `refit` (the effect estimators' nuisance refits), `cache` (the device cache), `scm` (SCM sweeps, effects and samples) and `statistics`
 //! (tests/statistics_reference.rs's references on the device).
 
 #[path = "../common/mod.rs"]
@@ -27,6 +27,7 @@ mod conditioning;
 mod draws;
 mod independence;
 mod kci;
+mod profile;
 mod rcot;
 mod refit;
 mod scm;

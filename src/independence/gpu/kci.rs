@@ -40,7 +40,6 @@ use crate::independence::kci::{kept_eigenvectors, Moments};
 use faer::Mat;
 use rayon::prelude::*;
 use std::collections::HashMap;
-use wgpu::util::DeviceExt;
 
 const NONE: u32 = u32::MAX;
 
@@ -698,13 +697,7 @@ impl Kci<'_> {
                 count: count as u32,
                 pad: [0; 3],
             };
-            let uniform = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("kci params"),
-                    contents: bytemuck::bytes_of(&params),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
+            let uniform = self.uniform(bytemuck::bytes_of(&params));
             let buffers = [&uniform, &tasks, mats, out];
             let entries: Vec<wgpu::BindGroupEntry> = buffers
                 .iter()
@@ -728,17 +721,13 @@ impl Kci<'_> {
                 },
             ));
         }
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("kci"),
-                timestamp_writes: None,
-            });
+        self.pass(&mut enc, "kci", dispatches.len() as u64, |pass| {
             for ((pipeline, g), bind) in dispatches.iter().zip(&binds) {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bind, &[]);
                 pass.dispatch_workgroups(g.0, g.1, g.2);
             }
-        }
+        });
         let bytes = 4 * words.max(1) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("kci staging"),

@@ -96,13 +96,13 @@ fn hsic_batch(
     let out = buffer("cross", out_bytes);
     let staging = ctx.staging(out_bytes);
     let mut steps = vec![(
-        &perm_pipe.pipeline,
+        &perm_pipe,
         ctx.bind(&perm_pipe, &[(0, &uniform), (5, &perm)]),
         ((count as u32).div_ceil(16), 1),
     )];
     if let (Some((lx, ly, _)), Some(pipe)) = (cross, &cross_pipe) {
         steps.push((
-            &pipe.pipeline,
+            pipe,
             ctx.bind(
                 pipe,
                 &[(0, &uniform), (1, lx), (2, ly), (3, &perm), (4, &out)],
@@ -117,11 +117,12 @@ fn hsic_batch(
     let mut enc = ctx
         .device
         .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-    for (pipeline, group, grid) in &steps {
-        let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
-        pass.set_pipeline(pipeline);
-        pass.set_bind_group(0, group, &[]);
-        pass.dispatch_workgroups(grid.0, grid.1, 1);
+    for (pipe, group, grid) in &steps {
+        ctx.pass(&mut enc, pipe.name, 1, |pass| {
+            pass.set_pipeline(&pipe.pipeline);
+            pass.set_bind_group(0, group, &[]);
+            pass.dispatch_workgroups(grid.0, grid.1, 1);
+        });
     }
     let src = if cross.is_some() { &out } else { &perm };
     enc.copy_buffer_to_buffer(src, 0, &staging, 0, out_bytes);

@@ -33,7 +33,6 @@ use crate::independence::jobs::{RffJob, RffTest};
 use crate::independence::rff::{constant_feature, Moments};
 use faer::Mat;
 use std::collections::HashMap;
-use wgpu::util::DeviceExt;
 
 /// Largest feature count per X/Y set (`MAXF` in the shader).
 pub(crate) const MAX_F: usize = 8;
@@ -573,13 +572,7 @@ impl Rff<'_> {
         steps.push((&p.reduce, q, g));
         let mut binds = Vec::with_capacity(steps.len());
         for (_, params, _) in &steps {
-            let uniform = self
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some("rff params"),
-                    contents: bytemuck::bytes_of(params),
-                    usage: wgpu::BufferUsages::UNIFORM,
-                });
+            let uniform = self.uniform(bytemuck::bytes_of(params));
             let buffers = [&uniform, &meta, &cols, &fw, &basis, &feats, &part, &tot];
             let entries: Vec<wgpu::BindGroupEntry> = buffers
                 .iter()
@@ -596,17 +589,13 @@ impl Rff<'_> {
             }));
             keep.push(uniform);
         }
-        {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some("rff"),
-                timestamp_writes: None,
-            });
+        self.pass(enc, "rff", steps.len() as u64, |pass| {
             for ((pipeline, _, groups), bind) in steps.iter().zip(&binds) {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bind, &[]);
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             }
-        }
+        });
         keep.extend([meta, cols, fw, basis, feats, part]);
         Ok(tot)
     }

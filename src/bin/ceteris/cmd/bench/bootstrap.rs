@@ -111,6 +111,7 @@ pub(super) fn run(
                 "case": case.name, "n": case.n, "resamples": case.b, "seconds": r.seconds,
                 "mdraws_per_s": rate, "backend": r.backend, "estimate": r.estimate,
             }));
+            super::profile_case(a, engine, rows);
         }
     }
     Ok(())

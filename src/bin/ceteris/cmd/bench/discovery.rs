@@ -45,6 +45,7 @@ pub(super) fn run(a: &Args, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             "case": name, "n": data.n_rows(), "tests": r.tests_run, "seconds": r.seconds,
             "edges": r.edges.len(), "backend": r.backend,
         }));
+        super::profile_case(a, engine, rows);
     }
     Ok(())
 }

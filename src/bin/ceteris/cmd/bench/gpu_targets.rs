@@ -61,6 +61,7 @@ pub(super) fn run(a: &Args, rows: &mut Vec<serde_json::Value>) -> Result<(), Err
         let secs = start.elapsed().as_secs_f64();
         let name = format!("target/sweep100x{samples} m=100");
         scm::row(a, rows, name, 100, 100, samples, secs, &r.backend);
+        super::profile_case(a, engine, rows);
     }
     Ok(())
 }

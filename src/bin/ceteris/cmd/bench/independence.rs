@@ -119,4 +119,5 @@ pub(super) fn row(
         "case": name, "n": data.n_rows(), "tests": queries.len(), "seconds": secs,
         "tests_per_s": queries.len() as f64 / secs, "backend": engine.describe(), "failed": failed,
     }));
+    super::profile_case(a, engine, rows);
 }

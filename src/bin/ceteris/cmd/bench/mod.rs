@@ -31,6 +31,11 @@ pub(crate) struct Args {
     /// Write the SCM case's model (scm-json/v1) to this file, for the rival benchmarks.
     #[arg(long)]
     save_model: Option<String>,
+    /// After each case on a GPU engine, report its GPU time per kernel (timestamp queries, when
+    /// the adapter offers them), dispatches, submits and bytes uploaded and read back (an error
+    /// with `--backend cpu`, which has nothing to profile).
+    #[arg(long)]
+    profile: bool,
 }
 
 /// Runs `ceteris bench`: the bootstrap cases on the CPU and GPU engines, then those of the other
@@ -64,12 +69,18 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
             ),
         ));
     }
+    if a.profile && a.backend == "cpu" {
+        return Err(Error::param(
+            "profile",
+            "`--profile` reports GPU kernels, submits and transfers: it needs `--backend gpu` or `all`",
+        ));
+    }
     let mut engines: Vec<Engine> = Vec::new();
     if a.backend == "all" || a.backend == "cpu" {
         engines.push(Engine::cpu());
     }
     if a.backend == "all" || a.backend == "gpu" {
-        match Engine::gpu() {
+        match gpu_engine(&a) {
             // full sizes on a software rasteriser would take hours and say nothing about GPUs
             Ok(e) if e.is_software_gpu() && !a.quick && a.backend != "gpu" => eprintln!(
                 "bench: skipping the software adapter at full sizes ({}); use --quick or --backend gpu",
@@ -123,11 +134,54 @@ fn bench_engines(a: &Args) -> Vec<Engine> {
         engines.push(Engine::cpu());
     }
     if a.backend != "cpu" {
-        if let Ok(g) = Engine::gpu() {
+        if let Ok(g) = gpu_engine(a) {
             if a.quick || !g.is_software_gpu() || a.backend == "gpu" {
                 engines.push(g);
             }
         }
     }
     engines
+}
+
+/// The GPU engine of `bench` (profiled under `--profile`).
+fn gpu_engine(a: &Args) -> Result<Engine, Error> {
+    Engine::gpu_with(ceteris::GpuOptions {
+        profile: a.profile,
+        ..Default::default()
+    })
+}
+
+/// Under `--profile`, after a case on a GPU `engine`: adds what the engine did (its
+/// [`ceteris::Profile`], keys the struct's fields) to the case's row, the last of `rows`, as
+/// `profile`, prints it under the case's table line, and resets the counters for the next case.
+fn profile_case(a: &Args, engine: &Engine, rows: &mut [serde_json::Value]) {
+    let Some(p) = engine.profile().filter(|_| a.profile) else {
+        return;
+    };
+    engine.reset_profile();
+    if a.format == Format::Table {
+        say!(
+            "  profile: {} submits, {} bytes uploaded, {} bytes read back",
+            p.submits,
+            p.bytes_uploaded,
+            p.bytes_read_back
+        );
+        for k in &p.kernels {
+            say!(
+                "    {:<22} {:>9} dispatches {:>12}",
+                k.name,
+                k.dispatches,
+                match k.gpu_seconds {
+                    Some(s) => format!("{:.6} s", s),
+                    None => "(no timer)".into(),
+                }
+            );
+        }
+    }
+    if let Some(serde_json::Value::Object(row)) = rows.last_mut() {
+        row.insert(
+            "profile".into(),
+            serde_json::to_value(&p).expect("a profile serialises"),
+        );
+    }
 }

@@ -55,6 +55,7 @@ pub(super) fn run(a: &Args, scale: usize, rows: &mut Vec<serde_json::Value>) -> 
             secs,
             &r.backend,
         );
+        super::profile_case(a, engine, rows);
     }
     if a.backend != "gpu" {
         // the same sweep with every setting drawing its own noise (the work of the naive loop
