@@ -280,6 +280,23 @@ pub(super) fn run_steps(
     ctx.dispatch_steps(&pipe, &steps, out_words)
 }
 
+/// [`run_steps`] reading back only the first `read_words` words (the results; the rest of the
+/// `out_words` is scratch the steps share on the device).
+fn run_steps_read(
+    ctx: &Context,
+    kernel: &'static Kernel,
+    steps: &[Step],
+    out_words: usize,
+    read_words: usize,
+) -> Result<Vec<u32>> {
+    let pipe = ctx.pipeline(kernel)?;
+    let steps: Vec<RawStep> = steps
+        .iter()
+        .map(|(params, inputs, groups)| (bytemuck::bytes_of(params), &inputs[..], *groups))
+        .collect();
+    ctx.dispatch_steps_read(&pipe, &steps, out_words, read_words)
+}
+
 /// Sums of more than [`MAX_K`] features per row (e.g. OLS with many covariates): the features
 /// are split into column groups of at most `MAX_K` (the implicit count goes with the last
 /// group), each group is one sums job over the same replicates (the same draws, regenerated
@@ -505,7 +522,14 @@ pub(crate) fn quantiles(
                 grid.push((Params { phase, ..params }, up.inputs(0), (1, n as u32)));
             }
         }
-        let words = run_steps(ctx, &QUANTILE, &grid, n * per_rep_words as usize)?;
+        // only the picks come back: the counts and rank partials stay on the device
+        let words = run_steps_read(
+            ctx,
+            &QUANTILE,
+            &grid,
+            n * per_rep_words as usize,
+            n * QUANTILE_STATE,
+        )?;
         for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
             let m = if bayesian {
                 f32::from_bits(w[3]) as f64
@@ -605,7 +629,13 @@ fn quantiles_by_counting(
                 grid.push((p, up.inputs(0), (c.len() as u32, n as u32)));
             }
         }
-        let words = run_steps(ctx, &QUANTILE, &grid, n * per_rep_words as usize)?;
+        let words = run_steps_read(
+            ctx,
+            &QUANTILE,
+            &grid,
+            n * per_rep_words as usize,
+            n * QUANTILE_STATE,
+        )?;
         for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
             let m = if bayesian {
                 f32::from_bits(w[3]) as f64

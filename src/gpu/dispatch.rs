@@ -76,7 +76,20 @@ impl Context {
         steps: &[RawStep],
         out_words: usize,
     ) -> Result<Vec<u32>> {
+        self.dispatch_steps_read(pipe, steps, out_words, out_words)
+    }
+
+    /// [`Context::dispatch_steps`] reading back only the first `read_words` words of the
+    /// `out_words`-word output (the rest is the steps' scratch, which stays on the device).
+    pub(crate) fn dispatch_steps_read(
+        &self,
+        pipe: &Pipeline,
+        steps: &[RawStep],
+        out_words: usize,
+        read_words: usize,
+    ) -> Result<Vec<u32>> {
         self.check_lost()?;
+        let read_words = read_words.min(out_words);
         let out_bytes = (out_words.max(4) * 4) as u64;
         if out_bytes > self.max_binding {
             return Err(gpu_err("limits", "output batch larger than one binding"));
@@ -88,7 +101,8 @@ impl Context {
             usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
             mapped_at_creation: false,
         });
-        let staging = self.staging(out_bytes);
+        let read_bytes = (read_words.max(4) * 4) as u64;
+        let staging = self.staging(read_bytes);
         let binds: Vec<(wgpu::BindGroup, (u32, u32))> = steps
             .iter()
             .map(|&(uniform_bytes, inputs, groups)| {
@@ -111,8 +125,8 @@ impl Context {
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
             });
         }
-        enc.copy_buffer_to_buffer(&out, 0, &staging, 0, out_bytes);
-        self.submit_and_read(enc, scopes, &staging, out_words)
+        enc.copy_buffer_to_buffer(&out, 0, &staging, 0, read_bytes);
+        self.submit_and_read(enc, scopes, &staging, read_words)
     }
 
     /// A `MAP_READ | COPY_DST` buffer of `bytes` to read results back through.
