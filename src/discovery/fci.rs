@@ -6,8 +6,9 @@
 //! 2. every edge `o–o`, background knowledge oriented, unshielded colliders by the separating
 //!    sets (R0);
 //! 3. the possible-d-sep stage: each edge `a *–* b` (in causal-learn's edge order) is tested
-//!    against every subset of size ≥ 2 of Possible-D-Sep(a, b) and then of Possible-D-Sep(b, a)
-//!    (sets within `adj(a)` or `adj(b)` skipped), removed at its first independence;
+//!    against the subsets of size ≥ 2 of Possible-D-Sep(a, b) and then of Possible-D-Sep(b, a)
+//!    (sets within `adj(a)` or `adj(b)` skipped, and, as causal-learn's generator loop does, the
+//!    first subset of each size below the whole set), removed at its first independence;
 //! 4. every edge `o–o` again, knowledge and R0 again;
 //! 5. until nothing changes: R1–R2, R3, R4 (discriminating paths, which run tests of their own),
 //!    R5–R7 (selection bias), R8, R9, R10.
@@ -317,11 +318,21 @@ impl Lookup<'_> {
 /// Largest Possible-D-Sep whose subsets are enumerated.
 const MAX_PDSEP: usize = 24;
 
-/// Every subset of `0..n` of size ≥ 2, by size then lexicographically (`DepthChoiceGenerator`).
+/// The subsets of `0..n` of size ≥ 2 that causal-learn's `removeByPossibleDsep` tests, by size
+/// then lexicographically: every one **except the first of each size below `n`**.
+///
+/// causal-learn 0.1.4.8 reads `DepthChoiceGenerator` as `origin_choice = choice; choice =
+/// gen.next()`, but `next()` refills the list it returned in place (a new list only when the
+/// size grows), so `origin_choice` is already the next subset of the same size when it is
+/// tested: the first subset of each size is never tested and the last one twice (the repeat
+/// changes nothing and is left out here). The single subset of size `n` is tested. For `n = 4`:
+/// `{0,2} {0,3} {1,2} {1,3} {2,3}`, `{0,1,3} {0,2,3} {1,2,3}`, `{0,1,2,3}`.
 fn subsets(n: usize) -> impl Iterator<Item = Vec<usize>> {
     (2..=n).flat_map(move |k| {
         let items: Vec<usize> = (0..n).collect();
-        super::combinations(&items, k)
+        let all = super::combinations(&items, k);
+        let skip = usize::from(all.len() > 1);
+        all.into_iter().skip(skip)
     })
 }
 
@@ -943,4 +954,34 @@ pub(super) fn orient(
         seconds: 0.0,
         marks: g.m,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subsets;
+
+    /// The subsets causal-learn 0.1.4.8's `removeByPossibleDsep` loop tests (printed from its
+    /// `DepthChoiceGenerator` loop, repeats dropped).
+    #[test]
+    fn pdsep_subsets_skip_the_first_of_each_size_as_causal_learn() {
+        let s3: Vec<Vec<usize>> = subsets(3).collect();
+        assert_eq!(s3, vec![vec![0, 2], vec![1, 2], vec![0, 1, 2]]);
+        let s4: Vec<Vec<usize>> = subsets(4).collect();
+        assert_eq!(
+            s4,
+            vec![
+                vec![0, 2],
+                vec![0, 3],
+                vec![1, 2],
+                vec![1, 3],
+                vec![2, 3],
+                vec![0, 1, 3],
+                vec![0, 2, 3],
+                vec![1, 2, 3],
+                vec![0, 1, 2, 3]
+            ]
+        );
+        assert_eq!(subsets(2).collect::<Vec<_>>(), vec![vec![0, 1]]);
+        assert_eq!(subsets(1).count(), 0);
+    }
 }
