@@ -33,7 +33,8 @@ partial run is usable; --table prints the Markdown table from such a file.
 Usage (from the crate root, after `cargo build --release`):
 
     tests/reference/.venv/bin/python benches/rivals/bnlearn_table.py [--out bnlearn.jsonl]
-        [--nets asia,cancer,...] [--cap 1800] [--skip-ceteris] [--skip-causal-learn]
+        [--nets asia,cancer,...] [--algos pc,fci] [--cap 1800] [--skip-ceteris]
+        [--skip-causal-learn]
     tests/reference/.venv/bin/python benches/rivals/bnlearn_table.py --table bnlearn.jsonl
 
 Made with Python 3.11, numpy, pgmpy 1.1.2, causal-learn 0.1.4.8 (versions in the output).
@@ -255,10 +256,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cap", type=float, default=1800)
     ap.add_argument("--cache", default=os.path.join(tempfile.gettempdir(), "bnlearn_cache"))
+    ap.add_argument("--algos", default="pc,fci", help="pc, fci or pc,fci")
     ap.add_argument("--skip-ceteris", action="store_true")
     ap.add_argument("--skip-causal-learn", action="store_true")
     ap.add_argument("--bin", default=os.path.join(HERE, "..", "..", "target", "release", "ceteris"))
     args = ap.parse_args()
+    algos = args.algos.split(",")
+    if not algos or any(a not in ("pc", "fci") for a in algos):
+        ap.error(f"--algos: pc, fci or pc,fci, not {args.algos!r}")
     if args.worker:
         return worker(*args.worker)
     if args.table:
@@ -284,7 +289,7 @@ def main():
     if not args.skip_ceteris:
         for net in nets:
             csv, kept, dropped, edges, codes, cpdag, pag = prepared[net]
-            for algo in ("pc", "fci"):
+            for algo in algos:
                 try:
                     res, g = run_ceteris(args.bin, csv, kept, algo, args.cap)
                 except subprocess.TimeoutExpired:
@@ -307,7 +312,7 @@ def main():
             csv, kept, dropped, edges, codes, cpdag, pag = prepared[net]
             npy = os.path.join(args.cache, f"{net}_codes.npy")
             np.save(npy, codes)
-            for algo in ("pc", "fci"):
+            for algo in algos:
                 res_path = os.path.join(args.cache, f"{net}_{algo}_cl.npz")
                 if os.path.exists(res_path):
                     os.remove(res_path)

@@ -6,8 +6,9 @@
 //! 2. every edge `o–o`, background knowledge oriented, unshielded colliders by the separating
 //!    sets (R0);
 //! 3. the possible-d-sep stage: each edge `a *–* b` (in causal-learn's edge order) is tested
-//!    against every subset of size ≥ 2 of Possible-D-Sep(a, b) and then of Possible-D-Sep(b, a)
-//!    (sets within `adj(a)` or `adj(b)` skipped), removed at its first independence;
+//!    against the subsets of size ≥ 2 of Possible-D-Sep(a, b) and then of Possible-D-Sep(b, a)
+//!    (sets within `adj(a)` or `adj(b)` skipped, and, as causal-learn's generator loop does, the
+//!    first subset of each size below the whole set), removed at its first independence;
 //! 4. every edge `o–o` again, knowledge and R0 again;
 //! 5. until nothing changes: R1–R2, R3, R4 (discriminating paths, which run tests of their own),
 //!    R5–R7 (selection bias), R8, R9, R10.
@@ -22,9 +23,11 @@
 //! causal-learn's conventions mirrored, quirks included: the separating sets found by the
 //! possible-d-sep stage are stored under the ordered pair `(a, b)` of the edge as causal-learn
 //! lists it (the lower index first unless the edge is `a ←o b`-like with the arrowhead at the
-//! lower index), and R0, R3 and R4 look them up by ordered pair; Possible-D-Sep is sorted by node
-//! name, descending, and its search extends the pair `(a, c)` (not `(b, c)`), as causal-learn's
-//! `getPossibleDsep`; R9 and R10 test semi-directed paths as causal-learn does.
+//! lower index), and R0, R3 and R4 look them up by ordered pair; Possible-D-Sep is sorted by
+//! causal-learn's node name `X{column + 1}` as a string, descending (`X9` before `X10`: the
+//! names `fci(data, …)` gives, whatever the columns are called), and its search extends the pair
+//! `(a, c)` (not `(b, c)`), as causal-learn's `getPossibleDsep`; R9 and R10 test semi-directed
+//! paths as causal-learn does.
 //!
 //! Documented differences: causal-learn visits some Python sets (the breadth-first search of
 //! Possible-D-Sep, the possible children of R10) in hash order, which varies with the process's
@@ -224,8 +227,11 @@ fn rule0(g: &mut Pag, sep: &SepSets, k: &dyn Constraints) {
     }
 }
 
-/// `getPossibleDsep(x, y)` with an unlimited path length, sorted by name descending.
-fn possible_dsep(g: &Pag, x: usize, y: usize, names: &[String]) -> Vec<usize> {
+/// `getPossibleDsep(x, y)` with an unlimited path length, sorted descending by causal-learn's
+/// default node names `X1`, `X2`, … compared as strings (it sorts its `GraphNode`s by name, and
+/// `fci(data, …)` names column `i` `X{i + 1}`), not by the column names: the order decides which
+/// subsets the possible-d-sep loop skips (see [`subsets`]).
+fn possible_dsep(g: &Pag, x: usize, y: usize) -> Vec<usize> {
     let mut dsep = BTreeSet::new();
     let mut q: VecDeque<(usize, usize)> = VecDeque::new();
     let mut seen: BTreeSet<(usize, usize)> = BTreeSet::new();
@@ -289,7 +295,7 @@ fn possible_dsep(g: &Pag, x: usize, y: usize, names: &[String]) -> Vec<usize> {
     dsep.remove(&x);
     dsep.remove(&y);
     let mut v: Vec<usize> = dsep.into_iter().collect();
-    v.sort_by(|&i, &j| names[j].cmp(&names[i]));
+    v.sort_by_cached_key(|&i| std::cmp::Reverse(format!("X{}", i + 1)));
     v
 }
 
@@ -317,11 +323,21 @@ impl Lookup<'_> {
 /// Largest Possible-D-Sep whose subsets are enumerated.
 const MAX_PDSEP: usize = 24;
 
-/// Every subset of `0..n` of size ≥ 2, by size then lexicographically (`DepthChoiceGenerator`).
+/// The subsets of `0..n` of size ≥ 2 that causal-learn's `removeByPossibleDsep` tests, by size
+/// then lexicographically: every one **except the first of each size below `n`**.
+///
+/// causal-learn 0.1.4.8 reads `DepthChoiceGenerator` as `origin_choice = choice; choice =
+/// gen.next()`, but `next()` refills the list it returned in place (a new list only when the
+/// size grows), so `origin_choice` is already the next subset of the same size when it is
+/// tested: the first subset of each size is never tested and the last one twice (the repeat
+/// changes nothing and is left out here). The single subset of size `n` is tested. For `n = 4`:
+/// `{0,2} {0,3} {1,2} {1,3} {2,3}`, `{0,1,3} {0,2,3} {1,2,3}`, `{0,1,2,3}`.
 fn subsets(n: usize) -> impl Iterator<Item = Vec<usize>> {
     (2..=n).flat_map(move |k| {
         let items: Vec<usize> = (0..n).collect();
-        super::combinations(&items, k)
+        let all = super::combinations(&items, k);
+        let skip = usize::from(all.len() > 1);
+        all.into_iter().skip(skip)
     })
 }
 
@@ -340,7 +356,7 @@ fn remove_by_pdsep(g: &mut Pag, sep: &mut SepSets, cx: &Ctx, lk: &mut Lookup) ->
             if !g.adj(a, b) {
                 break;
             }
-            let pd = possible_dsep(g, from, to, cx.names);
+            let pd = possible_dsep(g, from, to);
             if pd.len() > MAX_PDSEP {
                 return Err(Error::param(
                     "columns",
@@ -943,4 +959,54 @@ pub(super) fn orient(
         seconds: 0.0,
         marks: g.m,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{possible_dsep, subsets, Pag, CIRCLE};
+
+    /// The subsets causal-learn 0.1.4.8's `removeByPossibleDsep` loop tests (printed from its
+    /// `DepthChoiceGenerator` loop, repeats dropped).
+    #[test]
+    fn pdsep_subsets_skip_the_first_of_each_size_as_causal_learn() {
+        let s3: Vec<Vec<usize>> = subsets(3).collect();
+        assert_eq!(s3, vec![vec![0, 2], vec![1, 2], vec![0, 1, 2]]);
+        let s4: Vec<Vec<usize>> = subsets(4).collect();
+        assert_eq!(
+            s4,
+            vec![
+                vec![0, 2],
+                vec![0, 3],
+                vec![1, 2],
+                vec![1, 3],
+                vec![2, 3],
+                vec![0, 1, 3],
+                vec![0, 2, 3],
+                vec![1, 2, 3],
+                vec![0, 1, 2, 3]
+            ]
+        );
+        assert_eq!(subsets(2).collect::<Vec<_>>(), vec![vec![0, 1]]);
+        assert_eq!(subsets(1).count(), 0);
+    }
+
+    /// Possible-D-Sep in causal-learn's order: its default names `X1`… as strings, descending
+    /// (`sorted(["X2", …, "X11"], reverse=True)` puts `X9` first and `X10` last).
+    #[test]
+    fn possible_dsep_is_sorted_by_causal_learn_names() {
+        // node 0 adjacent to 1..=11 (all o–o); Possible-D-Sep(0, 11) = {1, …, 10}
+        let p = 12;
+        let mut g = Pag {
+            p,
+            m: vec![0; p * p],
+        };
+        for j in 1..p {
+            g.set(0, j, CIRCLE);
+            g.set(j, 0, CIRCLE);
+        }
+        assert_eq!(
+            possible_dsep(&g, 0, 11),
+            vec![8, 7, 6, 5, 4, 3, 2, 1, 10, 9]
+        );
+    }
 }
