@@ -587,7 +587,12 @@ fn refit_shards_combine_to_the_run_bit_for_bit() {
         (Estimator::Aipw, None, None, Scheme::Iid),
         (Estimator::Att, Some(0.05), None, Scheme::Iid),
         (Estimator::AipwAtt, None, Some(3), Scheme::Iid),
-        (Estimator::Aipw, None, None, Scheme::MovingBlock { block_length: 7 }),
+        (
+            Estimator::Aipw,
+            None,
+            None,
+            Scheme::MovingBlock { block_length: 7 },
+        ),
     ];
     for (est, trim, crossfit, scheme) in runs {
         let mut b = EffectBootstrap::new(est, "t", "y", &["x1", "x2"])
@@ -631,7 +636,11 @@ fn refit_shards_combine_to_the_run_bit_for_bit() {
         assert_eq!(merged.intervals.len(), 3, "{what}");
         for (k, iv) in &whole.intervals {
             let got = merged.intervals[k];
-            assert_eq!([bits(got[0]), bits(got[1])], [bits(iv[0]), bits(iv[1])], "{what} {k}");
+            assert_eq!(
+                [bits(got[0]), bits(got[1])],
+                [bits(iv[0]), bits(iv[1])],
+                "{what} {k}"
+            );
         }
         let (mb, wb) = (merged.bca.unwrap(), whole.bca.unwrap());
         assert_eq!(bits(mb.z0), bits(wb.z0), "{what}");

@@ -351,7 +351,8 @@ impl<'a> CustomBootstrap<'a> {
             }
             map
         });
-        let studentized = self.std_error.is_some() && self.methods.contains(&IntervalMethod::Studentized);
+        let studentized =
+            self.std_error.is_some() && self.methods.contains(&IntervalMethod::Studentized);
         crate::cancel::check(&self.cancel)?;
         let values = match &self.batch {
             Some((size, batch)) if self.dim == 1 && !studentized => {

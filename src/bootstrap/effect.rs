@@ -646,7 +646,10 @@ impl EffectBootstrap {
         let start = std::time::Instant::now();
         let fingerprint = self.fingerprint(data);
         let sorted = super::check_shards(shards, self.seed, self.resamples, &fingerprint)?;
-        let values: Vec<f64> = sorted.iter().flat_map(|s| s.values.iter().copied()).collect();
+        let values: Vec<f64> = sorted
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .collect();
         let mut r = self
             .run_or_shard(&Engine::cpu(), data, Run::Combine(values))?
             .expect_result();
