@@ -741,7 +741,10 @@ impl EffectBootstrap {
             .seed(self.seed)
             .level(self.level)
             .methods(&self.methods);
+        // the device path runs whole runs only (shards and their merge are the CPU's)
+        #[cfg(feature = "gpu")]
         let all = matches!(what, Run::All);
+        #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
         let mut custom = match what {
             Run::Shard(range) => {
                 return custom
