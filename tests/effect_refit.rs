@@ -667,4 +667,10 @@ fn refit_shards_combine_to_the_run_bit_for_bit() {
     assert!(wrong.to_string().contains("seed 5"), "{wrong}");
     let beyond = b.shard(&e, &d, 90..101).unwrap_err();
     assert!(beyond.to_string().contains("range"), "{beyond}");
+    // a GPU engine (lavapipe in CI) is refused: its f32 replicates would not merge bit for bit
+    #[cfg(feature = "gpu")]
+    if let Ok(g) = Engine::gpu() {
+        let refused = b.shard(&g, &d, 0..50).unwrap_err();
+        assert!(refused.to_string().contains("backend"), "{refused}");
+    }
 }
