@@ -571,3 +571,106 @@ fn fixed_aipw_att_with_the_reference_fits_gives_the_reference_estimate() {
     assert_eq!(res.nuisance.as_deref(), Some("fixed"));
     assert!(res.std_error > 0.0 && res.std_error.is_finite());
 }
+
+/// Issue 15: shards of a refit bootstrap, computed anywhere in any order, merge into the
+/// one-process run bit for bit (every estimator, the batched and the per-replicate paths, shard
+/// bounds that cut the batches of 32 replicates); bad shards are refused by name.
+#[test]
+fn refit_shards_combine_to_the_run_bit_for_bit() {
+    let r = reference();
+    let d = data(&r);
+    let e = Engine::cpu();
+    let bits = |v: f64| v.to_bits();
+    let runs = [
+        (Estimator::Ipw, None, None, Scheme::Iid),
+        (Estimator::Hajek, None, None, Scheme::Iid),
+        (Estimator::Aipw, None, None, Scheme::Iid),
+        (Estimator::Att, Some(0.05), None, Scheme::Iid),
+        (Estimator::AipwAtt, None, Some(3), Scheme::Iid),
+        (
+            Estimator::Aipw,
+            None,
+            None,
+            Scheme::MovingBlock { block_length: 7 },
+        ),
+    ];
+    for (est, trim, crossfit, scheme) in runs {
+        let mut b = EffectBootstrap::new(est, "t", "y", &["x1", "x2"])
+            .resamples(301)
+            .seed(11)
+            .scheme(scheme.clone())
+            .methods(&[
+                IntervalMethod::Percentile,
+                IntervalMethod::Basic,
+                IntervalMethod::Bca,
+            ])
+            .keep_replicates(true);
+        if let Some(a) = trim {
+            b = b.trim(a);
+        }
+        if let Some(k) = crossfit {
+            b = b.crossfit(k);
+        }
+        let whole = b.run(&e, &d).unwrap();
+        let shards = [
+            b.shard(&e, &d, 250..301).unwrap(),
+            b.shard(&e, &d, 0..45).unwrap(),
+            b.shard(&e, &d, 45..64).unwrap(),
+            b.shard(&e, &d, 64..250).unwrap(),
+        ];
+        let merged = b.combine(&d, &shards).unwrap();
+        let what = format!("{est:?} {scheme:?}");
+        assert_eq!(bits(merged.estimate), bits(whole.estimate), "{what}");
+        assert_eq!(bits(merged.std_error), bits(whole.std_error), "{what}");
+        assert_eq!(bits(merged.bias), bits(whole.bias), "{what}");
+        assert_eq!(merged.valid_resamples, whole.valid_resamples, "{what}");
+        assert_eq!(merged.failed_resamples, whole.failed_resamples, "{what}");
+        assert_eq!(merged.nuisance, whole.nuisance, "{what}");
+        assert_eq!(merged.backend, whole.backend, "{what}");
+        let (m, w) = (merged.replicates.unwrap(), whole.replicates.unwrap());
+        assert_eq!(
+            m.iter().map(|&v| bits(v)).collect::<Vec<_>>(),
+            w.iter().map(|&v| bits(v)).collect::<Vec<_>>(),
+            "{what}"
+        );
+        assert_eq!(merged.intervals.len(), 3, "{what}");
+        for (k, iv) in &whole.intervals {
+            let got = merged.intervals[k];
+            assert_eq!(
+                [bits(got[0]), bits(got[1])],
+                [bits(iv[0]), bits(iv[1])],
+                "{what} {k}"
+            );
+        }
+        let (mb, wb) = (merged.bca.unwrap(), whole.bca.unwrap());
+        assert_eq!(bits(mb.z0), bits(wb.z0), "{what}");
+        assert_eq!(bits(mb.acceleration), bits(wb.acceleration), "{what}");
+    }
+
+    // bad shards are refused, naming the shard and why
+    let b = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x1", "x2"]).resamples(100);
+    let a = b.shard(&e, &d, 0..50).unwrap();
+    let gap = b.combine(&d, std::slice::from_ref(&a)).unwrap_err();
+    assert!(gap.to_string().contains("50..100"), "{gap}");
+    let other = EffectBootstrap::new(Estimator::Hajek, "t", "y", &["x1", "x2"])
+        .resamples(100)
+        .shard(&e, &d, 50..100)
+        .unwrap();
+    let mixed = b.combine(&d, &[a.clone(), other]).unwrap_err();
+    assert!(mixed.to_string().contains("fingerprint"), "{mixed}");
+    let seeded = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x1", "x2"])
+        .resamples(100)
+        .seed(5)
+        .shard(&e, &d, 50..100)
+        .unwrap();
+    let wrong = b.combine(&d, &[a, seeded]).unwrap_err();
+    assert!(wrong.to_string().contains("seed 5"), "{wrong}");
+    let beyond = b.shard(&e, &d, 90..101).unwrap_err();
+    assert!(beyond.to_string().contains("range"), "{beyond}");
+    // a GPU engine (lavapipe in CI) is refused: its f32 replicates would not merge bit for bit
+    #[cfg(feature = "gpu")]
+    if let Ok(g) = Engine::gpu() {
+        let refused = b.shard(&g, &d, 0..50).unwrap_err();
+        assert!(refused.to_string().contains("backend"), "{refused}");
+    }
+}

@@ -50,6 +50,7 @@ def discover(
     forbidden: Sequence[Tuple[str, str]] = ..., required: Sequence[Tuple[str, str]] = ...,
     tiers: Sequence[Sequence[str]] = ..., backend: str = ..., progress: _Progress = ...,
     levels: Dict[str, List[str]] = ...,
+    algorithm: str = ...,
 ) -> Tuple[str, List[int], str]: ...
 def effect_interval(
     names: Sequence[str], columns: _Columns, graph: str, kind: str, outcome: str,

@@ -1,4 +1,4 @@
-"""``ceteris.discover``: PC-stable (and CD-NOD) on batched independence tests."""
+"""``ceteris.discover``: PC-stable (and CD-NOD, FCI) on batched independence tests."""
 
 from __future__ import annotations
 
@@ -18,17 +18,21 @@ __all__ = ["discover", "DiscoveryResult"]
 
 @dataclass
 class DiscoveryResult:
-    """The graph :func:`ceteris.discover` found (a CPDAG for PC).
+    """The graph :func:`ceteris.discover` found (a CPDAG for PC, a PAG for FCI).
 
     Attributes
     ----------
     nodes : list of str
         The variables (CD-NOD's domain column last).
     edge_list : list of dict
-        ``{"from", "to", "kind"}`` with kind ``directed``, ``undirected`` or ``bidirected``.
+        ``{"from", "to", "kind", "marks"}`` with kind ``directed``, ``undirected`` or
+        ``bidirected``, and for FCI also ``partially-directed`` (``o->``), ``nondirected``
+        (``o-o``) or ``partially-undirected`` (``o-``); ``marks`` is ``[mark at from, mark at
+        to]``, each ``tail``, ``arrow`` or ``circle``.
     marks : numpy.ndarray
-        ``p x p`` endpoint marks in causal-learn's ``cg.G.graph`` encoding: ``i -> j`` is
-        ``marks[i, j] = -1, marks[j, i] = 1``; undirected ``-1, -1``; bidirected ``1, 1``.
+        ``p x p`` endpoint marks in causal-learn's ``cg.G.graph`` encoding (``marks[i, j]`` is
+        the mark at ``i``'s end of the edge ``i *-* j``): ``i -> j`` is ``marks[i, j] = -1,
+        marks[j, i] = 1``; undirected ``-1, -1``; bidirected ``1, 1``; a circle (FCI) is ``2``.
     sepsets : dict
         ``"x|y" -> separating set`` of every removed pair.
     tests_run, test, alpha, backend, seconds, changing, details
@@ -75,8 +79,8 @@ class DiscoveryResult:
         return self.dot
 
     def to_networkx(self) -> Any:
-        """A ``networkx.DiGraph`` on the column names: a directed edge once, an undirected or
-        bidirected edge both ways, each with its ``kind`` attribute (needs networkx)."""
+        """A ``networkx.DiGraph`` on the column names: a directed edge once, any other edge both
+        ways, each with its ``kind`` attribute (needs networkx)."""
         try:
             import networkx as nx
         except ImportError as e:
@@ -114,10 +118,14 @@ def discover(
     progress: Any = False,
     **options: Any,
 ) -> DiscoveryResult:
-    """Causal discovery: PC-stable, or CD-NOD when ``domain`` names a domain/time column.
+    """Causal discovery: PC-stable, CD-NOD when ``domain`` names a domain/time column, or FCI
+    (``algorithm="fci"``: a partial ancestral graph that allows latent confounders).
 
     With the same test and p-values the graph equals causal-learn's ``pc(data, alpha,
-    indep_test, stable=True, uc_rule=0, uc_priority=2)``. ``test``: ``kci``, ``hsic``,
+    indep_test, stable=True, uc_rule=0, uc_priority=2)`` (PC), ``cdnod(...)`` (CD-NOD) or
+    ``fci(data, indep_test, alpha)`` (FCI: :attr:`DiscoveryResult.marks` is its ``G.graph``,
+    circles ``2``). FCI takes ``alpha``, ``max_depth``, ``forbidden``, ``required``, ``tiers``
+    and the test options; ``domain`` with FCI is a :class:`ceteris.ParameterError`. ``test``: ``kci``, ``hsic``,
     ``rcot``, ``rcit``, ``fisherz``, ``hsic-u``, ``chisq``, ``gsq`` (discrete columns, text
     allowed), ``dg`` (mixed: text columns discrete, numeric ones continuous); test options
     (``kernel``, ``width``, ``null``,
@@ -132,10 +140,22 @@ def discover(
     >>> g = ceteris.discover({"a": a, "b": b, "c": c}, test="fisherz")
     >>> sorted((e["from"], e["to"], e["kind"]) for e in g.edge_list)
     [('a', 'c', 'directed'), ('b', 'c', 'directed')]
+
+    FCI on the same data: with no other variable to rule out a hidden common cause of ``a`` and
+    ``c`` (or of ``b`` and ``c``), the arrowheads at ``c`` stay and the other ends are circles:
+
+    >>> f = ceteris.discover({"a": a, "b": b, "c": c}, test="fisherz", algorithm="fci")
+    >>> sorted((e["from"], e["to"], e["kind"]) for e in f.edge_list)
+    [('a', 'c', 'partially-directed'), ('b', 'c', 'partially-directed')]
+    >>> f.marks.tolist()
+    [[0, 0, 2], [0, 0, 2], [1, 1, 0]]
     """
-    if algorithm not in ("pc", "cdnod"):
+    if algorithm not in ("pc", "cdnod", "fci"):
         raise ParameterError(f"invalid parameter `algorithm`: unknown algorithm `{algorithm}` "
-                             "(pc, cdnod)")
+                             "(pc, cdnod, fci)")
+    if algorithm == "fci" and domain is not None:
+        raise ParameterError("invalid parameter `domain`: `domain` is CD-NOD's; FCI takes alpha, "
+                             "max_depth, forbidden, required, tiers and the test options")
     if algorithm == "cdnod" and domain is None:
         raise ParameterError("invalid parameter `domain`: cdnod needs the domain column")
     unknown = [k for k in options if k not in _KNOWN]
@@ -154,7 +174,7 @@ def discover(
             table.names, table.columns, nodes, opts, alpha=alpha, max_depth=max_depth,
             domain=domain, forbidden=[tuple(e) for e in forbidden],
             required=[tuple(e) for e in required], tiers=[list(t) for t in tiers],
-            backend=backend, progress=cb, levels=table.levels)
+            backend=backend, progress=cb, levels=table.levels, algorithm=algorithm)
     finally:
         bar.close()
     d = json.loads(raw)

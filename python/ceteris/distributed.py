@@ -23,8 +23,15 @@ merges them (``Bootstrap::combine`` checks that the shards cover ``0..B`` once e
 from this run). Ray is started with ``ray.init()`` if it is not already: a local cluster, or
 the cluster of ``RAY_ADDRESS`` (see ``python/README.md`` for the cluster recipe).
 
-The refit bootstraps (``ipw``/``hajek``/``aipw``/``att`` with ``covariates``) and Python callable
-statistics run in one process only (:func:`ceteris.bootstrap`).
+The refit bootstraps (``ipw``/``hajek``/``aipw``/``att``/``aipw-att`` with ``covariates``) shard
+too (``EffectBootstrap::shard``): a replicate's row weights come from the counter-based plan and
+its nuisance fits are computed in the run's own batches of replicates (counted from replicate 0,
+whatever a shard's bounds), so the merge is the in-process result bit for bit. Their shards run
+on the CPU (``backend="auto"`` means the CPU for them, ``"gpu"`` is refused: a device's f32
+replicates would not merge with the CPU's), so the merge equals ``ceteris.bootstrap(...,
+backend="cpu")``. Python callable statistics run in one process only (:func:`ceteris.bootstrap`):
+a callable would have to be pickled to every worker, and the library cannot check that two
+workers hold the same function, so a merge could not be guaranteed to be one run's.
 
 Example (not run by the doctests: it starts a Ray cluster)::
 
@@ -52,6 +59,9 @@ __all__ = ["bootstrap", "independence_batch", "sweep"]
 # Test hook: a directory; a task that finds `armed` in it renames it to `fired` (atomically, so
 # one task only) and kills its worker, which Ray then retries (the tests' "fails once" task).
 _FAULT = "CETERIS_TEST_RAY_FAULT"
+
+# the statistics whose nuisance models are refit in every resample when covariates are given
+_REFIT = ("ipw", "hajek", "aipw", "att", "aipw-att")
 
 
 def _ray() -> Any:
@@ -120,6 +130,11 @@ def bootstrap(data: Any, statistic: Any, *, shards: int = 4,
     """:func:`ceteris.bootstrap` (same arguments, a built-in statistic) with the ``n_resamples``
     replicates split into ``shards`` Ray tasks; the result is the in-process one bit for bit.
     ``progress=True`` shows a bar over the shards.
+
+    The refit statistics (``ipw``, ``hajek``, ``aipw``, ``att``, ``aipw-att`` with
+    ``covariates``) shard on the CPU: their merge equals ``ceteris.bootstrap(...,
+    backend="cpu")`` (``backend="gpu"`` is a :class:`ceteris.ParameterError`). A Python callable
+    ``statistic`` is refused: it runs in one process only (see the module docs).
     """
     if callable(statistic):
         raise ParameterError("invalid parameter `statistic`: a Python callable runs in one "
@@ -136,10 +151,11 @@ def bootstrap(data: Any, statistic: Any, *, shards: int = 4,
         raise TypeError(f"unexpected keyword argument(s): {', '.join(sorted(unknown))}")
     defaults.update(kwargs)
     table, opts, methods = _prepare(data, statistic, **defaults)
-    if statistic in ("ipw", "hajek", "aipw", "att") and opts["covariates"]:
-        raise ParameterError(f"invalid parameter `shards`: statistic `{statistic}` with "
-                             "covariates refits its nuisance models in every resample, which "
-                             "runs in one process only: use ceteris.bootstrap")
+    if backend == "gpu" and statistic in _REFIT and opts["covariates"]:
+        raise ParameterError(f"invalid parameter `backend`: the shards of `{statistic}` with "
+                             "covariates (a refit bootstrap) run on the CPU (a device's f32 "
+                             "replicates would not merge with the CPU's): use backend=\"cpu\" "
+                             "or \"auto\"")
     ranges = _ranges(opts["n_resamples"], shards)
     ray = _ray()
     ref = ray.put((table.names, table.columns))

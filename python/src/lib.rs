@@ -12,7 +12,7 @@
 //! subclasses `UnknownColumnError`, `ParameterError` and `GpuError`, with the library's message.
 
 use ceteris::bootstrap::{BootstrapOptions, BootstrapRun};
-use ceteris::discovery::{Knowledge, Pc};
+use ceteris::discovery::{Fci, Knowledge, Pc};
 use ceteris::independence::{IndependenceTest, Query, Tester};
 use ceteris::scm::{read_graph, EffectInterval, FitKind, Intervention, Scm, Sweep};
 use ceteris::{
@@ -249,21 +249,6 @@ fn boot_run(o: &BootOpts) -> Result<BootstrapRun, Error> {
     .build()
 }
 
-/// The built-in run of a sharded bootstrap (a refit has no shards).
-fn boot_sharded(o: &BootOpts) -> PyResult<ceteris::Bootstrap> {
-    match boot_run(o).map_err(py_err)? {
-        BootstrapRun::Statistic(b) => Ok(b),
-        BootstrapRun::Refit(_) => Err(py_err(Error::param(
-            "shards",
-            format!(
-                "statistic `{}` with covariates refits its nuisance models in every resample, \
-                 which runs in one process only: use ceteris.bootstrap",
-                o.statistic
-            ),
-        ))),
-    }
-}
-
 /// A bootstrap with a built-in statistic: the CLI's `ceteris bootstrap` on a table.
 #[pyfunction]
 #[pyo3(signature = (names, columns, opts, *, backend="auto", progress=None))]
@@ -293,8 +278,10 @@ fn bootstrap<'py>(
     boot_out(py, r)
 }
 
-/// Replicates `start..end` of a bootstrap with a built-in statistic ([`ceteris::Bootstrap::shard`]):
-/// `(values, std_errors, backend, fallback, fingerprint)`, the [`Shard`]'s fields.
+/// Replicates `start..end` of a bootstrap with a built-in statistic ([`ceteris::Bootstrap::shard`],
+/// or [`ceteris::bootstrap::EffectBootstrap::shard`] for a refit, on the CPU: `backend="auto"`
+/// runs a refit shard on the CPU, `"gpu"` is refused): `(values, std_errors, backend, fallback,
+/// fingerprint)`, the [`Shard`]'s fields.
 #[pyfunction]
 #[pyo3(signature = (names, columns, opts, start, end, *, backend="auto"))]
 #[allow(clippy::type_complexity)]
@@ -314,10 +301,16 @@ fn bootstrap_shard<'py>(
     String,
 )> {
     let data = dataset(&names, &columns)?;
-    let boot = boot_sharded(&opts)?;
-    let engine = engine(backend)?;
+    let run = boot_run(&opts).map_err(py_err)?;
+    let engine = match (&run, backend) {
+        (BootstrapRun::Refit(_), "auto") => engine("cpu")?,
+        _ => engine(backend)?,
+    };
     let s = py
-        .detach(|| boot.shard(&engine, &data, start..end))
+        .detach(|| match &run {
+            BootstrapRun::Statistic(b) => b.shard(&engine, &data, start..end),
+            BootstrapRun::Refit(b) => b.shard(&engine, &data, start..end),
+        })
         .map_err(py_err)?;
     Ok((
         s.values.into_pyarray(py),
@@ -328,7 +321,8 @@ fn bootstrap_shard<'py>(
     ))
 }
 
-/// The shards' merge ([`ceteris::Bootstrap::combine`]): `shards` are `(start, values, std_errors,
+/// The shards' merge ([`ceteris::Bootstrap::combine`], or
+/// [`ceteris::bootstrap::EffectBootstrap::combine`] for a refit): `shards` are `(start, values, std_errors,
 /// backend, fallback, fingerprint)`; the result as [`bootstrap`]'s.
 #[pyfunction]
 #[pyo3(signature = (names, columns, opts, shards))]
@@ -348,7 +342,7 @@ fn bootstrap_combine<'py>(
     )>,
 ) -> PyResult<(String, Option<Bound<'py, PyArray1<f64>>>)> {
     let data = dataset(&names, &columns)?;
-    let boot = boot_sharded(&opts)?;
+    let run = boot_run(&opts).map_err(py_err)?;
     let shards: Vec<Shard> = shards
         .into_iter()
         .map(|(start, v, se, backend, fallback, fingerprint)| Shard {
@@ -362,7 +356,12 @@ fn bootstrap_combine<'py>(
             fingerprint,
         })
         .collect();
-    let r = py.detach(|| boot.combine(&data, &shards)).map_err(py_err)?;
+    let r = py
+        .detach(|| match &run {
+            BootstrapRun::Statistic(b) => b.combine(&data, &shards),
+            BootstrapRun::Refit(b) => b.combine(&data, &shards),
+        })
+        .map_err(py_err)?;
     boot_out(py, r)
 }
 
@@ -499,12 +498,13 @@ fn independence<'py>(
         .collect()
 }
 
-/// PC (or CD-NOD with `domain`) over `nodes`: the result's JSON, the endpoint marks
-/// (causal-learn's encoding, row-major) and the DOT text.
+/// PC (or CD-NOD with `domain`), or FCI with `algorithm="fci"`, over `nodes`: the result's JSON,
+/// the endpoint marks (causal-learn's encoding, row-major; a PAG's circles are 2) and the DOT
+/// text.
 #[pyfunction]
 #[pyo3(signature = (names, columns, nodes, opts, *, alpha=0.05, max_depth=None, domain=None,
     forbidden=vec![], required=vec![], tiers=vec![], backend="auto", progress=None,
-    levels=HashMap::new()))]
+    levels=HashMap::new(), algorithm="pc"))]
 #[allow(clippy::too_many_arguments)]
 fn discover<'py>(
     py: Python<'py>,
@@ -521,7 +521,24 @@ fn discover<'py>(
     backend: &str,
     progress: Option<Py<PyAny>>,
     levels: HashMap<String, Vec<String>>,
+    algorithm: &str,
 ) -> PyResult<(String, Vec<i8>, String)> {
+    let fci =
+        match (algorithm, &domain) {
+            ("fci", Some(_)) => return Err(py_err(Error::param(
+                "domain",
+                "`domain` is CD-NOD's; FCI takes alpha, max_depth, forbidden, required, tiers and \
+                 the test options",
+            ))),
+            ("fci", None) => true,
+            ("pc" | "cdnod", _) => false,
+            (other, _) => {
+                return Err(py_err(Error::param(
+                    "algorithm",
+                    format!("unknown algorithm `{other}` (pc, cdnod, fci)"),
+                )))
+            }
+        };
     let data = labelled(dataset(&names, &columns)?, levels)?;
     let test = build_test(&opts).map_err(py_err)?;
     let engine = engine(backend)?;
@@ -541,12 +558,28 @@ fn discover<'py>(
         k = k.tiers(&t);
     }
     let stop = Interrupt::new();
-    let pc = Pc::new(test)
-        .cancel(&stop.cancel)
-        .alpha(alpha)
-        .max_depth(max_depth)
-        .knowledge(k)
-        .domain(domain.as_deref());
+    enum Search {
+        Pc(Pc),
+        Fci(Fci),
+    }
+    let search = if fci {
+        Search::Fci(
+            Fci::new(test)
+                .cancel(&stop.cancel)
+                .alpha(alpha)
+                .max_depth(max_depth)
+                .knowledge(k),
+        )
+    } else {
+        Search::Pc(
+            Pc::new(test)
+                .cancel(&stop.cancel)
+                .alpha(alpha)
+                .max_depth(max_depth)
+                .knowledge(k)
+                .domain(domain.as_deref()),
+        )
+    };
     let tick = progress.as_ref().map(|cb| {
         move |level: usize, done: u64, total: u64| {
             Python::attach(|py| {
@@ -560,7 +593,10 @@ fn discover<'py>(
             let tick = tick
                 .as_ref()
                 .map(|t| t as &(dyn Fn(usize, u64, u64) + Sync));
-            pc.run_with_progress(&engine, &data, &cols, tick)
+            match &search {
+                Search::Pc(pc) => pc.run_with_progress(&engine, &data, &cols, tick),
+                Search::Fci(fci) => fci.run_with_progress(&engine, &data, &cols, tick),
+            }
         })
         .map_err(|e| stop.err(e))?;
     Ok((json(&r)?, r.marks().to_vec(), r.to_dot()))

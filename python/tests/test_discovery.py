@@ -84,3 +84,82 @@ def test_discrete_collider_with_text_labels():
     for test in ("chisq", "gsq"):
         g = ceteris.discover(df, test=test, alpha=0.01, backend="cpu")
         assert _edges(g) == [("a", "c", "directed"), ("b", "c", "directed")], test
+
+
+@pytest.fixture(scope="module")
+def latent():
+    """a -> b <- L -> c <- d with L hidden, and c -> e: FCI's PAG has a o-> b <-> c <-o d and
+    c -> e (visible: no confounder), which PC cannot express."""
+    rng = np.random.default_rng(3)
+    n = 2000
+    a, d, hidden = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
+    b = a + hidden + 0.6 * rng.normal(size=n)
+    c = d + hidden + 0.6 * rng.normal(size=n)
+    e = 0.9 * c + 0.6 * rng.normal(size=n)
+    return {"a": a, "b": b, "c": c, "d": d, "e": e}
+
+
+def test_fci_equals_causallearns_fci(latent):
+    pytest.importorskip("causallearn")
+    from causallearn.search.ConstraintBased.FCI import fci
+
+    g = ceteris.discover(latent, test="fisherz", alpha=0.05, algorithm="fci", backend="cpu")
+    data = np.column_stack([latent[k] for k in g.nodes])
+    ref, _ = fci(data, "fisherz", 0.05, show_progress=False, verbose=False)
+    assert g.marks.dtype == np.int8
+    assert g.marks.tolist() == ref.graph.tolist()
+    assert g.to_causallearn().graph.tolist() == ref.graph.tolist()
+    # the expected PAG, so the comparison above is not between two empty graphs
+    assert _edges(g) == [("a", "b", "partially-directed"), ("b", "c", "bidirected"),
+                         ("c", "e", "directed"), ("d", "c", "partially-directed")]
+    bc = next(e for e in g.edge_list if e["kind"] == "bidirected")
+    assert bc["marks"] == ["arrow", "arrow"]
+    i = {n: k for k, n in enumerate(g.nodes)}
+    assert g.marks[i["a"], i["b"]] == 2 and g.marks[i["b"], i["a"]] == 1  # a o-> b
+    assert "odot" in g.to_dot()
+    nx = pytest.importorskip("networkx")
+    assert isinstance(g.to_networkx(), nx.DiGraph)
+
+
+def _cli():
+    import os
+    import shutil
+
+    exe = os.environ.get("CETERIS_CLI")
+    if not exe:
+        here = os.path.dirname(os.path.abspath(__file__))
+        target = os.environ.get("CARGO_TARGET_DIR", os.path.join(here, "..", "..", "target"))
+        exe = os.path.join(target, "release", "ceteris")
+    if not os.path.isfile(exe):
+        exe = shutil.which("ceteris")
+    if not exe:
+        pytest.skip("the ceteris CLI is not built (cargo build --release; or set CETERIS_CLI)")
+    return exe
+
+
+def test_fci_equals_the_cli(latent, tmp_path):
+    import json
+    import subprocess
+
+    exe = _cli()
+    path = tmp_path / "latent.csv"
+    names = list(latent)
+    np.savetxt(path, np.column_stack([latent[k] for k in names]), delimiter=",",
+               header=",".join(names), comments="", fmt="%.17g")
+    out = subprocess.run([exe, "discover", "--data", str(path), "--algorithm", "fci", "--test", "fisherz",
+                          "--backend", "cpu", "--format", "json"], check=True,
+                         capture_output=True, text=True).stdout
+    cli = json.loads(out)
+    g = ceteris.discover(latent, test="fisherz", algorithm="fci", backend="cpu")
+    assert cli["nodes"] == g.nodes
+    assert cli["edges"] == g.edge_list
+    assert cli["sepsets"] == g.sepsets
+    assert cli["tests_run"] == g.tests_run
+
+
+def test_fci_refuses_what_it_would_ignore(latent):
+    with pytest.raises(ceteris.ParameterError, match="domain"):
+        ceteris.discover({**latent, "env": np.arange(2000) % 2}, test="fisherz",
+                         algorithm="fci", domain="env")
+    with pytest.raises(ceteris.ParameterError, match="fci"):
+        ceteris.discover(latent, test="fisherz", algorithm="ges")

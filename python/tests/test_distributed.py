@@ -61,6 +61,35 @@ def test_bootstrap_four_shards_equal_one_run(fault_dir, statistic, kw):
     _same_boot(dist, local)
 
 
+@pytest.mark.parametrize("statistic,kw", [
+    ("ipw", dict(method=["percentile", "BCa", "basic"])),
+    ("hajek", dict(method=["BCa"], clip=0.02)),
+    ("aipw", dict(method=["percentile", "BCa"], scheme="stratified", strata="t")),
+    ("att", dict(method=["BCa", "basic"], trim=0.05)),
+    ("aipw-att", dict(method=["percentile", "BCa"], crossfit=3)),
+])
+def test_refit_bootstrap_four_shards_equal_one_run(fault_dir, statistic, kw):
+    # issue 15: the nuisance models refit in every resample; 1001 replicates in 4 shards cut
+    # the batches of 32 replicates (250, 500, 750), and the merge is the one run bit for bit
+    data = _data()
+    common = dict(treatment="t", outcome="y", covariates=["x"], n_resamples=1001, seed=5,
+                  bootstrap_distribution=True, **kw)
+    local = ceteris.bootstrap(data, statistic, backend="cpu", **common)
+    dist = cd.bootstrap(data, statistic, shards=4, **common)  # backend="auto": the CPU
+    assert dist.details["nuisance"] == local.details["nuisance"]
+    assert len(local.intervals) == len(kw["method"])
+    _same_boot(dist, local)
+
+
+def test_refit_shards_refuse_the_gpu_and_callables_stay_refused(fault_dir):
+    data = _data()
+    with pytest.raises(ceteris.ParameterError, match="backend"):
+        cd.bootstrap(data, "ipw", treatment="t", outcome="y", covariates=["x"],
+                     n_resamples=100, backend="gpu", shards=2)
+    with pytest.raises(ceteris.ParameterError, match="one process"):
+        cd.bootstrap(data, lambda w: float(w.sum()), n_resamples=100, shards=2)
+
+
 def test_a_task_that_fails_once_is_retried_and_exact(fault_dir):
     data = _data()
     (fault_dir / "armed").write_text("")

@@ -6,6 +6,7 @@ use super::{cpu, scheme_plan, summarize, BootstrapResult, IntervalMethod, Replic
 use crate::data::Dataset;
 use crate::engine::{BackendKind, Engine};
 use crate::error::{Error, Result};
+use std::ops::Range;
 use std::time::Instant;
 
 /// A statistic or standard error of one or several values: the data and one replicate's weight
@@ -207,7 +208,6 @@ impl<'a> CustomBootstrap<'a> {
     /// Takes the replicates' values as given (one per resample, computed elsewhere with the same
     /// draws, e.g. on the device) instead of calling the statistic; the statistic still gives
     /// the estimate and the jackknife.
-    #[cfg_attr(not(feature = "gpu"), allow(dead_code))]
     pub(crate) fn precomputed(mut self, values: Vec<f64>) -> Self {
         self.precomputed = Some(values);
         self
@@ -334,6 +334,68 @@ impl<'a> CustomBootstrap<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// The values of replicates `range` of a one-value statistic only, exactly as
+    /// [`run`](Self::run) computes them: with [`batched`](Self::batched) the batches are the
+    /// run's own (chunks of `size` replicates counted from replicate 0, the first and last
+    /// computed whole and cut to `range`), so the values do not depend on where a shard starts.
+    pub(crate) fn replicate_values(&self, data: &Dataset, range: Range<u32>) -> Result<Vec<f64>> {
+        self.validate()?;
+        let (plan, groups) = scheme_plan(&self.scheme, self.seed, data)?;
+        let n = data.n_rows();
+        let unit_of_row: Option<Vec<u32>> = groups.as_ref().map(|groups| {
+            let mut map = vec![0u32; n];
+            for (u, rows) in groups.iter().enumerate() {
+                rows.iter().for_each(|&r| map[r] = u as u32);
+            }
+            map
+        });
+        let studentized =
+            self.std_error.is_some() && self.methods.contains(&IntervalMethod::Studentized);
+        crate::cancel::check(&self.cancel)?;
+        let values = match &self.batch {
+            Some((size, batch)) if self.dim == 1 && !studentized => {
+                use rayon::prelude::*;
+                let size = *size as u32;
+                let end = self.resamples as u32;
+                let first = range.start / size;
+                let last = range.end.div_ceil(size);
+                let chunks: Vec<Range<u32>> = (first..last)
+                    .map(|c| c * size..((c + 1) * size).min(end))
+                    .collect();
+                let out: Vec<(u32, f64)> = chunks
+                    .par_iter()
+                    .flat_map_iter(|chunk| {
+                        let ws: Vec<Vec<f64>> = chunk
+                            .clone()
+                            .map(|rep| {
+                                cpu::replicate_row_weights(&plan, unit_of_row.as_deref(), n, rep)
+                            })
+                            .collect();
+                        chunk.clone().zip(batch(&ws))
+                    })
+                    .collect();
+                out.into_iter()
+                    .filter(|(rep, _)| range.contains(rep))
+                    .map(|(_, v)| v)
+                    .collect()
+            }
+            _ => {
+                let k = self.dim;
+                let eval = |w: &[f64]| {
+                    let mut out = vec![f64::NAN; k];
+                    (self.statistic)(data, w, &mut out);
+                    (out, vec![f64::NAN; k])
+                };
+                cpu::custom(&plan, unit_of_row.as_deref(), n, range, &eval)
+                    .into_iter()
+                    .map(|p| p.0[0])
+                    .collect()
+            }
+        };
+        crate::cancel::check(&self.cancel)?;
+        Ok(values)
     }
 
     /// Validates the parameters and the scheme's columns, then runs all `B` resamples on the CPU

@@ -62,12 +62,13 @@
 //! result says `"nuisance": "crossfit"` (the fold count is the caller's `K`; it is not echoed).
 
 use super::refit::Batched;
-use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme};
+use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme, Shard};
 use crate::data::Dataset;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
 use faer::{Mat, Side};
+use std::ops::Range;
 
 /// Which effect a refit bootstrap estimates (formulas in the module docs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -553,6 +554,138 @@ impl EffectBootstrap {
     /// and says why in `fallback`. Trimming and cross-fitting run on the CPU on every engine
     /// (the result's `backend` says so).
     pub fn run(&self, engine: &Engine, data: &Dataset) -> Result<BootstrapResult> {
+        self.run_or_shard(engine, data, Run::All)
+            .map(|r| r.expect_result())
+    }
+
+    /// Computes replicates `range` only, on the CPU (to spread `B` across machines); see
+    /// [`EffectBootstrap::combine`]. Each replicate's value is a pure function of the seed and its
+    /// index (the weights come from the counter-based plan), and the batched fits run in the
+    /// run's own batches (counted from replicate 0, whatever the shard's bounds), so the merged
+    /// shards equal [`EffectBootstrap::run`] on `Engine::cpu()` bit for bit. A GPU engine is
+    /// refused (its f32 replicates would not merge with the CPU's): pass `Engine::cpu()`.
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::{Dataset, Engine};
+    /// let n = 200;
+    /// let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+    /// let t: Vec<f64> = (0..n).map(|i| ((i * 7919 % 13) as f64 / 13.0 < 0.5 + 0.2 * x[i]) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..n).map(|i| 2.0 * t[i] + x[i]).collect();
+    /// let data = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let boot = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x"]).resamples(100).seed(3);
+    /// let e = Engine::cpu();
+    /// let shards = [boot.shard(&e, &data, 0..37).unwrap(), boot.shard(&e, &data, 37..100).unwrap()];
+    /// let merged = boot.combine(&data, &shards).unwrap();
+    /// let whole = boot.run(&e, &data).unwrap();
+    /// assert_eq!(merged.intervals, whole.intervals);
+    /// assert_eq!(merged.std_error.to_bits(), whole.std_error.to_bits());
+    /// ```
+    pub fn shard(&self, engine: &Engine, data: &Dataset, range: Range<u64>) -> Result<Shard> {
+        if range.start >= range.end || range.end > u32::MAX as u64 {
+            return Err(Error::param(
+                "range",
+                format!("{range:?} is empty or beyond 2^32"),
+            ));
+        }
+        if range.end > self.resamples {
+            return Err(Error::param(
+                "range",
+                format!(
+                    "{range:?} goes beyond the {} resamples of this run",
+                    self.resamples
+                ),
+            ));
+        }
+        #[cfg(feature = "gpu")]
+        if engine.kind() == crate::engine::BackendKind::Gpu {
+            return Err(Error::param(
+                "backend",
+                "the shards of a refit bootstrap run on the CPU (a device's f32 replicates would \
+                 not merge with the CPU's bit for bit): use the cpu backend",
+            ));
+        }
+        let values = match self.run_or_shard(engine, data, Run::Shard(range.clone()))? {
+            Ran::Values(v) => v,
+            Ran::Result(_) => unreachable!("a shard run returns values"),
+        };
+        Ok(Shard {
+            start: range.start,
+            std_errors: vec![f64::NAN; values.len()],
+            values,
+            backend: engine.cpu_name(),
+            fallback: None,
+            seed: self.seed,
+            resamples: self.resamples,
+            fingerprint: self.fingerprint(data),
+        })
+    }
+
+    /// Merges shards of [`EffectBootstrap::shard`] (in any order) into the result of
+    /// [`EffectBootstrap::run`] on the CPU, bit for bit (only `seconds` differs). The shards must
+    /// cover replicates `0..B` once each and come from this run (the same seed, `B`, estimator,
+    /// columns, options, scheme and data); anything else is refused with an error that says
+    /// which shard and why.
+    ///
+    /// ```
+    /// use ceteris::bootstrap::{EffectBootstrap, Estimator};
+    /// use ceteris::{Dataset, Engine};
+    /// let n = 200;
+    /// let x: Vec<f64> = (0..n).map(|i| ((i * 37) % 101) as f64 / 50.0 - 1.0).collect();
+    /// let t: Vec<f64> = (0..n).map(|i| ((i * 7919 % 13) as f64 / 13.0 < 0.5) as u8 as f64).collect();
+    /// let y: Vec<f64> = (0..n).map(|i| t[i] + x[i]).collect();
+    /// let data = Dataset::new().with_column("t", t).unwrap().with_column("y", y).unwrap()
+    ///     .with_column("x", x).unwrap();
+    /// let boot = EffectBootstrap::new(Estimator::Ipw, "t", "y", &["x"]).resamples(100);
+    /// let a = boot.shard(&Engine::cpu(), &data, 0..40).unwrap();
+    /// let gap = boot.combine(&data, &[a]).unwrap_err();
+    /// assert!(gap.to_string().contains("40..100"), "{gap}");
+    /// ```
+    pub fn combine(&self, data: &Dataset, shards: &[Shard]) -> Result<BootstrapResult> {
+        let start = std::time::Instant::now();
+        let fingerprint = self.fingerprint(data);
+        let sorted = super::check_shards(shards, self.seed, self.resamples, &fingerprint)?;
+        let values: Vec<f64> = sorted
+            .iter()
+            .flat_map(|s| s.values.iter().copied())
+            .collect();
+        let mut r = self
+            .run_or_shard(&Engine::cpu(), data, Run::Combine(values))?
+            .expect_result();
+        r.backend = sorted[0].backend.clone();
+        r.seconds = start.elapsed().as_secs_f64();
+        Ok(r)
+    }
+
+    /// A hash of everything the replicates depend on but the seed and `B`: the estimator, the
+    /// columns, the options, the scheme and the data (names and values).
+    fn fingerprint(&self, data: &Dataset) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        format!(
+            "{:?}|{}|{}|{:?}|{}|{:?}|{:?}|{:?}|{:?}",
+            self.estimator,
+            self.treatment,
+            self.outcome,
+            self.covariates,
+            self.penalty.to_bits(),
+            self.trim.map(f64::to_bits),
+            self.clip.map(f64::to_bits),
+            self.crossfit,
+            self.scheme,
+        )
+        .hash(&mut h);
+        for name in data.names() {
+            name.hash(&mut h);
+            for v in data.column(name).expect("a listed column") {
+                v.to_bits().hash(&mut h);
+            }
+        }
+        format!("{:016x}", h.finish())
+    }
+
+    fn run_or_shard(&self, engine: &Engine, data: &Dataset, what: Run) -> Result<Ran> {
         let start = std::time::Instant::now();
         let mut cols = self.columns(data)?;
         let (estimator, penalty) = (self.estimator, self.penalty);
@@ -602,12 +735,31 @@ impl EffectBootstrap {
         if let Some(b) = &batched {
             custom = custom.batched(Batched::batch_size(cols.n()), |ws| b.estimates(ws));
         }
+        let custom = custom
+            .scheme(self.scheme.clone())
+            .resamples(self.resamples)
+            .seed(self.seed)
+            .level(self.level)
+            .methods(&self.methods);
+        // the device path runs whole runs only (shards and their merge are the CPU's)
+        #[cfg(feature = "gpu")]
+        let all = matches!(what, Run::All);
+        #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
+        let mut custom = match what {
+            Run::Shard(range) => {
+                return custom
+                    .replicate_values(data, range.start as u32..range.end as u32)
+                    .map(Ran::Values)
+            }
+            Run::Combine(values) => custom.precomputed(values),
+            Run::All => custom,
+        };
         // on a GPU engine the batched fits run on the device (refit_gpu.rs); under `auto` a
         // device error reruns them on the CPU, and the result says why
         #[cfg_attr(not(feature = "gpu"), allow(unused_mut))]
         let mut ran: Option<crate::engine::Ran> = None;
         #[cfg(feature = "gpu")]
-        if let (Some(b), crate::engine::BackendKind::Gpu) = (&batched, engine.kind()) {
+        if let (Some(b), crate::engine::BackendKind::Gpu, true) = (&batched, engine.kind(), all) {
             let (plan, groups) = super::scheme_plan(&self.scheme, self.seed, data)?;
             let unit_of_row: Option<Vec<u32>> = groups.as_ref().map(|groups| {
                 let mut map = vec![0u32; cols.n()];
@@ -643,11 +795,6 @@ impl EffectBootstrap {
         }
         let mut result = custom
             .name(estimator.name())
-            .scheme(self.scheme.clone())
-            .resamples(self.resamples)
-            .seed(self.seed)
-            .level(self.level)
-            .methods(&self.methods)
             .keep_replicates(self.keep_replicates)
             .explain_undefined(|_: &Dataset, w: &[f64]| Some(self.why_failed(&cols, w)))
             .run(engine, data)?;
@@ -672,7 +819,30 @@ impl EffectBootstrap {
             result.warnings.push(why);
         }
         result.overlap = Some(overlap);
-        Ok(result)
+        Ok(Ran::Result(Box::new(result)))
+    }
+}
+
+/// What [`EffectBootstrap::run_or_shard`] computes: the whole run, the values of some
+/// replicates, or the run from replicate values computed elsewhere.
+enum Run {
+    All,
+    Shard(Range<u64>),
+    Combine(Vec<f64>),
+}
+
+/// What [`EffectBootstrap::run_or_shard`] returns.
+enum Ran {
+    Result(Box<BootstrapResult>),
+    Values(Vec<f64>),
+}
+
+impl Ran {
+    fn expect_result(self) -> BootstrapResult {
+        match self {
+            Ran::Result(r) => *r,
+            Ran::Values(_) => unreachable!("a whole run returns a result"),
+        }
     }
 }
 

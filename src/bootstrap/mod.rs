@@ -177,6 +177,62 @@ pub struct Shard {
     pub fingerprint: String,
 }
 
+/// The shards of one run sorted by their first replicate, after checking that they come from
+/// the run (`seed`, `resamples`, `fingerprint`) and cover replicates `0..resamples` once each.
+pub(crate) fn check_shards<'s>(
+    shards: &'s [Shard],
+    seed: u64,
+    resamples: u64,
+    fingerprint: &str,
+) -> Result<Vec<&'s Shard>> {
+    if shards.is_empty() {
+        return Err(Error::param("shards", "no shards to combine"));
+    }
+    let mut sorted: Vec<&Shard> = shards.iter().collect();
+    sorted.sort_by_key(|s| s.start);
+    let mut next = 0u64;
+    for s in &sorted {
+        let range = s.start..s.start + s.values.len() as u64;
+        let bad = |why: String| Err(Error::param("shards", format!("shard {range:?}: {why}")));
+        if s.seed != seed {
+            return bad(format!("seed {}, but this run has seed {seed}", s.seed));
+        }
+        if s.resamples != resamples {
+            return bad(format!(
+                "from a run of {} resamples, but this run has {resamples}",
+                s.resamples
+            ));
+        }
+        if s.fingerprint != fingerprint {
+            return bad(
+                "computed for another statistic, scheme, clip or data set (its fingerprint \
+                 differs)"
+                    .into(),
+            );
+        }
+        if s.values.is_empty() || s.std_errors.len() != s.values.len() {
+            return bad("empty, or its standard errors do not match its values".into());
+        }
+        if s.start < next {
+            return bad(format!("overlaps replicates before {next}"));
+        }
+        if s.start > next {
+            return Err(Error::param(
+                "shards",
+                format!("replicates {next}..{} are in no shard", s.start),
+            ));
+        }
+        next = range.end;
+    }
+    if next != resamples {
+        return Err(Error::param(
+            "shards",
+            format!("replicates {next}..{resamples} are in no shard"),
+        ));
+    }
+    Ok(sorted)
+}
+
 /// The outcome of a bootstrap run.
 #[derive(Clone, Debug, Serialize)]
 pub struct BootstrapResult {
@@ -496,51 +552,7 @@ impl Bootstrap {
         }
         let setup = self.setup(data)?;
         let fingerprint = self.fingerprint(data);
-        let mut sorted: Vec<&Shard> = shards.iter().collect();
-        sorted.sort_by_key(|s| s.start);
-        let mut next = 0u64;
-        for s in &sorted {
-            let range = s.start..s.start + s.values.len() as u64;
-            let bad = |why: String| Err(Error::param("shards", format!("shard {range:?}: {why}")));
-            if s.seed != self.seed {
-                return bad(format!(
-                    "seed {}, but this run has seed {}",
-                    s.seed, self.seed
-                ));
-            }
-            if s.resamples != self.resamples {
-                return bad(format!(
-                    "from a run of {} resamples, but this run has {}",
-                    s.resamples, self.resamples
-                ));
-            }
-            if s.fingerprint != fingerprint {
-                return bad(
-                    "computed for another statistic, scheme, clip or data set (its fingerprint \
-                     differs)"
-                        .into(),
-                );
-            }
-            if s.values.is_empty() || s.std_errors.len() != s.values.len() {
-                return bad("empty, or its standard errors do not match its values".into());
-            }
-            if s.start < next {
-                return bad(format!("overlaps replicates before {next}"));
-            }
-            if s.start > next {
-                return Err(Error::param(
-                    "shards",
-                    format!("replicates {next}..{} are in no shard", s.start),
-                ));
-            }
-            next = range.end;
-        }
-        if next != self.resamples {
-            return Err(Error::param(
-                "shards",
-                format!("replicates {next}..{} are in no shard", self.resamples),
-            ));
-        }
+        let sorted = check_shards(shards, self.seed, self.resamples, &fingerprint)?;
         let owned: Vec<Shard> = sorted.into_iter().cloned().collect();
         let mut result = self.finish(data, &setup, &owned)?;
         result.seconds = start.elapsed().as_secs_f64();
