@@ -55,7 +55,7 @@ enum Command {
     Sweep(Box<cmd::sweep::Args>),
     /// Average causal effect between two intervention sets.
     Effect(Box<cmd::effect::Args>),
-    /// Causal discovery: PC-stable, or CD-NOD with --domain, on batched CI tests.
+    /// Causal discovery: PC (stable by default), FCI (--algorithm fci: latent confounders, a PAG) or CD-NOD (--algorithm cdnod with --domain), on batched CI tests.
     Discover(Box<cmd::discover::Args>),
     /// Counterfactual values of every node for one observed unit (additive-noise models).
     Counterfactual(Box<cmd::counterfactual::Args>),
