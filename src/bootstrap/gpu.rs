@@ -522,15 +522,27 @@ pub(crate) fn quantiles(
                 grid.push((Params { phase, ..params }, up.inputs(0), (1, n as u32)));
             }
         }
-        // only the picks come back: the counts and rank partials stay on the device
-        let words = run_steps_read(
-            ctx,
-            &QUANTILE,
-            &grid,
-            n * per_rep_words as usize,
-            n * QUANTILE_STATE,
-        )?;
-        for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
+        out.extend(picks(ctx, &grid, n * per_rep_words as usize, n, bayesian)?);
+        if let Some(p) = progress {
+            p((batch.end - reps.start) as u64, total);
+        }
+    }
+    Ok(out)
+}
+
+/// Runs a batch's quantile steps (`out_words` words of output) and decodes the `n` replicates'
+/// picks; only the picks come back, the counts and rank partials stay on the device.
+fn picks(
+    ctx: &Context,
+    grid: &[Step],
+    out_words: usize,
+    n: usize,
+    bayesian: bool,
+) -> Result<Vec<QuantilePick>> {
+    let words = run_steps_read(ctx, &QUANTILE, grid, out_words, n * QUANTILE_STATE)?;
+    words
+        .chunks_exact(QUANTILE_STATE)
+        .map(|w| {
             let m = if bayesian {
                 f32::from_bits(w[3]) as f64
             } else if w[3] >= 1 << 31 {
@@ -545,18 +557,14 @@ pub(crate) fn quantiles(
             } else {
                 w[3] as f64
             };
-            out.push(QuantilePick {
+            Ok(QuantilePick {
                 r1: w[0],
                 r2: w[1],
                 h: f32::from_bits(w[2]) as f64,
                 m,
-            });
-        }
-        if let Some(p) = progress {
-            p((batch.end - reps.start) as u64, total);
-        }
-    }
-    Ok(out)
+            })
+        })
+        .collect()
 }
 
 /// Units per block of the counting path of `shaders/quantile.wgsl` (`QBLOCK`, the iid
@@ -629,35 +637,7 @@ fn quantiles_by_counting(
                 grid.push((p, up.inputs(0), (c.len() as u32, n as u32)));
             }
         }
-        let words = run_steps_read(
-            ctx,
-            &QUANTILE,
-            &grid,
-            n * per_rep_words as usize,
-            n * QUANTILE_STATE,
-        )?;
-        for w in words[..n * QUANTILE_STATE].chunks_exact(QUANTILE_STATE) {
-            let m = if bayesian {
-                f32::from_bits(w[3]) as f64
-            } else if w[3] >= 1 << 31 {
-                return Err(gpu_err(
-                    "limits",
-                    format!(
-                        "a resample of {} rows or more: the device counts resampled rows in \
-                         u32, up to 2^31",
-                        w[3]
-                    ),
-                ));
-            } else {
-                w[3] as f64
-            };
-            out.push(QuantilePick {
-                r1: w[0],
-                r2: w[1],
-                h: f32::from_bits(w[2]) as f64,
-                m,
-            });
-        }
+        out.extend(picks(ctx, &grid, n * per_rep_words as usize, n, bayesian)?);
         if let Some(p) = progress {
             p((batch.end - reps.start) as u64, total);
         }

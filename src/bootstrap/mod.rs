@@ -39,6 +39,7 @@ mod effect;
 pub(crate) mod gpu;
 pub mod intervals;
 mod jobs;
+mod nuisance;
 mod options;
 mod overlap;
 mod pages;

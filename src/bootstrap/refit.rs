@@ -26,7 +26,8 @@
 //!
 //! The products run single-threaded (faer, `Par::Seq`); batches run in parallel (rayon).
 
-use super::effect::{Columns, Estimator};
+use super::effect::Estimator;
+use super::nuisance::Columns;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatRef, Par};
 
