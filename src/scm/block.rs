@@ -21,20 +21,20 @@ pub(crate) const LANES: usize = 256;
 /// lanes past it are computed and ignored).
 const GROUP: usize = 16;
 
-/// Scratch of one block: node columns (`m × LANES`, column-major), the noise words and the noise
-/// columns (a shared pair's two, or one node's).
+/// Scratch of one block: node columns (`m × LANES`, column-major), the block's noise, and which
+/// nodes need it.
 pub(crate) struct Block {
     pub cols: Vec<f64>,
-    words: [[u32; LANES]; 4],
-    g: [[f64; LANES]; 2],
+    noise: NoiseBlock,
+    noisy: Vec<bool>,
 }
 
 impl Block {
     pub fn new(m: usize) -> Block {
         Block {
             cols: vec![0.0; m * LANES],
-            words: [[0; LANES]; 4],
-            g: [[0.0; LANES]; 2],
+            noise: NoiseBlock::new(m),
+            noisy: vec![false; m],
         }
     }
 
@@ -134,8 +134,9 @@ pub(crate) fn noise_blocks(m: usize) -> (usize, u32) {
 
 impl Scm {
     /// Samples `first .. first + len` (`len ≤ LANES`) of every node under `plan` into
-    /// `blk.cols`, noise from `stream` for `setting` (the contract of the module docs). Nodes
-    /// with `needed[j] == false` are skipped (their columns are left as they were).
+    /// `blk.cols`, noise from `stream` for `setting` (the contract of the module docs): the noise
+    /// of the nodes that need it ([`Scm::draw_noise`]), then the nodes ([`Scm::eval_block`]).
+    /// Nodes with `needed[j] == false` are skipped (their columns are left as they were).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn draw_block(
         &self,
@@ -147,147 +148,17 @@ impl Scm {
         setting: u32,
         blk: &mut Block,
     ) {
-        debug_assert!(len <= LANES);
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                // SAFETY: the features are present (checked just above).
-                return unsafe {
-                    self.draw_block_avx2(plan, needed, stream, first, len, setting, blk)
-                };
-            }
+        let Block { cols, noise, noisy } = blk;
+        for ((n, &need), (set, _)) in noisy.iter_mut().zip(needed).zip(plan) {
+            *n = need && set.is_none();
         }
-        self.draw_block_body::<false>(plan, needed, stream, first, len, setting, blk)
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn draw_block_avx2(
-        &self,
-        plan: &[(Option<f64>, f64)],
-        needed: &[bool],
-        stream: &Stream,
-        first: u32,
-        len: usize,
-        setting: u32,
-        blk: &mut Block,
-    ) {
-        self.draw_block_body::<true>(plan, needed, stream, first, len, setting, blk)
-    }
-
-    /// The sampler; `AVX2` (true only inside [`Scm::draw_block_avx2`]) takes the intrinsics
-    /// path of the predictor sums, which gives the same bits.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn draw_block_body<const AVX2: bool>(
-        &self,
-        plan: &[(Option<f64>, f64)],
-        needed: &[bool],
-        stream: &Stream,
-        first: u32,
-        len: usize,
-        setting: u32,
-        blk: &mut Block,
-    ) {
-        let m = self.nodes.len();
-        let (quads, nb) = noise_blocks(m);
-        let wide = len.div_ceil(GROUP) * GROUP;
-        let is_normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
-        let Block { cols, words, g } = blk;
-        let mut have = None; // the block whose words are in `words`
-        for q in 0..m.div_ceil(2) {
-            let pair = (2 * q..(2 * q + 2).min(m))
-                .filter(|&j| needed[j] && plan[j].0.is_none())
-                .count();
-            if pair == 0 {
-                for j in 2 * q..(2 * q + 2).min(m) {
-                    if let (true, Some(v)) = (needed[j], plan[j].0) {
-                        cols[j * LANES..j * LANES + wide].fill(v);
-                    }
-                }
-                continue;
-            }
-            let shared = 2 * q + 1 < m && is_normal(2 * q) && is_normal(2 * q + 1);
-            let block = setting * nb + if shared { q / 2 } else { quads + q } as u32;
-            if have != Some(block) {
-                have = Some(block);
-                let [w0, w1, w2, w3] = words;
-                stream.fill_replicates(
-                    block,
-                    first,
-                    [
-                        &mut w0[..wide],
-                        &mut w1[..wide],
-                        &mut w2[..wide],
-                        &mut w3[..wide],
-                    ],
-                );
-            }
-            if shared {
-                let [g0, g1] = g;
-                let o = 2 * (q % 2);
-                for i in 0..wide {
-                    (g0[i], g1[i]) = box_muller(words[o][i], words[o + 1][i]);
-                }
-            }
-            for j in 2 * q..(2 * q + 2).min(m) {
-                if !needed[j] {
-                    continue;
-                }
-                let (done, rest) = cols.split_at_mut(j * LANES);
-                let col = &mut rest[..wide];
-                let (set, shift) = plan[j];
-                if let Some(v) = set {
-                    col.fill(v);
-                    continue;
-                }
-                let own = 2 * (j % 2);
-                let (w0, w1) = (&words[own][..wide], &words[own + 1][..wide]);
-                // the noise column (for a shared pair, already in g[j mod 2]), and its scale
-                let scale = match &self.nodes[j].noise {
-                    None => {
-                        self.predictor::<AVX2, false>(j, done, col, &[], 0.0, 0.0);
-                        self.terms_block(j, done, col);
-                        for (v, &w) in col.iter_mut().zip(w0) {
-                            *v = (open_unit(w) < 1.0 / (1.0 + (-*v).exp())) as u8 as f64 + shift;
-                        }
-                        continue;
-                    }
-                    Some(Noise::Normal { scale }) => {
-                        if !shared {
-                            for ((z, &a), &b) in g[j % 2].iter_mut().zip(w0).zip(w1) {
-                                *z = box_muller(a, b).0;
-                            }
-                        }
-                        *scale
-                    }
-                    Some(law) => {
-                        for (z, &w) in g[j % 2].iter_mut().zip(w0) {
-                            *z = law.draw(w);
-                        }
-                        1.0
-                    }
-                };
-                let z = &g[j % 2][..wide];
-                if self.terms[j].is_empty() {
-                    self.predictor::<AVX2, true>(j, done, col, z, scale, shift);
-                } else {
-                    self.predictor::<AVX2, false>(j, done, col, z, 0.0, 0.0);
-                    self.terms_block(j, done, col);
-                    for (v, &z) in col.iter_mut().zip(z) {
-                        *v = *v + scale * z + shift;
-                    }
-                }
-            }
-        }
+        self.draw_noise(noisy, stream, first, len, setting, noise);
+        self.eval_block(plan, needed, noise, len, cols);
     }
 
     /// The noise of samples `first .. first + len` (`len ≤ LANES`) for `setting` into `nz`,
     /// per node with `noisy[j]` (the contract of the module docs; the same numbers
-    /// [`Scm::draw_block`] draws): a normal node's standard normal, a uniform or Laplace node's
+    /// the contract of [`crate::scm`]): a normal node's standard normal, a uniform or Laplace node's
     /// draw, a logistic node's uniform. Drawn once, it serves every setting of a sweep under
     /// common random numbers ([`Scm::eval_block`]).
     pub(crate) fn draw_noise(
@@ -397,16 +268,15 @@ impl Scm {
     }
 
     /// Evaluates the nodes with `eval[j]` for samples of the block whose noise is in `nz`
-    /// ([`Scm::draw_noise`]) under `plan` into `blk.cols`, the other columns left as they were
-    /// (the parents they hold must be current). The same operations in the same order as
-    /// [`Scm::draw_block`]: the same bits.
+    /// ([`Scm::draw_noise`]) under `plan` into `cols` (a [`Block`]'s columns), the other columns
+    /// left as they were (the parents they hold must be current).
     pub(crate) fn eval_block(
         &self,
         plan: &[(Option<f64>, f64)],
         eval: &[bool],
         nz: &NoiseBlock,
         len: usize,
-        blk: &mut Block,
+        cols: &mut [f64],
     ) {
         debug_assert!(len <= LANES);
         #[cfg(target_arch = "x86_64")]
@@ -415,10 +285,10 @@ impl Scm {
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 // SAFETY: the features are present (checked just above).
-                return unsafe { self.eval_block_avx2(plan, eval, nz, len, blk) };
+                return unsafe { self.eval_block_avx2(plan, eval, nz, len, cols) };
             }
         }
-        self.eval_block_body::<false>(plan, eval, nz, len, blk)
+        self.eval_block_body::<false>(plan, eval, nz, len, cols)
     }
 
     #[cfg(target_arch = "x86_64")]
@@ -429,9 +299,9 @@ impl Scm {
         eval: &[bool],
         nz: &NoiseBlock,
         len: usize,
-        blk: &mut Block,
+        cols: &mut [f64],
     ) {
-        self.eval_block_body::<true>(plan, eval, nz, len, blk)
+        self.eval_block_body::<true>(plan, eval, nz, len, cols)
     }
 
     #[inline(always)]
@@ -441,11 +311,11 @@ impl Scm {
         eval: &[bool],
         nz: &NoiseBlock,
         len: usize,
-        blk: &mut Block,
+        cols: &mut [f64],
     ) {
         let wide = len.div_ceil(GROUP) * GROUP;
         for j in (0..self.nodes.len()).filter(|&j| eval[j]) {
-            let (done, rest) = blk.cols.split_at_mut(j * LANES);
+            let (done, rest) = cols.split_at_mut(j * LANES);
             let col = &mut rest[..wide];
             let (set, shift) = plan[j];
             if let Some(v) = set {
@@ -497,7 +367,7 @@ impl Scm {
             .all(|&(p, _)| p * LANES + col.len() <= done.len()));
         #[cfg(target_arch = "x86_64")]
         if AVX2 {
-            // SAFETY: AVX2 is present (`AVX2` is true only under `draw_block_avx2`), and the
+            // SAFETY: AVX2 is present (`AVX2` is true only under `eval_block_avx2`), and the
             // asserts above bound every read and write.
             unsafe { avx2::predictor::<NOISE>(b, coef, done, col, z, scale, shift) };
             return;
@@ -617,7 +487,8 @@ mod tests {
         let (mut a, mut b) = (Block::new(5), Block::new(5));
         for (first, len) in [(0, LANES), (1000, 37)] {
             m.draw_block(&plan, &needed, &stream, first, len, 3, &mut a);
-            m.draw_block_body::<false>(&plan, &needed, &stream, first, len, 3, &mut b);
+            m.draw_noise_body(&needed, &stream, first, len, 3, &mut b.noise);
+            m.eval_block_body::<false>(&plan, &needed, &b.noise, len, &mut b.cols);
             for j in 0..5 {
                 let (x, y) = (a.col(j, len), b.col(j, len));
                 assert!(

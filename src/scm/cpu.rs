@@ -212,17 +212,17 @@ impl SweepJob<'_> {
                         let l = LANES.min(len - sub);
                         let first = (c * BLOCK + sub) as u32;
                         scm.draw_noise(&noisy, &self.stream, first, l, 0, nz);
-                        scm.eval_block(&self.plans[0], &once, nz, l, blk);
+                        scm.eval_block(&self.plans[0], &once, nz, l, &mut blk.cols);
                         for (s, d, local) in outs.iter_mut() {
                             let ys = match d {
                                 Some(d) => &mut d[sub..sub + l],
                                 None => &mut local[sub..sub + l],
                             };
                             let plans = self.output_plans(*s);
-                            scm.eval_block(&plans[0], &each, nz, l, blk);
+                            scm.eval_block(&plans[0], &each, nz, l, &mut blk.cols);
                             ys.copy_from_slice(blk.col(self.outcome, l));
                             if let Some(other) = plans.get(1) {
-                                scm.eval_block(other, &each, nz, l, blk);
+                                scm.eval_block(other, &each, nz, l, &mut blk.cols);
                                 for (y, v) in ys.iter_mut().zip(blk.col(self.outcome, l)) {
                                     *y -= v;
                                 }
