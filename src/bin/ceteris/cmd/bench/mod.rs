@@ -174,7 +174,7 @@ fn work_index(a: &Args) -> Result<(), Error> {
         return Err(Error::param("repeat", "must be at least 1"));
     }
     let max_index = a.max_index.unwrap_or(1.5);
-    if !(max_index > 0.0) {
+    if max_index.is_nan() || max_index <= 0.0 {
         return Err(Error::param(
             "max-index",
             format!("must be a positive number, got {max_index}"),

@@ -22,12 +22,14 @@ use ceteris::{Bootstrap, Dataset, Engine, Error, IntervalMethod, Scheme, Statist
 use serde_json::json;
 use std::time::Instant;
 
-/// One workload: its name, a description of its size, and a closure that runs it on an engine
-/// and returns the backend that ran it.
+/// Runs a workload on an engine and returns the backend that ran it.
+type RunFn<'a> = Box<dyn Fn(&Engine) -> Result<String, Error> + 'a>;
+
+/// One workload: its name, a description of its size, and how to run it.
 struct Workload<'a> {
     name: &'static str,
     size: String,
-    run: Box<dyn Fn(&Engine) -> Result<String, Error> + 'a>,
+    run: RunFn<'a>,
 }
 
 /// A bootstrap workload on [`Dataset::synthetic`] data.
