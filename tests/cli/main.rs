@@ -17,6 +17,7 @@ mod discover;
 mod independence;
 mod ingest;
 mod misuse;
+mod work_index;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

@@ -1,16 +1,18 @@
 //! The GPU-target cases of `ceteris bench --only gpu-targets`: the issues' GPU performance targets
-//! (HSIC permutations, KCI and RCoT batches, a 10¹⁰-draw SCM sweep), on GPU engines only.
+//! (the bootstrap mean and IPW of issue 2, HSIC permutations, KCI and RCoT batches, a 10¹⁰-draw
+//! SCM sweep), on GPU engines only.
 
 use super::{bench_engines, independence, scm, Args};
 use ceteris::independence::{IndependenceTest, Null};
 use ceteris::scm::{Intervention, Scm, Sweep};
 use ceteris::synthetic::{sem_data, z1_queries};
-use ceteris::{Engine, Error};
+use ceteris::{Bootstrap, Dataset, Engine, Error, IntervalMethod, Statistic};
 use std::time::Instant;
 
 /// The GPU targets of the issues as `ceteris bench --only gpu-targets` cases, on GPU engines
-/// only (a software adapter with `--quick` or `--backend gpu`, sizes ÷ 10 and samples ÷ 100 under
-/// `--quick`): HSIC permutation test n = 10 000, 1000 permutations (≤ 150 ms on an H100-class
+/// only (a software adapter with `--quick` or `--backend gpu`, sizes ÷ 10 and samples and the
+/// mean's resamples ÷ 100 under `--quick`): the iid bootstrap mean, n = 10⁶, B = 10 000 (≤ 100 ms
+/// on an H100-class GPU); IPW with a fixed propensity, n = 10⁵, B = 1000 (≤ 10 ms); HSIC permutation test n = 10 000, 1000 permutations (≤ 150 ms on an H100-class
 /// GPU); 1000 KCI tests |Z| = 1 at n = 1000 (≥ 200 tests/s); 1000 RCoT tests |Z| = 1 at
 /// n = 10 000 (≥ 10 000 tests/s); an SCM sweep of 100 nodes × 10⁶ samples × 100 settings
 /// (10¹⁰ node-draws, ≤ 80 ms).
@@ -30,7 +32,47 @@ pub(super) fn run(a: &Args, rows: &mut Vec<serde_json::Value>) -> Result<(), Err
     let settings: Vec<Vec<Intervention>> = (0..100)
         .map(|i| vec![Intervention::atomic("n0", -3.0 + 6.0 * i as f64 / 99.0)])
         .collect();
+    let boot_mean = Dataset::synthetic(1_000_000 / q, 42);
+    let boot_ipw = Dataset::synthetic(100_000 / q, 42);
+    let ipw = Statistic::Ipw {
+        treatment: "t".into(),
+        outcome: "y".into(),
+        propensity: "e".into(),
+    };
     for engine in &engines {
+        for (case, data, statistic, b) in [
+            (
+                "target/mean/iid",
+                &boot_mean,
+                Statistic::Mean { column: "x".into() },
+                10_000 / (q * q) as u64,
+            ),
+            ("target/ipw/iid", &boot_ipw, ipw.clone(), 1000 / q as u64),
+        ] {
+            let r = Bootstrap::new(statistic)
+                .resamples(b)
+                .seed(1)
+                .methods(&[IntervalMethod::Percentile])
+                .run(engine, data)?;
+            let n = data.n_rows();
+            let rate = n as f64 * b as f64 / r.seconds / 1e6;
+            if a.format == crate::Format::Table {
+                say!(
+                    "{:<26} {:>9} {:>7} {:>10.4} {:>12.1}  {}",
+                    case,
+                    n,
+                    b,
+                    r.seconds,
+                    rate,
+                    r.backend
+                );
+            }
+            rows.push(serde_json::json!({
+                "case": case, "n": n, "resamples": b, "seconds": r.seconds,
+                "mdraws_per_s": rate, "backend": r.backend, "estimate": r.estimate,
+            }));
+            super::profile_case(a, engine, rows);
+        }
         let cases = [
             (
                 format!("target/hsic-perm1000 n={}", hsic_data.n_rows()),

@@ -7,6 +7,7 @@ mod discovery;
 mod gpu_targets;
 mod independence;
 mod scm;
+mod work_index;
 
 use crate::output::print_json;
 use crate::Format;
@@ -36,6 +37,14 @@ pub(crate) struct Args {
     /// with `--backend cpu`, which has nothing to profile).
     #[arg(long)]
     profile: bool,
+    /// With `--only work-index`: timed runs per workload and engine, the best counting
+    /// (default 3).
+    #[arg(long)]
+    repeat: Option<u32>,
+    /// With `--only work-index`: fail (exit status 2) when a workload's index exceeds this
+    /// (default 1.5).
+    #[arg(long)]
+    max_index: Option<f64>,
 }
 
 /// Runs `ceteris bench`: the bootstrap cases on the CPU and GPU engines, then those of the other
@@ -57,6 +66,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         "scm-large",
         "discovery",
         "gpu-targets",
+        "work-index",
     ]
     .contains(&a.only.as_str())
     {
@@ -64,7 +74,7 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
             "only",
             format!(
                 "unknown capability `{}` (all, bootstrap, independence, scm, scm-large, \
-                 discovery, gpu-targets)",
+                 discovery, gpu-targets, work-index)",
                 a.only
             ),
         ));
@@ -74,6 +84,20 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
             "profile",
             "`--profile` reports GPU kernels, submits and transfers: it needs `--backend gpu` or `all`",
         ));
+    }
+    if a.only == "work-index" {
+        return work_index(&a);
+    }
+    for (set, flag) in [
+        (a.repeat.is_some(), "repeat"),
+        (a.max_index.is_some(), "max-index"),
+    ] {
+        if set {
+            return Err(Error::param(
+                flag,
+                format!("`--{flag}` applies to `--only work-index` only"),
+            ));
+        }
     }
     let mut engines: Vec<Engine> = Vec::new();
     if a.backend == "all" || a.backend == "cpu" {
@@ -123,6 +147,40 @@ pub(crate) fn run(a: Args) -> Result<(), Error> {
         print_json(&json!({ "quick": a.quick, "results": rows }));
     }
     Ok(())
+}
+
+/// `--only work-index`: checks the flags it would ignore, finds the GPU engine and runs it.
+fn work_index(a: &Args) -> Result<(), Error> {
+    if a.backend == "cpu" {
+        return Err(Error::param(
+            "backend",
+            "`--only work-index` compares the GPU engine with the CPU: it needs `--backend gpu` or `all`",
+        ));
+    }
+    if a.profile {
+        return Err(Error::param(
+            "profile",
+            "`--only work-index` times whole workloads: `--profile` does not apply",
+        ));
+    }
+    if a.save_model.is_some() {
+        return Err(Error::param(
+            "save-model",
+            "`--only work-index` writes no model: `--save-model` does not apply",
+        ));
+    }
+    let repeat = a.repeat.unwrap_or(3);
+    if repeat == 0 {
+        return Err(Error::param("repeat", "must be at least 1"));
+    }
+    let max_index = a.max_index.unwrap_or(1.5);
+    if max_index.is_nan() || max_index <= 0.0 {
+        return Err(Error::param(
+            "max-index",
+            format!("must be a positive number, got {max_index}"),
+        ));
+    }
+    work_index::run(a, &gpu_engine(a)?, repeat, max_index)
 }
 
 /// The engines of the `bench` cases that have a GPU path: the CPU unless `--backend gpu`, and a
