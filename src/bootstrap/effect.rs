@@ -7,7 +7,7 @@
 //!   in f64 (from `β = 0` on the data, from the data's `β̂` in a resample) until the step
 //!   `max|Δβ| ≤ 1e-10 · (1 + max|β|)`, at most 100 steps;
 //!   `eᵢ = 1/(1 + e^{−xᵢβ̂})`. Without trimming or cross-fitting the resamples are fit in
-//!   batches of up to 32 (every pass over the rows one dense product for the whole batch): from
+//!   batches of up to 32 (every pass over the rows dense products for the whole batch): from
 //!   the data's `β̂`, the fixed-point iteration `β ← β + P⁻¹ ∇ℓ_w(β)` with `P` the data's Hessian
 //!   at `β̂` (scaled by `Σ w / n`, plus the penalty), which contracts at a rate of order `1/√n`
 //!   and costs `O(n p)` per step instead of Newton's `O(n p²)`; it stops when the estimated
@@ -325,9 +325,17 @@ impl EffectBootstrap {
             ));
         }
         let t = data.finite_column(&self.treatment)?;
-        let mut levels: Vec<f64> = t.to_vec();
+        // its distinct values (the first 11 found suffice to tell and to show), sorted
+        let mut levels: Vec<f64> = Vec::new();
+        for &v in t {
+            if levels.len() > 10 {
+                break;
+            }
+            if !levels.contains(&v) {
+                levels.push(v);
+            }
+        }
         levels.sort_by(f64::total_cmp);
-        levels.dedup();
         if levels != [0.0, 1.0] {
             return Err(Error::param(
                 "treatment",
@@ -696,15 +704,21 @@ impl EffectBootstrap {
         } else {
             match self.clip {
                 Some(a) => e_full.iter().map(|v| v.clamp(a, 1.0 - a)).collect(),
-                None => e_full,
+                None => e_full.clone(),
             }
         };
         let overlap = Overlap::of(&cols.t, &e_used);
-        // without trimming or cross-fitting, the replicates' fits run in batches (refit.rs)
-        let batched = (self.trim.is_none() && cols.folds.is_none())
-            .then(|| Batched::new(&cols, estimator, penalty, self.clip));
-        let mut custom = CustomBootstrap::new(|_: &Dataset, w: &[f64]| {
-            cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN)
+        // without trimming or cross-fitting, the replicates' fits run in batches (refit.rs),
+        // and the estimate on the data (all weights 1) reuses the propensity fit above
+        let plain = self.trim.is_none() && cols.folds.is_none();
+        let on_data = plain.then(|| {
+            cols.estimate_with(estimator, &full, penalty, Some(e_full.clone()))
+                .unwrap_or(f64::NAN)
+        });
+        let batched = plain.then(|| Batched::new(&cols, estimator, penalty, self.clip));
+        let mut custom = CustomBootstrap::new(|_: &Dataset, w: &[f64]| match on_data {
+            Some(v) if w.iter().all(|&wi| wi == 1.0) => v,
+            _ => cols.estimate(estimator, w, penalty).unwrap_or(f64::NAN),
         });
         if let Some(c) = &self.cancel {
             crate::cancel::check(&self.cancel)?;

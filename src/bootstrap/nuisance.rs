@@ -4,8 +4,9 @@
 //! estimators computed from them under one resample's weights.
 
 use super::effect::Estimator;
+use faer::linalg::matmul::matmul;
 use faer::linalg::solvers::Solve;
-use faer::{Mat, Side};
+use faer::{Accum, Mat, MatMut, MatRef, Par, Side};
 
 /// The columns a fit reads, once: treatment, outcome and the design `[1, x…]` (row-major).
 pub(crate) struct Columns {
@@ -54,7 +55,23 @@ impl Columns {
         &self.x[i * self.k..(i + 1) * self.k]
     }
 
-    /// `Σ wᵢ sᵢ xᵢ xᵢᵀ` and `Σ wᵢ rᵢ xᵢ` over the rows where `keep(i)`.
+    /// `X b`: every row's `xᵢ·b` (one dense product).
+    pub(crate) fn linear(&self, b: &[f64]) -> Vec<f64> {
+        let n = self.n();
+        let mut out = vec![0.0; n];
+        matmul(
+            MatMut::from_column_major_slice_mut(&mut out, n, 1),
+            Accum::Replace,
+            MatRef::from_row_major_slice(&self.x, n, self.k),
+            MatRef::from_column_major_slice(b, self.k, 1),
+            1.0,
+            Par::Seq,
+        );
+        out
+    }
+
+    /// `Σ wᵢ sᵢ xᵢ xᵢᵀ` and `Σ wᵢ rᵢ xᵢ` over the rows where `keep(i)`: the Gram matrix as one
+    /// dense product per block of rows, `X_blkᵀ (D X_blk)` (`D` the rows' `wᵢ sᵢ`), symmetrised.
     pub(crate) fn normal_equations(
         &self,
         w: &[f64],
@@ -62,36 +79,41 @@ impl Columns {
         s: impl Fn(usize) -> f64,
         r: impl Fn(usize) -> f64,
     ) -> (Mat<f64>, Mat<f64>) {
-        let k = self.k;
-        // flat accumulators (lower triangle of h), moved into faer matrices at the end
-        let (mut h, mut g) = (vec![0.0; k * k], vec![0.0; k]);
-        for (i, &wi) in w.iter().enumerate() {
-            if wi == 0.0 || !keep(i) {
-                continue;
-            }
-            let (xi, si, ri) = (self.row(i), wi * s(i), wi * r(i));
-            for (a, &xa) in xi.iter().enumerate() {
-                g[a] += ri * xa;
-                let sa = si * xa;
-                for (hab, &xb) in h[a * k..a * k + a + 1].iter_mut().zip(xi) {
-                    *hab += sa * xb;
+        const ROWS: usize = 2048;
+        let (n, k) = (self.n(), self.k);
+        let mut h = Mat::<f64>::zeros(k, k);
+        let mut g = vec![0.0; k];
+        let mut scaled = vec![0.0; ROWS.min(n) * k];
+        for lo in (0..n).step_by(ROWS) {
+            let hi = (lo + ROWS).min(n);
+            let v = &mut scaled[..(hi - lo) * k];
+            for (i, vi) in (lo..hi).zip(v.chunks_exact_mut(k)) {
+                let wi = w[i];
+                if wi == 0.0 || !keep(i) {
+                    vi.fill(0.0);
+                    continue;
+                }
+                let (xi, si, ri) = (self.row(i), wi * s(i), wi * r(i));
+                for ((va, ga), &xa) in vi.iter_mut().zip(&mut g).zip(xi) {
+                    *va = si * xa;
+                    *ga += ri * xa;
                 }
             }
+            matmul(
+                h.as_mut(),
+                Accum::Add,
+                MatRef::from_row_major_slice(&self.x[lo * k..hi * k], hi - lo, k).transpose(),
+                MatRef::from_row_major_slice(v, hi - lo, k),
+                1.0,
+                Par::Seq,
+            );
         }
-        (
-            Mat::from_fn(
-                k,
-                k,
-                |a, b| {
-                    if b <= a {
-                        h[a * k + b]
-                    } else {
-                        h[b * k + a]
-                    }
-                },
-            ),
-            Mat::from_fn(k, 1, |a, _| g[a]),
-        )
+        for a in 0..k {
+            for b in a + 1..k {
+                h[(a, b)] = h[(b, a)];
+            }
+        }
+        (h, Mat::from_fn(k, 1, |a, _| g[a]))
     }
 
     /// Checks the weighted Gram matrix of the design is of full rank; `Err(j)`: column `j` is
@@ -126,13 +148,15 @@ impl Columns {
     pub(crate) fn propensity(&self, w: &[f64], penalty: f64) -> Option<(Vec<f64>, Vec<f64>)> {
         let k = self.k;
         let mut beta = self.start.clone();
-        let sigmoid = |eta: f64| 1.0 / (1.0 + (-eta).exp());
-        let eta = |beta: &[f64], i: usize| -> f64 {
-            self.row(i).iter().zip(beta).map(|(a, b)| a * b).sum()
+        // every row's σ(xᵢβ) (vectorised, within a few ulp of the library's `exp`)
+        let fitted = |beta: &[f64]| -> Vec<f64> {
+            let mut p = self.linear(beta);
+            super::refit::sigmoid_in_place(&mut p);
+            p
         };
         let mut converged = false;
         for _ in 0..MAX_STEPS {
-            let p: Vec<f64> = (0..self.n()).map(|i| sigmoid(eta(&beta, i))).collect();
+            let p = fitted(&beta);
             let (mut h, mut g) =
                 self.normal_equations(w, |_| true, |i| p[i] * (1.0 - p[i]), |i| self.t[i] - p[i]);
             for j in 1..k {
@@ -157,7 +181,7 @@ impl Columns {
         if !converged {
             return None;
         }
-        let e: Vec<f64> = (0..self.n()).map(|i| sigmoid(eta(&beta, i))).collect();
+        let e = fitted(&beta);
         // separation: a row the replicate uses fitted at 0 or 1
         let separated = (0..self.n()).any(|i| w[i] > 0.0 && !(1e-12..=1.0 - 1e-12).contains(&e[i]));
         (!separated).then_some((beta, e))
@@ -167,9 +191,7 @@ impl Columns {
     pub(crate) fn outcome_model(&self, w: &[f64], arm: f64) -> Option<Vec<f64>> {
         let (h, g) = self.normal_equations(w, |i| self.t[i] == arm, |_| 1.0, |i| self.y[i]);
         let coef = h.llt(Side::Lower).ok()?.solve(&g);
-        let pred: Vec<f64> = (0..self.n())
-            .map(|i| (0..self.k).map(|j| self.row(i)[j] * coef[(j, 0)]).sum())
-            .collect();
+        let pred = self.linear(coef.col_as_slice(0));
         pred.iter().all(|v| v.is_finite()).then_some(pred)
     }
 
@@ -264,6 +286,19 @@ impl Columns {
 
     /// One replicate's estimate, or `None` when a fit fails or an arm is empty.
     pub(crate) fn estimate(&self, estimator: Estimator, w: &[f64], penalty: f64) -> Option<f64> {
+        self.estimate_with(estimator, w, penalty, None)
+    }
+
+    /// [`estimate`](Self::estimate), given the propensity already fit under `w` (`fitted`, as
+    /// [`propensity`](Self::propensity) returns it; used without trimming or cross-fitting
+    /// only): the run's estimate on the data reuses the fit it starts from.
+    pub(crate) fn estimate_with(
+        &self,
+        estimator: Estimator,
+        w: &[f64],
+        penalty: f64,
+        fitted: Option<Vec<f64>>,
+    ) -> Option<f64> {
         if self.folds.is_some() {
             return self.crossfit_estimate(estimator, w, penalty);
         }
@@ -288,7 +323,10 @@ impl Columns {
         if n1 == 0 || n0 == 0 {
             return None;
         }
-        let (_, mut e) = self.propensity(w, penalty)?;
+        let mut e = match fitted.filter(|_| self.trim.is_none()) {
+            Some(e) => e,
+            None => self.propensity(w, penalty)?.1,
+        };
         if let Some(a) = self.clip {
             e.iter_mut().for_each(|v| *v = v.clamp(a, 1.0 - a));
         }
