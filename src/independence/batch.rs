@@ -44,45 +44,71 @@ impl IndependenceTest {
         // the features depend on the seed and count as well as the columns
         let tag = format!("{}|{}|", self.seed, self.num_f2);
         let xkey = format!("x{x:?}");
-        let xset = cache.rff_set(&format!("{tag}{xkey}"), || {
-            let (xs, _) = std_columns(data, x, "x")?;
-            let fx = rff::draw_features(self.seed, 0, self.num_f2, dx, sigma(&xkey, &xs, dx));
-            Ok(set(xs, dx, fx))
-        })?;
         // RCIT: Y augmented with the standardised Z
         let ykey = if rcit {
             format!("y{y:?}|{z:?}")
         } else {
             format!("y{y:?}")
         };
-        let yset = cache.rff_set(&format!("{tag}{ykey}"), || {
-            let (ys, _) = std_columns(data, y, "y")?;
-            let (yrows, dyr) = if rcit {
-                let (zs, _) = std_columns(data, z, "z")?;
-                (hstack(&ys, dy, &zs, z.len(), 1.0), dy + z.len())
-            } else {
-                (ys, dy)
-            };
-            let fy = rff::draw_features(self.seed, 1, self.num_f2, dyr, sigma(&ykey, &yrows, dyr));
-            Ok(set(yrows, dyr, fy))
-        })?;
-        let zpart = if z.is_empty() {
-            None
-        } else {
-            let key = format!("{}|{}|{z:?}", self.seed, self.num_f);
-            let part = cache.z_part(&key, || {
-                let (zs, _) = std_columns(data, z, "z")?;
-                let fz = rff::draw_features(
-                    self.seed,
-                    2,
-                    self.num_f,
-                    z.len(),
-                    sigma(&format!("z{z:?}"), &zs, z.len()),
-                );
-                rff::z_part(&zs, z.len(), &fz)
-            })?;
-            Some((key, part))
-        };
+        // the three sets side by side (their bandwidths and features are independent): a single
+        // test would otherwise run the three median widths one after another
+        let ((xset, yset), zpart) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        cache.rff_set(&format!("{tag}{xkey}"), || {
+                            let (xs, _) = std_columns(data, x, "x")?;
+                            let fx = rff::draw_features(
+                                self.seed,
+                                0,
+                                self.num_f2,
+                                dx,
+                                sigma(&xkey, &xs, dx),
+                            );
+                            Ok(set(xs, dx, fx))
+                        })
+                    },
+                    || {
+                        cache.rff_set(&format!("{tag}{ykey}"), || {
+                            let (ys, _) = std_columns(data, y, "y")?;
+                            let (yrows, dyr) = if rcit {
+                                let (zs, _) = std_columns(data, z, "z")?;
+                                (hstack(&ys, dy, &zs, z.len(), 1.0), dy + z.len())
+                            } else {
+                                (ys, dy)
+                            };
+                            let fy = rff::draw_features(
+                                self.seed,
+                                1,
+                                self.num_f2,
+                                dyr,
+                                sigma(&ykey, &yrows, dyr),
+                            );
+                            Ok(set(yrows, dyr, fy))
+                        })
+                    },
+                )
+            },
+            || -> Result<_> {
+                if z.is_empty() {
+                    return Ok(None);
+                }
+                let key = format!("{}|{}|{z:?}", self.seed, self.num_f);
+                let part = cache.z_part(&key, || {
+                    let (zs, _) = std_columns(data, z, "z")?;
+                    let fz = rff::draw_features(
+                        self.seed,
+                        2,
+                        self.num_f,
+                        z.len(),
+                        sigma(&format!("z{z:?}"), &zs, z.len()),
+                    );
+                    rff::z_part(&zs, z.len(), &fz)
+                })?;
+                Ok(Some((key, part)))
+            },
+        );
+        let (xset, yset, zpart) = (xset?, yset?, zpart?);
         Ok(RffPrepared {
             x: (xkey, xset),
             y: (ykey, yset),

@@ -29,6 +29,7 @@ use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
 use rayon::prelude::*;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
+use std::mem::MaybeUninit;
 use std::sync::OnceLock;
 
 /// Stream tag of random-feature draws.
@@ -97,15 +98,18 @@ pub(crate) fn feature_matrix(rows: &[f64], d: usize, f: &Features) -> Result<Mat
     Ok(faer::MatRef::from_column_major_slice(&v, rows.len() / d, f.b.len()).to_owned())
 }
 
-/// [`feature_matrix`] as a column-major buffer (`n · nf`), from a zeroed allocation that the
-/// columns fill in parallel (no serial fill pass over the n × nf matrix first).
+/// [`feature_matrix`] as a column-major buffer (`n · nf`): an uninitialised allocation that the
+/// columns fill in parallel (no zeroing pass over the n × nf matrix first: a memset there cost
+/// 7 % of a test at n = 10⁵ and pushed the buffer out of cache).
 fn feature_columns(rows: &[f64], d: usize, f: &Features) -> Result<Vec<f64>> {
     let n = rows.len() / d;
     let cols: Vec<Vec<f64>> = (0..d)
         .map(|j| rows.iter().skip(j).step_by(d).copied().collect())
         .collect();
-    let mut v = vec![0.0f64; n * f.b.len()];
-    let ok = v
+    let len = n * f.b.len();
+    let mut v: Vec<f64> = Vec::with_capacity(len);
+    advise_huge_pages(&v);
+    let ok = v.spare_capacity_mut()[..len]
         .par_chunks_mut(n.max(1))
         .enumerate()
         .map(|(k, out)| feature_column(&cols, &f.w[k * d..(k + 1) * d], f.b[k], out))
@@ -113,11 +117,41 @@ fn feature_columns(rows: &[f64], d: usize, f: &Features) -> Result<Vec<f64>> {
     if !ok {
         return Err(constant_feature());
     }
+    // SAFETY: `all` visited every chunk (it stops early only on a false), and each call wrote
+    // every value of its chunk, so the first `len` values are initialised.
+    unsafe { v.set_len(len) };
     Ok(v)
 }
 
-/// One standardised feature column into `out` (false when it is constant).
-fn feature_column(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64]) -> bool {
+/// Advises the kernel to back a large, untouched buffer with 2 MiB pages (Linux's transparent
+/// huge pages in `madvise` mode): the n × 100 Z features are 80 MB at n = 10⁵, and on 4 KiB pages
+/// their first writes cost about 20 000 page faults, 10–15 % of a test (`perf`). A hint only:
+/// where the kernel declines, or elsewhere, nothing changes (the values are the same either way).
+fn advise_huge_pages(v: &Vec<f64>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        let start = v.as_ptr() as usize;
+        let end = start + v.capacity() * std::mem::size_of::<f64>();
+        let (lo, hi) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
+        if hi >= lo + 2 * HUGE {
+            // SAFETY: [lo, hi) lies inside the vector's own allocation, which nothing has
+            // touched yet; the advice changes only how the kernel backs those pages.
+            unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = v;
+}
+
+/// One standardised feature column into `out`, every value written (false when it is constant).
+fn feature_column(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [MaybeUninit<f64>]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F (checked just above); as for AVX2 below, the same scalar
+        // code on 8 lanes, bit-identical (no contraction to FMA: Rust never fuses on its own).
+        return unsafe { feature_column_avx512(cols, w, b, out) };
+    }
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the CPU has AVX2 (checked just above); the function only lets the compiler
@@ -128,28 +162,58 @@ fn feature_column(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64]) -> bool
 }
 
 #[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn feature_column_avx512(
+    cols: &[Vec<f64>],
+    w: &[f64],
+    b: f64,
+    out: &mut [MaybeUninit<f64>],
+) -> bool {
+    feature_column_generic(cols, w, b, out)
+}
+
+#[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn feature_column_avx2(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64]) -> bool {
+unsafe fn feature_column_avx2(
+    cols: &[Vec<f64>],
+    w: &[f64],
+    b: f64,
+    out: &mut [MaybeUninit<f64>],
+) -> bool {
     feature_column_generic(cols, w, b, out)
 }
 
 #[inline(always)]
-fn feature_column_generic(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64]) -> bool {
+fn feature_column_generic(
+    cols: &[Vec<f64>],
+    w: &[f64],
+    b: f64,
+    out: &mut [MaybeUninit<f64>],
+) -> bool {
     let n = out.len();
-    // the argument, summed as Σ_j w_j u_j (from 0) and then + b
-    for (j, (c, &wj)) in cols.iter().zip(w).enumerate() {
-        if j == 0 {
-            for (o, &u) in out.iter_mut().zip(c) {
-                *o = wj * u;
-            }
-        } else {
-            for (o, &u) in out.iter_mut().zip(c) {
-                *o += wj * u;
-            }
+    // the argument, summed as Σ_j w_j u_j (from 0) and then + b; the first term initialises
+    assert!(cols.len() == w.len() && !cols.is_empty() && cols[0].len() == n);
+    for (o, &u) in out.iter_mut().zip(&cols[0]) {
+        o.write(w[0] * u);
+    }
+    // SAFETY: the loop above wrote all n values (`cols[0]` has n, asserted), and
+    // `MaybeUninit<f64>` has the layout of `f64`.
+    let out = unsafe { &mut *(out as *mut [MaybeUninit<f64>] as *mut [f64]) };
+    for (c, &wj) in cols.iter().zip(w).skip(1) {
+        for (o, &u) in out.iter_mut().zip(c) {
+            *o += wj * u;
         }
     }
+    // the cosines a chunk at a time, its sum taken while it is in L1; 32 running sums (four
+    // 8-lane chains: one or two would make the sums latency-bound, slower than the cosines)
+    let mut s = [0.0f64; LANES];
+    let mut tail = 0.0f64;
     for chunk in out.chunks_mut(256) {
-        if chunk.iter().all(|a| (a + b).abs() <= COS_LIMIT) {
+        // no early exit, so the range check vectorises too
+        let inside = chunk
+            .iter()
+            .fold(true, |ok, a| ok & ((a + b).abs() <= COS_LIMIT));
+        if inside {
             for a in chunk.iter_mut() {
                 *a = std::f64::consts::SQRT_2 * cos_reduced(*a + b);
             }
@@ -158,37 +222,51 @@ fn feature_column_generic(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [f64])
                 *a = std::f64::consts::SQRT_2 * (*a + b).cos();
             }
         }
+        let mut it = chunk.chunks_exact(LANES);
+        for q in &mut it {
+            for (acc, v) in s.iter_mut().zip(q) {
+                *acc += v;
+            }
+        }
+        // only the column's last chunk can leave a remainder (256 is a multiple of LANES)
+        tail += it.remainder().iter().sum::<f64>();
     }
-    let mean = sum4(out) / n as f64;
-    let mut ss = [0.0f64; 4];
-    let mut it = out.chunks_exact(4);
+    let mean = (lanes_sum(&s) + tail) / n as f64;
+    let mut ss = [0.0f64; LANES];
+    let mut it = out.chunks_exact(LANES);
     for q in &mut it {
         for (s, v) in ss.iter_mut().zip(q) {
             *s += (v - mean) * (v - mean);
         }
     }
     let tail: f64 = it.remainder().iter().map(|v| (v - mean) * (v - mean)).sum();
-    let sd = (((ss[0] + ss[1]) + (ss[2] + ss[3]) + tail) / (n as f64 - 1.0)).sqrt();
+    let sd = ((lanes_sum(&ss) + tail) / (n as f64 - 1.0)).sqrt();
     if sd.is_nan() || sd <= 0.0 {
         return false;
     }
+    // one division, then products (within an ulp of dividing each value: the 1e-13 test below)
+    let inv = 1.0 / sd;
     for v in out.iter_mut() {
-        *v = (*v - mean) / sd;
+        *v = (*v - mean) * inv;
     }
     true
 }
 
-/// Σ of `v` with four running sums (vectorisable; at least as accurate as one).
+/// Running sums per column statistic in [`feature_column`].
+const LANES: usize = 32;
+
+/// Σ of the running sums, pairwise.
 #[inline(always)]
-fn sum4(v: &[f64]) -> f64 {
-    let mut s = [0.0f64; 4];
-    let mut it = v.chunks_exact(4);
-    for q in &mut it {
-        for (acc, v) in s.iter_mut().zip(q) {
-            *acc += v;
+fn lanes_sum(s: &[f64; LANES]) -> f64 {
+    let mut v = *s;
+    let mut w = LANES;
+    while w > 1 {
+        w /= 2;
+        for i in 0..w {
+            v[i] += v[i + w];
         }
     }
-    (s[0] + s[1]) + (s[2] + s[3]) + it.remainder().iter().sum::<f64>()
+    v[0]
 }
 
 /// Largest `|x|` that [`cos_reduced`] takes (so `k = round(2x/π)` stays below 2²⁰ and the
@@ -346,69 +424,73 @@ pub(crate) struct Moments {
 /// The residuals are `f − F_z ((Czz + 1e-10 I)⁻¹ Cz·)`: the ridge coefficients first
 /// (nf_z × (px + py)), so the n-row products are n × nf_z × (px + py), not the n × nf_z × nf_z of
 /// `F_z (Czz + 1e-10 I)⁻¹`; X and Y share each pass over `F_z`. `Cxy|z` keeps RCIT's order of
-/// the small products. Every n-row product runs by row blocks ([`ROWS`]).
+/// the small products. Every n-row product runs by row blocks ([`ROWS`]); the residuals, their
+/// products and the products' covariance are made block by block while the block is in cache
+/// (no n-row temporaries: at n = 10⁵ those were 44 MB of fresh, page-faulted memory per test).
 pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moments {
     let n = mx.nrows();
     let nn = n as f64;
     let (px, py) = (mx.ncols(), my.ncols());
-    let (cxy, rx, ry) = match z {
+    // X and Y side by side, so each pass over the n × nf_z Z features serves both
+    let mut m = Mat::<f64>::zeros(n, px + py);
+    m.as_mut().subcols_mut(0, px).copy_from(mx);
+    m.as_mut().subcols_mut(px, py).copy_from(my);
+    let (cxy, coef) = match z {
         Some(zp @ ZPart { icz, .. }) => {
-            let mz = zp.mz();
-            // X and Y side by side, so each pass over the n × nf_z Z features serves both
-            let mut m = Mat::<f64>::zeros(n, px + py);
-            m.as_mut().subcols_mut(0, px).copy_from(mx);
-            m.as_mut().subcols_mut(px, py).copy_from(my);
-            let czm = cross(mz, m.as_ref()) * (1.0 / (nn - 1.0));
+            let czm = cross(zp.mz(), m.as_ref()) * (1.0 / (nn - 1.0));
             let (czx, czy) = (czm.subcols(0, px), czm.subcols(px, py));
             let coef = icz * &czm;
-            let mut r = m;
-            r.par_row_chunks_mut(ROWS)
-                .enumerate()
-                .for_each(|(c, mut rows)| {
-                    let zc = mz.subrows(c * ROWS, rows.nrows());
-                    faer::linalg::matmul::matmul(
-                        rows.as_mut(),
-                        faer::Accum::Add,
-                        zc,
-                        &coef,
-                        -1.0,
-                        faer::Par::Seq,
-                    );
-                });
             let cxy =
                 cross(mx.as_ref(), my.as_ref()) * (1.0 / (nn - 1.0)) - czx.transpose() * icz * czy;
-            (
-                cxy,
-                r.subcols(0, px).to_owned(),
-                r.subcols(px, py).to_owned(),
-            )
+            (cxy, Some(coef))
         }
-        None => {
-            let cxy = cross(mx.as_ref(), my.as_ref()) * (1.0 / (nn - 1.0));
-            (cxy, mx.to_owned(), my.to_owned())
-        }
+        None => (cross(mx.as_ref(), my.as_ref()) * (1.0 / (nn - 1.0)), None),
     };
-    // products of residual features, (i, j) in row-major order of Cxy|z
-    let mut prod = Mat::<f64>::zeros(n, px * py);
-    prod.par_col_iter_mut().enumerate().for_each(|(c, col)| {
-        let out = col
-            .try_as_col_major_mut()
-            .expect("an owned matrix is column-major")
-            .as_slice_mut();
-        let (a, b) = (rx.col(c / py), ry.col(c % py));
-        for (t, o) in out.iter_mut().enumerate() {
-            *o = a[t] * b[t];
+    // per block: residuals, their products ((i, j) in row-major order of Cxy|z), and the lower
+    // half of the products' Gram
+    let q = px * py;
+    let mut cov = by_blocks(n, q, q, |lo, len, out| {
+        let mut r = m.subrows(lo, len).to_owned();
+        if let (Some(zp), Some(coef)) = (z, &coef) {
+            faer::linalg::matmul::matmul(
+                r.as_mut(),
+                faer::Accum::Add,
+                zp.mz().subrows(lo, len),
+                coef,
+                -1.0,
+                faer::Par::Seq,
+            );
         }
+        let prod = Mat::<f64>::from_fn(len, q, |t, c| r[(t, c / py)] * r[(t, px + c % py)]);
+        faer::linalg::matmul::triangular::matmul(
+            out,
+            BlockStructure::TriangularLower,
+            faer::Accum::Replace,
+            prod.transpose(),
+            BlockStructure::Rectangular,
+            prod.as_ref(),
+            BlockStructure::Rectangular,
+            1.0,
+            faer::Par::Seq,
+        )
     });
-    let cov = gram(prod.as_ref()) * (1.0 / nn);
-    Moments { cxy, cov }
+    for j in 0..q {
+        for i in 0..j {
+            cov[(i, j)] = cov[(j, i)];
+        }
+    }
+    Moments {
+        cxy,
+        cov: cov * (1.0 / nn),
+    }
 }
 
 /// Rows per block of the n-row products: the blocks run in parallel (rayon), each product
 /// sequential, and the partial sums are added in block order, so the result does not depend on
 /// the thread count. (faer's own parallel product splits the small output instead, which stalls
-/// on a loaded machine.)
-const ROWS: usize = 4096;
+/// on a loaded machine.) 1024 rows of the 100 Z features are 800 KB, so a block stays in a
+/// core's L2 (4096 did not), and n = 2000 already splits over two threads.
+const ROWS: usize = 1024;
 
 /// `aᵀ b` over the rows of `a` and `b` (blocks of [`ROWS`] rows).
 fn cross(a: faer::MatRef<'_, f64>, b: faer::MatRef<'_, f64>) -> Mat<f64> {
