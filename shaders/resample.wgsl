@@ -60,6 +60,11 @@ fn draw_block(rep: u32, block: u32) -> vec4<u32> {
     return philox4x32_10(vec4<u32>(block, rep, P.tag, 0u), vec2<u32>(P.key0, P.key1));
 }
 
+// The block with counter (c, rep, tag, word3).
+fn words_block(rep: u32, c: u32, word3: u32) -> vec4<u32> {
+    return philox4x32_10(vec4<u32>(c, rep, P.tag, word3), vec2<u32>(P.key0, P.key1));
+}
+
 // Rejection fallback of position t (counter word 3 = 1), as rng::Stream::fallback_block.
 fn fallback_block(rep: u32, t: u32) -> vec4<u32> {
     return philox4x32_10(vec4<u32>(t, rep, P.tag, 1u), vec2<u32>(P.key0, P.key1));
@@ -70,6 +75,7 @@ struct Gen {
     t: u32,
     fresh: bool,
     words: vec4<u32>,
+    wkey: vec2<u32>,   // scheme 0: the counter (x) and word 3 (y) of words
     cur: u32,
     stratum: u32,
     s0: u32,
@@ -96,6 +102,7 @@ fn gen_begin(rep: u32, t0: u32) -> Gen {
     g.t = t0;
     g.fresh = true;
     g.words = vec4<u32>(0u);
+    g.wkey = vec2<u32>(0xffffffffu);
     g.cur = 0u;
     g.stratum = 0u;
     g.s0 = 0u;
@@ -133,16 +140,29 @@ fn gen_next(g: ptr<function, Gen>) -> Draw {
             while (t >= block_pos((*g).rep, (*g).stratum + 1u)) {
                 enter_stratum(g, (*g).stratum + 1u);
             }
-            if (fresh || (t & 3u) == 0u) {
-                (*g).words = draw_block((*g).rep, t >> 2u);
+            // the iid contract of rng.rs: a full block (IID_BLOCK = 4096 units) draws 12-bit
+            // fields of counter (t / 8, rep, tag, 3), eight positions per block; a shorter block
+            // draws by Lemire from word t % 4 of counter (t / 4, rep, tag, 0)
+            let full = (*g).size == 4096u;
+            var key = vec2<u32>(t >> 2u, 0u);
+            if (full) { key = vec2<u32>(t >> 3u, 3u); }
+            if (fresh || any(key != (*g).wkey)) {
+                (*g).words = words_block((*g).rep, key.x, key.y);
+                (*g).wkey = key;
             }
-            // Lemire: floor(w * size / 2^32), rejected when the low word is below thr
-            let w = (*g).words[t & 3u];
-            let lo_word = w * (*g).size;
-            var idx = mulhi32(w, (*g).size);
-            if (lo_word < (*g).thr) {
-                let f = fallback_block((*g).rep, t);
-                idx = uniform_index(f.x, f.y, (*g).size);
+            var idx = 0u;
+            if (full) {
+                // rng::full_block_index: top 12 bits of half t % 2 of word (t / 2) % 4
+                idx = ((*g).words[(t >> 1u) & 3u] >> (((t & 1u) << 4u) + 4u)) & 0xfffu;
+            } else {
+                // Lemire: floor(w * size / 2^32), rejected when the low word is below thr
+                let w = (*g).words[t & 3u];
+                let lo_word = w * (*g).size;
+                idx = mulhi32(w, (*g).size);
+                if (lo_word < (*g).thr) {
+                    let f = fallback_block((*g).rep, t);
+                    idx = uniform_index(f.x, f.y, (*g).size);
+                }
             }
             d.unit = (*g).s0 + idx;
         }

@@ -29,11 +29,21 @@
 //!    use the same totals.
 //! 2. *Within-block draws.* A replicate's positions are ordered block by block: block `i`'s
 //!    `m_i` positions follow those of the blocks before it, and position `t` draws uniformly in
-//!    its block by Lemire's method from word `t mod 4` of block `⌊t/4⌋` (counter word 3 = 0),
-//!    with the rare rejected word redrawn from [`Stream::fallback_block`] (word 3 = 1).
+//!    its block:
+//!    * in a *full* block (exactly [`IID_BLOCK`] = 2^12 units) from 12 bits, eight positions per
+//!      Philox call and no rejection: the top 12 bits of 16-bit half `t mod 2` (low half first)
+//!      of word `⌊t/2⌋ mod 4` of the block with counter `[⌊t/8⌋, replicate, stream, 3]`
+//!      ([`full_block_index`], [`Stream::full_block_words`]);
+//!    * in a shorter block (the last block of a stratum, or a whole stratum of fewer units) by
+//!      Lemire's method from word `t mod 4` of the block with counter
+//!      `[⌊t/4⌋, replicate, stream, 0]`, the rare rejected word redrawn from
+//!      [`Stream::fallback_block`] (word 3 = 1).
 //!
-//! With every stratum of at most [`IID_BLOCK`] units, step 1 is empty and the draws are exactly
-//! those of the earlier contract (each position uniform over its stratum).
+//!    The counter spaces (word 3 = 0, 1, 2, 3) are disjoint, so no word serves two purposes; a
+//!    Philox call whose eight positions straddle two blocks serves each position once.
+//!
+//! With every stratum of fewer than [`IID_BLOCK`] units, step 1 is empty and the draws are
+//! exactly those of the earlier contract (each position uniform over its stratum by Lemire).
 //!
 //! ```
 //! use ceteris::rng::philox4x32_10;
@@ -132,6 +142,160 @@ pub fn philox4x32_10_lanes(ctr: [[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
         }
     }
     out
+}
+
+/// Sixteen Philox blocks with arbitrary counters, word-major in and out (as
+/// [`philox4x32_10_lanes`], sixteen lanes). Uses AVX-512 (`avx512f`) when the CPU has it
+/// (detected at run time), else the scalar [`philox4x32_10`]; both give the same bits.
+///
+/// ```
+/// use ceteris::rng::{philox4x32_10, philox4x32_10_lanes16};
+/// let ctr = [std::array::from_fn(|l| 40 + l as u32), [1; 16], [2; 16], [3; 16]];
+/// let out = philox4x32_10_lanes16(ctr, [7, 8]);
+/// let b = philox4x32_10([51, 1, 2, 3], [7, 8]);
+/// assert_eq!([out[0][11], out[1][11], out[2][11], out[3][11]], b);
+/// ```
+#[inline]
+pub fn philox4x32_10_lanes16(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: AVX-512F is present (checked just above).
+            return unsafe { avx512::philox_x16(ctr, key) };
+        }
+    }
+    let mut out = [[0u32; 16]; 4];
+    for l in 0..16 {
+        let b = philox4x32_10([ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]], key);
+        for (o, v) in out.iter_mut().zip(b) {
+            o[l] = v;
+        }
+    }
+    out
+}
+
+/// Whether the AVX-512 paths (`avx512f` and `avx512bw`) can run on this CPU.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn has_avx512() -> bool {
+    std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw")
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{M0, M1, W0, W1};
+    use std::arch::x86_64::*;
+
+    /// `(hi, lo)` words of the sixteen 32×32→64 products `a[l] · m`.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn mulhilo16(a: __m512i, m: __m512i) -> (__m512i, __m512i) {
+        let even = _mm512_mul_epu32(a, m); // lanes 0, 2, …: 64-bit products
+        let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m); // lanes 1, 3, …
+        // lo: even lanes keep even's low dword, odd lanes take odd's low dword (one below)
+        let lo = _mm512_mask_shuffle_epi32::<0xA0>(even, 0xAAAA, odd);
+        // hi: odd lanes keep odd's high dword, even lanes take even's high dword (one above)
+        let hi = _mm512_mask_shuffle_epi32::<0xF5>(odd, 0x5555, even);
+        (hi, lo)
+    }
+
+    /// The ten Philox rounds on `G` interleaved groups of sixteen counters (`c[g][w]`: word `w`
+    /// of group `g`), so that one group's multiplies fill another's latency.
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn rounds<const G: usize>(c: &mut [[__m512i; 4]; G], key: [u32; 2]) {
+        let m0 = _mm512_set1_epi32(M0 as i32);
+        let m1 = _mm512_set1_epi32(M1 as i32);
+        let (mut k0, mut k1) = (key[0], key[1]);
+        for round in 0..10 {
+            if round > 0 {
+                k0 = k0.wrapping_add(W0);
+                k1 = k1.wrapping_add(W1);
+            }
+            let (kv0, kv1) = (_mm512_set1_epi32(k0 as i32), _mm512_set1_epi32(k1 as i32));
+            for cg in c.iter_mut() {
+                let (hi0, lo0) = mulhilo16(cg[0], m0);
+                let (hi1, lo1) = mulhilo16(cg[2], m1);
+                *cg = [
+                    _mm512_ternarylogic_epi32::<0x96>(hi1, cg[1], kv0),
+                    lo1,
+                    _mm512_ternarylogic_epi32::<0x96>(hi0, cg[3], kv1),
+                    lo0,
+                ];
+            }
+        }
+    }
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn philox_x16(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 4] {
+        let mut c = [std::array::from_fn(|w| {
+            _mm512_loadu_si512(ctr[w].as_ptr() as *const __m512i)
+        })];
+        rounds::<1>(&mut c, key);
+        let mut out = [[0u32; 16]; 4];
+        for (o, v) in out.iter_mut().zip(c[0]) {
+            _mm512_storeu_si512(o.as_mut_ptr() as *mut __m512i, v);
+        }
+        out
+    }
+
+    /// Positions `8·first .. 8·first + 128·G` of a full block of the iid contract
+    /// ([`super::full_block_index`]): `s0` plus the 12-bit index of each position, in position
+    /// order. Philox blocks `first ..` (counter word 3 = [`super::WORD3_FULL_BLOCK`]) run in `G`
+    /// interleaved groups of sixteen; each group's four words are transposed to block-major
+    /// order, where the 16-bit halves lie in position order.
+    #[target_feature(enable = "avx512f,avx512bw")]
+    pub(super) unsafe fn full_run<const G: usize>(
+        first: u32,
+        replicate: u32,
+        tag: u32,
+        key: [u32; 2],
+        s0: u32,
+        out: &mut [u32],
+    ) {
+        assert!(out.len() >= 128 * G);
+        let lane = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+        let mut c = [[_mm512_setzero_si512(); 4]; G];
+        for (g, cg) in c.iter_mut().enumerate() {
+            cg[0] = _mm512_add_epi32(
+                _mm512_set1_epi32(first.wrapping_add(16 * g as u32) as i32),
+                lane,
+            );
+            cg[1] = _mm512_set1_epi32(replicate as i32);
+            cg[2] = _mm512_set1_epi32(tag as i32);
+            cg[3] = _mm512_set1_epi32(super::WORD3_FULL_BLOCK as i32);
+        }
+        rounds::<G>(&mut c, key);
+        // 32-bit interleave of two words' lanes 0..8 (lo) and 8..16 (hi)
+        let il = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+        let ih = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+        // 64-bit interleave of pairs 0..4 (blocks 0–3 of a half) and 4..8 (blocks 4–7)
+        let q0 = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+        let q1 = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+        let vs0 = _mm512_set1_epi32(s0 as i32);
+        for (g, cg) in c.iter().enumerate() {
+            let a01l = _mm512_permutex2var_epi32(cg[0], il, cg[1]);
+            let a01h = _mm512_permutex2var_epi32(cg[0], ih, cg[1]);
+            let a23l = _mm512_permutex2var_epi32(cg[2], il, cg[3]);
+            let a23h = _mm512_permutex2var_epi32(cg[2], ih, cg[3]);
+            // four blocks each, block-major: words w0 w1 w2 w3 of block 0, then block 1, …
+            let blocks = [
+                _mm512_permutex2var_epi64(a01l, q0, a23l),
+                _mm512_permutex2var_epi64(a01l, q1, a23l),
+                _mm512_permutex2var_epi64(a01h, q0, a23h),
+                _mm512_permutex2var_epi64(a01h, q1, a23h),
+            ];
+            let o = out.as_mut_ptr().add(128 * g) as *mut __m512i;
+            for (k, v) in blocks.into_iter().enumerate() {
+                // the 16-bit halves, low first, are positions 32k .. 32k + 32; index = half >> 4
+                let h = _mm512_srli_epi16::<4>(v);
+                let p0 = _mm512_cvtepu16_epi32(_mm512_castsi512_si256(h));
+                let p1 = _mm512_cvtepu16_epi32(_mm512_extracti64x4_epi64::<1>(h));
+                _mm512_storeu_si512(o.add(2 * k), _mm512_add_epi32(p0, vs0));
+                _mm512_storeu_si512(o.add(2 * k + 1), _mm512_add_epi32(p1, vs0));
+            }
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -318,6 +482,28 @@ pub const IID_BLOCK: u32 = 4096;
 /// Counter word 3 of the block-total words of the iid contract ([`BlockWords`]).
 pub const WORD3_BLOCK_TOTALS: u32 = 2;
 
+/// Counter word 3 of the within-block words of full blocks ([`IID_BLOCK`] units) of the iid
+/// contract ([`Stream::full_block_words`]).
+pub const WORD3_FULL_BLOCK: u32 = 3;
+
+/// The index in `[0, IID_BLOCK)` that position `t` of a full block draws from `words`, the
+/// [`Stream::full_block_words`] of Philox block `⌊t/8⌋`: the top 12 bits of 16-bit half
+/// `t mod 2` (low half first) of word `⌊t/2⌋ mod 4`, i.e.
+/// `(words[(t >> 1) & 3] >> (16·(t & 1) + 4)) & 0xfff`.
+///
+/// ```
+/// use ceteris::rng::full_block_index;
+/// let w = [0x1234_5678, 0x9abc_def0, 0, 0xffff_ffff];
+/// assert_eq!(full_block_index(w, 0), 0x567);
+/// assert_eq!(full_block_index(w, 1), 0x123);
+/// assert_eq!(full_block_index(w, 2), 0xdef);
+/// assert_eq!(full_block_index(w, 15), 0xfff); // word 3, high half (t mod 8 = 7)
+/// ```
+#[inline(always)]
+pub fn full_block_index(words: [u32; 4], t: u32) -> u32 {
+    (words[((t >> 1) & 3) as usize] >> (((t & 1) << 4) + 4)) & 0xfff
+}
+
 /// The unit starts of the blocks of the iid contract: each stratum `[strata[s], strata[s + 1])`
 /// cut into blocks of [`IID_BLOCK`] units (the last one of a stratum may be shorter), followed by
 /// the end of the last stratum. Strata must be non-empty and ascending.
@@ -499,6 +685,90 @@ impl Stream {
         }
         let _ = (replicate, first, size, thr, s0, out);
         None
+    }
+
+    /// The block with counter `[c, replicate, tag, word3]`.
+    #[inline(always)]
+    pub(crate) fn words(&self, replicate: u32, c: u32, word3: u32) -> [u32; 4] {
+        philox4x32_10([c, replicate, self.tag, word3], self.key)
+    }
+
+    /// The within-block words of full blocks of the iid contract: Philox block `c` (counter
+    /// `[c, replicate, tag, WORD3_FULL_BLOCK]`) serves positions `8c .. 8c + 8`
+    /// ([`full_block_index`]).
+    #[inline(always)]
+    pub fn full_block_words(&self, replicate: u32, c: u32) -> [u32; 4] {
+        philox4x32_10([c, replicate, self.tag, WORD3_FULL_BLOCK], self.key)
+    }
+
+    /// The draws of positions `t0 .. t0 + out.len()` of `replicate` in a full block of the iid
+    /// contract whose first unit is `s0`: `out[i] = s0 + `[`full_block_index`]`(words of
+    /// ⌊(t0 + i)/8⌋, t0 + i)`. Runs of 128 or 256 positions use AVX-512 when the CPU has it
+    /// (else 64 at a time with [`philox4x32_10_x8`]); the same values either way.
+    ///
+    /// ```
+    /// use ceteris::rng::{full_block_index, Stream};
+    /// let s = Stream::new(5, 0);
+    /// let mut out = vec![0u32; 700];
+    /// s.full_block_units(3, 13, 4096, &mut out);
+    /// for (i, &u) in out.iter().enumerate() {
+    ///     let t = 13 + i as u32;
+    ///     assert_eq!(u, 4096 + full_block_index(s.full_block_words(3, t >> 3), t));
+    /// }
+    /// ```
+    pub fn full_block_units(&self, replicate: u32, t0: u32, s0: u32, out: &mut [u32]) {
+        let scalar = |t: u32, o: &mut [u32]| {
+            // positions t .. t + o.len(), all in Philox block t >> 3
+            let w = self.full_block_words(replicate, t >> 3);
+            for (i, v) in o.iter_mut().enumerate() {
+                *v = s0 + full_block_index(w, t + i as u32);
+            }
+        };
+        let mut i = 0;
+        let mut t = t0;
+        let head = (((8 - (t0 & 7)) & 7) as usize).min(out.len());
+        if head > 0 {
+            scalar(t, &mut out[..head]);
+            i = head;
+            t += head as u32;
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            if has_avx512() {
+                while out.len() - i >= 256 {
+                    // SAFETY: AVX-512F/BW are present (checked just above); 256 positions fit.
+                    unsafe {
+                        avx512::full_run::<2>(t >> 3, replicate, self.tag, self.key, s0, &mut out[i..])
+                    };
+                    i += 256;
+                    t += 256;
+                }
+                if out.len() - i >= 128 {
+                    // SAFETY: as above; 128 positions fit.
+                    unsafe {
+                        avx512::full_run::<1>(t >> 3, replicate, self.tag, self.key, s0, &mut out[i..])
+                    };
+                    i += 128;
+                    t += 128;
+                }
+            }
+        }
+        while out.len() - i >= 64 {
+            let w = philox4x32_10_x8(t >> 3, [replicate, self.tag, WORD3_FULL_BLOCK], self.key);
+            for (l, v) in out[i..i + 64].iter_mut().enumerate() {
+                // position t + l: block l / 8, word (l / 2) mod 4, half l mod 2
+                let word = w[(l >> 1) & 3][l >> 3];
+                *v = s0 + ((word >> (((l & 1) << 4) + 4)) & 0xfff);
+            }
+            i += 64;
+            t += 64;
+        }
+        while i < out.len() {
+            let m = 8.min(out.len() - i);
+            scalar(t, &mut out[i..i + m]);
+            i += m;
+            t += m as u32;
+        }
     }
 
     /// The rejection fallback block of position `position` (counter word 3 = 1), used when a
@@ -751,6 +1021,84 @@ mod tests {
     }
 
     use super::*;
+
+    /// A small xorshift for test counters (independent of Philox).
+    fn xorshift(state: &mut u64) -> u32 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        (*state >> 16) as u32
+    }
+
+    /// The sixteen-lane Philox (AVX-512 where the CPU has it) gives the Random123 known answers
+    /// in every lane and the scalar blocks on random counters and keys.
+    #[test]
+    fn philox_lanes16_matches_scalar() {
+        let kat = [
+            ([0u32; 4], [0u32; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+            (
+                [0xffffffff; 4],
+                [0xffffffff; 2],
+                [0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd],
+            ),
+            (
+                [0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344],
+                [0xa4093822, 0x299f31d0],
+                [0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1],
+            ),
+        ];
+        for (ctr, key, expect) in kat {
+            let out = philox4x32_10_lanes16(std::array::from_fn(|w| [ctr[w]; 16]), key);
+            for l in 0..16 {
+                assert_eq!([out[0][l], out[1][l], out[2][l], out[3][l]], expect, "lane {l}");
+            }
+        }
+        let mut st = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..200 {
+            let key = [xorshift(&mut st), xorshift(&mut st)];
+            let ctr: [[u32; 16]; 4] =
+                std::array::from_fn(|_| std::array::from_fn(|_| xorshift(&mut st)));
+            let out = philox4x32_10_lanes16(ctr, key);
+            for l in 0..16 {
+                let b = philox4x32_10([ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]], key);
+                assert_eq!([out[0][l], out[1][l], out[2][l], out[3][l]], b, "lane {l}");
+            }
+        }
+    }
+
+    /// Known answers of the full-block mapping: every run length and start (the AVX-512 runs of
+    /// 256 and 128 positions, the runs of 64, the scalar head and tail) equals a direct scalar
+    /// reading of the contract: counter `[t/8, rep, tag, 3]`, word `(t/2) mod 4`, bits
+    /// `16·(t mod 2) + 4 ..+ 12`.
+    #[test]
+    fn full_block_units_match_the_contract() {
+        let s = Stream::new(0xdead_beef_0123, STREAM_RESAMPLE);
+        let direct = |rep: u32, t: u32| -> u32 {
+            let b = philox4x32_10([t / 8, rep, STREAM_RESAMPLE, 3], s.key());
+            let word = b[((t / 2) % 4) as usize];
+            let half = if t % 2 == 0 { word & 0xffff } else { word >> 16 };
+            half / 16
+        };
+        for (t0, len) in [
+            (0u32, 4096usize),
+            (5, 1000),
+            (8, 256),
+            (3, 128 + 64 + 8 + 3),
+            (1_000_003, 519),
+            (u32::MAX - 700, 700),
+            (7, 1),
+            (16, 0),
+        ] {
+            let mut out = vec![0u32; len];
+            s.full_block_units(11, t0, 8192, &mut out);
+            for (i, &u) in out.iter().enumerate() {
+                let t = t0 + i as u32;
+                assert_eq!(u, 8192 + direct(11, t), "t0 {t0} len {len} t {t}");
+                let w = s.full_block_words(11, t >> 3);
+                assert_eq!(full_block_index(w, t), direct(11, t));
+            }
+        }
+    }
 
     #[test]
     fn random123_known_answers() {

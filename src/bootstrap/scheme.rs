@@ -15,8 +15,11 @@ use crate::rng::{Stream, STREAM_RESAMPLE};
 ///   sorted by stratum, or clusters): each stratum's multinomial counts are split exactly over
 ///   blocks of [`crate::rng::IID_BLOCK`] units by conditional binomials (counters
 ///   `[c, b, 0, 2]`), the positions are ordered block by block, and position `t` draws uniformly
-///   in its block by Lemire's method from word `t mod 4` of block `t / 4` (a rejected word is
-///   redrawn from counter `[t, b, 0, 1]`). A stratum of at most `IID_BLOCK` units is one block.
+///   in its block: in a full block (`IID_BLOCK` = 4096 units) from the top 12 bits of 16-bit half
+///   `t mod 2` of word `(t / 2) mod 4` of counter `[t / 8, b, 0, 3]` (eight positions per Philox
+///   call); in a shorter block by Lemire's method from word `t mod 4` of block `t / 4` (a
+///   rejected word is redrawn from counter `[t, b, 0, 1]`). A stratum of at most `IID_BLOCK`
+///   units is one block.
 /// * `MovingBlock`/`CircularBlock` of length `L`: position `t` is offset `t mod L` in block `t / L`,
 ///   whose start comes from Philox block `t / L`; moving starts lie in `[0, n − L]`, circular starts
 ///   in `[0, n)` and wrap.
