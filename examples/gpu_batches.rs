@@ -1,10 +1,12 @@
 //! Per-batch overhead of the GPU engine on workloads of many batches (issue 18, item 9): the
-//! time of each case (best of 3) and what the engine's profile counted (submits, bytes, and the
+//! wall time of each case (median and best of 5 runs), the median of wall time less the GPU
+//! time of its passes (timestamp queries: the host's share, which pooling and double buffering
+//! shrink), and what the engine's profile counted in the last run (submits, bytes, and the
 //! per-batch buffers created or reused from the device context's pool).
 //!
 //! `cargo run --release --example gpu_batches` (needs an adapter; lavapipe will do).
 //!
-//! - `many-batches`: a mean bootstrap of 1000 replicates in 500 batches (the engine pretends
+//! - `many-batches`: a mean bootstrap of 2000 replicates in 1000 batches (the engine pretends
 //!   2 workgroups per dispatch dimension, so 2 replicates per batch; one submit and readback
 //!   each);
 //! - `many-ops`: 300 small bootstraps on one engine (one submit each): buffers reused across
@@ -14,16 +16,30 @@ use ceteris::{Bootstrap, Dataset, Engine, GpuOptions, Statistic};
 use std::time::Instant;
 
 fn case(name: &str, engine: &Engine, mut f: impl FnMut()) {
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
+    // per run: wall seconds, and wall minus the passes' GPU seconds (the host's share)
+    let mut walls = Vec::new();
+    let mut hosts = Vec::new();
+    let mut last = None;
+    for _ in 0..5 {
         engine.reset_profile();
         let t = Instant::now();
         f();
-        best = best.min(t.elapsed().as_secs_f64());
+        let wall = t.elapsed().as_secs_f64();
+        let p = engine.profile().expect("profiled");
+        let gpu: f64 = p.kernels.iter().filter_map(|k| k.gpu_seconds).sum();
+        walls.push(wall);
+        hosts.push(wall - gpu);
+        last = Some(p);
     }
-    let p = engine.profile().expect("profiled");
-    let gpu: f64 = p.kernels.iter().filter_map(|k| k.gpu_seconds).sum();
-    println!("{name:<14} best of 3: {best:.4} s (GPU time {gpu:.4} s)  last run: {p:?}");
+    walls.sort_by(f64::total_cmp);
+    hosts.sort_by(f64::total_cmp);
+    println!(
+        "{name:<14} wall median {:.4} s (min {:.4}), wall - GPU median {:.4} s over 5 runs; last run: {:?}",
+        walls[2],
+        walls[0],
+        hosts[2],
+        last.unwrap()
+    );
 }
 
 fn main() {
@@ -47,7 +63,7 @@ fn main() {
     let mean = || Statistic::Mean { column: "x".into() };
     case("many-batches", &engine, || {
         Bootstrap::new(mean())
-            .resamples(1000)
+            .resamples(2000)
             .run(&engine, &data)
             .unwrap();
     });

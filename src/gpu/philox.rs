@@ -70,7 +70,7 @@ impl Context {
 mod tests {
     use super::*;
 
-    fn validate(src: &str, caps: naga::valid::Capabilities) -> Result<(), String> {
+    fn validate(src: &str, caps: naga::valid::Capabilities) -> std::result::Result<(), String> {
         let module = naga::front::wgsl::parse_str(src).map_err(|e| e.emit_to_string(src))?;
         naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
             .validate(&module)
