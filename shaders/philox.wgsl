@@ -1,6 +1,10 @@
 // Philox4x32-10 (Random123), bit-identical to src/rng.rs.
-// WGSL has no portable 32x32->64 multiply, so the high word is built from 16-bit halves.
+// WGSL has no portable 32x32->64 multiply, so the high word is built from 16-bit halves. Where
+// the adapter has SHADER_INT64, the context swaps the function between the two MULHI32 markers
+// for shaders/philox_mulhi_int64.wgsl (one native 64-bit multiply, the same bits) when it builds
+// the shader (src/gpu/philox.rs, native_int64).
 
+// MULHI32 BEGIN
 fn mulhi32(a: u32, b: u32) -> u32 {
     let a_lo = a & 0xffffu;
     let a_hi = a >> 16u;
@@ -14,6 +18,7 @@ fn mulhi32(a: u32, b: u32) -> u32 {
     let mid = (ll >> 16u) + (lh & 0xffffu) + (hl & 0xffffu);
     return hh + (lh >> 16u) + (hl >> 16u) + (mid >> 16u);
 }
+// MULHI32 END
 
 fn philox4x32_10(ctr: vec4<u32>, key: vec2<u32>) -> vec4<u32> {
     var c = ctr;

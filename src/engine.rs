@@ -72,6 +72,10 @@ pub struct GpuOptions {
     /// with timestamp queries when the adapter offers them; read with [`Engine::profile`]. Off
     /// by default, and free when off (nothing is counted and no query set is created).
     pub profile: bool,
+    /// Build Philox's 32×32→64 multiply from 16-bit halves even when the adapter has
+    /// `SHADER_INT64` (the portable path, bit-identical to the native one; for tests and
+    /// comparisons). `CETERIS_GPU_INT64=0` in the environment does the same for every engine.
+    pub emulate_int64: bool,
 }
 
 impl GpuOptions {
@@ -84,6 +88,7 @@ impl GpuOptions {
             max_binding_bytes: self.max_binding_bytes,
             max_workgroups_per_dimension: self.max_workgroups_per_dimension,
             profile: self.profile,
+            emulate_int64: self.emulate_int64,
         }
     }
 }

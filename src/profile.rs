@@ -43,4 +43,9 @@ pub struct Profile {
     pub bytes_uploaded: u64,
     /// Bytes mapped back from the device (whole staging buffers).
     pub bytes_read_back: u64,
+    /// Per-batch buffers (output, staging, uniform) the device context allocated: a batch takes
+    /// them from a pool by size class, so a loop of equal batches allocates once.
+    pub buffers_created: u64,
+    /// Per-batch buffers taken from the pool instead.
+    pub buffers_reused: u64,
 }

@@ -29,7 +29,9 @@ use super::statistic::SumKind;
 use crate::engine::ProgressFn;
 use crate::error::Result;
 use crate::gpu::dispatch::RawStep;
-use crate::gpu::{gpu_err, kernels, philox, Context, Kernel, Shader, Slot, ITEMS_PER_SUBMIT};
+use crate::gpu::{
+    gpu_err, kernels, philox, Context, InFlight, Kernel, Shader, Slot, ITEMS_PER_SUBMIT,
+};
 use crate::rng::iid_segments;
 use std::ops::Range;
 
@@ -280,6 +282,23 @@ pub(super) fn run_steps(
     ctx.dispatch_steps(&pipe, &steps, out_words)
 }
 
+/// [`run_steps`] up to the submit ([`Context::wait`] reads the batch back), reading back the
+/// first `read_words` of the `out_words`.
+fn submit_steps(
+    ctx: &Context,
+    kernel: &'static Kernel,
+    steps: &[Step],
+    out_words: usize,
+    read_words: usize,
+) -> Result<InFlight> {
+    let pipe = ctx.pipeline(kernel)?;
+    let steps: Vec<RawStep> = steps
+        .iter()
+        .map(|(params, inputs, groups)| (bytemuck::bytes_of(params), &inputs[..], *groups))
+        .collect();
+    ctx.dispatch_steps_submit(&pipe, &steps, out_words, read_words)
+}
+
 /// [`run_steps`] reading back only the first `read_words` words (the results; the rest of the
 /// `out_words` is scratch the steps share on the device).
 fn run_steps_read(
@@ -393,7 +412,8 @@ pub(crate) fn sums(
         .max(1);
     let total = reps.len() as u64;
     let mut out = Vec::with_capacity(reps.len() * kk);
-    for batch in ctx.batches(reps.clone(), per_batch) {
+    // double-buffered: batch k + 1 is submitted before batch k is read and added up
+    let submit = |batch: Range<u32>| -> Result<((Range<u32>, Vec<usize>), InFlight)> {
         let n = batch.len();
         up.bind_reps(ctx, job.plan, batch.clone())?;
         let mut base = 0usize;
@@ -414,7 +434,10 @@ pub(crate) fn sums(
                 (params, up.inputs(*p), (chunks.len() as u32, n as u32))
             })
             .collect();
-        let words = run_steps(ctx, &SUMS, &grid, base)?;
+        Ok(((batch, bases), submit_steps(ctx, &SUMS, &grid, base, base)?))
+    };
+    let consume = |(batch, bases): (Range<u32>, Vec<usize>), words: Vec<u32>| -> Result<()> {
+        let n = batch.len();
         // chunk partials added in f64, in position order within a pass, passes in order
         for r in 0..n {
             for j in 0..kk {
@@ -431,7 +454,9 @@ pub(crate) fn sums(
         if let Some(p) = progress {
             p((batch.end - reps.start) as u64, total);
         }
-    }
+        Ok(())
+    };
+    ctx.pipelined(ctx.batches(reps.clone(), per_batch), submit, consume)?;
     Ok(out)
 }
 

@@ -4,7 +4,8 @@
 //! **Owns:** adapter choice and limits ([`Context::new`], [`Context::describe`]), the lost-device
 //! flag, a lazy pipeline cache ([`pipeline`]: a capability names a `static` [`Kernel`], the
 //! context compiles it on first use), buffers within one binding, the device-resident array
-//! cache ([`resident`]), dispatch, submit and readback ([`dispatch`]), and the Philox
+//! cache ([`resident`]), dispatch, submit and readback ([`dispatch`]) with its pool of
+//! per-batch buffers ([`pool`]) and double-buffered batch loops, and the Philox
 //! known-answer check of the device generator ([`philox`]), the optional profiling counters
 //! and pass timestamps ([`profile`]); and [`quiet_display_layers`], which
 //! keeps Mesa's display-selection Vulkan layer out of a compute-only process (the CLI calls it).
@@ -22,11 +23,13 @@
 pub(crate) mod dispatch;
 pub(crate) mod philox;
 pub(crate) mod pipeline;
+pub(crate) mod pool;
 pub(crate) mod profile;
 pub(crate) mod resident;
 
 pub use resident::GpuCacheStats;
 
+pub(crate) use dispatch::InFlight;
 pub(crate) use pipeline::{kernels, Kernel, Shader, Slot};
 
 use crate::error::{Error, Result};
@@ -84,6 +87,16 @@ pub(crate) struct Request {
     pub max_workgroups_per_dimension: Option<u32>,
     /// Keep the counters of [`profile`] (and time passes when the adapter offers timestamps).
     pub profile: bool,
+    /// Keep Philox's emulated `mulhi32` even when the adapter has `SHADER_INT64`.
+    pub emulate_int64: bool,
+}
+
+/// Whether `CETERIS_GPU_INT64` forbids the native 64-bit multiply (`0`, `off` or `false`).
+fn int64_forbidden_by_env() -> bool {
+    matches!(
+        std::env::var("CETERIS_GPU_INT64").as_deref(),
+        Ok("0") | Ok("off") | Ok("false")
+    )
 }
 
 /// A wgpu device and queue with the limits in use, the pipeline cache and the resident-array
@@ -101,6 +114,13 @@ pub(crate) struct Context {
     lost: Arc<Mutex<Option<String>>>,
     /// The counters when profiling (`None` otherwise: nothing is counted or timed).
     profiler: Option<profile::Profiler>,
+    /// Largest buffer the device allows (pool classes stay within it).
+    max_buffer_size: u64,
+    /// Idle per-batch buffers ([`pool`]).
+    pool: pool::Pool,
+    /// Whether shaders are built with the native 64-bit `mulhi32` (the device has
+    /// `SHADER_INT64`, requested; see [`philox`]).
+    native_int64: bool,
 }
 
 /// Whether an adapter is a software rasteriser (lavapipe, llvmpipe, WARP, SwiftShader).
@@ -160,11 +180,18 @@ impl Context {
         // timestamp queries only when profiling, and only when the adapter offers them
         let timestamps =
             opts.profile && adapter.features().contains(wgpu::Features::TIMESTAMP_QUERY);
-        let required_features = if timestamps {
+        let mut required_features = if timestamps {
             wgpu::Features::TIMESTAMP_QUERY
         } else {
             wgpu::Features::empty()
         };
+        // Philox's native 64-bit multiply where the adapter has it and nothing forbids it
+        let native_int64 = adapter.features().contains(wgpu::Features::SHADER_INT64)
+            && !opts.emulate_int64
+            && !int64_forbidden_by_env();
+        if native_int64 {
+            required_features |= wgpu::Features::SHADER_INT64;
+        }
         let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
             label: Some("ceteris"),
             required_features,
@@ -202,13 +229,16 @@ impl Context {
             resident: Mutex::new(resident::DeviceCache::new(cache_cap)),
             lost,
             profiler: opts.profile.then(|| profile::Profiler::new(timestamps)),
+            max_buffer_size: limits.max_buffer_size,
+            pool: pool::Pool::new(limits.max_buffer_size),
+            native_int64,
         })
     }
 
     /// Adapter name, backend, device type and the limits that matter.
     pub(crate) fn describe(&self) -> String {
         format!(
-            "gpu: {} ({:?}, {:?}); max storage binding {}, max workgroups/dim {}",
+            "gpu: {} ({:?}, {:?}); max storage binding {}, max workgroups/dim {}; philox mulhi {}",
             self.info.name,
             self.info.backend,
             self.info.device_type,
@@ -217,7 +247,8 @@ impl Context {
             } else {
                 format!("{} KiB", self.max_binding >> 10)
             },
-            self.max_dispatch
+            self.max_dispatch,
+            if self.native_int64 { "u64" } else { "16-bit" }
         )
     }
 

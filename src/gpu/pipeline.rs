@@ -7,7 +7,8 @@
 //! a bind-group layout once per slot list (kernels with equal lists share one layout object, so
 //! their bind groups are interchangeable), and a pipeline once per (shader, entry). Nothing is
 //! built until an operation needs it, so an engine that only bootstraps never compiles the SCM
-//! shaders. A shader that fails validation is an [`crate::Error::Gpu`] of kind `validation` at
+//! shaders. A shader that draws gets the native 64-bit Philox multiply where the device has
+//! `SHADER_INT64` ([`Context::shader_source`]). A shader that fails validation is an [`crate::Error::Gpu`] of kind `validation` at
 //! its first use (under `Engine::auto`, the operation then reruns on the CPU).
 
 use super::{gpu_err, Context};
@@ -90,6 +91,17 @@ fn entry(slot: Slot) -> wgpu::BindGroupLayoutEntry {
 }
 
 impl Context {
+    /// The WGSL of `shader` as this device compiles it: with the native 64-bit `mulhi32` when
+    /// the device has `SHADER_INT64` in use ([`super::philox::native_int64`]).
+    pub(crate) fn shader_source(&self, shader: &Shader) -> String {
+        let src = (shader.source)();
+        if self.native_int64 {
+            super::philox::native_int64(src)
+        } else {
+            src
+        }
+    }
+
     /// The pipeline of `kernel`, built now if this engine has not built it yet.
     pub(crate) fn pipeline(&self, kernel: &'static Kernel) -> Result<Arc<Pipeline>> {
         let key = (kernel.shader.name, kernel.entry);
@@ -132,7 +144,7 @@ impl Context {
                 self.device
                     .create_shader_module(wgpu::ShaderModuleDescriptor {
                         label: Some(kernel.shader.name),
-                        source: wgpu::ShaderSource::Wgsl((kernel.shader.source)().into()),
+                        source: wgpu::ShaderSource::Wgsl(self.shader_source(kernel.shader).into()),
                     })
             })
             .clone();

@@ -11,7 +11,9 @@
 //! encoder; [`Context::submit_and_read`] maps those buffers after the device is idle and adds
 //! each pass's time to its name. Uploads are counted where buffers are created from host bytes
 //! ([`Context::storage_as`], [`Context::uniform`], [`Context::resident`]), readbacks where the
-//! staging buffer is mapped (its whole size). Timestamp buffers themselves are not counted.
+//! staging buffer is mapped (its whole size, or the size asked of a pooled one), and the
+//! per-batch buffers of the pool ([`super::pool`]) as created or reused. Timestamp buffers
+//! themselves are not counted.
 //!
 //! Passes are matched to their submit by thread (a job records and submits its encoder on one
 //! thread, as the error scopes already require).
@@ -37,6 +39,8 @@ pub(crate) struct Profiler {
     submits: AtomicU64,
     uploaded: AtomicU64,
     read_back: AtomicU64,
+    buffers_created: AtomicU64,
+    buffers_reused: AtomicU64,
     /// name → (dispatches, GPU seconds)
     kernels: Mutex<BTreeMap<&'static str, (u64, f64)>>,
     pending: Mutex<Vec<Pending>>,
@@ -49,6 +53,8 @@ impl Profiler {
             submits: AtomicU64::new(0),
             uploaded: AtomicU64::new(0),
             read_back: AtomicU64::new(0),
+            buffers_created: AtomicU64::new(0),
+            buffers_reused: AtomicU64::new(0),
             kernels: Mutex::new(BTreeMap::new()),
             pending: Mutex::new(Vec::new()),
         }
@@ -70,6 +76,8 @@ impl Profiler {
             submits: self.submits.load(Relaxed),
             bytes_uploaded: self.uploaded.load(Relaxed),
             bytes_read_back: self.read_back.load(Relaxed),
+            buffers_created: self.buffers_created.load(Relaxed),
+            buffers_reused: self.buffers_reused.load(Relaxed),
         }
     }
 
@@ -81,6 +89,8 @@ impl Profiler {
         self.submits.store(0, Relaxed);
         self.uploaded.store(0, Relaxed);
         self.read_back.store(0, Relaxed);
+        self.buffers_created.store(0, Relaxed);
+        self.buffers_reused.store(0, Relaxed);
     }
 }
 
@@ -101,6 +111,18 @@ impl Context {
     pub(crate) fn count_upload(&self, bytes: u64) {
         if let Some(p) = &self.profiler {
             p.uploaded.fetch_add(bytes, Relaxed);
+        }
+    }
+
+    /// Counts a per-batch buffer taken from the pool: `created` (none idle) or reused.
+    pub(crate) fn count_buffer(&self, created: bool) {
+        if let Some(p) = &self.profiler {
+            let c = if created {
+                &p.buffers_created
+            } else {
+                &p.buffers_reused
+            };
+            c.fetch_add(1, Relaxed);
         }
     }
 

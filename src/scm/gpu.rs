@@ -16,7 +16,9 @@ use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
 use crate::gpu::dispatch::RawStep;
 use crate::gpu::pipeline::Pipeline;
-use crate::gpu::{gpu_err, kernels, philox, Context, Shader, Slot, ITEMS_PER_SUBMIT, MAX_DISPATCH};
+use crate::gpu::{
+    gpu_err, kernels, philox, Context, InFlight, Shader, Slot, ITEMS_PER_SUBMIT, MAX_DISPATCH,
+};
 use std::sync::Arc;
 
 /// Threads per workgroup of the sweep shader.
@@ -510,8 +512,8 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
     let scratch = ctx.scratch("value slots", rows.div_ceil(wg) * wg * slot_words)?;
     let key = job.stream.key();
     let mut cols: Vec<Vec<f64>> = (0..m).map(|_| Vec::with_capacity(n as usize)).collect();
-    let mut first = 0u64;
-    while first < n {
+    // double-buffered: the rows from `first` are submitted before the rows before are read
+    let submit = |first: u64| -> Result<(u64, InFlight)> {
         let r = rows.min(n - first);
         let params: [u32; 20] = [
             m as u32,
@@ -535,18 +537,25 @@ pub(crate) fn scm_samples(ctx: &Context, job: &SampleJob) -> Result<Vec<Vec<f64>
             0,
             0,
         ];
-        let words = ctx.dispatch_once(
-            &pipes.rows,
+        let inputs = [&nodes, &prog, &plan, &scratch];
+        let step: RawStep = (
             bytemuck::cast_slice(&params),
-            &[&nodes, &prog, &plan, &scratch],
+            &inputs,
             (r.div_ceil(wg) as u32, 1),
-            (r * m) as usize,
-        )?;
+        );
+        let words = (r * m) as usize;
+        Ok((
+            r,
+            ctx.dispatch_steps_submit(&pipes.rows, &[step], words, words)?,
+        ))
+    };
+    let consume = |r: u64, words: Vec<u32>| -> Result<()> {
         for (col, values) in cols.iter_mut().zip(words.chunks_exact(r as usize)) {
             col.extend(values.iter().map(|&w| f32::from_bits(w) as f64));
         }
-        first += r;
-    }
+        Ok(())
+    };
+    ctx.pipelined((0..n).step_by(rows as usize), submit, consume)?;
     for (name, col) in names.iter().zip(&cols) {
         if let Some(i) = col.iter().position(|v| !v.is_finite()) {
             return Err(gpu_err(

@@ -130,9 +130,20 @@ fn bench_profile_reports_each_gpu_case() {
         k.sort_unstable();
         assert_eq!(
             k,
-            ["bytes_read_back", "bytes_uploaded", "kernels", "submits"],
+            [
+                "buffers_created",
+                "buffers_reused",
+                "bytes_read_back",
+                "bytes_uploaded",
+                "kernels",
+                "submits"
+            ],
             "{r}"
         );
+        // each bootstrap batch takes its output, staging and uniform buffers from the pool
+        let buffers =
+            p["buffers_created"].as_u64().unwrap() + p["buffers_reused"].as_u64().unwrap();
+        assert!(buffers >= 3 * p["submits"].as_u64().unwrap(), "{r}");
         assert!(p["submits"].as_u64().unwrap() >= 1, "{r}");
         // at least one f32 per resample comes back
         assert!(p["bytes_read_back"].as_u64().unwrap() >= 4 * r["resamples"].as_u64().unwrap());

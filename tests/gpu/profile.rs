@@ -86,3 +86,37 @@ fn engines_without_profiling_report_none() {
     e.reset_profile();
     assert_eq!(e.profile(), None);
 }
+
+/// Issue 18, item 9: a batch's output, staging and uniform buffers come from the engine's pool,
+/// and a loop of batches keeps at most two in flight. 40 replicates at 2 per batch (the engine
+/// pretends 2 workgroups per dimension) are 20 submits of one dispatch each (three buffers
+/// each); at most two sets are created, and an identical second run creates none and gives the
+/// same replicates bit for bit (a reused output buffer is cleared as a new one would be).
+#[test]
+fn batches_reuse_pooled_buffers() {
+    if common::gpu().is_none() {
+        return;
+    }
+    let e = Engine::gpu_with(GpuOptions {
+        profile: true,
+        max_workgroups_per_dimension: Some(2),
+        ..Default::default()
+    })
+    .unwrap();
+    let data = Dataset::synthetic(1000, 3);
+    let boot = Bootstrap::new(Statistic::Mean { column: "x".into() })
+        .resamples(40)
+        .seed(5)
+        .keep_replicates(true)
+        .methods(&[IntervalMethod::Percentile]);
+    let first = boot.run(&e, &data).unwrap();
+    let p = e.profile().unwrap();
+    assert_eq!(p.submits, 20, "{p:?}");
+    assert_eq!(p.buffers_created + p.buffers_reused, 3 * p.submits, "{p:?}");
+    assert!(p.buffers_created <= 6, "{p:?}");
+    e.reset_profile();
+    let second = boot.run(&e, &data).unwrap();
+    let p = e.profile().unwrap();
+    assert_eq!((p.buffers_created, p.buffers_reused), (0, 60), "{p:?}");
+    assert_eq!(first.replicates, second.replicates);
+}

@@ -219,10 +219,12 @@ fn profile_case(a: &Args, engine: &Engine, rows: &mut [serde_json::Value]) {
     engine.reset_profile();
     if a.format == Format::Table {
         say!(
-            "  profile: {} submits, {} bytes uploaded, {} bytes read back",
+            "  profile: {} submits, {} bytes uploaded, {} bytes read back, {} buffers created, {} reused",
             p.submits,
             p.bytes_uploaded,
-            p.bytes_read_back
+            p.bytes_read_back,
+            p.buffers_created,
+            p.buffers_reused
         );
         for k in &p.kernels {
             say!(
