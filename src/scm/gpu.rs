@@ -3,7 +3,11 @@
 //! sample `i` of setting `s` drawn from the same Philox counters as on the CPU. Value slots live
 //! in a private array of 16, 64 or [`PRIVATE_SLOTS`] floats (the smallest that holds the
 //! program's slots: WGSL clears it for every sample), or, for programs that need more, in a
-//! storage buffer (the `sweep-wide` variant); each variant is compiled on first use. Every tile
+//! storage buffer (the `sweep-wide` variant); each variant is compiled on first use. Under
+//! common random numbers (the default) the program is a shared one ([`Scm::shared_program`]):
+//! each thread draws its sample's noise once and evaluates the nodes that vary in no setting
+//! once, then, for each of its workgroup's settings ([`settings_per_group`]), only the nodes
+//! that vary, reducing every setting's moments as before. Every tile
 //! of (settings × samples) is one dispatch within the binding and dispatch limits, and the tiles
 //! are recorded into as few submits as one binding of output allows (one for the sweeps of the
 //! benchmarks), each read back once; moments are centred on a host pilot and reduced in f64 on
@@ -12,6 +16,8 @@
 use super::block::noise_blocks;
 use super::jobs::{SampleJob, SettingStats, SweepJob};
 use super::program::{SweepProgram, PRIVATE_SLOTS};
+#[cfg(doc)]
+use super::Scm;
 use crate::engine::ProgressFn;
 use crate::error::{Error, Result};
 use crate::gpu::dispatch::RawStep;
@@ -82,7 +88,7 @@ pub(crate) static SWEEP_WIDE_SHADER: Shader = Shader {
 
 fn wide_source() -> String {
     let src = format!("{}\n{SWEEP}", philox::wgsl());
-    let decl = "    var vals: array<f32, MAXN>;\n";
+    let decl = "var<private> vals: array<f32, MAXN>;\n";
     assert!(src.contains(decl), "sweep.wgsl declares its value slots");
     src.replace(decl, "").replace("vals[", "scratch[vbase + ")
 }
@@ -213,12 +219,14 @@ fn too_wide(ctx: &Context, m: usize, slots: u64) -> Error {
     )
 }
 
-/// Node evaluations per submit of a sweep: its tiles are recorded into one encoder and read
-/// back once, up to this many (2³⁴, so the GPU target's 10¹⁰ is one submit).
+/// Node evaluations per submit of a sweep (under common random numbers, of the varying nodes
+/// only): its tiles are recorded into one encoder and read back once, up to this many (2³⁴, so
+/// the GPU target's 10¹⁰ is one submit).
 const SUBMIT_ITEMS: u64 = 1 << 34;
 
-/// The uniform of one sweep dispatch: `[setting offset, group offset, out base, plan row]`.
-fn sweep_params(job: &SweepJob, program: &SweepProgram, at: [u32; 4]) -> [u32; 20] {
+/// The uniform of one sweep dispatch: `at` = `[setting offset, group offset, out base, plan
+/// row, settings per workgroup, dispatch rows]`.
+fn sweep_params(job: &SweepJob, program: &SweepProgram, at: [u32; 6]) -> [u32; 20] {
     let key = job.stream.key();
     let m = job.scm.names().len();
     [
@@ -237,12 +245,42 @@ fn sweep_params(job: &SweepJob, program: &SweepProgram, at: [u32; 4]) -> [u32; 2
         program.slots,
         0,
         0,
-        0,
+        at[4],
         at[2],
         at[3],
-        0,
+        at[5],
         0,
     ]
+}
+
+/// Node evaluations one sweep dispatch under common random numbers may hold (the varying
+/// nodes of every setting, and the others and the noise once per workgroup and tile): 2³²,
+/// a few milliseconds on a large GPU. (Own noise keeps [`ITEMS_PER_SUBMIT`].)
+const SHARED_DISPATCH_ITEMS: u64 = 1 << 32;
+
+/// Workgroups a shared-noise dispatch keeps, where it has enough settings × workgroups of
+/// samples, before its workgroups take several settings each: about one wave of resident
+/// 256-thread workgroups on a large GPU (an H100 holds 132 × 8 = 1056), which fills the device
+/// while sharing each noise draw as widely as that allows.
+const GPU_GROUPS: u64 = 1024;
+
+/// [`GPU_GROUPS`] for a CPU adapter (lavapipe), which runs one workgroup per core at a time.
+const CPU_GROUPS: u64 = 16;
+
+/// Settings per workgroup of a dispatch of `rows` settings × `cols` workgroups of samples:
+/// 1 with own noise; under common random numbers as many as keep [`GPU_GROUPS`] workgroups
+/// ([`CPU_GROUPS`] on a CPU adapter), at least 1 and at most `rows`. The numbers do not depend
+/// on it.
+fn settings_per_group(ctx: &Context, shared: bool, rows: u64, cols: u64) -> u64 {
+    if !shared {
+        return 1;
+    }
+    let groups = if ctx.is_software() {
+        CPU_GROUPS
+    } else {
+        GPU_GROUPS
+    };
+    (rows * cols / groups).clamp(1, rows.max(1))
 }
 
 /// One summary per setting of the sweep, in setting order (the device twin of
@@ -257,18 +295,36 @@ pub(crate) fn sweep_moments(
     // plans per dispatch row: a pair under `contrast`
     let per_row = if job.contrast { 2 } else { 1 };
     let n = job.samples as u64;
-    let program = job.scm.program(job.outcome);
+    // under common random numbers a thread draws its sample's noise once for all the settings
+    // of its workgroup: the shared program, and per setting only the varying nodes' work
+    let shared = job.common_random_numbers;
+    let (program, per_setting) = if shared {
+        let needed = job.scm.needed_for(job.outcome);
+        let (varies, noisy) = job.shared_nodes(&needed);
+        let vary = (0..m).filter(|&j| needed[j] && varies[j]).count();
+        (
+            job.scm.shared_program(job.outcome, &varies, &noisy),
+            vary.max(1) as u64,
+        )
+    } else {
+        (job.scm.program(job.outcome), m as u64)
+    };
+    let dispatch_items = if shared {
+        SHARED_DISPATCH_ITEMS
+    } else {
+        ITEMS_PER_SUBMIT
+    };
     let (pipes, slot_words, nodes) = sweep_variant(ctx, &program)?;
     let prog = ctx.storage("sweep program", bytemuck::cast_slice(&program.prog))?;
     // tiles of (settings × workgroups of samples): output, plan and value slots within one
-    // binding, at most MAX_DISPATCH workgroups per dimension and ITEMS_PER_SUBMIT node
-    // evaluations per submit
+    // binding, at most MAX_DISPATCH workgroups per dimension and `dispatch_items` node
+    // evaluations per dispatch
     let wg = WG as u64;
     let groups = n.div_ceil(wg);
     let group_words: u64 = if job.keep_values { wg } else { 3 };
     let plan_words = 1 + 3 * m as u64;
     let mut budget = (ctx.max_binding / 4 / group_words)
-        .min(ITEMS_PER_SUBMIT / (wg * m as u64 * per_row))
+        .min(dispatch_items / (wg * per_setting * per_row))
         .max(1);
     if slot_words > 0 {
         let cap = ctx.max_binding / 4 / (wg * slot_words);
@@ -283,6 +339,7 @@ pub(crate) fn sweep_moments(
         .min(settings as u64)
         .min(ctx.max_binding / 4 / (plan_words * per_row))
         .max(1) as usize;
+    let tile = settings_per_group(ctx, shared, sy as u64, bx) as usize;
     let scratch = ctx.scratch("value slots", bx * sy as u64 * wg * slot_words)?;
     // centring pivots: the f64 mean of a short host pilot, rounded to f32 (the device
     // subtracts the f32 value, and the host adds that same value back)
@@ -322,7 +379,7 @@ pub(crate) fn sweep_moments(
         while end < tiles.len() {
             let (s0, rows, _, cols) = tiles[end];
             let w = (rows * cols) as u64 * group_words;
-            let it = (rows * cols) as u64 * wg * m as u64 * per_row;
+            let it = (rows * cols) as u64 * wg * per_setting * per_row;
             let plan_rows = (s0 + rows - first_setting) as u64 * per_row;
             if end > t
                 && (out_words + w > max_words
@@ -364,6 +421,8 @@ pub(crate) fn sweep_moments(
                     g0 as u32,
                     base as u32,
                     (s0 - first_setting) as u32,
+                    tile as u32,
+                    rows as u32,
                 ],
             ));
             base += (rows * cols) as u64 * group_words;
@@ -376,7 +435,7 @@ pub(crate) fn sweep_moments(
                 (
                     bytemuck::cast_slice(p),
                     &inputs[..],
-                    (cols as u32, rows as u32),
+                    (cols as u32, rows.div_ceil(tile) as u32),
                 )
             })
             .collect();

@@ -32,6 +32,26 @@ impl SweepJob<'_> {
             self.plans.len()
         }
     }
+
+    /// Under common random numbers, per node: whether its value may differ between the plans
+    /// (a plan intervenes on it or shifts it, or it descends from such a node; +0.0 shifts are
+    /// no shift), and whether it is `needed` and some plan samples it (its noise is drawn).
+    #[cfg(feature = "gpu")]
+    pub fn shared_nodes(&self, needed: &[bool]) -> (Vec<bool>, Vec<bool>) {
+        let m = self.scm.names().len();
+        let mut varies = vec![false; m];
+        for j in 0..m {
+            varies[j] = self
+                .plans
+                .iter()
+                .any(|p| p[j].0.is_some() || p[j].1.to_bits() != 0)
+                || self.scm.parent_indices(j).iter().any(|&p| varies[p]);
+        }
+        let noisy = (0..m)
+            .map(|j| needed[j] && self.plans.iter().any(|p| p[j].0.is_none()))
+            .collect();
+        (varies, noisy)
+    }
 }
 
 /// Joint samples of every node of a model under one intervention plan ([`super::Scm::sample`]):

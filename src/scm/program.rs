@@ -29,6 +29,12 @@ const PRODUCT: u32 = 11;
 /// for the kept node), so a slot freed by a parent's last reader is reused (by that reader
 /// itself: the shader reads every parent before it writes). A chain of any length takes one
 /// slot; a model whose outcome reads every node takes one per node. `slots` is the peak.
+///
+/// A *shared* program ([`Scm::shared_program`], sweeps under common random numbers) also marks
+/// in `flags` the nodes that vary between settings (bit 5), the nodes whose noise some setting
+/// samples (bit 6), and a varying noisy node's noise slot (bits 8 and up, where the shader keeps
+/// its noise term across the settings); the values of the other needed nodes, computed once per
+/// sample, keep their slots while any varying node reads them.
 pub(crate) struct SweepProgram {
     pub nodes: Vec<u32>,
     pub prog: Vec<u32>,
@@ -77,6 +83,90 @@ impl Scm {
         (slot, peak)
     }
 
+    /// Value and noise slots of a shared program (module docs of [`SweepProgram`]): `(slot
+    /// per node, noise slot per node, slots)`. Pass 1 (the nodes that vary in no setting, and
+    /// the noise slots of the noisy varying nodes, in topological order) keeps every value a
+    /// varying node reads and every noise slot for good; pass 2 (the varying nodes, again per
+    /// setting) reuses what is left.
+    fn shared_slots(
+        &self,
+        needed: &[bool],
+        varies: &[bool],
+        noisy: &[bool],
+        kept: usize,
+    ) -> (Vec<u32>, Vec<u32>, u32) {
+        let m = self.nodes.len();
+        let parents: Vec<Vec<usize>> = (0..m).map(|j| self.parent_indices(j)).collect();
+        // last reader within each pass; `pinned`: read by a varying node (kept for good)
+        let (mut last_once, mut last_vary) = (vec![None; m], vec![None; m]);
+        let mut pinned = vec![false; m];
+        pinned[kept] = true;
+        for j in (0..m).filter(|&j| needed[j]) {
+            for &p in &parents[j] {
+                match (varies[j], varies[p]) {
+                    (false, _) => last_once[p] = Some(j),
+                    (true, false) => pinned[p] = true,
+                    (true, true) => last_vary[p] = Some(j),
+                }
+            }
+        }
+        let (mut slot, mut noise) = (vec![0u32; m], vec![0u32; m]);
+        let (mut free, mut peak) = (Vec::<u32>::new(), 0u32);
+        let mut take = |free: &mut Vec<u32>| {
+            free.pop().unwrap_or_else(|| {
+                peak += 1;
+                peak - 1
+            })
+        };
+        for j in (0..m).filter(|&j| needed[j]) {
+            if varies[j] {
+                if noisy[j] {
+                    noise[j] = take(&mut free);
+                }
+                continue;
+            }
+            for &p in &parents[j] {
+                if last_once[p] == Some(j) && !pinned[p] {
+                    free.push(slot[p]);
+                }
+            }
+            slot[j] = take(&mut free);
+            if last_once[j].is_none() && !pinned[j] {
+                free.push(slot[j]);
+            }
+        }
+        for j in (0..m).filter(|&j| needed[j] && varies[j]) {
+            for &p in &parents[j] {
+                if varies[p] && last_vary[p] == Some(j) && p != kept {
+                    free.push(slot[p]);
+                }
+            }
+            slot[j] = take(&mut free);
+            if last_vary[j].is_none() && j != kept {
+                free.push(slot[j]);
+            }
+        }
+        (slot, noise, peak)
+    }
+
+    /// The shared program of a sweep under common random numbers (`shaders/sweep.wgsl`'s
+    /// `shared_pass` and `varying_pass`): `varies[j]` marks the nodes some plan intervenes on or
+    /// shifts and their descendants, `noisy[j]` the needed nodes some plan samples.
+    pub(crate) fn shared_program(
+        &self,
+        outcome: usize,
+        varies: &[bool],
+        noisy: &[bool],
+    ) -> SweepProgram {
+        let needed = self.needed_for(outcome);
+        let (slot, noise, slots) = self.shared_slots(&needed, varies, noisy, outcome);
+        let mut p = self.program_with(&needed, &slot, slots, Some(outcome));
+        for j in 0..self.nodes.len() {
+            p.nodes[j * NODE_WORDS] |= (varies[j] as u32) << 5 | (noisy[j] as u32) << 6 | noise[j] << 8;
+        }
+        p
+    }
+
     /// The flat program of the sweep shader for `outcome`; nodes the outcome does not depend on
     /// are marked unneeded (the shader skips them; their noise words are never read, so nothing
     /// shifts).
@@ -91,8 +181,18 @@ impl Scm {
     }
 
     fn program_of(&self, needed: &[bool], kept: Option<usize>) -> SweepProgram {
-        let m = self.nodes.len();
         let (slot, slots) = self.slots(needed, kept);
+        self.program_with(needed, &slot, slots, kept)
+    }
+
+    fn program_with(
+        &self,
+        needed: &[bool],
+        slot: &[u32],
+        slots: u32,
+        kept: Option<usize>,
+    ) -> SweepProgram {
+        let m = self.nodes.len();
         let normal = |k: usize| matches!(self.nodes[k].noise, Some(Noise::Normal { .. }));
         let f = |x: f64| (x as f32).to_bits();
         let mut nodes = Vec::with_capacity(m * NODE_WORDS);
@@ -225,5 +325,78 @@ mod tests {
         // C's slots and takes C's (freed last); E takes D's
         assert_ne!(slot("A"), slot("B"));
         assert_eq!([slot("C"), slot("D"), slot("E")], [slot("A"); 3]);
+    }
+
+    /// Runs the shader's `shared_pass` and two `varying_pass`es over a shared program's slots
+    /// symbolically: every value or noise term a node reads must still be in its slot.
+    fn check_shared(scm: &Scm, outcome: usize, varies: &[bool], noisy: &[bool]) -> u32 {
+        let p = scm.shared_program(outcome, varies, noisy);
+        let m = scm.nodes.len();
+        let mut content: Vec<Option<(bool, usize)>> = vec![None; p.slots as usize];
+        let rec = |j: usize| (p.nodes[j * NODE_WORDS], p.nodes[j * NODE_WORDS + 8] as usize);
+        let read = |content: &[Option<(bool, usize)>], j: usize| {
+            for q in scm.parent_indices(j) {
+                assert_eq!(content[rec(q).1], Some((false, q)), "node {j} reads {q}");
+            }
+        };
+        for j in (0..m).filter(|&j| rec(j).0 & 2 != 0) {
+            let (flags, slot) = rec(j);
+            assert_eq!(flags >> 5 & 1 == 1, varies[j]);
+            assert_eq!(flags >> 6 & 1 == 1, noisy[j]);
+            if varies[j] {
+                if noisy[j] {
+                    content[(flags >> 8) as usize] = Some((true, j));
+                }
+            } else {
+                read(&content, j);
+                content[slot] = Some((false, j));
+            }
+        }
+        for _ in 0..2 {
+            for j in (0..m).filter(|&j| rec(j).0 & 2 != 0 && varies[j]) {
+                let (flags, slot) = rec(j);
+                if noisy[j] {
+                    assert_eq!(content[(flags >> 8) as usize], Some((true, j)), "noise {j}");
+                }
+                read(&content, j);
+                content[slot] = Some((false, j));
+            }
+            assert_eq!(content[p.kept_slot as usize], Some((false, outcome)));
+        }
+        p.slots
+    }
+
+    #[test]
+    fn shared_programs_keep_what_each_setting_reads() {
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |k: usize| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) as usize % k
+        };
+        for seed in 0..40 {
+            let scm = Scm::random_linear(60, seed);
+            let m = scm.nodes.len();
+            let outcome = m - 1 - next(10);
+            let needed = scm.needed_for(outcome);
+            // intervened nodes and their descendants vary
+            let hit: Vec<usize> = (0..next(4)).map(|_| next(m)).collect();
+            let mut varies = vec![false; m];
+            for j in 0..m {
+                varies[j] =
+                    hit.contains(&j) || scm.parent_indices(j).iter().any(|&q| varies[q]);
+            }
+            // a node that varies in no setting is sampled in all; some varying ones in none
+            let noisy: Vec<bool> = (0..m)
+                .map(|j| needed[j] && (!varies[j] || next(4) > 0))
+                .collect();
+            check_shared(&scm, outcome, &varies, &noisy);
+        }
+        // a chain X0 → … → X9 intervened at X5: X0..X4 once (X4 read by X5: kept), noise
+        // slots for X5..X9, and one slot for the varying values
+        let c = chain(10, false);
+        let varies: Vec<bool> = (0..10).map(|j| j >= 5).collect();
+        assert_eq!(check_shared(&c, 9, &varies, &[true; 10]), 1 + 5 + 1);
     }
 }

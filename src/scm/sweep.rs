@@ -276,9 +276,10 @@ impl Sweep {
     /// Whether every setting sees the same noise draws (common random numbers; **on by
     /// default**). On, sample `i` of every setting is the same unit under different
     /// interventions: a dose-response curve is smooth (its points' Monte-Carlo errors move
-    /// together, so differences between points are far more precise than each point), and the
-    /// CPU draws each sample's noise once for all settings and computes the nodes that descend
-    /// from no intervened or shifted node once (several times faster than drawing per setting).
+    /// together, so differences between points are far more precise than each point), and both
+    /// backends draw each sample's noise once for all settings (on a GPU, for all the settings
+    /// of a workgroup) and compute the nodes that descend from no intervened or shifted node
+    /// once (several times faster than drawing per setting).
     /// Off, every setting draws its own noise (setting `s` reads the noise of setting `s` of the
     /// contract in [`crate::scm`]): the points are independent, which a caller who combines
     /// them as independent estimates needs. Each point's mean, variance and `mc_error` are the
@@ -316,8 +317,12 @@ impl Sweep {
     /// computed once, and only the others per setting (the same bits as sampling each setting
     /// alone); without, every (setting, chunk) is one work item with its own noise.
     /// On a GPU engine the model is compiled into a flat program run by `shaders/sweep.wgsl`, one
-    /// thread per sample (each setting draws its noise, common random numbers or not), with the
-    /// same noise words as the CPU (module docs), in f32; the tiles of settings × samples are
+    /// thread per sample, with the same noise words as the CPU (module docs), in f32. Under
+    /// common random numbers a thread draws its sample's noise once and computes the nodes that
+    /// descend from no intervened or shifted node once, then evaluates only the others for each
+    /// of its workgroup's settings (as many settings per workgroup as leave the device about
+    /// 1024 workgroups; all of a dispatch's on a CPU adapter); without, each (setting, sample)
+    /// draws its own noise. The tiles of settings × samples are
     /// recorded into one submit and read back once, unless their output exceeds one binding or
     /// they hold more than 2³⁴ node evaluations (progress is reported per submit): without
     /// quantiles, each workgroup of 256 samples reduces the count, sum and sum of squares of the

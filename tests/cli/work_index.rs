@@ -68,6 +68,7 @@ fn work_index_reports_every_workload_and_fails_above_the_limit() {
             "kci/batch z1",
             "rcot/batch z1",
             "scm/sweep own noise",
+            "scm/sweep shared noise",
         ]
     );
     assert_eq!(rows[0]["index"].as_f64(), Some(1.0));

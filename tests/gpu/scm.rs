@@ -175,6 +175,71 @@ fn scm_sweep_on_device_matches_cpu() {
 }
 
 #[test]
+fn scm_sweep_shared_noise_on_device_matches_each_setting_alone() {
+    // Under common random numbers the device draws a sample's noise once for all the settings
+    // of its workgroup and evaluates once the nodes no setting changes (the shared program);
+    // a one-setting sweep with its own noise reads setting 0's noise too, through the
+    // per-setting path. Same noise words, the same f32 operations per node, the same centring
+    // pivot (the host pilot of setting 0's noise) and reduction tree, so the two agree within
+    // the module tolerance (which bounds each against the CPU's f64) and, where the compiler
+    // contracts both paths alike (lavapipe), exactly. 3000 samples = 12 workgroups and 8
+    // settings: on a CPU adapter 6 settings per workgroup, so the second row of workgroups
+    // holds a partial tile of 2.
+    let Some(gpu) = common::gpu() else { return };
+    let scm = sweep_model();
+    let n = 3_000u32;
+    let (mut exact, mut all) = (0, 0);
+    for (outcome, jump) in [("Y", 2.5), ("A", 0.0), ("S", 1.25), ("L", 0.0), ("T", 1.0)] {
+        for quantiles in [&[][..], &[0.1, 0.5, 0.9][..]] {
+            let shared = Sweep::new(outcome, sweep_settings())
+                .samples(n as u64)
+                .seed(21)
+                .quantiles(quantiles)
+                .run(gpu, &scm)
+                .unwrap();
+            assert!(shared.backend.starts_with("gpu"), "{}", shared.backend);
+            for (s, setting) in sweep_settings().into_iter().enumerate() {
+                let alone = Sweep::new(outcome, vec![setting])
+                    .samples(n as u64)
+                    .seed(21)
+                    .quantiles(quantiles)
+                    .common_random_numbers(false)
+                    .run(gpu, &scm)
+                    .unwrap();
+                assert!(alone.backend.starts_with("gpu"), "{}", alone.backend);
+                let (a, b) = (&alone.points[0], &shared.points[s]);
+                let sd = a.variance.sqrt();
+                let tol = 2e-5 * (a.mean.abs() + sd) + 2.0 * jump / n as f64;
+                assert!(
+                    (a.mean - b.mean).abs() <= tol,
+                    "{outcome} setting {s}: mean alone {} shared {}",
+                    a.mean,
+                    b.mean
+                );
+                let vtol = 1e-4 * a.variance + 2.0 * jump * (jump + 2.0 * sd) / n as f64;
+                assert!(
+                    (a.variance - b.variance).abs() <= vtol,
+                    "{outcome} setting {s}: variance alone {} shared {}",
+                    a.variance,
+                    b.variance
+                );
+                for (q, v) in &a.quantiles {
+                    let w = b.quantiles[q];
+                    assert!(
+                        (v - w).abs() <= tol.max(2e-5 * v.abs()),
+                        "{outcome} setting {s}: quantile {q} alone {v} shared {w}"
+                    );
+                }
+                all += 1;
+                exact += (a.mean == b.mean && a.variance == b.variance && a.quantiles == b.quantiles)
+                    as usize;
+            }
+        }
+    }
+    eprintln!("shared noise: {exact} of {all} settings identical to the per-setting path");
+}
+
+#[test]
 fn scm_effects_on_device_match_cpu() {
     let Some(gpu) = common::gpu() else { return };
     let scm = sweep_model();

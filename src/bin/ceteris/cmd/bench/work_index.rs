@@ -1,8 +1,10 @@
 //! `ceteris bench --only work-index`: the work-efficiency index of every GPU workload (issue 18,
 //! "Deliver (GPU)" item 4). For each workload, (GPU time / CPU time) divided by the same ratio
 //! for the iid bootstrap mean, measured in the same run, at sizes where both engines do the same
-//! work (the SCM sweep with `common_random_numbers(false)`, since under common random numbers the
-//! CPU draws the noise once for all settings and the device once per setting).
+//! work: the SCM sweep both with `common_random_numbers(false)` (each setting draws its own
+//! noise) and under common random numbers, the default (both engines draw each sample's noise
+//! once for all settings: the CPU per block of 256 samples and group of settings, the device per
+//! thread for its workgroup's settings).
 //!
 //! On lavapipe (software Vulkan on the host's cores) the ratio says how much work a kernel does
 //! beside the CPU's: a kernel that recomputes what the CPU computes once, or serialises work, has
@@ -180,6 +182,14 @@ pub(super) fn run(a: &Args, engine: &Engine, repeat: u32, max_index: f64) -> Res
                     .samples(samples)
                     .common_random_numbers(false)
                     .run(e, &scm)?;
+                Ok(r.backend)
+            }),
+        },
+        Workload {
+            name: "scm/sweep shared noise",
+            size: format!("m=50 {settings}x{samples}"),
+            run: Box::new(|e: &Engine| {
+                let r = Sweep::new("n49", grid.clone()).samples(samples).run(e, &scm)?;
                 Ok(r.backend)
             }),
         },
