@@ -12,13 +12,14 @@ impl IndependenceTest {
     /// and per Z set the bounded basis `B` with `Rz = I − B Bᵀ` (`‖B‖₂ ≤ 1`; the ε = 1e-3
     /// regularisation stays in f64), are built on the host; the Grams, cross products,
     /// projections, residuals and the gamma moments' Hadamard sums are computed in f32 on the
-    /// device with pairwise row sums; the eigendecompositions of the small `MᵀM` and the p-values
-    /// are f64 on the host. Statistics agree with the CPU's within 1e-4 relative and p-values
-    /// within 1e-3 (tested on lavapipe; observed ~2e-7 and ~1e-7: pairwise f32 sums of bounded
-    /// terms lose about `log₂(n) · 6e-8` relative, and eigenvalues near the 1e-5 truncation
-    /// threshold may be kept or dropped differently, which moves the moments by ~1e-5
-    /// relative). The cost of the Hadamard sums grows as `n · r_a² · r_b² / 4` with the kept
-    /// ranks, so high-rank (multivariate, many-row) cases are slow on software adapters;
+    /// device with compensated row sums (8-term sums, Kahan-added); the eigendecompositions of
+    /// the small `MᵀM` and the p-values are f64 on the host. Statistics agree with the CPU's
+    /// within 1e-4 relative and p-values within 1e-3 (tested on lavapipe; observed ~2e-7 and
+    /// ~1e-7: the f32 sums of bounded terms lose about `10 · 6e-8` relative, and eigenvalues
+    /// near the 1e-5 truncation threshold may be kept or dropped differently, which moves the
+    /// moments by ~1e-5 relative). The Hadamard sums take the cheaper of two routes per test,
+    /// as on the CPU: `n · r_a² · r_b² / 4` or `n² (r_a + r_b) / 2` multiply-adds in the kept
+    /// ranks, so high-rank, many-row cases are slow on software adapters;
     /// `backend` says which ran. Under the spectral null (KCI or HSIC) the statistic and the
     /// eigenvalue weights are computed in f64 on the host and the Monte-Carlo draws run on the
     /// device (f32, one tree sum per draw): a draw falls on the other side of the statistic than

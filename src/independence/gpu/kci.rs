@@ -13,9 +13,15 @@
 //!   Hadamard sums `Σ_t A_tt B_tt` and `Σ_st (A_st B_st)²` as n-reductions of row-wise products
 //!   (symmetric pair products of the rows of `Va` and `Vb`), never as n × n matrices.
 //!
-//! Every row sum is pairwise in f32, so an entry carries a relative error of about
-//! `log₂(n) · 6e-8` of the sum of its terms' magnitudes; the tolerances this implies are
-//! documented on [`crate::independence::IndependenceTest::kci`].
+//! Every row sum is taken in f32 eight terms at a time with the eight-term sums compensated
+//! (Kahan), so an entry carries a relative error of about `10 · 6e-8` of the sum of its terms'
+//! magnitudes (below the pairwise bound `log₂(n) · 6e-8` from n = 1024 on); the tolerances this
+//! implies are documented on [`crate::independence::IndependenceTest::kci`].
+//!
+//! The Hadamard sums of a conditional test take the route with fewer multiply-adds, as the CPU
+//! does ([`route`]): the symmetric pair products of the columns (`n · pa · pb`, `pa = ra (ra + 1)
+//! / 2`) or 32 × 32 blocks of `Va Vaᵀ` and `Vb Vbᵀ` (`n² (ra + rb) / 2`). Both keep their
+//! per-thread 4 × 4 blocks in registers and stage their operands in workgroup memory.
 //!
 //! A job is split into sub-batches whose buffers each fit one binding (and whose dispatches fit
 //! 65 535 workgroups per dimension); each sub-batch is one submit and readback, plus one more for
@@ -72,6 +78,7 @@ kernels!(LAYOUT;
     CROSS = SHADER."cross";
     AFFINE = SHADER."affine";
     HADAMARD = SHADER."hadamard";
+    HADAMARD_ROWS = SHADER."hadamard_rows";
     FINISH = SHADER."finish";
 );
 
@@ -81,6 +88,7 @@ struct Pipelines {
     cross: wgpu::ComputePipeline,
     affine: wgpu::ComputePipeline,
     hadamard: wgpu::ComputePipeline,
+    hadamard_rows: wgpu::ComputePipeline,
     finish: wgpu::ComputePipeline,
 }
 
@@ -89,12 +97,14 @@ impl Pipelines {
         let cross = ctx.pipeline(&CROSS)?;
         let affine = ctx.pipeline(&AFFINE)?;
         let hadamard = ctx.pipeline(&HADAMARD)?;
+        let hadamard_rows = ctx.pipeline(&HADAMARD_ROWS)?;
         let finish = ctx.pipeline(&FINISH)?;
         Ok(Pipelines {
             layout: cross.layout.clone(),
             cross: cross.pipeline.clone(),
             affine: affine.pipeline.clone(),
             hadamard: hadamard.pipeline.clone(),
+            hadamard_rows: hadamard_rows.pipeline.clone(),
             finish: finish.pipeline.clone(),
         })
     }
@@ -137,6 +147,57 @@ fn pairs_of(r: usize) -> usize {
     r * (r + 1) / 2
 }
 
+/// Workgroups per test of the rows route at most (`HROWS` in the shader).
+const HROWS: usize = 1024;
+
+/// How one conditional test's Hadamard sums run on the device (`hadamard` or `hadamard_rows` in
+/// the shader): the route with fewer multiply-adds, counted as the shader does them (padded to
+/// its 32-entry blocks, 32-row tiles and 16-column chunks), and its workgroups.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Route {
+    /// `hadamard_rows` (32 × 32 blocks of `A = Va Vaᵀ` and `B = Vb Vbᵀ`, `s ≤ t`), else
+    /// `hadamard` (the symmetric pair products of the columns).
+    pub rows: bool,
+    /// Workgroups (each writes two partial sums).
+    pub groups: usize,
+    /// Multiply-adds of the route taken, and of the other.
+    pub fma: (f64, f64),
+}
+
+/// The cheaper Hadamard route for `n` rows and `ra`, `rb` kept eigenvectors. The environment
+/// variable `CETERIS_KCI_HADAMARD` (`rows` or `columns`) forces a route (a test hook: the parity
+/// tests run both; either route is exact up to f32 rounding).
+pub(crate) fn route(n: usize, ra: usize, rb: usize) -> Route {
+    let up = |v: usize, m: usize| v.div_ceil(m) * m;
+    let (pa, pb) = (pairs_of(ra), pairs_of(rb));
+    let cols_groups = pa.div_ceil(32) * pb.div_ceil(32);
+    // per 32-row tile: 1024 entries × 32 rows, plus 64 pair products staged per row
+    let cols = (cols_groups * up(n, 32) * (1024 + 64)) as f64;
+    let nb = n.div_ceil(32);
+    let blocks = nb * (nb + 1) / 2;
+    // per block pair: 1024 entries × the padded columns of Va and Vb, plus 3 per entry
+    let rows = (blocks * 1024 * (up(ra, 16) + up(rb, 16) + 3)) as f64;
+    let forced = std::env::var("CETERIS_KCI_HADAMARD").ok();
+    let take_rows = match forced.as_deref() {
+        Some("rows") => true,
+        Some("columns") => false,
+        _ => rows < cols,
+    };
+    if take_rows {
+        Route {
+            rows: true,
+            groups: blocks.min(HROWS),
+            fma: (rows, cols),
+        }
+    } else {
+        Route {
+            rows: false,
+            groups: cols_groups,
+            fma: (cols, rows),
+        }
+    }
+}
+
 impl Sub {
     /// Words of (mats, first output, second output) and the most tasks of one dispatch.
     fn words(&self, job: &KciJob) -> ([usize; 3], usize) {
@@ -158,7 +219,11 @@ impl Sub {
             let (rx, ry) = (r(test.x), r(test.y));
             out1 += rx * ry;
             if test.z.is_some() {
-                out2 += 2 * (pairs_of(rx) * pairs_of(ry)).div_ceil(64) + 2;
+                // either route (the kept ranks are at most the factors')
+                let cols = pairs_of(rx).div_ceil(32) * pairs_of(ry).div_ceil(32);
+                let nb = n.div_ceil(32);
+                let groups = cols.max((nb * (nb + 1) / 2).min(HROWS));
+                out2 += 2 * groups + 2;
             }
         }
         let tasks = self.pairs.len() + self.grams.len() + self.tests.len();
@@ -207,6 +272,8 @@ fn grid(count: usize) -> (u32, u32) {
 
 /// One dispatch: pipeline, its tasks (each `tw` words) and workgroups per task.
 struct Step<'p> {
+    /// The profile's name of its pass (`kci <entry point>`).
+    name: &'static str,
     pipeline: &'p wgpu::ComputePipeline,
     tw: usize,
     tasks: Vec<u32>,
@@ -411,6 +478,7 @@ impl Kci<'_> {
         let groups = |entries: usize| entries.div_ceil(64);
         // step 1: projections, Grams, unconditional cross products
         let mut s1 = Step {
+            name: "kci cross",
             pipeline: &self.kci.cross,
             tw: 5,
             tasks: Vec::new(),
@@ -443,6 +511,7 @@ impl Kci<'_> {
         }
         // step 2: residuals M = L − B P
         let mut s2 = Step {
+            name: "kci affine",
             pipeline: &self.kci.affine,
             tw: 7,
             tasks: Vec::new(),
@@ -463,6 +532,7 @@ impl Kci<'_> {
         }
         // step 3: MᵀM per pair, MxᵀMy per conditional test
         let mut s3 = Step {
+            name: "kci cross",
             pipeline: &self.kci.cross,
             tw: 5,
             tasks: Vec::new(),
@@ -560,6 +630,7 @@ impl Kci<'_> {
             }
         }
         let mut s4 = Step {
+            name: "kci affine",
             pipeline: &self.kci.affine,
             tw: 7,
             tasks: Vec::new(),
@@ -589,13 +660,23 @@ impl Kci<'_> {
             s4.groups = s4.groups.max(groups(n * ra_of[&k]));
         }
         let mut s5 = Step {
+            name: "kci hadamard",
             pipeline: &self.kci.hadamard,
             tw: 5,
             tasks: Vec::new(),
             groups: 0,
             flat: false,
         };
+        let mut s5r = Step {
+            name: "kci hadamard_rows",
+            pipeline: &self.kci.hadamard_rows,
+            tw: 5,
+            tasks: Vec::new(),
+            groups: 0,
+            flat: false,
+        };
         let mut s6 = Step {
+            name: "kci finish",
             pipeline: &self.kci.finish,
             tw: 3,
             tasks: Vec::new(),
@@ -608,11 +689,13 @@ impl Kci<'_> {
             let z = test.z.expect("conditional");
             let (kx, ky) = ((test.x, z), (test.y, z));
             let (ra, rb) = (ra_of[&kx], ra_of[&ky]);
-            let g = groups(pairs_of(ra) * pairs_of(rb));
+            let route = route(n, ra, rb);
+            let g = route.groups;
             parts.push((out2.len(), g));
-            s5.tasks
+            let step = if route.rows { &mut s5r } else { &mut s5 };
+            step.tasks
                 .extend([u(va_off[&kx]), u(ra), u(va_off[&ky]), u(rb), u(out2.len())]);
-            s5.groups = s5.groups.max(g);
+            step.groups = step.groups.max(g);
             out2.resize(out2.len() + 2 * g, 0.0);
         }
         let res0 = out2.len();
@@ -623,7 +706,7 @@ impl Kci<'_> {
         let out2_buf = self.rw_init("kci moments", bytemuck::cast_slice(&out2))?;
         let second = self.kci_run(
             n,
-            &[s4, s5, s6],
+            &[s4, s5, s5r, s6],
             &[],
             &mats_buf,
             &out2_buf,
@@ -713,6 +796,7 @@ impl Kci<'_> {
                 entries: &entries,
             }));
             dispatches.push((
+                s.name,
                 s.pipeline,
                 if s.flat {
                     (x, y, 1)
@@ -721,13 +805,14 @@ impl Kci<'_> {
                 },
             ));
         }
-        self.pass(&mut enc, "kci", dispatches.len() as u64, |pass| {
-            for ((pipeline, g), bind) in dispatches.iter().zip(&binds) {
+        // one pass per step, so that a profile times each kernel
+        for ((name, pipeline, g), bind) in dispatches.iter().zip(&binds) {
+            self.pass(&mut enc, name, 1, |pass| {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bind, &[]);
                 pass.dispatch_workgroups(g.0, g.1, g.2);
-            }
-        });
+            });
+        }
         let bytes = 4 * words.max(1) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("kci staging"),

@@ -6,8 +6,11 @@
 //!   Cholesky factor and the ridge basis `B`, once per Z set and tester). `Czz + 1e-10 I` has
 //!   condition numbers near 1e12, far beyond f32.
 //! * device, f32: the X and Y feature matrices (computed and standardised once per set and job),
-//!   `Bᵀ F` for X and Y, `Fxᵀ Fy`, the residuals `F − B (Bᵀ F)` and the sums of the products of
-//!   the residual products. Every operand is bounded (features by √2 before standardisation,
+//!   `Bᵀ F` once per distinct (set, Z) pair of a sub-batch's conditional tests (a batch of 1000
+//!   `|Z| = 1` tests on 16 columns has at most 240 such pairs), `Fxᵀ Fy`, the residuals
+//!   `F − B (Bᵀ F)` (also once per pair; the basis rows of a 64-row tile staged through
+//!   workgroup memory by consecutive threads) and, per test, the sums of the products of the
+//!   residual products. Every operand is bounded (features by √2 before standardisation,
 //!   `‖B‖₂ ≤ 1`), so no f32 value is multiplied by an ill-conditioned coefficient.
 //! * host, f64: `Cxy|z = (Fxᵀ Fy − (BᵀFx)ᵀ (BᵀFy)) / (n − 1)`, the covariance, its eigenvalues
 //!   and the p-value.
@@ -58,7 +61,7 @@ struct Params {
     e1: u32,
     e2: u32,
     sets: u32,
-    pad: u32,
+    pinfo: u32,
 }
 
 /// `shaders/rff.wgsl`.
@@ -82,8 +85,10 @@ const LAYOUT: &[Slot] = &[
 kernels!(LAYOUT;
     FEAT_MOMENT = SHADER."feat_moment";
     REDUCE = SHADER."reduce";
+    REDUCE_COLS = SHADER."reduce_cols";
     FEAT_STD = SHADER."feat_std";
     PROJ = SHADER."proj";
+    RESID = SHADER."resid";
     COV = SHADER."cov";
 );
 
@@ -92,8 +97,10 @@ struct Pipelines {
     layout: wgpu::BindGroupLayout,
     feat_moment: wgpu::ComputePipeline,
     reduce: wgpu::ComputePipeline,
+    reduce_cols: wgpu::ComputePipeline,
     feat_std: wgpu::ComputePipeline,
     proj: wgpu::ComputePipeline,
+    resid: wgpu::ComputePipeline,
     cov: wgpu::ComputePipeline,
 }
 
@@ -101,15 +108,19 @@ impl Pipelines {
     fn new(ctx: &Context) -> Result<Self> {
         let feat_moment = ctx.pipeline(&FEAT_MOMENT)?;
         let reduce = ctx.pipeline(&REDUCE)?;
+        let reduce_cols = ctx.pipeline(&REDUCE_COLS)?;
         let feat_std = ctx.pipeline(&FEAT_STD)?;
         let proj = ctx.pipeline(&PROJ)?;
+        let resid = ctx.pipeline(&RESID)?;
         let cov = ctx.pipeline(&COV)?;
         Ok(Pipelines {
             layout: feat_moment.layout.clone(),
             feat_moment: feat_moment.pipeline.clone(),
             reduce: reduce.pipeline.clone(),
+            reduce_cols: reduce_cols.pipeline.clone(),
             feat_std: feat_std.pipeline.clone(),
             proj: proj.pipeline.clone(),
+            resid: resid.pipeline.clone(),
             cov: cov.pipeline.clone(),
         })
     }
@@ -136,24 +147,21 @@ struct Shape {
     r: usize,
     t64: usize,
     t256: usize,
+    /// Entries per projection `Bᵀ F` (`nf · r`).
     e1: usize,
+    /// Moment entries per test.
     e2: usize,
 }
 
-impl Shape {
-    fn tout(&self) -> usize {
-        self.e1 + self.e2
-    }
-}
-
-/// One sub-batch: the sets and Z parts it uses (job indices, in local order) and its tests
-/// (job indices, conditional tests first).
+/// One sub-batch: the sets and Z parts it uses (job indices, in local order), its tests
+/// (job indices, conditional tests first) and the distinct (set, Z part) pairs of its
+/// conditional tests (job indices), each projected once.
 #[derive(Clone, Default)]
 struct Sub {
     sets: Vec<usize>,
     zs: Vec<usize>,
     tests: Vec<usize>,
-    conditional: usize,
+    projs: Vec<(usize, usize)>,
     col_words: usize,
     fw_words: usize,
 }
@@ -163,21 +171,23 @@ impl Sub {
     fn words(&self, sh: &Shape) -> [usize; 7] {
         let columns = self.sets.len() * sh.nf;
         let t = self.tests.len();
+        let np = self.projs.len();
         [
-            3 * (self.sets.len() + t),
+            3 * self.sets.len() + 5 * t + 2 * np,
             self.col_words,
             self.fw_words,
             self.zs.len() * sh.n * sh.r,
-            columns * sh.n,
+            (columns + np * sh.nf) * sh.n,
             (columns * sh.t256)
-                .max(self.conditional * sh.e1 * sh.t64)
+                .max(np * sh.e1 * sh.t64)
                 .max(t * sh.e2 * sh.t64),
-            2 * columns + t * sh.tout(),
+            2 * columns + t * sh.e2 + np * sh.e1,
         ]
     }
 
     fn fits(&self, sh: &Shape, max_words: usize) -> bool {
         self.tests.len() <= MAX_DISPATCH as usize
+            && self.projs.len() <= MAX_DISPATCH as usize
             && self.sets.len() * sh.nf <= MAX_DISPATCH as usize
             && self.words(sh).iter().all(|&w| w <= max_words)
     }
@@ -242,7 +252,7 @@ impl Rff<'_> {
             r,
             t64: n.div_ceil(64),
             t256: n.div_ceil(256),
-            e1: if r > 0 { 2 * nf * r } else { 0 },
+            e1: if r > 0 { nf * r } else { 0 },
             e2: pp + pp * (pp + 1) / 2,
         };
         // the ridge bases (f64, O(n·nf_z²) each, cached in the Z parts) in parallel up front
@@ -253,7 +263,7 @@ impl Rff<'_> {
             });
         }
         let max_words = (self.max_binding / 4) as usize;
-        // conditional tests first, so `proj` runs over a prefix of each sub-batch
+        // conditional tests first (a sub-batch's projections come from its first tests)
         let order: Vec<usize> = (0..tests)
             .filter(|&t| job.tests[t].z.is_some())
             .chain((0..tests).filter(|&t| job.tests[t].z.is_none()))
@@ -427,13 +437,28 @@ impl Rff<'_> {
             col_words += set.rows.len();
             fw_words += fw_len;
         }
+        let columns = sub.sets.len() * sh.nf;
+        // the projections after the test blocks in `tot`
+        let proj0 = 2 * columns + sub.tests.len() * sh.e2;
+        let proj_at = |s: usize, z: usize| {
+            sub.projs
+                .iter()
+                .position(|&p| p == (s, z))
+                .expect("projection in sub-batch") as u32
+        };
         for &t in &sub.tests {
             let test = &job.tests[t];
             meta.extend([
                 set_at[&test.x] as u32,
                 set_at[&test.y] as u32,
                 test.z.map_or(NONE, |z| (z_at[&z] * sh.n * sh.r) as u32),
+                test.z.map_or(NONE, |z| proj_at(test.x, z)),
+                test.z.map_or(NONE, |z| proj_at(test.y, z)),
             ]);
+        }
+        let pinfo = meta.len();
+        for &(s, z) in &sub.projs {
+            meta.extend([set_at[&s] as u32, (z_at[&z] * sh.n * sh.r) as u32]);
         }
         let mut basis = Vec::new();
         let mut basis_words = 0;
@@ -467,16 +492,16 @@ impl Rff<'_> {
         let feats = rw("rff features", words[4], false);
         let part = rw("rff partials", words[5], false);
         let tot = rw("rff totals", words[6], true);
-        let columns = sub.sets.len() * sh.nf;
         let base = Params {
             n: sh.n as u32,
             nf: sh.nf as u32,
             r: sh.r as u32,
             tot0: 2 * columns as u32,
-            tout: sh.tout() as u32,
+            tout: sh.e2 as u32,
             e1: sh.e1 as u32,
             e2: sh.e2 as u32,
             sets: sub.sets.len() as u32,
+            pinfo: pinfo as u32,
             ..Default::default()
         };
         let reduce =
@@ -496,10 +521,27 @@ impl Rff<'_> {
                     (x, y),
                 )
             };
+        // reduce_cols: one thread per entry over the sh.t64 tiles
+        let reduce_cols = |count: usize, per: usize, stride: usize, out0: u32| {
+            let (x, y) = grid(count.div_ceil(64));
+            (
+                Params {
+                    tiles: sh.t64 as u32,
+                    count: count as u32,
+                    row: x,
+                    per: per as u32,
+                    stride: stride as u32,
+                    out0,
+                    ..base
+                },
+                (x, y),
+            )
+        };
         let std_groups = grid((columns * sh.n).div_ceil(256));
         let p = &self.rff;
-        let mut steps: Vec<(&wgpu::ComputePipeline, Params, (u32, u32))> = vec![
+        let mut steps: Vec<(&'static str, &wgpu::ComputePipeline, Params, (u32, u32))> = vec![
             (
+                "rff feat_moment",
                 &p.feat_moment,
                 Params {
                     tiles: sh.t256 as u32,
@@ -510,9 +552,10 @@ impl Rff<'_> {
             ),
             {
                 let (q, g) = reduce(sh.t256, columns, 1, columns, 0, 0);
-                (&p.reduce, q, g)
+                ("rff reduce", &p.reduce, q, g)
             },
             (
+                "rff feat_moment",
                 &p.feat_moment,
                 Params {
                     tiles: sh.t256 as u32,
@@ -523,9 +566,10 @@ impl Rff<'_> {
             ),
             {
                 let (q, g) = reduce(sh.t256, columns, 2, columns, 0, columns as u32);
-                (&p.reduce, q, g)
+                ("rff reduce", &p.reduce, q, g)
             },
             (
+                "rff feat_std",
                 &p.feat_std,
                 Params {
                     row: std_groups.0,
@@ -534,44 +578,44 @@ impl Rff<'_> {
                 std_groups,
             ),
         ];
-        if sub.conditional > 0 && sh.e1 > 0 {
+        if !sub.projs.is_empty() && sh.e1 > 0 {
+            let np = sub.projs.len();
             steps.push((
+                "rff proj",
                 &p.proj,
                 Params {
                     tiles: sh.t64 as u32,
+                    count: (np * sh.e1) as u32,
                     ..base
                 },
-                (sh.t64 as u32, sub.conditional as u32),
+                (sh.t64 as u32, np as u32),
             ));
-            let (q, g) = reduce(
-                sh.t64,
-                sub.conditional * sh.e1,
-                0,
-                sh.e1,
-                sh.tout(),
-                base.tot0,
-            );
-            steps.push((&p.reduce, q, g));
+            let (q, g) = reduce_cols(np * sh.e1, np * sh.e1, 0, proj0 as u32);
+            steps.push(("rff reduce_cols", &p.reduce_cols, q, g));
+            steps.push((
+                "rff resid",
+                &p.resid,
+                Params {
+                    out0: proj0 as u32,
+                    ..base
+                },
+                (sh.t64 as u32, np as u32),
+            ));
         }
         steps.push((
+            "rff cov",
             &p.cov,
             Params {
                 tiles: sh.t64 as u32,
+                count: (sub.tests.len() * sh.e2) as u32,
                 ..base
             },
             (sh.t64 as u32, sub.tests.len() as u32),
         ));
-        let (q, g) = reduce(
-            sh.t64,
-            sub.tests.len() * sh.e2,
-            0,
-            sh.e2,
-            sh.tout(),
-            base.tot0 + sh.e1 as u32,
-        );
-        steps.push((&p.reduce, q, g));
+        let (q, g) = reduce_cols(sub.tests.len() * sh.e2, sh.e2, sh.e2, base.tot0);
+        steps.push(("rff reduce_cols", &p.reduce_cols, q, g));
         let mut binds = Vec::with_capacity(steps.len());
-        for (_, params, _) in &steps {
+        for (_, _, params, _) in &steps {
             let uniform = self.uniform(bytemuck::bytes_of(params));
             let buffers = [&uniform, &meta, &cols, &fw, &basis, &feats, &part, &tot];
             let entries: Vec<wgpu::BindGroupEntry> = buffers
@@ -589,13 +633,14 @@ impl Rff<'_> {
             }));
             keep.push(uniform);
         }
-        self.pass(enc, "rff", steps.len() as u64, |pass| {
-            for ((pipeline, _, groups), bind) in steps.iter().zip(&binds) {
+        // one pass per step, so that a profile times each kernel
+        for ((name, pipeline, _, groups), bind) in steps.iter().zip(&binds) {
+            self.pass(enc, name, 1, |pass| {
                 pass.set_pipeline(pipeline);
                 pass.set_bind_group(0, bind, &[]);
                 pass.dispatch_workgroups(groups.0, groups.1, 1);
-            }
-        });
+            });
+        }
         keep.extend([meta, cols, fw, basis, feats, part]);
         Ok(tot)
     }
@@ -615,7 +660,11 @@ fn add(sub: &mut Sub, job: &RffJob, test: &RffTest, t: usize, sh: &Shape) {
         if !sub.zs.contains(&z) {
             sub.zs.push(z);
         }
-        sub.conditional += 1;
+        for s in [test.x, test.y] {
+            if !sub.projs.contains(&(s, z)) {
+                sub.projs.push((s, z));
+            }
+        }
     }
     sub.tests.push(t);
 }
@@ -643,18 +692,33 @@ fn unpack(
             return Ok(Err(constant_feature()));
         }
     }
-    let b0 = 2 * columns + i * sh.tout();
-    let block = &tot[b0..b0 + sh.tout()];
-    if let Some(bad) = block.iter().position(|v| !v.is_finite()) {
+    let b0 = 2 * columns + i * sh.e2;
+    let m = &tot[b0..b0 + sh.e2];
+    // the test's projections Bᵀ Fx and Bᵀ Fy (shared with the other tests of the same pair)
+    let proj0 = 2 * columns + sub.tests.len() * sh.e2;
+    let proj = |s: usize| -> &[f32] {
+        match test.z {
+            Some(z) => {
+                let j = sub
+                    .projs
+                    .iter()
+                    .position(|&p| p == (s, z))
+                    .expect("projection in sub-batch");
+                &tot[proj0 + j * sh.e1..proj0 + (j + 1) * sh.e1]
+            }
+            None => &[],
+        }
+    };
+    let (qx, qy) = (proj(test.x), proj(test.y));
+    if let Some(bad) = m.iter().chain(qx).chain(qy).position(|v| !v.is_finite()) {
         return Err(gpu_err(
             "numerics",
             format!("a non-finite RCoT moment on the device (word {bad} of test {i})"),
         ));
     }
     let nn = job.n as f64;
-    let px = |a: usize, k: usize| block[a * r + k] as f64;
-    let py = |b: usize, k: usize| block[nf * r + b * r + k] as f64;
-    let m = &block[sh.e1..];
+    let px = |a: usize, k: usize| qx[a * r + k] as f64;
+    let py = |b: usize, k: usize| qy[b * r + k] as f64;
     let cxy = Mat::from_fn(nf, nf, |a, b| {
         let mut s = m[a * nf + b] as f64;
         if test.z.is_some() {
