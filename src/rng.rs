@@ -178,7 +178,8 @@ pub fn philox4x32_10_lanes16(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 
 #[cfg(target_arch = "x86_64")]
 #[inline]
 fn has_avx512() -> bool {
-    std::arch::is_x86_feature_detected!("avx512f") && std::arch::is_x86_feature_detected!("avx512bw")
+    std::arch::is_x86_feature_detected!("avx512f")
+        && std::arch::is_x86_feature_detected!("avx512bw")
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -192,7 +193,7 @@ mod avx512 {
     unsafe fn mulhilo16(a: __m512i, m: __m512i) -> (__m512i, __m512i) {
         let even = _mm512_mul_epu32(a, m); // lanes 0, 2, …: 64-bit products
         let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m); // lanes 1, 3, …
-        // lo: even lanes keep even's low dword, odd lanes take odd's low dword (one below)
+                                                                   // lo: even lanes keep even's low dword, odd lanes take odd's low dword (one below)
         let lo = _mm512_mask_shuffle_epi32::<0xA0>(even, 0xAAAA, odd);
         // hi: odd lanes keep odd's high dword, even lanes take even's high dword (one above)
         let hi = _mm512_mask_shuffle_epi32::<0xF5>(odd, 0x5555, even);
@@ -441,6 +442,67 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     unsafe fn lane_ones() -> __m256i {
         _mm256_set1_epi32(-1)
+    }
+
+    /// Positions `8·first .. 8·first + 128` of a full block of the iid contract
+    /// ([`super::full_block_index`]), as `avx512::full_run::<1>` on AVX2: Philox blocks
+    /// `first ..` (counter word 3 = [`super::WORD3_FULL_BLOCK`]) in two interleaved groups of
+    /// eight, each group's four words shifted to their 12-bit fields and transposed in registers
+    /// to block-major order (two 32-bit and two 64-bit unpacks per pair of words), where the
+    /// 16-bit halves lie in position order.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn full_run(
+        first: u32,
+        replicate: u32,
+        tag: u32,
+        key: [u32; 2],
+        s0: u32,
+        out: &mut [u32],
+    ) {
+        assert!(out.len() >= 128);
+        let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+        let mut c = [[_mm256_setzero_si256(); 4]; 2];
+        for (g, cg) in c.iter_mut().enumerate() {
+            cg[0] = _mm256_add_epi32(
+                _mm256_set1_epi32(first.wrapping_add(8 * g as u32) as i32),
+                lane,
+            );
+            cg[1] = _mm256_set1_epi32(replicate as i32);
+            cg[2] = _mm256_set1_epi32(tag as i32);
+            cg[3] = _mm256_set1_epi32(super::WORD3_FULL_BLOCK as i32);
+        }
+        rounds16(&mut c, key);
+        let vs0 = _mm256_set1_epi32(s0 as i32);
+        for (g, cg) in c.iter().enumerate() {
+            // the top 12 bits of every 16-bit half
+            let w0 = _mm256_srli_epi16::<4>(cg[0]);
+            let w1 = _mm256_srli_epi16::<4>(cg[1]);
+            let w2 = _mm256_srli_epi16::<4>(cg[2]);
+            let w3 = _mm256_srli_epi16::<4>(cg[3]);
+            // per 128-bit lane (blocks 0-3 low, 4-7 high): [b0w0 b0w1 b1w0 b1w1], [b2w0 b2w1 b3w0 b3w1]
+            let t01l = _mm256_unpacklo_epi32(w0, w1);
+            let t01h = _mm256_unpackhi_epi32(w0, w1);
+            let t23l = _mm256_unpacklo_epi32(w2, w3);
+            let t23h = _mm256_unpackhi_epi32(w2, w3);
+            // blocks (k, k + 4) for k = 0..4, each lane one block's four words
+            let blocks = [
+                _mm256_unpacklo_epi64(t01l, t23l),
+                _mm256_unpackhi_epi64(t01l, t23l),
+                _mm256_unpacklo_epi64(t01h, t23h),
+                _mm256_unpackhi_epi64(t01h, t23h),
+            ];
+            let o = out.as_mut_ptr().add(64 * g);
+            for (k, v) in blocks.into_iter().enumerate() {
+                // a block's eight halves, low first, are its eight positions
+                let lo = _mm256_cvtepu16_epi32(_mm256_castsi256_si128(v));
+                let hi = _mm256_cvtepu16_epi32(_mm256_extracti128_si256::<1>(v));
+                _mm256_storeu_si256(o.add(8 * k) as *mut __m256i, _mm256_add_epi32(lo, vs0));
+                _mm256_storeu_si256(
+                    o.add(8 * (k + 4)) as *mut __m256i,
+                    _mm256_add_epi32(hi, vs0),
+                );
+            }
+        }
     }
 
     #[inline]
@@ -703,8 +765,9 @@ impl Stream {
 
     /// The draws of positions `t0 .. t0 + out.len()` of `replicate` in a full block of the iid
     /// contract whose first unit is `s0`: `out[i] = s0 + `[`full_block_index`]`(words of
-    /// ⌊(t0 + i)/8⌋, t0 + i)`. Runs of 128 or 256 positions use AVX-512 when the CPU has it
-    /// (else 64 at a time with [`philox4x32_10_x8`]); the same values either way.
+    /// ⌊(t0 + i)/8⌋, t0 + i)`. Runs of 128 or 256 positions use AVX-512 when the CPU has it,
+    /// else runs of 128 use AVX2 (else 64 at a time with [`philox4x32_10_x8`]); the same
+    /// values either way.
     ///
     /// ```
     /// use ceteris::rng::{full_block_index, Stream};
@@ -738,7 +801,14 @@ impl Stream {
                 while out.len() - i >= 256 {
                     // SAFETY: AVX-512F/BW are present (checked just above); 256 positions fit.
                     unsafe {
-                        avx512::full_run::<2>(t >> 3, replicate, self.tag, self.key, s0, &mut out[i..])
+                        avx512::full_run::<2>(
+                            t >> 3,
+                            replicate,
+                            self.tag,
+                            self.key,
+                            s0,
+                            &mut out[i..],
+                        )
                     };
                     i += 256;
                     t += 256;
@@ -746,7 +816,23 @@ impl Stream {
                 if out.len() - i >= 128 {
                     // SAFETY: as above; 128 positions fit.
                     unsafe {
-                        avx512::full_run::<1>(t >> 3, replicate, self.tag, self.key, s0, &mut out[i..])
+                        avx512::full_run::<1>(
+                            t >> 3,
+                            replicate,
+                            self.tag,
+                            self.key,
+                            s0,
+                            &mut out[i..],
+                        )
+                    };
+                    i += 128;
+                    t += 128;
+                }
+            } else if std::arch::is_x86_feature_detected!("avx2") {
+                while out.len() - i >= 128 {
+                    // SAFETY: AVX2 is present (checked just above); 128 positions fit.
+                    unsafe {
+                        avx2::full_run(t >> 3, replicate, self.tag, self.key, s0, &mut out[i..])
                     };
                     i += 128;
                     t += 128;
@@ -1035,7 +1121,11 @@ mod tests {
     #[test]
     fn philox_lanes16_matches_scalar() {
         let kat = [
-            ([0u32; 4], [0u32; 2], [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8]),
+            (
+                [0u32; 4],
+                [0u32; 2],
+                [0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8],
+            ),
             (
                 [0xffffffff; 4],
                 [0xffffffff; 2],
@@ -1050,7 +1140,11 @@ mod tests {
         for (ctr, key, expect) in kat {
             let out = philox4x32_10_lanes16(std::array::from_fn(|w| [ctr[w]; 16]), key);
             for l in 0..16 {
-                assert_eq!([out[0][l], out[1][l], out[2][l], out[3][l]], expect, "lane {l}");
+                assert_eq!(
+                    [out[0][l], out[1][l], out[2][l], out[3][l]],
+                    expect,
+                    "lane {l}"
+                );
             }
         }
         let mut st = 0x9e37_79b9_7f4a_7c15u64;
@@ -1076,7 +1170,11 @@ mod tests {
         let direct = |rep: u32, t: u32| -> u32 {
             let b = philox4x32_10([t / 8, rep, STREAM_RESAMPLE, 3], s.key());
             let word = b[((t / 2) % 4) as usize];
-            let half = if t % 2 == 0 { word & 0xffff } else { word >> 16 };
+            let half = if t % 2 == 0 {
+                word & 0xffff
+            } else {
+                word >> 16
+            };
             half / 16
         };
         for (t0, len) in [

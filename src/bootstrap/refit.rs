@@ -1029,7 +1029,10 @@ mod tests {
             assert!((g[(a, 0)] - g1[a]).abs() <= 1e-9 * (1.0 + g1[a].abs()));
             for c in 0..k {
                 let (u, v) = (h[(a, c)], h1[a * k + c]);
-                assert!((u - v).abs() <= 1e-9 * (1.0 + v.abs()), "h[{a},{c}]: {u} vs {v}");
+                assert!(
+                    (u - v).abs() <= 1e-9 * (1.0 + v.abs()),
+                    "h[{a},{c}]: {u} vs {v}"
+                );
                 assert_eq!(h[(a, c)].to_bits(), h[(c, a)].to_bits());
             }
         }
@@ -1047,9 +1050,16 @@ mod tests {
             let cols = b.columns(&d).unwrap();
             let ones = vec![1.0; n];
             let (_, e) = cols.propensity(&ones, 0.0).unwrap();
-            for est in [Estimator::Ipw, Estimator::Hajek, Estimator::Aipw, Estimator::AipwAtt] {
+            for est in [
+                Estimator::Ipw,
+                Estimator::Hajek,
+                Estimator::Aipw,
+                Estimator::AipwAtt,
+            ] {
                 let fresh = cols.estimate(est, &ones, 0.0).unwrap();
-                let reused = cols.estimate_with(est, &ones, 0.0, Some(e.clone())).unwrap();
+                let reused = cols
+                    .estimate_with(est, &ones, 0.0, Some(e.clone()))
+                    .unwrap();
                 assert!((fresh - reused).abs() <= 1e-12 * (1.0 + fresh.abs()));
             }
         }

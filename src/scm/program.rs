@@ -162,7 +162,8 @@ impl Scm {
         let (slot, noise, slots) = self.shared_slots(&needed, varies, noisy, outcome);
         let mut p = self.program_with(&needed, &slot, slots, Some(outcome));
         for j in 0..self.nodes.len() {
-            p.nodes[j * NODE_WORDS] |= (varies[j] as u32) << 5 | (noisy[j] as u32) << 6 | noise[j] << 8;
+            p.nodes[j * NODE_WORDS] |=
+                (varies[j] as u32) << 5 | (noisy[j] as u32) << 6 | noise[j] << 8;
         }
         p
     }
@@ -333,7 +334,12 @@ mod tests {
         let p = scm.shared_program(outcome, varies, noisy);
         let m = scm.nodes.len();
         let mut content: Vec<Option<(bool, usize)>> = vec![None; p.slots as usize];
-        let rec = |j: usize| (p.nodes[j * NODE_WORDS], p.nodes[j * NODE_WORDS + 8] as usize);
+        let rec = |j: usize| {
+            (
+                p.nodes[j * NODE_WORDS],
+                p.nodes[j * NODE_WORDS + 8] as usize,
+            )
+        };
         let read = |content: &[Option<(bool, usize)>], j: usize| {
             for q in scm.parent_indices(j) {
                 assert_eq!(content[rec(q).1], Some((false, q)), "node {j} reads {q}");
@@ -384,8 +390,7 @@ mod tests {
             let hit: Vec<usize> = (0..next(4)).map(|_| next(m)).collect();
             let mut varies = vec![false; m];
             for j in 0..m {
-                varies[j] =
-                    hit.contains(&j) || scm.parent_indices(j).iter().any(|&q| varies[q]);
+                varies[j] = hit.contains(&j) || scm.parent_indices(j).iter().any(|&q| varies[q]);
             }
             // a node that varies in no setting is sampled in all; some varying ones in none
             let noisy: Vec<bool> = (0..m)

@@ -231,8 +231,9 @@ fn scm_sweep_shared_noise_on_device_matches_each_setting_alone() {
                     );
                 }
                 all += 1;
-                exact += (a.mean == b.mean && a.variance == b.variance && a.quantiles == b.quantiles)
-                    as usize;
+                exact += (a.mean == b.mean
+                    && a.variance == b.variance
+                    && a.quantiles == b.quantiles) as usize;
             }
         }
     }

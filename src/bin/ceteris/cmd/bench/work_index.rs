@@ -189,7 +189,9 @@ pub(super) fn run(a: &Args, engine: &Engine, repeat: u32, max_index: f64) -> Res
             name: "scm/sweep shared noise",
             size: format!("m=50 {settings}x{samples}"),
             run: Box::new(|e: &Engine| {
-                let r = Sweep::new("n49", grid.clone()).samples(samples).run(e, &scm)?;
+                let r = Sweep::new("n49", grid.clone())
+                    .samples(samples)
+                    .run(e, &scm)?;
                 Ok(r.backend)
             }),
         },
