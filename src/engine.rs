@@ -45,7 +45,7 @@ impl<'a> Ticks<'a> {
     pub(crate) fn tick(&self) {
         let Some(p) = self.progress else { return };
         let d = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if d == self.total || d % self.every == 0 {
+        if d == self.total || d.is_multiple_of(self.every) {
             let mut shown = self.shown.lock().unwrap_or_else(|e| e.into_inner());
             if d > *shown {
                 *shown = d;

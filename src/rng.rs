@@ -1139,12 +1139,13 @@ mod tests {
         ];
         for (ctr, key, expect) in kat {
             let out = philox4x32_10_lanes16(std::array::from_fn(|w| [ctr[w]; 16]), key);
-            for l in 0..16 {
-                assert_eq!(
-                    [out[0][l], out[1][l], out[2][l], out[3][l]],
-                    expect,
-                    "lane {l}"
-                );
+            for (l, ((a, b), (c, d))) in out[0]
+                .iter()
+                .zip(&out[1])
+                .zip(out[2].iter().zip(&out[3]))
+                .enumerate()
+            {
+                assert_eq!([*a, *b, *c, *d], expect, "lane {l}");
             }
         }
         let mut st = 0x9e37_79b9_7f4a_7c15u64;
@@ -1170,7 +1171,7 @@ mod tests {
         let direct = |rep: u32, t: u32| -> u32 {
             let b = philox4x32_10([t / 8, rep, STREAM_RESAMPLE, 3], s.key());
             let word = b[((t / 2) % 4) as usize];
-            let half = if t % 2 == 0 {
+            let half = if t.is_multiple_of(2) {
                 word & 0xffff
             } else {
                 word >> 16

@@ -82,7 +82,7 @@ fn gather_sums(features: &[f64], k: usize, gen: &mut Gen, draws: usize, acc: &mu
                     a0[j] += r[j];
                 }
             }
-            if ((c + 1) * AHEAD) % BUF == 0 || c + 1 == chunks {
+            if ((c + 1) * AHEAD).is_multiple_of(BUF) || c + 1 == chunks {
                 for j in 0..K {
                     acc[j] += a0[j] + a1[j];
                 }

@@ -282,6 +282,9 @@ pub(super) fn run_steps(
     ctx.dispatch_steps(&pipe, &steps, out_words)
 }
 
+/// A submitted batch of replicates and the output offsets of its steps.
+type BatchBases = (Range<u32>, Vec<usize>);
+
 /// [`run_steps`] up to the submit ([`Context::wait`] reads the batch back), reading back the
 /// first `read_words` of the `out_words`.
 fn submit_steps(
@@ -413,7 +416,7 @@ pub(crate) fn sums(
     let total = reps.len() as u64;
     let mut out = Vec::with_capacity(reps.len() * kk);
     // double-buffered: batch k + 1 is submitted before batch k is read and added up
-    let submit = |batch: Range<u32>| -> Result<((Range<u32>, Vec<usize>), InFlight)> {
+    let submit = |batch: Range<u32>| -> Result<(BatchBases, InFlight)> {
         let n = batch.len();
         up.bind_reps(ctx, job.plan, batch.clone())?;
         let mut base = 0usize;
@@ -436,7 +439,7 @@ pub(crate) fn sums(
             .collect();
         Ok(((batch, bases), submit_steps(ctx, &SUMS, &grid, base, base)?))
     };
-    let consume = |(batch, bases): (Range<u32>, Vec<usize>), words: Vec<u32>| -> Result<()> {
+    let consume = |(batch, bases): BatchBases, words: Vec<u32>| -> Result<()> {
         let n = batch.len();
         // chunk partials added in f64, in position order within a pass, passes in order
         for r in 0..n {

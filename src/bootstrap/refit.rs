@@ -329,6 +329,8 @@ fn arm_sums_lanes(
         let (wv, yv) = (w[l], y[l]);
         let e = sigmoid(eta[l]);
         let drawn = wv > 0.0;
+        // `|` and `&`, not `contains`: no branches, so the lane loop vectorises
+        #[allow(clippy::manual_range_contains)]
         let separated = drawn & ((e < 1e-12) | (e > 1.0 - 1e-12));
         let e = e.clamp(lo, hi);
         let q = if treated { e } else { 1.0 - e };

@@ -230,7 +230,7 @@ impl Context {
             wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             bytes.len() as u64,
         );
-        if bytes.len() % 4 == 0 {
+        if bytes.len().is_multiple_of(4) {
             self.queue.write_buffer(&u.buffer, 0, bytes);
         } else {
             let mut padded = bytes.to_vec();

@@ -361,7 +361,7 @@ impl Scm {
         shift: f64,
     ) {
         let (b, coef) = (self.nodes[j].intercept, &self.coef[j][..]);
-        assert!(col.len() % GROUP == 0 && (!NOISE || z.len() == col.len()));
+        assert!(col.len().is_multiple_of(GROUP) && (!NOISE || z.len() == col.len()));
         assert!(coef
             .iter()
             .all(|&(p, _)| p * LANES + col.len() <= done.len()));

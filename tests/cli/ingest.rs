@@ -18,7 +18,7 @@ const AGE: [f64; 12] = [
 ];
 
 fn treated(i: usize) -> bool {
-    i % 2 == 0
+    i.is_multiple_of(2)
 }
 
 fn y(i: usize) -> f64 {
