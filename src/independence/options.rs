@@ -33,7 +33,7 @@ pub struct TestOptions {
     pub tolerance: Option<f64>,
     /// empirical (default), median or a number.
     pub width: Option<String>,
-    /// rbf (default), laplace, linear or polynomial[:DEGREE].
+    /// rbf (default), laplace, linear or `polynomial[:DEGREE]`.
     pub kernel: Option<String>,
     /// Seed of the permutation/spectral nulls and of RCoT/RCIT's features (default 0).
     pub seed: Option<u64>,
