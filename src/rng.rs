@@ -146,7 +146,7 @@ pub fn philox4x32_10_lanes(ctr: [[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
 
 /// Sixteen Philox blocks with arbitrary counters, word-major in and out (as
 /// [`philox4x32_10_lanes`], sixteen lanes). Uses AVX-512 (`avx512f`) when the CPU has it
-/// (detected at run time), else the scalar [`philox4x32_10`]; both give the same bits.
+/// (detected at run time), else two calls of [`philox4x32_10_lanes`]; both give the same bits.
 ///
 /// ```
 /// use ceteris::rng::{philox4x32_10, philox4x32_10_lanes16};
@@ -164,14 +164,15 @@ pub fn philox4x32_10_lanes16(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 
             return unsafe { avx512::philox_x16(ctr, key) };
         }
     }
-    let mut out = [[0u32; 16]; 4];
-    for l in 0..16 {
-        let b = philox4x32_10([ctr[0][l], ctr[1][l], ctr[2][l], ctr[3][l]], key);
-        for (o, v) in out.iter_mut().zip(b) {
-            o[l] = v;
-        }
-    }
-    out
+    // two halves of eight lanes (AVX2 where present)
+    let half = |h: usize| {
+        philox4x32_10_lanes(
+            std::array::from_fn(|w| std::array::from_fn(|l| ctr[w][8 * h + l])),
+            key,
+        )
+    };
+    let (lo, hi) = (half(0), half(1));
+    std::array::from_fn(|w| std::array::from_fn(|l| if l < 8 { lo[w][l] } else { hi[w][l - 8] }))
 }
 
 /// Whether the AVX-512 paths (`avx512f` and `avx512bw`) can run on this CPU.

@@ -149,23 +149,10 @@ impl SweepJob<'_> {
         let outputs = self.outputs();
         let total = outputs as u64 * self.samples as u64;
         let chunks = n.div_ceil(BLOCK);
-        // nodes whose value may differ between plans: intervened on or shifted by one, or a
-        // descendant of such a node (+0.0 shifts are no shift: adding one changes no bit that
-        // matters, and -0.0 is kept as a shift)
-        let mut varies = vec![false; m];
-        for j in 0..m {
-            varies[j] = self
-                .plans
-                .iter()
-                .any(|p| p[j].0.is_some() || p[j].1.to_bits() != 0)
-                || scm.parent_indices(j).iter().any(|&p| varies[p]);
-        }
+        // nodes whose value may differ between plans, and the needed nodes whose noise is drawn
+        let (varies, noisy) = self.shared_nodes(needed);
         let once: Vec<bool> = (0..m).map(|j| needed[j] && !varies[j]).collect();
         let each: Vec<bool> = (0..m).map(|j| needed[j] && varies[j]).collect();
-        // noise of the needed nodes that some plan samples
-        let noisy: Vec<bool> = (0..m)
-            .map(|j| needed[j] && self.plans.iter().any(|p| p[j].0.is_none()))
-            .collect();
         // outputs per work item: enough items to keep every thread busy, enough outputs per
         // item to share each noise draw widely, at most GROUP_MAX (an item holds a chunk of
         // samples per output: 2 MB at most)

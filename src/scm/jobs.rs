@@ -35,8 +35,9 @@ impl SweepJob<'_> {
 
     /// Under common random numbers, per node: whether its value may differ between the plans
     /// (a plan intervenes on it or shifts it, or it descends from such a node; +0.0 shifts are
-    /// no shift), and whether it is `needed` and some plan samples it (its noise is drawn).
-    #[cfg(feature = "gpu")]
+    /// no shift: adding one changes no bit that matters, and -0.0 is kept as a shift), and
+    /// whether it is `needed` and some plan samples it (its noise is drawn). Both backends'
+    /// shared-noise sweeps split the work by these.
     pub fn shared_nodes(&self, needed: &[bool]) -> (Vec<bool>, Vec<bool>) {
         let m = self.scm.names().len();
         let mut varies = vec![false; m];
