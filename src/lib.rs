@@ -34,6 +34,7 @@ mod memory;
 mod profile;
 pub mod rng;
 pub mod scm;
+mod simd;
 mod stats;
 pub mod synthetic;
 

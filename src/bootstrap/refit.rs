@@ -37,6 +37,7 @@
 
 use super::effect::Estimator;
 use super::nuisance::Columns;
+use crate::simd::multiversion;
 use faer::linalg::matmul::matmul;
 use faer::{Accum, Mat, MatMut, MatRef, Par};
 
@@ -173,59 +174,11 @@ fn residuals_body(b: &mut [f64], w: &[f64], t: f64) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn residuals_avx512(b: &mut [f64], w: &[f64], t: f64) {
-    residuals_body(b, w, t)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn residuals_avx2(b: &mut [f64], w: &[f64], t: f64) {
-    residuals_body(b, w, t)
-}
-
-/// Which vector unit the vectorised loops use, detected once.
-#[derive(Clone, Copy, PartialEq)]
-enum Simd {
-    Avx512,
-    Avx2,
-    Scalar,
-}
-
-fn simd() -> Simd {
-    #[cfg(target_arch = "x86_64")]
-    {
-        static LEVEL: std::sync::OnceLock<Simd> = std::sync::OnceLock::new();
-        *LEVEL.get_or_init(|| {
-            if std::arch::is_x86_feature_detected!("avx512f")
-                && std::arch::is_x86_feature_detected!("avx512dq")
-            {
-                Simd::Avx512
-            } else if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                Simd::Avx2
-            } else {
-                Simd::Scalar
-            }
-        })
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    Simd::Scalar
-}
-
-/// [`residuals_body`], compiled for the widest vector unit the CPU has.
-fn residuals(b: &mut [f64], w: &[f64], t: f64) {
-    #[cfg(target_arch = "x86_64")]
-    match simd() {
-        // SAFETY: `simd` found the features present.
-        Simd::Avx512 => return unsafe { residuals_avx512(b, w, t) },
-        // SAFETY: as above.
-        Simd::Avx2 => return unsafe { residuals_avx2(b, w, t) },
-        Simd::Scalar => {}
-    }
-    residuals_body(b, w, t)
+multiversion! {
+    /// [`residuals_body`], compiled for the widest vector unit the CPU has.
+    fn residuals(b: &mut [f64], w: &[f64], t: f64) = residuals_body;
+    wide: "avx512f,avx512dq,avx2,fma" if ["avx512f", "avx512dq", "avx2", "fma"];
+    narrow: "avx2,fma" if ["avx2", "fma"];
 }
 
 /// `v ← σ(v)` elementwise.
@@ -234,30 +187,12 @@ fn sigmoid_body(v: &mut [f64]) {
     v.iter_mut().for_each(|x| *x = sigmoid(*x));
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn sigmoid_avx512(v: &mut [f64]) {
-    sigmoid_body(v)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn sigmoid_avx2(v: &mut [f64]) {
-    sigmoid_body(v)
-}
-
-/// The logistic function of every element in place, vectorised (within a few ulp of
-/// `1/(1 + e^{−η})` with the library's `exp`); the full-data Newton fits use it too.
-pub(super) fn sigmoid_in_place(v: &mut [f64]) {
-    #[cfg(target_arch = "x86_64")]
-    match simd() {
-        // SAFETY: `simd` found the features present.
-        Simd::Avx512 => return unsafe { sigmoid_avx512(v) },
-        // SAFETY: as above.
-        Simd::Avx2 => return unsafe { sigmoid_avx2(v) },
-        Simd::Scalar => {}
-    }
-    sigmoid_body(v)
+multiversion! {
+    /// The logistic function of every element in place, vectorised (within a few ulp of
+    /// `1/(1 + e^{−η})` with the library's `exp`); the full-data Newton fits use it too.
+    pub(super) fn sigmoid_in_place(v: &mut [f64]) = sigmoid_body;
+    wide: "avx512f,avx512dq,avx2,fma" if ["avx512f", "avx512dq", "avx2", "fma"];
+    narrow: "avx2,fma" if ["avx2", "fma"];
 }
 
 /// The per-arm sums of one replicate the estimators are made of ([`arm_sums`]).
@@ -347,53 +282,19 @@ fn arm_sums_lanes(
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
-unsafe fn arm_sums_avx512(
-    eta: &[f64],
-    w: &[f64],
-    y: &[f64],
-    m: &[f64],
-    treated: bool,
-    clip: (f64, f64),
-    out: &mut [f64; SUMS],
-) {
-    arm_sums_body(eta, w, y, m, treated, clip, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn arm_sums_avx2(
-    eta: &[f64],
-    w: &[f64],
-    y: &[f64],
-    m: &[f64],
-    treated: bool,
-    clip: (f64, f64),
-    out: &mut [f64; SUMS],
-) {
-    arm_sums_body(eta, w, y, m, treated, clip, out)
-}
-
-/// [`arm_sums_body`], compiled for the widest vector unit the CPU has.
-fn arm_sums(
-    eta: &[f64],
-    w: &[f64],
-    y: &[f64],
-    m: &[f64],
-    treated: bool,
-    clip: (f64, f64),
-    out: &mut [f64; SUMS],
-) {
-    #[cfg(target_arch = "x86_64")]
-    match simd() {
-        // SAFETY: `simd` found the features present.
-        Simd::Avx512 => return unsafe { arm_sums_avx512(eta, w, y, m, treated, clip, out) },
-        // SAFETY: as above.
-        Simd::Avx2 => return unsafe { arm_sums_avx2(eta, w, y, m, treated, clip, out) },
-        Simd::Scalar => {}
-    }
-    arm_sums_body(eta, w, y, m, treated, clip, out)
+multiversion! {
+    /// [`arm_sums_body`], compiled for the widest vector unit the CPU has.
+    fn arm_sums(
+        eta: &[f64],
+        w: &[f64],
+        y: &[f64],
+        m: &[f64],
+        treated: bool,
+        clip: (f64, f64),
+        out: &mut [f64; SUMS],
+    ) = arm_sums_body;
+    wide: "avx512f,avx512dq,avx2,fma" if ["avx512f", "avx512dq", "avx2", "fma"];
+    narrow: "avx2,fma" if ["avx2", "fma"];
 }
 
 /// How a replicate's propensity was fit.

@@ -3,6 +3,7 @@
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
+use crate::simd::multiversion;
 
 pub(super) fn std_columns(
     data: &Dataset,
@@ -58,32 +59,12 @@ pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option
     })
 }
 
-/// The squared distances `Σ_c (c_i − c_j)²` of the pairs `i < j < n`, row by row (AVX-512 or
-/// AVX2 where present: the same scalar code, bit-identical, on wider lanes).
-fn squared_distances(cols: &[Vec<f64>], n: usize) -> Vec<f64> {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above).
-        return unsafe { squared_distances_avx512(cols, n) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above).
-        return unsafe { squared_distances_avx2(cols, n) };
-    }
-    squared_distances_generic(cols, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn squared_distances_avx512(cols: &[Vec<f64>], n: usize) -> Vec<f64> {
-    squared_distances_generic(cols, n)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn squared_distances_avx2(cols: &[Vec<f64>], n: usize) -> Vec<f64> {
-    squared_distances_generic(cols, n)
+multiversion! {
+    /// The squared distances `Σ_c (c_i − c_j)²` of the pairs `i < j < n`, row by row (AVX-512
+    /// or AVX2 where present: the same scalar code, bit-identical, on wider lanes).
+    fn squared_distances(cols: &[Vec<f64>], n: usize) -> Vec<f64> = squared_distances_generic;
+    wide: "avx512f" if ["avx512f"];
+    narrow: "avx2" if ["avx2"];
 }
 
 #[inline(always)]

@@ -24,6 +24,7 @@ use super::chi2mix;
 use super::kci::frob2;
 use crate::error::{Error, Result};
 use crate::rng::{normal, open_unit, Stream};
+use crate::simd::multiversion;
 use faer::linalg::matmul::triangular::BlockStructure;
 use faer::linalg::solvers::DenseSolveCore;
 use faer::{Mat, Side};
@@ -144,43 +145,14 @@ fn advise_huge_pages(v: &Vec<f64>) {
     let _ = v;
 }
 
-/// One standardised feature column into `out`, every value written (false when it is constant).
-fn feature_column(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [MaybeUninit<f64>]) -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F (checked just above); as for AVX2 below, the same scalar
-        // code on 8 lanes, bit-identical (no contraction to FMA: Rust never fuses on its own).
-        return unsafe { feature_column_avx512(cols, w, b, out) };
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2 (checked just above); the function only lets the compiler
-        // use it for the same scalar code, so the results are bit-identical either way.
-        return unsafe { feature_column_avx2(cols, w, b, out) };
-    }
-    feature_column_generic(cols, w, b, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
-unsafe fn feature_column_avx512(
-    cols: &[Vec<f64>],
-    w: &[f64],
-    b: f64,
-    out: &mut [MaybeUninit<f64>],
-) -> bool {
-    feature_column_generic(cols, w, b, out)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn feature_column_avx2(
-    cols: &[Vec<f64>],
-    w: &[f64],
-    b: f64,
-    out: &mut [MaybeUninit<f64>],
-) -> bool {
-    feature_column_generic(cols, w, b, out)
+multiversion! {
+    /// One standardised feature column into `out`, every value written (false when it is
+    /// constant): [`feature_column_generic`] on AVX-512 or AVX2 lanes where present, the same
+    /// bits either way.
+    fn feature_column(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [MaybeUninit<f64>]) -> bool
+        = feature_column_generic;
+    wide: "avx512f" if ["avx512f"];
+    narrow: "avx2" if ["avx2"];
 }
 
 #[inline(always)]
