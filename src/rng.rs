@@ -796,60 +796,41 @@ impl Stream {
             i = head;
             t += head as u32;
         }
+        // runs of `width` positions by `kernel(first Philox block, out)`, as many as fit
+        let mut runs = |width: usize, kernel: &dyn Fn(u32, &mut [u32])| {
+            while out.len() - i >= width {
+                kernel(t >> 3, &mut out[i..i + width]);
+                i += width;
+                t += width as u32;
+            }
+        };
+        let (tag, key) = (self.tag, self.key);
         #[cfg(target_arch = "x86_64")]
         {
             if has_avx512() {
-                while out.len() - i >= 256 {
-                    // SAFETY: AVX-512F/BW are present (checked just above); 256 positions fit.
-                    unsafe {
-                        avx512::full_run::<2>(
-                            t >> 3,
-                            replicate,
-                            self.tag,
-                            self.key,
-                            s0,
-                            &mut out[i..],
-                        )
-                    };
-                    i += 256;
-                    t += 256;
-                }
-                if out.len() - i >= 128 {
-                    // SAFETY: as above; 128 positions fit.
-                    unsafe {
-                        avx512::full_run::<1>(
-                            t >> 3,
-                            replicate,
-                            self.tag,
-                            self.key,
-                            s0,
-                            &mut out[i..],
-                        )
-                    };
-                    i += 128;
-                    t += 128;
-                }
+                // SAFETY (both): AVX-512F/BW are present (checked just above); each call gets
+                // exactly the 256 or 128 positions it writes.
+                runs(256, &|c, o| unsafe {
+                    avx512::full_run::<2>(c, replicate, tag, key, s0, o)
+                });
+                runs(128, &|c, o| unsafe {
+                    avx512::full_run::<1>(c, replicate, tag, key, s0, o)
+                });
             } else if std::arch::is_x86_feature_detected!("avx2") {
-                while out.len() - i >= 128 {
-                    // SAFETY: AVX2 is present (checked just above); 128 positions fit.
-                    unsafe {
-                        avx2::full_run(t >> 3, replicate, self.tag, self.key, s0, &mut out[i..])
-                    };
-                    i += 128;
-                    t += 128;
-                }
+                // SAFETY: AVX2 is present (checked just above); each call gets its 128 positions.
+                runs(128, &|c, o| unsafe {
+                    avx2::full_run(c, replicate, tag, key, s0, o)
+                });
             }
         }
-        while out.len() - i >= 64 {
-            let w = philox4x32_10_x8(t >> 3, [replicate, self.tag, WORD3_FULL_BLOCK], self.key);
-            for (l, v) in out[i..i + 64].iter_mut().enumerate() {
-                // position t + l: block l / 8, word (l / 2) mod 4, half l mod 2
+        runs(64, &|c, o| {
+            let w = philox4x32_10_x8(c, [replicate, tag, WORD3_FULL_BLOCK], key);
+            for (l, v) in o.iter_mut().enumerate() {
+                // position 8c + l: block l / 8, word (l / 2) mod 4, half l mod 2
                 let word = w[(l >> 1) & 3][l >> 3];
                 *v = s0 + ((word >> (((l & 1) << 4) + 4)) & 0xfff);
             }
-            i += 64;
-            t += 64;
-        }
+        });
         while i < out.len() {
             let m = 8.min(out.len() - i);
             scalar(t, &mut out[i..i + m]);
