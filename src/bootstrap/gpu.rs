@@ -274,12 +274,7 @@ pub(super) fn run_steps(
     steps: &[Step],
     out_words: usize,
 ) -> Result<Vec<u32>> {
-    let pipe = ctx.pipeline(kernel)?;
-    let steps: Vec<RawStep> = steps
-        .iter()
-        .map(|(params, inputs, groups)| (bytemuck::bytes_of(params), &inputs[..], *groups))
-        .collect();
-    ctx.dispatch_steps(&pipe, &steps, out_words)
+    run_steps_read(ctx, kernel, steps, out_words, out_words)
 }
 
 /// A submitted batch of replicates and the output offsets of its steps.
@@ -311,12 +306,7 @@ fn run_steps_read(
     out_words: usize,
     read_words: usize,
 ) -> Result<Vec<u32>> {
-    let pipe = ctx.pipeline(kernel)?;
-    let steps: Vec<RawStep> = steps
-        .iter()
-        .map(|(params, inputs, groups)| (bytemuck::bytes_of(params), &inputs[..], *groups))
-        .collect();
-    ctx.dispatch_steps_read(&pipe, &steps, out_words, read_words)
+    ctx.wait(submit_steps(ctx, kernel, steps, out_words, read_words)?)
 }
 
 /// Sums of more than [`MAX_K`] features per row (e.g. OLS with many covariates): the features
