@@ -313,6 +313,34 @@ fn shards_merge_to_the_same_run() {
     }
 }
 
+/// A shard's range must be non-empty and within the run's resamples; both bootstraps refuse
+/// a bad one naming `range`.
+#[test]
+fn bad_shard_ranges_are_refused_by_name() {
+    let data = Dataset::synthetic(300, 3);
+    let e = Engine::cpu();
+    let boot = Bootstrap::new(Statistic::Mean { column: "x".into() }).resamples(100);
+    let effect = ceteris::bootstrap::EffectBootstrap::new(
+        ceteris::bootstrap::Estimator::Aipw,
+        "t",
+        "y",
+        &["x"],
+    )
+    .resamples(100);
+    for range in [5..5, 7..3, 50..101, 0..(1u64 << 33)] {
+        let err = boot
+            .shard(&e, &data, range.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("range"), "{range:?}: {err}");
+        let err = effect
+            .shard(&e, &data, range.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("range"), "{range:?}: {err}");
+    }
+}
+
 #[test]
 fn results_do_not_depend_on_thread_count() {
     let data = Dataset::synthetic(2000, 5);

@@ -63,7 +63,9 @@
 
 use super::nuisance::Columns;
 use super::refit::Batched;
-use super::{BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme, Shard};
+use super::{
+    check_shard_range, BootstrapResult, CustomBootstrap, IntervalMethod, Overlap, Scheme, Shard,
+};
 use crate::data::Dataset;
 use crate::engine::Engine;
 use crate::error::{Error, Result};
@@ -569,21 +571,7 @@ impl EffectBootstrap {
     /// assert_eq!(merged.std_error.to_bits(), whole.std_error.to_bits());
     /// ```
     pub fn shard(&self, engine: &Engine, data: &Dataset, range: Range<u64>) -> Result<Shard> {
-        if range.start >= range.end || range.end > u32::MAX as u64 {
-            return Err(Error::param(
-                "range",
-                format!("{range:?} is empty or beyond 2^32"),
-            ));
-        }
-        if range.end > self.resamples {
-            return Err(Error::param(
-                "range",
-                format!(
-                    "{range:?} goes beyond the {} resamples of this run",
-                    self.resamples
-                ),
-            ));
-        }
+        check_shard_range(&range, self.resamples)?;
         #[cfg(feature = "gpu")]
         if engine.kind() == crate::engine::BackendKind::Gpu {
             return Err(Error::param(

@@ -509,21 +509,7 @@ impl Bootstrap {
     /// Computes replicates `range` only (to spread `B` across machines); see [`Bootstrap::combine`].
     pub fn shard(&self, engine: &Engine, data: &Dataset, range: Range<u64>) -> Result<Shard> {
         self.validate()?;
-        if range.start >= range.end || range.end > u32::MAX as u64 {
-            return Err(Error::param(
-                "range",
-                format!("{range:?} is empty or beyond 2^32"),
-            ));
-        }
-        if range.end > self.resamples {
-            return Err(Error::param(
-                "range",
-                format!(
-                    "{range:?} goes beyond the {} resamples of this run",
-                    self.resamples
-                ),
-            ));
-        }
+        check_shard_range(&range, self.resamples)?;
         let setup = self.setup(data)?;
         Self::check_memory(&setup, range.end - range.start)?;
         let mut shard = self.compute(engine, &setup, range.start as u32..range.end as u32, None)?;
@@ -946,4 +932,22 @@ impl Bootstrap {
             gpu: |ctx| gpu::draws(ctx, &setup.plan, reps.clone()))?
         .0)
     }
+}
+
+/// A shard's replicate range: non-empty, below 2^32 and within the run's `resamples`
+/// ([`Bootstrap::shard`], [`EffectBootstrap::shard`]).
+fn check_shard_range(range: &Range<u64>, resamples: u64) -> Result<()> {
+    if range.start >= range.end || range.end > u32::MAX as u64 {
+        return Err(Error::param(
+            "range",
+            format!("{range:?} is empty or beyond 2^32"),
+        ));
+    }
+    if range.end > resamples {
+        return Err(Error::param(
+            "range",
+            format!("{range:?} goes beyond the {resamples} resamples of this run"),
+        ));
+    }
+    Ok(())
 }
