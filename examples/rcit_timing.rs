@@ -5,10 +5,20 @@
 //! fresh [`IndependenceTest::run`] on the CPU engine (nothing cached between calls: standardising,
 //! bandwidths, features, the Z regression and the null every time). Prints one JSON line per
 //! test: the per-call seconds, the statistic and the p-value. Reading the CSV is not timed.
+//!
+//! Before the timed calls of each test, untimed calls for at least [`WARM_UP`] (as criterion
+//! warms up): on the 2-vCPU benchmark machine the first 10–20 calls of a few milliseconds each
+//! ran 1.5–3× slower than the rest with two rayon threads (not with one, and not from the
+//! allocator: glibc's trim and mmap thresholds changed nothing), so a fixed single warm-up call
+//! measured the machine waking up rather than the test. `rcit_rivals.py` warms causal-learn up
+//! for the same time.
 
 use ceteris::independence::IndependenceTest;
 use ceteris::{Dataset, Engine};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Untimed calls per test before the timed ones, for at least this long.
+const WARM_UP: Duration = Duration::from_secs(1);
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -35,6 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "rcit" => IndependenceTest::rcit(),
             other => return Err(format!("unknown test {other}").into()),
         };
+        let warm = Instant::now();
+        while warm.elapsed() < WARM_UP {
+            test.run(&engine, &data, &["x"], &["y"], &z)?;
+        }
         let mut seconds = Vec::with_capacity(reps);
         let mut last = None;
         for _ in 0..reps {
