@@ -92,7 +92,7 @@ pub(crate) fn draw_features(seed: u64, role: u32, nf: usize, d: usize, sigma: f6
 ///
 /// One feature column at a time (rayon over columns), each a contiguous loop: the argument
 /// `Σ_j w_kj u_ij + b_k` in the same order as before, a branch-free cosine ([`cos_reduced`],
-/// within 2.5e-16 of `f64::cos`; arguments beyond ±1e5 take `f64::cos`), then the column's mean and
+/// within 3.5e-16 of `f64::cos`; arguments beyond ±1e5 take `f64::cos`), then the column's mean and
 /// standard deviation (ddof = 1) and the standardisation, all while the column is in cache.
 pub(crate) fn feature_matrix(rows: &[f64], d: usize, f: &Features) -> Result<Mat<f64>> {
     let v = feature_columns(rows, d, f)?;
@@ -147,8 +147,9 @@ fn advise_huge_pages(v: &Vec<f64>) {
 
 multiversion! {
     /// One standardised feature column into `out`, every value written (false when it is
-    /// constant): [`feature_column_generic`] on AVX-512 or AVX2 lanes where present, the same
-    /// bits either way.
+    /// constant): [`feature_column_generic`] on AVX-512 or AVX2 + FMA lanes where present, the
+    /// same bits either way (the cosine's fused multiply-adds are `f64::mul_add`, exact on every
+    /// path; an x86-64 CPU without FMA, older than 2013, gets them from libm, slowly).
     fn feature_column(cols: &[Vec<f64>], w: &[f64], b: f64, out: &mut [MaybeUninit<f64>]) -> bool
         = feature_column_generic;
     wide: "avx512f,avx2,fma" if ["avx512f", "avx2", "fma"];
@@ -747,7 +748,7 @@ mod tests {
 
     /// The branch-free cosine against `f64::cos` (glibc, correctly rounded in practice) on a
     /// million arguments spread over every scale up to its limit, quadrant boundaries included:
-    /// within 2.5e-16 absolute (a feature's rounding), and the feature matrix falls back to
+    /// within 3.5e-16 absolute (a feature's rounding), and the feature matrix falls back to
     /// `f64::cos` beyond the limit.
     #[test]
     fn branch_free_cosine_matches_the_library_cosine() {
