@@ -466,23 +466,9 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
                 }
             }
         }
-        faer::linalg::matmul::triangular::matmul(
-            out,
-            BlockStructure::TriangularLower,
-            faer::Accum::Replace,
-            prod.transpose(),
-            BlockStructure::Rectangular,
-            prod.as_ref(),
-            BlockStructure::Rectangular,
-            1.0,
-            faer::Par::Seq,
-        )
+        lower_gram(prod.as_ref(), out)
     });
-    for j in 0..q {
-        for i in 0..j {
-            cov[(i, j)] = cov[(j, i)];
-        }
-    }
+    mirror_lower(&mut cov);
     Moments {
         cxy,
         cov: cov * (1.0 / nn),
@@ -610,25 +596,34 @@ fn cross(a: faer::MatRef<'_, f64>, b: faer::MatRef<'_, f64>) -> Mat<f64> {
 fn gram(a: faer::MatRef<'_, f64>) -> Mat<f64> {
     let p = a.ncols();
     let mut g = by_blocks(a.nrows(), p, p, |lo, len, out| {
-        let rows = a.subrows(lo, len);
-        faer::linalg::matmul::triangular::matmul(
-            out,
-            BlockStructure::TriangularLower,
-            faer::Accum::Replace,
-            rows.transpose(),
-            BlockStructure::Rectangular,
-            rows,
-            BlockStructure::Rectangular,
-            1.0,
-            faer::Par::Seq,
-        )
+        lower_gram(a.subrows(lo, len), out)
     });
-    for j in 0..p {
+    mirror_lower(&mut g);
+    g
+}
+
+/// The lower half of `rowsᵀ rows` into `out` (faer's triangular product, sequential).
+fn lower_gram(rows: faer::MatRef<'_, f64>, out: faer::MatMut<'_, f64>) {
+    faer::linalg::matmul::triangular::matmul(
+        out,
+        BlockStructure::TriangularLower,
+        faer::Accum::Replace,
+        rows.transpose(),
+        BlockStructure::Rectangular,
+        rows,
+        BlockStructure::Rectangular,
+        1.0,
+        faer::Par::Seq,
+    )
+}
+
+/// Copies the lower half of a square matrix onto its upper half.
+fn mirror_lower(g: &mut Mat<f64>) {
+    for j in 0..g.ncols() {
         for i in 0..j {
             g[(i, j)] = g[(j, i)];
         }
     }
-    g
 }
 
 /// Σ over blocks of [`ROWS`] of `n` rows of `block(first row, rows, out)` (each a `p × q`
