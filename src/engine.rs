@@ -109,7 +109,9 @@ pub enum BackendKind {
 }
 
 /// Where computations run. Build it once and reuse it: a GPU engine owns its device, and the
-/// pipelines and layouts it builds on first use.
+/// pipelines and layouts it builds on first use; every engine keeps one host workspace buffer
+/// (at most 256 MiB, e.g. the RCoT/RCIT Z features, 80 MB at n = 10⁵) for the next operation,
+/// freed with the engine.
 ///
 /// * [`Engine::auto`] takes a hardware GPU when there is one and the CPU otherwise; it never
 ///   prefers a software adapter (lavapipe/llvmpipe) to the CPU. `CETERIS_BACKEND=auto|cpu|gpu`
@@ -130,6 +132,8 @@ pub struct Engine {
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
     fall_back: bool,
     note: Option<String>,
+    /// Host workspace kept between operations ([`crate::memory::Scratch`]).
+    scratch: crate::memory::Scratch,
 }
 
 /// Which backend ran an operation, and why the GPU did not, if it did not.
@@ -181,6 +185,7 @@ impl Engine {
             backend: Backend::Cpu,
             fall_back: false,
             note: None,
+            scratch: Default::default(),
         }
     }
 
@@ -202,6 +207,7 @@ impl Engine {
                 backend: Backend::Gpu(Box::new(Context::new(opts.request(false))?)),
                 fall_back: opts.cpu_fallback,
                 note: None,
+                scratch: Default::default(),
             })
         }
         #[cfg(not(feature = "gpu"))]
@@ -238,6 +244,7 @@ impl Engine {
                 backend: Backend::Gpu(Box::new(g)),
                 fall_back: true,
                 note: None,
+                scratch: Default::default(),
             },
             #[cfg(not(feature = "gpu"))]
             Ok(never) => match never {},
@@ -248,6 +255,11 @@ impl Engine {
                 cpu
             }
         }
+    }
+
+    /// The host workspace operations on this engine share.
+    pub(crate) fn scratch(&self) -> &crate::memory::Scratch {
+        &self.scratch
     }
 
     /// Parses `auto`, `cpu` or `gpu` (the CLI's `--backend`).

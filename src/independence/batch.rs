@@ -29,6 +29,7 @@ impl IndependenceTest {
         data: &Dataset,
         (x, y, z): (&[&str], &[&str], &[&str]),
         cache: &Cache,
+        scratch: &crate::memory::Scratch,
     ) -> Result<RffPrepared> {
         if self.num_f == 0 || self.num_f2 == 0 {
             return Err(Error::param(
@@ -103,7 +104,7 @@ impl IndependenceTest {
                         z.len(),
                         sigma(&format!("z{z:?}"), &zs, z.len()),
                     );
-                    rff::z_part(&zs, z.len(), &fz)
+                    rff::z_part(&zs, z.len(), &fz, scratch)
                 })?;
                 Ok(Some((key, part)))
             },
@@ -132,7 +133,7 @@ impl IndependenceTest {
             .par_iter()
             .map(|&(x, y, z)| {
                 self.check(data, x, y, z)?;
-                self.rff_prepare(data, (x, y, z), cache)
+                self.rff_prepare(data, (x, y, z), cache, engine.scratch())
             })
             .collect();
         let mut out: Vec<Option<Result<TestResult>>> = (0..queries.len()).map(|_| None).collect();

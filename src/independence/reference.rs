@@ -57,7 +57,7 @@ pub fn rff_reference(
         _ => (ys, y.len()),
     };
     let zpart = match (zs.as_deref(), fz) {
-        (Some(zs), Some(fz)) => Some(rff::z_part(zs, dz, fz)?),
+        (Some(zs), Some(fz)) => Some(rff::z_part(zs, dz, fz, &Default::default())?),
         _ => None,
     };
     rff::test(&xs, dx, &yrows, dy, zpart.as_ref(), fx, fy, approx)

@@ -23,6 +23,7 @@
 use super::chi2mix;
 use super::kci::frob2;
 use crate::error::{Error, Result};
+use crate::memory::{Pooled, Scratch};
 use crate::rng::{normal, open_unit, Stream};
 use crate::simd::multiversion;
 use faer::linalg::matmul::triangular::BlockStructure;
@@ -95,20 +96,23 @@ pub(crate) fn draw_features(seed: u64, role: u32, nf: usize, d: usize, sigma: f6
 /// within 3.5e-16 of `f64::cos`; arguments beyond ±1e5 take `f64::cos`), then the column's mean and
 /// standard deviation (ddof = 1) and the standardisation, all while the column is in cache.
 pub(crate) fn feature_matrix(rows: &[f64], d: usize, f: &Features) -> Result<Mat<f64>> {
-    let v = feature_columns(rows, d, f)?;
-    Ok(faer::MatRef::from_column_major_slice(&v, rows.len() / d, f.b.len()).to_owned())
+    let n = rows.len() / d;
+    let v = feature_columns(rows, d, f, Vec::with_capacity(n * f.b.len()))?;
+    Ok(faer::MatRef::from_column_major_slice(&v, n, f.b.len()).to_owned())
 }
 
-/// [`feature_matrix`] as a column-major buffer (`n · nf`): an uninitialised allocation that the
-/// columns fill in parallel (no zeroing pass over the n × nf matrix first: a memset there cost
-/// 7 % of a test at n = 10⁵ and pushed the buffer out of cache).
-fn feature_columns(rows: &[f64], d: usize, f: &Features) -> Result<Vec<f64>> {
+/// [`feature_matrix`] as a column-major buffer (`n · nf`) in `v` (emptied; its capacity reused
+/// or grown): uninitialised memory that the columns fill in parallel (no zeroing pass over the
+/// n × nf matrix first: a memset there cost 7 % of a test at n = 10⁵ and pushed the buffer out
+/// of cache).
+fn feature_columns(rows: &[f64], d: usize, f: &Features, mut v: Vec<f64>) -> Result<Vec<f64>> {
     let n = rows.len() / d;
     let cols: Vec<Vec<f64>> = (0..d)
         .map(|j| rows.iter().skip(j).step_by(d).copied().collect())
         .collect();
     let len = n * f.b.len();
-    let mut v: Vec<f64> = Vec::with_capacity(len);
+    v.clear();
+    v.reserve(len);
     advise_huge_pages(&v);
     let ok = v.spare_capacity_mut()[..len]
         .par_chunks_mut(n.max(1))
@@ -124,7 +128,7 @@ fn feature_columns(rows: &[f64], d: usize, f: &Features) -> Result<Vec<f64>> {
     Ok(v)
 }
 
-/// Advises the kernel to back a large, untouched buffer with 2 MiB pages (Linux's transparent
+/// Advises the kernel to back a large buffer with 2 MiB pages (Linux's transparent
 /// huge pages in `madvise` mode): the n × 100 Z features are 80 MB at n = 10⁵, and on 4 KiB pages
 /// their first writes cost about 20 000 page faults, 10–15 % of a test (`perf`). A hint only:
 /// where the kernel declines, or elsewhere, nothing changes (the values are the same either way).
@@ -136,8 +140,8 @@ fn advise_huge_pages(v: &Vec<f64>) {
         let end = start + v.capacity() * std::mem::size_of::<f64>();
         let (lo, hi) = (start.next_multiple_of(HUGE), end / HUGE * HUGE);
         if hi >= lo + 2 * HUGE {
-            // SAFETY: [lo, hi) lies inside the vector's own allocation, which nothing has
-            // touched yet; the advice changes only how the kernel backs those pages.
+            // SAFETY: [lo, hi) lies inside the vector's own allocation; the advice changes
+            // only how the kernel backs those pages (already-backed ones keep their values).
             unsafe { libc::madvise(lo as *mut libc::c_void, hi - lo, libc::MADV_HUGEPAGE) };
         }
     }
@@ -307,8 +311,10 @@ pub(crate) fn constant_feature() -> Error {
 /// features): the standardised Z features and `(Czz + 1e-10 I)⁻¹`; for the GPU
 /// path, also the ridge basis (see [`ZPart::basis`]).
 pub(crate) struct ZPart {
-    /// The standardised Z features, column-major `n × nf_z` (see [`ZPart::mz`]).
-    mz: Vec<f64>,
+    /// The standardised Z features, column-major `n × nf_z` (see [`ZPart::mz`]), in a buffer
+    /// of the engine's workspace (80 MB at n = 10⁵: reused by the next test on the engine, no
+    /// fresh pages to fault in and zero).
+    mz: Pooled,
     n: usize,
     icz: Mat<f64>,
     #[cfg_attr(not(feature = "gpu"), allow(dead_code))] // read by the device path only
@@ -367,11 +373,15 @@ impl ZPart {
     }
 }
 
-/// [`ZPart`] of row-major standardised `z` (n × dz) with features `fz`.
-pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features) -> Result<ZPart> {
+/// [`ZPart`] of row-major standardised `z` (n × dz) with features `fz`, its feature buffer from
+/// `scratch` (and handed back to it when the Z part is dropped).
+pub(crate) fn z_part(z: &[f64], dz: usize, fz: &Features, scratch: &Scratch) -> Result<ZPart> {
     let nn = (z.len() / dz) as f64;
     let n = z.len() / dz;
-    let mz = feature_columns(z, dz, fz)?;
+    let mz = Pooled::new(
+        feature_columns(z, dz, fz, scratch.take(n * fz.b.len()))?,
+        scratch,
+    );
     let mut czz =
         gram(faer::MatRef::from_column_major_slice(&mz, n, fz.b.len())) * (1.0 / (nn - 1.0));
     for k in 0..czz.nrows() {
@@ -426,16 +436,21 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
     };
     let (cxy, coef) = match z {
         Some(zp @ ZPart { icz, .. }) => {
-            let czm = by_blocks(n, zp.features(), px + py, |lo, len, out| {
+            // (F_zᵀ M)ᵀ = Mᵀ F_z: faer then packs the ten-column side, not the Z features
+            // (6.4 ms against 9.6 ms at n = 10⁵, one thread)
+            let czm = by_blocks(n, px + py, zp.features(), |lo, len, out| {
                 faer::linalg::matmul::matmul(
                     out,
                     faer::Accum::Replace,
-                    zp.mz().subrows(lo, len).transpose(),
-                    side_by_side(lo, len),
+                    side_by_side(lo, len).transpose(),
+                    zp.mz().subrows(lo, len),
                     1.0,
                     faer::Par::Seq,
                 )
-            }) * (1.0 / (nn - 1.0));
+            })
+            .transpose()
+            .to_owned()
+                * (1.0 / (nn - 1.0));
             let (czx, czy) = (czm.subcols(0, px), czm.subcols(px, py));
             let coef = icz * &czm;
             let cxy =
@@ -795,7 +810,7 @@ mod tests {
         let x = standardised(&x);
         let fz = draw_features(3, 2, 100, 1, median_sigma(&a, 1));
         let fx = draw_features(3, 0, 5, 1, median_sigma(&x, 1));
-        let zp = z_part(&a, 1, &fz).unwrap();
+        let zp = z_part(&a, 1, &fz, &Scratch::default()).unwrap();
         let icz_ev = zp.icz.self_adjoint_eigenvalues(Side::Lower).unwrap();
         assert!(
             icz_ev[icz_ev.len() - 1] / icz_ev[0] > 1e11,
