@@ -118,11 +118,20 @@ mod tests {
 /// Largest buffer a [`Scratch`] keeps between operations (256 MiB).
 const SCRATCH_KEEP: usize = 256 << 20;
 
+/// Smallest buffer a [`Scratch`] keeps (32 MiB): below it the allocator already keeps freed
+/// blocks for reuse (glibc raises its mmap threshold to the size of a freed mapped block, up to
+/// 32 MiB, and serves the next one from the heap, with no fresh pages). Keeping such a buffer
+/// here instead was slower: nothing freed it, so the threshold stayed at 128 KiB and every
+/// smaller temporary above that was mapped, faulted in and unmapped again (RCoT at n = 5000 went
+/// from 3.5 to 5 ms).
+const SCRATCH_MIN: usize = 32 << 20;
+
 /// An engine's host workspace: the last large `f64` buffer an operation handed back, kept (at
-/// most one, at most [`SCRATCH_KEEP`] bytes) for the next operation on the same engine, and
-/// freed with the engine. A fresh allocation of tens of MB is backed by pages the kernel zeroes
-/// on first touch (about a quarter of the Z-feature time of an RCoT test at n = 10⁵); a reused
-/// one is not. Buffers are handed out empty (`len` 0): callers write before they read.
+/// most one, from [`SCRATCH_MIN`] to [`SCRATCH_KEEP`] bytes) for the next operation on the same
+/// engine, and freed with the engine. A fresh allocation of that size is mapped anew, and its
+/// pages are zeroed by the kernel on first touch (about a quarter of the Z-feature time of an
+/// RCoT test at n = 10⁵); a reused one is not. Buffers are handed out empty (`len` 0): callers
+/// write before they read.
 #[derive(Clone, Default)]
 pub(crate) struct Scratch(std::sync::Arc<std::sync::Mutex<Option<Vec<f64>>>>);
 
@@ -140,9 +149,11 @@ impl Scratch {
         }
     }
 
-    /// Hands `v` back: kept when it is within [`SCRATCH_KEEP`] and larger than the one kept.
+    /// Hands `v` back: kept when it is from [`SCRATCH_MIN`] to [`SCRATCH_KEEP`] bytes and larger
+    /// than the one kept (else freed).
     pub(crate) fn give(&self, v: Vec<f64>) {
-        if v.capacity() * std::mem::size_of::<f64>() > SCRATCH_KEEP {
+        let bytes = v.capacity() * std::mem::size_of::<f64>();
+        if !(SCRATCH_MIN..=SCRATCH_KEEP).contains(&bytes) {
             return;
         }
         if let Ok(mut k) = self.0.lock() {
@@ -187,20 +198,23 @@ mod scratch_tests {
     use super::*;
 
     /// A buffer handed back is handed out again (same allocation, emptied) when large enough;
-    /// one beyond the cap is not kept.
+    /// one outside the kept sizes is not kept.
     #[test]
     fn scratch_reuses_and_caps() {
         let s = Scratch::default();
-        let mut v = s.take(1000);
+        let len = SCRATCH_MIN / 8;
+        let mut v = s.take(len);
         v.extend(std::iter::repeat_n(1.0, 1000));
         let at = v.as_ptr();
         drop(Pooled::new(v, &s));
-        let again = s.take(500);
+        let again = s.take(len / 2);
         assert_eq!((again.as_ptr(), again.len()), (at, 0));
-        assert!(again.capacity() >= 1000);
-        let bigger = s.take(2000);
-        assert!(bigger.capacity() >= 2000);
+        assert!(again.capacity() >= len);
+        let bigger = s.take(2 * len);
+        assert!(bigger.capacity() >= 2 * len);
         s.give(Vec::with_capacity(SCRATCH_KEEP / 8 + 1));
-        assert!(s.take(1).capacity() < SCRATCH_KEEP / 8);
+        assert!(s.take(1).capacity() < len);
+        s.give(Vec::with_capacity(len / 2));
+        assert!(s.take(1).capacity() < len / 2);
     }
 }
