@@ -12,6 +12,9 @@ CSV. Then, back to back in the same run:
   / rcit() with the same defaults and null, LPB4), which times each call in its own process after
   reading the CSV, after at least 1 s of untimed warm-up calls of its own, so neither side counts
   process start-up, data loading or a machine waking up; its first timed call is dropped too.
+  Every ceteris run (and the --before build's, the two alternating which goes first) comes
+  before any causal-learn call: started right after causal-learn's timing, a ceteris process ran
+  slower (numpy's OpenBLAS threads still spinning in this process).
 Both sides compute the whole test each call: standardising, bandwidths, features, the Z
 regression and the null. Reported: the median and the best per-call seconds of each side and the
 speed-ups (on a loaded, shared machine the best is the steadier figure).
@@ -75,14 +78,19 @@ def main():
           "(median / best) | causal-learn p | ceteris p |")
     print("|---|---|---|---|---|---|---|")
     rows = []
-    for n in args.sizes:
-        x, y, z = data(n)
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "d.csv")
+    # every ceteris run first (the two builds alternating which goes first), then causal-learn:
+    # a ceteris process started right after causal-learn's timing ran measurably slower (numpy's
+    # OpenBLAS threads still spinning in the parent), which penalised whichever build ran first
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, n in enumerate(args.sizes):
+            x, y, z = data(n)
+            path = os.path.join(tmp, f"d{n}.csv")
             np.savetxt(path, np.column_stack([x, y, z]), delimiter=",", header="x,y,z",
                        comments="", fmt="%.17g")
             ours, before = {}, {}
-            for exe, into in [(EXAMPLE, ours), (args.before, before)]:
+            order = [(EXAMPLE, ours), (args.before, before)]
+            for exe, into in order if i % 2 == 0 else order[::-1]:
                 if exe is None:
                     continue
                 out = subprocess.run([exe, path, str(args.reps + 1), "rcot", "rcit"],
@@ -90,6 +98,10 @@ def main():
                 for line in out.splitlines():
                     r = json.loads(line)
                     into[r["test"]] = r
+            runs[n] = (ours, before)
+    for n in args.sizes:
+        x, y, z = data(n)
+        ours, before = runs[n]
         for name, rcit in [("rcot", False), ("rcit", True)]:
             t = RCIT(approx="lpd4", rcit=rcit)
             X, Y, Z = x[:, None], y[:, None], z[:, None]

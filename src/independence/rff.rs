@@ -424,14 +424,16 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
     let n = mx.nrows();
     let nn = n as f64;
     let (px, py) = (mx.ncols(), my.ncols());
-    // rows lo..lo + len of X's and Y's features side by side, so each pass over the n × nf_z Z
-    // features serves both
-    let side_by_side = |lo: usize, len: usize| {
-        let mut m = Mat::<f64>::zeros(len, px + py);
-        m.as_mut().subcols_mut(0, px).copy_from(mx.subrows(lo, len));
-        m.as_mut()
-            .subcols_mut(px, py)
-            .copy_from(my.subrows(lo, len));
+    // rows lo..lo + len of X's and Y's features side by side (column-major `len × (px + py)`),
+    // so each pass over the n × nf_z Z features serves both; copied, not zeroed first
+    let side_by_side = |lo: usize, len: usize| -> Vec<f64> {
+        let mut m = Vec::with_capacity(len * (px + py));
+        for c in 0..px {
+            m.extend_from_slice(&mx.col_as_slice(c)[lo..lo + len]);
+        }
+        for c in 0..py {
+            m.extend_from_slice(&my.col_as_slice(c)[lo..lo + len]);
+        }
         m
     };
     let (cxy, coef) = match z {
@@ -442,7 +444,8 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
                 faer::linalg::matmul::matmul(
                     out,
                     faer::Accum::Replace,
-                    side_by_side(lo, len).transpose(),
+                    faer::MatRef::from_column_major_slice(&side_by_side(lo, len), len, px + py)
+                        .transpose(),
                     zp.mz().subrows(lo, len),
                     1.0,
                     faer::Par::Seq,
@@ -465,23 +468,21 @@ pub(crate) fn moments(mx: &Mat<f64>, my: &Mat<f64>, z: Option<&ZPart>) -> Moment
     let mut cov = by_blocks(n, q, q, |lo, len, out| {
         let mut r = side_by_side(lo, len);
         if let (Some(zp), Some(coef)) = (z, &coef) {
-            let mut cols: Vec<&mut [f64]> = r
-                .as_mut()
-                .col_iter_mut()
-                .map(|c| c.try_as_col_major_mut().expect("owned").as_slice_mut())
-                .collect();
+            let mut cols: Vec<&mut [f64]> = r.chunks_mut(len).collect();
             residual_block(&zp.mz, n, lo, coef, &mut cols);
         }
-        let mut prod = Mat::<f64>::zeros(len, q);
+        // the products column by column, written once (no zeroing first)
+        let mut prod = Vec::with_capacity(len * q);
         for i in 0..px {
             for j in 0..py {
-                let (a, b) = (r.col_as_slice(i), r.col_as_slice(px + j));
-                for ((o, u), v) in prod.col_as_slice_mut(i * py + j).iter_mut().zip(a).zip(b) {
-                    *o = u * v;
-                }
+                let (a, b) = (
+                    &r[i * len..(i + 1) * len],
+                    &r[(px + j) * len..(px + j + 1) * len],
+                );
+                prod.extend(a.iter().zip(b).map(|(u, v)| u * v));
             }
         }
-        lower_gram(prod.as_ref(), out)
+        lower_gram(faer::MatRef::from_column_major_slice(&prod, len, q), out)
     });
     mirror_lower(&mut cov);
     Moments {
