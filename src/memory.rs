@@ -118,12 +118,10 @@ mod tests {
 /// Largest buffer a [`Scratch`] keeps between operations (256 MiB).
 const SCRATCH_KEEP: usize = 256 << 20;
 
-/// Smallest buffer a [`Scratch`] keeps (32 MiB): below it the allocator already keeps freed
-/// blocks for reuse (glibc raises its mmap threshold to the size of a freed mapped block, up to
-/// 32 MiB, and serves the next one from the heap, with no fresh pages). Keeping such a buffer
-/// here instead was slower: nothing freed it, so the threshold stayed at 128 KiB and every
-/// smaller temporary above that was mapped, faulted in and unmapped again (RCoT at n = 5000 went
-/// from 3.5 to 5 ms).
+/// Smallest buffer a [`Scratch`] keeps (32 MiB): below it the allocator already reuses freed
+/// blocks (glibc raises its mmap threshold to the size of a freed mapped block, up to 32 MiB,
+/// and serves the next one from the heap, without fresh pages), so keeping them here gains
+/// nothing (timed at n = 5000: no faster, if anything slower, within this VM's noise).
 const SCRATCH_MIN: usize = 32 << 20;
 
 /// An engine's host workspace: the last large `f64` buffer an operation handed back, kept (at
