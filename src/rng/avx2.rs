@@ -16,11 +16,11 @@ unsafe fn mulhilo8(a: __m256i, m: __m256i) -> (__m256i, __m256i) {
     (hi, lo)
 }
 
-/// The ten Philox rounds on two interleaved groups of eight counters (`c[g][w]`: word `w` of
+/// The ten Philox rounds on `G` interleaved groups of eight counters (`c[g][w]`: word `w` of
 /// group `g`), so that one group's multiplies fill the other's latency.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn rounds16(c: &mut [[__m256i; 4]; 2], key: [u32; 2]) {
+unsafe fn rounds<const G: usize>(c: &mut [[__m256i; 4]; G], key: [u32; 2]) {
     let m0 = _mm256_set1_epi32(M0 as i32);
     let m1 = _mm256_set1_epi32(M1 as i32);
     let (mut k0, mut k1) = (key[0], key[1]);
@@ -41,6 +41,24 @@ unsafe fn rounds16(c: &mut [[__m256i; 4]; 2], key: [u32; 2]) {
             ];
         }
     }
+}
+
+/// Counters `[first + l, replicate, tag, word3]` for `l = 0..16`, as two groups of eight lanes.
+#[inline]
+#[target_feature(enable = "avx2")]
+unsafe fn block_counters(first: u32, replicate: u32, tag: u32, word3: u32) -> [[__m256i; 4]; 2] {
+    let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
+    let mut c = [[_mm256_setzero_si256(); 4]; 2];
+    for (g, cg) in c.iter_mut().enumerate() {
+        cg[0] = _mm256_add_epi32(
+            _mm256_set1_epi32(first.wrapping_add(8 * g as u32) as i32),
+            lane,
+        );
+        cg[1] = _mm256_set1_epi32(replicate as i32);
+        cg[2] = _mm256_set1_epi32(tag as i32);
+        cg[3] = _mm256_set1_epi32(word3 as i32);
+    }
+    c
 }
 
 /// [`super::Stream::fill_replicates`] for the first `16⌊len/16⌋` replicates, two groups of
@@ -67,7 +85,7 @@ pub(super) unsafe fn fill_replicates(
             cg[2] = _mm256_set1_epi32(tag as i32);
             cg[3] = _mm256_setzero_si256();
         }
-        rounds16(&mut c, key);
+        rounds(&mut c, key);
         for (g, cg) in c.iter().enumerate() {
             for (w, o) in out.iter_mut().enumerate() {
                 // SAFETY: at + 8g + 8 <= len <= o.len()
@@ -95,17 +113,8 @@ pub(super) unsafe fn lemire64(
     s0: u32,
     out: &mut [u32; 64],
 ) -> bool {
-    let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-    let mut c = [[_mm256_setzero_si256(); 4]; 2];
-    for (g, cg) in c.iter_mut().enumerate() {
-        cg[0] = _mm256_add_epi32(
-            _mm256_set1_epi32(first.wrapping_add(8 * g as u32) as i32),
-            lane,
-        );
-        cg[1] = _mm256_set1_epi32(replicate as i32);
-        cg[2] = _mm256_set1_epi32(tag as i32);
-    }
-    rounds16(&mut c, key);
+    let mut c = block_counters(first, replicate, tag, 0);
+    rounds(&mut c, key);
     let (vsize, vthr, vs0) = (
         _mm256_set1_epi32(size as i32),
         _mm256_set1_epi32(thr as i32),
@@ -161,18 +170,8 @@ pub(super) unsafe fn full_run(
     out: &mut [u32],
 ) {
     assert!(out.len() >= 128);
-    let lane = _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0);
-    let mut c = [[_mm256_setzero_si256(); 4]; 2];
-    for (g, cg) in c.iter_mut().enumerate() {
-        cg[0] = _mm256_add_epi32(
-            _mm256_set1_epi32(first.wrapping_add(8 * g as u32) as i32),
-            lane,
-        );
-        cg[1] = _mm256_set1_epi32(replicate as i32);
-        cg[2] = _mm256_set1_epi32(tag as i32);
-        cg[3] = _mm256_set1_epi32(super::WORD3_FULL_BLOCK as i32);
-    }
-    rounds16(&mut c, key);
+    let mut c = block_counters(first, replicate, tag, super::WORD3_FULL_BLOCK);
+    rounds(&mut c, key);
     let vs0 = _mm256_set1_epi32(s0 as i32);
     for (g, cg) in c.iter().enumerate() {
         // the top 12 bits of every 16-bit half
@@ -209,30 +208,14 @@ pub(super) unsafe fn full_run(
 #[inline]
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn philox_x8(ctr: [[u32; 8]; 4], key: [u32; 2]) -> [[u32; 8]; 4] {
-    let load = |w: &[u32; 8]| _mm256_loadu_si256(w.as_ptr() as *const __m256i);
-    let (mut c0, mut c1, mut c2, mut c3) =
-        (load(&ctr[0]), load(&ctr[1]), load(&ctr[2]), load(&ctr[3]));
-    let m0 = _mm256_set1_epi32(M0 as i32);
-    let m1 = _mm256_set1_epi32(M1 as i32);
-    let (mut k0, mut k1) = (key[0], key[1]);
-    for round in 0..10 {
-        if round > 0 {
-            k0 = k0.wrapping_add(W0);
-            k1 = k1.wrapping_add(W1);
-        }
-        let (hi0, lo0) = mulhilo8(c0, m0);
-        let (hi1, lo1) = mulhilo8(c2, m1);
-        let n0 = _mm256_xor_si256(_mm256_xor_si256(hi1, c1), _mm256_set1_epi32(k0 as i32));
-        let n2 = _mm256_xor_si256(_mm256_xor_si256(hi0, c3), _mm256_set1_epi32(k1 as i32));
-        c0 = n0;
-        c1 = lo1;
-        c2 = n2;
-        c3 = lo0;
+    let mut c = [[_mm256_setzero_si256(); 4]];
+    for (v, w) in c[0].iter_mut().zip(&ctr) {
+        *v = _mm256_loadu_si256(w.as_ptr() as *const __m256i);
     }
+    rounds(&mut c, key);
     let mut out = [[0u32; 8]; 4];
-    _mm256_storeu_si256(out[0].as_mut_ptr() as *mut __m256i, c0);
-    _mm256_storeu_si256(out[1].as_mut_ptr() as *mut __m256i, c1);
-    _mm256_storeu_si256(out[2].as_mut_ptr() as *mut __m256i, c2);
-    _mm256_storeu_si256(out[3].as_mut_ptr() as *mut __m256i, c3);
+    for (o, v) in out.iter_mut().zip(c[0]) {
+        _mm256_storeu_si256(o.as_mut_ptr() as *mut __m256i, v);
+    }
     out
 }
