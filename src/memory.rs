@@ -87,34 +87,6 @@ pub(crate) fn product(factors: &[u64]) -> Option<u64> {
     factors.iter().try_fold(1u64, |acc, &f| acc.checked_mul(f))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn available_memory_is_read_on_linux() {
-        if cfg!(target_os = "linux") && std::env::var_os("CETERIS_MEMORY_LIMIT").is_none() {
-            let b = available().expect("/proc/meminfo");
-            assert!(b > 1 << 20, "{b}");
-        }
-    }
-
-    #[test]
-    fn human_sizes_and_refusals() {
-        assert_eq!(human(512), "512 bytes");
-        assert_eq!(human(3 << 29), "1.5 GiB");
-        assert!(check("x", "a run", Some(1024), "ask less").is_ok());
-        let e = check("resamples", "a run", None, "ask less").unwrap_err();
-        let m = e.to_string();
-        assert!(
-            m.contains("resamples") && m.contains("more than 16 EiB") && m.contains("ask less"),
-            "{m}"
-        );
-        assert_eq!(product(&[1 << 40, 1 << 30]), None);
-        assert_eq!(product(&[3, 4, 5]), Some(60));
-    }
-}
-
 /// Largest buffer a [`Scratch`] keeps between operations (256 MiB).
 const SCRATCH_KEEP: usize = 256 << 20;
 
@@ -192,8 +164,31 @@ impl Drop for Pooled {
 }
 
 #[cfg(test)]
-mod scratch_tests {
+mod tests {
     use super::*;
+
+    #[test]
+    fn available_memory_is_read_on_linux() {
+        if cfg!(target_os = "linux") && std::env::var_os("CETERIS_MEMORY_LIMIT").is_none() {
+            let b = available().expect("/proc/meminfo");
+            assert!(b > 1 << 20, "{b}");
+        }
+    }
+
+    #[test]
+    fn human_sizes_and_refusals() {
+        assert_eq!(human(512), "512 bytes");
+        assert_eq!(human(3 << 29), "1.5 GiB");
+        assert!(check("x", "a run", Some(1024), "ask less").is_ok());
+        let e = check("resamples", "a run", None, "ask less").unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("resamples") && m.contains("more than 16 EiB") && m.contains("ask less"),
+            "{m}"
+        );
+        assert_eq!(product(&[1 << 40, 1 << 30]), None);
+        assert_eq!(product(&[3, 4, 5]), Some(60));
+    }
 
     /// A buffer handed back is handed out again (same allocation, emptied) when large enough;
     /// one outside the kept sizes is not kept.
