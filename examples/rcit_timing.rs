@@ -1,6 +1,7 @@
-//! Per-call time of single RCoT/RCIT tests, for `benches/rivals/rcit_rivals.py`.
+//! Per-call time of single RCoT/RCIT (or KCI) tests, for `benches/rivals/rcit_rivals.py` and
+//! `benches/rivals/kci_beside_rcit.py`.
 //!
-//! `cargo run --release --example rcit_timing -- DATA.csv REPS [rcot|rcit ...]`: reads the CSV
+//! `cargo run --release --example rcit_timing -- DATA.csv REPS [rcot|rcit|kci ...]`: reads the CSV
 //! (columns `x`, `y` and `z*`), then runs each named test REPS times in this process, every call a
 //! fresh [`IndependenceTest::run`] on the CPU engine (nothing cached between calls: standardising,
 //! bandwidths, features, the Z regression and the null every time). Prints one JSON line per
@@ -24,7 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (path, reps) = match args.as_slice() {
         [p, r, ..] => (p.clone(), r.parse::<usize>()?),
-        _ => return Err("usage: rcit_timing DATA.csv REPS [rcot|rcit ...]".into()),
+        _ => return Err("usage: rcit_timing DATA.csv REPS [rcot|rcit|kci ...]".into()),
     };
     let tests: Vec<&str> = if args.len() > 2 {
         args[2..].iter().map(String::as_str).collect()
@@ -43,6 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let test = match name {
             "rcot" => IndependenceTest::rcot(),
             "rcit" => IndependenceTest::rcit(),
+            "kci" => IndependenceTest::kci(),
             other => return Err(format!("unknown test {other}").into()),
         };
         let warm = Instant::now();
