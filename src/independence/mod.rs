@@ -3,7 +3,7 @@
 //! **This folder owns the independence tests**, kernels included: the test builder and its
 //! options (`mod.rs`, `config.rs`), one query (`run.rs`) and batches of them (`batch.rs`,
 //! `tester.rs`, `cache.rs`), kernel factors (`lowrank.rs`, `columns.rs`), the tests' maths
-//! (`kci.rs`, `rff.rs`, `fisherz.rs`, `discrete.rs` (chisq, gsq), `mixed.rs` (dg, mixed data), `chi2mix.rs`, `null.rs`, `reference.rs`), `jobs.rs` (what
+//! (`kci.rs`, `rff/` (features, the Z part, the moments), `fisherz.rs`, `discrete.rs` (chisq, gsq), `mixed.rs` (dg, mixed data), `chi2mix.rs`, `null.rs`, `reference.rs`), `jobs.rs` (what
 //! one kernel call computes), `cpu.rs` (the kernels on rayon, f64) and `gpu/` (the same kernels on
 //! the device: `mod.rs` HSIC permutations, spectral draws and partial correlations, `kci.rs`,
 //! `rff.rs`; `shaders/{hsic,pcor,kci,rff,counts}.wgsl`).
