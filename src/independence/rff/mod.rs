@@ -15,7 +15,7 @@
 //! For a one-column Z the 100 Z features are smooth functions of one variable: the CPU holds
 //! them as Chebyshev expansions over the data's range (degree about 40, within 1e-16 of the
 //! cosines; `zpart::chebyshev_part`), so the Z Gram, `Czx`/`Czy` and the residuals run over ~40
-//! columns instead of 100 and no cosine is taken per row (2–2.5× faster at n ≥ 5000).
+//! columns instead of 100 and no cosine is taken per row (2–3× faster at n ≥ 5000).
 //!
 //! Both backends return the same [`Moments`] (`Cxy|z` and the residual-product covariance);
 //! [`finish`] turns them into the statistic and p-value in f64. The CPU computes them in f64 as
