@@ -27,7 +27,9 @@ impl IndependenceTest {
         y: &[&str],
         z: &[&str],
     ) -> Result<TestResult> {
-        self.run_with(engine, data, x, y, z, &Cache::default())
+        // on a pool thread from the start: a test's dozen parallel steps then hand work to the
+        // other threads by stealing, not each by a cross-thread injection and wake-up
+        rayon::scope(|_| self.run_with(engine, data, x, y, z, &Cache::default()))
     }
 
     pub(super) fn run_with(
