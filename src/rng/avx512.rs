@@ -9,9 +9,10 @@ use std::arch::x86_64::*;
 #[inline]
 #[target_feature(enable = "avx512f")]
 unsafe fn mulhilo16(a: __m512i, m: __m512i) -> (__m512i, __m512i) {
-    let even = _mm512_mul_epu32(a, m); // lanes 0, 2, …: 64-bit products
-    let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m); // lanes 1, 3, …
-                                                               // lo: even lanes keep even's low dword, odd lanes take odd's low dword (one below)
+    // the 64-bit products of lanes 0, 2, … (even) and of lanes 1, 3, … (odd)
+    let even = _mm512_mul_epu32(a, m);
+    let odd = _mm512_mul_epu32(_mm512_srli_epi64::<32>(a), m);
+    // lo: even lanes keep even's low dword, odd lanes take odd's low dword (one below)
     let lo = _mm512_mask_shuffle_epi32::<0xA0>(even, 0xAAAA, odd);
     // hi: odd lanes keep odd's high dword, even lanes take even's high dword (one above)
     let hi = _mm512_mask_shuffle_epi32::<0xF5>(odd, 0x5555, even);
