@@ -225,17 +225,9 @@ fn chebyshev_part(z: &[f64], f: &Features, scratch: &Scratch) -> Result<Option<Z
         return Ok(None);
     };
     // coefficients c (d + 1 × nf) of the interpolant at the nodes cos θ_i, θ_i = (i + ½)π/N
-    let nodes = d + 1;
-    let theta: Vec<f64> = (0..nodes)
-        .map(|i| (i as f64 + 0.5) * std::f64::consts::PI / nodes as f64)
-        .collect();
-    let at_nodes = Mat::from_fn(nodes, nf, |i, k| {
-        std::f64::consts::SQRT_2 * (f.w[k] * h * theta[i].cos() + (f.w[k] * m + f.b[k])).cos()
+    let c = chebyshev_interpolate(d, nf, |x, k| {
+        std::f64::consts::SQRT_2 * (f.w[k] * h * x + (f.w[k] * m + f.b[k])).cos()
     });
-    let t = Mat::from_fn(d + 1, nodes, |j, i| {
-        (j as f64 * theta[i]).cos() * if j == 0 { 1.0 } else { 2.0 } / nodes as f64
-    });
-    let c = t * at_nodes;
     let s: Vec<f64> = z.iter().map(|&v| (v - m) / h).collect();
     let u = Pooled::new(chebyshev_basis(&s, d, scratch.take(n * d)), scratch);
     let g = gram(faer::MatRef::from_column_major_slice(&u, n, d));
@@ -268,6 +260,21 @@ fn lanes8_sum(t: &[f64]) -> f64 {
         }
     }
     acc.iter().sum::<f64>() + it.remainder().iter().sum::<f64>()
+}
+
+/// The Chebyshev coefficients (`d + 1 × cols`) of the degree-`d` interpolants of `cols`
+/// functions `g(x, k)` on `[−1, 1]` at the `d + 1` nodes `x_i = cos θ_i`, `θ_i = (i + ½)π/(d + 1)`:
+/// `c_jk = (2 − [j = 0]) / (d + 1) · Σ_i g(x_i, k) cos(j θ_i)`.
+fn chebyshev_interpolate(d: usize, cols: usize, g: impl Fn(f64, usize) -> f64) -> Mat<f64> {
+    let nodes = d + 1;
+    let theta: Vec<f64> = (0..nodes)
+        .map(|i| (i as f64 + 0.5) * std::f64::consts::PI / nodes as f64)
+        .collect();
+    let at_nodes = Mat::from_fn(nodes, cols, |i, k| g(theta[i].cos(), k));
+    let t = Mat::from_fn(d + 1, nodes, |j, i| {
+        (j as f64 * theta[i]).cos() * if j == 0 { 1.0 } else { 2.0 } / nodes as f64
+    });
+    t * at_nodes
 }
 
 /// Rows per chunk of [`chebyshev_basis`].
@@ -535,7 +542,8 @@ mod tests {
             .is_none());
     }
 
-    /// The Chebyshev interpolant at the degree [`chebyshev_degree`] picks agrees with
+    /// The Chebyshev interpolant ([`chebyshev_interpolate`], as the route computes it) at the
+    /// degree [`chebyshev_degree`] picks agrees with
     /// `√2 cos(α s + β)` on a fine grid, from a nearly flat to a fast feature, to rounding: its
     /// truncation bound is 1e-16, and each node value and the reference carry
     /// `√2 ε (1 + |α s + β|)` (the argument's rounding and the cosine's), which interpolation
@@ -551,23 +559,10 @@ mod tests {
             (30.0, 5.5),
         ] {
             let d = chebyshev_degree(alpha, 200).unwrap();
-            let nodes = d + 1;
-            let theta: Vec<f64> = (0..nodes)
-                .map(|i| (i as f64 + 0.5) * std::f64::consts::PI / nodes as f64)
-                .collect();
-            let c: Vec<f64> = (0..=d)
-                .map(|j| {
-                    let s: f64 = theta
-                        .iter()
-                        .map(|&t| {
-                            std::f64::consts::SQRT_2
-                                * (alpha * t.cos() + beta).cos()
-                                * (j as f64 * t).cos()
-                        })
-                        .sum();
-                    s * if j == 0 { 1.0 } else { 2.0 } / nodes as f64
-                })
-                .collect();
+            let c = chebyshev_interpolate(d, 1, |x, _| {
+                std::f64::consts::SQRT_2 * (alpha * x + beta).cos()
+            });
+            let c: Vec<f64> = c.col_as_slice(0).to_vec();
             for g in 0..=2000 {
                 let s = -1.0 + g as f64 / 1000.0;
                 let (mut t0, mut t1, mut v) = (1.0, s, c[0] + c[1] * s);
